@@ -1,0 +1,3 @@
+"""vigil: a cluster resource manager in the Pacemaker model."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,193 @@
+"""The cluster configuration: what the operator asked for.
+
+Frozen dataclasses, one per Pacemaker concept, so that a CIB maps one to one
+and the scheduler can never mutate its input.  Adapters (CIB XML, later YAML)
+live beside this module and are the only code that knows a file format.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from vigil.model.rules import Rule
+
+ResourceClass = Literal["ocf", "lsb", "systemd", "service", "stonith", "upstart", "nagios"]
+OrderKind = Literal["Mandatory", "Optional", "Serialize"]
+
+
+@dataclass(frozen=True)
+class NvSet:
+    """A set of name/value pairs that applies when its rule (if any) passes.
+
+    Sets are applied in descending ``score`` order and the first set to define
+    a name wins, as in Pacemaker.
+    """
+
+    id: str
+    values: tuple[tuple[str, str], ...]
+    score: int = 0
+    rule: Rule | None = None
+
+
+@dataclass(frozen=True)
+class Op:
+    """An operation definition (``<op>``) of a primitive."""
+
+    id: str
+    name: str
+    interval_ms: int = 0
+    timeout_ms: int | None = None
+    role: str | None = None
+    on_fail: str | None = None
+    enabled: bool = True
+    start_delay_ms: int | None = None
+    # Other attributes of the op (record-pending, interval-origin, ...) and
+    # its instance attributes such as OCF_CHECK_LEVEL.
+    meta: tuple[tuple[str, str], ...] = ()
+    params: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}_{self.interval_ms}"
+
+
+@dataclass(frozen=True)
+class Primitive:
+    id: str
+    cls: str
+    type: str
+    provider: str | None = None
+    params: tuple[NvSet, ...] = ()
+    meta: tuple[NvSet, ...] = ()
+    ops: tuple[Op, ...] = ()
+    utilization: tuple[NvSet, ...] = ()
+    # Set when the primitive lives inside a group or clone.
+    parent: str | None = None
+
+    @property
+    def agent(self) -> str:
+        if self.provider:
+            return f"{self.cls}:{self.provider}:{self.type}"
+        return f"{self.cls}:{self.type}"
+
+
+@dataclass(frozen=True)
+class Group:
+    id: str
+    members: tuple[Primitive, ...]
+    meta: tuple[NvSet, ...] = ()
+    parent: str | None = None
+
+
+@dataclass(frozen=True)
+class Clone:
+    id: str
+    child: Primitive | Group
+    meta: tuple[NvSet, ...] = ()
+    promotable: bool = False
+
+
+Resource = Primitive | Group | Clone
+
+
+@dataclass(frozen=True)
+class Location:
+    id: str
+    rsc: str
+    node: str | None = None
+    score: int | None = None
+    rules: tuple[Rule, ...] = ()
+    role: str | None = None
+    resource_discovery: str = "always"
+    rsc_pattern: str | None = None
+
+
+@dataclass(frozen=True)
+class Colocation:
+    """``rsc`` is placed relative to ``with_rsc`` (the dependent follows)."""
+
+    id: str
+    rsc: str
+    with_rsc: str
+    score: int
+    rsc_role: str | None = None
+    with_rsc_role: str | None = None
+    node_attribute: str = "#uname"
+    influence: bool = True
+
+
+@dataclass(frozen=True)
+class Order:
+    """``first`` ``first_action`` happens before ``then`` ``then_action``."""
+
+    id: str
+    first: str
+    then: str
+    first_action: str = "start"
+    then_action: str | None = None  # defaults to first_action
+    kind: OrderKind = "Mandatory"
+    symmetrical: bool | None = None  # None: the default for the kind
+    require_all: bool = True
+
+    @property
+    def effective_then_action(self) -> str:
+        return self.then_action or self.first_action
+
+    @property
+    def is_symmetrical(self) -> bool:
+        if self.symmetrical is not None:
+            return self.symmetrical
+        return self.kind != "Serialize"
+
+
+@dataclass(frozen=True)
+class Node:
+    id: str
+    uname: str
+    type: str = "member"
+    attributes: tuple[NvSet, ...] = ()
+    utilization: tuple[NvSet, ...] = ()
+
+
+@dataclass(frozen=True)
+class FencingLevel:
+    id: str
+    index: int
+    devices: tuple[str, ...]
+    target: str | None = None
+    target_pattern: str | None = None
+    target_attribute: str | None = None
+    target_value: str | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything under ``<configuration>``."""
+
+    options: tuple[NvSet, ...] = ()
+    nodes: tuple[Node, ...] = ()
+    resources: tuple[Resource, ...] = ()
+    locations: tuple[Location, ...] = ()
+    colocations: tuple[Colocation, ...] = ()
+    orders: tuple[Order, ...] = ()
+    rsc_defaults: tuple[NvSet, ...] = ()
+    op_defaults: tuple[NvSet, ...] = ()
+    fencing_levels: tuple[FencingLevel, ...] = ()
+    # Elements we read but do not act on, reported to the user once each.
+    unsupported: tuple[str, ...] = field(default=(), compare=False)
+
+    def primitives(self) -> list[Primitive]:
+        """Every primitive, groups and clones flattened, in document order."""
+        found: list[Primitive] = []
+        for rsc in self.resources:
+            found.extend(iter_primitives(rsc))
+        return found
+
+
+def iter_primitives(rsc: Resource) -> list[Primitive]:
+    if isinstance(rsc, Primitive):
+        return [rsc]
+    if isinstance(rsc, Group):
+        return list(rsc.members)
+    return iter_primitives(rsc.child)

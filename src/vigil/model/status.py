@@ -1,0 +1,146 @@
+"""The cluster status: what actually happened.
+
+Per node: membership flags, transient attributes (fail-counts, standby,
+shutdown, ...) and the operation history of every resource the node has
+touched.  The scheduler derives every resource's current state from this
+history alone, as Pacemaker does, so the history is kept verbatim.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Execution status of an operation (``op-status``), kept apart from the
+# agent's exit code (``rc-code``).
+OP_PENDING = -1
+OP_DONE = 0
+OP_CANCELLED = 1
+OP_TIMEOUT = 2
+OP_NOT_SUPPORTED = 3
+OP_ERROR = 4
+OP_ERROR_HARD = 5
+OP_ERROR_FATAL = 6
+OP_NOT_INSTALLED = 7
+OP_NOT_CONNECTED = 8
+OP_INVALID = 9
+OP_NO_FENCE_DEVICE = 10
+OP_NO_SECRETS = 11
+
+# Agent exit codes (OCF).
+RC_OK = 0
+RC_ERR_GENERIC = 1
+RC_ERR_ARGS = 2
+RC_ERR_UNIMPLEMENTED = 3
+RC_ERR_PERM = 4
+RC_ERR_INSTALLED = 5
+RC_ERR_CONFIGURED = 6
+RC_NOT_RUNNING = 7
+RC_RUNNING_PROMOTED = 8
+RC_FAILED_PROMOTED = 9
+RC_DEGRADED = 190
+RC_DEGRADED_PROMOTED = 191
+RC_UNKNOWN = 193
+
+
+@dataclass(frozen=True)
+class OpRecord:
+    """One ``<lrm_rsc_op>``: the latest result of one operation key."""
+
+    id: str
+    operation: str
+    interval_ms: int
+    rc: int
+    op_status: int
+    call_id: int
+    on_node: str | None = None
+    op_digest: str | None = None
+    op_restart_digest: str | None = None
+    op_secure_digest: str | None = None
+    op_force_restart: str | None = None
+    last_rc_change: int | None = None
+    last_run: int | None = None
+    exec_time_ms: int | None = None
+    queue_time_ms: int | None = None
+    transition_key: str | None = None
+    transition_magic: str | None = None
+    exit_reason: str | None = None
+    crm_feature_set: str | None = None
+    migrate_source: str | None = None
+    migrate_target: str | None = None
+
+    @property
+    def expected_rc(self) -> int | None:
+        """The rc the controller expected, from the transition key."""
+        key = self.transition_key or (
+            self.transition_magic.split(";", 1)[1] if self.transition_magic and ";" in self.transition_magic else None
+        )
+        if not key:
+            return None
+        parts = key.split(":")
+        if len(parts) < 4:
+            return None
+        try:
+            return int(parts[2])
+        except ValueError:
+            return None
+
+    @property
+    def is_probe(self) -> bool:
+        return self.operation == "monitor" and self.interval_ms == 0
+
+
+@dataclass(frozen=True)
+class ResourceHistory:
+    """One ``<lrm_resource>``: what one node remembers of one resource."""
+
+    id: str
+    cls: str | None = None
+    provider: str | None = None
+    type: str | None = None
+    container: str | None = None
+    ops: tuple[OpRecord, ...] = ()
+
+
+@dataclass(frozen=True)
+class NodeState:
+    """One ``<node_state>``."""
+
+    id: str
+    uname: str
+    in_ccm: str | None = None
+    crmd: str | None = None
+    join: str | None = None
+    expected: str | None = None
+    is_remote: bool = False
+    attributes: tuple[tuple[str, str], ...] = ()
+    resources: tuple[ResourceHistory, ...] = ()
+
+    def attribute(self, name: str) -> str | None:
+        for key, value in self.attributes:
+            if key == name:
+                return value
+        return None
+
+
+@dataclass(frozen=True)
+class Ticket:
+    id: str
+    granted: bool = False
+    standby: bool = False
+
+
+@dataclass(frozen=True)
+class Status:
+    """Everything under ``<status>`` plus the ``<cib>`` attributes it needs."""
+
+    nodes: tuple[NodeState, ...] = ()
+    have_quorum: bool = True
+    dc_uuid: str | None = None
+    execution_date: int | None = None
+    tickets: tuple[Ticket, ...] = field(default=())
+
+    def node(self, uname: str) -> NodeState | None:
+        for state in self.nodes:
+            if state.uname == uname:
+                return state
+        return None

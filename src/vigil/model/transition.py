@@ -1,0 +1,57 @@
+"""The scheduler's output: the actions to run and the order between them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Action:
+    """One action of a transition.
+
+    ``task`` is the agent action (start, stop, monitor, promote, demote,
+    notify, cancel), ``stonith`` for fencing, ``clear_failcount``, or a
+    pseudo-action name when ``pseudo`` is true (an action that runs nothing but
+    marks a point in the graph, e.g. a stop implied by fencing).
+    """
+
+    index: int
+    task: str
+    resource: str | None
+    node: str | None
+    interval_ms: int = 0
+    pseudo: bool = False
+    meta: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def key(self) -> str:
+        """Pacemaker's action key, e.g. ``rsc1_monitor_10000``."""
+        return f"{self.resource or ''}_{self.task}_{self.interval_ms}"
+
+
+@dataclass(frozen=True)
+class SummaryLine:
+    """One line of the transition summary, e.g. ``Recover rsc1 ( node2 )``.
+
+    ``text`` is the part after the resource, as Pacemaker prints it.
+    """
+
+    verb: str
+    subject: str
+    text: str = ""
+
+    def render(self) -> str:
+        parts = ["*", self.verb, self.subject]
+        if self.text:
+            parts.append(self.text)
+        return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class Transition:
+    actions: tuple[Action, ...] = ()
+    # Edges (before, after) as indexes into ``actions``.
+    order: tuple[tuple[int, int], ...] = ()
+    summary: tuple[SummaryLine, ...] = ()
+    # Messages the scheduler wants the user to see (config it ignored, ...).
+    notes: tuple[str, ...] = field(default=(), compare=False)
