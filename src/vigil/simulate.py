@@ -16,7 +16,7 @@ from vigil.model.cib import load_cib
 from vigil.model.cluster import Cluster
 from vigil.model.transition import Transition
 from vigil.scheduler import schedule
-from vigil.scheduler.output import render_json, render_pacemaker, render_text
+from vigil.render import render_json, render_pacemaker, render_text
 
 
 @dataclass(frozen=True)

@@ -55,3 +55,47 @@ class Transition:
     summary: tuple[SummaryLine, ...] = ()
     # Messages the scheduler wants the user to see (config it ignored, ...).
     notes: tuple[str, ...] = field(default=(), compare=False)
+    # The scheduler's view of the cluster before this transition.
+    view: ClusterView | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class NodeView:
+    """How the scheduler sees a node, for status displays.
+
+    ``state`` is one of: online, offline, standby, standby-with-resources,
+    maintenance, unclean-online, unclean-offline, pending, shutting-down.
+    """
+
+    name: str
+    state: str
+    is_remote: bool = False
+
+
+@dataclass(frozen=True)
+class ResourceView:
+    """How the scheduler sees a primitive (or clone instance) before acting.
+
+    ``role`` is Started, Stopped, Promoted, Unpromoted, or Unknown; ``nodes``
+    lists where it is active (several when multiply active).
+    """
+
+    id: str
+    agent: str
+    role: str
+    nodes: tuple[str, ...] = ()
+    failed: bool = False
+    managed: bool = True
+    blocked: bool = False
+    orphan: bool = False
+    disabled: bool = False  # target-role=Stopped
+    parent: str | None = None  # group or clone id
+
+
+@dataclass(frozen=True)
+class ClusterView:
+    """The current state as derived from the status section."""
+
+    nodes: tuple[NodeView, ...] = ()
+    resources: tuple[ResourceView, ...] = ()
+    have_quorum: bool = True
