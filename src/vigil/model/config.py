@@ -64,6 +64,9 @@ class Primitive:
     utilization: tuple[NvSet, ...] = ()
     # Set when the primitive lives inside a group or clone.
     parent: str | None = None
+    # The <template> it was expanded from (its sets and ops are already
+    # merged in above); kept so that an export can write the template back.
+    template: str | None = None
 
     @property
     def agent(self) -> str:
@@ -176,6 +179,9 @@ class Config:
     fencing_levels: tuple[FencingLevel, ...] = ()
     # Elements we read but do not act on, reported to the user once each.
     unsupported: tuple[str, ...] = field(default=(), compare=False)
+    # Resource templates (<template>), as primitives.  Primitives that use
+    # one are already expanded; these are kept only for export.
+    templates: tuple[Primitive, ...] = ()
 
     def primitives(self) -> list[Primitive]:
         """Every primitive, groups and clones flattened, in document order."""

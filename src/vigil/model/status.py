@@ -67,6 +67,8 @@ class OpRecord:
     crm_feature_set: str | None = None
     migrate_source: str | None = None
     migrate_target: str | None = None
+    # Names of the parameters left out of op_secure_digest (``op-secure-params``).
+    op_secure_params: str | None = None
 
     @property
     def expected_rc(self) -> int | None:
@@ -99,6 +101,9 @@ class ResourceHistory:
     type: str | None = None
     container: str | None = None
     ops: tuple[OpRecord, ...] = ()
+    # Epoch seconds at which the resource was locked to this node by
+    # shutdown-lock (``shutdown-lock`` attribute), if it is.
+    shutdown_lock: int | None = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,126 @@
+"""The scheduler: a pure function from (cluster, now) to a transition.
+
+``schedule()`` reads as the list of stages, in Pacemaker's order: unpack the
+configuration and status, apply location preferences, assign resources to
+nodes, create the actions each resource needs, fence what must be fenced,
+order everything, and summarise.  No I/O, no clock, no randomness.
+"""
+
+from __future__ import annotations
+
+from vigil.model.cluster import Cluster
+from vigil.model.transition import Action, ClusterView, NodeView, ResourceView, Transition
+from vigil.scheduler.actions import create_primitive_actions
+from vigil.scheduler.assign import assign_all
+from vigil.scheduler.colocation import unpack_colocations
+from vigil.scheduler.fencing import schedule_fencing
+from vigil.scheduler.location import (
+    apply_failure_thresholds,
+    apply_locations,
+    apply_node_health,
+    apply_stickiness,
+)
+from vigil.scheduler.options import unpack_options
+from vigil.scheduler.ordering import apply_order_specs, config_orderings, internal_orderings, propagate
+from vigil.scheduler.probes import schedule_probes
+from vigil.scheduler.rules import RuleContext
+from vigil.scheduler.summary import summarize
+from vigil.scheduler.unpack_history import unpack_history
+from vigil.scheduler.unpack_nodes import unpack_nodes
+from vigil.scheduler.unpack_resources import unpack_resources
+from vigil.scheduler.working import Role, WAction, Work
+
+__all__ = ["schedule"]
+
+
+def schedule(cluster: Cluster, now: int) -> Transition:
+    options = unpack_options(cluster.config, RuleContext(now=now))
+    work = Work(cluster=cluster, options=options, now=now, have_quorum=cluster.status.have_quorum)
+    unpack_nodes(work)
+    unpack_resources(work)
+    unpack_history(work)
+    view = _view(work)
+    apply_node_health(work)
+    unpack_colocations(work)
+    apply_locations(work)
+    apply_stickiness(work)
+    apply_failure_thresholds(work)
+    assign_all(work)
+    for rsc in list(work.rscs.values()):
+        create_primitive_actions(work, rsc)
+    schedule_probes(work)
+    schedule_fencing(work)
+    apply_order_specs(work, config_orderings(work) + internal_orderings(work))
+    propagate(work)
+    return _transition(work, view)
+
+
+def _view(work: Work) -> ClusterView:
+    nodes = []
+    for node in work.nodes.values():
+        if node.unclean:
+            state = "unclean-online" if node.online else "unclean-offline"
+        elif not node.online:
+            state = "offline"
+        elif node.pending:
+            state = "pending"
+        elif node.shutdown:
+            state = "shutting-down"
+        elif node.maintenance:
+            state = "maintenance"
+        elif node.standby:
+            state = "standby-with-resources" if any(
+                node.name in r.running_on for r in work.rscs.values()
+            ) else "standby"
+        else:
+            state = "online"
+        nodes.append(NodeView(node.name, state))
+    resources = []
+    for rsc in _document_order(work):
+        role = rsc.role.text if rsc.role != Role.UNKNOWN else "Stopped"
+        if not rsc.running_on:
+            role = "Stopped"
+        resources.append(ResourceView(
+            id=rsc.id, agent=rsc.agent, role=role, nodes=tuple(rsc.running_on),
+            failed=rsc.failed, managed=rsc.managed, blocked=rsc.blocked, orphan=rsc.orphan,
+            disabled=rsc.meta.get("target-role", "").lower() == "stopped", parent=rsc.prim.parent,
+        ))
+    return ClusterView(tuple(nodes), tuple(resources), work.have_quorum)
+
+
+def _document_order(work: Work) -> list:  # type: ignore[type-arg]
+    order = {p.id: i for i, p in enumerate(work.cluster.config.primitives())}
+    return sorted(work.rscs.values(), key=lambda r: order.get(r.id, len(order)))
+
+
+def _is_scheduled(action: WAction) -> bool:
+    return not action.optional and (action.runnable or action.pseudo)
+
+
+def _transition(work: Work, view: ClusterView) -> Transition:
+    chosen = [a for a in work.actions if _is_scheduled(a)]
+    index = {id(a): i for i, a in enumerate(chosen)}
+    actions = tuple(
+        Action(
+            index=i,
+            task=a.task,
+            resource=a.rsc.id if a.rsc is not None else None,
+            node=a.node,
+            interval_ms=a.interval_ms,
+            pseudo=a.pseudo,
+            meta=tuple(sorted(a.meta.items())),
+        )
+        for i, a in enumerate(chosen)
+    )
+    edges = set()
+    for a in chosen:
+        for before, _flags in a.befores:
+            if id(before) in index:
+                edges.add((index[id(before)], index[id(a)]))
+    return Transition(
+        actions=actions,
+        order=tuple(sorted(edges)),
+        summary=tuple(summarize(work)),
+        notes=tuple(work.notes),
+        view=view,
+    )

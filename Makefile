@@ -1,0 +1,46 @@
+# vigil's project commands.  `make run` and `make test` are the two the README
+# promises work on a fresh machine (python3 >= 3.11 with venv, make, apt).
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# Extra arguments for `make conformance`, e.g. ARGS="--list-failures core".
+ARGS   ?=
+
+.PHONY: run test lint conformance clean
+
+# The virtual environment, created once.
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# vigil installed (editable) into it; redone when pyproject.toml changes.
+$(VENV)/.vigil-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-input -e .
+	touch $@
+
+## run: simulate the bundled example cluster (a failed resource being recovered)
+run: $(VENV)/.vigil-installed
+	$(BIN)/vigil simulate examples/recovery.xml
+
+## test: install what the tests need (crm_simulate, test extras), then lint and test.
+## Every check runs even when an earlier one fails, so one run shows everything.
+test: | $(BIN)/python
+	VENV=$(VENV) scripts/install-test-deps.sh
+	@status=0; \
+	$(MAKE) --no-print-directory lint || status=1; \
+	$(BIN)/python -m pytest || status=1; \
+	exit $$status
+
+## lint: ruff and mypy (strict, per pyproject.toml)
+lint:
+	@status=0; \
+	echo "ruff check ."; $(BIN)/ruff check . || status=1; \
+	echo "mypy src/vigil scripts"; $(BIN)/mypy src/vigil scripts || status=1; \
+	exit $$status
+
+## conformance: vigil against Pacemaker's regression corpus (../shared/pacemaker-corpus)
+conformance: $(VENV)/.vigil-installed
+	$(BIN)/python scripts/conformance.py $(ARGS)
+
+clean:
+	rm -rf build .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Install what `make test` needs:
+#   - Pacemaker's crm_simulate (Debian package pacemaker-cli-utils), the oracle
+#     of the differential tests, only when it is missing;
+#   - vigil with its test extras, editable, into the virtual environment
+#     (redone only when pyproject.toml changed since the last install).
+# Runs unattended (CI=true, no stdin): apt is noninteractive, sudo never prompts.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+venv=${VENV:-.venv}
+
+have_crm_simulate() {
+    command -v crm_simulate >/dev/null 2>&1 || [ -x /usr/sbin/crm_simulate ]
+}
+
+if ! have_crm_simulate; then
+    if ! command -v apt-get >/dev/null 2>&1; then
+        echo "install-test-deps: crm_simulate is missing and there is no apt-get;" \
+             "install Pacemaker's command line tools (crm_simulate) and run again" >&2
+        exit 1
+    fi
+    sudo=""
+    if [ "$(id -u)" -ne 0 ]; then
+        if ! command -v sudo >/dev/null 2>&1; then
+            echo "install-test-deps: not root and no sudo: install pacemaker-cli-utils as root" >&2
+            exit 1
+        fi
+        sudo="sudo -n"
+    fi
+    echo "install-test-deps: installing pacemaker-cli-utils (crm_simulate)"
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update -q
+    $sudo apt-get install -y -q --no-install-recommends pacemaker-cli-utils
+    have_crm_simulate || { echo "install-test-deps: crm_simulate still missing after install" >&2; exit 1; }
+fi
+
+if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv"
+fi
+stamp="$venv/.test-deps-installed"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -e '.[test]'
+    touch "$stamp"
+fi

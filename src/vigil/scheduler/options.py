@@ -1,0 +1,104 @@
+"""Cluster options (``crm_config``) as the scheduler needs them.
+
+Both Pacemaker 2.x and 3.x names are accepted (``stonith-enabled`` and
+``fencing-enabled``, ...); the 3.x name wins when both are set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vigil.model.config import Config
+from vigil.model.scores import INFINITY, ScoreError, parse_score
+from vigil.scheduler.nvsets import resolve_nvsets
+from vigil.scheduler.rules import RuleContext
+
+# 3.x name -> 2.x name
+RENAMED_OPTIONS = {
+    "fencing-enabled": "stonith-enabled",
+    "fencing-action": "stonith-action",
+    "fencing-timeout": "stonith-timeout",
+    "fencing-reaction": "fence-reaction",
+    "stop-removed-resources": "stop-orphan-resources",
+    "cancel-removed-actions": "stop-orphan-actions",
+}
+
+
+def is_true(value: str | None, default: bool = False) -> bool:
+    if value is None:
+        return default
+    return value.strip().lower() in ("true", "yes", "on", "y", "1")
+
+
+@dataclass(frozen=True)
+class Options:
+    stonith_enabled: bool = True
+    symmetric_cluster: bool = True
+    no_quorum_policy: str = "stop"
+    start_failure_is_fatal: bool = True
+    stop_orphan_resources: bool = True
+    stop_orphan_actions: bool = True
+    maintenance_mode: bool = False
+    stop_all_resources: bool = False
+    startup_fencing: bool = True
+    concurrent_fencing: bool = True
+    stonith_action: str = "reboot"
+    placement_strategy: str = "default"
+    node_health_strategy: str = "none"
+    node_health_red: int = -INFINITY
+    node_health_yellow: int = 0
+    node_health_green: int = 0
+    node_health_base: int = 0
+    shutdown_lock: bool = False
+    remove_after_stop: bool = False
+    enable_startup_probes: bool = True
+    priority_fencing_delay: str | None = None
+
+
+def _score(value: str | None, default: int) -> int:
+    if value is None:
+        return default
+    try:
+        return parse_score(value)
+    except ScoreError:
+        return default
+
+
+def unpack_options(config: Config, ctx: RuleContext) -> Options:
+    raw = resolve_nvsets(config.options, ctx)
+    for new, old in RENAMED_OPTIONS.items():
+        if new in raw:
+            raw[old] = raw[new]
+    health = raw.get("node-health-strategy", "none")
+    if health == "migrate-on-red":
+        red, yellow, green = -INFINITY, 0, 0
+    elif health == "only-green":
+        red, yellow, green = -INFINITY, -INFINITY, 0
+    else:
+        red, yellow, green = -INFINITY, 0, 0
+    policy = raw.get("no-quorum-policy", "stop").lower()
+    if policy == "suicide":
+        policy = "fence"
+    return Options(
+        stonith_enabled=is_true(raw.get("stonith-enabled"), True),
+        symmetric_cluster=is_true(raw.get("symmetric-cluster"), True),
+        no_quorum_policy=policy,
+        start_failure_is_fatal=is_true(raw.get("start-failure-is-fatal"), True),
+        stop_orphan_resources=is_true(raw.get("stop-orphan-resources"), True),
+        stop_orphan_actions=is_true(raw.get("stop-orphan-actions"), True),
+        maintenance_mode=is_true(raw.get("maintenance-mode"), False),
+        stop_all_resources=is_true(raw.get("stop-all-resources"), False),
+        startup_fencing=is_true(raw.get("startup-fencing"), True),
+        concurrent_fencing=is_true(raw.get("concurrent-fencing"), True),
+        stonith_action=raw.get("stonith-action", "reboot").replace("poweroff", "off"),
+        placement_strategy=raw.get("placement-strategy", "default"),
+        node_health_strategy=health,
+        node_health_red=_score(raw.get("node-health-red"), red),
+        node_health_yellow=_score(raw.get("node-health-yellow"), yellow),
+        node_health_green=_score(raw.get("node-health-green"), green),
+        node_health_base=_score(raw.get("node-health-base"), 0),
+        shutdown_lock=is_true(raw.get("shutdown-lock"), False),
+        remove_after_stop=is_true(raw.get("remove-after-stop"), False),
+        enable_startup_probes=is_true(raw.get("enable-startup-probes"), True),
+        priority_fencing_delay=raw.get("priority-fencing-delay"),
+    )

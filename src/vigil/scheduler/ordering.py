@@ -1,0 +1,266 @@
+"""Stage 8: orderings, and how they carry "required" and "unrunnable".
+
+An ordering says *first* happens before *then*; its flags also say how the
+two actions' fates are tied: a required *first* can make *then* required
+(implies-then), an unrunnable *first* makes *then* unrunnable
+(runnable-left), and a stop/start pair of one resource is a restart.  The
+flags are propagated to a fixed point; flags only ever move one way
+(optional → required, runnable → unrunnable), so this terminates.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+from vigil.scheduler.actions import update_runnable
+from vigil.scheduler.working import Ord, Role, WAction, WRsc, Work, order
+
+_INVERSE = {
+    "start": "stop",
+    "stop": "start",
+    "promote": "demote",
+    "demote": "promote",
+    "promoted": "demoted",
+    "demoted": "promoted",
+    "running": "stopped",
+    "stopped": "running",
+}
+
+
+@dataclass
+class OrderSpec:
+    """An ordering between resource tasks, resolved to actions later."""
+
+    first: WRsc
+    first_task: str
+    then: WRsc
+    then_task: str
+    flags: Ord
+
+
+def flags_for_kind(kind: str, first_task: str, symmetry: str) -> Ord:
+    flags = Ord.OPTIONAL
+    if kind == "Serialize":
+        return flags | Ord.SERIALIZE_ONLY
+    if kind == "Optional":
+        return flags
+    if symmetry == "asymmetric":
+        return flags | Ord.ASYMMETRICAL
+    if symmetry == "symmetric":
+        flags |= Ord.IMPLIES_THEN
+        if first_task in ("start", "promote"):
+            flags |= Ord.RUNNABLE_LEFT
+        return flags
+    return flags | Ord.IMPLIES_FIRST
+
+
+def config_orderings(work: Work) -> list[OrderSpec]:
+    specs: list[OrderSpec] = []
+    for constraint in work.cluster.config.orders:
+        first = _primitive(work, constraint.first, last=True)
+        then = _primitive(work, constraint.then, last=False)
+        if first is None or then is None:
+            continue
+        first_task = constraint.first_action
+        then_task = constraint.effective_then_action
+        symmetric = constraint.is_symmetrical and constraint.kind != "Serialize"
+        symmetry = "symmetric" if symmetric else "asymmetric"
+        specs.append(OrderSpec(first, first_task, then, then_task,
+                               flags_for_kind(constraint.kind, first_task, symmetry)))
+        if symmetric:
+            inv_first = _INVERSE.get(first_task)
+            inv_then = _INVERSE.get(then_task)
+            if inv_first and inv_then:
+                specs.append(OrderSpec(then, inv_then, first, inv_first,
+                                       flags_for_kind(constraint.kind, inv_first, "inverse")))
+    return specs
+
+
+def _primitive(work: Work, rsc_id: str, last: bool) -> WRsc | None:
+    if rsc_id in work.rscs:
+        return work.rscs[rsc_id]
+    members = [r for r in work.rscs.values() if r.prim.parent == rsc_id]
+    if not members:
+        return None
+    return members[-1] if last else members[0]
+
+
+def internal_orderings(work: Work) -> list[OrderSpec]:
+    specs = []
+    for rsc in work.rscs.values():
+        if not rsc.managed:
+            continue
+        specs.append(OrderSpec(rsc, "stop", rsc, "start", Ord.OPTIONAL | Ord.IMPLIES_THEN | Ord.RESTART))
+    return specs
+
+
+def _actions_for(rsc: WRsc, task: str) -> list[WAction]:
+    return [a for a in rsc.actions if a.task == task and a.interval_ms == 0]
+
+
+def apply_order_specs(work: Work, specs: list[OrderSpec]) -> None:
+    for spec in specs:
+        firsts = _actions_for(spec.first, spec.first_task)
+        if not firsts:
+            if spec.first is spec.then:
+                continue
+            if spec.first_task == "stop" and spec.first.role <= Role.STOPPED and not spec.first.running_on:
+                continue
+            if spec.first_task == "demote" and spec.first.role == Role.UNPROMOTED:
+                continue
+            created = work.new_action(spec.first, spec.first_task, None)
+            created.optional = True
+            update_runnable(work, created)
+            firsts = [created]
+        thens = _actions_for(spec.then, spec.then_task)
+        if not thens:
+            continue
+        for first in firsts:
+            for then in thens:
+                order(first, then, spec.flags)
+
+
+def _clear_optional(action: WAction, because: WAction) -> bool:
+    if not action.optional:
+        return False
+    action.optional = False
+    if action.rsc is not because.rsc:
+        action.set_reason(_reason_text("required", because))
+    return True
+
+
+def _clear_runnable(action: WAction, because: WAction) -> bool:
+    if not action.runnable:
+        return False
+    action.runnable = False
+    if action.rsc is not because.rsc:
+        action.set_reason(_reason_text("unrunnable", because))
+    return True
+
+
+def _reason_text(change: str, because: WAction) -> str:
+    if because.rsc is None:
+        return f"{change} {because.task}"
+    return f"{change} {because.rsc.id} {because.task}"
+
+
+def _handle_asymmetric(first: WAction, then: WAction) -> bool:
+    rsc = then.rsc
+    if rsc is None:
+        return False
+    if rsc.role == Role.STOPPED and then.task == "stop":
+        return False
+    if (
+        rsc.role >= Role.STARTED
+        and then.optional
+        and then.node is not None
+        and rsc.running_on == [then.node]
+        and then.task == "start"
+    ):
+        return False
+    changed = False
+    if not first.runnable:
+        changed |= _clear_optional(then, first)
+        changed |= _clear_runnable(then, first)
+    return changed
+
+
+def _handle_restart(first: WAction, then: WAction, check_optional: bool, check_runnable: bool
+                    ) -> tuple[bool, bool]:
+    reason = None
+    if check_optional and not then.optional:
+        reason = "restart"
+    if (
+        check_runnable
+        and not then.runnable
+        and then.rsc is not None
+        and then.rsc.managed
+        and first.rsc is then.rsc
+    ):
+        reason = "stop"
+    if reason is None:
+        return False, False
+    first_changed = False
+    then_changed = False
+    if first.runnable:
+        first_changed |= _clear_optional(first, then)
+    if not then.optional:
+        first_changed |= _clear_optional(first, then)
+    if not first.optional and not first.runnable:
+        then_changed |= _clear_runnable(then, first)
+    return first_changed, then_changed
+
+
+def _update_pair(first: WAction, then: WAction, flags: Ord) -> tuple[bool, bool]:
+    """Apply one ordering's flag rules; return (first changed, then changed)."""
+    f_changed = False
+    t_changed = False
+    first_optional = first.optional
+    first_runnable = first.runnable
+    if flags & Ord.IMPLIES_THEN:
+        if then.rsc is not None:
+            if then.optional and not first_optional:
+                t_changed |= _clear_optional(then, first)
+        elif not first_optional and then.optional:
+            then.optional = False
+            t_changed = True
+    if flags & Ord.RESTART and then.rsc is not None:
+        fc, tc = _handle_restart(first, then, True, True)
+        f_changed |= fc
+        t_changed |= tc
+    if flags & Ord.IMPLIES_FIRST and first.rsc is None and not first_optional and first.runnable:
+        first.runnable = False
+        f_changed = True
+    if flags & Ord.RUNNABLE_LEFT:
+        if then.rsc is not None:
+            if then.runnable and not first_runnable:
+                t_changed |= _clear_runnable(then, first)
+        elif not first_runnable and then.runnable:
+            then.runnable = False
+            t_changed = True
+    if flags & Ord.ASYMMETRICAL and then.rsc is not None:
+        t_changed |= _handle_asymmetric(first, then)
+    if (
+        flags & (Ord.IMPLIES_THEN | Ord.IMPLIES_FIRST | Ord.RESTART)
+        and first.rsc is not None
+        and not first.rsc.managed
+        and first.rsc.blocked
+        and not first.runnable
+        and first.task == "stop"
+        and then.runnable
+    ):
+        then.runnable = False
+        t_changed = True
+    return f_changed, t_changed
+
+
+def propagate(work: Work) -> None:
+    """Update every action against its orderings until nothing changes."""
+    queue: deque[WAction] = deque(work.actions)
+    queued = set(id(a) for a in work.actions)
+    while queue:
+        then = queue.popleft()
+        queued.discard(id(then))
+        then_changed = False
+        for first, flags in list(then.befores):
+            if flags == Ord.NONE:
+                continue
+            f_changed, t_changed = _update_pair(first, then, flags)
+            then_changed |= t_changed
+            if f_changed:
+                for after, _ in first.afters:
+                    if id(after) not in queued:
+                        queue.append(after)
+                        queued.add(id(after))
+                if id(first) not in queued:
+                    queue.append(first)
+                    queued.add(id(first))
+        if then_changed:
+            if id(then) not in queued:
+                queue.append(then)
+                queued.add(id(then))
+            for after, _ in then.afters:
+                if id(after) not in queued:
+                    queue.append(after)
+                    queued.add(id(after))

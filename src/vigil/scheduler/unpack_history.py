@@ -1,0 +1,456 @@
+"""Stage 3: operation history — what is running where, and what failed.
+
+Each node's history of a resource is replayed in call order; the last
+operation decides the state, failures decide the recovery (``on-fail``), and
+a failure older than ``failure-timeout`` no longer counts.  This reproduces
+how Pacemaker reads the status section, because the rest of the scheduler
+(and every comparison with Pacemaker) depends on it.
+"""
+
+from __future__ import annotations
+
+from vigil.model.config import Primitive
+from vigil.model.scores import INFINITY
+from vigil.model.status import (
+    OP_CANCELLED,
+    OP_DONE,
+    OP_ERROR,
+    OP_ERROR_FATAL,
+    OP_ERROR_HARD,
+    OP_NO_FENCE_DEVICE,
+    OP_NO_SECRETS,
+    OP_NOT_INSTALLED,
+    OP_NOT_SUPPORTED,
+    OP_PENDING,
+    RC_DEGRADED,
+    RC_DEGRADED_PROMOTED,
+    RC_ERR_ARGS,
+    RC_ERR_CONFIGURED,
+    RC_ERR_INSTALLED,
+    RC_ERR_PERM,
+    RC_ERR_UNIMPLEMENTED,
+    RC_FAILED_PROMOTED,
+    RC_NOT_RUNNING,
+    RC_OK,
+    RC_RUNNING_PROMOTED,
+    OpRecord,
+    ResourceHistory,
+)
+from vigil.scheduler.failcounts import effective_failcount, raw_failcount
+from vigil.scheduler.location import ban, ban_everywhere, resource_node_score
+from vigil.scheduler.nvsets import resolve_nvsets
+from vigil.scheduler.rules import RuleContext
+from vigil.scheduler.unpack_nodes import fence_node
+from vigil.scheduler.unpack_resources import find_op
+from vigil.scheduler.working import OnFail, Role, WNode, WRsc, Work
+
+_ON_FAIL_WORDS = {
+    "ignore": OnFail.IGNORE,
+    "nothing": OnFail.IGNORE,
+    "demote": OnFail.DEMOTE,
+    "restart": OnFail.RECOVER,
+    "migrate": OnFail.MIGRATE,
+    "block": OnFail.BLOCK,
+    "stop": OnFail.STOP,
+    "standby": OnFail.STANDBY,
+    "fence": OnFail.FENCE,
+}
+
+
+def unpack_history(work: Work) -> None:
+    status = work.cluster.status
+    by_id = {n.id: n for n in work.nodes.values()}
+    fencing_or_lock = work.options.stonith_enabled or work.options.shutdown_lock
+    for state in status.nodes:
+        node = by_id.get(state.id) or work.nodes.get(state.uname)
+        if node is None:
+            continue
+        if not node.online and not fencing_or_lock:
+            # Without fencing, a down node's history says nothing reliable.
+            continue
+        for history in state.resources:
+            _unpack_resource_history(work, node, history)
+
+
+def op_on_fail(work: Work, rsc: WRsc, task: str, interval_ms: int) -> tuple[OnFail, Role]:
+    """The configured reaction to a failure of ``task`` and the role after it."""
+    op = find_op(rsc, task, interval_ms)
+    value = op.on_fail if op is not None else None
+    if value is None:
+        ctx = RuleContext(now=work.now, rsc_class=rsc.prim.cls, rsc_provider=rsc.prim.provider,
+                          rsc_type=rsc.prim.type, op_name=task, op_interval_ms=interval_ms)
+        value = resolve_nvsets(work.cluster.config.op_defaults, ctx).get("on-fail")
+    if value is not None and task == "stop" and value.lower() not in ("block", "fence", "ignore", "stop"):
+        value = None
+    fail_role = Role.STARTED
+    result: OnFail | None = _ON_FAIL_WORDS.get(value.lower()) if value else None
+    if result == OnFail.FENCE and not work.options.stonith_enabled:
+        result = OnFail.STOP
+    if result == OnFail.STOP:
+        fail_role = Role.STOPPED
+    if result is None:
+        if task == "stop":
+            result = OnFail.FENCE if work.options.stonith_enabled else OnFail.BLOCK
+        else:
+            result = OnFail.RECOVER
+    if task == "promote":
+        fail_role = Role.UNPROMOTED if fail_role == Role.STARTED else fail_role
+    return result, fail_role
+
+
+def _sort_key(op: OpRecord) -> tuple[int, int, int]:
+    pending = op.call_id < 0
+    return (1 if pending else 0, op.call_id if not pending else 0, op.last_rc_change or 0)
+
+
+def _orphan_primitive(history: ResourceHistory) -> Primitive:
+    return Primitive(id=history.id, cls=history.cls or "ocf", type=history.type or "unknown",
+                     provider=history.provider)
+
+
+def _find_or_make_resource(work: Work, history: ResourceHistory) -> WRsc | None:
+    rsc = work.rscs.get(history.id)
+    if rsc is not None:
+        return rsc
+    if not history.ops:
+        return None
+    orphan = WRsc(id=history.id, prim=_orphan_primitive(history), meta={}, params={}, ops=())
+    orphan.orphan = True
+    orphan.managed = work.options.stop_orphan_resources
+    if work.options.maintenance_mode:
+        orphan.managed = False
+    orphan.needs_fencing = work.options.stonith_enabled and orphan.prim.cls != "stonith"
+    orphan.is_fence_device = orphan.prim.cls == "stonith"
+    for name in work.nodes:
+        orphan.allowed[name] = -INFINITY
+    work.rscs[orphan.id] = orphan
+    return orphan
+
+
+def _unpack_resource_history(work: Work, node: WNode, history: ResourceHistory) -> None:
+    if not history.ops:
+        return
+    rsc = _find_or_make_resource(work, history)
+    if rsc is None:
+        return
+    saved_role = rsc.role
+    rsc.role = Role.UNKNOWN
+    replay = _Replay(work, node, rsc)
+    ops = sorted(history.ops, key=_sort_key)
+    for op in ops:
+        replay.apply(op)
+    _record_active_recurring(rsc, node, ops)
+    _process_state(work, node, rsc, replay.on_fail)
+    target = rsc.meta.get("target-role", "").lower()
+    if target == "stopped" and (rsc.next_role == Role.UNKNOWN or Role.STOPPED < rsc.next_role):
+        rsc.next_role = Role.STOPPED
+    if saved_role > rsc.role:
+        rsc.role = saved_role
+
+
+def _record_active_recurring(rsc: WRsc, node: WNode, ops: list[OpRecord]) -> None:
+    """Recurring monitors started after the last start and not since stopped."""
+    start_index = -1
+    stop_index = -1
+    for index, op in enumerate(ops):
+        if op.operation in ("start", "migrate_from"):
+            start_index = index
+        elif op.operation == "stop":
+            stop_index = index
+    if stop_index > start_index or start_index < 0:
+        return
+    active: list[tuple[str, int, str | None]] = []
+    for op in ops[start_index + 1:]:
+        if op.interval_ms > 0 and op.operation != "cancel" and op.op_status in (OP_DONE, OP_PENDING, OP_ERROR):
+            active.append((op.operation, op.interval_ms, op.op_digest))
+    rsc.active_recurring[node.name] = active
+
+
+class _Replay:
+    """Replays one node's history of one resource, operation by operation."""
+
+    def __init__(self, work: Work, node: WNode, rsc: WRsc) -> None:
+        self.work = work
+        self.node = node
+        self.rsc = rsc
+        self.on_fail = OnFail.IGNORE
+        self.last_failure: OpRecord | None = None
+
+    def apply(self, op: OpRecord) -> None:
+        if op.operation in ("notify", "meta-data"):
+            return
+        rsc, node = self.rsc, self.node
+        target = op.expected_rc
+        target_rc = -1 if target is None else target
+        expired = op.op_status != OP_NOT_INSTALLED and self._expired(op)
+        old_rc = op.rc
+        rc, status = self._remap(op, target_rc)
+        maskable = _mask_probe_failure(op)
+        if expired and maskable and old_rc != target_rc:
+            if rsc.role <= Role.STOPPED:
+                rsc.role = Role.UNKNOWN
+            return
+        if expired and rc != target_rc:
+            if op.interval_ms == 0:
+                return
+            if node.online and not node.unclean:
+                return
+        if maskable:
+            self._update_state(op, target_rc)
+            ban(rsc, node.name)
+            return
+        if status == OP_CANCELLED:
+            return
+        if status == OP_PENDING:
+            if op.operation == "start":
+                rsc.start_pending = True
+                if rsc.role < Role.STARTED:
+                    rsc.role = Role.STARTED
+            elif op.operation == "promote":
+                rsc.role = Role.PROMOTED
+            return
+        if status == OP_DONE:
+            self._update_state(op, rc)
+            return
+        if status == OP_NOT_INSTALLED:
+            strategy, _ = op_on_fail(self.work, rsc, op.operation, op.interval_ms)
+            if strategy == OnFail.IGNORE:
+                self.on_fail = OnFail.MIGRATE
+            ban(rsc, node.name)
+            self._failure(op, rc)
+            return
+        if status in (OP_NO_FENCE_DEVICE, OP_NO_SECRETS):
+            status = OP_ERROR_HARD
+        strategy, _ = op_on_fail(self.work, rsc, op.operation, op.interval_ms)
+        if strategy == OnFail.IGNORE:
+            self._update_state(op, target_rc)
+            rsc.failure_ignored = True
+            return
+        self._failure(op, rc)
+        if status == OP_ERROR_HARD:
+            ban(rsc, node.name)
+        elif status == OP_ERROR_FATAL:
+            ban_everywhere(self.work, rsc)
+
+    def _expired(self, op: OpRecord) -> bool:
+        rsc, node, work = self.rsc, self.node, self.work
+        if rsc.failure_timeout_s <= 0 or op.last_rc_change is None:
+            return False
+        expired = work.now >= op.last_rc_change + rsc.failure_timeout_s
+        if not expired:
+            return False
+        count, _ = raw_failcount(node, rsc)
+        if count:
+            if effective_failcount(node, rsc, work.now) == 0:
+                _schedule_clear_failcount(work, rsc, node)
+            else:
+                return False
+        if op.interval_ms == 0 and op.operation == "monitor" and op.rc in (
+            RC_OK, RC_NOT_RUNNING, RC_RUNNING_PROMOTED, RC_DEGRADED, RC_DEGRADED_PROMOTED,
+        ):
+            return False
+        return True
+
+    def _remap(self, op: OpRecord, target_rc: int) -> tuple[int, int]:
+        rsc = self.rsc
+        rc, status = op.rc, op.op_status
+        if op.operation == "monitor":
+            if rc == RC_DEGRADED:
+                rc = RC_OK
+            elif rc == RC_DEGRADED_PROMOTED:
+                rc = RC_RUNNING_PROMOTED
+        if _mask_probe_failure(op):
+            return RC_NOT_RUNNING, OP_DONE
+        if status not in (OP_DONE, OP_ERROR):
+            return rc, status
+        status = OP_DONE
+        is_probe = op.is_probe
+        if target_rc < 0 or target_rc != rc:
+            status = OP_ERROR
+        if rc == RC_OK:
+            if is_probe and target_rc == RC_NOT_RUNNING:
+                status = OP_DONE
+        elif rc == RC_NOT_RUNNING:
+            if is_probe or target_rc == rc or not rsc.managed:
+                status = OP_DONE
+                rsc.role = Role.STOPPED
+                self.on_fail = OnFail.IGNORE
+                rsc.next_role = Role.UNKNOWN
+        elif rc == RC_RUNNING_PROMOTED:
+            if is_probe and rc != target_rc:
+                status = OP_DONE
+            rsc.role = Role.PROMOTED
+        elif rc in (RC_DEGRADED_PROMOTED, RC_FAILED_PROMOTED):
+            rsc.role = Role.PROMOTED
+            status = OP_ERROR
+        elif rc == RC_ERR_CONFIGURED:
+            status = OP_ERROR_FATAL
+        elif rc == RC_ERR_UNIMPLEMENTED:
+            if op.interval_ms == 0:
+                self._check_recoverable(op)
+                status = OP_ERROR_HARD
+            else:
+                status = OP_NOT_SUPPORTED
+        elif rc in (RC_ERR_INSTALLED, RC_ERR_ARGS, RC_ERR_PERM):
+            self._check_recoverable(op)
+            status = OP_ERROR_HARD
+        elif status == OP_DONE:
+            status = OP_ERROR
+        return rc, status
+
+    def _check_recoverable(self, op: OpRecord) -> None:
+        """A failed stop that fencing cannot clean up blocks the resource."""
+        if op.operation != "stop":
+            return
+        if self.work.can_fence(self.node):
+            return
+        self.rsc.managed = False
+        self.rsc.blocked = True
+
+    def _update_state(self, op: OpRecord, rc: int) -> None:
+        rsc = self.rsc
+        task = op.operation
+        clear = False
+        if rc == RC_ERR_INSTALLED or _mask_probe_failure(op):
+            rsc.role = Role.STOPPED
+        elif rc == RC_NOT_RUNNING:
+            clear = True
+        elif task == "monitor":
+            if self.last_failure is not None and _op_key(op) == _op_key(self.last_failure):
+                clear = True
+            if rsc.role < Role.STARTED:
+                rsc.role = Role.STARTED
+        elif task in ("start", "migrate_from"):
+            rsc.role = Role.STARTED
+            clear = True
+        elif task == "stop":
+            rsc.role = Role.STOPPED
+            clear = True
+        elif task == "promote":
+            rsc.role = Role.PROMOTED
+            clear = True
+        elif task == "demote":
+            if self.on_fail == OnFail.DEMOTE:
+                clear = True
+            rsc.role = Role.UNPROMOTED
+        elif task == "migrate_to":
+            if rsc.role < Role.STARTED:
+                rsc.role = Role.STARTED
+        elif rsc.role < Role.STARTED:
+            rsc.role = Role.STARTED
+        if clear and self.on_fail in (OnFail.BLOCK, OnFail.IGNORE, OnFail.DEMOTE, OnFail.RECOVER):
+            self.on_fail = OnFail.IGNORE
+            rsc.next_role = Role.UNKNOWN
+
+    def _failure(self, op: OpRecord, rc: int) -> None:
+        rsc, node = self.rsc, self.node
+        self.last_failure = op
+        strategy, fail_role = op_on_fail(self.work, rsc, op.operation, op.interval_ms)
+        if strategy > self.on_fail:
+            self.on_fail = strategy
+        task = op.operation
+        if task == "stop":
+            ban(rsc, node.name)
+        elif task == "promote":
+            rsc.role = Role.PROMOTED
+        elif task == "demote":
+            if strategy == OnFail.BLOCK:
+                rsc.role = Role.PROMOTED
+                rsc.next_role = Role.STOPPED
+            elif rc == RC_NOT_RUNNING:
+                rsc.role = Role.STOPPED
+            else:
+                rsc.role = Role.UNPROMOTED
+        if op.is_probe and rc == RC_ERR_INSTALLED:
+            rsc.role = Role.STOPPED
+        elif rsc.role < Role.STARTED:
+            rsc.role = Role.STARTED
+        if fail_role != Role.STARTED and rsc.next_role < fail_role:
+            rsc.next_role = fail_role
+        if fail_role == Role.STOPPED:
+            ban_everywhere(self.work, rsc)
+
+
+def _op_key(op: OpRecord) -> str:
+    return f"{op.operation}_{op.interval_ms}"
+
+
+def _mask_probe_failure(op: OpRecord) -> bool:
+    if not op.is_probe:
+        return False
+    return op.rc in (RC_ERR_INSTALLED, RC_ERR_ARGS) or op.op_status == OP_NOT_INSTALLED
+
+
+def _schedule_clear_failcount(work: Work, rsc: WRsc, node: WNode) -> None:
+    for action in rsc.actions:
+        if action.task == "clear_failcount" and action.node == node.name:
+            return
+    action = work.new_action(rsc, "clear_failcount", node.name, optional=False)
+    action.runnable = node.online
+
+
+def _process_state(work: Work, node: WNode, rsc: WRsc, on_fail: OnFail) -> None:
+    if rsc.role != Role.UNKNOWN:
+        rsc.known_on.add(node.name)
+    if rsc.role > Role.STOPPED and not node.online and not node.maintenance and rsc.managed \
+            and work.options.stonith_enabled:
+        fence_node(work, node, f"{rsc.id} is thought to be active there")
+    saved_on_fail = on_fail
+    if node.unclean:
+        on_fail = OnFail.IGNORE
+    if on_fail == OnFail.DEMOTE:
+        rsc.failed = True
+    elif on_fail == OnFail.FENCE:
+        fence_node(work, node, f"{rsc.id} failed there")
+    elif on_fail == OnFail.STANDBY:
+        node.standby = True
+        node.standby_onfail = True
+    elif on_fail == OnFail.BLOCK:
+        rsc.managed = False
+        rsc.blocked = True
+    elif on_fail == OnFail.MIGRATE:
+        ban(rsc, node.name)
+    elif on_fail == OnFail.STOP:
+        rsc.next_role = Role.STOPPED
+    elif on_fail == OnFail.RECOVER and rsc.role not in (Role.STOPPED, Role.UNKNOWN):
+        rsc.failed = True
+        rsc.stop_needed = True
+        stop = _existing_or_new_stop(work, rsc, node.name)
+        stop.optional = False
+    if rsc.role not in (Role.STOPPED, Role.UNKNOWN):
+        _add_running(work, rsc, node, saved_on_fail != OnFail.IGNORE)
+        if on_fail == OnFail.IGNORE:
+            pass
+        elif on_fail in (OnFail.DEMOTE, OnFail.BLOCK):
+            rsc.failed = True
+        else:
+            rsc.failed = True
+            rsc.stop_needed = True
+    else:
+        for action in rsc.actions:
+            if action.task == "stop" and action.node == node.name:
+                action.optional = True
+
+
+def _existing_or_new_stop(work: Work, rsc: WRsc, node: str):  # type: ignore[no-untyped-def]
+    for action in rsc.actions:
+        if action.task == "stop" and action.node == node:
+            return action
+    return work.new_action(rsc, "stop", node)
+
+
+def _add_running(work: Work, rsc: WRsc, node: WNode, failed: bool) -> None:
+    if node.name in rsc.running_on:
+        return
+    rsc.running_on.append(node.name)
+    if node.maintenance:
+        rsc.managed = False
+    if not rsc.managed:
+        resource_node_score(work, rsc, node.name, INFINITY)
+        return
+    if len(rsc.running_on) > 1:
+        if rsc.multiple_active == "stop_only":
+            ban_everywhere(work, rsc)
+        elif rsc.multiple_active == "block":
+            rsc.managed = False
+            rsc.blocked = True

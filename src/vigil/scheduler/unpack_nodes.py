@@ -1,0 +1,200 @@
+"""Stage 1: nodes — membership, attributes, and which nodes are unclean.
+
+A node's state comes from its ``node_state`` entry the way Pacemaker reads it:
+whether it is in the membership, whether its controller is up, whether it
+joined, and what it was expected to do.  A node that is lost while
+fencing is enabled is *unclean*: nothing may start elsewhere until it is
+fenced.
+"""
+
+from __future__ import annotations
+
+from vigil.model.config import Node
+from vigil.model.scores import INFINITY, ScoreError, add, parse_score
+from vigil.model.status import NodeState
+from vigil.scheduler.nvsets import resolve_nvsets
+from vigil.scheduler.options import is_true
+from vigil.scheduler.rules import RuleContext
+from vigil.scheduler.working import WNode, Work
+
+
+def fence_node(work: Work, node: WNode, reason: str) -> None:
+    """Mark ``node`` unclean; the first reason given is the one reported."""
+    if node.unclean:
+        return
+    node.unclean = True
+    if node.fence_reason is None:
+        node.fence_reason = reason
+
+
+def unpack_nodes(work: Work) -> None:
+    config = work.cluster.config
+    status = work.cluster.status
+    for node in config.nodes:
+        wnode = _new_node(work, node)
+        work.nodes[wnode.name] = wnode
+    by_id = {n.id: n for n in work.nodes.values()}
+    for state in status.nodes:
+        wnode = by_id.get(state.id) or work.nodes.get(state.uname)
+        if wnode is None or state.is_remote or wnode.type == "remote":
+            continue
+        _unpack_node_state(work, wnode, state)
+    _apply_health(work)
+
+
+def _new_node(work: Work, node: Node) -> WNode:
+    wnode = WNode(name=node.uname, id=node.id, type=node.type or "member")
+    ctx = RuleContext(now=work.now)
+    wnode.attrs = resolve_nvsets(node.attributes, ctx)
+    wnode.attrs["#uname"] = node.uname
+    wnode.attrs["#id"] = node.id
+    wnode.attrs["#kind"] = "remote" if node.type == "remote" else "cluster"
+    wnode.is_dc = work.cluster.status.dc_uuid == node.id
+    wnode.attrs["#is_dc"] = "true" if wnode.is_dc else "false"
+    # Until its status entry is seen, a node is unclean when startup fencing
+    # is on: we cannot know it is not running anything.
+    wnode.unclean = work.options.startup_fencing
+    if wnode.unclean:
+        wnode.fence_reason = None
+    if wnode.type == "ping":
+        wnode.unclean = False
+    return wnode
+
+
+def _unpack_node_state(work: Work, node: WNode, state: NodeState) -> None:
+    node.has_state = True
+    for name, value in state.attributes:
+        node.attrs[name] = value
+    if is_true(node.attrs.get("standby")):
+        node.standby = True
+    if is_true(node.attrs.get("maintenance")):
+        node.maintenance = True
+    node.unclean = False
+    node.unseen = False
+    node.online = _determine_online(work, node, state)
+    if (
+        not work.have_quorum
+        and node.online
+        and work.options.no_quorum_policy == "fence"
+    ):
+        fence_node(work, node, "cluster does not have quorum")
+
+
+def _shutdown_requested(node: WNode) -> bool:
+    value = node.attrs.get("shutdown")
+    return value is not None and value not in ("", "0")
+
+
+def _determine_online(work: Work, node: WNode, state: NodeState) -> bool:
+    node.shutdown = False
+    node.expected_up = False
+    if _shutdown_requested(node):
+        node.shutdown = True
+    elif (state.expected or "").lower() == "member":
+        node.expected_up = True
+    if node.type == "ping":
+        node.unclean = False
+        return False
+    if work.options.stonith_enabled:
+        return _online_with_fencing(work, node, state)
+    return _online_without_fencing(work, node, state)
+
+
+def _in_ccm(value: str | None) -> bool:
+    if value is None:
+        return False
+    if value.isdigit():
+        return int(value) > 0
+    return is_true(value)
+
+
+def _crmd_online(value: str | None) -> bool:
+    if value is None:
+        return False
+    if value.isdigit():
+        return int(value) > 0
+    return value.lower() == "online"
+
+
+def _online_without_fencing(work: Work, node: WNode, state: NodeState) -> bool:
+    if not _in_ccm(state.in_ccm):
+        return False
+    if _crmd_online(state.crmd):
+        return (state.join or "").lower() == "member"
+    if not node.expected_up:
+        return False
+    fence_node(work, node, "peer is unexpectedly down")
+    return False
+
+
+def _online_with_fencing(work: Work, node: WNode, state: NodeState) -> bool:
+    terminate = node.attrs.get("terminate")
+    do_terminate = is_true(terminate) or bool(
+        terminate and terminate[0].isdigit() and terminate[0] != "0"
+    )
+    in_cluster = _in_ccm(state.in_ccm)
+    crmd_online = _crmd_online(state.crmd)
+    join = (state.join or "").lower()
+    expected = (state.expected or "down").lower()
+    online = in_cluster
+    if node.shutdown:
+        return crmd_online
+    if state.in_ccm is None:
+        fence_node(work, node, "peer has not been seen by the cluster")
+    elif join == "nack":
+        fence_node(work, node, "peer failed Pacemaker membership criteria")
+    elif not do_terminate and expected == "down":
+        if in_cluster or crmd_online:
+            node.standby = True
+            node.pending = True
+    elif do_terminate and join == "down" and not in_cluster and not crmd_online:
+        online = False
+    elif not in_cluster:
+        fence_node(work, node, "peer is no longer part of the cluster")
+    elif not crmd_online:
+        fence_node(work, node, "peer process is no longer available")
+    elif do_terminate:
+        fence_node(work, node, "termination was requested")
+    elif join == "member":
+        pass
+    elif join in ("pending", "down", ""):
+        node.standby = True
+        node.pending = True
+    else:
+        fence_node(work, node, "peer was in an unknown state")
+    return online
+
+
+def _apply_health(work: Work) -> None:
+    """Node health: ``#health-*`` attributes turned into node scores."""
+    strategy = work.options.node_health_strategy
+    if strategy in ("none", ""):
+        return
+    opts = work.options
+    for node in work.nodes.values():
+        total = 0
+        for name, value in node.attrs.items():
+            if not name.startswith("#health"):
+                continue
+            text = value.strip().lower()
+            if text == "red":
+                score = opts.node_health_red
+            elif text == "yellow":
+                score = opts.node_health_yellow
+            elif text == "green":
+                score = opts.node_health_green
+            else:
+                try:
+                    score = parse_score(value)
+                except ScoreError:
+                    score = 0
+            if strategy == "progressive" or strategy == "custom":
+                total = add(total, score)
+            else:
+                # migrate-on-red / only-green: any bad colour bans the node
+                if score <= -INFINITY:
+                    total = -INFINITY
+        if strategy == "progressive":
+            total = add(total, opts.node_health_base)
+        node.health_score = total
+

@@ -1,0 +1,216 @@
+"""The scheduler's private working state for one run.
+
+Mutable objects that live only inside one call of ``schedule()``: nodes as
+the scheduler sees them, primitives with what their history says, and the
+actions being planned with the orderings between them.  Nothing here
+escapes; ``schedule()`` turns it into the frozen ``Transition``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum, IntFlag
+
+from vigil.model.cluster import Cluster
+from vigil.model.config import Colocation, Op, Primitive
+from vigil.scheduler.options import Options
+
+
+class Role(IntEnum):
+    UNKNOWN = 0
+    STOPPED = 1
+    STARTED = 2
+    UNPROMOTED = 3
+    PROMOTED = 4
+
+    @property
+    def text(self) -> str:
+        return self.name.capitalize()
+
+
+class OnFail(IntEnum):
+    """What a failed operation asks for; higher values are more severe."""
+
+    IGNORE = 0
+    DEMOTE = 1
+    RECOVER = 2
+    MIGRATE = 3
+    BLOCK = 4
+    STOP = 5
+    STANDBY = 6
+    FENCE = 7
+
+
+class Ord(IntFlag):
+    """How an ordering ties two actions' flags together."""
+
+    NONE = 0
+    OPTIONAL = 1 << 0
+    IMPLIES_THEN = 1 << 1
+    IMPLIES_FIRST = 1 << 2
+    RUNNABLE_LEFT = 1 << 3
+    RESTART = 1 << 4
+    ASYMMETRICAL = 1 << 5
+    PRESERVE = 1 << 6
+    SERIALIZE_ONLY = 1 << 7
+    SAME_NODE = 1 << 8
+    THEN_CANCELS_FIRST = 1 << 9
+    PROBE = 1 << 10
+    PROMOTED_IMPLIES_FIRST = 1 << 11
+
+
+@dataclass(eq=False)
+class WNode:
+    name: str
+    id: str
+    type: str = "member"
+    online: bool = False
+    unclean: bool = False
+    unseen: bool = True
+    standby: bool = False
+    standby_onfail: bool = False
+    pending: bool = False
+    maintenance: bool = False
+    shutdown: bool = False
+    expected_up: bool = False
+    is_dc: bool = False
+    has_state: bool = False
+    attrs: dict[str, str] = field(default_factory=dict)
+    fence_reason: str | None = None
+    num_resources: int = 0
+    health_score: int = 0
+
+    def is_available(self) -> bool:
+        """Can this node run resources at all (ignoring scores)?"""
+        return (
+            self.online
+            and not self.shutdown
+            and not self.unclean
+            and not self.standby
+            and not self.maintenance
+        )
+
+
+@dataclass(eq=False)
+class WAction:
+    id: int
+    rsc: WRsc | None
+    task: str
+    node: str | None
+    interval_ms: int = 0
+    optional: bool = True
+    runnable: bool = True
+    pseudo: bool = False
+    reason: str | None = None
+    needs: str = "nothing"  # nothing | quorum | fencing
+    implied_by_stonith: bool = False
+    print_always: bool = False
+    name: str | None = None  # for rsc-less actions (stonith, pseudo)
+    meta: dict[str, str] = field(default_factory=dict)
+    befores: list[tuple[WAction, Ord]] = field(default_factory=list)
+    afters: list[tuple[WAction, Ord]] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        owner = self.rsc.id if self.rsc is not None else (self.name or "")
+        return f"{owner}_{self.task}_{self.interval_ms}"
+
+    def set_reason(self, reason: str | None, overwrite: bool = False) -> None:
+        if self.reason is None or overwrite:
+            self.reason = reason
+
+
+@dataclass(eq=False)
+class WRsc:
+    """A primitive as this run sees it."""
+
+    id: str
+    prim: Primitive
+    meta: dict[str, str]
+    params: dict[str, str]
+    ops: tuple[Op, ...]
+    managed: bool = True
+    blocked: bool = False
+    failed: bool = False
+    stop_needed: bool = False  # Pacemaker's pe_rsc_stop: recovery must stop it
+    failure_ignored: bool = False
+    orphan: bool = False
+    start_pending: bool = False
+    restarting: bool = False
+    stop_unexpected: bool = False
+    role: Role = Role.STOPPED
+    next_role: Role = Role.UNKNOWN
+    running_on: list[str] = field(default_factory=list)
+    known_on: set[str] = field(default_factory=set)
+    allowed: dict[str, int] = field(default_factory=dict)
+    assigned: str | None = None
+    provisional: bool = True
+    allocating: bool = False
+    merging: bool = False
+    stickiness: int = 0
+    migration_threshold: int = 1_000_000
+    failure_timeout_s: int = 0
+    priority: int = 0
+    needs_fencing: bool = False
+    needs_quorum: bool = True
+    is_fence_device: bool = False
+    multiple_active: str = "stop_start"
+    this_with: list[Colocation] = field(default_factory=list)
+    with_this: list[Colocation] = field(default_factory=list)
+    actions: list[WAction] = field(default_factory=list)
+    # per node: the recurring ops found active in the history (name, interval)
+    active_recurring: dict[str, list[tuple[str, int, str | None]]] = field(default_factory=dict)
+    # nodes where the history shows the definition changed
+    digest_changed: set[str] = field(default_factory=set)
+
+    @property
+    def agent(self) -> str:
+        return self.prim.agent
+
+    def current_node(self) -> str | None:
+        return self.running_on[0] if self.running_on else None
+
+
+@dataclass(eq=False)
+class Work:
+    cluster: Cluster
+    options: Options
+    now: int
+    have_quorum: bool
+    nodes: dict[str, WNode] = field(default_factory=dict)
+    rscs: dict[str, WRsc] = field(default_factory=dict)
+    actions: list[WAction] = field(default_factory=list)
+    fence_ops: dict[str, WAction] = field(default_factory=dict)
+    have_stonith_resource: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def new_action(self, rsc: WRsc | None, task: str, node: str | None, interval_ms: int = 0,
+                   optional: bool = True, name: str | None = None) -> WAction:
+        action = WAction(len(self.actions), rsc, task, node, interval_ms, optional=optional, name=name)
+        self.actions.append(action)
+        if rsc is not None:
+            rsc.actions.append(action)
+        return action
+
+    def can_fence(self, node: WNode | None) -> bool:
+        if not self.options.stonith_enabled or not self.have_stonith_resource:
+            return False
+        if self.have_quorum or self.options.no_quorum_policy == "ignore":
+            return True
+        return node is not None and node.online
+
+
+def order(first: WAction, then: WAction, flags: Ord) -> None:
+    """Record "first before then" with ``flags`` (deduplicated, flags merged)."""
+    if first is then:
+        return
+    for index, (other, existing) in enumerate(then.befores):
+        if other is first:
+            merged = existing | flags
+            then.befores[index] = (first, merged)
+            for j, (after, _) in enumerate(first.afters):
+                if after is then:
+                    first.afters[j] = (then, merged)
+            return
+    then.befores.append((first, flags))
+    first.afters.append((then, flags))
