@@ -24,7 +24,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "differential"))
 
-import diffharness as dh  # noqa: E402  (lives beside the test that shares it)
+import diffharness as dh  # lives beside the test that shares it
 
 
 def _knob(text: str) -> tuple[str, Any]:

@@ -142,6 +142,7 @@ def test_pacemaker_node_states_and_resource_flags() -> None:
             NodeView("node4", "standby-with-resources"),
             NodeView("node5", "offline"),
             NodeView("remote1", "online", is_remote=True),
+            NodeView("remote2", "unclean-offline", is_remote=True),
         ),
         resources=(
             ResourceView("a", DUMMY, "Started", ("node3",)),
@@ -158,6 +159,7 @@ def test_pacemaker_node_states_and_resource_flags() -> None:
         "  * Node List:\n"
         "    * Node node3: UNCLEAN (offline)\n"
         "    * Node node4: standby (with active resources)\n"
+        "    * RemoteNode remote2: UNCLEAN (offline)\n"
         "    * Online: [ node2 node10 ]\n"
         "    * OFFLINE: [ node5 ]\n"
         "    * RemoteOnline: [ remote1 ]\n"
@@ -170,10 +172,19 @@ def test_pacemaker_node_states_and_resource_flags() -> None:
         "    * Clone Set: cl [d]:\n"
         "      * d\t(ocf:heartbeat:Dummy):\t FAILED node10\n"
         "      * Started: [ node2 ]\n"
-        "      * Stopped: [ node3 node4 node5 remote1 ]\n"
+        "      * Stopped: [ node3 node4 node5 remote1 remote2 ]\n"
         "    * gone\t(ocf:heartbeat:Dummy):\t ORPHANED Started [ node2 node10 ]\n"
     ) in text
     assert "Transition Summary:\n\nExecuting Cluster Transition:\n" in text
+
+
+def test_pacemaker_says_when_now_is_the_cibs_execution_date() -> None:
+    cluster, transition = recovery()
+    dated = Cluster(cluster.config, Status(execution_date=NOW))
+    assert render_pacemaker(dated, transition, NOW).startswith(
+        "Using the original execution date of: 2023-11-14 22:20:00Z\nCurrent cluster status:\n"
+    )
+    assert render_pacemaker(dated, transition, NOW + 60).startswith("Current cluster status:\n")
 
 
 def test_pacemaker_without_a_view_still_prints_the_summary() -> None:
@@ -276,3 +287,19 @@ def test_text_of_an_empty_transition() -> None:
     assert "Plan:\n  nothing to do\n" in text
     assert "Actions" not in text
     assert text.endswith("Notes:\n  ignored <tag>\n")
+
+
+def test_group_header_inherits_target_role_from_rsc_defaults() -> None:
+    config = Config(
+        resources=(Group("grp", (primitive("b", "grp"),)),),
+        rsc_defaults=(NvSet("defaults", (("target-role", "Stopped"),)),),
+    )
+    view = ClusterView(
+        nodes=(NodeView("node1", "online"),),
+        resources=(ResourceView("b", DUMMY, "Stopped", disabled=True, parent="grp"),),
+    )
+    text = render_pacemaker(Cluster(config, Status()), Transition(view=view), NOW)
+    assert (
+        "    * Resource Group: grp (disabled):\n"
+        "      * b\t(ocf:heartbeat:Dummy):\t Stopped (disabled)\n"
+    ) in text

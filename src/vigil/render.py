@@ -182,7 +182,8 @@ def _node_list(nodes: Iterable[NodeView]) -> list[str]:
         elif node.state == "offline":
             groups["RemoteOFFLINE" if node.is_remote else "OFFLINE"].append(node.name)
         else:
-            lines.append(f"    * Node {node.name}: {_NODE_MODES.get(node.state, node.state)}")
+            kind = "RemoteNode" if node.is_remote else "Node"
+            lines.append(f"    * {kind} {node.name}: {_NODE_MODES.get(node.state, node.state)}")
     for label, names in groups.items():
         if names:
             lines.append(f"    * {label}: [ {' '.join(names)} ]")
@@ -235,13 +236,17 @@ def _is_true(value: str | None) -> bool:
     return value is not None and value.lower() in ("true", "yes", "on", "y", "1")
 
 
-def _parent_flags(meta: Sequence[NvSet], *extra: str) -> str:
-    target_role = (_meta_value(meta, "target-role") or "").lower()
+def _parent_flags(meta: Sequence[NvSet], defaults: Sequence[NvSet], *extra: str) -> str:
+    """Flags of a group or clone header, from its own meta, then rsc_defaults."""
+
+    def value(name: str) -> str:
+        return (_meta_value(meta, name) or _meta_value(defaults, name) or "").lower()
+
     return _flags(
         [
             *extra,
-            "disabled" if target_role == "stopped" else "",
-            "unmanaged" if (_meta_value(meta, "is-managed") or "").lower() == "false" else "",
+            "disabled" if value("target-role") == "stopped" else "",
+            "unmanaged" if value("is-managed") == "false" else "",
         ]
     )
 
@@ -255,7 +260,8 @@ class _StatusWriter:
     lists them.
     """
 
-    def __init__(self, view: ClusterView) -> None:
+    def __init__(self, view: ClusterView, defaults: Sequence[NvSet]) -> None:
+        self.defaults = defaults
         self.views = {rsc.id: rsc for rsc in view.resources}
         self.order = [rsc.id for rsc in view.resources]
         self.nodes = view.nodes
@@ -283,7 +289,7 @@ class _StatusWriter:
             if view is not None:
                 self._primitive_view(view, rsc.id, indent)
         elif isinstance(rsc, Group):
-            self.lines.append(f"{indent}* Resource Group: {rsc.id}{_parent_flags(rsc.meta)}:")
+            self.lines.append(f"{indent}* Resource Group: {rsc.id}{_parent_flags(rsc.meta, self.defaults)}:")
             for member in rsc.members:
                 self._resource(member, indent + "  ")
         else:
@@ -306,7 +312,7 @@ class _StatusWriter:
     def _clone(self, clone: Clone, indent: str) -> None:
         unique = _is_true(_meta_value(clone.meta, "globally-unique"))
         header_flags = _parent_flags(
-            clone.meta, "promotable" if clone.promotable else "", "unique" if unique else ""
+            clone.meta, self.defaults, "promotable" if clone.promotable else "", "unique" if unique else ""
         )
         self.lines.append(f"{indent}* Clone Set: {clone.id} [{clone.child.id}]{header_flags}:")
         inner = indent + "  "
@@ -349,7 +355,7 @@ def _status_block(cluster: Cluster, view: ClusterView | None) -> list[str]:
         ]
     lines += ["Current cluster status:", "  * Node List:", *_node_list(view.nodes)]
     lines += ["", "  * Full List of Resources:"]
-    resources = _StatusWriter(view).write(cluster.config.resources)
+    resources = _StatusWriter(view, cluster.config.rsc_defaults).write(cluster.config.resources)
     lines += resources or ["    * No resources"]
     return lines
 
@@ -359,11 +365,13 @@ def render_pacemaker(cluster: Cluster, transition: Transition, now: int) -> str:
 
     vigil does not execute the transition here, so there is no "Revised
     Cluster Status"; the "Executing Cluster Transition" block lists the
-    actions in an order the graph allows.  ``now`` is accepted for symmetry
-    with the other formats; crm_simulate does not print it.
+    actions in an order the graph allows.  Like crm_simulate, it says so
+    when "now" is the CIB's own ``execution-date``.
     """
-    del now
-    lines = _status_block(cluster, transition.view)
+    lines: list[str] = []
+    if cluster.status.execution_date is not None and cluster.status.execution_date == now:
+        lines.append(f"Using the original execution date of: {_format_time(now)}")
+    lines += _status_block(cluster, transition.view)
     lines += ["", "Transition Summary:", *format_summary_lines(transition.summary), ""]
     lines.append("Executing Cluster Transition:")
     lines += [_executing_line(action) for action in topological_order(transition)]

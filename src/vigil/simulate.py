@@ -40,7 +40,7 @@ def simulate_file(path: str | Path, date: str | None = None) -> Simulation:
     """Load ``path`` and schedule it.  Raises ``InputError`` on bad input."""
     cluster, warnings = load_cib(Path(path))
     now = resolve_now(cluster, date)
-    transition = schedule(cluster, now)
+    transition = schedule(cluster, now, sanitized=True)
     return Simulation(cluster, now, transition, tuple(warnings))
 
 

@@ -30,7 +30,7 @@ import subprocess
 import threading
 import traceback
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -185,12 +185,11 @@ def run_seeds(
     workdir: Path,
     jobs: int = 2,
     knobs: dict[str, Any] | None = None,
-    compare: Callable[[int, Path, dict[str, Any] | None], SeedResult] = compare_seed,
 ) -> list[SeedResult]:
     """All seeds, ``jobs`` at a time (fork-based pool; ``jobs <= 1`` runs inline)."""
     seeds = list(seeds)
     workdir.mkdir(parents=True, exist_ok=True)
-    task = partial(compare, workdir=workdir, knobs=knobs)
+    task = partial(compare_seed, workdir=workdir, knobs=knobs)
     if jobs <= 1 or len(seeds) <= 1:
         return [task(s) for s in seeds]
     ctx = multiprocessing.get_context("fork")
@@ -315,8 +314,8 @@ def judge(results: Sequence[SeedResult], known: KnownDifferences) -> Verdict:
                 v.explained.append((r, reason))
     by_seed = {r.seed: r for r in results}
     for seed, reason in sorted(known.seeds.items()):
-        r = by_seed.get(seed)
-        if r is not None and r.pacemaker.ok and r.agrees:
+        ran = by_seed.get(seed)
+        if ran is not None and ran.pacemaker.ok and ran.agrees:
             v.stale.append(f"{seed}  {reason}  (seed {seed} now agrees: delete the entry)")
     for tag, reason in sorted(known.features.items()):
         having = [r for r in results if tag in r.features and r.pacemaker.ok]
@@ -440,5 +439,5 @@ def keep_outputs(results: Iterable[SeedResult]) -> None:
         if r.agrees:
             continue
         base = r.cib.with_suffix("")
-        base.with_name(base.name + ".pacemaker.txt").write_text(r.pacemaker.output or (r.pacemaker.error or ""))
-        base.with_name(base.name + ".vigil.txt").write_text(r.vigil.output or (r.vigil.error or ""))
+        for name, side in (("pacemaker", r.pacemaker), ("vigil", r.vigil)):
+            base.with_name(f"{base.name}.{name}.txt").write_text(side.output or side.error or "")

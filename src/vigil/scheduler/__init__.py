@@ -13,6 +13,7 @@ from vigil.model.transition import Action, ClusterView, NodeView, ResourceView, 
 from vigil.scheduler.actions import create_primitive_actions
 from vigil.scheduler.assign import assign_all
 from vigil.scheduler.colocation import unpack_colocations
+from vigil.scheduler.config_changes import cancel_reloads_of_restarted, handle_config_changes
 from vigil.scheduler.fencing import schedule_fencing
 from vigil.scheduler.location import (
     apply_failure_thresholds,
@@ -33,9 +34,16 @@ from vigil.scheduler.working import Role, WAction, Work
 __all__ = ["schedule"]
 
 
-def schedule(cluster: Cluster, now: int) -> Transition:
-    options = unpack_options(cluster.config, RuleContext(now=now))
-    work = Work(cluster=cluster, options=options, now=now, have_quorum=cluster.status.have_quorum)
+def schedule(cluster: Cluster, now: int, *, sanitized: bool = False) -> Transition:
+    """Plan the transition for ``cluster`` at time ``now`` (epoch seconds).
+
+    ``sanitized`` says the CIB's secret parameters are masked, so that a
+    difference only in them is not taken for a definition change.
+    """
+    panic = dict(cluster.cib_attributes).get("no-quorum-panic", "0") not in ("0", "", "false")
+    options = unpack_options(cluster.config, RuleContext(now=now), cluster.status.have_quorum, panic)
+    work = Work(cluster=cluster, options=options, now=now, have_quorum=cluster.status.have_quorum,
+                sanitized=sanitized)
     unpack_nodes(work)
     unpack_resources(work)
     unpack_history(work)
@@ -45,13 +53,16 @@ def schedule(cluster: Cluster, now: int) -> Transition:
     apply_locations(work)
     apply_stickiness(work)
     apply_failure_thresholds(work)
+    handle_config_changes(work)
     assign_all(work)
+    specs = config_orderings(work) + internal_orderings(work)
+    specs += schedule_probes(work)
     for rsc in list(work.rscs.values()):
         create_primitive_actions(work, rsc)
-    schedule_probes(work)
     schedule_fencing(work)
-    apply_order_specs(work, config_orderings(work) + internal_orderings(work))
+    apply_order_specs(work, specs)
     propagate(work)
+    cancel_reloads_of_restarted(work)
     return _transition(work, view)
 
 

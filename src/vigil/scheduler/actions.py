@@ -11,8 +11,9 @@ from vigil.scheduler.working import Role, WAction, WNode, WRsc, Work
 
 
 def find_actions(rsc: WRsc, task: str, node: str | None, interval_ms: int = 0) -> list[WAction]:
+    """Matching actions, newest first (the order Pacemaker keeps them in)."""
     return [
-        a for a in rsc.actions
+        a for a in reversed(rsc.actions)
         if a.task == task and a.interval_ms == interval_ms and (node is None or a.node == node)
     ]
 
@@ -21,17 +22,23 @@ def resource_action(work: Work, rsc: WRsc, task: str, node: str | None, optional
                     interval_ms: int = 0) -> WAction:
     """Find or create an action, then re-evaluate whether it can run."""
     found = [a for a in rsc.actions if a.task == task and a.interval_ms == interval_ms and a.node == node]
+    if not found and node is not None:
+        # An action created before placement (e.g. a restart forced by a
+        # definition change) takes the node it is first asked for.
+        found = [a for a in rsc.actions if a.task == task and a.interval_ms == interval_ms and a.node is None]
+        if found:
+            found[0].node = node
     action = found[0] if found else work.new_action(rsc, task, node, interval_ms)
     if found and not optional:
         action.optional = False
     elif not found:
         action.optional = optional
-        action.needs = _needs(rsc, task)
+        action.needs = needs_for(rsc, task)
     update_runnable(work, action)
     return action
 
 
-def _needs(rsc: WRsc, task: str) -> str:
+def needs_for(rsc: WRsc, task: str) -> str:
     if task not in ("start", "promote"):
         return "nothing"
     if rsc.needs_fencing:
@@ -123,7 +130,7 @@ def _schedule_role_transition(work: Work, rsc: WRsc) -> None:
 def create_primitive_actions(work: Work, rsc: WRsc) -> None:
     if rsc.next_role == Role.UNKNOWN:
         rsc.next_role = Role.STARTED if rsc.assigned else Role.STOPPED
-    current = rsc.current_node()
+    current = work.current_node(rsc)
     need_stop = False
     is_moving = False
     if current is not None and rsc.assigned is not None and current != rsc.assigned \

@@ -70,7 +70,7 @@ def assign(work: Work, rsc: WRsc) -> str | None:
             rsc.managed = False
         if not rsc.managed:
             rsc.next_role = rsc.role
-            _finalize(work, rsc, rsc.current_node(), force=True)
+            _finalize(work, rsc, work.current_node(rsc), force=True)
         elif work.options.stop_all_resources:
             _finalize(work, rsc, None, force=True)
         else:
@@ -109,13 +109,13 @@ def sorted_nodes(work: Work, scores: dict[str, int], active: str | None) -> list
 
 
 def _assign_best_node(work: Work, rsc: WRsc) -> None:
-    nodes = sorted_nodes(work, rsc.allowed, rsc.current_node())
+    nodes = sorted_nodes(work, rsc.allowed, work.current_node(rsc))
     if not nodes:
         _finalize(work, rsc, None, force=False)
         return
     chosen = nodes[0]
     best_weight = rsc.allowed[chosen]
-    running = rsc.current_node()
+    running = work.current_node(rsc)
     if best_weight > 0 and work.nodes[chosen].is_available() and running is not None \
             and work.nodes[running].is_available():
         for name in nodes[1:]:

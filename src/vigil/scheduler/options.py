@@ -64,7 +64,7 @@ def _score(value: str | None, default: int) -> int:
         return default
 
 
-def unpack_options(config: Config, ctx: RuleContext) -> Options:
+def unpack_options(config: Config, ctx: RuleContext, have_quorum: bool = True, panic: bool = False) -> Options:
     raw = resolve_nvsets(config.options, ctx)
     for new, old in RENAMED_OPTIONS.items():
         if new in raw:
@@ -78,7 +78,13 @@ def unpack_options(config: Config, ctx: RuleContext) -> Options:
         red, yellow, green = -INFINITY, 0, 0
     policy = raw.get("no-quorum-policy", "stop").lower()
     if policy == "suicide":
-        policy = "fence"
+        # Self-fencing on quorum loss needs fencing, and a cluster that had
+        # quorum (or a CIB that asks to panic): one that never had quorum
+        # must not shoot itself at start-up.
+        stonith = is_true(raw.get("stonith-enabled"), True)
+        policy = "fence" if stonith and (panic or have_quorum) else "stop"
+    elif policy not in ("ignore", "freeze", "demote", "stop"):
+        policy = "stop"
     return Options(
         stonith_enabled=is_true(raw.get("stonith-enabled"), True),
         symmetric_cluster=is_true(raw.get("symmetric-cluster"), True),

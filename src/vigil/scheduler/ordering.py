@@ -37,6 +37,8 @@ class OrderSpec:
     then: WRsc
     then_task: str
     flags: Ord
+    # When set, the ordering starts from this very action (e.g. a probe).
+    first_action: WAction | None = None
 
 
 def flags_for_kind(kind: str, first_task: str, symmetry: str) -> Ord:
@@ -101,7 +103,7 @@ def _actions_for(rsc: WRsc, task: str) -> list[WAction]:
 
 def apply_order_specs(work: Work, specs: list[OrderSpec]) -> None:
     for spec in specs:
-        firsts = _actions_for(spec.first, spec.first_task)
+        firsts = [spec.first_action] if spec.first_action else _actions_for(spec.first, spec.first_task)
         if not firsts:
             if spec.first is spec.then:
                 continue
@@ -237,13 +239,13 @@ def _update_pair(first: WAction, then: WAction, flags: Ord) -> tuple[bool, bool]
 
 def propagate(work: Work) -> None:
     """Update every action against its orderings until nothing changes."""
-    queue: deque[WAction] = deque(work.actions)
+    queue: deque[WAction] = deque(reversed(work.actions))
     queued = set(id(a) for a in work.actions)
     while queue:
         then = queue.popleft()
         queued.discard(id(then))
         then_changed = False
-        for first, flags in list(then.befores):
+        for first, flags in list(reversed(then.befores)):
             if flags == Ord.NONE:
                 continue
             f_changed, t_changed = _update_pair(first, then, flags)

@@ -15,7 +15,8 @@ from vigil.scheduler.working import Role, WAction, WRsc, Work
 
 def summarize(work: Work) -> list[SummaryLine]:
     lines: list[SummaryLine] = []
-    for action in work.actions:
+    # Pacemaker lists its actions newest first.
+    for action in reversed(work.actions):
         if action.rsc is None and action.task == "stonith" and not action.optional:
             op = action.meta.get("stonith_action", "reboot")
             if action.reason:
@@ -50,9 +51,13 @@ def _item(rsc: WRsc, verb: str, origin: str | None, destination: str | None,
     return SummaryLine(verb, rsc.id, text)
 
 
+def _reload(rsc: WRsc) -> WAction | None:
+    return _first(find_actions(rsc, "reload-agent", None))
+
+
 def _resource_lines(work: Work, rsc: WRsc) -> list[SummaryLine]:
     nxt = rsc.assigned
-    current = rsc.running_on[0] if rsc.running_on else None
+    current = work.current_node(rsc)
     role = rsc.role
     if rsc.running_on and role == Role.STOPPED:
         role = Role.STARTED
@@ -67,9 +72,11 @@ def _resource_lines(work: Work, rsc: WRsc) -> list[SummaryLine]:
     if stop is None and rsc.stop_unexpected:
         stop = _first(find_actions(rsc, "stop", None))
     next_role = rsc.next_role
-    if role == next_role or (role >= Role.STARTED and next_role >= Role.STARTED and role == next_role):
+    if role == next_role:
         if nxt is None:
             return []
+        if rsc.reload_node is not None:
+            return [_item(rsc, "Reload", current, nxt, start or _reload(rsc))]
         if start is None or start.optional:
             return []
         if not start.runnable:
@@ -91,6 +98,8 @@ def _resource_lines(work: Work, rsc: WRsc) -> list[SummaryLine]:
         return [_item(rsc, "Recover", current, nxt, stop, start)]
     if moving:
         return [_item(rsc, "Move", current, nxt, stop)]
+    if rsc.reload_node is not None:
+        return [_item(rsc, "Reload", current, nxt, start or _reload(rsc))]
     if stop is not None and not stop.optional:
         return [_item(rsc, "Restart", current, nxt, start)]
     if role == Role.STOPPED and next_role > Role.STOPPED:

@@ -103,6 +103,11 @@ def _sort_key(op: OpRecord) -> tuple[int, int, int]:
     return (1 if pending else 0, op.call_id if not pending else 0, op.last_rc_change or 0)
 
 
+def sort_ops(ops: tuple[OpRecord, ...]) -> list[OpRecord]:
+    """Operations in the order they ran (pending ones last)."""
+    return sorted(ops, key=_sort_key)
+
+
 def _orphan_primitive(history: ResourceHistory) -> Primitive:
     return Primitive(id=history.id, cls=history.cls or "ocf", type=history.type or "unknown",
                      provider=history.provider)
@@ -136,7 +141,7 @@ def _unpack_resource_history(work: Work, node: WNode, history: ResourceHistory) 
     saved_role = rsc.role
     rsc.role = Role.UNKNOWN
     replay = _Replay(work, node, rsc)
-    ops = sorted(history.ops, key=_sort_key)
+    ops = sort_ops(history.ops)
     for op in ops:
         replay.apply(op)
     _record_active_recurring(rsc, node, ops)

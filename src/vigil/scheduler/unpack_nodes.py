@@ -141,7 +141,7 @@ def _online_with_fencing(work: Work, node: WNode, state: NodeState) -> bool:
         return crmd_online
     if state.in_ccm is None:
         fence_node(work, node, "peer has not been seen by the cluster")
-    elif join == "nack":
+    elif join in ("nack", "banned"):
         fence_node(work, node, "peer failed Pacemaker membership criteria")
     elif not do_terminate and expected == "down":
         if in_cluster or crmd_online:

@@ -74,17 +74,18 @@ def _unpack_primitive(work: Work, prim: Primitive) -> WRsc:
 
 
 def _unpack_requires(work: Work, wrsc: WRsc) -> None:
-    requires = wrsc.meta.get("requires")
-    stonith = work.options.stonith_enabled
-    if wrsc.is_fence_device:
-        default = "quorum"
-    elif stonith:
-        default = "fencing"
-    else:
-        default = "quorum"
-    value = (requires or default).lower()
-    if value in ("fencing", "unfencing") and not stonith:
-        value = "quorum"
+    """What a start needs first: fencing of lost nodes, quorum, or nothing."""
+    value = (wrsc.meta.get("requires") or "").lower()
+    opts = work.options
+    if value not in ("nothing", "quorum", "fencing", "unfencing"):
+        if wrsc.is_fence_device:
+            value = "quorum"
+        elif opts.stonith_enabled:
+            value = "fencing"
+        elif opts.no_quorum_policy == "ignore":
+            value = "nothing"
+        else:
+            value = "quorum"
     if wrsc.is_fence_device and value in ("fencing", "unfencing"):
         value = "quorum"
     wrsc.needs_fencing = value in ("fencing", "unfencing")

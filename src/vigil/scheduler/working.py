@@ -160,15 +160,15 @@ class WRsc:
     actions: list[WAction] = field(default_factory=list)
     # per node: the recurring ops found active in the history (name, interval)
     active_recurring: dict[str, list[tuple[str, int, str | None]]] = field(default_factory=dict)
-    # nodes where the history shows the definition changed
-    digest_changed: set[str] = field(default_factory=set)
+    # recurring ops whose definition changed: (node, task, interval)
+    reschedule: set[tuple[str, str, int]] = field(default_factory=set)
+    # where the agent will reload a changed definition instead of a restart
+    reload_node: str | None = None
 
     @property
     def agent(self) -> str:
         return self.prim.agent
 
-    def current_node(self) -> str | None:
-        return self.running_on[0] if self.running_on else None
 
 
 @dataclass(eq=False)
@@ -182,6 +182,9 @@ class Work:
     actions: list[WAction] = field(default_factory=list)
     fence_ops: dict[str, WAction] = field(default_factory=dict)
     have_stonith_resource: bool = False
+    # The CIB has its secrets masked (as in saved or shared CIBs): a change
+    # only in secret parameters is not a definition change.
+    sanitized: bool = False
     notes: list[str] = field(default_factory=list)
 
     def new_action(self, rsc: WRsc | None, task: str, node: str | None, interval_ms: int = 0,
@@ -191,6 +194,18 @@ class Work:
         if rsc is not None:
             rsc.actions.append(action)
         return action
+
+    def current_node(self, rsc: WRsc) -> str | None:
+        """Where ``rsc`` is considered active: the first node, or for a
+        resource that does not need fencing, the first clean node."""
+        if not rsc.running_on:
+            return None
+        if not rsc.needs_fencing:
+            for name in rsc.running_on:
+                node = self.nodes[name]
+                if node.online and not node.unclean:
+                    return name
+        return rsc.running_on[0]
 
     def can_fence(self, node: WNode | None) -> bool:
         if not self.options.stonith_enabled or not self.have_stonith_resource:

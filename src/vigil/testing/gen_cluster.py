@@ -75,9 +75,6 @@ HistoryKind = Literal[
     "stopped_after_run",  # start rc 0, later stop rc 0
     "stale_failure",  # monitor failed, then stopped: fail-count stays
 ]
-ACTIVE_KINDS: frozenset[str] = frozenset(
-    {"running", "failed_monitor", "probe_running", "failed_start", "failed_stop"}
-)
 
 
 def op_digest(params: Mapping[str, str]) -> str:
@@ -116,7 +113,7 @@ class Knobs:
     p_node_standby: float = 0.15
     p_node_shutdown: float = 0.04
     p_unclean: float = 0.35  # per cluster, only with fencing: one node is unclean
-    p_offline_history: float = 0.2  # an offline node keeps stale, ignored history
+    p_offline_history: float = 0.2  # a cleanly offline node keeps stale history (fenced if fencing is on)
     # resources
     p_heartbeat_agent: float = 0.3  # ocf:heartbeat:Dummy instead of ocf:pacemaker:Dummy
     p_params: float = 0.2  # instance attributes (non-constant digests)
@@ -461,19 +458,19 @@ def _plan_history(rng: _Rng, k: Knobs, plan: ClusterPlan, fencing: bool, feats: 
             if node in active:
                 continue
             if node.history_counts:
-                kind = rng.weighted(
+                maybe: HistoryKind | None = rng.weighted(
                     [
-                        ("", k.p_no_history),
+                        (None, k.p_no_history),
                         ("stopped_after_run", k.p_stopped_after_run),
                         ("stale_failure", k.p_stale_failure),
                         ("probed_stopped", 1.0),
                     ]
                 )
-                if kind == "stale_failure":
-                    prim.history[node.name] = History(kind, 7, str(rng.randint(1, 3)))
+                if maybe == "stale_failure":
+                    prim.history[node.name] = History(maybe, 7, str(rng.randint(1, 3)))
                     feats.add("stale-failure")
-                elif kind:
-                    prim.history[node.name] = History(kind)
+                elif maybe is not None:
+                    prim.history[node.name] = History(maybe)
             elif node.state == "down" and rng.chance(k.p_offline_history):
                 # Pacemaker ignores the history of cleanly stopped nodes.
                 prim.history[node.name] = History("running")

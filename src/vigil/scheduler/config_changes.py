@@ -1,0 +1,138 @@
+"""Definition changes: restart or reload what runs with outdated parameters.
+
+For every resource active on an available node, the operations recorded
+since its last start are compared (by digest) with what the configuration
+says now.  A changed start means a restart ("due to resource definition
+change"), or a reload when the agent recorded which parameters it can reload;
+a changed recurring monitor is simply rescheduled.
+"""
+
+from __future__ import annotations
+
+from vigil.model.status import OpRecord, ResourceHistory
+from vigil.scheduler.actions import needs_for, resource_action
+from vigil.scheduler.digests import expected_digests
+from vigil.scheduler.unpack_history import sort_ops
+from vigil.scheduler.unpack_resources import find_op
+from vigil.scheduler.working import WRsc, Work
+
+
+def handle_config_changes(work: Work) -> None:
+    by_id = {n.id: n for n in work.nodes.values()}
+    for state in work.cluster.status.nodes:
+        node = by_id.get(state.id) or work.nodes.get(state.uname)
+        if node is None or not (node.maintenance or node.is_available()):
+            continue
+        for history in state.resources:
+            rsc = work.rscs.get(history.id)
+            if rsc is None or rsc.orphan or node.name not in rsc.running_on:
+                continue
+            if _agent_changed(rsc, history):
+                # Running under another agent than configured: restart it.
+                stop = resource_action(work, rsc, "stop", node.name, optional=False)
+                stop.optional = False
+                rsc.start_pending = True
+            _check_history(work, rsc, node.name, sort_ops(history.ops))
+
+
+def _agent_changed(rsc: WRsc, history: ResourceHistory) -> bool:
+    prim = rsc.prim
+    return (
+        (history.cls or None) != (prim.cls or None)
+        or (history.provider or None) != (prim.provider or None)
+        or (history.type or None) != (prim.type or None)
+    )
+
+
+def _active_range(ops: list[OpRecord]) -> tuple[int, int]:
+    start_index = stop_index = -1
+    implied_monitor = implied_clone = -1
+    for index, op in enumerate(ops):
+        if op.operation == "stop" and op.op_status == 0:
+            stop_index = index
+        elif op.operation in ("start", "migrate_from"):
+            start_index = index
+        elif implied_monitor <= stop_index and op.operation == "monitor":
+            if op.rc in (0, 8):
+                implied_monitor = index
+        elif op.operation in ("promote", "demote"):
+            implied_clone = index
+    if start_index == -1:
+        start_index = implied_clone if implied_clone != -1 else implied_monitor
+    return start_index, stop_index
+
+
+def _check_history(work: Work, rsc: WRsc, node: str, ops: list[OpRecord]) -> None:
+    start_index, stop_index = _active_range(ops)
+    if start_index < stop_index:
+        return
+    for index, op in enumerate(ops):
+        if index < start_index:
+            continue
+        if op.interval_ms > 0 and (work.nodes[node].maintenance or not rsc.managed):
+            continue
+        if op.interval_ms > 0 or op.operation in ("monitor", "start", "promote", "migrate_from"):
+            _check_op(work, rsc, node, op)
+
+
+def _check_op(work: Work, rsc: WRsc, node: str, op: OpRecord) -> None:
+    task = op.operation
+    if op.interval_ms > 0 and find_op(rsc, task, op.interval_ms) is None:
+        return  # an orphaned recurring op: cancelled, nothing to restart
+    if op.interval_ms == 0 and task in ("monitor", "migrate_from", "promote"):
+        task = "start"
+    config_op = find_op(rsc, task, op.interval_ms)
+    calc = expected_digests(work, rsc, node, task, op.interval_ms, config_op, op)
+    restart_changed = op.op_restart_digest is not None and calc.restart != op.op_restart_digest
+    all_changed = op.op_digest is None or op.op_digest != calc.all
+    if not restart_changed and not all_changed:
+        return
+    if work.sanitized and op.op_secure_digest is not None and op.op_secure_digest == calc.secure:
+        # Only masked secrets differ: a sanitized CIB, not a real change.
+        return
+    if restart_changed or (op.interval_ms == 0 and calc.has_op_params and all_changed):
+        _force_restart(work, rsc, task, op.interval_ms)
+        return
+    if op.interval_ms > 0:
+        rsc.reschedule.add((node, task, op.interval_ms))
+    elif op.op_restart_digest is not None:
+        _schedule_reload(work, rsc, node)
+    else:
+        _force_restart(work, rsc, task, op.interval_ms)
+
+
+def _force_restart(work: Work, rsc: WRsc, task: str, interval_ms: int) -> None:
+    for action in rsc.actions:
+        if action.task == task and action.interval_ms == interval_ms and action.node is None:
+            required = action
+            break
+    else:
+        required = work.new_action(rsc, task, None, interval_ms)
+        required.needs = needs_for(rsc, task)
+    required.optional = False
+    required.runnable = False
+    required.set_reason("resource definition change", overwrite=True)
+
+
+def _schedule_reload(work: Work, rsc: WRsc, node: str) -> None:
+    if not rsc.managed or rsc.failed:
+        return
+    if rsc.start_pending:
+        stop = work.new_action(rsc, "stop", node)
+        stop.optional = False
+        return
+    rsc.reload_node = node
+    reload = work.new_action(rsc, "reload-agent", node, optional=False)
+    reload.set_reason("resource definition change")
+
+
+def cancel_reloads_of_restarted(work: Work) -> None:
+    """A resource that is being stopped anyway is not reloaded first."""
+    for rsc in work.rscs.values():
+        if rsc.reload_node is None:
+            continue
+        if any(a.task == "stop" and not a.optional for a in rsc.actions):
+            rsc.reload_node = None
+            for action in rsc.actions:
+                if action.task == "reload-agent":
+                    action.optional = True

@@ -1,0 +1,128 @@
+"""Operation digests: has a resource's definition changed since it ran?
+
+Each recorded operation carries an MD5 digest of the parameters it ran with.
+Recomputing that digest from the current configuration and comparing tells
+the scheduler whether a running resource must be restarted (or reloaded)
+because its definition changed.  The text hashed is Pacemaker's: the
+parameters as one XML element, attributes sorted by name, with a leading
+space and a trailing newline.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from xml.sax.saxutils import quoteattr
+
+from vigil.isodate import parse_interval_ms
+from vigil.model.config import Op
+from vigil.model.status import OpRecord
+from vigil.scheduler.nvsets import resolve_nvsets
+from vigil.scheduler.rules import RuleContext
+from vigil.scheduler.working import WRsc, Work
+
+DEFAULT_TIMEOUT_MS = 20000
+
+
+def params_xml(params: dict[str, str]) -> str:
+    attrs = "".join(f" {name}={_quote(value)}" for name, value in sorted(params.items()))
+    return f"<parameters{attrs}/>"
+
+
+def _quote(value: str) -> str:
+    quoted = quoteattr(value, {"\n": "&#10;", "\r": "&#13;", "\t": "&#9;"})
+    if quoted.startswith("'"):
+        # quoteattr picks single quotes when the value has a double quote;
+        # Pacemaker always writes double quotes and escapes.
+        quoted = '"' + value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace(
+            '"', "&quot;") + '"'
+    return quoted
+
+
+def digest(params: dict[str, str]) -> str:
+    return hashlib.md5(f" {params_xml(params)}\n".encode()).hexdigest()
+
+
+def resource_params(work: Work, rsc: WRsc, node: str) -> dict[str, str]:
+    """Instance attributes as they apply on ``node`` (rules evaluated there)."""
+    ctx = RuleContext(now=work.now, node_attrs=work.nodes[node].attrs, rsc_class=rsc.prim.cls,
+                      rsc_provider=rsc.prim.provider, rsc_type=rsc.prim.type)
+    return resolve_nvsets(rsc.prim.params, ctx)
+
+
+def op_timeout_ms(work: Work, rsc: WRsc, op: Op | None, task: str, interval_ms: int) -> int:
+    if op is not None and op.timeout_ms is not None:
+        return op.timeout_ms
+    ctx = RuleContext(now=work.now, rsc_class=rsc.prim.cls, rsc_provider=rsc.prim.provider,
+                      rsc_type=rsc.prim.type, op_name=task, op_interval_ms=interval_ms)
+    value = resolve_nvsets(work.cluster.config.op_defaults, ctx).get("timeout")
+    if value:
+        from_defaults = _parse_ms(value)
+        if from_defaults is not None:
+            return from_defaults
+    return DEFAULT_TIMEOUT_MS
+
+
+def _parse_ms(text: str) -> int | None:
+    try:
+        return parse_interval_ms(text)
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class Digests:
+    all: str  # every parameter
+    restart: str  # the parameters that need a restart to change
+    secure: str  # every parameter but the secret ones
+    has_op_params: bool  # the operation has instance attributes of its own
+
+
+def _version(text: str | None) -> tuple[int, ...]:
+    parts = []
+    for piece in (text or "0").split("."):
+        parts.append(int(piece) if piece.isdigit() else 0)
+    return tuple(parts)
+
+
+def is_fence_param(name: str) -> bool:
+    """Parameters Pacemaker itself adds to fence devices."""
+    if name in ("provides", "stonith-timeout"):
+        return True
+    if not name.startswith("pcmk_"):
+        return False
+    if name in ("pcmk_action_limit", "pcmk_delay_base", "pcmk_delay_max", "pcmk_host_argument",
+                "pcmk_host_check", "pcmk_host_list", "pcmk_host_map"):
+        return True
+    rest = name[5:]
+    cut = rest.find("_")
+    return cut >= 0 and rest[cut:] in ("_action", "_timeout", "_retries")
+
+
+def expected_digests(work: Work, rsc: WRsc, node: str, task: str, interval_ms: int,
+                     op: Op | None, record: OpRecord) -> Digests:
+    """The digests ``record`` should carry if the definition had not changed.
+
+    The recorded list of non-reloadable parameters (``op-force-restart``)
+    narrows the restart digest; the recorded list of secret parameters
+    (``op-secure-params``) is left out of the secure digest.
+    """
+    base = dict(resource_params(work, rsc, node))
+    params = dict(base)
+    op_params = dict(op.params) if op is not None else {}
+    params.update(op_params)
+    if interval_ms > 0:
+        params["CRM_meta_timeout"] = str(op_timeout_ms(work, rsc, op, task, interval_ms))
+    restart_params = params
+    if record.op_force_restart is not None:
+        wanted = set(record.op_force_restart.split())
+        restart_params = {k: v for k, v in params.items() if k in wanted}
+    old_version = _version(record.crm_feature_set) < (3, 16, 0)
+    secure = dict(base) if old_version else dict(params)
+    secret = set((record.op_secure_params or " passwd password user ").split())
+    secure = {k: v for k, v in secure.items() if k not in secret}
+    if old_version:
+        if rsc.prim.cls == "stonith":
+            secure = {k: v for k, v in secure.items() if not is_fence_param(k)}
+        secure.pop("CRM_meta_timeout", None)
+    return Digests(digest(params), digest(restart_params), digest(secure), bool(op_params))
