@@ -12,6 +12,7 @@ by ``id-ref`` afterwards, because ids must stay unique in the output.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import fields, is_dataclass, replace
@@ -55,8 +56,13 @@ OPTION_NAMES_2_1_5 = {
     "stop-removed-resources": "stop-orphan-resources",
     "cancel-removed-actions": "stop-orphan-actions",
 }
-# The newest schema Pacemaker 2.1.5 validates.
+# The newest schema Pacemaker 2.1.5 validates, and its CIB feature set: it
+# refuses to update (so to simulate) a CIB that claims a newer one.
 SCHEMA_2_1_5 = "pacemaker-3.9"
+FEATURE_SET_2_1_5 = "3.16.1"
+# Generated ids must be XML NCNames: Pacemaker's schema types them as ID.
+_INVALID_ID_CHARACTERS = re.compile(r"[^A-Za-z0-9_.-]")
+_VALID_ID_START = re.compile(r"[A-Za-z_]")
 _DEFAULT_CIB_ATTRIBUTES = (
     ("validate-with", SCHEMA_2_1_5),
     ("epoch", "1"),
@@ -96,9 +102,21 @@ def _cib_attributes(cluster: Cluster, pacemaker_2_1_5: bool) -> dict[str, str]:
         or (int(execution_date) != status.execution_date)
     ):
         _set_or_drop(attributes, "execution-date", _optional_str(status.execution_date))
-    if pacemaker_2_1_5 and attributes["validate-with"].startswith("pacemaker-"):
-        attributes["validate-with"] = SCHEMA_2_1_5
+    if pacemaker_2_1_5:
+        _lower_to_2_1_5(attributes)
     return attributes
+
+
+def _lower_to_2_1_5(attributes: dict[str, str]) -> None:
+    if attributes["validate-with"].startswith("pacemaker-"):
+        attributes["validate-with"] = SCHEMA_2_1_5
+    feature_set = attributes.get("crm_feature_set")
+    if feature_set is not None and _version(feature_set) > _version(FEATURE_SET_2_1_5):
+        attributes["crm_feature_set"] = FEATURE_SET_2_1_5
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", text))
 
 
 def _set_or_drop(attributes: dict[str, str], name: str, value: str | None) -> None:
@@ -146,7 +164,10 @@ class _Writer:
         self.templates = {template.id: template for template in config.templates}
 
     def fresh_id(self, base: str) -> str:
-        """An id not used anywhere in the model or output so far."""
+        """A valid XML id not used anywhere in the model or output so far."""
+        base = _INVALID_ID_CHARACTERS.sub("_", base)
+        if not _VALID_ID_START.match(base):
+            base = f"_{base}"
         candidate = base
         counter = 1
         while candidate in self.used_ids:

@@ -72,16 +72,15 @@ def _lrm_resource(parent: Element, history: ResourceHistory) -> None:
         },
     )
     for record in history.ops:
-        _op_record(element, history.id, record)
+        _op_record(element, record)
 
 
-def _op_record(parent: Element, resource_id: str, record: OpRecord) -> None:
+def _op_record(parent: Element, record: OpRecord) -> None:
     element = etree.SubElement(
         parent,
         "lrm_rsc_op",
         {
             "id": record.id,
-            "operation_key": f"{resource_id}_{record.operation}_{record.interval_ms}",
             "operation": record.operation,
             "interval": str(record.interval_ms),
             "rc-code": str(record.rc),
@@ -89,6 +88,8 @@ def _op_record(parent: Element, resource_id: str, record: OpRecord) -> None:
             "call-id": str(record.call_id),
         },
     )
+    if record.operation_key is not None:
+        element.set("operation_key", record.operation_key)
     _set_all(
         element,
         {

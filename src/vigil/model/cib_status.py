@@ -161,6 +161,7 @@ def _load_op_record(reader: Reader, element: Element) -> OpRecord:
         migrate_source=element.get("migrate_source"),
         migrate_target=element.get("migrate_target"),
         op_secure_params=element.get("op-secure-params"),
+        operation_key=element.get("operation_key"),
     )
 
 

@@ -63,3 +63,27 @@ def format_score(value: int) -> str:
     if value <= -INFINITY:
         return "-INFINITY"
     return str(value)
+
+
+def lenient_score(text: str) -> int:
+    """Read a score the forgiving way Pacemaker reads meta attributes.
+
+    The INFINITY words, else the leading integer ("1.0" is 1, "10s" is 10),
+    else 0.  Constraint scores are validated strictly by the loader; meta
+    attributes such as ``priority`` have always been read like this.
+    """
+    stripped = text.strip()
+    word = stripped.lower()
+    value = SCORE_WORDS.get(word)
+    if value is not None:
+        return value
+    digits = ""
+    for index, char in enumerate(stripped):
+        if char.isdigit() or (index == 0 and char in "+-"):
+            digits += char
+        else:
+            break
+    try:
+        return clamp(int(digits))
+    except ValueError:
+        return 0

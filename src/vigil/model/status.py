@@ -69,6 +69,9 @@ class OpRecord:
     migrate_target: str | None = None
     # Names of the parameters left out of op_secure_digest (``op-secure-params``).
     op_secure_params: str | None = None
+    # ``operation_key`` as recorded (RSC_OP_INTERVAL); None when the record
+    # has none, in which case Pacemaker falls back to the record's id.
+    operation_key: str | None = None
 
     @property
     def expected_rc(self) -> int | None:

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from vigil.model.status import OpRecord, ResourceHistory
 from vigil.scheduler.actions import needs_for, resource_action
-from vigil.scheduler.digests import expected_digests
+from vigil.scheduler.digests import compare_digests, find_op
 from vigil.scheduler.unpack_history import sort_ops
-from vigil.scheduler.unpack_resources import find_op
 from vigil.scheduler.working import WRsc, Work
 
 
@@ -81,19 +80,15 @@ def _check_op(work: Work, rsc: WRsc, node: str, op: OpRecord) -> None:
         return  # an orphaned recurring op: cancelled, nothing to restart
     if op.interval_ms == 0 and task in ("monitor", "migrate_from", "promote"):
         task = "start"
-    config_op = find_op(rsc, task, op.interval_ms)
-    calc = expected_digests(work, rsc, node, task, op.interval_ms, config_op, op)
-    restart_changed = op.op_restart_digest is not None and calc.restart != op.op_restart_digest
-    all_changed = op.op_digest is None or op.op_digest != calc.all
-    if not restart_changed and not all_changed:
+    verdict, calc = compare_digests(work, rsc, node, op)
+    if verdict == "match":
         return
     if work.sanitized and op.op_secure_digest is not None and op.op_secure_digest == calc.secure:
         # Only masked secrets differ: a sanitized CIB, not a real change.
         return
-    if restart_changed or (op.interval_ms == 0 and calc.has_op_params and all_changed):
+    if verdict == "restart":
         _force_restart(work, rsc, task, op.interval_ms)
-        return
-    if op.interval_ms > 0:
+    elif op.interval_ms > 0:
         rsc.reschedule.add((node, task, op.interval_ms))
     elif op.op_restart_digest is not None:
         _schedule_reload(work, rsc, node)

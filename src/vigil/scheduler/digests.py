@@ -18,6 +18,7 @@ from vigil.isodate import parse_interval_ms
 from vigil.model.config import Op
 from vigil.model.status import OpRecord
 from vigil.scheduler.nvsets import resolve_nvsets
+from vigil.scheduler.unpack_resources import find_op
 from vigil.scheduler.rules import RuleContext
 from vigil.scheduler.working import WRsc, Work
 
@@ -126,3 +127,26 @@ def expected_digests(work: Work, rsc: WRsc, node: str, task: str, interval_ms: i
             secure = {k: v for k, v in secure.items() if not is_fence_param(k)}
         secure.pop("CRM_meta_timeout", None)
     return Digests(digest(params), digest(restart_params), digest(secure), bool(op_params))
+
+
+def compare_digests(work: Work, rsc: WRsc, node: str, record: OpRecord) -> tuple[str, Digests]:
+    """How ``record``'s parameters compare with the configuration now.
+
+    One of ``restart`` (a non-reloadable parameter changed), ``unknown`` (no
+    digest was recorded), ``all`` (something changed) or ``match``.
+    """
+    task = record.operation
+    if record.interval_ms == 0 and task in ("monitor", "migrate_from", "promote"):
+        task = "start"
+    config_op = find_op(rsc, task, record.interval_ms)
+    calc = expected_digests(work, rsc, node, task, record.interval_ms, config_op, record)
+    if record.op_restart_digest is not None and calc.restart != record.op_restart_digest:
+        return "restart", calc
+    if record.op_digest is None:
+        return "unknown", calc
+    if record.op_digest != calc.all:
+        if record.interval_ms == 0 and calc.has_op_params:
+            return "restart", calc
+        return "all", calc
+    return "match", calc
+

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vigil.model.config import Config
-from vigil.model.scores import INFINITY, ScoreError, parse_score
+from vigil.model.scores import INFINITY, lenient_score
 from vigil.scheduler.nvsets import resolve_nvsets
 from vigil.scheduler.rules import RuleContext
 
@@ -58,10 +58,7 @@ class Options:
 def _score(value: str | None, default: int) -> int:
     if value is None:
         return default
-    try:
-        return parse_score(value)
-    except ScoreError:
-        return default
+    return lenient_score(value)
 
 
 def unpack_options(config: Config, ctx: RuleContext, have_quorum: bool = True, panic: bool = False) -> Options:

@@ -125,8 +125,11 @@ def _compare(actual: str, expected: str, typ: str | None, op: str) -> int | None
             a = float(actual) if kind == "number" else int(float(actual))
             b = float(expected) if kind == "number" else int(float(expected))
         except ValueError:
-            return None
-        return (a > b) - (a < b)
+            # Pacemaker falls back to comparing the text when a value is
+            # not a number.
+            kind = "string"
+        else:
+            return (a > b) - (a < b)
     if kind == "version":
         va, vb = _version(actual), _version(expected)
         return (va > vb) - (va < vb)

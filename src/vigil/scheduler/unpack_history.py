@@ -36,6 +36,7 @@ from vigil.model.status import (
     OpRecord,
     ResourceHistory,
 )
+from vigil.scheduler.digests import compare_digests
 from vigil.scheduler.failcounts import effective_failcount, raw_failcount
 from vigil.scheduler.location import ban, ban_everywhere, resource_node_score
 from vigil.scheduler.nvsets import resolve_nvsets
@@ -238,23 +239,34 @@ class _Replay:
             ban_everywhere(self.work, rsc)
 
     def _expired(self, op: OpRecord) -> bool:
+        """Is this failure older than failure-timeout?  Schedules the clearing
+        of the fail-count when it is, or when the failed operation's
+        definition has changed since."""
         rsc, node, work = self.rsc, self.node, self.work
-        if rsc.failure_timeout_s <= 0 or op.last_rc_change is None:
-            return False
-        expired = work.now >= op.last_rc_change + rsc.failure_timeout_s
-        if not expired:
-            return False
-        count, _ = raw_failcount(node, rsc)
-        if count:
-            if effective_failcount(node, rsc, work.now) == 0:
-                _schedule_clear_failcount(work, rsc, node)
-            else:
-                return False
-        if op.interval_ms == 0 and op.operation == "monitor" and op.rc in (
+        expired = (
+            rsc.failure_timeout_s > 0
+            and op.last_rc_change is not None
+            and work.now >= op.last_rc_change + rsc.failure_timeout_s
+        )
+        clear = False
+        if expired:
+            count, _ = raw_failcount(node, rsc)
+            if count:
+                if effective_failcount(node, rsc, work.now) == 0:
+                    clear = True
+                else:
+                    expired = False
+        if not expired and op.id.endswith("_last_failure_0") and op.operation in ("start", "monitor"):
+            verdict, _ = compare_digests(work, rsc, node.name, op)
+            if verdict not in ("unknown", "match"):
+                clear = True
+        if clear:
+            _schedule_clear_failcount(work, rsc, node)
+        if expired and op.interval_ms == 0 and op.operation == "monitor" and op.rc in (
             RC_OK, RC_NOT_RUNNING, RC_RUNNING_PROMOTED, RC_DEGRADED, RC_DEGRADED_PROMOTED,
         ):
             return False
-        return True
+        return expired
 
     def _remap(self, op: OpRecord, target_rc: int) -> tuple[int, int]:
         rsc = self.rsc

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from vigil.isodate import parse_interval_ms
 from vigil.model.config import Clone, Group, Op, Primitive, Resource
-from vigil.model.scores import INFINITY, ScoreError, parse_score
+from vigil.model.scores import INFINITY, lenient_score
 from vigil.scheduler.nvsets import resolve_nvsets
 from vigil.scheduler.options import is_true
 from vigil.scheduler.rules import RuleContext
@@ -95,10 +95,7 @@ def _unpack_requires(work: Work, wrsc: WRsc) -> None:
 def _score(value: str | None, default: int) -> int:
     if value is None:
         return default
-    try:
-        return parse_score(value)
-    except ScoreError:
-        return default
+    return lenient_score(value)
 
 
 def find_op(wrsc: WRsc, name: str, interval_ms: int) -> Op | None:
