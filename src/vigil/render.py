@@ -29,6 +29,9 @@ from vigil.model.transition import (
     SummaryLine,
     Transition,
 )
+from vigil.scheduler.nvsets import resolve_nvsets
+from vigil.scheduler.options import is_true
+from vigil.scheduler.rules import RuleContext
 
 __all__ = [
     "format_summary_lines",
@@ -221,32 +224,13 @@ def _primitive_line(view: ResourceView, name: str, unclean: frozenset[str]) -> s
     return text
 
 
-def _meta_value(sets: Sequence[NvSet], name: str) -> str | None:
-    """A meta attribute's value, ignoring rules: good enough for display."""
-    for nvset in sorted(sets, key=lambda s: -s.score):
-        if nvset.rule is not None:
-            continue
-        for key, value in nvset.values:
-            if key == name:
-                return value
-    return None
-
-
-def _is_true(value: str | None) -> bool:
-    return value is not None and value.lower() in ("true", "yes", "on", "y", "1")
-
-
-def _parent_flags(meta: Sequence[NvSet], defaults: Sequence[NvSet], *extra: str) -> str:
-    """Flags of a group or clone header, from its own meta, then rsc_defaults."""
-
-    def value(name: str) -> str:
-        return (_meta_value(meta, name) or _meta_value(defaults, name) or "").lower()
-
+def _parent_flags(meta: dict[str, str], *extra: str) -> str:
+    """Flags of a group or clone header, from its resolved meta attributes."""
     return _flags(
         [
             *extra,
-            "disabled" if value("target-role") == "stopped" else "",
-            "unmanaged" if value("is-managed") == "false" else "",
+            "disabled" if meta.get("target-role", "").lower() == "stopped" else "",
+            "unmanaged" if not is_true(meta.get("is-managed"), default=True) else "",
         ]
     )
 
@@ -260,8 +244,9 @@ class _StatusWriter:
     lists them.
     """
 
-    def __init__(self, view: ClusterView, defaults: Sequence[NvSet]) -> None:
+    def __init__(self, view: ClusterView, defaults: Sequence[NvSet], now: int) -> None:
         self.defaults = defaults
+        self.rules = RuleContext(now=now)
         self.views = {rsc.id: rsc for rsc in view.resources}
         self.order = [rsc.id for rsc in view.resources]
         self.nodes = view.nodes
@@ -289,11 +274,15 @@ class _StatusWriter:
             if view is not None:
                 self._primitive_view(view, rsc.id, indent)
         elif isinstance(rsc, Group):
-            self.lines.append(f"{indent}* Resource Group: {rsc.id}{_parent_flags(rsc.meta, self.defaults)}:")
+            self.lines.append(f"{indent}* Resource Group: {rsc.id}{_parent_flags(self._meta(rsc.meta))}:")
             for member in rsc.members:
                 self._resource(member, indent + "  ")
         else:
             self._clone(rsc, indent)
+
+    def _meta(self, sets: Sequence[NvSet]) -> dict[str, str]:
+        """Own meta attributes first, then rsc_defaults, as Pacemaker resolves them."""
+        return resolve_nvsets(self.defaults, self.rules, resolve_nvsets(sets, self.rules))
 
     def _instances(self, clone: Clone) -> list[ResourceView]:
         """The clone's instance views, by parent or by ``child:N`` naming."""
@@ -310,10 +299,10 @@ class _StatusWriter:
         return found
 
     def _clone(self, clone: Clone, indent: str) -> None:
-        unique = _is_true(_meta_value(clone.meta, "globally-unique"))
-        header_flags = _parent_flags(
-            clone.meta, self.defaults, "promotable" if clone.promotable else "", "unique" if unique else ""
-        )
+        meta = self._meta(clone.meta)
+        unique = is_true(meta.get("globally-unique"))
+        kind = ("promotable" if clone.promotable else "", "unique" if unique else "")
+        header_flags = _parent_flags(meta, *kind)
         self.lines.append(f"{indent}* Clone Set: {clone.id} [{clone.child.id}]{header_flags}:")
         inner = indent + "  "
         instances = self._instances(clone)
@@ -341,7 +330,7 @@ class _StatusWriter:
             self.lines.append(f"{inner}* Stopped: [ {' '.join(stopped)} ]")
 
 
-def _status_block(cluster: Cluster, view: ClusterView | None) -> list[str]:
+def _status_block(cluster: Cluster, view: ClusterView | None, now: int) -> list[str]:
     if view is None:
         return ["Current cluster status:", "  * (the scheduler gave no view of the cluster)"]
     lines: list[str] = []
@@ -355,7 +344,7 @@ def _status_block(cluster: Cluster, view: ClusterView | None) -> list[str]:
         ]
     lines += ["Current cluster status:", "  * Node List:", *_node_list(view.nodes)]
     lines += ["", "  * Full List of Resources:"]
-    resources = _StatusWriter(view, cluster.config.rsc_defaults).write(cluster.config.resources)
+    resources = _StatusWriter(view, cluster.config.rsc_defaults, now).write(cluster.config.resources)
     lines += resources or ["    * No resources"]
     return lines
 
@@ -371,7 +360,7 @@ def render_pacemaker(cluster: Cluster, transition: Transition, now: int) -> str:
     lines: list[str] = []
     if cluster.status.execution_date is not None and cluster.status.execution_date == now:
         lines.append(f"Using the original execution date of: {_format_time(now)}")
-    lines += _status_block(cluster, transition.view)
+    lines += _status_block(cluster, transition.view, now)
     lines += ["", "Transition Summary:", *format_summary_lines(transition.summary), ""]
     lines.append("Executing Cluster Transition:")
     lines += [_executing_line(action) for action in topological_order(transition)]

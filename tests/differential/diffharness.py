@@ -111,7 +111,7 @@ def run_pacemaker(cib: Path, timeout: float = PACEMAKER_TIMEOUT_S) -> SideResult
             capture_output=True, text=True, timeout=timeout, check=False,
         )
     except subprocess.TimeoutExpired:
-        return SideResult(None, f"crm_simulate timed out after {timeout:.0f}s")
+        return SideResult(None, f"crm_simulate timed out after {timeout:g}s")
     lines = summary_lines(proc.stdout)
     err = " | ".join(proc.stderr.strip().splitlines()[-3:])
     if lines is None:
@@ -155,7 +155,7 @@ def run_vigil(cib: Path, timeout: float = VIGIL_TIMEOUT_S) -> SideResult:
         simulate = importlib.import_module("vigil.simulate")
         out = str(simulate.render(simulate.simulate_file(cib), "pacemaker"))
     except _VigilTimeout:
-        return SideResult(None, f"vigil timed out after {timeout:.0f}s")
+        return SideResult(None, f"vigil timed out after {timeout:g}s")
     except Exception as exc:
         return SideResult(None, _short_traceback(exc))
     finally:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+import time
+import types
 from pathlib import Path
 
 import diffharness as dh
+import pytest
 
 from vigil.testing.gen_cluster import GENERATOR_VERSION
 
@@ -108,3 +112,34 @@ def test_report_shows_both_sides_and_groups_causes() -> None:
     assert "vigil error: boom" in report
     assert "! * Start rsc1 ( node1 )" in report
     assert "| * Start rsc1 ( node2 )" in report
+
+
+class _FakeSimulate(types.ModuleType):
+    """Stands in for ``vigil.simulate`` to check that vigil failing never stops a run."""
+
+    def __init__(self, behaviour: str) -> None:
+        super().__init__("vigil.simulate")
+        self.behaviour = behaviour
+
+    def simulate_file(self, path: Path) -> str:
+        if self.behaviour == "hang":
+            time.sleep(10)
+        if self.behaviour == "raise":
+            raise KeyError("rsc1")
+        return "sim"
+
+    def render(self, sim: str, fmt: str) -> str:
+        return "Transition Summary:\n  * Start   rsc1  ( node1 )\n"
+
+
+def test_vigil_exception_and_hang_become_errors(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    cib = tmp_path / "c.xml"
+    monkeypatch.setitem(sys.modules, "vigil.simulate", _FakeSimulate("raise"))
+    raised = dh.run_vigil(cib)
+    assert raised.lines is None and raised.error is not None
+    assert raised.error.startswith("KeyError: 'rsc1' [at test_diffharness.py:")
+    monkeypatch.setitem(sys.modules, "vigil.simulate", _FakeSimulate("hang"))
+    hung = dh.run_vigil(cib, timeout=0.2)
+    assert hung.error == "vigil timed out after 0.2s"
+    monkeypatch.setitem(sys.modules, "vigil.simulate", _FakeSimulate("ok"))
+    assert dh.run_vigil(cib).lines == ("* Start rsc1 ( node1 )",)

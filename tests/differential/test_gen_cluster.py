@@ -9,8 +9,10 @@ computes them.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -102,3 +104,12 @@ def test_steady_cluster_restarts_nothing(seed: int, tmp_path: Path) -> None:
                           text=True, timeout=60, check=True)
     summary = proc.stdout.split("Transition Summary:", 1)[1].split("Executing", 1)[0]
     assert "Restart" not in summary and "definition" not in summary, summary
+
+
+def test_output_does_not_depend_on_hash_seed() -> None:
+    code = ("import sys; from vigil.testing.gen_cluster import generate; "
+            "sys.stdout.buffer.write(b''.join(generate(s) for s in range(20)))")
+    for hash_seed in ("1", "2"):
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True,
+                              env={**os.environ, "PYTHONHASHSEED": hash_seed}, timeout=60)
+        assert proc.stdout == b"".join(generate(s) for s in range(20))

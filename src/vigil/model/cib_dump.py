@@ -56,8 +56,7 @@ OPTION_NAMES_2_1_5 = {
     "stop-removed-resources": "stop-orphan-resources",
     "cancel-removed-actions": "stop-orphan-actions",
 }
-# The newest schema Pacemaker 2.1.5 validates, and its CIB feature set: it
-# refuses to update (so to simulate) a CIB that claims a newer one.
+# The newest schema Pacemaker 2.1.5 validates, and its CIB feature set.
 SCHEMA_2_1_5 = "pacemaker-3.9"
 FEATURE_SET_2_1_5 = "3.16.1"
 # Generated ids must be XML NCNames: Pacemaker's schema types them as ID.
@@ -110,13 +109,10 @@ def _cib_attributes(cluster: Cluster, pacemaker_2_1_5: bool) -> dict[str, str]:
 def _lower_to_2_1_5(attributes: dict[str, str]) -> None:
     if attributes["validate-with"].startswith("pacemaker-"):
         attributes["validate-with"] = SCHEMA_2_1_5
-    feature_set = attributes.get("crm_feature_set")
-    if feature_set is not None and _version(feature_set) > _version(FEATURE_SET_2_1_5):
-        attributes["crm_feature_set"] = FEATURE_SET_2_1_5
-
-
-def _version(text: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in re.findall(r"\d+", text))
+    # 2.1.5 refuses to simulate a CIB claiming a newer feature set, and
+    # applies legacy semantics (e.g. to fail-counts) to one claiming an older
+    # one or none; Pacemaker 3.x has dropped those, so always claim 2.1.5's.
+    attributes["crm_feature_set"] = FEATURE_SET_2_1_5
 
 
 def _set_or_drop(attributes: dict[str, str], name: str, value: str | None) -> None:

@@ -43,8 +43,11 @@ def _node_state(parent: Element, state: NodeState, fresh_id: FreshId) -> None:
             "join": state.join,
             "expected": state.expected,
             "remote_node": "true" if state.is_remote else None,
+            "node_fenced": state.node_fenced,
+            "node_in_maintenance": state.node_in_maintenance,
         },
     )
+    _set_all(element, dict(state.extra_attributes))
     if state.attributes:
         transient = etree.SubElement(element, "transient_attributes", id=state.id)
         nvset = etree.SubElement(transient, "instance_attributes", id=fresh_id(f"status-{state.id}"))

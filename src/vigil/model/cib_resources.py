@@ -17,6 +17,7 @@ from vigil.model.config import Clone, Group, NvSet, Op, Primitive, Resource
 
 Templates = dict[str, Primitive]
 
+
 # Op attributes with a typed field in the model; the rest go to Op.meta.
 _OP_TYPED = ("id", "name", "interval", "timeout", "role", "on-fail", "enabled", "start-delay")
 
@@ -233,38 +234,65 @@ def _op_enabled(reader: Reader, element: Element, text: str | None) -> bool:
 def _load_group(reader: Reader, element: Element, parent: str | None, templates: Templates) -> Group | None:
     ident = reader.ident(element)
     members: list[Primitive] = []
-    meta: list[Element] = []
+    sets: dict[str, list[Element]] = {"meta_attributes": [], "instance_attributes": []}
     for child in children(element):
         if child.tag == "primitive":
             primitive = load_primitive(reader, child, ident, templates)
             if primitive is not None:
                 members.append(primitive)
-        elif child.tag == "meta_attributes":
-            meta.append(child)
+        elif child.tag in sets:
+            sets[child.tag].append(child)
         else:
             reader.unsupported(child)
-    return Group(id=ident, members=tuple(members), meta=load_nvsets(reader, meta), parent=parent)
+    params = load_nvsets(reader, sets["instance_attributes"])
+    return Group(
+        id=ident,
+        members=tuple(replace(member, params=member.params + params) for member in members),
+        meta=load_nvsets(reader, sets["meta_attributes"]),
+        parent=parent,
+    )
 
 
 def _load_clone(reader: Reader, element: Element, templates: Templates) -> Clone | None:
     ident = reader.ident(element)
-    child_resource: Primitive | Group | None = None
-    meta: list[Element] = []
+    inner: list[Primitive | Group | None] = []
+    sets: dict[str, list[Element]] = {"meta_attributes": [], "instance_attributes": []}
     for child in children(element):
-        if child.tag == "primitive" and child_resource is None:
-            child_resource = load_primitive(reader, child, ident, templates)
-        elif child.tag == "group" and child_resource is None:
-            child_resource = _load_group(reader, child, ident, templates)
-        elif child.tag == "meta_attributes":
-            meta.append(child)
+        if child.tag == "primitive":
+            inner.append(load_primitive(reader, child, ident, templates))
+        elif child.tag == "group":
+            inner.append(_load_group(reader, child, ident, templates))
+        elif child.tag in sets:
+            sets[child.tag].append(child)
         else:
             reader.unsupported(child)
-    meta_sets = load_nvsets(reader, meta)
-    if child_resource is None:
+    meta = load_nvsets(reader, sets["meta_attributes"])
+    params = load_nvsets(reader, sets["instance_attributes"])
+    if len(inner) != 1:
         reader.problem(element, f"<{element.tag}> needs exactly one <primitive> or <group> inside it")
         return None
-    promotable = element.tag == "master" or has_promotable_meta(meta_sets)
-    return Clone(id=ident, child=child_resource, meta=meta_sets, promotable=promotable)
+    if inner[0] is None:
+        return None
+    promotable = element.tag == "master" or has_promotable_meta(meta)
+    return Clone(id=ident, child=_inherit_params(inner[0], params), meta=meta, promotable=promotable)
+
+
+def _inherit_params(resource: Primitive | Group, params: tuple[NvSet, ...]) -> Primitive | Group:
+    """Push a group's or clone's instance attributes down to its primitives.
+
+    Pacemaker gives a primitive its parents' instance attributes after its
+    own (so its own win); the model keeps parameters on primitives only, so
+    the parents' sets are appended there.
+    """
+    if not params:
+        return resource
+    if isinstance(resource, Primitive):
+        return replace(resource, params=resource.params + params)
+    if isinstance(resource, Group):
+        return replace(
+            resource, members=tuple(_inherit_params(member, params) for member in resource.members)
+        )
+    return resource
 
 
 def has_promotable_meta(meta: tuple[NvSet, ...]) -> bool:

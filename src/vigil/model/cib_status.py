@@ -16,6 +16,9 @@ from vigil.model.status import (
     Ticket,
 )
 
+_NODE_STATE_TYPED = frozenset(
+    {"id", "uname", "in_ccm", "crmd", "join", "expected", "remote_node", "node_fenced", "node_in_maintenance"}
+)
 # Attributes that older CIBs spell with underscores.
 _LEGACY_SPELLINGS = {
     "last-rc-change": "last_rc_change",
@@ -78,6 +81,11 @@ def _load_node_state(reader: Reader, element: Element, unames: dict[str, str]) -
         is_remote=reader.boolean(element, "remote_node", False),
         attributes=tuple(attributes),
         resources=tuple(resources),
+        node_fenced=element.get("node_fenced"),
+        node_in_maintenance=element.get("node_in_maintenance"),
+        extra_attributes=tuple(
+            (str(name), str(value)) for name, value in element.attrib.items() if name not in _NODE_STATE_TYPED
+        ),
     )
 
 

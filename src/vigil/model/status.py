@@ -122,6 +122,13 @@ class NodeState:
     is_remote: bool = False
     attributes: tuple[tuple[str, str], ...] = ()
     resources: tuple[ResourceHistory, ...] = ()
+    # ``node_fenced`` (epoch seconds of the last fencing, 3.x) and
+    # ``node_in_maintenance`` ("1"/"0", remote nodes), raw.
+    node_fenced: str | None = None
+    node_in_maintenance: str | None = None
+    # Other <node_state> attributes (shutdown, ha, crm-debug-origin ...),
+    # uninterpreted, kept so that an export writes them back.
+    extra_attributes: tuple[tuple[str, str], ...] = ()
 
     def attribute(self, name: str) -> str | None:
         for key, value in self.attributes:

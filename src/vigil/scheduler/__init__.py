@@ -29,7 +29,8 @@ from vigil.scheduler.summary import summarize
 from vigil.scheduler.unpack_history import unpack_history
 from vigil.scheduler.unpack_nodes import unpack_nodes
 from vigil.scheduler.unpack_resources import unpack_resources
-from vigil.scheduler.working import Role, WAction, Work
+from vigil.scheduler.group import add_group_colocations, create_group_actions
+from vigil.scheduler.working import Role, WAction, WGroup, Work
 
 __all__ = ["schedule"]
 
@@ -50,6 +51,7 @@ def schedule(cluster: Cluster, now: int, *, sanitized: bool = False) -> Transiti
     view = _view(work)
     apply_node_health(work)
     unpack_colocations(work)
+    add_group_colocations(work)
     apply_locations(work)
     apply_stickiness(work)
     apply_failure_thresholds(work)
@@ -57,8 +59,11 @@ def schedule(cluster: Cluster, now: int, *, sanitized: bool = False) -> Transiti
     assign_all(work)
     specs = config_orderings(work) + internal_orderings(work)
     specs += schedule_probes(work)
-    for rsc in list(work.rscs.values()):
-        create_primitive_actions(work, rsc)
+    for top in work.top:
+        for rsc in top.primitives():
+            create_primitive_actions(work, rsc)
+        if isinstance(top, WGroup):
+            create_group_actions(work, top)
     schedule_fencing(work)
     apply_order_specs(work, specs)
     propagate(work)

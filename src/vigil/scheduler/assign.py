@@ -4,6 +4,7 @@ Resources are placed one at a time in priority order.  A resource first
 places the resources it must be colocated with, takes in its dependents'
 preferences, and then picks its best node: highest score, then fewest
 resources already placed there, then the node it already runs on, then name.
+A group is placed member by member, each member following the previous one.
 """
 
 from __future__ import annotations
@@ -14,50 +15,53 @@ from vigil.model.scores import INFINITY
 from vigil.scheduler.colocation import (
     add_colocated_node_scores,
     any_node_available,
-    apply_coloc_to_dependent,
+    apply_coloc_for_dependent,
     has_influence,
 )
-from vigil.scheduler.working import Role, WRsc, Work
+from vigil.scheduler.group import assign_group
+from vigil.scheduler.working import Role, WGroup, WRes, WRsc, Work
 
 
 def assign_all(work: Work) -> None:
-    for rsc in list(work.rscs.values()):
+    for rsc in work.top:
         assign(work, rsc)
 
 
-def assign(work: Work, rsc: WRsc) -> str | None:
+def assign(work: Work, rsc: WRes) -> str | None:
+    if isinstance(rsc, WGroup):
+        return assign_group(work, rsc, assign_primitive)
+    return assign_primitive(work, rsc)
+
+
+def assign_primitive(work: Work, rsc: WRsc) -> str | None:
+    if rsc.parent is not None and not rsc.parent.allocating:
+        # A member is placed only as part of its group.
+        assign(work, rsc.parent)
     if not rsc.provisional:
         return rsc.assigned
     if rsc.allocating:
         return None
     rsc.allocating = True
     try:
-        for coloc in rsc.this_with:
-            primary = work.rscs.get(coloc.with_rsc) or _member(work, coloc.with_rsc)
-            if primary is None:
-                continue
+        for coloc in list(rsc.this_with):
+            primary = coloc.primary
             archive = None
-            if 0 > coloc.score > -INFINITY or (coloc.rsc_role or "").lower() in ("promoted", "master"):
+            if coloc.dependent_role >= Role.PROMOTED or 0 > coloc.score > -INFINITY:
                 archive = dict(rsc.allowed)
             assign(work, primary)
-            apply_coloc_to_dependent(work, rsc, primary, coloc)
+            apply_coloc_for_dependent(work, rsc, primary, coloc)
             if archive is not None and not any_node_available(work, rsc.allowed):
                 rsc.allowed = archive
-        for coloc in rsc.with_this:
-            if not has_influence(coloc, rsc):
-                continue
-            dependent = work.rscs.get(coloc.rsc) or _member(work, coloc.rsc)
-            if dependent is None:
+        for coloc in list(rsc.with_this):
+            if not has_influence(coloc):
                 continue
             result = add_colocated_node_scores(
-                work, dependent, rsc.allowed, coloc.node_attribute or "#uname",
+                work, coloc.dependent, rsc.allowed, coloc.node_attribute or "#uname",
                 coloc.score / INFINITY, False, True,
             )
             if result is not None:
                 rsc.allowed = result
         if rsc.next_role == Role.STOPPED:
-            for name in list(rsc.allowed) or list(work.nodes):
-                rsc.allowed[name] = -INFINITY
             for name in work.nodes:
                 rsc.allowed[name] = -INFINITY
         elif (
@@ -78,13 +82,6 @@ def assign(work: Work, rsc: WRsc) -> str | None:
     finally:
         rsc.allocating = False
     return rsc.assigned
-
-
-def _member(work: Work, rsc_id: str) -> WRsc | None:
-    for rsc in work.rscs.values():
-        if rsc.prim.parent == rsc_id:
-            return rsc
-    return None
 
 
 def sorted_nodes(work: Work, scores: dict[str, int], active: str | None) -> list[str]:

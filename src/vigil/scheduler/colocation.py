@@ -5,40 +5,22 @@ A colocation ``rsc with with_rsc`` makes the *dependent* (``rsc``) follow the
 node scores are adjusted by where it went.  In the other direction, the
 dependents' own preferences are folded into the primary's scores, attenuated
 by score/INFINITY, so that a primary prefers nodes its dependents like.
+Groups take part through their members: "group with R" is placed through
+the first member, "R with group" through the last.
 """
 
 from __future__ import annotations
 
-from vigil.model.config import Colocation
+from collections.abc import Callable
+
 from vigil.model.scores import INFINITY, add
-from vigil.scheduler.working import Role, WRsc, Work
+from vigil.scheduler.working import Role, WColoc, WGroup, WRes, WRsc, Work
 
 # Marks a node that a non-negative-only merge found unusable.
 INFINITY_HACK = INFINITY * -2
 
 
-def unpack_colocations(work: Work) -> None:
-    for coloc in work.cluster.config.colocations:
-        if coloc.score == 0:
-            continue
-        dependents = _members(work, coloc.rsc)
-        primaries = _members(work, coloc.with_rsc)
-        if not dependents or not primaries:
-            continue
-        # Until groups and clones are modelled, a colocation with one applies
-        # to its first primitive.
-        dependent, primary = dependents[0], primaries[0]
-        dependent.this_with.append(coloc)
-        primary.with_this.append(coloc)
-
-
-def _members(work: Work, rsc_id: str) -> list[WRsc]:
-    if rsc_id in work.rscs:
-        return [work.rscs[rsc_id]]
-    return [r for r in work.rscs.values() if r.prim.parent == rsc_id]
-
-
-def _role(text: str | None) -> Role:
+def role_of(text: str | None) -> Role:
     if text is None:
         return Role.UNKNOWN
     lowered = text.lower()
@@ -46,33 +28,65 @@ def _role(text: str | None) -> Role:
         return Role.PROMOTED
     if lowered in ("unpromoted", "slave"):
         return Role.UNPROMOTED
-    if lowered == "started":
-        return Role.STARTED
     if lowered == "stopped":
         return Role.STOPPED
-    return Role.UNKNOWN
+    return Role.UNKNOWN  # "Started" means any role
 
 
-def has_influence(coloc: Colocation, primary: WRsc) -> bool:
-    return coloc.influence or not primary.running_on
+def insert_sorted(items: list[WColoc], coloc: WColoc, other: WRes,
+                  other_of: Callable[[WColoc], WRes]) -> None:
+    """Keep colocations ordered by the other resource's priority, then kind
+    (groups before primitives); ties keep insertion order."""
+    def rank(res: WRes) -> tuple[int, int]:
+        return (-res.priority, -res.variant)
+
+    new_rank = rank(other)
+    index = len(items)
+    for i, existing in enumerate(items):
+        if rank(other_of(existing)) > new_rank:
+            index = i
+            break
+    items.insert(index, coloc)
 
 
-def colocation_affects_location(work: Work, dependent: WRsc, primary: WRsc, coloc: Colocation) -> bool:
-    if primary.provisional:
+def add_colocation(coloc: WColoc) -> None:
+    insert_sorted(coloc.dependent.this_with, coloc, coloc.primary, lambda c: c.primary)
+    insert_sorted(coloc.primary.with_this, coloc, coloc.dependent, lambda c: c.dependent)
+
+
+def unpack_colocations(work: Work) -> None:
+    for constraint in work.cluster.config.colocations:
+        if constraint.score == 0:
+            continue
+        dependent = work.resource(constraint.rsc)
+        primary = work.resource(constraint.with_rsc)
+        if dependent is None or primary is None:
+            continue
+        add_colocation(WColoc(
+            id=constraint.id, dependent=dependent, primary=primary, score=constraint.score,
+            dependent_role=role_of(constraint.rsc_role), primary_role=role_of(constraint.with_rsc_role),
+            node_attribute=constraint.node_attribute or "#uname",
+            influence=constraint.influence and dependent.critical,
+        ))
+
+
+def has_influence(coloc: WColoc, primary: WRes | None = None) -> bool:
+    rsc = primary if primary is not None else coloc.primary
+    return coloc.influence or not rsc.running_on
+
+
+def _affects_location(dependent: WRsc, primary: WRsc, coloc: WColoc) -> bool:
+    if primary.provisional or not dependent.provisional:
         return False
-    if not dependent.provisional:
-        return False
-    dep_role = _role(coloc.rsc_role)
-    pri_role = _role(coloc.with_rsc_role)
     if coloc.score > 0:
-        if dep_role not in (Role.UNKNOWN, Role.STARTED) and dep_role != dependent.next_role:
+        if coloc.dependent_role != Role.UNKNOWN and coloc.dependent_role != dependent.next_role:
             return False
-        if pri_role not in (Role.UNKNOWN, Role.STARTED) and pri_role != primary.next_role:
+        if coloc.primary_role != Role.UNKNOWN and coloc.primary_role != primary.next_role:
             return False
     if coloc.score < 0:
-        if dep_role not in (Role.UNKNOWN, Role.STARTED) and dep_role == dependent.next_role:
+        if coloc.dependent_role != Role.UNKNOWN and coloc.dependent_role == dependent.next_role:
             return False
-        if pri_role not in (Role.UNKNOWN, Role.STARTED) and pri_role == primary.next_role:
+        if coloc.primary_role != Role.UNKNOWN and coloc.primary_role == primary.next_role:
             return False
     return True
 
@@ -82,14 +96,35 @@ def node_attr(work: Work, node: str, attribute: str) -> str | None:
 
 
 def any_node_available(work: Work, scores: dict[str, int]) -> bool:
-    return any(
-        weight >= 0 and work.nodes[name].is_available() for name, weight in scores.items()
-    )
+    return any(weight >= 0 and work.nodes[name].is_available() for name, weight in scores.items())
 
 
-def apply_coloc_to_dependent(work: Work, dependent: WRsc, primary: WRsc, coloc: Colocation) -> None:
+def apply_coloc_for_dependent(work: Work, dependent: WRes, primary: WRes, coloc: WColoc) -> None:
     """Adjust the dependent's scores now that the primary is placed."""
-    if not colocation_affects_location(work, dependent, primary, coloc):
+    if isinstance(dependent, WGroup):
+        if not dependent.members:
+            return
+        if dependent.colocated:
+            apply_coloc_for_dependent(work, dependent.members[0], primary, coloc)
+        elif coloc.score < INFINITY:
+            for member in dependent.members:
+                apply_coloc_for_dependent(work, member, primary, coloc)
+        return
+    if isinstance(primary, WGroup):
+        if primary.provisional or not primary.members:
+            return
+        if primary.colocated:
+            member = primary.members[-1] if coloc.score >= INFINITY else primary.members[0]
+            _apply_to_scores(work, dependent, member, coloc)
+        elif coloc.score < INFINITY:
+            for member in primary.members:
+                _apply_to_scores(work, dependent, member, coloc)
+        return
+    _apply_to_scores(work, dependent, primary, coloc)
+
+
+def _apply_to_scores(work: Work, dependent: WRsc, primary: WRsc, coloc: WColoc) -> None:
+    if not _affects_location(dependent, primary, coloc):
         return
     attribute = coloc.node_attribute or "#uname"
     value = node_attr(work, primary.assigned, attribute) if primary.assigned else None
@@ -114,7 +149,7 @@ def _same(a: str | None, b: str | None) -> bool:
     return a.lower() == b.lower()
 
 
-def add_colocated_node_scores(work: Work, rsc: WRsc, nodes: dict[str, int] | None, attribute: str,
+def add_colocated_node_scores(work: Work, rsc: WRes, nodes: dict[str, int] | None, attribute: str,
                               factor: float, only_positive: bool, select_active: bool,
                               ) -> dict[str, int] | None:
     """Fold ``rsc``'s preferences (and its dependents', recursively) into ``nodes``.
@@ -126,22 +161,27 @@ def add_colocated_node_scores(work: Work, rsc: WRsc, nodes: dict[str, int] | Non
         return nodes
     rsc.merging = True
     try:
-        if nodes is None:
+        if isinstance(rsc, WGroup):
+            if not rsc.members:
+                return nodes
+            member = rsc.members[-1] if nodes is None else rsc.members[0]
+            base = add_colocated_node_scores(work, member, dict(nodes) if nodes is not None else None,
+                                             attribute, factor, only_positive, select_active)
+            work_scores = dict(base) if base is not None else (dict(nodes) if nodes is not None else {})
+        elif nodes is None:
             work_scores = dict(rsc.allowed)
         else:
             work_scores = dict(nodes)
             _add_matching(work, work_scores, rsc, attribute, factor, only_positive)
         if any_node_available(work, work_scores):
             multiplier = -1.0 if factor < 0 else 1.0
-            for coloc in rsc.with_this:
-                if not has_influence(coloc, rsc):
-                    continue
-                other = work.rscs.get(coloc.rsc) or _first_member(work, coloc.rsc)
-                if other is None:
+            source = rsc.members[-1] if isinstance(rsc, WGroup) else rsc
+            for coloc in list(source.with_this):
+                if not has_influence(coloc):
                     continue
                 other_factor = multiplier * coloc.score / INFINITY
                 result = add_colocated_node_scores(
-                    work, other, work_scores, coloc.node_attribute or "#uname", other_factor,
+                    work, coloc.dependent, work_scores, coloc.node_attribute or "#uname", other_factor,
                     only_positive, True,
                 )
                 if result is not None:
@@ -155,11 +195,6 @@ def add_colocated_node_scores(work: Work, rsc: WRsc, nodes: dict[str, int] | Non
         return work_scores
     finally:
         rsc.merging = False
-
-
-def _first_member(work: Work, rsc_id: str) -> WRsc | None:
-    members = _members(work, rsc_id)
-    return members[0] if members else None
 
 
 def _add_matching(work: Work, scores: dict[str, int], rsc: WRsc, attribute: str, factor: float,

@@ -14,7 +14,7 @@ from vigil.model.config import Location
 from vigil.model.scores import INFINITY, add
 from vigil.scheduler.failcounts import effective_failcount
 from vigil.scheduler.rules import RuleContext, rule_passes, rule_score
-from vigil.scheduler.working import Role, WRsc, Work
+from vigil.scheduler.working import Role, WGroup, WRes, WRsc, Work
 
 
 def base_weight(work: Work, node_name: str) -> int:
@@ -48,44 +48,72 @@ def apply_locations(work: Work) -> None:
             _apply_location(work, rsc, location)
 
 
-def _location_targets(work: Work, location: Location) -> list[WRsc]:
+def _location_targets(work: Work, location: Location) -> list[WRes]:
     if location.rsc_pattern:
         try:
             pattern = re.compile(location.rsc_pattern)
         except re.error:
             return []
-        return [r for r in work.rscs.values() if not r.orphan and pattern.search(r.id)]
-    targets = []
-    for rsc in work.rscs.values():
-        if rsc.id == location.rsc or rsc.prim.parent == location.rsc:
-            targets.append(rsc)
-    return targets
+        return [r for r in _all_resources(work) if pattern.search(r.id)]
+    rsc = work.resource(location.rsc)
+    return [rsc] if rsc is not None else []
 
 
-def _apply_location(work: Work, rsc: WRsc, location: Location) -> None:
+def _all_resources(work: Work) -> list[WRes]:
+    found: list[WRes] = []
+    for rsc in work.top:
+        found.append(rsc)
+        if isinstance(rsc, WGroup):
+            found.extend(rsc.members)
+    return found
+
+
+def _apply_location(work: Work, rsc: WRes, location: Location) -> None:
     if location.role is not None and location.role.lower() not in ("started", "any"):
         want = Role.PROMOTED if location.role.lower() in ("promoted", "master") else Role.UNPROMOTED
         if rsc.next_role != want:
             return
+    scored: list[tuple[str, int]] = []
     if location.node is not None:
         if location.node not in work.nodes:
             return
-        score = location.score if location.score is not None else 0
-        _merge(work, rsc, location.node, score, copy_weight=True)
+        scored.append((location.node, location.score if location.score is not None else 0))
+    else:
+        prim = rsc.members[0].prim if isinstance(rsc, WGroup) and rsc.members else getattr(rsc, "prim", None)
+        for rule in location.rules:
+            for name, node in work.nodes.items():
+                ctx = RuleContext(now=work.now, node_attrs=node.attrs,
+                                  rsc_class=prim.cls if prim else None,
+                                  rsc_provider=prim.provider if prim else None,
+                                  rsc_type=prim.type if prim else None,
+                                  params=getattr(rsc, "params", {}), meta=rsc.meta)
+                if not rule_passes(rule, ctx):
+                    continue
+                scored.append((name, rule_score(rule, ctx)))
+    if isinstance(rsc, WGroup):
+        # The group's own scores, then the first member gets the preference
+        # and the others only learn which nodes are involved (a colocated
+        # group follows its first member anyway).
+        for name, score in scored:
+            _merge(rsc, name, score)
+        for member in rsc.members:
+            for name, score in scored:
+                _merge(member, name, score if gets_group_score(member, rsc) else 0)
         return
-    for rule in location.rules:
-        for name, node in work.nodes.items():
-            ctx = RuleContext(now=work.now, node_attrs=node.attrs, rsc_class=rsc.prim.cls,
-                              rsc_provider=rsc.prim.provider, rsc_type=rsc.prim.type,
-                              params=rsc.params, meta=rsc.meta)
-            if not rule_passes(rule, ctx):
-                continue
-            _merge(work, rsc, name, rule_score(rule, ctx), copy_weight=False)
+    for name, score in scored:
+        _merge(rsc, name, score)
 
 
-def _merge(work: Work, rsc: WRsc, node: str, score: int, copy_weight: bool) -> None:
+def gets_group_score(member: WRsc, group: WGroup) -> bool:
+    """Whether ``member`` gets a group location's real score: in a colocated
+    group only the first member does, the others follow it."""
+    return not group.colocated or member is group.members[0]
+
+
+def _merge(rsc: WRes, node: str, score: int) -> None:
+    """A location score: added to the node's score, or the node's first."""
     if node not in rsc.allowed:
-        rsc.allowed[node] = add(base_weight(work, node), score) if copy_weight else score
+        rsc.allowed[node] = score
     else:
         rsc.allowed[node] = add(rsc.allowed[node], score)
 

@@ -91,7 +91,8 @@ def unpack_options(config: Config, ctx: RuleContext, have_quorum: bool = True, p
         stop_orphan_actions=is_true(raw.get("stop-orphan-actions"), True),
         maintenance_mode=is_true(raw.get("maintenance-mode"), False),
         stop_all_resources=is_true(raw.get("stop-all-resources"), False),
-        startup_fencing=is_true(raw.get("startup-fencing"), True),
+        # Unseen nodes are fenced only when fencing is enabled at all.
+        startup_fencing=is_true(raw.get("stonith-enabled"), True) and is_true(raw.get("startup-fencing"), True),
         concurrent_fencing=is_true(raw.get("concurrent-fencing"), True),
         stonith_action=raw.get("stonith-action", "reboot").replace("poweroff", "off"),
         placement_strategy=raw.get("placement-strategy", "default"),

@@ -14,7 +14,8 @@ from collections import deque
 from dataclasses import dataclass
 
 from vigil.scheduler.actions import update_runnable
-from vigil.scheduler.working import Ord, Role, WAction, WRsc, Work, order
+from vigil.scheduler.group import find_first_action, group_action_flags, group_ordering_specs
+from vigil.scheduler.working import Ord, Role, WAction, WGroup, WRes, WRsc, Work, order
 
 _INVERSE = {
     "start": "stop",
@@ -32,9 +33,9 @@ _INVERSE = {
 class OrderSpec:
     """An ordering between resource tasks, resolved to actions later."""
 
-    first: WRsc
+    first: WRes
     first_task: str
-    then: WRsc
+    then: WRes
     then_task: str
     flags: Ord
     # When set, the ordering starts from this very action (e.g. a probe).
@@ -60,8 +61,8 @@ def flags_for_kind(kind: str, first_task: str, symmetry: str) -> Ord:
 def config_orderings(work: Work) -> list[OrderSpec]:
     specs: list[OrderSpec] = []
     for constraint in work.cluster.config.orders:
-        first = _primitive(work, constraint.first, last=True)
-        then = _primitive(work, constraint.then, last=False)
+        first = work.resource(constraint.first)
+        then = work.resource(constraint.then)
         if first is None or then is None:
             continue
         first_task = constraint.first_action
@@ -79,25 +80,17 @@ def config_orderings(work: Work) -> list[OrderSpec]:
     return specs
 
 
-def _primitive(work: Work, rsc_id: str, last: bool) -> WRsc | None:
-    if rsc_id in work.rscs:
-        return work.rscs[rsc_id]
-    members = [r for r in work.rscs.values() if r.prim.parent == rsc_id]
-    if not members:
-        return None
-    return members[-1] if last else members[0]
-
-
 def internal_orderings(work: Work) -> list[OrderSpec]:
-    specs = []
-    for rsc in work.rscs.values():
-        if not rsc.managed:
-            continue
-        specs.append(OrderSpec(rsc, "stop", rsc, "start", Ord.OPTIONAL | Ord.IMPLIES_THEN | Ord.RESTART))
+    specs: list[OrderSpec] = []
+    for rsc in work.top:
+        if isinstance(rsc, WGroup):
+            specs.extend(OrderSpec(*spec) for spec in group_ordering_specs(rsc))
+        elif rsc.managed:
+            specs.append(OrderSpec(rsc, "stop", rsc, "start", Ord.OPTIONAL | Ord.IMPLIES_THEN | Ord.RESTART))
     return specs
 
 
-def _actions_for(rsc: WRsc, task: str) -> list[WAction]:
+def _actions_for(rsc: WRes, task: str) -> list[WAction]:
     return [a for a in rsc.actions if a.task == task and a.interval_ms == 0]
 
 
@@ -107,7 +100,7 @@ def apply_order_specs(work: Work, specs: list[OrderSpec]) -> None:
         if not firsts:
             if spec.first is spec.then:
                 continue
-            if spec.first_task == "stop" and spec.first.role <= Role.STOPPED and not spec.first.running_on:
+            if spec.first_task == "stop" and not spec.first.running_on:
                 continue
             if spec.first_task == "demote" and spec.first.role == Role.UNPROMOTED:
                 continue
@@ -194,38 +187,94 @@ def _handle_restart(first: WAction, then: WAction, check_optional: bool, check_r
     return first_changed, then_changed
 
 
+def flags_for_ordering(action: WAction) -> tuple[bool, bool]:
+    """(optional, runnable) as orderings see them: a group's pseudo-action
+    stands for its members'."""
+    if isinstance(action.rsc, WGroup):
+        return group_action_flags(action.rsc, action, None)
+    return action.optional, action.runnable
+
+
+def _update_ordered(first: WAction, then: WAction, f_optional: bool, f_runnable: bool,
+                    check_optional: bool, check_runnable: bool, kind: Ord) -> tuple[bool, bool]:
+    """One ordering rule applied to one pair of actions."""
+    f_changed = t_changed = False
+    if kind == Ord.ASYMMETRICAL:
+        t_changed |= _handle_asymmetric(first, then)
+    if kind == Ord.IMPLIES_FIRST and not then.optional and check_optional and not f_optional \
+            and first.optional:
+        f_changed |= _clear_optional(first, then)
+    if kind == Ord.RUNNABLE_LEFT and check_runnable and then.runnable and not f_runnable:
+        t_changed |= _clear_runnable(then, first)
+    if kind == Ord.IMPLIES_THEN and check_optional and then.optional and not f_optional:
+        t_changed |= _clear_optional(then, first)
+    if kind == Ord.RESTART:
+        fc, tc = _handle_restart(first, then, check_optional, check_runnable)
+        f_changed |= fc
+        t_changed |= tc
+    return f_changed, t_changed
+
+
+def _update_via(owner: WRes, first: WAction, then: WAction, f_optional: bool, f_runnable: bool,
+                check_optional: bool, check_runnable: bool, kind: Ord) -> tuple[bool, bool]:
+    """Apply a rule through ``owner``'s method: a group also applies it to
+    its members' action of the same task."""
+    f_changed, t_changed = _update_ordered(first, then, f_optional, f_runnable, check_optional,
+                                           check_runnable, kind)
+    if isinstance(owner, WGroup) and isinstance(then.rsc, WGroup):
+        for member in then.rsc.members:
+            member_action = find_first_action(member, then.task, then.node)
+            if member_action is not None:
+                fc, tc = _update_ordered(first, member_action, f_optional, f_runnable, check_optional,
+                                         check_runnable, kind)
+                f_changed |= fc
+                t_changed |= tc
+    return f_changed, t_changed
+
+
 def _update_pair(first: WAction, then: WAction, flags: Ord) -> tuple[bool, bool]:
     """Apply one ordering's flag rules; return (first changed, then changed)."""
     f_changed = False
     t_changed = False
-    first_optional = first.optional
-    first_runnable = first.runnable
+    first_optional, first_runnable = flags_for_ordering(first)
     if flags & Ord.IMPLIES_THEN:
         if then.rsc is not None:
-            if then.optional and not first_optional:
-                t_changed |= _clear_optional(then, first)
+            fc, tc = _update_via(then.rsc, first, then, first_optional, True, True, False, Ord.IMPLIES_THEN)
+            f_changed |= fc
+            t_changed |= tc
         elif not first_optional and then.optional:
             then.optional = False
             t_changed = True
     if flags & Ord.RESTART and then.rsc is not None:
-        fc, tc = _handle_restart(first, then, True, True)
+        fc, tc = _update_via(then.rsc, first, then, first_optional, first_runnable, True, True, Ord.RESTART)
         f_changed |= fc
         t_changed |= tc
-    if flags & Ord.IMPLIES_FIRST and first.rsc is None and not first_optional and first.runnable:
-        first.runnable = False
-        f_changed = True
+    if flags & Ord.IMPLIES_FIRST:
+        if first.rsc is not None:
+            fc, tc = _update_via(first.rsc, first, then, first_optional, first_runnable, True, False,
+                                 Ord.IMPLIES_FIRST)
+            f_changed |= fc
+            t_changed |= tc
+        elif not first_optional and first.runnable:
+            first.runnable = False
+            f_changed = True
     if flags & Ord.RUNNABLE_LEFT:
         if then.rsc is not None:
-            if then.runnable and not first_runnable:
-                t_changed |= _clear_runnable(then, first)
+            fc, tc = _update_via(then.rsc, first, then, first_optional, first_runnable, False, True,
+                                 Ord.RUNNABLE_LEFT)
+            f_changed |= fc
+            t_changed |= tc
         elif not first_runnable and then.runnable:
             then.runnable = False
             t_changed = True
     if flags & Ord.ASYMMETRICAL and then.rsc is not None:
-        t_changed |= _handle_asymmetric(first, then)
+        fc, tc = _update_via(then.rsc, first, then, first_optional, first_runnable, False, True,
+                             Ord.ASYMMETRICAL)
+        f_changed |= fc
+        t_changed |= tc
     if (
         flags & (Ord.IMPLIES_THEN | Ord.IMPLIES_FIRST | Ord.RESTART)
-        and first.rsc is not None
+        and isinstance(first.rsc, WRsc)
         and not first.rsc.managed
         and first.rsc.blocked
         and not first.runnable
@@ -237,32 +286,56 @@ def _update_pair(first: WAction, then: WAction, flags: Ord) -> tuple[bool, bool]
     return f_changed, t_changed
 
 
+_REMAPPED = {"start": "running", "stop": "stopped", "promote": "promoted", "demote": "demoted"}
+
+
+def _ordering_action(first: WAction) -> WAction:
+    """Orderings after a group wait for its "running"/"stopped" point."""
+    if isinstance(first.rsc, WGroup) and first.task in _REMAPPED:
+        found = find_first_action(first.rsc, _REMAPPED[first.task], None)
+        if found is not None:
+            return found
+    return first
+
+
+def _is_member_of(child: WRes | None, parent: WRes | None) -> bool:
+    return isinstance(child, WRsc) and child.parent is not None and child.parent is parent
+
+
 def propagate(work: Work) -> None:
     """Update every action against its orderings until nothing changes."""
     queue: deque[WAction] = deque(reversed(work.actions))
     queued = set(id(a) for a in work.actions)
+
+    def push(action: WAction) -> None:
+        if id(action) not in queued:
+            queue.append(action)
+            queued.add(id(action))
+
     while queue:
         then = queue.popleft()
         queued.discard(id(then))
         then_changed = False
-        for first, flags in list(reversed(then.befores)):
+        for index in range(len(then.befores) - 1, -1, -1):
+            first, flags = then.befores[index]
             if flags == Ord.NONE:
                 continue
+            if first.rsc is not None and then.rsc is not None and first.rsc is not then.rsc \
+                    and not _is_member_of(then.rsc, first.rsc):
+                remapped = _ordering_action(first)
+                if remapped is not first:
+                    if not any(b is remapped for b, _ in then.befores):
+                        order(remapped, then, flags)
+                        then.befores[index] = (first, Ord.NONE)
+                        then_changed = True
+                    continue
             f_changed, t_changed = _update_pair(first, then, flags)
             then_changed |= t_changed
             if f_changed:
                 for after, _ in first.afters:
-                    if id(after) not in queued:
-                        queue.append(after)
-                        queued.add(id(after))
-                if id(first) not in queued:
-                    queue.append(first)
-                    queued.add(id(first))
+                    push(after)
+                push(first)
         if then_changed:
-            if id(then) not in queued:
-                queue.append(then)
-                queued.add(id(then))
+            push(then)
             for after, _ in then.afters:
-                if id(after) not in queued:
-                    queue.append(after)
-                    queued.add(id(after))
+                push(after)

@@ -21,7 +21,7 @@ def schedule_probes(work: Work) -> list[OrderSpec]:
     for node in work.nodes.values():
         if not node.online or node.unclean:
             continue
-        for rsc in work.rscs.values():
+        for rsc in [p for top in work.top for p in top.primitives()]:
             if rsc.orphan or node.name in rsc.known_on:
                 continue
             probe = resource_action(work, rsc, "monitor", node.name, optional=False)

@@ -21,8 +21,9 @@ def summarize(work: Work) -> list[SummaryLine]:
             op = action.meta.get("stonith_action", "reboot")
             if action.reason:
                 lines.append(SummaryLine("Fence", f"({op}) {action.node}", f"'{action.reason}'"))
-    for rsc in work.rscs.values():
-        lines.extend(_resource_lines(work, rsc))
+    for top in work.top:
+        for rsc in top.primitives():
+            lines.extend(_resource_lines(work, rsc))
     return lines
 
 

@@ -13,43 +13,82 @@ from vigil.model.scores import INFINITY, lenient_score
 from vigil.scheduler.nvsets import resolve_nvsets
 from vigil.scheduler.options import is_true
 from vigil.scheduler.rules import RuleContext
-from vigil.scheduler.working import Role, WRsc, Work
+from vigil.scheduler.working import Role, WGroup, WRes, WRsc, Work
 
 
 def unpack_resources(work: Work) -> None:
     config = work.cluster.config
+    top: list[WRes] = []
     for rsc in config.resources:
-        for prim in _primitives_with_parents(rsc):
-            wrsc = _unpack_primitive(work, prim)
-            work.rscs[wrsc.id] = wrsc
-            if prim.cls == "stonith":
-                work.have_stonith_resource = True
-    # Allocation goes by priority (highest first); ties keep document order.
-    ordered = sorted(work.rscs.values(), key=lambda r: -r.priority)
-    work.rscs = {r.id: r for r in ordered}
+        if isinstance(rsc, Primitive):
+            top.append(_add_primitive(work, rsc, None))
+        elif isinstance(rsc, Group):
+            top.append(_unpack_group(work, rsc))
+        else:
+            # Clones are not scheduled yet: their primitives are placed as
+            # if they stood alone.
+            for prim in _primitives_of(rsc):
+                top.append(_add_primitive(work, prim, None))
+    # Placement goes by priority (highest first); ties keep document order.
+    work.top = sorted(top, key=lambda r: -r.priority)
 
 
-def _primitives_with_parents(rsc: Resource) -> list[Primitive]:
+def _primitives_of(rsc: Resource) -> list[Primitive]:
     if isinstance(rsc, Primitive):
         return [rsc]
     if isinstance(rsc, Group):
         return list(rsc.members)
     if isinstance(rsc, Clone):
-        return _primitives_with_parents(rsc.child)
+        return _primitives_of(rsc.child)
     return []
 
 
-def _unpack_primitive(work: Work, prim: Primitive) -> WRsc:
+def _add_primitive(work: Work, prim: Primitive, parent: WGroup | None) -> WRsc:
+    wrsc = _unpack_primitive(work, prim, parent)
+    work.rscs[wrsc.id] = wrsc
+    if prim.cls == "stonith":
+        work.have_stonith_resource = True
+    return wrsc
+
+
+def _unpack_group(work: Work, group: Group) -> WGroup:
+    ctx = RuleContext(now=work.now)
+    meta = resolve_nvsets(group.meta, ctx)
+    resolve_nvsets(work.cluster.config.rsc_defaults, ctx, into=meta)
+    wgroup = WGroup(id=group.id, members=[], meta=meta)
+    wgroup.ordered = is_true(meta.get("ordered"), True)
+    wgroup.colocated = is_true(meta.get("collocated"), True)
+    wgroup.priority = _score(meta.get("priority"), 0)
+    wgroup.managed = is_true(meta.get("is-managed"), True) and not work.options.maintenance_mode
+    wgroup.critical = is_true(meta.get("critical"), True)
+    target = meta.get("target-role")
+    if target is not None and target.lower() == "stopped":
+        wgroup.next_role = Role.STOPPED
+    if work.options.symmetric_cluster:
+        for name in work.nodes:
+            wgroup.allowed[name] = 0
+    work.groups[group.id] = wgroup
+    for member in group.members:
+        wgroup.members.append(_add_primitive(work, member, wgroup))
+    return wgroup
+
+
+def _unpack_primitive(work: Work, prim: Primitive, parent: WGroup | None) -> WRsc:
     ctx = RuleContext(now=work.now, rsc_class=prim.cls, rsc_provider=prim.provider, rsc_type=prim.type)
     meta = resolve_nvsets(prim.meta, ctx)
+    if parent is not None:
+        # Members inherit what their group sets and they do not.
+        for name, value in parent.meta.items():
+            meta.setdefault(name, value)
     resolve_nvsets(work.cluster.config.rsc_defaults, ctx, into=meta)
     params = resolve_nvsets(prim.params, ctx)
-    wrsc = WRsc(id=prim.id, prim=prim, meta=meta, params=params, ops=prim.ops)
+    wrsc = WRsc(id=prim.id, prim=prim, meta=meta, params=params, ops=prim.ops, parent=parent)
     opts = work.options
     wrsc.is_fence_device = prim.cls == "stonith"
     wrsc.managed = is_true(meta.get("is-managed"), True)
     if opts.maintenance_mode or is_true(meta.get("maintenance")):
         wrsc.managed = False
+    wrsc.critical = is_true(meta.get("critical"), True)
     wrsc.stickiness = _score(meta.get("resource-stickiness", meta.get("resource_stickiness")), 0)
     threshold = _score(meta.get("migration-threshold"), INFINITY)
     if threshold < 0:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum, IntFlag
 
 from vigil.model.cluster import Cluster
-from vigil.model.config import Colocation, Op, Primitive
+from vigil.model.config import Op, Primitive
 from vigil.scheduler.options import Options
 
 
@@ -57,6 +57,8 @@ class Ord(IntFlag):
     THEN_CANCELS_FIRST = 1 << 9
     PROBE = 1 << 10
     PROMOTED_IMPLIES_FIRST = 1 << 11
+    # Only shapes the graph (Pacemaker's "printed" and anti-colocation kinds).
+    GRAPH_ONLY = 1 << 12
 
 
 @dataclass(eq=False)
@@ -92,9 +94,23 @@ class WNode:
 
 
 @dataclass(eq=False)
+class WColoc:
+    """A colocation between two resources of this run (primitive or group)."""
+
+    id: str
+    dependent: WRes
+    primary: WRes
+    score: int
+    dependent_role: Role = Role.UNKNOWN
+    primary_role: Role = Role.UNKNOWN
+    node_attribute: str = "#uname"
+    influence: bool = True
+
+
+@dataclass(eq=False)
 class WAction:
     id: int
-    rsc: WRsc | None
+    rsc: WRes | None
     task: str
     node: str | None
     interval_ms: int = 0
@@ -155,8 +171,10 @@ class WRsc:
     needs_quorum: bool = True
     is_fence_device: bool = False
     multiple_active: str = "stop_start"
-    this_with: list[Colocation] = field(default_factory=list)
-    with_this: list[Colocation] = field(default_factory=list)
+    critical: bool = True
+    parent: WGroup | None = None
+    this_with: list[WColoc] = field(default_factory=list)
+    with_this: list[WColoc] = field(default_factory=list)
     actions: list[WAction] = field(default_factory=list)
     # per node: the recurring ops found active in the history (name, interval)
     active_recurring: dict[str, list[tuple[str, int, str | None]]] = field(default_factory=dict)
@@ -165,9 +183,63 @@ class WRsc:
     # where the agent will reload a changed definition instead of a restart
     reload_node: str | None = None
 
+    is_group = False
+    variant = 0
+
     @property
     def agent(self) -> str:
         return self.prim.agent
+
+    def primitives(self) -> list[WRsc]:
+        return [self]
+
+
+@dataclass(eq=False)
+class WGroup:
+    """A group: members placed together and started in order."""
+
+    id: str
+    members: list[WRsc]
+    meta: dict[str, str]
+    ordered: bool = True
+    colocated: bool = True
+    priority: int = 0
+    managed: bool = True
+    role: Role = Role.STOPPED
+    next_role: Role = Role.UNKNOWN
+    provisional: bool = True
+    allocating: bool = False
+    merging: bool = False
+    expanded: bool = False
+    allowed: dict[str, int] = field(default_factory=dict)
+    this_with: list[WColoc] = field(default_factory=list)
+    with_this: list[WColoc] = field(default_factory=list)
+    actions: list[WAction] = field(default_factory=list)
+    critical: bool = True
+
+    is_group = True
+    variant = 1
+
+    @property
+    def running_on(self) -> list[str]:
+        nodes: list[str] = []
+        for member in self.members:
+            for node in member.running_on:
+                if node not in nodes:
+                    nodes.append(node)
+        return nodes
+
+    @property
+    def assigned(self) -> str | None:
+        if not self.colocated or not self.members:
+            return None
+        return self.members[0].assigned
+
+    def primitives(self) -> list[WRsc]:
+        return list(self.members)
+
+
+WRes = WRsc | WGroup
 
 
 
@@ -178,7 +250,12 @@ class Work:
     now: int
     have_quorum: bool
     nodes: dict[str, WNode] = field(default_factory=dict)
+    # Every primitive, by id.
     rscs: dict[str, WRsc] = field(default_factory=dict)
+    groups: dict[str, WGroup] = field(default_factory=dict)
+    # Top-level resources in the order they are placed (priority, then
+    # document order).
+    top: list[WRes] = field(default_factory=list)
     actions: list[WAction] = field(default_factory=list)
     fence_ops: dict[str, WAction] = field(default_factory=dict)
     have_stonith_resource: bool = False
@@ -187,7 +264,10 @@ class Work:
     sanitized: bool = False
     notes: list[str] = field(default_factory=list)
 
-    def new_action(self, rsc: WRsc | None, task: str, node: str | None, interval_ms: int = 0,
+    def resource(self, rsc_id: str) -> WRes | None:
+        return self.rscs.get(rsc_id) or self.groups.get(rsc_id)
+
+    def new_action(self, rsc: WRes | None, task: str, node: str | None, interval_ms: int = 0,
                    optional: bool = True, name: str | None = None) -> WAction:
         action = WAction(len(self.actions), rsc, task, node, interval_ms, optional=optional, name=name)
         self.actions.append(action)
@@ -195,11 +275,13 @@ class Work:
             rsc.actions.append(action)
         return action
 
-    def current_node(self, rsc: WRsc) -> str | None:
+    def current_node(self, rsc: WRes) -> str | None:
         """Where ``rsc`` is considered active: the first node, or for a
         resource that does not need fencing, the first clean node."""
         if not rsc.running_on:
             return None
+        if isinstance(rsc, WGroup):
+            return rsc.running_on[0]
         if not rsc.needs_fencing:
             for name in rsc.running_on:
                 node = self.nodes[name]

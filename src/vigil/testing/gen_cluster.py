@@ -536,7 +536,12 @@ def plan_cluster(seed: int, knobs: Knobs) -> ClusterPlan:
 
 
 def _sub(parent: etree._Element, tag: str, **attrs: str | None) -> etree._Element:
-    """A child element; attributes given as ``None`` are left out."""
+    """A child element; attributes given as ``None`` are left out.
+
+    CIB attribute names are not Python identifiers, so keywords spell them:
+    a trailing ``_`` is dropped (``class_`` -> ``class``) and ``__`` is a
+    dash (``call__id`` -> ``call-id``, ``with__rsc`` -> ``with-rsc``).
+    """
     el = etree.SubElement(parent, tag)
     for name, value in attrs.items():
         if value is not None:
