@@ -15,8 +15,8 @@ from vigil.isodate import parse_iso8601
 from vigil.model.cib import load_cib
 from vigil.model.cluster import Cluster
 from vigil.model.transition import Transition
-from vigil.scheduler import schedule
 from vigil.render import render_json, render_pacemaker, render_text
+from vigil.scheduler import schedule
 
 
 @dataclass(frozen=True)

@@ -76,9 +76,9 @@ class OpRecord:
     @property
     def expected_rc(self) -> int | None:
         """The rc the controller expected, from the transition key."""
-        key = self.transition_key or (
-            self.transition_magic.split(";", 1)[1] if self.transition_magic and ";" in self.transition_magic else None
-        )
+        key = self.transition_key
+        if not key and self.transition_magic and ";" in self.transition_magic:
+            key = self.transition_magic.split(";", 1)[1]
         if not key:
             return None
         parts = key.split(":")

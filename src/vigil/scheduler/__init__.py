@@ -15,6 +15,7 @@ from vigil.scheduler.assign import assign_all
 from vigil.scheduler.colocation import unpack_colocations
 from vigil.scheduler.config_changes import cancel_reloads_of_restarted, handle_config_changes
 from vigil.scheduler.fencing import schedule_fencing
+from vigil.scheduler.group import add_group_colocations, create_group_actions
 from vigil.scheduler.location import (
     apply_failure_thresholds,
     apply_locations,
@@ -29,7 +30,6 @@ from vigil.scheduler.summary import summarize
 from vigil.scheduler.unpack_history import unpack_history
 from vigil.scheduler.unpack_nodes import unpack_nodes
 from vigil.scheduler.unpack_resources import unpack_resources
-from vigil.scheduler.group import add_group_colocations, create_group_actions
 from vigil.scheduler.working import Role, WAction, WGroup, Work
 
 __all__ = ["schedule"]

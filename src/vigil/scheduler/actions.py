@@ -7,7 +7,7 @@ ends up in the transition is decided later, when orderings propagate
 
 from __future__ import annotations
 
-from vigil.scheduler.working import Role, WAction, WNode, WRsc, Work
+from vigil.scheduler.working import Role, WAction, WNode, Work, WRes, WRsc
 
 
 def find_actions(rsc: WRsc, task: str, node: str | None, interval_ms: int = 0) -> list[WAction]:
@@ -48,7 +48,7 @@ def needs_for(rsc: WRsc, task: str) -> str:
     return "nothing"
 
 
-def _is_active(rsc: WRsc) -> bool:
+def _is_active(rsc: WRes) -> bool:
     return bool(rsc.running_on)
 
 

@@ -19,7 +19,7 @@ from vigil.scheduler.colocation import (
     has_influence,
 )
 from vigil.scheduler.group import assign_group
-from vigil.scheduler.working import Role, WGroup, WRes, WRsc, Work
+from vigil.scheduler.working import Role, WGroup, Work, WRes, WRsc
 
 
 def assign_all(work: Work) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from vigil.model.scores import INFINITY, add
-from vigil.scheduler.working import Role, WColoc, WGroup, WRes, WRsc, Work
+from vigil.scheduler.working import Role, WColoc, WGroup, Work, WRes, WRsc
 
 # Marks a node that a non-negative-only merge found unusable.
 INFINITY_HACK = INFINITY * -2
@@ -222,6 +222,8 @@ def _add_matching(work: Work, scores: dict[str, int], rsc: WRsc, attribute: str,
 def _best_score_matching(work: Work, rsc: WRsc, attribute: str, value: str | None) -> int:
     best = -INFINITY
     for name, weight in rsc.allowed.items():
-        if weight > best and work.nodes[name].is_available() and _same(value, node_attr(work, name, attribute)):
+        if weight <= best or not work.nodes[name].is_available():
+            continue
+        if _same(value, node_attr(work, name, attribute)):
             best = weight
     return best

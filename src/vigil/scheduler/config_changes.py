@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from vigil.model.status import OpRecord, ResourceHistory
 from vigil.scheduler.actions import needs_for, resource_action
-from vigil.scheduler.digests import compare_digests, find_op
+from vigil.scheduler.digests import compare_digests
 from vigil.scheduler.unpack_history import sort_ops
-from vigil.scheduler.working import WRsc, Work
+from vigil.scheduler.unpack_resources import find_op
+from vigil.scheduler.working import Work, WRsc
 
 
 def handle_config_changes(work: Work) -> None:

@@ -18,9 +18,9 @@ from vigil.isodate import parse_interval_ms
 from vigil.model.config import Op
 from vigil.model.status import OpRecord
 from vigil.scheduler.nvsets import resolve_nvsets
-from vigil.scheduler.unpack_resources import find_op
 from vigil.scheduler.rules import RuleContext
-from vigil.scheduler.working import WRsc, Work
+from vigil.scheduler.unpack_resources import find_op
+from vigil.scheduler.working import Work, WRsc
 
 DEFAULT_TIMEOUT_MS = 20000
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from vigil.scheduler.colocation import add_colocation, insert_sorted
 from vigil.model.scores import INFINITY
-from vigil.scheduler.working import Ord, Role, WAction, WColoc, WGroup, WRsc, Work
+from vigil.scheduler.colocation import add_colocation, insert_sorted
+from vigil.scheduler.working import Ord, Role, WAction, WColoc, WGroup, Work, WRsc
 
 
 def _expand_colocations(group: WGroup) -> None:

@@ -14,7 +14,7 @@ from vigil.model.config import Location
 from vigil.model.scores import INFINITY, add
 from vigil.scheduler.failcounts import effective_failcount
 from vigil.scheduler.rules import RuleContext, rule_passes, rule_score
-from vigil.scheduler.working import Role, WGroup, WRes, WRsc, Work
+from vigil.scheduler.working import Role, WGroup, Work, WRes, WRsc
 
 
 def base_weight(work: Work, node_name: str) -> int:

@@ -61,7 +61,8 @@ def _score(value: str | None, default: int) -> int:
     return lenient_score(value)
 
 
-def unpack_options(config: Config, ctx: RuleContext, have_quorum: bool = True, panic: bool = False) -> Options:
+def unpack_options(config: Config, ctx: RuleContext, have_quorum: bool = True,
+                   panic: bool = False) -> Options:
     raw = resolve_nvsets(config.options, ctx)
     for new, old in RENAMED_OPTIONS.items():
         if new in raw:
@@ -92,7 +93,9 @@ def unpack_options(config: Config, ctx: RuleContext, have_quorum: bool = True, p
         maintenance_mode=is_true(raw.get("maintenance-mode"), False),
         stop_all_resources=is_true(raw.get("stop-all-resources"), False),
         # Unseen nodes are fenced only when fencing is enabled at all.
-        startup_fencing=is_true(raw.get("stonith-enabled"), True) and is_true(raw.get("startup-fencing"), True),
+        startup_fencing=(
+            is_true(raw.get("stonith-enabled"), True) and is_true(raw.get("startup-fencing"), True)
+        ),
         concurrent_fencing=is_true(raw.get("concurrent-fencing"), True),
         stonith_action=raw.get("stonith-action", "reboot").replace("poweroff", "off"),
         placement_strategy=raw.get("placement-strategy", "default"),

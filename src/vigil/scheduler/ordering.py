@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from vigil.scheduler.actions import update_runnable
 from vigil.scheduler.group import find_first_action, group_action_flags, group_ordering_specs
-from vigil.scheduler.working import Ord, Role, WAction, WGroup, WRes, WRsc, Work, order
+from vigil.scheduler.working import Ord, Role, WAction, WGroup, Work, WRes, WRsc, order
 
 _INVERSE = {
     "start": "stop",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from vigil.model.transition import SummaryLine
 from vigil.scheduler.actions import find_actions
-from vigil.scheduler.working import Role, WAction, WRsc, Work
+from vigil.scheduler.working import Role, WAction, Work, WRsc
 
 
 def summarize(work: Work) -> list[SummaryLine]:
@@ -92,8 +92,8 @@ def _resource_lines(work: Work, rsc: WRsc) -> list[SummaryLine]:
         lines = []
         for node in rsc.running_on:
             stop_op = _first(find_actions(rsc, "stop", node))
-            source = stop_op if stop_op is not None and stop_op.reason else start
-            lines.append(_item(rsc, "Stop", node, None, stop_op, source))
+            stop_source = stop_op if stop_op is not None and stop_op.reason else start
+            lines.append(_item(rsc, "Stop", node, None, stop_op, stop_source))
         return lines
     if stop is not None and rsc.failed and rsc.stop_needed:
         return [_item(rsc, "Recover", current, nxt, stop, start)]

@@ -43,7 +43,7 @@ from vigil.scheduler.nvsets import resolve_nvsets
 from vigil.scheduler.rules import RuleContext
 from vigil.scheduler.unpack_nodes import fence_node
 from vigil.scheduler.unpack_resources import find_op
-from vigil.scheduler.working import OnFail, Role, WNode, WRsc, Work
+from vigil.scheduler.working import OnFail, Role, WNode, Work, WRsc
 
 _ON_FAIL_WORDS = {
     "ignore": OnFail.IGNORE,
@@ -148,7 +148,7 @@ def _unpack_resource_history(work: Work, node: WNode, history: ResourceHistory) 
     _record_active_recurring(rsc, node, ops)
     _process_state(work, node, rsc, replay.on_fail)
     target = rsc.meta.get("target-role", "").lower()
-    if target == "stopped" and (rsc.next_role == Role.UNKNOWN or Role.STOPPED < rsc.next_role):
+    if target == "stopped" and (rsc.next_role == Role.UNKNOWN or rsc.next_role > Role.STOPPED):
         rsc.next_role = Role.STOPPED
     if saved_role > rsc.role:
         rsc.role = saved_role
@@ -167,7 +167,8 @@ def _record_active_recurring(rsc: WRsc, node: WNode, ops: list[OpRecord]) -> Non
         return
     active: list[tuple[str, int, str | None]] = []
     for op in ops[start_index + 1:]:
-        if op.interval_ms > 0 and op.operation != "cancel" and op.op_status in (OP_DONE, OP_PENDING, OP_ERROR):
+        live = op.op_status in (OP_DONE, OP_PENDING, OP_ERROR)
+        if op.interval_ms > 0 and op.operation != "cancel" and live:
             active.append((op.operation, op.interval_ms, op.op_digest))
     rsc.active_recurring[node.name] = active
 

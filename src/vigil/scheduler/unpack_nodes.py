@@ -35,10 +35,10 @@ def unpack_nodes(work: Work) -> None:
         work.nodes[wnode.name] = wnode
     by_id = {n.id: n for n in work.nodes.values()}
     for state in status.nodes:
-        wnode = by_id.get(state.id) or work.nodes.get(state.uname)
-        if wnode is None or state.is_remote or wnode.type == "remote":
+        found = by_id.get(state.id) or work.nodes.get(state.uname)
+        if found is None or state.is_remote or found.type == "remote":
             continue
-        _unpack_node_state(work, wnode, state)
+        _unpack_node_state(work, found, state)
     _apply_health(work)
 
 

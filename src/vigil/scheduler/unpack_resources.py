@@ -13,7 +13,7 @@ from vigil.model.scores import INFINITY, lenient_score
 from vigil.scheduler.nvsets import resolve_nvsets
 from vigil.scheduler.options import is_true
 from vigil.scheduler.rules import RuleContext
-from vigil.scheduler.working import Role, WGroup, WRes, WRsc, Work
+from vigil.scheduler.working import Role, WGroup, Work, WRes, WRsc
 
 
 def unpack_resources(work: Work) -> None:
