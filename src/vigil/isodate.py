@@ -93,7 +93,7 @@ def parse_duration(text: str) -> Duration:
     ``M`` means months before the ``T`` and minutes after it.
     """
     stripped = text.strip().upper()
-    if not stripped.startswith("P") or len(stripped) < 3:
+    if not stripped.startswith("P") or len(stripped) < 3 or stripped.endswith("T"):
         raise ValueError(f"invalid ISO 8601 duration {text!r}: {_DURATION_HELP}")
     parts = dict.fromkeys(("years", "months", "days", "hours", "minutes", "seconds"), 0)
     in_time = False
@@ -224,7 +224,9 @@ def _parse_time(text: str, original: str) -> int:
         raise ValueError(f"invalid ISO 8601 time in {original!r}: {_DATE_HELP}")
     hours, minutes, seconds = int(match["h"]), int(match["mi"] or 0), int(match["s"] or 0)
     if hours > 24 or minutes > 59 or seconds > 60 or (hours == 24 and (minutes or seconds)):
-        raise ValueError(f"invalid ISO 8601 time in {original!r}: hours 0-24, minutes and seconds 0-59")
+        raise ValueError(
+            f"invalid ISO 8601 time in {original!r}: hours run 0-24, minutes and seconds 0-59; {_DATE_HELP}"
+        )
     return hours * 3600 + minutes * 60 + seconds - _offset_seconds(match["tz"])
 
 

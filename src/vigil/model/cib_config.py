@@ -187,7 +187,7 @@ class _Constraints:
         score = self.reader.score(element)
         if node is not None and element.get("score") is None:
             self.reader.problem(element, "a location with 'node' needs a 'score' (e.g. score=\"INFINITY\")")
-        if node is None and not rules:
+        if node is None and not any(child.tag == "rule" for child in children(element)):
             self.reader.problem(element, "a location needs 'node' and 'score' attributes or a <rule>")
         discovery = element.get("resource-discovery", "always")
         if discovery not in RESOURCE_DISCOVERY:

@@ -148,7 +148,7 @@ class Reader:
     def resolve(self, element: Element) -> Element | None:
         """Follow ``id-ref`` to the element it names; None (and a problem) if dangling."""
         ref = element.get("id-ref")
-        if ref is None or element.get("id") is not None:
+        if ref is None:
             return element
         target = self.ids.get(ref)
         if target is None:

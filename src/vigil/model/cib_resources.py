@@ -76,6 +76,8 @@ def load_primitive(
 ) -> Primitive | None:
     """A primitive (or a template), expanded with the template it names."""
     template = _template(reader, element, templates)
+    if template is None and element.get("template") is not None:
+        return None  # already reported
     cls = element.get("class") or (template.cls if template else None)
     kind = element.get("type") or (template.type if template else None)
     if cls is None or kind is None:
@@ -284,15 +286,10 @@ def _inherit_params(resource: Primitive | Group, params: tuple[NvSet, ...]) -> P
     own (so its own win); the model keeps parameters on primitives only, so
     the parents' sets are appended there.
     """
-    if not params:
-        return resource
     if isinstance(resource, Primitive):
         return replace(resource, params=resource.params + params)
-    if isinstance(resource, Group):
-        return replace(
-            resource, members=tuple(_inherit_params(member, params) for member in resource.members)
-        )
-    return resource
+    members = tuple(replace(member, params=member.params + params) for member in resource.members)
+    return replace(resource, members=members)
 
 
 def has_promotable_meta(meta: tuple[NvSet, ...]) -> bool:

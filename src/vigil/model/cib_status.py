@@ -62,6 +62,7 @@ def load_tickets(reader: Reader, status: Element) -> tuple[Ticket, ...]:
 
 def _load_node_state(reader: Reader, element: Element, unames: dict[str, str]) -> NodeState:
     ident = reader.ident(element)
+    is_remote = reader.boolean(element, "remote_node", False)
     attributes: list[tuple[str, str]] = []
     resources: list[ResourceHistory] = []
     for child in children(element):
@@ -78,7 +79,7 @@ def _load_node_state(reader: Reader, element: Element, unames: dict[str, str]) -
         crmd=element.get("crmd"),
         join=element.get("join"),
         expected=element.get("expected"),
-        is_remote=reader.boolean(element, "remote_node", False),
+        is_remote=is_remote,
         attributes=tuple(attributes),
         resources=tuple(resources),
         node_fenced=element.get("node_fenced"),
@@ -138,38 +139,53 @@ def _load_lrm_resource(reader: Reader, element: Element) -> ResourceHistory:
 
 
 def _load_op_record(reader: Reader, element: Element) -> OpRecord:
-    magic_status, magic_rc = _magic_results(element.get("transition-magic"))
+    # Read the attributes once: status sections hold most of a CIB's elements.
+    attrs = {str(name): str(value) for name, value in element.attrib.items()}
+    for name, legacy in _LEGACY_SPELLINGS.items():
+        if name not in attrs and legacy in attrs:
+            attrs[name] = attrs[legacy]
 
     def number(name: str) -> int | None:
-        legacy = _LEGACY_SPELLINGS.get(name)
-        if element.get(name) is None and legacy is not None:
-            return reader.integer(element, legacy)
-        return reader.integer(element, name)
+        text = attrs.get(name)
+        if text is None:
+            return None
+        try:
+            return int(text)
+        except ValueError:
+            reader.problem(element, f"invalid {name} {text!r}: use an integer")
+            return None
 
+    rc, op_status = number("rc-code"), number("op-status")
+    if rc is None or op_status is None:
+        magic_status, magic_rc = _magic_results(attrs.get("transition-magic"))
+        rc = _first_int(rc, magic_rc, RC_UNKNOWN)
+        op_status = _first_int(op_status, magic_status, OP_PENDING)
+    if "operation" not in attrs:
+        reader.required(element, "operation")
     return OpRecord(
-        id=reader.ident(element),
-        operation=reader.required(element, "operation") or "",
-        interval_ms=reader.integer(element, "interval", 0) or 0,
-        rc=_first_int(number("rc-code"), magic_rc, RC_UNKNOWN),
-        op_status=_first_int(number("op-status"), magic_status, OP_PENDING),
+        id=attrs.get("id") or reader.ident(element),
+        operation=attrs.get("operation", ""),
+        interval_ms=number("interval") or 0,
+        rc=rc,
+        op_status=op_status,
         call_id=_first_int(number("call-id"), None, -1),
-        on_node=element.get("on_node"),
-        op_digest=element.get("op-digest"),
-        op_restart_digest=element.get("op-restart-digest"),
-        op_secure_digest=element.get("op-secure-digest"),
-        op_force_restart=element.get("op-force-restart"),
+        on_node=attrs.get("on_node"),
+        op_digest=attrs.get("op-digest"),
+        op_restart_digest=attrs.get("op-restart-digest"),
+        op_secure_digest=attrs.get("op-secure-digest"),
+        op_force_restart=attrs.get("op-force-restart"),
         last_rc_change=number("last-rc-change"),
         last_run=number("last-run"),
         exec_time_ms=number("exec-time"),
         queue_time_ms=number("queue-time"),
-        transition_key=element.get("transition-key"),
-        transition_magic=element.get("transition-magic"),
-        exit_reason=element.get("exit-reason"),
-        crm_feature_set=element.get("crm_feature_set"),
-        migrate_source=element.get("migrate_source"),
-        migrate_target=element.get("migrate_target"),
-        op_secure_params=element.get("op-secure-params"),
-        operation_key=element.get("operation_key"),
+        transition_key=attrs.get("transition-key"),
+        transition_magic=attrs.get("transition-magic"),
+        exit_reason=attrs.get("exit-reason"),
+        crm_feature_set=attrs.get("crm_feature_set"),
+        migrate_source=attrs.get("migrate_source"),
+        migrate_target=attrs.get("migrate_target"),
+        op_secure_params=attrs.get("op-secure-params"),
+        operation_key=attrs.get("operation_key"),
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from functools import cmp_to_key
 
 from vigil.model.scores import INFINITY
+from vigil.scheduler.clone import assign_clone
 from vigil.scheduler.colocation import (
     add_colocated_node_scores,
     any_node_available,
@@ -19,23 +20,29 @@ from vigil.scheduler.colocation import (
     has_influence,
 )
 from vigil.scheduler.group import assign_group
-from vigil.scheduler.working import Role, WGroup, Work, WRes, WRsc
+from vigil.scheduler.working import Role, WClone, WGroup, Work, WRes, WRsc
 
 
 def assign_all(work: Work) -> None:
-    for rsc in work.top:
+    for rsc in list(work.top):
         assign(work, rsc)
 
 
-def assign(work: Work, rsc: WRes) -> str | None:
+def assign(work: Work, rsc: WRes, prefer: str | None = None) -> str | None:
+    """Place ``rsc`` (preferring ``prefer`` when it is as good as the best)."""
+    if isinstance(rsc, WClone):
+        assign_clone(work, rsc, assign)
+        return None
     if isinstance(rsc, WGroup):
-        return assign_group(work, rsc, assign_primitive)
-    return assign_primitive(work, rsc)
+        if rsc.parent is not None and not rsc.parent.allocating:
+            assign(work, rsc.parent)
+        return assign_group(work, rsc, lambda w, member: assign_primitive(w, member, prefer))
+    return assign_primitive(work, rsc, prefer)
 
 
-def assign_primitive(work: Work, rsc: WRsc) -> str | None:
+def assign_primitive(work: Work, rsc: WRsc, prefer: str | None = None) -> str | None:
     if rsc.parent is not None and not rsc.parent.allocating:
-        # A member is placed only as part of its group.
+        # A member or instance is placed only as part of its group or clone.
         assign(work, rsc.parent)
     if not rsc.provisional:
         return rsc.assigned
@@ -78,7 +85,7 @@ def assign_primitive(work: Work, rsc: WRsc) -> str | None:
         elif work.options.stop_all_resources:
             _finalize(work, rsc, None, force=True)
         else:
-            _assign_best_node(work, rsc)
+            _assign_best_node(work, rsc, prefer)
     finally:
         rsc.allocating = False
     return rsc.assigned
@@ -105,16 +112,22 @@ def sorted_nodes(work: Work, scores: dict[str, int], active: str | None) -> list
     return sorted(scores, key=cmp_to_key(compare))
 
 
-def _assign_best_node(work: Work, rsc: WRsc) -> None:
+def _assign_best_node(work: Work, rsc: WRsc, prefer: str | None = None) -> None:
     nodes = sorted_nodes(work, rsc.allowed, work.current_node(rsc))
     if not nodes:
         _finalize(work, rsc, None, force=False)
         return
-    chosen = nodes[0]
+    best = nodes[0]
+    if prefer is not None and prefer in rsc.allowed and rsc.allowed[prefer] >= rsc.allowed[best] \
+            and work.nodes[prefer].is_available():
+        _finalize(work, rsc, prefer, force=False)
+        return
+    chosen = best
     best_weight = rsc.allowed[chosen]
     running = work.current_node(rsc)
+    unique_instance = isinstance(rsc.parent, WClone) and rsc.parent.unique
     if best_weight > 0 and work.nodes[chosen].is_available() and running is not None \
-            and work.nodes[running].is_available():
+            and not unique_instance and work.nodes[running].is_available():
         for name in nodes[1:]:
             if rsc.allowed[name] != best_weight:
                 break

@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from vigil.model.scores import INFINITY, add
-from vigil.scheduler.working import Role, WColoc, WGroup, Work, WRes, WRsc
+from vigil.scheduler.instances import compatible_instance, instance_location, is_blocked
+from vigil.scheduler.working import Role, WClone, WColoc, WGroup, Work, WRes, WRsc
 
 # Marks a node that a non-negative-only merge found unusable.
 INFINITY_HACK = INFINITY * -2
@@ -109,6 +110,11 @@ def apply_coloc_for_dependent(work: Work, dependent: WRes, primary: WRes, coloc:
         elif coloc.score < INFINITY:
             for member in dependent.members:
                 apply_coloc_for_dependent(work, member, primary, coloc)
+        return
+    if isinstance(primary, WClone):
+        apply_coloc_with_clone(work, dependent, primary, coloc)
+        return
+    if isinstance(dependent, WClone):
         return
     if isinstance(primary, WGroup):
         if primary.provisional or not primary.members:
@@ -227,3 +233,31 @@ def _best_score_matching(work: Work, rsc: WRsc, attribute: str, value: str | Non
         if _same(value, node_attr(work, name, attribute)):
             best = weight
     return best
+
+
+def apply_coloc_with_clone(work: Work, dependent: WRsc, clone: WClone, coloc: WColoc) -> None:
+    """Place ``dependent`` relative to a clone it is colocated with."""
+    interleave = isinstance(coloc.dependent, WClone) and coloc.dependent.interleave
+    if clone.provisional:
+        return
+    if interleave:
+        partner = compatible_instance(work, dependent, clone, False)
+        if partner is not None:
+            apply_coloc_for_dependent(work, dependent, partner, coloc)
+        elif coloc.score >= INFINITY:
+            for node in dependent.allowed:
+                dependent.allowed[node] = -INFINITY
+        return
+    if coloc.score >= INFINITY:
+        placed = {
+            node for instance in clone.instances
+            if (node := instance_location(instance)) is not None and not is_blocked(instance)
+        }
+        for node in dependent.allowed:
+            if node not in placed:
+                dependent.allowed[node] = -INFINITY
+        for node in placed:
+            dependent.allowed.setdefault(node, -INFINITY)
+        return
+    for instance in clone.instances:
+        apply_coloc_for_dependent(work, dependent, instance, coloc)

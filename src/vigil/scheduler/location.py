@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import re
 
-from vigil.model.config import Location
+from vigil.model.config import Location, Primitive
 from vigil.model.scores import INFINITY, add
 from vigil.scheduler.failcounts import effective_failcount
 from vigil.scheduler.rules import RuleContext, rule_passes, rule_score
-from vigil.scheduler.working import Role, WGroup, Work, WRes, WRsc
+from vigil.scheduler.working import Role, WClone, WGroup, Work, WRes, WRsc
 
 
 def base_weight(work: Work, node_name: str) -> int:
@@ -25,21 +25,44 @@ def base_weight(work: Work, node_name: str) -> int:
     return 0
 
 
-def resource_node_score(work: Work, rsc: WRsc, node: str, score: int) -> None:
+def resource_node_score(work: Work, rsc: WRes, node: str, score: int) -> None:
+    """Add ``score`` for ``node`` to ``rsc`` and everything inside it."""
     if node not in rsc.allowed:
         rsc.allowed[node] = base_weight(work, node)
     rsc.allowed[node] = add(rsc.allowed[node], score)
+    for child in _children(rsc):
+        resource_node_score(work, child, node, score)
 
 
-def ban(rsc: WRsc, node: str) -> None:
+def _children(rsc: WRes) -> list[WRes]:
+    if isinstance(rsc, WGroup):
+        return list(rsc.members)
+    if isinstance(rsc, WClone):
+        return list(rsc.instances)
+    return []
+
+
+def ban(rsc: WRes, node: str) -> None:
     """Never run ``rsc`` on ``node`` (a hard failure, a failed stop, ...)."""
     rsc.allowed[node] = -INFINITY
+    for child in _children(rsc):
+        ban(child, node)
 
 
-def ban_everywhere(work: Work, rsc: WRsc) -> None:
+def ban_everywhere(work: Work, rsc: WRes) -> None:
     for name in work.nodes:
-        rsc.allowed[name] = -INFINITY
-    rsc.assigned = None
+        ban(rsc, name)
+
+
+def ban_target(rsc: WRsc) -> WRes:
+    """What a failure bans: the primitive, or for an instance of an
+    anonymous clone, the whole clone (its instances are interchangeable)."""
+    top: WRes = rsc
+    while top.parent is not None:
+        top = top.parent
+    if isinstance(top, WClone) and not top.unique:
+        return top
+    return rsc
 
 
 def apply_locations(work: Work) -> None:
@@ -68,6 +91,13 @@ def _all_resources(work: Work) -> list[WRes]:
     return found
 
 
+def _template_primitive(rsc: WRes) -> Primitive | None:
+    if isinstance(rsc, WRsc):
+        return rsc.prim
+    prims = rsc.primitives()
+    return prims[0].prim if prims else None
+
+
 def _apply_location(work: Work, rsc: WRes, location: Location) -> None:
     if location.role is not None and location.role.lower() not in ("started", "any"):
         want = Role.PROMOTED if location.role.lower() in ("promoted", "master") else Role.UNPROMOTED
@@ -79,17 +109,27 @@ def _apply_location(work: Work, rsc: WRes, location: Location) -> None:
             return
         scored.append((location.node, location.score if location.score is not None else 0))
     else:
-        prim = rsc.members[0].prim if isinstance(rsc, WGroup) and rsc.members else getattr(rsc, "prim", None)
+        prim = _template_primitive(rsc)
         for rule in location.rules:
             for name, node in work.nodes.items():
                 ctx = RuleContext(now=work.now, node_attrs=node.attrs,
                                   rsc_class=prim.cls if prim else None,
                                   rsc_provider=prim.provider if prim else None,
                                   rsc_type=prim.type if prim else None,
-                                  params=getattr(rsc, "params", {}), meta=rsc.meta)
+                                  params=rsc.params if isinstance(rsc, WRsc) else {}, meta=rsc.meta)
                 if not rule_passes(rule, ctx):
                     continue
                 scored.append((name, rule_score(rule, ctx)))
+    _apply_scores(rsc, scored)
+
+
+def _apply_scores(rsc: WRes, scored: list[tuple[str, int]]) -> None:
+    if isinstance(rsc, WClone):
+        for name, score in scored:
+            _merge(rsc, name, score)
+        for instance in rsc.instances:
+            _apply_scores(instance, scored)
+        return
     if isinstance(rsc, WGroup):
         # The group's own scores, then the first member gets the preference
         # and the others only learn which nodes are involved (a colocated
@@ -144,7 +184,7 @@ def apply_failure_thresholds(work: Work) -> None:
             if count <= 0:
                 continue
             if rsc.migration_threshold - count <= 0:
-                resource_node_score(work, rsc, node.name, -INFINITY)
+                resource_node_score(work, ban_target(rsc), node.name, -INFINITY)
 
 
 def apply_node_health(work: Work) -> None:

@@ -11,8 +11,10 @@ flags are propagated to a fixed point; flags only ever move one way
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from vigil.model.scores import INFINITY
 from vigil.scheduler.actions import update_runnable
 from vigil.scheduler.group import find_first_action, group_action_flags, group_ordering_specs
 from vigil.scheduler.working import Ord, Role, WAction, WGroup, Work, WRes, WRsc, order
@@ -302,19 +304,65 @@ def _is_member_of(child: WRes | None, parent: WRes | None) -> bool:
     return isinstance(child, WRsc) and child.parent is not None and child.parent is parent
 
 
+def _top(rsc: WRes) -> WRes:
+    if isinstance(rsc, WRsc) and rsc.parent is not None:
+        return rsc.parent
+    return rsc
+
+
+def block_colocation_dependents(action: WAction, push: Callable[[WAction], None]) -> None:
+    """A primary that cannot start keeps its mandatory dependents from starting."""
+    if action.runnable or action.task not in ("start", "promote") or action.rsc is None:
+        return
+    rsc = _top(action.rsc)
+    if not rsc.with_this:
+        return
+    if isinstance(rsc, WGroup):
+        for member in rsc.members:
+            member_action = find_first_action(member, action.task, None)
+            if member_action is None or member_action.runnable:
+                return  # part of the group can still get there
+    for coloc in list(rsc.with_this):
+        if coloc.score < INFINITY:
+            continue
+        if action.task != "start" and coloc.primary_role != Role.PROMOTED:
+            continue
+        task = "promote" if coloc.dependent_role == Role.PROMOTED else "start"
+        _mark_blocked(coloc.dependent, task, action.rsc, push)
+
+
+def _mark_blocked(rsc: WRes, task: str, reason: WRes, push: Callable[[WAction], None]) -> None:
+    for action in list(reversed(rsc.actions)):
+        if action.runnable and action.task == task:
+            action.runnable = False
+            action.set_reason(f"colocation with {reason.id}")
+            block_colocation_dependents(action, push)
+            push(action)
+            for after, _ in action.afters:
+                push(after)
+    if isinstance(rsc, WGroup):
+        for member in rsc.members:
+            _mark_blocked(member, task, reason, push)
+
+
 def propagate(work: Work) -> None:
     """Update every action against its orderings until nothing changes."""
-    queue: deque[WAction] = deque(reversed(work.actions))
-    queued = set(id(a) for a in work.actions)
+    queue: deque[WAction] = deque()
+    queued: set[int] = set()
 
     def push(action: WAction) -> None:
         if id(action) not in queued:
             queue.append(action)
             queued.add(id(action))
 
+    for action in reversed(work.actions):
+        block_colocation_dependents(action, push)
+    for action in reversed(work.actions):
+        push(action)
     while queue:
         then = queue.popleft()
         queued.discard(id(then))
+        was_runnable = then.runnable
         then_changed = False
         for index in range(len(then.befores) - 1, -1, -1):
             first, flags = then.befores[index]
@@ -336,6 +384,8 @@ def propagate(work: Work) -> None:
                     push(after)
                 push(first)
         if then_changed:
+            if was_runnable and not then.runnable:
+                block_colocation_dependents(then, push)
             push(then)
             for after, _ in then.afters:
                 push(after)

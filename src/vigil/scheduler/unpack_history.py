@@ -38,12 +38,12 @@ from vigil.model.status import (
 )
 from vigil.scheduler.digests import compare_digests
 from vigil.scheduler.failcounts import effective_failcount, raw_failcount
-from vigil.scheduler.location import ban, ban_everywhere, resource_node_score
+from vigil.scheduler.location import ban, ban_everywhere, ban_target, resource_node_score
 from vigil.scheduler.nvsets import resolve_nvsets
 from vigil.scheduler.rules import RuleContext
 from vigil.scheduler.unpack_nodes import fence_node
-from vigil.scheduler.unpack_resources import find_op
-from vigil.scheduler.working import OnFail, Role, WNode, Work, WRsc
+from vigil.scheduler.unpack_resources import find_op, new_clone_instance
+from vigil.scheduler.working import OnFail, Role, WClone, WGroup, WNode, Work, WRsc
 
 _ON_FAIL_WORDS = {
     "ignore": OnFail.IGNORE,
@@ -114,8 +114,22 @@ def _orphan_primitive(history: ResourceHistory) -> Primitive:
                      provider=history.provider)
 
 
-def _find_or_make_resource(work: Work, history: ResourceHistory) -> WRsc | None:
+def _find_or_make_resource(work: Work, node: WNode, history: ResourceHistory) -> WRsc | None:
     rsc = work.rscs.get(history.id)
+    clone: WClone | None = None
+    if rsc is None:
+        base = history.id.split(":", 1)[0]
+        zero = work.rscs.get(f"{base}:0")
+        if zero is not None:
+            top = _top_parent(zero)
+            if isinstance(top, WClone) and not top.unique:
+                clone = top
+    else:
+        top = _top_parent(rsc)
+        if isinstance(top, WClone) and not top.unique:
+            clone = top
+    if clone is not None:
+        return _find_anonymous_instance(work, node, clone, history.id.split(":", 1)[0])
     if rsc is not None:
         return rsc
     if not history.ops:
@@ -130,13 +144,73 @@ def _find_or_make_resource(work: Work, history: ResourceHistory) -> WRsc | None:
     for name in work.nodes:
         orphan.allowed[name] = -INFINITY
     work.rscs[orphan.id] = orphan
+    work.top.append(orphan)
     return orphan
+
+
+def _top_parent(rsc: WRsc) -> WRsc | WGroup | WClone:
+    top: WRsc | WGroup | WClone = rsc
+    while top.parent is not None:
+        top = top.parent
+    return top
+
+
+def _active_or_pending(instance: WRsc | WGroup) -> list[str]:
+    nodes = list(instance.running_on)
+    for prim in instance.primitives():
+        if prim.pending_node is not None and prim.pending_node not in nodes:
+            nodes.append(prim.pending_node)
+    return nodes
+
+
+def _instance_member(instance: WRsc | WGroup, base: str) -> WRsc | None:
+    if isinstance(instance, WGroup):
+        return instance.member(base)
+    return instance if instance.prim.id == base else None
+
+
+def _find_anonymous_instance(work: Work, node: WNode, clone: WClone, base: str) -> WRsc | None:
+    """Which instance of an anonymous clone a node's history belongs to.
+
+    Anonymous instances are interchangeable, so history is matched to an
+    instance already active on that node, else to a free one, else to a new
+    orphan instance past clone-max.
+    """
+    found: WRsc | None = None
+    inactive: WRsc | None = None
+    skip_inactive = False
+    for instance in clone.instances:
+        locations = _active_or_pending(instance)
+        if locations:
+            if locations[0] == node.name:
+                candidate = _instance_member(instance, base)
+                if candidate is not None:
+                    if candidate.running_on:
+                        skip_inactive = True
+                    else:
+                        found = candidate
+                        break
+        elif not skip_inactive and inactive is None and not instance.blocked:
+            inactive = _instance_member(instance, base)
+            if inactive is not None and inactive.pending_node not in (None, node.name):
+                inactive = None
+    if found is None and not skip_inactive:
+        found = inactive
+    universal = clone.clone_max == len(work.nodes)
+    if found is not None and not found.needs_fencing and (not node.online or node.unclean) and not universal:
+        found = None
+    if found is None:
+        instance = new_clone_instance(work, clone)
+        for prim in instance.primitives():
+            prim.orphan = True
+        found = _instance_member(instance, base)
+    return found
 
 
 def _unpack_resource_history(work: Work, node: WNode, history: ResourceHistory) -> None:
     if not history.ops:
         return
-    rsc = _find_or_make_resource(work, history)
+    rsc = _find_or_make_resource(work, node, history)
     if rsc is None:
         return
     saved_role = rsc.role
@@ -204,11 +278,13 @@ class _Replay:
                 return
         if maskable:
             self._update_state(op, target_rc)
-            ban(rsc, node.name)
+            ban(ban_target(rsc), node.name)
             return
         if status == OP_CANCELLED:
             return
         if status == OP_PENDING:
+            if rsc.pending_node is None and (op.interval_ms != 0 or op.operation != "monitor"):
+                rsc.pending_node = node.name
             if op.operation == "start":
                 rsc.start_pending = True
                 if rsc.role < Role.STARTED:
@@ -223,7 +299,7 @@ class _Replay:
             strategy, _ = op_on_fail(self.work, rsc, op.operation, op.interval_ms)
             if strategy == OnFail.IGNORE:
                 self.on_fail = OnFail.MIGRATE
-            ban(rsc, node.name)
+            ban(ban_target(rsc), node.name)
             self._failure(op, rc)
             return
         if status in (OP_NO_FENCE_DEVICE, OP_NO_SECRETS):
@@ -235,9 +311,9 @@ class _Replay:
             return
         self._failure(op, rc)
         if status == OP_ERROR_HARD:
-            ban(rsc, node.name)
+            ban(ban_target(rsc), node.name)
         elif status == OP_ERROR_FATAL:
-            ban_everywhere(self.work, rsc)
+            ban_everywhere(self.work, ban_target(rsc))
 
     def _expired(self, op: OpRecord) -> bool:
         """Is this failure older than failure-timeout?  Schedules the clearing
@@ -386,7 +462,7 @@ class _Replay:
         if fail_role != Role.STARTED and rsc.next_role < fail_role:
             rsc.next_role = fail_role
         if fail_role == Role.STOPPED:
-            ban_everywhere(self.work, rsc)
+            ban_everywhere(self.work, ban_target(rsc))
 
 
 def _op_key(op: OpRecord) -> str:

@@ -8,12 +8,12 @@ migration-threshold, failure-timeout, requires, ...) are read once here.
 from __future__ import annotations
 
 from vigil.isodate import parse_interval_ms
-from vigil.model.config import Clone, Group, Op, Primitive, Resource
+from vigil.model.config import Clone, Group, Op, Primitive
 from vigil.model.scores import INFINITY, lenient_score
 from vigil.scheduler.nvsets import resolve_nvsets
 from vigil.scheduler.options import is_true
 from vigil.scheduler.rules import RuleContext
-from vigil.scheduler.working import Role, WGroup, Work, WRes, WRsc
+from vigil.scheduler.working import Role, WClone, WGroup, Work, WRes, WRsc
 
 
 def unpack_resources(work: Work) -> None:
@@ -23,39 +23,31 @@ def unpack_resources(work: Work) -> None:
         if isinstance(rsc, Primitive):
             top.append(_add_primitive(work, rsc, None))
         elif isinstance(rsc, Group):
-            top.append(_unpack_group(work, rsc))
+            top.append(_unpack_group(work, rsc, None, None))
         else:
-            # Clones are not scheduled yet: their primitives are placed as
-            # if they stood alone.
-            for prim in _primitives_of(rsc):
-                top.append(_add_primitive(work, prim, None))
+            top.append(_unpack_clone(work, rsc))
     # Placement goes by priority (highest first); ties keep document order.
     work.top = sorted(top, key=lambda r: -r.priority)
 
 
-def _primitives_of(rsc: Resource) -> list[Primitive]:
-    if isinstance(rsc, Primitive):
-        return [rsc]
-    if isinstance(rsc, Group):
-        return list(rsc.members)
-    if isinstance(rsc, Clone):
-        return _primitives_of(rsc.child)
-    return []
-
-
-def _add_primitive(work: Work, prim: Primitive, parent: WGroup | None) -> WRsc:
-    wrsc = _unpack_primitive(work, prim, parent)
+def _add_primitive(work: Work, prim: Primitive, parent: WGroup | WClone | None,
+                   instance: int | None = None) -> WRsc:
+    wrsc = _unpack_primitive(work, prim, parent, instance)
     work.rscs[wrsc.id] = wrsc
     if prim.cls == "stonith":
         work.have_stonith_resource = True
     return wrsc
 
 
-def _unpack_group(work: Work, group: Group) -> WGroup:
+def _unpack_group(work: Work, group: Group, parent: WClone | None, instance: int | None) -> WGroup:
     ctx = RuleContext(now=work.now)
     meta = resolve_nvsets(group.meta, ctx)
+    if parent is not None:
+        for name, value in parent.meta.items():
+            meta.setdefault(name, value)
     resolve_nvsets(work.cluster.config.rsc_defaults, ctx, into=meta)
-    wgroup = WGroup(id=group.id, members=[], meta=meta)
+    group_id = group.id if instance is None else f"{group.id}:{instance}"
+    wgroup = WGroup(id=group_id, members=[], meta=meta, parent=parent)
     wgroup.ordered = is_true(meta.get("ordered"), True)
     wgroup.colocated = is_true(meta.get("collocated"), True)
     wgroup.priority = _score(meta.get("priority"), 0)
@@ -67,13 +59,66 @@ def _unpack_group(work: Work, group: Group) -> WGroup:
     if work.options.symmetric_cluster:
         for name in work.nodes:
             wgroup.allowed[name] = 0
-    work.groups[group.id] = wgroup
+    work.groups[group_id] = wgroup
     for member in group.members:
-        wgroup.members.append(_add_primitive(work, member, wgroup))
+        wgroup.members.append(_add_primitive(work, member, wgroup, instance))
     return wgroup
 
 
-def _unpack_primitive(work: Work, prim: Primitive, parent: WGroup | None) -> WRsc:
+def _unpack_clone(work: Work, clone: Clone) -> WClone:
+    ctx = RuleContext(now=work.now)
+    meta = resolve_nvsets(clone.meta, ctx)
+    resolve_nvsets(work.cluster.config.rsc_defaults, ctx, into=meta)
+    # Clone instances are a little sticky unless told otherwise, so that they
+    # do not shuffle between nodes for no reason.
+    meta.setdefault("resource-stickiness", "1")
+    wclone = WClone(id=clone.id, template_id=clone.child.id, meta=meta)
+    wclone.unique = is_true(meta.get("globally-unique"), False)
+    meta["globally-unique"] = "true" if wclone.unique else "false"
+    node_max = meta.get("clone-node-max")
+    wclone.clone_node_max = max(0, lenient_score(node_max)) if node_max is not None else 1
+    clone_max = meta.get("clone-max")
+    wclone.clone_max = (max(0, lenient_score(clone_max)) if clone_max is not None
+                        else max(1, len(work.nodes)))
+    if not wclone.unique and wclone.clone_node_max > 1:
+        wclone.clone_node_max = 1
+    wclone.clone_min = max(0, lenient_score(meta.get("clone-min", "0")))
+    wclone.interleave = is_true(meta.get("interleave"), False)
+    wclone.ordered = is_true(meta.get("ordered"), False)
+    wclone.priority = _score(meta.get("priority"), 0)
+    wclone.managed = is_true(meta.get("is-managed"), True) and not work.options.maintenance_mode
+    wclone.critical = is_true(meta.get("critical"), True)
+    target = meta.get("target-role")
+    if target is not None and target.lower() == "stopped":
+        wclone.next_role = Role.STOPPED
+    if work.options.symmetric_cluster:
+        for name in work.nodes:
+            wclone.allowed[name] = 0
+    work.clones[clone.id] = wclone
+    for _ in range(max(1, wclone.clone_max)):
+        new_clone_instance(work, wclone)
+    return wclone
+
+
+def new_clone_instance(work: Work, wclone: WClone) -> WRsc | WGroup:
+    """Add the clone's next numbered instance (an orphan past clone-max)."""
+    clone = next(c for c in work.cluster.config.resources if isinstance(c, Clone) and c.id == wclone.id)
+    number = wclone.total_instances
+    wclone.total_instances += 1
+    instance: WRsc | WGroup
+    if isinstance(clone.child, Group):
+        instance = _unpack_group(work, clone.child, wclone, number)
+    else:
+        instance = _add_primitive(work, clone.child, wclone, number)
+    wclone.instances.append(instance)
+    if number >= wclone.clone_max:
+        for prim in instance.primitives():
+            prim.orphan = True
+    return instance
+
+
+def _unpack_primitive(work: Work, prim: Primitive, parent: WGroup | WClone | None,
+                      instance: int | None = None) -> WRsc:
     ctx = RuleContext(now=work.now, rsc_class=prim.cls, rsc_provider=prim.provider, rsc_type=prim.type)
     meta = resolve_nvsets(prim.meta, ctx)
     if parent is not None:
@@ -82,7 +127,8 @@ def _unpack_primitive(work: Work, prim: Primitive, parent: WGroup | None) -> WRs
             meta.setdefault(name, value)
     resolve_nvsets(work.cluster.config.rsc_defaults, ctx, into=meta)
     params = resolve_nvsets(prim.params, ctx)
-    wrsc = WRsc(id=prim.id, prim=prim, meta=meta, params=params, ops=prim.ops, parent=parent)
+    rsc_id = prim.id if instance is None else f"{prim.id}:{instance}"
+    wrsc = WRsc(id=rsc_id, prim=prim, meta=meta, params=params, ops=prim.ops, parent=parent)
     opts = work.options
     wrsc.is_fence_device = prim.cls == "stonith"
     wrsc.managed = is_true(meta.get("is-managed"), True)

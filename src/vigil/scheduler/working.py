@@ -172,7 +172,9 @@ class WRsc:
     is_fence_device: bool = False
     multiple_active: str = "stop_start"
     critical: bool = True
-    parent: WGroup | None = None
+    parent: WGroup | WClone | None = None
+    # Where a start is in progress (from a pending operation in the history).
+    pending_node: str | None = None
     this_with: list[WColoc] = field(default_factory=list)
     with_this: list[WColoc] = field(default_factory=list)
     actions: list[WAction] = field(default_factory=list)
@@ -216,6 +218,8 @@ class WGroup:
     with_this: list[WColoc] = field(default_factory=list)
     actions: list[WAction] = field(default_factory=list)
     critical: bool = True
+    parent: WClone | None = None
+    blocked: bool = False
 
     is_group = True
     variant = 1
@@ -238,9 +242,68 @@ class WGroup:
     def primitives(self) -> list[WRsc]:
         return list(self.members)
 
+    def member(self, template_id: str) -> WRsc | None:
+        for member in self.members:
+            if member.prim.id == template_id:
+                return member
+        return None
 
-WRes = WRsc | WGroup
 
+@dataclass(eq=False)
+class WClone:
+    """A clone: instances of one primitive or group, each on its own node."""
+
+    id: str
+    template_id: str
+    meta: dict[str, str]
+    instances: list[WRsc | WGroup] = field(default_factory=list)
+    unique: bool = False
+    clone_max: int = 1
+    clone_node_max: int = 1
+    clone_min: int = 0
+    interleave: bool = False
+    ordered: bool = False
+    priority: int = 0
+    managed: bool = True
+    critical: bool = True
+    role: Role = Role.STOPPED
+    next_role: Role = Role.UNKNOWN
+    provisional: bool = True
+    allocating: bool = False
+    merging: bool = False
+    allowed: dict[str, int] = field(default_factory=dict)
+    # Instances placed on each node during placement.
+    counts: dict[str, int] = field(default_factory=dict)
+    this_with: list[WColoc] = field(default_factory=list)
+    with_this: list[WColoc] = field(default_factory=list)
+    actions: list[WAction] = field(default_factory=list)
+    total_instances: int = 0
+
+    is_group = False
+    variant = 2
+    parent = None
+
+    @property
+    def running_on(self) -> list[str]:
+        nodes: list[str] = []
+        for instance in self.instances:
+            for node in instance.running_on:
+                if node not in nodes:
+                    nodes.append(node)
+        return nodes
+
+    @property
+    def assigned(self) -> str | None:
+        return None
+
+    def primitives(self) -> list[WRsc]:
+        found: list[WRsc] = []
+        for instance in self.instances:
+            found.extend(instance.primitives())
+        return found
+
+
+WRes = WRsc | WGroup | WClone
 
 
 @dataclass(eq=False)
@@ -264,8 +327,17 @@ class Work:
     sanitized: bool = False
     notes: list[str] = field(default_factory=list)
 
+    clones: dict[str, WClone] = field(default_factory=dict)
+
     def resource(self, rsc_id: str) -> WRes | None:
-        return self.rscs.get(rsc_id) or self.groups.get(rsc_id)
+        """A resource by the id a constraint uses (a clone's child template
+        id stands for the clone)."""
+        found = self.rscs.get(rsc_id) or self.groups.get(rsc_id) or self.clones.get(rsc_id)
+        if found is None:
+            for clone in self.clones.values():
+                if clone.template_id == rsc_id:
+                    return clone
+        return found
 
     def new_action(self, rsc: WRes | None, task: str, node: str | None, interval_ms: int = 0,
                    optional: bool = True, name: str | None = None) -> WAction:
@@ -280,7 +352,7 @@ class Work:
         resource that does not need fencing, the first clean node."""
         if not rsc.running_on:
             return None
-        if isinstance(rsc, WGroup):
+        if not isinstance(rsc, WRsc):
             return rsc.running_on[0]
         if not rsc.needs_fencing:
             for name in rsc.running_on:

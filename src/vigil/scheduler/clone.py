@@ -1,0 +1,359 @@
+"""Clones: numbered instances of one primitive or group, one set per node.
+
+Placement hands out instances to nodes: first each active instance stays
+where it runs (so instances do not shuffle), then the rest go to the best
+nodes, at most ``clone-node-max`` per node and ``clone-max`` in all.  The
+clone itself is a set of pseudo-actions (start, running, stop, stopped) that
+other resources order against; with ``interleave``, an ordering between two
+clones ties each instance only to the instance on the same node.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cmp_to_key
+
+from vigil.model.scores import INFINITY, add
+from vigil.scheduler.colocation import add_colocated_node_scores, has_influence, insert_sorted
+from vigil.scheduler.group import find_first_action, group_action_flags
+from vigil.scheduler.instances import (
+    Instance,
+    compatible_instance,
+    did_fail,
+    instance_location,
+    instance_number,
+)
+from vigil.scheduler.working import Ord, Role, WAction, WClone, WGroup, Work, WRes, WRsc
+
+AssignFn = Callable[[Work, WRes, str | None], str | None]
+
+
+def _compare_instances(work: Work, clone: WClone) -> Callable[[Instance, Instance], int]:
+    def active(instance: Instance) -> tuple[str | None, int]:
+        nodes = instance.running_on
+        return (work.current_node(instance) if nodes else None), len(nodes)
+
+    def allowed_here(instance: Instance, node: str | None) -> bool:
+        return node is None or instance.allowed.get(node, -INFINITY) >= 0
+
+    def compare(a: Instance, b: Instance) -> int:
+        node_a, count_a = active(a)
+        node_b, count_b = active(b)
+        if count_a and count_b and count_a != count_b:
+            return -1 if count_a < count_b else 1
+        can_a, can_b = allowed_here(a, node_a), allowed_here(b, node_b)
+        if can_a != can_b:
+            return -1 if can_a else 1
+        if a.priority != b.priority:
+            return -1 if a.priority > b.priority else 1
+        if node_a is None and node_b is None:
+            return 0
+        if node_a is None:
+            return 1
+        if node_b is None:
+            return -1
+        avail_a, avail_b = work.nodes[node_a].is_available(), work.nodes[node_b].is_available()
+        if avail_a != avail_b:
+            return -1 if avail_a else 1
+        top_a, top_b = node_a in clone.allowed, node_b in clone.allowed
+        if not top_a and not top_b:
+            return 0
+        if top_a != top_b:
+            return -1 if top_a else 1
+        used_a, used_b = clone.counts.get(node_a, 0), clone.counts.get(node_b, 0)
+        if used_a != used_b:
+            return -1 if used_a < used_b else 1
+        failed_a, failed_b = did_fail(a), did_fail(b)
+        if failed_a != failed_b:
+            return -1 if not failed_a else 1
+        return instance_number(a) - instance_number(b)
+
+    return compare
+
+
+def _set_score(instance: WRes, node: str, score: int) -> None:
+    """Add ``score`` on ``node`` to an instance and everything inside it."""
+    if node in instance.allowed:
+        current = instance.allowed[node]
+        instance.allowed[node] = add(current, score)
+    if isinstance(instance, WGroup):
+        for member in instance.members:
+            _set_score(member, node, score)
+
+
+def _restrict_to_runnable(work: Work, clone: WClone, instance: Instance, limit: int) -> None:
+    """Forbid nodes where this instance cannot go (down, banned, or full)."""
+    for node in list(instance.allowed):
+        if not work.nodes[node].is_available() or any(p.orphan for p in instance.primitives()):
+            _set_score(instance, node, -INFINITY)
+            continue
+        top = clone.allowed.get(node)
+        if top is None:
+            _set_score(instance, node, -INFINITY)
+        elif top < 0:
+            _set_score(instance, node, top)
+        elif clone.counts.get(node, 0) >= limit:
+            _set_score(instance, node, -INFINITY)
+
+
+def _append_parent_colocations(clone: WClone, instance: Instance, all_coloc: bool) -> None:
+    for coloc in clone.this_with:
+        if (all_coloc or coloc.score < 0 or coloc.score >= INFINITY) and coloc not in instance.this_with:
+            insert_sorted(instance.this_with, coloc, coloc.primary, lambda c: c.primary)
+    for coloc in clone.with_this:
+        if not has_influence(coloc, instance):
+            continue
+        if (all_coloc or coloc.score < 0) and coloc not in instance.with_this:
+            insert_sorted(instance.with_this, coloc, coloc.dependent, lambda c: c.dependent)
+
+
+def _unassign(work: Work, instance: Instance) -> None:
+    if isinstance(instance, WRsc) and instance.assigned is not None:
+        work.nodes[instance.assigned].num_resources -= 1
+        instance.assigned = None
+        instance.provisional = True
+
+
+def _assign_instance(work: Work, clone: WClone, instance: Instance, prefer: str | None,
+                     all_coloc: bool, limit: int, assign: AssignFn) -> str | None:
+    if not instance.provisional:
+        return instance_location(instance)
+    if instance.allocating:
+        return None
+    _append_parent_colocations(clone, instance, all_coloc)
+    if prefer is not None and instance.allowed.get(prefer, -INFINITY) < 0:
+        return None
+    _restrict_to_runnable(work, clone, instance, limit)
+    backup = dict(instance.allowed)
+    chosen = assign(work, instance, prefer)
+    if chosen is not None and prefer is not None and chosen != prefer:
+        instance.allowed = backup
+        _unassign(work, instance)
+        chosen = None
+    if chosen is not None:
+        clone.counts[chosen] = clone.counts.get(chosen, 0) + 1
+    return chosen
+
+
+def assign_clone(work: Work, clone: WClone, assign: AssignFn) -> None:
+    if not clone.provisional or clone.allocating:
+        return
+    clone.allocating = True
+    for coloc in list(clone.this_with):
+        assign(work, coloc.primary, None)
+    for coloc in list(clone.with_this):
+        if has_influence(coloc):
+            result = add_colocated_node_scores(
+                work, coloc.dependent, clone.allowed, coloc.node_attribute or "#uname",
+                coloc.score / INFINITY, True, True,
+            )
+            if result is not None:
+                clone.allowed = result
+    clone.instances.sort(key=cmp_to_key(_compare_instances(work, clone)))
+    _distribute(work, clone, assign)
+    clone.allocating = False
+    clone.provisional = False
+
+
+def _distribute(work: Work, clone: WClone, assign: AssignFn) -> None:
+    clone.counts = dict.fromkeys(clone.allowed, 0)
+    available = sum(1 for node in clone.allowed if work.nodes[node].is_available())
+    max_total = clone.clone_max
+    all_coloc = max_total < available
+    loop_max = max(1, max_total // available) if available else 1
+    allocated = 0
+    for instance in clone.instances:
+        if allocated >= max_total:
+            break
+        if not instance.running_on or not instance.provisional or did_fail(instance):
+            continue
+        current = work.current_node(instance)
+        if current is None or not work.nodes[current].is_available():
+            continue
+        if current in clone.allowed and clone.counts.get(current, 0) >= loop_max:
+            continue
+        if _assign_instance(work, clone, instance, current, all_coloc, clone.clone_node_max, assign):
+            allocated += 1
+    for instance in clone.instances:
+        if not instance.provisional:
+            continue
+        if allocated >= max_total:
+            for node in work.nodes:
+                _ban_instance(instance, node)
+            assign(work, instance, None)
+        elif _assign_instance(work, clone, instance, None, all_coloc, clone.clone_node_max, assign):
+            allocated += 1
+
+
+def _ban_instance(instance: WRes, node: str) -> None:
+    instance.allowed[node] = -INFINITY
+    if isinstance(instance, WGroup):
+        for member in instance.members:
+            _ban_instance(member, node)
+
+
+# --- actions ------------------------------------------------------------------
+
+
+def create_clone_actions(work: Work, clone: WClone) -> None:
+    """The clone's pseudo-actions, optional unless an instance starts/stops."""
+    active = starting = stopping = False
+    for prim in clone.primitives():
+        if prim.running_on:
+            active = True
+        for action in prim.actions:
+            if action.optional or not (action.pseudo or action.runnable):
+                continue
+            if action.task == "stop":
+                stopping = True
+            elif action.task == "start" and action.runnable:
+                starting = True
+    for task, optional, runnable in (
+        ("start", not starting, True),
+        ("running", not starting, active or starting),
+        ("stop", not stopping, True),
+        ("stopped", not stopping, True),
+    ):
+        action = work.new_action(clone, task, None)
+        action.pseudo = True
+        action.optional = optional
+        action.runnable = runnable
+
+
+def clone_ordering_specs(clone: WClone) -> list[tuple[WRes, str, WRes, str, Ord]]:
+    specs: list[tuple[WRes, str, WRes, str, Ord]] = [
+        (clone, "stopped", clone, "start", Ord.OPTIONAL),
+        (clone, "start", clone, "running", Ord.RUNNABLE_LEFT),
+        (clone, "stop", clone, "stopped", Ord.RUNNABLE_LEFT),
+    ]
+    instances = sorted(clone.instances, key=instance_number) if clone.ordered else clone.instances
+    previous: Instance | None = None
+    for instance in instances:
+        specs.append((clone, "start", instance, "start", Ord.RUNNABLE_LEFT | Ord.GRAPH_ONLY))
+        specs.append((instance, "start", clone, "running", Ord.GRAPH_ONLY))
+        if clone.ordered and previous is not None:
+            specs.append((previous, "start", instance, "start", Ord.OPTIONAL))
+        specs.append((clone, "stop", instance, "stop", Ord.GRAPH_ONLY))
+        specs.append((instance, "stop", clone, "stopped", Ord.GRAPH_ONLY))
+        if clone.ordered and previous is not None:
+            specs.append((instance, "stop", previous, "stop", Ord.OPTIONAL))
+        previous = instance
+    return specs
+
+
+def _child_task(clone: WClone, task: str) -> str:
+    """The instance task a clone pseudo-action stands for."""
+    if clone.instances and isinstance(clone.instances[0], WGroup):
+        return task
+    return {"running": "start", "stopped": "stop", "promoted": "promote",
+            "demoted": "demote"}.get(task, task)
+
+
+def instance_action_flags(instance: Instance, action: WAction, node: str | None) -> tuple[bool, bool]:
+    if isinstance(instance, WGroup):
+        return group_action_flags(instance, action, node)
+    return action.optional, action.runnable
+
+
+def clone_action_flags(clone: WClone, action: WAction, node: str | None) -> tuple[bool, bool]:
+    """(optional, runnable) of a clone pseudo-action, from its instances'.
+
+    Required when any instance's action is; runnable when at least one is.
+    """
+    task = _child_task(clone, action.task)
+    optional = True
+    any_runnable = False
+    for instance in clone.instances:
+        found = find_first_action(instance, task, None if isinstance(instance, WGroup) else node)
+        if found is None:
+            continue
+        child_optional, child_runnable = instance_action_flags(instance, found, node)
+        if optional and not child_optional:
+            optional = False
+            action.optional = False
+        if child_runnable:
+            any_runnable = True
+    runnable = True
+    if not any_runnable:
+        runnable = False
+        if node is None:
+            action.runnable = False
+    return optional, runnable
+
+
+def can_interleave(first: WAction, then: WAction) -> bool:
+    if first.rsc is None or then.rsc is None or first.rsc is then.rsc:
+        return False
+    if not isinstance(first.rsc, WClone) or not isinstance(then.rsc, WClone):
+        return False
+    owner = first.rsc if then.task in ("stop", "demote") else then.rsc
+    return owner.interleave
+
+
+def interleave_pairs(work: Work, first: WAction, then: WAction) -> list[tuple[WAction, WAction]] | None:
+    """The instance-to-instance action pairs an interleaved ordering stands
+    for.  Returns None for instances that cannot be paired and must not run."""
+    assert isinstance(first.rsc, WClone) and isinstance(then.rsc, WClone)
+    current = first.task in ("stopped", "demoted")
+    pairs: list[tuple[WAction, WAction]] = []
+    first_task = _child_task(first.rsc, first.task)
+    for then_instance in then.rsc.instances:
+        first_instance = compatible_instance(work, then_instance, first.rsc, current)
+        if first_instance is None:
+            continue
+        first_action = find_first_action(first_instance, first_task, then.node)
+        then_action = find_first_action(then_instance, then.task, then.node)
+        if first_action is None or then_action is None:
+            continue
+        pairs.append((first_action, then_action))
+    return pairs
+
+
+def unpaired_instances(work: Work, first: WAction, then: WAction) -> list[Instance]:
+    """Instances of ``then``'s clone with no partner in ``first``'s clone."""
+    assert isinstance(first.rsc, WClone) and isinstance(then.rsc, WClone)
+    if first.task in ("stopped", "demoted"):
+        return []
+    return [
+        instance for instance in then.rsc.instances
+        if compatible_instance(work, instance, first.rsc, False) is None
+    ]
+
+
+def inhibit_instance(work: Work, instance: Instance) -> bool:
+    """Keep an instance from running (nothing it depends on is on its node)."""
+    changed = False
+    for prim in instance.primitives():
+        if prim.assigned is not None:
+            work.nodes[prim.assigned].num_resources -= 1
+            prim.assigned = None
+            changed = True
+        prim.next_role = Role.STOPPED
+        for action in prim.actions:
+            if action.task == "start" and action.runnable:
+                action.runnable = False
+                changed = True
+            elif action.task == "stop" and action.optional:
+                action.optional = False
+                changed = True
+    return changed
+
+
+def probe_targets(work: Work, clone: WClone, node: str) -> list[Instance]:
+    """Which instances to probe on ``node``: for an anonymous clone just one,
+    the one known there, else the one placed there, else the first."""
+    ordered = sorted(clone.instances, key=instance_number)
+    if clone.unique:
+        return ordered
+    for instance in ordered:
+        if any(node in prim.known_on for prim in instance.primitives()):
+            return []
+    for instance in ordered:
+        if instance_location(instance) == node:
+            return [instance]
+    return ordered[:1]
+
+
+__all__ = ["assign_clone", "can_interleave", "clone_action_flags",
+           "clone_ordering_specs", "create_clone_actions", "inhibit_instance", "instance_number",
+           "interleave_pairs", "probe_targets", "unpaired_instances"]
