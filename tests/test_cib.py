@@ -31,7 +31,9 @@ from vigil.model.status import OP_PENDING, RC_UNKNOWN, NodeState, Status
 DATA = Path(__file__).parent / "data" / "cib"
 FULL = DATA / "full.xml"
 CORPUS = Path(
-    os.environ.get("VIGIL_PACEMAKER_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "pacemaker-corpus")
+    os.environ.get(
+        "VIGIL_PACEMAKER_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "pacemaker-corpus"
+    )
 )
 
 
@@ -62,6 +64,13 @@ def problems_of(data: bytes) -> list[Problem]:
     with pytest.raises(InputError) as caught:
         load_cib(data, name="test.xml")
     return caught.value.problems
+
+
+def xpath(root: etree._Element, expression: str) -> list[str]:
+    """String results of an XPath query (attribute values)."""
+    found = root.xpath(expression)
+    assert isinstance(found, list)
+    return [str(item) for item in found]
 
 
 def only_problem(data: bytes) -> Problem:
@@ -117,7 +126,11 @@ def test_cluster_options_keep_names_sets_scores_and_rules(full: tuple[Cluster, l
     options = full[0].config.options
     assert options[0] == NvSet(
         id="bootstrap",
-        values=(("fencing-enabled", "false"), ("stop-removed-resources", "true"), ("no-quorum-policy", "ignore")),
+        values=(
+            ("fencing-enabled", "false"),
+            ("stop-removed-resources", "true"),
+            ("no-quorum-policy", "ignore"),
+        ),
     )
     assert options[1].score == 10
     assert options[1].rule is not None
@@ -254,7 +267,12 @@ def test_colocations_including_legacy_names(full: tuple[Cluster, list[str]]) -> 
     assert (modern.rsc, modern.with_rsc, modern.score) == ("web", "db", INFINITY)
     assert (modern.rsc_role, modern.with_rsc_role) == ("Started", "Promoted")
     assert (modern.node_attribute, modern.influence) == ("site", False)
-    assert (legacy.rsc, legacy.with_rsc, legacy.score, legacy.rsc_role) == ("web", "ping-clone", -50, "Unpromoted")
+    assert (legacy.rsc, legacy.with_rsc, legacy.score, legacy.rsc_role) == (
+        "web",
+        "ping-clone",
+        -50,
+        "Unpromoted",
+    )
     assert (legacy.node_attribute, legacy.influence) == ("#uname", True)
 
 
@@ -263,7 +281,11 @@ def test_orders_with_kind_from_legacy_score(full: tuple[Cluster, list[str]]) -> 
     assert (explicit.first_action, explicit.then_action, explicit.kind) == ("promote", "start", "Serialize")
     assert (explicit.symmetrical, explicit.require_all) == (False, False)
     assert score0.kind == "Optional"
-    assert (default.kind, default.first_action, default.effective_then_action) == ("Mandatory", "start", "start")
+    assert (default.kind, default.first_action, default.effective_then_action) == (
+        "Mandatory",
+        "start",
+        "start",
+    )
     assert default.symmetrical is None and default.is_symmetrical
 
 
@@ -272,7 +294,9 @@ def test_defaults_with_rsc_and_op_expressions(full: tuple[Cluster, list[str]]) -
     rsc_rule = config.rsc_defaults[0].rule
     op_rule = config.op_defaults[0].rule
     assert rsc_rule is not None and op_rule is not None
-    assert rsc_rule.conditions == (ResourceExpression(id="rsc-defaults-expr", cls="ocf", provider="heartbeat"),)
+    assert rsc_rule.conditions == (
+        ResourceExpression(id="rsc-defaults-expr", cls="ocf", provider="heartbeat"),
+    )
     assert op_rule.conditions == (OpExpression(id="op-defaults-expr", name="monitor", interval_ms=10_000),)
 
 
@@ -302,7 +326,13 @@ def test_operation_history(full: tuple[Cluster, list[str]]) -> None:
     assert (history.id, history.cls, history.provider, history.type) == ("db", "ocf", "heartbeat", "pgsql")
     assert history.shutdown_lock == 1_699_999_000
     start, monitor, migrate = history.ops
-    assert (start.operation, start.interval_ms, start.rc, start.op_status, start.call_id) == ("start", 0, 0, 0, 5)
+    assert (start.operation, start.interval_ms, start.rc, start.op_status, start.call_id) == (
+        "start",
+        0,
+        0,
+        0,
+        5,
+    )
     assert (start.on_node, start.last_rc_change, start.exec_time_ms, start.queue_time_ms) == (
         "node1",
         1_699_999_990,
@@ -326,7 +356,12 @@ def test_op_record_defaults_when_results_are_missing() -> None:
     )
     cluster, _ = load_cib(cib(status=status))
     record = cluster.status.nodes[0].resources[0].ops[0]
-    assert (record.interval_ms, record.rc, record.op_status, record.call_id) == (0, RC_UNKNOWN, OP_PENDING, -1)
+    assert (record.interval_ms, record.rc, record.op_status, record.call_id) == (
+        0,
+        RC_UNKNOWN,
+        OP_PENDING,
+        -1,
+    )
 
 
 def test_tickets(full: tuple[Cluster, list[str]]) -> None:
@@ -340,8 +375,10 @@ def test_tickets(full: tuple[Cluster, list[str]]) -> None:
 def test_unsupported_elements_are_warned_once_per_kind(full: tuple[Cluster, list[str]]) -> None:
     cluster, warnings = full
     expected = [
-        "unsupported element <tags> at /cib/configuration/tags is ignored (constraints naming a tag are skipped)",
-        "unsupported element <alerts> at /cib/configuration/alerts is ignored (it does not affect scheduling)",
+        "unsupported element <tags> at /cib/configuration/tags is ignored"
+        " (constraints naming a tag are skipped)",
+        "unsupported element <alerts> at /cib/configuration/alerts is ignored"
+        " (it does not affect scheduling)",
         "unsupported element <bundle> at /cib/configuration/resources/bundle[@id='httpd-bundle'] is ignored"
         " (constraints naming it are skipped)",
         "unsupported element <rsc_ticket> at /cib/configuration/constraints/rsc_ticket[@id='ticket-dep']"
@@ -360,9 +397,9 @@ def test_unsupported_elements_are_warned_once_per_kind(full: tuple[Cluster, list
 
 
 def test_repeated_unsupported_elements_are_counted() -> None:
-    xml = "<acls/>" + "".join(
-        f'<rsc_ticket id="t{i}" rsc="rsc1" ticket="x"/>' for i in range(3)
-    ).join(["<constraints>", "</constraints>"])
+    xml = "<acls/>" + "".join(f'<rsc_ticket id="t{i}" rsc="rsc1" ticket="x"/>' for i in range(3)).join(
+        ["<constraints>", "</constraints>"]
+    )
     _, warnings = load_cib(cib(resources(DUMMY) + xml))
     assert warnings == [
         "unsupported element <acls> at /cib/configuration/acls is ignored (it does not affect scheduling)",
@@ -373,7 +410,9 @@ def test_repeated_unsupported_elements_are_counted() -> None:
 
 def test_lenient_values_pacemaker_accepts_are_warnings() -> None:
     ops = '<operations><op id="m" name="monitor" interval="10" timeout="bad"/></operations>'
-    xml = resources(f'<primitive id="rsc1" class="ocf" provider="pacemaker" type="Dummy">{ops}</primitive>') + (
+    xml = resources(
+        f'<primitive id="rsc1" class="ocf" provider="pacemaker" type="Dummy">{ops}</primitive>'
+    ) + (
         '<constraints><rsc_colocation id="c" rsc="rsc1" with-rsc="rsc1" influence="maybe" score="1"/>'
         '<rsc_colocation id="c0" rsc="rsc1" with-rsc="rsc1"/>'
         '<rsc_order id="o" first="rsc1" then="rsc1" kind="foo"/></constraints>'
@@ -397,7 +436,10 @@ def test_lenient_values_pacemaker_accepts_are_warnings() -> None:
 
 @pytest.mark.parametrize("score", ["INFINITY", "+INFINITY", "-infinity", "inf", "100", "-5"])
 def test_valid_score_spellings(score: str) -> None:
-    xml = resources(DUMMY) + f'<constraints><rsc_location id="l" rsc="rsc1" node="n" score="{score}"/></constraints>'
+    xml = (
+        resources(DUMMY)
+        + f'<constraints><rsc_location id="l" rsc="rsc1" node="n" score="{score}"/></constraints>'
+    )
     load_cib(cib(xml))
 
 
@@ -522,7 +564,10 @@ def op_primitive(op_attributes: str, inner: str = "") -> bytes:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        (op_primitive('interval="often"'), "interval: invalid interval 'often': use a number of seconds (10)"),
+        (
+            op_primitive('interval="often"'),
+            "interval: invalid interval 'often': use a number of seconds (10)",
+        ),
         (op_primitive('interval="10" start-delay="x"'), "start-delay: invalid interval 'x'"),
         (op_primitive(""), "an op needs an 'interval' attribute: use interval=\"0\" for one-shot ops"),
         (op_primitive('interval="10" enabled="perhaps"'), "invalid enabled 'perhaps': use true or false"),
@@ -588,9 +633,7 @@ def test_op_meta_nvpairs_fill_typed_fields_only_when_attribute_is_absent() -> No
             "id-ref 'ghost' does not match any id in <configuration>: define a <nvpair id='ghost'>",
         ),
         (
-            resources(
-                '<primitive id="p" class="ocf" type="D"><meta_attributes id-ref="p"/></primitive>'
-            ),
+            resources('<primitive id="p" class="ocf" type="D"><meta_attributes id-ref="p"/></primitive>'),
             "/cib/configuration/resources/primitive[@id='p']/meta_attributes[@id-ref='p']",
             "id-ref 'p' names a <primitive> (line 6), not a <meta_attributes>: point it at an element of the"
             " same kind",
@@ -602,7 +645,8 @@ def test_op_meta_nvpairs_fill_typed_fields_only_when_attribute_is_absent() -> No
         ),
         (
             resources(
-                '<primitive id="p" class="ocf" type="D"><instance_attributes id="ia" score="high"/></primitive>'
+                '<primitive id="p" class="ocf" type="D">'
+                '<instance_attributes id="ia" score="high"/></primitive>'
             ),
             "/cib/configuration/resources/primitive[@id='p']/instance_attributes[@id='ia']",
             "invalid score 'high'",
@@ -668,7 +712,11 @@ def test_all_problems_are_collected_at_once() -> None:
     [
         (b"", "test.xml:1:1", "malformed XML: Document is empty"),
         (b"<cib><configuration>", "test.xml:1:21", "malformed XML: "),
-        (b"<cib>\n  <configuration a='1' a='2'/></cib>", "test.xml:2:", "malformed XML: Attribute a redefined"),
+        (
+            b"<cib>\n  <configuration a='1' a='2'/></cib>",
+            "test.xml:2:",
+            "malformed XML: Attribute a redefined",
+        ),
         (b"\x00\x01garbage", "test.xml:1:", "malformed XML: "),
     ],
 )
@@ -745,24 +793,28 @@ def test_round_trip_of_the_full_fixture(full: tuple[Cluster, list[str]]) -> None
 def test_dump_writes_shared_objects_once_and_refers_to_them() -> None:
     cluster, _ = load_cib(FULL)
     root = etree.fromstring(dump_cib(cluster))
-    assert len(root.xpath("//operations[@id-ref]")) == 1
-    assert root.xpath("//primitive[@id='db2']/instance_attributes/@id-ref") == ["db-params"]
-    assert root.xpath("//primitive[@id='ip1']/@template") == ["tmpl"]
-    assert root.xpath("//primitive[@id='ip1']/@class") == []
-    ids = [str(i) for i in root.xpath("/cib/configuration//@id")]
+    assert len(xpath(root, "//operations/@id-ref")) == 1
+    assert xpath(root, "//primitive[@id='db2']/instance_attributes/@id-ref") == ["db-params"]
+    assert xpath(root, "//primitive[@id='ip1']/@template") == ["tmpl"]
+    assert xpath(root, "//primitive[@id='ip1']/@class") == []
+    ids = xpath(root, "/cib/configuration//@id")
     assert len(ids) == len(set(ids))
 
 
-def test_dump_for_pacemaker_2_1_5_renames_options_and_lowers_versions(full: tuple[Cluster, list[str]]) -> None:
-    cluster = replace(full[0], cib_attributes=(("validate-with", "pacemaker-3.10"), ("crm_feature_set", "3.19.7")))
+def test_dump_for_pacemaker_2_1_5_renames_options_and_lowers_versions(
+    full: tuple[Cluster, list[str]],
+) -> None:
+    cluster = replace(
+        full[0], cib_attributes=(("validate-with", "pacemaker-3.10"), ("crm_feature_set", "3.19.7"))
+    )
     root = etree.fromstring(dump_cib(cluster, pacemaker_2_1_5=True))
     assert root.get("validate-with") == "pacemaker-3.9"
     assert root.get("crm_feature_set") == "3.16.1"
-    names = root.xpath("/cib/configuration/crm_config/cluster_property_set[@id='bootstrap']/nvpair/@name")
+    names = xpath(root, "/cib/configuration/crm_config/cluster_property_set[@id='bootstrap']/nvpair/@name")
     assert names == ["stonith-enabled", "stop-orphan-resources", "no-quorum-policy"]
     plain = etree.fromstring(dump_cib(cluster))
     assert plain.get("validate-with") == "pacemaker-3.10"
-    assert "fencing-enabled" in plain.xpath("//nvpair/@name")
+    assert "fencing-enabled" in xpath(plain, "//nvpair/@name")
 
 
 def test_dump_reflects_status_changes(full: tuple[Cluster, list[str]]) -> None:
@@ -790,8 +842,8 @@ def test_dump_of_a_hand_built_cluster() -> None:
     data = dump_cib(cluster)
     root = etree.fromstring(data)
     assert root.get("validate-with") == "pacemaker-3.9" and root.get("epoch") == "1"
-    assert root.xpath("//op/@interval") == ["1500ms"] and root.xpath("//op/@timeout") == ["20"]
-    assert root.xpath("//nvpair/@id") == ["r-p-a_b", "r-p-c_d"]  # valid XML ids
+    assert xpath(root, "//op/@interval") == ["1500ms"] and xpath(root, "//op/@timeout") == ["20"]
+    assert xpath(root, "//nvpair/@id") == ["r-p-a_b", "r-p-c_d"]  # valid XML ids
     again, _ = load_cib(data)
     assert again.config == config
     assert again.status == cluster.status
@@ -812,6 +864,14 @@ def test_corpus_loads_and_round_trips() -> None:
 
 
 CRM_SIMULATE_SAMPLES = 20
+# Templates, id-refs, inherited clone parameters, validate-with 3.10 and none.
+EXTRA_CRM_SIMULATE_SAMPLES = (
+    "template-3",
+    "nvpair-id-ref",
+    "clone-anon-dup",
+    "coloc-optional-promoted-dependent-moves-1",
+    "priority-fencing-delay",
+)
 
 
 @pytest.mark.skipif(shutil.which("crm_simulate") is None, reason="Pacemaker's crm_simulate is not installed")
@@ -819,7 +879,7 @@ def test_pacemaker_2_1_5_loads_dumps(tmp_path: Path) -> None:
     files = corpus_files()
     step = max(1, len(files) // CRM_SIMULATE_SAMPLES)
     chosen = files[::step][: CRM_SIMULATE_SAMPLES + 5]
-    chosen += [path for path in files if path.stem in ("template-3", "nvpair-id-ref", "clone-anon-dup")]
+    chosen += [path for path in files if path.stem in EXTRA_CRM_SIMULATE_SAMPLES]
     for path in chosen:
         cluster, _ = load_cib(path)
         if any("<bundle>" in warning for warning in cluster.config.unsupported):

@@ -17,9 +17,9 @@ from vigil.isodate import (
 )
 
 
-def epoch(*fields: int) -> int:
+def epoch(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> int:
     """Reference epoch computed independently of the module under test."""
-    return calendar.timegm(datetime(*fields, tzinfo=UTC).timetuple())  # type: ignore[misc]
+    return calendar.timegm(datetime(year, month, day, hour, minute, second, tzinfo=UTC).timetuple())
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ from vigil.model.cluster import Cluster
 from vigil.model.transition import Action, ClusterView, NodeView, ResourceView, Transition
 from vigil.scheduler.actions import create_primitive_actions
 from vigil.scheduler.assign import assign_all
+from vigil.scheduler.clone import create_clone_actions
 from vigil.scheduler.colocation import unpack_colocations
 from vigil.scheduler.config_changes import cancel_reloads_of_restarted, handle_config_changes
 from vigil.scheduler.fencing import schedule_fencing
@@ -30,7 +31,7 @@ from vigil.scheduler.summary import summarize
 from vigil.scheduler.unpack_history import unpack_history
 from vigil.scheduler.unpack_nodes import unpack_nodes
 from vigil.scheduler.unpack_resources import unpack_resources
-from vigil.scheduler.working import Role, WAction, WGroup, Work
+from vigil.scheduler.working import Role, WAction, WClone, WGroup, Work, WRes
 
 __all__ = ["schedule"]
 
@@ -60,15 +61,26 @@ def schedule(cluster: Cluster, now: int, *, sanitized: bool = False) -> Transiti
     specs = config_orderings(work) + internal_orderings(work)
     specs += schedule_probes(work)
     for top in work.top:
-        for rsc in top.primitives():
-            create_primitive_actions(work, rsc)
-        if isinstance(top, WGroup):
-            create_group_actions(work, top)
+        _create_actions(work, top)
     schedule_fencing(work)
     apply_order_specs(work, specs)
     propagate(work)
     cancel_reloads_of_restarted(work)
     return _transition(work, view)
+
+
+def _create_actions(work: Work, rsc: WRes) -> None:
+    """Each resource's own actions, then its parent's pseudo-actions."""
+    if isinstance(rsc, WClone):
+        for instance in rsc.instances:
+            _create_actions(work, instance)
+        create_clone_actions(work, rsc)
+    elif isinstance(rsc, WGroup):
+        for member in rsc.members:
+            create_primitive_actions(work, member)
+        create_group_actions(work, rsc)
+    else:
+        create_primitive_actions(work, rsc)
 
 
 def _view(work: Work) -> ClusterView:

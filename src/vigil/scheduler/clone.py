@@ -220,8 +220,13 @@ def create_clone_actions(work: Work, clone: WClone) -> None:
         action.runnable = runnable
 
 
-def clone_ordering_specs(clone: WClone) -> list[tuple[WRes, str, WRes, str, Ord]]:
-    specs: list[tuple[WRes, str, WRes, str, Ord]] = [
+OrderTuple = tuple[WRes, str, WRes, str, Ord]
+
+
+def clone_ordering_specs(clone: WClone, instance_specs: Callable[[Instance], list[OrderTuple]],
+                         ) -> list[OrderTuple]:
+    """The orderings that make a clone a clone, each instance's own included."""
+    specs: list[OrderTuple] = [
         (clone, "stopped", clone, "start", Ord.OPTIONAL),
         (clone, "start", clone, "running", Ord.RUNNABLE_LEFT),
         (clone, "stop", clone, "stopped", Ord.RUNNABLE_LEFT),
@@ -229,6 +234,7 @@ def clone_ordering_specs(clone: WClone) -> list[tuple[WRes, str, WRes, str, Ord]
     instances = sorted(clone.instances, key=instance_number) if clone.ordered else clone.instances
     previous: Instance | None = None
     for instance in instances:
+        specs.extend(instance_specs(instance))
         specs.append((clone, "start", instance, "start", Ord.RUNNABLE_LEFT | Ord.GRAPH_ONLY))
         specs.append((instance, "start", clone, "running", Ord.GRAPH_ONLY))
         if clone.ordered and previous is not None:

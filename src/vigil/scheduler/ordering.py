@@ -16,8 +16,18 @@ from dataclasses import dataclass
 
 from vigil.model.scores import INFINITY
 from vigil.scheduler.actions import update_runnable
+from vigil.scheduler.clone import (
+    OrderTuple,
+    can_interleave,
+    clone_action_flags,
+    clone_ordering_specs,
+    inhibit_instance,
+    instance_action_flags,
+    interleave_pairs,
+    unpaired_instances,
+)
 from vigil.scheduler.group import find_first_action, group_action_flags, group_ordering_specs
-from vigil.scheduler.working import Ord, Role, WAction, WGroup, Work, WRes, WRsc, order
+from vigil.scheduler.working import Ord, Role, WAction, WClone, WGroup, Work, WRes, WRsc, order
 
 _INVERSE = {
     "start": "stop",
@@ -85,11 +95,22 @@ def config_orderings(work: Work) -> list[OrderSpec]:
 def internal_orderings(work: Work) -> list[OrderSpec]:
     specs: list[OrderSpec] = []
     for rsc in work.top:
-        if isinstance(rsc, WGroup):
-            specs.extend(OrderSpec(*spec) for spec in group_ordering_specs(rsc))
-        elif rsc.managed:
-            specs.append(OrderSpec(rsc, "stop", rsc, "start", Ord.OPTIONAL | Ord.IMPLIES_THEN | Ord.RESTART))
+        specs.extend(_internal_orderings_of(rsc))
     return specs
+
+
+def _internal_orderings_of(rsc: WRes) -> list[OrderSpec]:
+    return [OrderSpec(*spec) for spec in _internal_tuples(rsc)]
+
+
+def _internal_tuples(rsc: WRes) -> list[OrderTuple]:
+    if isinstance(rsc, WClone):
+        return clone_ordering_specs(rsc, _internal_tuples)
+    if isinstance(rsc, WGroup):
+        return group_ordering_specs(rsc)
+    if rsc.managed:
+        return [(rsc, "stop", rsc, "start", Ord.OPTIONAL | Ord.IMPLIES_THEN | Ord.RESTART)]
+    return []
 
 
 def _actions_for(rsc: WRes, task: str) -> list[WAction]:
@@ -189,11 +210,26 @@ def _handle_restart(first: WAction, then: WAction, check_optional: bool, check_r
     return first_changed, then_changed
 
 
-def flags_for_ordering(action: WAction) -> tuple[bool, bool]:
-    """(optional, runnable) as orderings see them: a group's pseudo-action
-    stands for its members'."""
+def _action_node(action: WAction) -> str | None:
+    """The node an action happens on, for a group's start: where it goes."""
+    if isinstance(action.rsc, WGroup) and action.task == "start":
+        return action.rsc.assigned
+    return action.node
+
+
+def flags_for_ordering(action: WAction, node: str | None = None) -> tuple[bool, bool]:
+    """(optional, runnable) as orderings see them: a group's or clone's
+    pseudo-action stands for its members'.  For a clone, ``node`` narrows
+    "required" to the instances on that node, while it stays runnable when
+    any instance can run."""
     if isinstance(action.rsc, WGroup):
         return group_action_flags(action.rsc, action, None)
+    if isinstance(action.rsc, WClone):
+        optional, runnable = clone_action_flags(action.rsc, action, None)
+        if node is None:
+            return optional, runnable
+        on_optional, on_runnable = clone_action_flags(action.rsc, action, node)
+        return on_optional, on_runnable or runnable
     return action.optional, action.runnable
 
 
@@ -217,96 +253,218 @@ def _update_ordered(first: WAction, then: WAction, f_optional: bool, f_runnable:
     return f_changed, t_changed
 
 
-def _update_via(owner: WRes, first: WAction, then: WAction, f_optional: bool, f_runnable: bool,
-                check_optional: bool, check_runnable: bool, kind: Ord) -> tuple[bool, bool]:
-    """Apply a rule through ``owner``'s method: a group also applies it to
-    its members' action of the same task."""
-    f_changed, t_changed = _update_ordered(first, then, f_optional, f_runnable, check_optional,
-                                           check_runnable, kind)
-    if isinstance(owner, WGroup) and isinstance(then.rsc, WGroup):
-        for member in then.rsc.members:
-            member_action = find_first_action(member, then.task, then.node)
-            if member_action is not None:
-                fc, tc = _update_ordered(first, member_action, f_optional, f_runnable, check_optional,
-                                         check_runnable, kind)
-                f_changed |= fc
-                t_changed |= tc
-    return f_changed, t_changed
+class _Propagator:
+    """Carries "required" and "unrunnable" along orderings to a fixed point."""
 
+    def __init__(self, work: Work) -> None:
+        self.work = work
+        self.queue: deque[WAction] = deque()
+        self.queued: set[int] = set()
 
-def _update_pair(first: WAction, then: WAction, flags: Ord) -> tuple[bool, bool]:
-    """Apply one ordering's flag rules; return (first changed, then changed)."""
-    f_changed = False
-    t_changed = False
-    first_optional, first_runnable = flags_for_ordering(first)
-    if flags & Ord.IMPLIES_THEN:
-        if then.rsc is not None:
-            fc, tc = _update_via(then.rsc, first, then, first_optional, True, True, False, Ord.IMPLIES_THEN)
+    def push(self, action: WAction) -> None:
+        if id(action) not in self.queued:
+            self.queue.append(action)
+            self.queued.add(id(action))
+
+    def push_after(self, action: WAction) -> None:
+        for after, _ in action.afters:
+            self.push(after)
+
+    def run(self) -> None:
+        for action in reversed(self.work.actions):
+            block_colocation_dependents(action, self.push)
+        for action in reversed(self.work.actions):
+            self.push(action)
+        while self.queue:
+            then = self.queue.popleft()
+            self.queued.discard(id(then))
+            self._update_then(then)
+
+    def _update_then(self, then: WAction) -> None:
+        was_runnable = then.runnable
+        then_changed = False
+        for index in range(len(then.befores) - 1, -1, -1):
+            first, flags = then.befores[index]
+            if flags == Ord.NONE:
+                continue
+            if first.rsc is not None and then.rsc is not None and first.rsc is not then.rsc \
+                    and not _is_inside(then.rsc, first.rsc):
+                remapped = _ordering_action(first)
+                if remapped is not first:
+                    if not any(b is remapped for b, _ in then.befores):
+                        order(remapped, then, flags)
+                        then.befores[index] = (first, Ord.NONE)
+                        then_changed = True
+                    continue
+            f_changed, t_changed = self._update_pair(first, then, flags)
+            then_changed |= t_changed
+            if f_changed:
+                self.push_after(first)
+                self.push(first)
+        if then_changed:
+            if was_runnable and not then.runnable:
+                block_colocation_dependents(then, self.push)
+            self.push(then)
+            self.push_after(then)
+
+    def _update_pair(self, first: WAction, then: WAction, flags: Ord) -> tuple[bool, bool]:
+        """Apply one ordering's flag rules; return (first changed, then changed)."""
+        f_changed = False
+        t_changed = False
+        first_optional, first_runnable = flags_for_ordering(first, _action_node(then))
+        rules: list[tuple[Ord, WRes | None, bool, bool, bool, bool]] = [
+            # kind, owner, first's optional, first's runnable, check optional, check runnable
+            (Ord.IMPLIES_THEN, then.rsc, first_optional, True, True, False),
+            (Ord.RESTART, then.rsc, first_optional, first_runnable, True, True),
+            (Ord.IMPLIES_FIRST, first.rsc, first_optional, first_runnable, True, False),
+            (Ord.RUNNABLE_LEFT, then.rsc, first_optional, first_runnable, False, True),
+            (Ord.ASYMMETRICAL, then.rsc, first_optional, first_runnable, False, True),
+        ]
+        for kind, owner, f_opt, f_run, check_opt, check_run in rules:
+            if not flags & kind:
+                continue
+            if owner is None:
+                fc, tc = _update_without_resource(first, then, kind, first_optional, first_runnable)
+            elif kind == Ord.RESTART and then.rsc is None:
+                continue
+            else:
+                fc, tc = self._update_via(owner, first, then, f_opt, f_run, check_opt, check_run, kind)
             f_changed |= fc
             t_changed |= tc
-        elif not first_optional and then.optional:
-            then.optional = False
-            t_changed = True
-    if flags & Ord.RESTART and then.rsc is not None:
-        fc, tc = _update_via(then.rsc, first, then, first_optional, first_runnable, True, True, Ord.RESTART)
-        f_changed |= fc
-        t_changed |= tc
-    if flags & Ord.IMPLIES_FIRST:
-        if first.rsc is not None:
-            fc, tc = _update_via(first.rsc, first, then, first_optional, first_runnable, True, False,
-                                 Ord.IMPLIES_FIRST)
-            f_changed |= fc
-            t_changed |= tc
-        elif not first_optional and first.runnable:
-            first.runnable = False
-            f_changed = True
-    if flags & Ord.RUNNABLE_LEFT:
-        if then.rsc is not None:
-            fc, tc = _update_via(then.rsc, first, then, first_optional, first_runnable, False, True,
-                                 Ord.RUNNABLE_LEFT)
-            f_changed |= fc
-            t_changed |= tc
-        elif not first_runnable and then.runnable:
+        if (
+            flags & (Ord.IMPLIES_THEN | Ord.IMPLIES_FIRST | Ord.RESTART)
+            and isinstance(first.rsc, WRsc)
+            and not first.rsc.managed
+            and first.rsc.blocked
+            and not first.runnable
+            and first.task == "stop"
+            and then.runnable
+        ):
             then.runnable = False
             t_changed = True
-    if flags & Ord.ASYMMETRICAL and then.rsc is not None:
-        fc, tc = _update_via(then.rsc, first, then, first_optional, first_runnable, False, True,
-                             Ord.ASYMMETRICAL)
-        f_changed |= fc
-        t_changed |= tc
-    if (
-        flags & (Ord.IMPLIES_THEN | Ord.IMPLIES_FIRST | Ord.RESTART)
-        and isinstance(first.rsc, WRsc)
-        and not first.rsc.managed
-        and first.rsc.blocked
-        and not first.runnable
-        and first.task == "stop"
-        and then.runnable
-    ):
+        return f_changed, t_changed
+
+    def _update_via(self, owner: WRes, first: WAction, then: WAction, f_optional: bool, f_runnable: bool,
+                    check_optional: bool, check_runnable: bool, kind: Ord) -> tuple[bool, bool]:
+        """Apply a rule through ``owner``'s method: a group also applies it to
+        its members' action of the same task, a clone to its instances'."""
+        if isinstance(owner, WClone):
+            return self._update_clone(first, then, f_optional, f_runnable, check_optional,
+                                      check_runnable, kind)
+        f_changed, t_changed = _update_ordered(first, then, f_optional, f_runnable, check_optional,
+                                               check_runnable, kind)
+        if isinstance(owner, WGroup) and isinstance(then.rsc, WGroup):
+            for member in then.rsc.members:
+                member_action = find_first_action(member, then.task, then.node)
+                if member_action is not None:
+                    fc, tc = _update_ordered(first, member_action, f_optional, f_runnable,
+                                             check_optional, check_runnable, kind)
+                    f_changed |= fc
+                    t_changed |= tc
+                    if tc:
+                        self.push(member_action)
+                        self.push_after(member_action)
+        return f_changed, t_changed
+
+    def _update_clone(self, first: WAction, then: WAction, f_optional: bool, f_runnable: bool,
+                      check_optional: bool, check_runnable: bool, kind: Ord) -> tuple[bool, bool]:
+        if can_interleave(first, then):
+            return self._update_interleaved(first, then, check_optional, check_runnable, kind)
+        f_changed, t_changed = _update_ordered(first, then, f_optional, f_runnable, check_optional,
+                                               check_runnable, kind)
+        if not isinstance(then.rsc, WClone):
+            return f_changed, t_changed
+        for instance in then.rsc.instances:
+            child_action = find_first_action(instance, then.task, then.node)
+            if child_action is None:
+                continue
+            _, child_runnable = instance_action_flags(instance, child_action, then.node)
+            if not child_runnable:
+                continue
+            fc, tc = self._update_via(instance, first, child_action, f_optional, f_runnable,
+                                      check_optional, check_runnable, kind)
+            f_changed |= fc
+            t_changed |= tc
+            if tc:
+                self.push(child_action)
+                self.push_after(child_action)
+        return f_changed, t_changed
+
+    def _update_interleaved(self, first: WAction, then: WAction, check_optional: bool,
+                            check_runnable: bool, kind: Ord) -> tuple[bool, bool]:
+        """Between interleaved clones, each instance waits only for the
+        instance of the other clone on its own node."""
+        f_changed = t_changed = False
+        if kind in (Ord.RUNNABLE_LEFT, Ord.IMPLIES_THEN):
+            for instance in unpaired_instances(self.work, first, then):
+                if inhibit_instance(self.work, instance):
+                    t_changed = True
+                    for prim in instance.primitives():
+                        for action in prim.actions:
+                            self.push(action)
+        for first_action, then_action in interleave_pairs(self.work, first, then):
+            if not any(b is first_action for b, _ in then_action.befores):
+                order(first_action, then_action, kind)
+                f_changed = t_changed = True
+                self.push(then_action)
+            assert first_action.rsc is not None
+            owner_instance = then_action.rsc
+            f_opt, f_run = flags_for_ordering(first_action, then_action.node)
+            if owner_instance is None:
+                continue
+            fc, tc = self._update_via(owner_instance, first_action, then_action, f_opt, f_run,
+                                      check_optional, check_runnable, kind)
+            f_changed |= fc
+            t_changed |= tc
+            if fc:
+                self.push(first_action)
+                self.push_after(first_action)
+            if tc:
+                self.push(then_action)
+                self.push_after(then_action)
+        return f_changed, t_changed
+
+
+def _update_without_resource(first: WAction, then: WAction, kind: Ord, first_optional: bool,
+                             first_runnable: bool) -> tuple[bool, bool]:
+    """The rules when one side is not a resource action (e.g. fencing)."""
+    if kind == Ord.IMPLIES_THEN and not first_optional and then.optional:
+        then.optional = False
+        return False, True
+    if kind == Ord.IMPLIES_FIRST and not first_optional and first.runnable:
+        first.runnable = False
+        return True, False
+    if kind == Ord.RUNNABLE_LEFT and not first_runnable and then.runnable:
         then.runnable = False
-        t_changed = True
-    return f_changed, t_changed
+        return False, True
+    return False, False
 
 
 _REMAPPED = {"start": "running", "stop": "stopped", "promote": "promoted", "demote": "demoted"}
 
 
 def _ordering_action(first: WAction) -> WAction:
-    """Orderings after a group wait for its "running"/"stopped" point."""
-    if isinstance(first.rsc, WGroup) and first.task in _REMAPPED:
+    """Orderings after a group or clone wait for its "running"/"stopped" point."""
+    if isinstance(first.rsc, WGroup | WClone) and first.task in _REMAPPED:
         found = find_first_action(first.rsc, _REMAPPED[first.task], None)
         if found is not None:
             return found
     return first
 
 
-def _is_member_of(child: WRes | None, parent: WRes | None) -> bool:
-    return isinstance(child, WRsc) and child.parent is not None and child.parent is parent
+def _is_inside(child: WRes | None, parent: WRes | None) -> bool:
+    """Is ``child`` a member or instance (at any depth) of ``parent``?"""
+    current = child.parent if child is not None else None
+    while current is not None:
+        if current is parent:
+            return True
+        current = current.parent
+    return False
 
 
 def _top(rsc: WRes) -> WRes:
-    if isinstance(rsc, WRsc) and rsc.parent is not None:
-        return rsc.parent
+    while rsc.parent is not None:
+        rsc = rsc.parent
     return rsc
 
 
@@ -317,11 +475,15 @@ def block_colocation_dependents(action: WAction, push: Callable[[WAction], None]
     rsc = _top(action.rsc)
     if not rsc.with_this:
         return
+    children: list[WRes] = []
     if isinstance(rsc, WGroup):
-        for member in rsc.members:
-            member_action = find_first_action(member, action.task, None)
-            if member_action is None or member_action.runnable:
-                return  # part of the group can still get there
+        children = list(rsc.members)
+    elif isinstance(rsc, WClone):
+        children = list(rsc.instances)
+    for child in children:
+        child_action = find_first_action(child, action.task, None)
+        if child_action is None or child_action.runnable:
+            return  # part of it can still get there
     for coloc in list(rsc.with_this):
         if coloc.score < INFINITY:
             continue
@@ -340,52 +502,15 @@ def _mark_blocked(rsc: WRes, task: str, reason: WRes, push: Callable[[WAction], 
             push(action)
             for after, _ in action.afters:
                 push(after)
+    children: list[WRes] = []
     if isinstance(rsc, WGroup):
-        for member in rsc.members:
-            _mark_blocked(member, task, reason, push)
+        children = list(rsc.members)
+    elif isinstance(rsc, WClone):
+        children = list(rsc.instances)
+    for child in children:
+        _mark_blocked(child, task, reason, push)
 
 
 def propagate(work: Work) -> None:
     """Update every action against its orderings until nothing changes."""
-    queue: deque[WAction] = deque()
-    queued: set[int] = set()
-
-    def push(action: WAction) -> None:
-        if id(action) not in queued:
-            queue.append(action)
-            queued.add(id(action))
-
-    for action in reversed(work.actions):
-        block_colocation_dependents(action, push)
-    for action in reversed(work.actions):
-        push(action)
-    while queue:
-        then = queue.popleft()
-        queued.discard(id(then))
-        was_runnable = then.runnable
-        then_changed = False
-        for index in range(len(then.befores) - 1, -1, -1):
-            first, flags = then.befores[index]
-            if flags == Ord.NONE:
-                continue
-            if first.rsc is not None and then.rsc is not None and first.rsc is not then.rsc \
-                    and not _is_member_of(then.rsc, first.rsc):
-                remapped = _ordering_action(first)
-                if remapped is not first:
-                    if not any(b is remapped for b, _ in then.befores):
-                        order(remapped, then, flags)
-                        then.befores[index] = (first, Ord.NONE)
-                        then_changed = True
-                    continue
-            f_changed, t_changed = _update_pair(first, then, flags)
-            then_changed |= t_changed
-            if f_changed:
-                for after, _ in first.afters:
-                    push(after)
-                push(first)
-        if then_changed:
-            if was_runnable and not then.runnable:
-                block_colocation_dependents(then, push)
-            push(then)
-            for after, _ in then.afters:
-                push(after)
+    _Propagator(work).run()
