@@ -890,3 +890,12 @@ def test_pacemaker_2_1_5_loads_dumps(tmp_path: Path) -> None:
             ["crm_simulate", "-x", str(dump), "-S"], capture_output=True, text=True, timeout=60, check=False
         )
         assert result.returncode == 0, f"{path.name}: {result.stderr[-2000:]}"
+
+
+def test_a_problem_in_a_shared_set_is_reported_once() -> None:
+    xml = resources(
+        '<primitive id="a" class="ocf" type="D"><meta_attributes id="m" score="big"/></primitive>'
+        '<primitive id="b" class="ocf" type="D"><meta_attributes id-ref="m"/></primitive>'
+    )
+    problem = only_problem(cib(xml))
+    assert problem.where.endswith("/primitive[@id='a']/meta_attributes[@id='m']")

@@ -89,7 +89,11 @@ class Reader:
         return f"{prefix} {element_path(element)}"
 
     def problem(self, element: Element, message: str) -> None:
-        self.problems.append(Problem(self.where(element), message))
+        problem = Problem(self.where(element), message)
+        # A set or rule shared through id-ref is read once per reference;
+        # report what is wrong with it once.
+        if problem not in self.problems:
+            self.problems.append(problem)
 
     def unsupported(self, element: Element, consequence: str = "is ignored") -> None:
         """Report an element vigil does not model, once per element kind."""
@@ -105,7 +109,9 @@ class Reader:
 
     def warn(self, element: Element, message: str) -> None:
         """A warning about one element (not a kind), e.g. an ignored bad value."""
-        self._notes.append(f"{self.where(element)}: {message}")
+        note = f"{self.where(element)}: {message}"
+        if note not in self._notes:
+            self._notes.append(note)
 
     def unsupported_messages(self) -> list[str]:
         messages = []

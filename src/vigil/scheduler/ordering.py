@@ -52,6 +52,8 @@ class OrderSpec:
     flags: Ord
     # When set, the ordering starts from this very action (e.g. a probe).
     first_action: WAction | None = None
+    # When set, the ordering ends at this very action (e.g. a clone-min point).
+    then_action: WAction | None = None
 
 
 def flags_for_kind(kind: str, first_task: str, symmetry: str) -> Ord:
@@ -81,14 +83,46 @@ def config_orderings(work: Work) -> list[OrderSpec]:
         then_task = constraint.effective_then_action
         symmetric = constraint.is_symmetrical and constraint.kind != "Serialize"
         symmetry = "symmetric" if symmetric else "asymmetric"
-        specs.append(OrderSpec(first, first_task, then, then_task,
-                               flags_for_kind(constraint.kind, first_task, symmetry)))
+        flags = flags_for_kind(constraint.kind, first_task, symmetry)
+        minimum = _minimum_first_instances(first, constraint.require_all)
+        if minimum > 0 and isinstance(first, WClone):
+            specs.extend(_clone_min_orderings(work, constraint.id, first, first_task, then, then_task,
+                                              flags, minimum))
+        else:
+            specs.append(OrderSpec(first, first_task, then, then_task, flags))
         if symmetric:
             inv_first = _INVERSE.get(first_task)
             inv_then = _INVERSE.get(then_task)
             if inv_first and inv_then:
                 specs.append(OrderSpec(then, inv_then, first, inv_first,
                                        flags_for_kind(constraint.kind, inv_first, "inverse")))
+    return specs
+
+
+def _minimum_first_instances(first: WRes, require_all: bool) -> int:
+    """How many instances of a clone must run before "then" may (clone-min,
+    or the older require-all=false meaning one)."""
+    if not isinstance(first, WClone):
+        return 0
+    if "clone-min" in first.meta:
+        return first.clone_min
+    return 0 if require_all else 1
+
+
+def _clone_min_orderings(work: Work, order_id: str, first: WClone, first_task: str, then: WRes,
+                         then_task: str, flags: Ord, minimum: int) -> list[OrderSpec]:
+    """"then" waits for a point that is reached once ``minimum`` instances of
+    the clone have done ``first_task``."""
+    name = f"clone-one-or-more:{order_id}"
+    point = work.new_action(None, name, None, name=name)
+    point.pseudo = True
+    point.runnable = True
+    point.required_runnable_before = minimum
+    specs = [
+        OrderSpec(instance, first_task, then, then_task, Ord.ONE_OR_MORE | Ord.GRAPH_ONLY, then_action=point)
+        for instance in first.instances
+    ]
+    specs.append(OrderSpec(then, then_task, then, then_task, flags | Ord.RUNNABLE_LEFT, first_action=point))
     return specs
 
 
@@ -131,7 +165,7 @@ def apply_order_specs(work: Work, specs: list[OrderSpec]) -> None:
             created.optional = True
             update_runnable(work, created)
             firsts = [created]
-        thens = _actions_for(spec.then, spec.then_task)
+        thens = [spec.then_action] if spec.then_action else _actions_for(spec.then, spec.then_task)
         if not thens:
             continue
         for first in firsts:
@@ -283,6 +317,9 @@ class _Propagator:
     def _update_then(self, then: WAction) -> None:
         was_runnable = then.runnable
         then_changed = False
+        runnable_before = 0
+        if then.required_runnable_before:
+            then.runnable = False
         for index in range(len(then.befores) - 1, -1, -1):
             first, flags = then.befores[index]
             if flags == Ord.NONE:
@@ -296,11 +333,18 @@ class _Propagator:
                         then.befores[index] = (first, Ord.NONE)
                         then_changed = True
                     continue
+            if flags & Ord.ONE_OR_MORE:
+                if flags_for_ordering(first, then.node)[1]:
+                    runnable_before += 1
+                    if runnable_before >= then.required_runnable_before:
+                        then.runnable = True
             f_changed, t_changed = self._update_pair(first, then, flags)
             then_changed |= t_changed
             if f_changed:
                 self.push_after(first)
                 self.push(first)
+        if then.required_runnable_before:
+            then_changed = then.runnable != was_runnable
         if then_changed:
             if was_runnable and not then.runnable:
                 block_colocation_dependents(then, self.push)

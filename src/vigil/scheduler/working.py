@@ -59,6 +59,8 @@ class Ord(IntFlag):
     PROMOTED_IMPLIES_FIRST = 1 << 11
     # Only shapes the graph (Pacemaker's "printed" and anti-colocation kinds).
     GRAPH_ONLY = 1 << 12
+    # Counts towards a minimum of runnable "first" actions (clone-min).
+    ONE_OR_MORE = 1 << 13
 
 
 @dataclass(eq=False)
@@ -122,6 +124,8 @@ class WAction:
     implied_by_stonith: bool = False
     print_always: bool = False
     name: str | None = None  # for rsc-less actions (stonith, pseudo)
+    # Runnable only when enough of the actions before it are (clone-min).
+    required_runnable_before: int = 0
     meta: dict[str, str] = field(default_factory=dict)
     befores: list[tuple[WAction, Ord]] = field(default_factory=list)
     afters: list[tuple[WAction, Ord]] = field(default_factory=list)
