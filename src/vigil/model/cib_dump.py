@@ -94,12 +94,8 @@ def _cib_attributes(cluster: Cluster, pacemaker_2_1_5: bool) -> dict[str, str]:
     if (parse_bool(raw_quorum) if raw_quorum is not None else True) is not status.have_quorum:
         attributes["have-quorum"] = "1" if status.have_quorum else "0"
     _set_or_drop(attributes, "dc-uuid", status.dc_uuid)
-    execution_date = attributes.get("execution-date")
-    if (
-        execution_date is None
-        or not execution_date.strip().lstrip("-").isdigit()
-        or (int(execution_date) != status.execution_date)
-    ):
+    # Rewrite execution-date only when it changed, so "0100" survives a round trip.
+    if _as_int(attributes.get("execution-date")) != status.execution_date:
         _set_or_drop(attributes, "execution-date", _optional_str(status.execution_date))
     if pacemaker_2_1_5:
         _lower_to_2_1_5(attributes)
@@ -120,6 +116,13 @@ def _set_or_drop(attributes: dict[str, str], name: str, value: str | None) -> No
         attributes.pop(name, None)
     else:
         attributes[name] = value
+
+
+def _as_int(text: str | None) -> int | None:
+    try:
+        return None if text is None else int(text)
+    except ValueError:
+        return None
 
 
 def _optional_str(value: int | None) -> str | None:

@@ -40,9 +40,13 @@ def raw_failcount(node: WNode, rsc: WRsc) -> tuple[int, int]:
     return count, last
 
 
-def effective_failcount(node: WNode, rsc: WRsc, now: int) -> int:
-    """The fail-count that still counts at ``now``."""
+def effective_failcount(node: WNode, rsc: WRsc, now: int, with_fillers: bool = False) -> int:
+    """The fail-count that still counts at ``now`` (a container's includes
+    the failures of the resources inside it when ``with_fillers``)."""
     count, last = raw_failcount(node, rsc)
     if count > 0 and last > 0 and rsc.failure_timeout_s and now > last + rsc.failure_timeout_s:
-        return 0
+        count = 0
+    if with_fillers:
+        for filler in rsc.fillers:
+            count = add(count, effective_failcount(node, filler, now))
     return count

@@ -144,7 +144,12 @@ def group_ordering_specs(group: WGroup) -> list[tuple[WRsc | WGroup, str, WRsc |
 
 
 def add_group_colocations(work: Work) -> None:
-    """Each member of a colocated group goes where the previous one goes."""
+    """Each member of a colocated group goes where the previous one goes,
+    and a resource inside a container goes where the container goes."""
+    for rsc in work.rscs.values():
+        if rsc.container is not None and rsc.managed:
+            add_colocation(WColoc(id="resource-with-container", dependent=rsc, primary=rsc.container,
+                                  score=INFINITY, influence=rsc.critical))
     for group in work.groups.values():
         if not group.colocated:
             continue

@@ -180,7 +180,7 @@ def apply_failure_thresholds(work: Work) -> None:
                 continue
             if has_clear_failcount(rsc, node.name):
                 continue
-            count = effective_failcount(node, rsc, work.now)
+            count = effective_failcount(node, rsc, work.now, with_fillers=True)
             if count <= 0:
                 continue
             if rsc.migration_threshold - count <= 0:

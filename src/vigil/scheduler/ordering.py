@@ -143,7 +143,12 @@ def _internal_tuples(rsc: WRes) -> list[OrderTuple]:
     if isinstance(rsc, WGroup):
         return group_ordering_specs(rsc)
     if rsc.managed:
-        return [(rsc, "stop", rsc, "start", Ord.OPTIONAL | Ord.IMPLIES_THEN | Ord.RESTART)]
+        specs: list[OrderTuple] = [(rsc, "stop", rsc, "start", Ord.OPTIONAL | Ord.IMPLIES_THEN | Ord.RESTART)]
+        if rsc.container is not None:
+            # Start inside a running container; stop before it stops.
+            specs.append((rsc.container, "start", rsc, "start", Ord.IMPLIES_THEN | Ord.RUNNABLE_LEFT))
+            specs.append((rsc, "stop", rsc.container, "stop", Ord.IMPLIES_FIRST))
+        return specs
     return []
 
 

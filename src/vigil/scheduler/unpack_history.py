@@ -55,6 +55,7 @@ _ON_FAIL_WORDS = {
     "stop": OnFail.STOP,
     "standby": OnFail.STANDBY,
     "fence": OnFail.FENCE,
+    "restart-container": OnFail.RESTART_CONTAINER,
 }
 
 
@@ -85,6 +86,11 @@ def op_on_fail(work: Work, rsc: WRsc, task: str, interval_ms: int) -> tuple[OnFa
         value = None
     fail_role = Role.STARTED
     result: OnFail | None = _ON_FAIL_WORDS.get(value.lower()) if value else None
+    if result == OnFail.RESTART_CONTAINER and rsc.container is None:
+        result = None
+    if result is None and rsc.container is not None:
+        # A resource inside a container recovers by restarting its container.
+        result = OnFail.RESTART_CONTAINER
     if result == OnFail.FENCE and not work.options.stonith_enabled:
         result = OnFail.STOP
     if result == OnFail.STOP:
@@ -305,9 +311,11 @@ class _Replay:
         if status in (OP_NO_FENCE_DEVICE, OP_NO_SECRETS):
             status = OP_ERROR_HARD
         strategy, _ = op_on_fail(self.work, rsc, op.operation, op.interval_ms)
-        if strategy == OnFail.IGNORE:
+        if strategy == OnFail.IGNORE or (strategy == OnFail.RESTART_CONTAINER and op.operation == "stop"):
             self._update_state(op, target_rc)
             rsc.failure_ignored = True
+            if strategy == OnFail.RESTART_CONTAINER and self.on_fail <= OnFail.RECOVER:
+                self.on_fail = strategy
             return
         self._failure(op, rc)
         if status == OP_ERROR_HARD:
@@ -432,7 +440,8 @@ class _Replay:
                 rsc.role = Role.STARTED
         elif rsc.role < Role.STARTED:
             rsc.role = Role.STARTED
-        if clear and self.on_fail in (OnFail.BLOCK, OnFail.IGNORE, OnFail.DEMOTE, OnFail.RECOVER):
+        if clear and self.on_fail in (OnFail.BLOCK, OnFail.IGNORE, OnFail.DEMOTE, OnFail.RECOVER,
+                                      OnFail.RESTART_CONTAINER):
             self.on_fail = OnFail.IGNORE
             rsc.next_role = Role.UNKNOWN
 
@@ -511,6 +520,13 @@ def _process_state(work: Work, node: WNode, rsc: WRsc, on_fail: OnFail) -> None:
         rsc.stop_needed = True
         stop = _existing_or_new_stop(work, rsc, node.name)
         stop.optional = False
+    elif on_fail == OnFail.RESTART_CONTAINER:
+        rsc.failed = True
+        rsc.stop_needed = True
+        if rsc.container is not None:
+            _existing_or_new_stop(work, rsc.container, node.name).optional = False
+        elif rsc.role not in (Role.STOPPED, Role.UNKNOWN):
+            _existing_or_new_stop(work, rsc, node.name).optional = False
     if rsc.role not in (Role.STOPPED, Role.UNKNOWN):
         _add_running(work, rsc, node, saved_on_fail != OnFail.IGNORE)
         if on_fail == OnFail.IGNORE:

@@ -34,11 +34,12 @@ class OnFail(IntEnum):
     IGNORE = 0
     DEMOTE = 1
     RECOVER = 2
-    MIGRATE = 3
-    BLOCK = 4
-    STOP = 5
-    STANDBY = 6
-    FENCE = 7
+    RESTART_CONTAINER = 3
+    MIGRATE = 4
+    BLOCK = 5
+    STOP = 6
+    STANDBY = 7
+    FENCE = 8
 
 
 class Ord(IntFlag):
@@ -179,6 +180,10 @@ class WRsc:
     parent: WGroup | WClone | None = None
     # Where a start is in progress (from a pending operation in the history).
     pending_node: str | None = None
+    # Old-style container: this resource runs inside ``container``, which is
+    # restarted when it fails ("fillers" are the resources inside).
+    container: WRsc | None = None
+    fillers: list[WRsc] = field(default_factory=list)
     this_with: list[WColoc] = field(default_factory=list)
     with_this: list[WColoc] = field(default_factory=list)
     actions: list[WAction] = field(default_factory=list)
