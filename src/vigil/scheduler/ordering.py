@@ -10,8 +10,7 @@ flags are propagated to a fixed point; flags only ever move one way
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from vigil.model.scores import INFINITY
@@ -293,17 +292,22 @@ def _update_ordered(first: WAction, then: WAction, f_optional: bool, f_runnable:
 
 
 class _Propagator:
-    """Carries "required" and "unrunnable" along orderings to a fixed point."""
+    """Carries "required" and "unrunnable" along orderings to a fixed point.
+
+    Updates run depth-first, the way Pacemaker's recursive update does: when
+    an action changes, the actions after it are revisited at once.  The order
+    matters only for which reason an action reports when several apply.  The
+    recursion is run on an explicit stack of generators, so deep graphs do not
+    hit Python's recursion limit.
+    """
 
     def __init__(self, work: Work) -> None:
         self.work = work
-        self.queue: deque[WAction] = deque()
-        self.queued: set[int] = set()
+        self.pending: list[WAction] = []
 
     def push(self, action: WAction) -> None:
-        if id(action) not in self.queued:
-            self.queue.append(action)
-            self.queued.add(id(action))
+        """Ask for ``action`` to be revisited (as a nested call)."""
+        self.pending.append(action)
 
     def push_after(self, action: WAction) -> None:
         for after, _ in action.afters:
@@ -312,14 +316,24 @@ class _Propagator:
     def run(self) -> None:
         for action in reversed(self.work.actions):
             block_colocation_dependents(action, self.push)
-        for action in reversed(self.work.actions):
-            self.push(action)
-        while self.queue:
-            then = self.queue.popleft()
-            self.queued.discard(id(then))
-            self._update_then(then)
+            self._call(action)
 
-    def _update_then(self, then: WAction) -> None:
+    def _call(self, action: WAction) -> None:
+        stack: list[Iterator[WAction]] = [self._update_then(action)]
+        while stack:
+            try:
+                nested = next(stack[-1])
+            except StopIteration:
+                stack.pop()
+                continue
+            stack.append(self._update_then(nested))
+
+    def _drain(self) -> Iterator[WAction]:
+        while self.pending:
+            yield self.pending.pop(0)
+
+    def _update_then(self, then: WAction) -> Iterator[WAction]:
+        yield from self._drain()
         was_runnable = then.runnable
         then_changed = False
         runnable_before = 0
@@ -338,23 +352,26 @@ class _Propagator:
                         then.befores[index] = (first, Ord.NONE)
                         then_changed = True
                     continue
-            if flags & Ord.ONE_OR_MORE:
-                if flags_for_ordering(first, then.node)[1]:
-                    runnable_before += 1
-                    if runnable_before >= then.required_runnable_before:
-                        then.runnable = True
+            if flags & Ord.ONE_OR_MORE and flags_for_ordering(first, then.node)[1]:
+                runnable_before += 1
+                if runnable_before >= then.required_runnable_before:
+                    then.runnable = True
             f_changed, t_changed = self._update_pair(first, then, flags)
             then_changed |= t_changed
+            yield from self._drain()
             if f_changed:
-                self.push_after(first)
-                self.push(first)
+                for after, _ in list(first.afters):
+                    yield after
+                yield first
         if then.required_runnable_before:
             then_changed = then.runnable != was_runnable
         if then_changed:
             if was_runnable and not then.runnable:
                 block_colocation_dependents(then, self.push)
-            self.push(then)
-            self.push_after(then)
+                yield from self._drain()
+            yield then
+            for after, _ in list(then.afters):
+                yield after
 
     def _update_pair(self, first: WAction, then: WAction, flags: Ord) -> tuple[bool, bool]:
         """Apply one ordering's flag rules; return (first changed, then changed)."""
