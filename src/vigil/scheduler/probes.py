@@ -10,8 +10,10 @@ that is not running anywhere.
 from __future__ import annotations
 
 from vigil.scheduler.actions import resource_action
+from vigil.scheduler.clone import probe_targets
+from vigil.scheduler.instances import instance_number
 from vigil.scheduler.ordering import OrderSpec
-from vigil.scheduler.working import Ord, Work
+from vigil.scheduler.working import Ord, WClone, Work, WRes, WRsc
 
 
 def schedule_probes(work: Work) -> list[OrderSpec]:
@@ -21,13 +23,23 @@ def schedule_probes(work: Work) -> list[OrderSpec]:
     for node in work.nodes.values():
         if not node.online or node.unclean:
             continue
-        for rsc in [p for top in work.top for p in top.primitives()]:
-            if rsc.orphan or node.name in rsc.known_on:
-                continue
-            probe = resource_action(work, rsc, "monitor", node.name, optional=False)
-            probe.meta["op_target_rc"] = "7"
-            flags = Ord.OPTIONAL
-            if not probe.runnable and not rsc.running_on:
-                flags |= Ord.RUNNABLE_LEFT
-            specs.append(OrderSpec(rsc, "monitor", rsc, "start", flags, first_action=probe))
+        for top in work.top:
+            for rsc, start_of in _probe_candidates(work, top, node.name):
+                if rsc.orphan or node.name in rsc.known_on:
+                    continue
+                probe = resource_action(work, rsc, "monitor", node.name, optional=False)
+                probe.meta["op_target_rc"] = "7"
+                flags = Ord.OPTIONAL
+                if not probe.runnable and not rsc.running_on:
+                    flags |= Ord.RUNNABLE_LEFT
+                specs.append(OrderSpec(rsc, "monitor", start_of, "start", flags, first_action=probe))
     return specs
+
+
+def _probe_candidates(work: Work, top: WRes, node: str) -> list[tuple[WRsc, WRes]]:
+    """The primitives to probe, each with what its probe must precede."""
+    if isinstance(top, WClone):
+        # Instances are handled in number order from here on, as Pacemaker does.
+        top.instances.sort(key=instance_number)
+        return [(prim, top) for instance in probe_targets(work, top, node) for prim in instance.primitives()]
+    return [(prim, prim) for prim in top.primitives()]
