@@ -15,6 +15,7 @@ from vigil.scheduler.assign import assign_all
 from vigil.scheduler.clone import create_clone_actions
 from vigil.scheduler.colocation import unpack_colocations
 from vigil.scheduler.config_changes import cancel_reloads_of_restarted, handle_config_changes
+from vigil.scheduler.context import attach_stop_context
 from vigil.scheduler.fencing import schedule_fencing
 from vigil.scheduler.group import add_group_colocations, create_group_actions
 from vigil.scheduler.location import (
@@ -66,6 +67,7 @@ def schedule(cluster: Cluster, now: int, *, sanitized: bool = False) -> Transiti
     apply_order_specs(work, specs)
     propagate(work)
     cancel_reloads_of_restarted(work)
+    attach_stop_context(work)
     return _transition(work, view)
 
 

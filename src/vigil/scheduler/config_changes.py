@@ -29,6 +29,7 @@ def handle_config_changes(work: Work) -> None:
                 continue
             if _agent_changed(rsc, history):
                 # Running under another agent than configured: restart it.
+                rsc.changed_on.add(node.name)
                 stop = resource_action(work, rsc, "stop", node.name, optional=False)
                 stop.optional = False
                 rsc.start_pending = True
@@ -88,12 +89,14 @@ def _check_op(work: Work, rsc: WRsc, node: str, op: OpRecord) -> None:
         # Only masked secrets differ: a sanitized CIB, not a real change.
         return
     if verdict == "restart":
+        rsc.changed_on.add(node)
         _force_restart(work, rsc, task, op.interval_ms)
     elif op.interval_ms > 0:
         rsc.reschedule.add((node, task, op.interval_ms))
     elif op.op_restart_digest is not None:
         _schedule_reload(work, rsc, node)
     else:
+        rsc.changed_on.add(node)
         _force_restart(work, rsc, task, op.interval_ms)
 
 

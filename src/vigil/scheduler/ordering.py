@@ -181,6 +181,8 @@ def _clear_optional(action: WAction, because: WAction) -> bool:
     if not action.optional:
         return False
     action.optional = False
+    if action.required_by is None:
+        action.required_by = because
     if action.rsc is not because.rsc:
         action.set_reason(_reason_text("required", because))
     return True
@@ -190,6 +192,8 @@ def _clear_runnable(action: WAction, because: WAction) -> bool:
     if not action.runnable:
         return False
     action.runnable = False
+    if action.blocked_by is None:
+        action.blocked_by = because
     if action.rsc is not because.rsc:
         action.set_reason(_reason_text("unrunnable", because))
     return True
@@ -564,6 +568,8 @@ def _mark_blocked(rsc: WRes, task: str, reason: WRes, push: Callable[[WAction], 
         if action.runnable and action.task == task:
             action.runnable = False
             action.set_reason(f"colocation with {reason.id}")
+            if action.blocked_by is None:
+                action.blocked_by = _start_of(reason)
             block_colocation_dependents(action, push)
             push(action)
             for after, _ in action.afters:
@@ -575,6 +581,10 @@ def _mark_blocked(rsc: WRes, task: str, reason: WRes, push: Callable[[WAction], 
         children = list(rsc.instances)
     for child in children:
         _mark_blocked(child, task, reason, push)
+
+
+def _start_of(rsc: WRes) -> WAction | None:
+    return find_first_action(rsc, "start", None)
 
 
 def propagate(work: Work) -> None:

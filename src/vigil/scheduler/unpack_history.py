@@ -527,6 +527,8 @@ def _process_state(work: Work, node: WNode, rsc: WRsc, on_fail: OnFail) -> None:
             _existing_or_new_stop(work, rsc.container, node.name).optional = False
         elif rsc.role not in (Role.STOPPED, Role.UNKNOWN):
             _existing_or_new_stop(work, rsc, node.name).optional = False
+    if on_fail not in (OnFail.IGNORE,) and rsc.role not in (Role.STOPPED, Role.UNKNOWN):
+        rsc.failed_on.add(node.name)
     if rsc.role not in (Role.STOPPED, Role.UNKNOWN):
         _add_running(work, rsc, node, saved_on_fail != OnFail.IGNORE)
         if on_fail == OnFail.IGNORE:

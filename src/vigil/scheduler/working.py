@@ -128,6 +128,10 @@ class WAction:
     # Runnable only when enough of the actions before it are (clone-min).
     required_runnable_before: int = 0
     meta: dict[str, str] = field(default_factory=dict)
+    # The action whose state first made this one required / unrunnable,
+    # kept to explain a stop or start (the stop context).
+    required_by: WAction | None = None
+    blocked_by: WAction | None = None
     befores: list[tuple[WAction, Ord]] = field(default_factory=list)
     afters: list[tuple[WAction, Ord]] = field(default_factory=list)
 
@@ -189,6 +193,10 @@ class WRsc:
     actions: list[WAction] = field(default_factory=list)
     # per node: the recurring ops found active in the history (name, interval)
     active_recurring: dict[str, list[tuple[str, int, str | None]]] = field(default_factory=dict)
+    # Nodes where the resource is failed now (a failure that still counts).
+    failed_on: set[str] = field(default_factory=set)
+    # Nodes where it runs with an outdated definition (restart or reload).
+    changed_on: set[str] = field(default_factory=set)
     # recurring ops whose definition changed: (node, task, interval)
     reschedule: set[tuple[str, str, int]] = field(default_factory=set)
     # where the agent will reload a changed definition instead of a restart

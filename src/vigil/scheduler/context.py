@@ -1,0 +1,268 @@
+"""Stage 9: the stop context — why each stop and start runs, and what follows.
+
+Every stop of a resource tells its agent why it runs (``stop_reason``),
+whether the cluster will start it again on this node in this transition
+(``stop_final``), which resource's failure or change caused it
+(``stop_cause``), where it starts next (``stop_next_node``) and, for stops a
+failure caused, how many restarts in place the failure budget still allows
+(``recoveries_left``).  Starts say why they run too.  Everything is read off
+the planned transition itself, so it is right for dependents as well: a
+resource stopped because the one it depends on failed is told so, with that
+resource's budget.
+
+The values are strings, exactly as an agent sees them in
+``OCF_RESKEY_CRM_meta_<name>``.
+"""
+
+from __future__ import annotations
+
+from vigil.model.scores import INFINITY
+from vigil.scheduler.failcounts import effective_failcount
+from vigil.scheduler.location import has_clear_failcount
+from vigil.scheduler.working import Role, WAction, WClone, WColoc, WGroup, Work, WRes, WRsc
+
+# When several reasons apply, the first in this order wins.
+REASON_PRECEDENCE = ("failure", "shutdown", "standby", "admin", "orphan", "config", "dependency", "move")
+# Reasons that make a stop spread to what depends on the resource.
+ROOT_REASONS = ("failure", "admin", "orphan", "config")
+START_REASON_FOR_STOP = {
+    "failure": "recovery",
+    "dependency": "dependency",
+    "config": "config",
+    "admin": "admin",
+    "move": "move",
+    "standby": "move",
+    "shutdown": "move",
+    "orphan": "move",
+}
+RECOVERY_ALIASES = ("recoveries_left", "recovery_left", "retries_left")
+
+
+def is_scheduled(action: WAction) -> bool:
+    """Will this action be in the transition (required and able to run)?"""
+    return not action.optional and (action.runnable or action.pseudo)
+
+
+class _Context:
+    def __init__(self, work: Work) -> None:
+        self.work = work
+        self.stop_reasons: dict[tuple[str, str], tuple[str, WRsc | None]] = {}
+
+    # --- stops -------------------------------------------------------------
+
+    def own_reasons(self, rsc: WRsc, node: str) -> list[str]:
+        """Reasons that concern ``rsc`` on ``node`` itself."""
+        wnode = self.work.nodes[node]
+        reasons = []
+        if node in rsc.failed_on:
+            reasons.append("failure")
+        if wnode.shutdown or (wnode.unclean and not wnode.online):
+            reasons.append("shutdown")
+        if (wnode.standby and not wnode.pending) or wnode.maintenance:
+            reasons.append("standby")
+        if self._is_admin_stop(rsc, node):
+            reasons.append("admin")
+        if rsc.orphan:
+            reasons.append("orphan")
+        if node in rsc.changed_on:
+            reasons.append("config")
+        return reasons
+
+    def _is_admin_stop(self, rsc: WRsc, node: str) -> bool:
+        """Disabled (target-role=Stopped) or moved off ``node`` by an
+        operator's ban or move (the cli-ban / cli-prefer constraints)."""
+        if rsc.meta.get("target-role", "").lower() == "stopped":
+            return True
+        ids = {rsc.id, rsc.prim.id}
+        parent: WRes | None = rsc.parent
+        while parent is not None:
+            ids.add(parent.id)
+            if isinstance(parent, WClone):
+                ids.add(parent.template_id)
+            parent = parent.parent
+        for location in self.work.cluster.config.locations:
+            if location.rsc not in ids or not location.id.startswith(("cli-ban-", "cli-prefer-")):
+                continue
+            if location.id.startswith("cli-ban-") and location.node == node:
+                return True
+            if location.id.startswith("cli-prefer-") and location.node not in (None, node) \
+                    and rsc.assigned == location.node:
+                return True
+        return False
+
+    def stop_reason(self, rsc: WRsc, node: str, stop: WAction | None) -> tuple[str, WRsc | None]:
+        """(reason, cause) for ``rsc`` stopping on ``node``."""
+        key = (rsc.id, node)
+        if key in self.stop_reasons:
+            return self.stop_reasons[key]
+        self.stop_reasons[key] = ("move", None)  # guards against loops
+        own = self.own_reasons(rsc, node)
+        candidates: list[tuple[str, WRsc | None]] = [(reason, rsc) for reason in own]
+        cause = self._dependency_cause(rsc, node, stop)
+        if cause is not None:
+            candidates.append(("dependency", cause))
+        candidates.append(("move", None))
+        reason, culprit = min(candidates, key=lambda item: REASON_PRECEDENCE.index(item[0]))
+        if reason in ("move", "standby", "shutdown"):
+            culprit = None
+        self.stop_reasons[key] = (reason, culprit)
+        return reason, culprit
+
+    def _dependency_cause(self, rsc: WRsc, node: str, stop: WAction | None) -> WRsc | None:
+        """The failed or changed resource this stop follows from, if any:
+        through the orderings that made the stop required (restarts, groups,
+        mandatory orders), or through an INFINITY colocation with something
+        that stops here."""
+        if stop is not None:
+            origin = _origin(stop)
+            if origin is not None and isinstance(origin.rsc, WRsc) and origin.rsc is not rsc:
+                found = self._root_cause(origin.rsc, origin.node or node)
+                if found is not None:
+                    return found
+        for coloc in _mandatory_colocations(rsc):
+            for primary in _primitives(coloc.primary):
+                primary_stop = _scheduled(primary, "stop", node)
+                if primary_stop is None or primary is rsc:
+                    continue
+                found = self._root_cause(primary, node)
+                if found is not None:
+                    return found
+        return None
+
+    def _root_cause(self, rsc: WRsc, node: str) -> WRsc | None:
+        reason, cause = self.stop_reason(rsc, node, _scheduled(rsc, "stop", node))
+        if reason in ROOT_REASONS:
+            return rsc
+        if reason == "dependency":
+            return cause
+        return None
+
+    def recoveries_left(self, failed: WRsc, node: str) -> str:
+        """The failure budget of ``failed`` on ``node`` as this transition
+        leaves it: migration-threshold minus the fail-count once this
+        transition's clears are applied and the current failure is counted."""
+        threshold = failed.migration_threshold
+        if threshold <= 0 or threshold >= INFINITY:
+            return "INFINITY"
+        wnode = self.work.nodes[node]
+        count = effective_failcount(wnode, failed, self.work.now)
+        if has_clear_failcount(failed, node):
+            count = 1 if node in failed.failed_on else 0
+        elif node in failed.failed_on:
+            count = max(count, 1)
+        return str(max(0, threshold - count))
+
+    def stop_meta(self, rsc: WRsc, stop: WAction) -> dict[str, str]:
+        node = stop.node
+        assert node is not None
+        reason, cause = self.stop_reason(rsc, node, stop)
+        start = _scheduled(rsc, "start", None)
+        meta = {
+            "stop_reason": reason,
+            "stop_final": "false" if start is not None and start.node == node else "true",
+        }
+        if cause is not None:
+            meta["stop_cause"] = cause.id
+        if start is not None and start.node is not None:
+            meta["stop_next_node"] = start.node
+        failed = rsc if reason == "failure" else (
+            cause if reason == "dependency" and cause is not None and node in cause.failed_on else None
+        )
+        if failed is not None:
+            budget = self.recoveries_left(failed, node)
+            for alias in RECOVERY_ALIASES:
+                meta[alias] = budget
+        return meta
+
+    # --- starts ------------------------------------------------------------
+
+    def start_meta(self, rsc: WRsc, start: WAction) -> dict[str, str]:
+        node = start.node
+        assert node is not None
+        stops = [a for a in rsc.actions if a.task == "stop" and is_scheduled(a) and a.node is not None]
+        meta: dict[str, str] = {}
+        failed: WRsc | None = None
+        if stops:
+            reasons = [self.stop_reason(rsc, stop.node or "", stop) for stop in stops]
+            reason, cause = min(reasons, key=lambda item: REASON_PRECEDENCE.index(item[0]))
+            meta["start_reason"] = START_REASON_FOR_STOP.get(reason, "move")
+            if reason == "failure":
+                failed = rsc
+            elif reason == "dependency" and cause is not None and cause.failed_on:
+                failed = cause
+        elif rsc.failed_on:
+            meta["start_reason"] = "recovery"
+            failed = rsc
+        elif not rsc.running_on:
+            cause = self._start_dependency(start)
+            if cause is not None:
+                meta["start_reason"] = "dependency"
+                failed = cause if cause.failed_on else None
+            else:
+                meta["start_reason"] = "initial"
+        else:
+            meta["start_reason"] = "move"
+        if failed is not None:
+            budget = self.recoveries_left(failed, node)
+            for alias in RECOVERY_ALIASES:
+                meta[alias] = budget
+        return meta
+
+    def _start_dependency(self, start: WAction) -> WRsc | None:
+        origin = _origin(start)
+        if origin is not None and isinstance(origin.rsc, WRsc) and origin.rsc is not start.rsc:
+            return self._root_cause(origin.rsc, origin.node or start.node or "")
+        return None
+
+
+def _origin(action: WAction) -> WAction | None:
+    """Follow "required by" and "blocked by" back to where it started."""
+    seen: set[int] = set()
+    current: WAction | None = action
+    last: WAction | None = None
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        last = current
+        current = current.required_by or current.blocked_by
+    return last if last is not action else None
+
+
+def _scheduled(rsc: WRsc, task: str, node: str | None) -> WAction | None:
+    for action in reversed(rsc.actions):
+        if action.task == task and action.interval_ms == 0 and is_scheduled(action) \
+                and not action.pseudo and (node is None or action.node == node):
+            return action
+    return None
+
+
+def _mandatory_colocations(rsc: WRsc) -> list[WColoc]:
+    found = [c for c in rsc.this_with if c.score >= INFINITY]
+    parent: WRes | None = rsc.parent
+    while parent is not None:
+        found.extend(c for c in parent.this_with if c.score >= INFINITY)
+        parent = parent.parent
+    return found
+
+
+def _primitives(rsc: WRes) -> list[WRsc]:
+    if isinstance(rsc, WRsc):
+        return [rsc]
+    if isinstance(rsc, WGroup | WClone):
+        return rsc.primitives()
+    return []
+
+
+def attach_stop_context(work: Work) -> None:
+    """Put the stop context into the meta of every stop and start that runs."""
+    context = _Context(work)
+    for rsc in work.rscs.values():
+        for action in rsc.actions:
+            if action.interval_ms != 0 or action.node is None or not is_scheduled(action) or action.pseudo:
+                continue
+            if action.task == "stop":
+                action.meta.update(context.stop_meta(rsc, action))
+            elif action.task == "start":
+                action.meta.update(context.start_meta(rsc, action))
+
+
+__all__ = ["REASON_PRECEDENCE", "Role", "attach_stop_context", "is_scheduled"]
