@@ -8,15 +8,18 @@ here, never in the scheduler.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from vigil.errors import InputError, Problem
 from vigil.isodate import parse_iso8601
 from vigil.model.cib import load_cib
 from vigil.model.cluster import Cluster
 from vigil.model.transition import Transition
 from vigil.render import render_json, render_pacemaker, render_text
 from vigil.scheduler import schedule
+from vigil.simulation import Failure, apply_transition, inject_failure
 
 
 @dataclass(frozen=True)
@@ -30,7 +33,11 @@ class Simulation:
 def resolve_now(cluster: Cluster, date: str | None) -> int:
     """``-t DATE`` wins, then the CIB's ``execution-date``, then the clock."""
     if date is not None:
-        return parse_iso8601(date)
+        try:
+            return parse_iso8601(date)
+        except ValueError as err:
+            problem = Problem("-t/--date", f"{err} (use ISO 8601, e.g. 2026-11-25T12:00:00Z)")
+            raise InputError([problem]) from None
     if cluster.status.execution_date is not None:
         return cluster.status.execution_date
     return int(time.time())
@@ -42,6 +49,29 @@ def simulate_file(path: str | Path, date: str | None = None) -> Simulation:
     now = resolve_now(cluster, date)
     transition = schedule(cluster, now, sanitized=True)
     return Simulation(cluster, now, transition, tuple(warnings))
+
+
+def simulate_steps(path: str | Path, failures: Sequence[Failure], steps: int,
+                   date: str | None = None) -> list[Simulation]:
+    """Fail, schedule, apply — ``steps`` times — and return each transition.
+
+    Each step injects every failure in ``failures`` into the status (as the
+    controller records a failed monitor and its fail-count), schedules, and
+    then records the whole transition as successful before the next step.
+    """
+    if steps < 1:
+        raise InputError([Problem("--steps", f"{steps} is not a positive number of steps")])
+    cluster, warnings = load_cib(Path(path))
+    now = resolve_now(cluster, date)
+    results = []
+    for _ in range(steps):
+        for failure in failures:
+            cluster = inject_failure(cluster, failure, now)
+        transition = schedule(cluster, now, sanitized=True)
+        results.append(Simulation(cluster, now, transition, tuple(warnings)))
+        cluster = apply_transition(cluster, transition, now)
+        warnings = []
+    return results
 
 
 def render(sim: Simulation, fmt: str) -> str:

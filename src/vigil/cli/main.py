@@ -7,7 +7,8 @@ import sys
 import click
 
 from vigil.errors import InputError
-from vigil.simulate import render, simulate_file
+from vigil.simulate import render, simulate_file, simulate_steps
+from vigil.simulation import Failure
 
 
 @click.group()
@@ -28,17 +29,42 @@ def cli() -> None:
 )
 @click.option("-t", "--date", default=None, help="The simulated 'now' (ISO 8601); default: the CIB's "
               "execution-date, else the clock.")
-def simulate(cib: str, fmt: str, date: str | None) -> None:
-    """Schedule the cluster in CIB (Pacemaker XML) and print the transition."""
+@click.option("--fail", "failures", multiple=True, metavar="RSC:NODE[:OP]",
+              help="Inject a failure of RSC's operation OP (default: its monitor) on NODE before "
+                   "scheduling; repeatable.")
+@click.option("--steps", type=int, default=None, metavar="K",
+              help="Repeat fail, schedule, apply K times and print each transition.")
+def simulate(cib: str, fmt: str, date: str | None, failures: tuple[str, ...], steps: int | None) -> None:
+    """Schedule the cluster in CIB (Pacemaker XML) and print the transition.
+
+    With --fail and --steps, play a failure scenario: each step injects the
+    failures, schedules, prints the transition with every stop's and start's
+    context, and applies it as if every action succeeded.
+    """
     try:
-        sim = simulate_file(cib, date)
+        parsed = [Failure.parse(text) for text in failures]
+        if parsed or steps is not None:
+            sims = simulate_steps(cib, parsed, steps if steps is not None else 1, date)
+        else:
+            sims = [simulate_file(cib, date)]
     except InputError as err:
         for problem in err.problems:
             click.echo(f"vigil: error: {problem}", err=True)
         sys.exit(err.exit_code)
-    for warning in sim.warnings:
+    for warning in sims[0].warnings:
         click.echo(f"vigil: warning: {warning}", err=True)
-    click.echo(render(sim, fmt), nl=False)
+    if len(sims) == 1:
+        click.echo(render(sims[0], fmt), nl=False)
+        return
+    if fmt == "json":
+        steps_json = ",\n".join(render(sim, fmt).rstrip() for sim in sims)
+        click.echo(f"[\n{steps_json}\n]")
+        return
+    for number, sim in enumerate(sims, start=1):
+        click.echo(f"=== Step {number} of {len(sims)} ===")
+        click.echo(render(sim, fmt), nl=False)
+        if number < len(sims):
+            click.echo("")
 
 
 def main() -> None:

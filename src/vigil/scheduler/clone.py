@@ -296,9 +296,8 @@ def can_interleave(first: WAction, then: WAction) -> bool:
     return owner.interleave
 
 
-def interleave_pairs(work: Work, first: WAction, then: WAction) -> list[tuple[WAction, WAction]] | None:
-    """The instance-to-instance action pairs an interleaved ordering stands
-    for.  Returns None for instances that cannot be paired and must not run."""
+def interleave_pairs(work: Work, first: WAction, then: WAction) -> list[tuple[WAction, WAction]]:
+    """The instance-to-instance action pairs an interleaved ordering stands for."""
     assert isinstance(first.rsc, WClone) and isinstance(then.rsc, WClone)
     current = first.task in ("stopped", "demoted")
     pairs: list[tuple[WAction, WAction]] = []

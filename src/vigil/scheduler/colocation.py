@@ -111,10 +111,10 @@ def apply_coloc_for_dependent(work: Work, dependent: WRes, primary: WRes, coloc:
             for member in dependent.members:
                 apply_coloc_for_dependent(work, member, primary, coloc)
         return
+    if isinstance(dependent, WClone):
+        return
     if isinstance(primary, WClone):
         apply_coloc_with_clone(work, dependent, primary, coloc)
-        return
-    if isinstance(dependent, WClone):
         return
     if isinstance(primary, WGroup):
         if primary.provisional or not primary.members:
@@ -203,7 +203,7 @@ def add_colocated_node_scores(work: Work, rsc: WRes, nodes: dict[str, int] | Non
         rsc.merging = False
 
 
-def _add_matching(work: Work, scores: dict[str, int], rsc: WRsc, attribute: str, factor: float,
+def _add_matching(work: Work, scores: dict[str, int], rsc: WRsc | WClone, attribute: str, factor: float,
                   only_positive: bool) -> None:
     for name, weight in list(scores.items()):
         value = node_attr(work, name, attribute)
@@ -225,7 +225,7 @@ def _add_matching(work: Work, scores: dict[str, int], rsc: WRsc, attribute: str,
         scores[name] = new_score
 
 
-def _best_score_matching(work: Work, rsc: WRsc, attribute: str, value: str | None) -> int:
+def _best_score_matching(work: Work, rsc: WRsc | WClone, attribute: str, value: str | None) -> int:
     best = -INFINITY
     for name, weight in rsc.allowed.items():
         if weight <= best or not work.nodes[name].is_available():
@@ -249,10 +249,11 @@ def apply_coloc_with_clone(work: Work, dependent: WRsc, clone: WClone, coloc: WC
                 dependent.allowed[node] = -INFINITY
         return
     if coloc.score >= INFINITY:
-        placed = {
-            node for instance in clone.instances
-            if (node := instance_location(instance)) is not None and not is_blocked(instance)
-        }
+        placed: set[str] = set()
+        for instance in clone.instances:
+            where = instance_location(instance)
+            if where is not None and not is_blocked(instance):
+                placed.add(where)
         for node in dependent.allowed:
             if node not in placed:
                 dependent.allowed[node] = -INFINITY

@@ -162,7 +162,7 @@ class _Context:
             "stop_final": "false" if start is not None and start.node == node else "true",
         }
         if cause is not None:
-            meta["stop_cause"] = cause.id
+            meta["stop_cause"] = instance_name(cause)
         if start is not None and start.node is not None:
             meta["stop_next_node"] = start.node
         failed = rsc if reason == "failure" else (
@@ -213,6 +213,17 @@ class _Context:
         if origin is not None and isinstance(origin.rsc, WRsc) and origin.rsc is not start.rsc:
             return self._root_cause(origin.rsc, origin.node or start.node or "")
         return None
+
+
+def instance_name(rsc: WRsc) -> str:
+    """The name the agent knows the resource by (OCF_RESOURCE_INSTANCE):
+    instances of anonymous clones go by the primitive's own id."""
+    parent: WRes | None = rsc.parent
+    while parent is not None:
+        if isinstance(parent, WClone) and not parent.unique:
+            return rsc.prim.id
+        parent = parent.parent
+    return rsc.id
 
 
 def _origin(action: WAction) -> WAction | None:

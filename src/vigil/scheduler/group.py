@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from vigil.model.scores import INFINITY
 from vigil.scheduler.colocation import add_colocation, insert_sorted
-from vigil.scheduler.working import Ord, Role, WAction, WColoc, WGroup, Work, WRsc
+from vigil.scheduler.working import Ord, Role, WAction, WColoc, WGroup, Work, WRes, WRsc
 
 
 def _expand_colocations(group: WGroup) -> None:
@@ -98,7 +98,7 @@ def group_action_flags(group: WGroup, action: WAction, node: str | None) -> tupl
     return optional, runnable
 
 
-def find_first_action(rsc: WRsc | WGroup, task: str, node: str | None) -> WAction | None:
+def find_first_action(rsc: WRes, task: str, node: str | None) -> WAction | None:
     """The newest action of ``rsc`` for ``task`` (on ``node`` if given)."""
     for action in reversed(rsc.actions):
         if action.task == task and action.interval_ms == 0 and (node is None or action.node == node):
@@ -106,9 +106,9 @@ def find_first_action(rsc: WRsc | WGroup, task: str, node: str | None) -> WActio
     return None
 
 
-def group_ordering_specs(group: WGroup) -> list[tuple[WRsc | WGroup, str, WRsc | WGroup, str, Ord]]:
+def group_ordering_specs(group: WGroup) -> list[tuple[WRes, str, WRes, str, Ord]]:
     """The orderings that make a group a group, as (first, task, then, task, flags)."""
-    specs: list[tuple[WRsc | WGroup, str, WRsc | WGroup, str, Ord]] = [
+    specs: list[tuple[WRes, str, WRes, str, Ord]] = [
         (group, "stop", group, "stopped", Ord.RUNNABLE_LEFT),
         (group, "stopped", group, "start", Ord.OPTIONAL),
         (group, "start", group, "running", Ord.RUNNABLE_LEFT),

@@ -28,11 +28,15 @@ def unpack_resources(work: Work) -> None:
             top.append(_unpack_clone(work, rsc))
     # Placement goes by priority (highest first); ties keep document order.
     work.top = sorted(top, key=lambda r: -r.priority)
-    for rsc in work.rscs.values():
-        container = work.rscs.get(rsc.meta.get("container", ""))
-        if container is not None and container is not rsc:
-            rsc.container = container
-            container.fillers.append(rsc)
+    _link_containers(work)
+
+
+def _link_containers(work: Work) -> None:
+    for prim in work.rscs.values():
+        container = work.rscs.get(prim.meta.get("container", ""))
+        if container is not None and container is not prim:
+            prim.container = container
+            container.fillers.append(prim)
 
 
 def _add_primitive(work: Work, prim: Primitive, parent: WGroup | WClone | None,
