@@ -111,8 +111,11 @@ class _Context:
     def _dependency_cause(self, rsc: WRsc, node: str, stop: WAction | None) -> WRsc | None:
         """The failed or changed resource this stop follows from, if any:
         through the orderings that made the stop required (restarts, groups,
-        mandatory orders), or through an INFINITY colocation with something
-        that stops here."""
+        mandatory orders), through an INFINITY colocation with something
+        that stops here, or through a ban another failure put on the node."""
+        banned_by = rsc.banned_by.get(node)
+        if banned_by is not None and banned_by is not rsc:
+            return banned_by
         if stop is not None:
             origin = _origin(stop)
             if origin is not None and isinstance(origin.rsc, WRsc) and origin.rsc is not rsc:

@@ -184,7 +184,16 @@ def apply_failure_thresholds(work: Work) -> None:
             if count <= 0:
                 continue
             if rsc.migration_threshold - count <= 0:
-                resource_node_score(work, ban_target(rsc), node.name, -INFINITY)
+                target = ban_target(rsc)
+                resource_node_score(work, target, node.name, -INFINITY)
+                record_ban(target, node.name, rsc)
+
+
+def record_ban(target: WRes, node: str, failed: WRsc) -> None:
+    """Remember which failure banned every primitive under ``target``."""
+    prims = [target] if isinstance(target, WRsc) else target.primitives()
+    for prim in prims:
+        prim.banned_by.setdefault(node, failed)
 
 
 def apply_node_health(work: Work) -> None:

@@ -197,6 +197,9 @@ class WRsc:
     failed_on: set[str] = field(default_factory=set)
     # Nodes where it runs with an outdated definition (restart or reload).
     changed_on: set[str] = field(default_factory=set)
+    # Nodes it is banned from because another resource failed there (an
+    # instance of an anonymous clone shares its siblings' failures).
+    banned_by: dict[str, WRsc] = field(default_factory=dict)
     # recurring ops whose definition changed: (node, task, interval)
     reschedule: set[tuple[str, str, int]] = field(default_factory=set)
     # where the agent will reload a changed definition instead of a restart

@@ -526,6 +526,16 @@ def _pair_tag(prefix: str, a: TopLevel, b: TopLevel) -> str:
     return f"{prefix}-{ka}-{kb}"
 
 
+def _can_colocate(dependent: TopLevel, primary: TopLevel) -> bool:
+    """Pacemaker refuses (a configuration error) to interleave a colocation
+    between clones with different numbers of instances per node."""
+    if not (isinstance(dependent, Clone) and isinstance(primary, Clone)):
+        return True
+    if dependent.meta.get("interleave") != "true":
+        return True
+    return dependent.meta.get("clone-node-max", "1") == primary.meta.get("clone-node-max", "1")
+
+
 def _plan_constraints(rng: _Rng, k: Knobs, plan: ClusterPlan, feats: set[str]) -> None:
     tops = {top.id: top for top in plan.resources}
 
@@ -562,7 +572,7 @@ def _plan_constraints(rng: _Rng, k: Knobs, plan: ClusterPlan, feats: set[str]) -
             continue
         for _ in range(2 if rng.chance(k.p_second_colocation) else 1):
             with_top = rank[rng.randint(0, i - 1)]
-            if (rank[i], with_top) in pairs:
+            if (rank[i], with_top) in pairs or not _can_colocate(tops[rank[i]], tops[with_top]):
                 continue
             pairs.add((rank[i], with_top))
             score = _score(rng, inf=0.4, neg_inf=0.15, neg=0.1)
