@@ -7,7 +7,7 @@ ends up in the transition is decided later, when orderings propagate
 
 from __future__ import annotations
 
-from vigil.scheduler.working import Role, WAction, WNode, Work, WRes, WRsc
+from vigil.scheduler.working import Ord, Role, WAction, WNode, Work, WRes, WRsc, order
 
 
 def find_actions(rsc: WRsc, task: str, node: str | None, interval_ms: int = 0) -> list[WAction]:
@@ -181,5 +181,8 @@ def create_recurring_actions(work: Work, rsc: WRsc) -> None:
         )
         optional = already and (start is None or start.optional)
         monitor = resource_action(work, rsc, "monitor", node, optional, op.interval_ms)
-        if start is not None and not start.runnable:
-            monitor.runnable = False
+        if start is not None:
+            # A monitor follows the start: needed whenever the start runs.
+            order(start, monitor, Ord.IMPLIES_THEN | Ord.RUNNABLE_LEFT)
+            if not start.runnable:
+                monitor.runnable = False
