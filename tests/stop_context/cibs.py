@@ -23,8 +23,12 @@ def digest_of(params: dict[str, str]) -> str:
 
 def primitive(rsc: str, meta: dict[str, str] | None = None, params: dict[str, str] | None = None,
               on_fail: str | None = None) -> str:
-    meta_xml = "".join(f'<nvpair id="{rsc}-m-{k}" name="{k}" value="{v}"/>' for k, v in (meta or {}).items())
-    params_xml = "".join(f'<nvpair id="{rsc}-p-{k}" name="{k}" value="{v}"/>' for k, v in (params or {}).items())
+    meta_xml = "".join(
+        f'<nvpair id="{rsc}-m-{k}" name="{k}" value="{v}"/>' for k, v in (meta or {}).items()
+    )
+    params_xml = "".join(
+        f'<nvpair id="{rsc}-p-{k}" name="{k}" value="{v}"/>' for k, v in (params or {}).items()
+    )
     fail = f' on-fail="{on_fail}"' if on_fail else ""
     return (
         f'<primitive id="{rsc}" class="ocf" provider="heartbeat" type="Dummy">'
@@ -106,7 +110,8 @@ def cib(resources: str, status: list[NodeStatus], constraints: str = "",
     defaults = ""
     if rsc_defaults:
         defaults = ('<rsc_defaults><meta_attributes id="rsc-defaults">'
-                    + "".join(f'<nvpair id="rd-{k}" name="{k}" value="{v}"/>' for k, v in rsc_defaults.items())
+                    + "".join(f'<nvpair id="rd-{k}" name="{k}" value="{v}"/>'
+                              for k, v in rsc_defaults.items())
                     + "</meta_attributes></rsc_defaults>")
     states = "".join(n.xml(i) for i, n in enumerate(status, start=1))
     return (

@@ -65,7 +65,8 @@ def action(transition: Transition, task: str, rsc: str, node: str | None = None)
         a for a in transition.actions
         if a.task == task and a.resource == rsc and a.interval_ms == 0 and (node is None or a.node == node)
     ]
-    assert found, f"no {task} of {rsc} on {node}: {[(a.task, a.resource, a.node) for a in transition.actions]}"
+    listed = [(a.task, a.resource, a.node) for a in transition.actions]
+    assert found, f"no {task} of {rsc} on {node}: {listed}"
     return dict(found[0].meta)
 
 
@@ -79,14 +80,19 @@ def two_nodes(*histories1: History, attrs1: dict[str, str] | None = None,
 
 
 def failcount(rsc: str, count: int | str) -> dict[str, str]:
-    return {f"fail-count-{rsc}#monitor_10000": str(count), f"last-failure-{rsc}#monitor_10000": str(NOW - 100)}
+    return {
+        f"fail-count-{rsc}#monitor_10000": str(count),
+        f"last-failure-{rsc}#monitor_10000": str(NOW - 100),
+    }
 
 
 # --- case 1: migration-threshold 3, failures 1, 2, 3 -------------------------
 
 
-@pytest.mark.parametrize(("count", "left", "final"), [(1, "2", "false"), (2, "1", "false"), (3, "0", "true")])
-def test_threshold_three_counts_down_and_the_third_failure_is_final(count: int, left: str, final: str) -> None:
+@pytest.mark.parametrize(("count", "left", "final"),
+                         [(1, "2", "false"), (2, "1", "false"), (3, "0", "true")])
+def test_threshold_three_counts_down_and_the_third_failure_is_final(count: int, left: str,
+                                                                    final: str) -> None:
     xml = cib(
         primitive("web", meta={"migration-threshold": "3"}),
         two_nodes(History("web", failed_monitor=True), attrs1=failcount("web", count),
@@ -110,6 +116,7 @@ def test_threshold_three_counts_down_and_the_third_failure_is_final(count: int, 
 
 
 def test_sequence_two_one_zero_when_failing_step_by_step() -> None:
+    # `vigil simulate --steps 3 --fail nova-compute:node1 examples/compute.xml`
     sims = simulate_steps(EXAMPLES / "compute.xml", [Failure("nova-compute", "node1")], 3)
     stops = [action(sim.transition, "stop", "nova-compute:0", "node1") for sim in sims]
     assert [s["recoveries_left"] for s in stops] == ["2", "1", "0"]
@@ -230,6 +237,7 @@ def test_node_shutdown() -> None:
 
 
 def test_group_member_after_a_failed_member_is_a_dependency_with_its_budget() -> None:
+    # libvirtd -> neutron-agent -> nova-compute; neutron-agent failed once.
     xml = cib(
         group("stack", "libvirtd", "neutron-agent", "nova-compute", meta={"migration-threshold": "3"}),
         [NodeStatus("node1", [History("libvirtd"), History("neutron-agent", failed_monitor=True),

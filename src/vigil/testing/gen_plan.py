@@ -810,6 +810,14 @@ def plan_cluster(seed: int, knobs: Knobs) -> ClusterPlan:
 
     nodes = _plan_nodes(rng, k, fencing, feats)
     resources = _plan_resources(rng, k, len(nodes), feats)
+    if "symmetric-cluster" in options:
+        # An unmanaged member of a cloned group active where an asymmetric
+        # cluster allows the clone nowhere is a configuration error for
+        # Pacemaker ("N not found in CLONE"): keep members managed there.
+        for top in resources:
+            if isinstance(top, Clone) and isinstance(top.child, Group):
+                for member in top.child.members:
+                    member.meta.pop("is-managed", None)
     rsc_defaults: dict[str, str] = {}
     if rng.chance(k.p_default_stickiness):
         rsc_defaults["resource-stickiness"] = rng.pick(["0", "50", "100", "100", INFINITY])
