@@ -36,15 +36,16 @@ def role_of(text: str | None) -> Role:
 
 def insert_sorted(items: list[WColoc], coloc: WColoc, other: WRes,
                   other_of: Callable[[WColoc], WRes]) -> None:
-    """Keep colocations ordered by the other resource's priority, then kind
-    (groups before primitives); ties keep insertion order."""
-    def rank(res: WRes) -> tuple[int, int]:
-        return (-res.priority, -res.variant)
+    """Keep colocations ordered by the other resource: higher priority first,
+    then clones, groups, primitives, then by id; a new colocation goes before
+    the ones that compare equal (as Pacemaker's sorted insert does)."""
+    def rank(res: WRes) -> tuple[int, int, str]:
+        return (-res.priority, -res.variant, res.id)
 
     new_rank = rank(other)
     index = len(items)
     for i, existing in enumerate(items):
-        if rank(other_of(existing)) > new_rank:
+        if rank(other_of(existing)) >= new_rank:
             index = i
             break
     items.insert(index, coloc)
