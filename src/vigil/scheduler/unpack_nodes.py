@@ -12,6 +12,7 @@ from __future__ import annotations
 from vigil.model.config import Node
 from vigil.model.scores import INFINITY, ScoreError, add, parse_score
 from vigil.model.status import NodeState
+from vigil.scheduler.fencing import fence_op
 from vigil.scheduler.nvsets import resolve_nvsets
 from vigil.scheduler.options import is_true
 from vigil.scheduler.rules import RuleContext
@@ -19,12 +20,17 @@ from vigil.scheduler.working import WNode, Work
 
 
 def fence_node(work: Work, node: WNode, reason: str) -> None:
-    """Mark ``node`` unclean; the first reason given is the one reported."""
+    """Mark ``node`` unclean; the first reason given is the one reported.
+
+    The fencing action is created now (optional until fencing is scheduled),
+    so that fencing is listed in the order the reasons were found.
+    """
     if node.unclean:
         return
     node.unclean = True
     if node.fence_reason is None:
         node.fence_reason = reason
+    fence_op(work, node, reason, optional=True)
 
 
 def unpack_nodes(work: Work) -> None:
