@@ -7,13 +7,16 @@ ends up in the transition is decided later, when orderings propagate
 
 from __future__ import annotations
 
+from vigil.scheduler.options import is_true
 from vigil.scheduler.working import Ord, Role, WAction, WNode, Work, WRes, WRsc, order
 
 
 def find_actions(rsc: WRsc, task: str, node: str | None, interval_ms: int = 0) -> list[WAction]:
-    """Matching actions, newest first (the order Pacemaker keeps them in)."""
+    """Matching actions, oldest first: Pacemaker keeps a resource's actions
+    newest first, and its find_actions() prepends each match, so the first
+    match it returns is the oldest one."""
     return [
-        a for a in reversed(rsc.actions)
+        a for a in rsc.actions
         if a.task == task and a.interval_ms == interval_ms and (node is None or a.node == node)
     ]
 
@@ -29,11 +32,15 @@ def resource_action(work: Work, rsc: WRsc, task: str, node: str | None, optional
         if found:
             found[0].node = node
     action = found[0] if found else work.new_action(rsc, task, node, interval_ms)
-    if found and not optional:
-        action.optional = False
-    elif not found:
+    if not found:
         action.optional = optional
         action.needs = needs_for(rsc, task)
+    if not rsc.managed and action.node is not None and not action.pseudo and interval_ms == 0:
+        # Every lookup of an unmanaged resource's one-shot action makes it
+        # optional again, even one a caller has just made required.
+        action.optional = True
+    elif not optional:
+        action.optional = False
     update_runnable(work, action)
     return action
 
@@ -165,7 +172,14 @@ def create_primitive_actions(work: Work, rsc: WRsc) -> None:
 def create_recurring_actions(work: Work, rsc: WRsc) -> None:
     """Recurring monitors on the node the resource will run on."""
     node = rsc.assigned
-    if node is None or rsc.next_role < Role.STARTED or not rsc.managed:
+    in_maintenance = work.options.maintenance_mode or is_true(rsc.meta.get("maintenance"))
+    if node is None or rsc.blocked or in_maintenance or work.nodes[node].maintenance:
+        return
+    if rsc.next_role != Role.STOPPED or not rsc.managed:
+        # Pacemaker looks the start up (creating it if need be) here; for an
+        # unmanaged resource that makes the start optional again.
+        resource_action(work, rsc, "start", node, True)
+    if rsc.next_role < Role.STARTED or not rsc.managed:
         return
     starts = find_actions(rsc, "start", node)
     start = starts[0] if starts else None

@@ -28,6 +28,7 @@ def schedule_probes(work: Work) -> list[OrderSpec]:
                 if rsc.orphan or node.name in rsc.known_on:
                     continue
                 probe = resource_action(work, rsc, "monitor", node.name, optional=False)
+                probe.optional = False  # even for an unmanaged resource
                 probe.meta["op_target_rc"] = "7"
                 flags = Ord.OPTIONAL
                 if not probe.runnable and not rsc.running_on:
