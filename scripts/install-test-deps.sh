@@ -2,6 +2,8 @@
 # Install what `make test` needs:
 #   - Pacemaker's crm_simulate (Debian package pacemaker-cli-utils), the oracle
 #     of the differential tests, only when it is missing;
+#   - Debian's resource agents (resource-agents, pacemaker-resource-agents),
+#     which the executor tests run, only when they are missing;
 #   - vigil with its test extras, editable, into the virtual environment
 #     (redone only when pyproject.toml changed since the last install).
 # Runs unattended (CI=true, no stdin): apt is noninteractive, sudo never prompts.
@@ -33,6 +35,39 @@ if ! have_crm_simulate; then
     $sudo apt-get update -q
     $sudo apt-get install -y -q --no-install-recommends pacemaker-cli-utils
     have_crm_simulate || { echo "install-test-deps: crm_simulate still missing after install" >&2; exit 1; }
+fi
+
+# Debian's resource agents, run unmodified by the executor tests
+# (ocf:heartbeat:Dummy, ocf:pacemaker:Dummy and Stateful; cluster-glue, a
+# dependency, brings the /etc/init.d/logd script whose status they read).
+agent_packages() {
+    [ -x /usr/lib/ocf/resource.d/heartbeat/Dummy ] || echo resource-agents
+    [ -x /usr/lib/ocf/resource.d/pacemaker/Stateful ] || echo pacemaker-resource-agents
+}
+missing_agents=$(agent_packages)
+if [ -n "$missing_agents" ]; then
+    if ! command -v apt-get >/dev/null 2>&1; then
+        echo "install-test-deps: resource agents are missing and there is no apt-get;" \
+             "install resource-agents and pacemaker-resource-agents (or your system's equivalent)" >&2
+        exit 1
+    fi
+    sudo=""
+    if [ "$(id -u)" -ne 0 ]; then
+        if ! command -v sudo >/dev/null 2>&1; then
+            echo "install-test-deps: not root and no sudo: install" $missing_agents "as root" >&2
+            exit 1
+        fi
+        sudo="sudo -n"
+    fi
+    echo "install-test-deps: installing" $missing_agents "(Debian's resource agents)"
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update -q
+    # shellcheck disable=SC2086  # one word per package
+    $sudo apt-get install -y -q --no-install-recommends $missing_agents
+    if [ -n "$(agent_packages)" ]; then
+        echo "install-test-deps: resource agents still missing after install" >&2
+        exit 1
+    fi
 fi
 
 if [ ! -x "$venv/bin/python" ]; then

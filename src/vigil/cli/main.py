@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from vigil.cli.agent import agent
 from vigil.errors import InputError
 from vigil.simulate import render, simulate_file, simulate_steps
 from vigil.simulation import Failure
@@ -65,6 +66,9 @@ def simulate(cib: str, fmt: str, date: str | None, failures: tuple[str, ...], st
         click.echo(render(sim, fmt), nl=False)
         if number < len(sims):
             click.echo("")
+
+
+cli.add_command(agent)
 
 
 def main() -> None:
