@@ -346,11 +346,20 @@ def side_by_side(left: Sequence[str], right: Sequence[str], titles: tuple[str, s
     return "\n".join(rows)
 
 
+# Generated names: primitives rsc1, groups grp1, clones rsc1-clone/grp1-clone,
+# instances rsc1:0; a cause key should not depend on which of them it was.
+_NAMES = re.compile(r"\b(?:(?:rsc|grp)\d+(?:-clone)?(?::\d+)?|node\d+|fencing)\b")
+
+
+def _anonymise(text: str) -> str:
+    return _NAMES.sub("X", text)
+
+
 def cause_key(r: SeedResult) -> str:
     """A rough grouping key for a disagreement: an error, or the verbs that differ."""
     if not r.vigil.ok:
         err = r.vigil.error or "?"
-        return "vigil error: " + re.sub(r"rsc\d+|node\d+|fencing", "X", err)[:160]
+        return "vigil error: " + _anonymise(err)[:160]
     left, right = Counter(r.pacemaker.lines or ()), Counter(r.vigil.lines or ())
 
     def verbs(c: Counter[str]) -> str:
@@ -363,7 +372,7 @@ def _verb(line: str) -> str:
     parts = line.split()
     verb = parts[1] if len(parts) > 1 else line
     if "due to" in line:
-        verb += " (due to " + re.sub(r"rsc\d+|node\d+|fencing", "X", line.split("due to", 1)[1].strip()) + ")"
+        verb += " (due to " + _anonymise(line.split("due to", 1)[1].strip()) + ")"
     return verb
 
 

@@ -114,6 +114,13 @@ def test_report_shows_both_sides_and_groups_causes() -> None:
     assert "| * Start rsc1 ( node2 )" in report
 
 
+def test_cause_key_ignores_which_resource_or_instance() -> None:
+    a = _result(7, ("* Stop rsc3:1 ( node2 ) due to unrunnable grp2-clone stop",), ())
+    b = _result(8, ("* Stop rsc11 ( node5 ) due to unrunnable rsc4-clone stop",), ())
+    assert dh.cause_key(a) == dh.cause_key(b) == (
+        "pacemaker-only: Stop (due to unrunnable X stop); vigil-only: -")
+
+
 class _FakeSimulate(types.ModuleType):
     """Stands in for ``vigil.simulate`` to check that vigil failing never stops a run."""
 

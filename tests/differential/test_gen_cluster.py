@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from lxml import etree
 
 from vigil.testing.gen_cluster import Knobs, generate, generate_cluster, op_digest
 
@@ -33,6 +34,8 @@ STEADY = {
     "p_node_standby": 0, "p_location": 0, "p_colocation": 0, "p_order": 0,
     "p_target_stopped": 0, "p_asymmetric": 0, "p_no_quorum": 0, "p_quorum_policy_stop": 0,
     "p_unclean": 0, "p_node_shutdown": 0, "p_unmanaged": 0, "p_fencing": 0.5,
+    "p_group_partial": 0, "p_group_split": 0, "p_clone_active": 1, "p_clone_excess": 0,
+    "p_clone_orphan": 0,
 }
 
 
@@ -79,8 +82,65 @@ def test_default_knobs_reach_every_feature() -> None:
         "order-mandatory", "order-optional", "order-mandatory-asymmetric", "multi-active",
         "running", "failed-monitor", "failed-start", "failed-stop", "probe-running",
         "stale-failure",
+        # groups and clones
+        "group", "group-meta", "group-partial", "group-split", "member-constraint", "clone",
+        "clone-unique", "cloned-group", "clone-max", "clone-max-below-nodes", "clone-node-max",
+        "clone-min", "interleave", "interleave-pair", "clone-ordered", "clone-meta",
+        "clone-failure", "clone-excess", "clone-orphan", "anon-instance-suffix",
+        "require-all-false", "location-clone", "colocation-clone-clone",
+        "colocation-clone-primitive", "colocation-clone-group", "colocation-group-group",
+        "colocation-group-primitive", "order-clone-clone", "order-clone-primitive",
+        "order-clone-group", "order-group-group", "order-group-primitive",
     }
     assert expected <= seen, sorted(expected - seen)
+
+
+def test_default_knobs_give_groups_and_clones_often() -> None:
+    counts = {"group": 0, "clone": 0, "clone-unique": 0, "cloned-group": 0, "interleave": 0}
+    for seed in range(200):
+        features = generate_cluster(seed).features
+        for tag in counts:
+            counts[tag] += tag in features
+    assert counts["group"] >= 80 and counts["clone"] >= 60, counts
+    assert min(counts.values()) >= 30, counts
+
+
+def _lrm_ids(xml: bytes) -> dict[str, set[str]]:
+    """``lrm_resource`` ids per configured primitive, and fail-count attribute names."""
+    root = etree.fromstring(xml)
+    ids: dict[str, set[str]] = {"fail-counts": set()}
+    for prim in root.iterfind("configuration/resources//primitive"):
+        ids[prim.get("id", "")] = set()
+    for rsc in root.iterfind("status/node_state/lrm/lrm_resources/lrm_resource"):
+        ids[rsc.get("id", "").split(":")[0]].add(rsc.get("id", ""))
+        for op in rsc:
+            assert op.get("operation_key", "").startswith(rsc.get("id", "") + "_"), op.get("id")
+            assert op.get("id", "").startswith(rsc.get("id", "") + "_"), op.get("id")
+    for nv in root.iterfind("status/node_state/transient_attributes/instance_attributes/nvpair"):
+        if nv.get("name", "").startswith("fail-count-"):
+            ids["fail-counts"].add(nv.get("name", ""))
+    return ids
+
+
+def test_clone_instances_are_recorded_as_pacemaker_writes_them() -> None:
+    everything_failed = {"p_failed_monitor": 5.0, "p_stale_failure": 5.0, "p_fencing": 0.0}
+    for unique in (0.0, 1.0):
+        xml = generate(11, p_clone=1.0, p_group=0.0, p_cloned_group=0.0, p_unique=unique,
+                       p_anon_instance_suffix=0.0, **everything_failed)
+        ids = _lrm_ids(xml)
+        prims = [p for p in ids if p != "fail-counts"]
+        assert prims and all(ids[p] for p in prims)
+        for prim in prims:
+            if unique:  # rsc:N, and fail-count-rsc:N#op
+                assert all(i.startswith(prim + ":") for i in ids[prim]), ids[prim]
+            else:  # the bare primitive id, and fail-count-rsc#op
+                assert ids[prim] == {prim}, ids[prim]
+        for name in ids["fail-counts"]:
+            rsc = name.removeprefix("fail-count-").split("#")[0]
+            assert (":" in rsc) == bool(unique), name
+    numbered = _lrm_ids(generate(11, p_clone=1.0, p_group=0.0, p_cloned_group=0.0, p_unique=0.0,
+                                 p_anon_instance_suffix=1.0, p_fencing=0.0))
+    assert all(":" in i for p, got in numbered.items() if p != "fail-counts" for i in got)
 
 
 @needs_crm_verify

@@ -15,12 +15,13 @@ always give the same bytes.  ``generate_cluster`` also returns the set of
 feature tags the cluster exercises, which a differential report uses to group
 disagreements by likely cause.
 
-The work is split in two: ``vigil.testing.gen_plan`` decides everything as
-data (``Knobs``, ``ClusterPlan``, the feature tags, ``GENERATOR_VERSION``),
+The work is split in three: ``vigil.testing.gen_model`` defines the data
+(``Knobs``, ``ClusterPlan``, ``GENERATOR_VERSION``), ``vigil.testing.gen_plan``
+decides everything from the seed (and tags the features),
 ``vigil.testing.gen_xml`` writes the plan as XML.  Extending means a knob in
 ``Knobs`` (bump ``GENERATOR_VERSION`` when a change reshuffles seeds), a
 decision in the planner that tags its feature, and at most a new element in
-the writer.  This module is the stable entry point and re-exports both.
+the writer.  This module is the stable entry point and re-exports the rest.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vigil.testing.gen_plan import (
+from vigil.testing.gen_model import (
     GENERATOR_VERSION,
     INFINITY,
     Clone,
@@ -44,8 +45,8 @@ from vigil.testing.gen_plan import (
     Primitive,
     TopLevel,
     op_digest,
-    plan_cluster,
 )
+from vigil.testing.gen_plan import plan_cluster
 from vigil.testing.gen_xml import render_cib
 
 __all__ = [

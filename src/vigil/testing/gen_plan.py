@@ -1,296 +1,54 @@
-"""The random cluster as data: what ``vigil.testing.gen_cluster`` decides before writing XML.
+"""Planning a random cluster: every decision drawn from one seeded RNG.
 
-``plan_cluster(seed, knobs)`` draws every decision -- nodes, resources
-(primitives, groups, anonymous and globally-unique clones, cloned groups),
-constraints and each resource instance's operation history -- from one
-seeded ``random.Random`` and returns a ``ClusterPlan``;
-``vigil.testing.gen_xml`` turns that into CIB XML.  Keeping the two apart
-means a new feature is a planning change (a knob, a decision, a tag) and, at
-most, a new element in the writer.
+``plan_cluster(seed, knobs)`` decides nodes, resources (primitives, groups,
+anonymous and globally-unique clones, cloned groups), constraints and each
+resource instance's operation history, and returns a ``ClusterPlan`` (see
+``vigil.testing.gen_model``) with the feature tags the cluster exercises.
+A new feature is a knob in ``Knobs``, a decision here that tags it, and at
+most a new element in ``vigil.testing.gen_xml``.
 
-Rules that keep a plan valid for Pacemaker 2.1.5 and free of unresolvable
-situations:
+Rules that keep a plan valid for Pacemaker 2.1.5 and free of situations it
+cannot resolve or flags as configuration errors:
 
 * colocations and orders each follow a random rank of the top-level
   resources (a constraint may name a member of an uncloned group, but it is
   ranked as its group), so neither graph has cycles;
 * an unclean node or a failed stop only appears with fencing on;
-* only globally-unique clones get ``clone-node-max`` (2.1.5 rejects more than
-  one instance per node for anonymous clones);
+* only globally-unique clones get ``clone-node-max`` (2.1.5 allows one
+  instance per node of an anonymous clone), and an interleaved colocation
+  only joins clones with the same number of instances per node;
+* in an asymmetric cluster no member of a cloned group is unmanaged (an
+  unmanaged member active where the clone is allowed nowhere is an error);
 * no promotable clones, notifications, bundles, resource sets or remote
   nodes: vigil does not claim them.
-
-How Pacemaker records clone instances (and so how the plan keys histories):
-an anonymous instance's ``lrm_resource`` id is the primitive id without an
-instance number -- current Pacemaker strips it -- though old Pacemaker wrote
-``rsc:N`` and 2.1.5 still maps those (``anon-instance-suffix``); a
-globally-unique instance is always ``rsc:N``.  Fail-count attributes are
-named after the same id (``fail-count-rsc#monitor_10000`` for an anonymous
-instance, ``fail-count-rsc:1#monitor_10000`` for a unique one).
 """
 
 from __future__ import annotations
 
-import hashlib
 import random
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Literal, TypeVar
+from collections.abc import Sequence
+from typing import TypeVar
 
-# Bump when the same (seed, knobs) starts producing a different cluster: any
-# seed-keyed list of known differences is then stale.
-GENERATOR_VERSION = 2
-
-FEATURE_SET = "3.16.1"  # Pacemaker 2.1.5 refuses newer feature sets
-SCHEMA = "pacemaker-3.9"  # newest schema 2.1.5 ships
-DC_VERSION = "2.1.5-a3f44794f94"
-HISTORY_START = 1700000000  # operation history timestamps count up from here
-EXECUTION_DATE = HISTORY_START + 86400  # the simulated "now"
-INFINITY = "INFINITY"
+from vigil.testing.gen_model import (
+    DC_VERSION,
+    INFINITY,
+    Clone,
+    ClusterPlan,
+    Colocation,
+    Expr,
+    Group,
+    History,
+    HistoryKind,
+    Knobs,
+    Location,
+    Node,
+    NodeState,
+    Order,
+    Primitive,
+    TopLevel,
+)
 
 _T = TypeVar("_T")
-
-NodeState = Literal["online", "down", "absent", "unclean"]
-HistoryKind = Literal[
-    # active on the node
-    "running",  # start rc 0 + recurring monitor rc 0
-    "failed_monitor",  # start rc 0 + recurring monitor rc 1 or 7
-    "probe_running",  # probe (monitor_0) found it running: rc 0, expected 7
-    "failed_start",  # start rc 1; fail-count INFINITY (start-failure-is-fatal)
-    "failed_stop",  # stop rc 1; fail-count INFINITY; node needs fencing
-    # not active on the node
-    "probed_stopped",  # probe rc 7
-    "stopped_after_run",  # start rc 0, later stop rc 0
-    "stale_failure",  # monitor failed, then stopped: fail-count stays
-]
-ACTIVE_KINDS: frozenset[str] = frozenset(
-    {"running", "failed_monitor", "probe_running", "failed_start", "failed_stop"})
-
-
-def op_digest(params: Mapping[str, str]) -> str:
-    """Pacemaker's ``op-digest`` of an operation's parameters.
-
-    Pacemaker hashes the XML text of a ``<parameters>`` element holding the
-    resource's instance attributes (plus ``CRM_meta_timeout`` in ms for a
-    recurring op), attributes sorted by name.  Checked against
-    ``crm_resource --digests`` of Pacemaker 2.1.5; clone instances hash the
-    same (their ``CRM_meta_clone*`` parameters are filtered out).  Values are
-    expected to need no XML escaping (the generator only writes plain words).
-    """
-    body = "".join(f' {k}="{v}"' for k, v in sorted(params.items()))
-    return hashlib.md5(f" <parameters{body}/>\n".encode(), usedforsecurity=False).hexdigest()
-
-
-@dataclass(frozen=True)
-class Knobs:
-    """The shape of the random clusters; every probability is in [0, 1].
-
-    Defaults are tuned so that a few hundred seeds reach every feature while
-    most clusters still have something to do.  Per-node and per-resource
-    probabilities apply independently to each node or resource.
-    """
-
-    min_nodes: int = 2
-    max_nodes: int = 6
-    min_resources: int = 1  # top-level resources: primitives, groups, clones
-    max_resources: int = 8
-    max_primitives: int = 14  # cap on primitives (group members count), not instances
-    # cluster
-    p_fencing: float = 0.3  # stonith-enabled=true plus a stonith device
-    p_no_quorum: float = 0.1  # have-quorum=0 with no-quorum-policy=stop
-    p_quorum_policy_stop: float = 0.1  # quorate, but policy stop instead of ignore
-    p_asymmetric: float = 0.08  # symmetric-cluster=false
-    # nodes
-    p_node_offline: float = 0.15
-    p_node_standby: float = 0.15
-    p_node_shutdown: float = 0.04
-    p_unclean: float = 0.35  # per cluster, only with fencing: one node is unclean
-    p_offline_history: float = 0.2  # a cleanly offline node keeps stale history (fenced if fencing is on)
-    # kinds of top-level resource (per resource; the rest are primitives)
-    p_group: float = 0.2
-    p_clone: float = 0.17  # a clone of one primitive
-    p_cloned_group: float = 0.08
-    p_unique: float = 0.35  # a clone is globally-unique
-    # groups
-    p_group_meta: float = 0.35  # group-level target-role / is-managed / stickiness / ...
-    p_group_partial: float = 0.15  # only the first members of an active group run
-    p_group_split: float = 0.08  # one member of an active group runs elsewhere
-    p_member_ref: float = 0.1  # a constraint names a member of an (uncloned) group
-    # clones
-    p_clone_meta: float = 0.35  # clone-level target-role / is-managed / stickiness / ...
-    p_clone_max: float = 0.5
-    p_clone_node_max: float = 0.5  # unique clones only: clone-node-max 1 or 2
-    p_clone_min: float = 0.1
-    p_interleave: float = 0.6  # interleave is written (true or false, evenly)
-    p_ordered: float = 0.15
-    p_clone_active: float = 0.6  # per node (anonymous) or per instance (unique)
-    p_clone_excess: float = 0.15  # more active instances than clone-max / clone-node-max allow
-    p_clone_orphan: float = 0.1  # unique: an instance numbered beyond clone-max is active
-    p_anon_instance_suffix: float = 0.1  # anonymous history written as rsc:N (old Pacemaker)
-    p_require_all_false: float = 0.25  # an order whose first is a clone: require-all=false
-    # resources
-    p_heartbeat_agent: float = 0.3  # ocf:heartbeat:Dummy instead of ocf:pacemaker:Dummy
-    p_params: float = 0.2  # instance attributes (non-constant digests)
-    p_explicit_ops: float = 0.2  # start/stop ops with their own timeouts
-    p_default_stickiness: float = 0.5
-    p_default_migration_threshold: float = 0.1
-    p_stickiness: float = 0.15
-    p_priority: float = 0.15
-    p_target_stopped: float = 0.08
-    p_target_started: float = 0.04
-    p_migration_threshold: float = 0.25
-    p_unmanaged: float = 0.04
-    # constraints
-    p_location: float = 0.5
-    p_second_location: float = 0.2
-    p_location_rule: float = 0.35
-    p_colocation: float = 0.3
-    p_second_colocation: float = 0.15
-    p_order: float = 0.3
-    # status
-    p_active: float = 0.6
-    p_multi_active: float = 0.05
-    p_failed_monitor: float = 0.15
-    p_failed_start: float = 0.08
-    p_failed_stop: float = 0.08  # only with fencing
-    p_probe_running: float = 0.05
-    p_no_history: float = 0.15  # inactive node with no record at all (a probe is due)
-    p_stopped_after_run: float = 0.08
-    p_stale_failure: float = 0.06
-    p_fencing_device_running: float = 0.8
-
-
-@dataclass
-class Node:
-    id: int
-    name: str
-    state: NodeState
-    standby: Literal["", "config", "transient"] = ""
-    shutdown: bool = False
-    attributes: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def has_node_state(self) -> bool:
-        return self.state != "absent"
-
-    @property
-    def history_counts(self) -> bool:
-        """Pacemaker reads the history of online nodes and of nodes it will fence."""
-        return self.state in ("online", "unclean")
-
-
-@dataclass(frozen=True)
-class History:
-    """What one resource instance's operation history on one node says."""
-
-    kind: HistoryKind
-    rc: int = 0  # exit code of the failed operation
-    fail_count: str = ""  # value of the fail-count attribute, when one is written
-
-
-@dataclass
-class Primitive:
-    id: str
-    cls: str
-    provider: str | None
-    type: str
-    params: dict[str, str] = field(default_factory=dict)
-    meta: dict[str, str] = field(default_factory=dict)
-    monitor_interval_ms: int = 10000
-    monitor_timeout_ms: int = 20000
-    explicit_ops: bool = False
-    # (node name, lrm_resource id) -> history; the id is the primitive's own
-    # id, or ``id:N`` for a clone instance recorded with its number
-    history: dict[tuple[str, str], History] = field(default_factory=dict)
-
-    def primitives(self) -> Iterator[Primitive]:
-        yield self
-
-
-@dataclass
-class Group:
-    id: str
-    members: list[Primitive]
-    meta: dict[str, str] = field(default_factory=dict)
-
-    def primitives(self) -> Iterator[Primitive]:
-        yield from self.members
-
-
-@dataclass
-class Clone:
-    id: str
-    child: Primitive | Group
-    meta: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def unique(self) -> bool:
-        return self.meta.get("globally-unique") == "true"
-
-    def primitives(self) -> Iterator[Primitive]:
-        yield from self.child.primitives()
-
-
-TopLevel = Primitive | Group | Clone
-
-
-@dataclass(frozen=True)
-class Expr:
-    attribute: str
-    operation: str
-    value: str | None = None
-    type: str | None = None
-
-
-@dataclass(frozen=True)
-class Location:
-    rsc: str
-    score: str
-    node: str | None = None
-    exprs: tuple[Expr, ...] = ()
-    boolean_op: str | None = None
-
-
-@dataclass(frozen=True)
-class Colocation:
-    rsc: str
-    with_rsc: str
-    score: str
-
-
-@dataclass(frozen=True)
-class Order:
-    first: str
-    then: str
-    kind: str
-    symmetrical: str | None
-    require_all: str | None = None
-
-
-@dataclass
-class ClusterPlan:
-    """Everything decided about one cluster, before any XML is written."""
-
-    options: dict[str, str]
-    have_quorum: bool
-    nodes: list[Node]
-    resources: list[TopLevel]
-    fencing_device: Primitive | None
-    rsc_defaults: dict[str, str]
-    locations: list[Location]
-    colocations: list[Colocation]
-    orders: list[Order]
-    features: set[str]
-
-    @property
-    def dc(self) -> Node:
-        return next(n for n in self.nodes if n.state == "online")
-
-    def all_primitives(self) -> Iterator[Primitive]:
-        if self.fencing_device is not None:
-            yield self.fencing_device
-        for top in self.resources:
-            yield from top.primitives()
 
 
 class _Rng:
@@ -460,7 +218,7 @@ def _plan_clone(rng: _Rng, k: Knobs, child: Primitive | Group, n_nodes: int, fea
         if clone_max < n_nodes:
             feats.add("clone-max-below-nodes")
     if rng.chance(k.p_clone_min):
-        clone.meta["clone-min"] = str(rng.randint(1, max(1, min(3, _clone_max(clone, n_nodes)))))
+        clone.meta["clone-min"] = str(rng.randint(1, max(1, min(3, clone.clone_max(n_nodes)))))
         feats.add("clone-min")
     if rng.chance(k.p_interleave):
         clone.meta["interleave"] = rng.pick(["true", "false"])
@@ -475,11 +233,6 @@ def _plan_clone(rng: _Rng, k: Knobs, child: Primitive | Group, n_nodes: int, fea
         if len(clone.meta) > before:
             feats.add("clone-meta")
     return clone
-
-
-def _clone_max(clone: Clone, n_nodes: int) -> int:
-    """Pacemaker's clone-max: as configured, else the number of configured nodes."""
-    return int(clone.meta.get("clone-max", str(n_nodes)))
 
 
 def _plan_resources(rng: _Rng, k: Knobs, n_nodes: int, feats: set[str]) -> list[TopLevel]:
@@ -520,10 +273,21 @@ def _kind(top: TopLevel) -> str:
     return "group" if isinstance(top, Group) else "primitive"
 
 
-def _pair_tag(prefix: str, a: TopLevel, b: TopLevel) -> str:
-    """``colocation-clone-clone``, ``order-clone-group`` ...: what a constraint joins."""
+def _pair_tags(prefix: str, a: TopLevel, b: TopLevel) -> set[str]:
+    """``colocation-clone-clone``, ``order-clone-group`` ...: what a constraint joins.
+
+    Two clones with ``interleave=true`` on either side also make
+    ``interleave-pair`` (which side counts depends on the action; that is
+    the scheduler's business).
+    """
     ka, kb = sorted((_kind(a), _kind(b)))
-    return f"{prefix}-{ka}-{kb}"
+    if ka == kb == "primitive":
+        return set()
+    tags = {f"{prefix}-{ka}-{kb}"}
+    if isinstance(a, Clone) and isinstance(b, Clone) and "true" in (
+            a.meta.get("interleave"), b.meta.get("interleave")):
+        tags.add("interleave-pair")
+    return tags
 
 
 def _can_colocate(dependent: TopLevel, primary: TopLevel) -> bool:
@@ -533,7 +297,7 @@ def _can_colocate(dependent: TopLevel, primary: TopLevel) -> bool:
         return True
     if dependent.meta.get("interleave") != "true":
         return True
-    return dependent.meta.get("clone-node-max", "1") == primary.meta.get("clone-node-max", "1")
+    return dependent.node_max == primary.node_max
 
 
 def _plan_constraints(rng: _Rng, k: Knobs, plan: ClusterPlan, feats: set[str]) -> None:
@@ -579,8 +343,7 @@ def _plan_constraints(rng: _Rng, k: Knobs, plan: ClusterPlan, feats: set[str]) -
             plan.colocations.append(Colocation(ref(tops[rank[i]]), ref(tops[with_top]), score))
             feats.add("colocation-" + ("inf" if score == INFINITY else
                                         "neg-inf" if score == "-" + INFINITY else "finite"))
-            if _kind(tops[rank[i]]) != "primitive" or _kind(tops[with_top]) != "primitive":
-                feats.add(_pair_tag("colocation", tops[rank[i]], tops[with_top]))
+            feats |= _pair_tags("colocation", tops[rank[i]], tops[with_top])
 
     # Orders: first always has the lower rank (an independent ranking).
     rank = rng.shuffled(list(tops))
@@ -596,8 +359,7 @@ def _plan_constraints(rng: _Rng, k: Knobs, plan: ClusterPlan, feats: set[str]) -
             feats.add("require-all-false")
         plan.orders.append(Order(ref(first), ref(then), kind, sym, require_all))
         feats.add("order-" + kind.lower() + ("-asymmetric" if sym == "false" else ""))
-        if _kind(first) != "primitive" or _kind(then) != "primitive":
-            feats.add(_pair_tag("order", first, then))
+        feats |= _pair_tags("order", first, then)
 
 
 # --------------------------------------------------------------------------
@@ -727,7 +489,7 @@ class _HistoryPlanner:
         """One instance per node; history ids without a number (or ``:N``, old style)."""
         rng, k = self.rng, self.k
         members = list(clone.primitives())
-        clone_max = _clone_max(clone, len(self.plan.nodes))
+        clone_max = clone.clone_max(len(self.plan.nodes))
         active = [n for n in self.hosts if rng.chance(k.p_clone_active)]
         if len(active) > clone_max:
             if rng.chance(k.p_clone_excess):
@@ -752,8 +514,8 @@ class _HistoryPlanner:
         rng, k, hosts = self.rng, self.k, self.hosts
         members = list(clone.primitives())
         n_nodes = len(self.plan.nodes)
-        count = _clone_max(clone, n_nodes)
-        node_max = int(clone.meta.get("clone-node-max", "1"))
+        count = clone.clone_max(n_nodes)
+        node_max = clone.node_max
         numbers = list(range(count))
         if rng.chance(k.p_clone_orphan):
             numbers.append(count + rng.randint(0, 1))

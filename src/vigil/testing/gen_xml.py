@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 
 from lxml import etree
 
-from vigil.testing.gen_plan import (
+from vigil.testing.gen_model import (
     EXECUTION_DATE,
     FEATURE_SET,
     HISTORY_START,
