@@ -9,8 +9,6 @@ A group is placed member by member, each member following the previous one.
 
 from __future__ import annotations
 
-from functools import cmp_to_key
-
 from vigil.model.scores import INFINITY
 from vigil.scheduler.clone import assign_clone
 from vigil.scheduler.colocation import (
@@ -20,6 +18,7 @@ from vigil.scheduler.colocation import (
     has_influence,
 )
 from vigil.scheduler.group import assign_group
+from vigil.scheduler.nodes import sorted_nodes
 from vigil.scheduler.working import Role, WClone, WGroup, Work, WRes, WRsc
 
 
@@ -89,27 +88,6 @@ def assign_primitive(work: Work, rsc: WRsc, prefer: str | None = None) -> str | 
     finally:
         rsc.allocating = False
     return rsc.assigned
-
-
-def sorted_nodes(work: Work, scores: dict[str, int], active: str | None) -> list[str]:
-    def weight(name: str) -> int:
-        return scores[name] if work.nodes[name].is_available() else -INFINITY
-
-    def compare(a: str, b: str) -> int:
-        wa, wb = weight(a), weight(b)
-        if wa != wb:
-            return -1 if wa > wb else 1
-        na, nb = work.nodes[a].num_resources, work.nodes[b].num_resources
-        if na != nb:
-            return -1 if na < nb else 1
-        if active is not None:
-            if a == active:
-                return -1
-            if b == active:
-                return 1
-        return (a > b) - (a < b)
-
-    return sorted(scores, key=cmp_to_key(compare))
 
 
 def _assign_best_node(work: Work, rsc: WRsc, prefer: str | None = None) -> None:

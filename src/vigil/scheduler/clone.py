@@ -11,7 +11,6 @@ clones ties each instance only to the instance on the same node.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cmp_to_key
 
 from vigil.model.scores import INFINITY, add
 from vigil.scheduler.colocation import add_colocated_node_scores, has_influence, insert_sorted
@@ -66,9 +65,37 @@ def _compare_instances(work: Work, clone: WClone) -> Callable[[Instance, Instanc
         failed_a, failed_b = did_fail(a), did_fail(b)
         if failed_a != failed_b:
             return -1 if not failed_a else 1
+        up_a, up_b = _node_is_up(work, node_a), _node_is_up(work, node_b)
+        if up_a != up_b:
+            return -1 if up_a else 1
         return instance_number(a) - instance_number(b)
 
     return compare
+
+
+def _node_is_up(work: Work, node: str) -> bool:
+    wnode = work.nodes[node]
+    return wnode.online and not wnode.shutdown
+
+
+def _merge_sort(items: list[Instance], compare: Callable[[Instance, Instance], int]) -> list[Instance]:
+    """GLib's list sort (a merge sort taking ties from the left half).  The
+    instance comparison is not a total order, so the algorithm shows in the
+    result; this keeps instance placement the same as Pacemaker's."""
+    if len(items) <= 1:
+        return list(items)
+    middle = len(items) // 2
+    left, right = _merge_sort(items[:middle], compare), _merge_sort(items[middle:], compare)
+    merged: list[Instance] = []
+    i = j = 0
+    while i < len(left) and j < len(right):
+        if compare(left[i], right[j]) <= 0:
+            merged.append(left[i])
+            i += 1
+        else:
+            merged.append(right[j])
+            j += 1
+    return merged + left[i:] + right[j:]
 
 
 def _set_score(instance: WRes, node: str, score: int) -> None:
@@ -88,22 +115,18 @@ def _restrict_to_runnable(work: Work, clone: WClone, instance: Instance, limit: 
             _set_score(instance, node, -INFINITY)
             continue
         top = clone.allowed.get(node)
-        if top is None:
-            _set_score(instance, node, -INFINITY)
-        elif top < 0:
-            _set_score(instance, node, top)
-        elif clone.counts.get(node, 0) >= limit:
+        if top is None or top < 0 or clone.counts.get(node, 0) >= limit:
             _set_score(instance, node, -INFINITY)
 
 
 def _append_parent_colocations(clone: WClone, instance: Instance, all_coloc: bool) -> None:
     for coloc in clone.this_with:
-        if (all_coloc or coloc.score < 0 or coloc.score >= INFINITY) and coloc not in instance.this_with:
+        if all_coloc or coloc.score < 0 or coloc.score >= INFINITY:
             insert_sorted(instance.this_with, coloc, coloc.primary, lambda c: c.primary)
     for coloc in clone.with_this:
         if not has_influence(coloc, instance):
             continue
-        if (all_coloc or coloc.score < 0) and coloc not in instance.with_this:
+        if all_coloc or coloc.score < 0:
             insert_sorted(instance.with_this, coloc, coloc.dependent, lambda c: c.dependent)
 
 
@@ -149,7 +172,7 @@ def assign_clone(work: Work, clone: WClone, assign: AssignFn) -> None:
             )
             if result is not None:
                 clone.allowed = result
-    clone.instances.sort(key=cmp_to_key(_compare_instances(work, clone)))
+    clone.instances[:] = _merge_sort(clone.instances, _compare_instances(work, clone))
     _distribute(work, clone, assign)
     clone.allocating = False
     clone.provisional = False
@@ -165,7 +188,8 @@ def _distribute(work: Work, clone: WClone, assign: AssignFn) -> None:
     for instance in clone.instances:
         if allocated >= max_total:
             break
-        if not instance.running_on or not instance.provisional or did_fail(instance):
+        failed = isinstance(instance, WRsc) and instance.failed
+        if not instance.running_on or not instance.provisional or failed:
             continue
         current = work.current_node(instance)
         if current is None or not work.nodes[current].is_available():

@@ -8,31 +8,45 @@ the newest failure.
 
 from __future__ import annotations
 
+import re
+
 from vigil.model.scores import ScoreError, add, parse_score
-from vigil.scheduler.working import WNode, WRsc
+from vigil.scheduler.working import WClone, WNode, WRsc
 
 
-def _base_id(rsc_id: str) -> str:
-    return rsc_id.split(":", 1)[0]
+def _is_unique_instance(rsc: WRsc) -> bool:
+    parent = rsc.parent
+    while parent is not None:
+        if isinstance(parent, WClone):
+            return parent.unique
+        parent = parent.parent
+    return False
 
 
-def _matches(key: str, prefix: str, rsc_id: str) -> bool:
-    name = f"{prefix}-{rsc_id}"
-    return key == name or key.startswith(name + "#")
+def _pattern(prefix: str, rsc: WRsc) -> re.Pattern[str]:
+    """``fail-count-RSC#OP_INTERVAL`` names of this resource: an instance of
+    a globally-unique clone has its own (``RSC:N#...``); anonymous instances
+    share the primitive's, with or without an old ``:N``."""
+    if _is_unique_instance(rsc):
+        name = re.escape(rsc.id)
+    else:
+        name = re.escape(rsc.id.split(":", 1)[0]) + "(:[0-9]+)?"
+    return re.compile(f"^{re.escape(prefix)}-{name}#.+_[0-9]+$")
 
 
 def raw_failcount(node: WNode, rsc: WRsc) -> tuple[int, int]:
     """(fail-count ignoring failure-timeout, newest last-failure time)."""
-    rsc_id = _base_id(rsc.id)
+    counts = _pattern("fail-count", rsc)
+    failures = _pattern("last-failure", rsc)
     count = 0
     last = 0
     for key, value in node.attrs.items():
-        if _matches(key, "fail-count", rsc_id):
+        if counts.match(key):
             try:
                 count = add(count, parse_score(value))
             except ScoreError:
                 continue
-        elif _matches(key, "last-failure", rsc_id):
+        elif failures.match(key):
             try:
                 last = max(last, int(value))
             except ValueError:

@@ -58,12 +58,15 @@ def assign_group(work: Work, group: WGroup, assign_member: Callable[[Work, WRsc]
     group.allocating = True
     group.role = group.members[0].role
     _expand_colocations(group)
+    first_node = None
     for member in group.members:
-        assign_member(work, member)
+        node = assign_member(work, member)
+        if first_node is None:
+            first_node = node
     group.next_role = group.members[0].next_role
     group.allocating = False
     group.provisional = False
-    return group.assigned
+    return first_node if group.colocated else None
 
 
 def create_group_actions(work: Work, group: WGroup) -> None:

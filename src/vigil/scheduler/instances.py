@@ -6,6 +6,7 @@ which both need "the instance of that clone on this node".
 
 from __future__ import annotations
 
+from vigil.scheduler.nodes import sorted_nodes
 from vigil.scheduler.working import WClone, WGroup, Work, WRes, WRsc
 
 Instance = WRsc | WGroup
@@ -18,7 +19,9 @@ def instance_number(instance: Instance) -> int:
 def instance_location(instance: Instance) -> str | None:
     """Where an instance is placed (a group instance: its first member)."""
     if isinstance(instance, WGroup):
-        return instance.members[0].assigned if instance.members else None
+        # A group is somewhere only when all its placed members are there.
+        nodes = {m.assigned for m in instance.members if m.assigned is not None}
+        return nodes.pop() if len(nodes) == 1 else None
     return instance.assigned
 
 
@@ -35,7 +38,7 @@ def compatible_instance(work: Work, local: WRes, clone: WClone, current: bool) -
     node = _location(work, local, current)
     if node is not None:
         return _instance_on(work, clone, node, current)
-    for candidate in sorted(local.allowed, key=lambda n: -local.allowed[n]):
+    for candidate in sorted_nodes(work, local.allowed, None):
         found = _instance_on(work, clone, candidate, current)
         if found is not None:
             return found

@@ -20,7 +20,7 @@ from vigil.scheduler.working import Role, WClone, WGroup, Work, WRes, WRsc
 def base_weight(work: Work, node_name: str) -> int:
     """The weight a node brings when it first enters a resource's allowed set."""
     node = work.nodes[node_name]
-    if not node.has_state or not node.online or node.shutdown:
+    if node.has_state and (not node.online or node.shutdown):
         return -INFINITY
     return 0
 
@@ -119,7 +119,12 @@ def _apply_location(work: Work, rsc: WRes, location: Location) -> None:
                                   params=rsc.params if isinstance(rsc, WRsc) else {}, meta=rsc.meta)
                 if not rule_passes(rule, ctx):
                     continue
-                scored.append((name, rule_score(rule, ctx)))
+                score = rule_score(rule, ctx)
+                if rule.boolean_op.lower() == "or":
+                    # An "or" rule adds to the node's own weight (-INFINITY
+                    # for a node that is down or leaving); "and" replaces it.
+                    score = add(base_weight(work, name), score)
+                scored.append((name, score))
     _apply_scores(rsc, scored)
 
 

@@ -249,7 +249,9 @@ class WGroup:
         nodes: list[str] = []
         for member in self.members:
             for node in member.running_on:
-                if node not in nodes:
+                # Pacemaker lists an unmanaged member's node again; instance
+                # placement counts it as active twice.
+                if node not in nodes or not member.managed:
                     nodes.append(node)
         return nodes
 
