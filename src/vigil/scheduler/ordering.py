@@ -10,7 +10,7 @@ flags are propagated to a fixed point; flags only ever move one way
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 
 from vigil.model.scores import INFINITY
@@ -295,6 +295,11 @@ def _update_ordered(first: WAction, then: WAction, f_optional: bool, f_runnable:
     return f_changed, t_changed
 
 
+# A step of the propagation: yields actions to revisit at once (nested, as
+# Pacemaker's recursive update does) and returns (first changed, then changed).
+Updates = Generator[WAction, None, tuple[bool, bool]]
+
+
 class _Propagator:
     """Carries "required" and "unrunnable" along orderings to a fixed point.
 
@@ -360,7 +365,7 @@ class _Propagator:
                 runnable_before += 1
                 if runnable_before >= then.required_runnable_before:
                     then.runnable = True
-            f_changed, t_changed = self._update_pair(first, then, flags)
+            f_changed, t_changed = yield from self._update_pair(first, then, flags)
             then_changed |= t_changed
             yield from self._drain()
             if f_changed:
@@ -377,7 +382,7 @@ class _Propagator:
             for after, _ in list(then.afters):
                 yield after
 
-    def _update_pair(self, first: WAction, then: WAction, flags: Ord) -> tuple[bool, bool]:
+    def _update_pair(self, first: WAction, then: WAction, flags: Ord) -> Updates:
         """Apply one ordering's flag rules; return (first changed, then changed)."""
         f_changed = False
         t_changed = False
@@ -398,7 +403,8 @@ class _Propagator:
             elif kind == Ord.RESTART and then.rsc is None:
                 continue
             else:
-                fc, tc = self._update_via(owner, first, then, f_opt, f_run, check_opt, check_run, kind)
+                fc, tc = yield from self._update_via(owner, first, then, f_opt, f_run, check_opt,
+                                                     check_run, kind)
             f_changed |= fc
             t_changed |= tc
         if (
@@ -414,34 +420,43 @@ class _Propagator:
             t_changed = True
         return f_changed, t_changed
 
+    def _update_one(self, first: WAction, then: WAction, f_optional: bool, f_runnable: bool,
+                    check_optional: bool, check_runnable: bool, kind: Ord) -> Updates:
+        """One rule on one pair; an action of a member or instance that
+        changes is revisited at once, as Pacemaker does, which decides which
+        reason a dependent reports."""
+        fc, tc = _update_ordered(first, then, f_optional, f_runnable, check_optional, check_runnable,
+                                 kind)
+        if tc and then.rsc is not None and then.rsc.parent is not None:
+            yield then
+        return fc, tc
+
     def _update_via(self, owner: WRes, first: WAction, then: WAction, f_optional: bool, f_runnable: bool,
-                    check_optional: bool, check_runnable: bool, kind: Ord) -> tuple[bool, bool]:
+                    check_optional: bool, check_runnable: bool, kind: Ord) -> Updates:
         """Apply a rule through ``owner``'s method: a group also applies it to
         its members' action of the same task, a clone to its instances'."""
         if isinstance(owner, WClone):
-            return self._update_clone(first, then, f_optional, f_runnable, check_optional,
-                                      check_runnable, kind)
-        f_changed, t_changed = _update_ordered(first, then, f_optional, f_runnable, check_optional,
-                                               check_runnable, kind)
+            return (yield from self._update_clone(first, then, f_optional, f_runnable, check_optional,
+                                                  check_runnable, kind))
+        f_changed, t_changed = yield from self._update_one(first, then, f_optional, f_runnable,
+                                                           check_optional, check_runnable, kind)
         if isinstance(owner, WGroup) and isinstance(then.rsc, WGroup):
             for member in then.rsc.members:
                 member_action = find_first_action(member, then.task, then.node)
                 if member_action is not None:
-                    fc, tc = _update_ordered(first, member_action, f_optional, f_runnable,
-                                             check_optional, check_runnable, kind)
+                    fc, tc = yield from self._update_one(first, member_action, f_optional, f_runnable,
+                                                         check_optional, check_runnable, kind)
                     f_changed |= fc
                     t_changed |= tc
-                    if tc:
-                        self.push(member_action)
-                        self.push_after(member_action)
         return f_changed, t_changed
 
     def _update_clone(self, first: WAction, then: WAction, f_optional: bool, f_runnable: bool,
-                      check_optional: bool, check_runnable: bool, kind: Ord) -> tuple[bool, bool]:
+                      check_optional: bool, check_runnable: bool, kind: Ord) -> Updates:
         if can_interleave(first, then):
-            return self._update_interleaved(first, then, check_optional, check_runnable, kind)
-        f_changed, t_changed = _update_ordered(first, then, f_optional, f_runnable, check_optional,
-                                               check_runnable, kind)
+            return (yield from self._update_interleaved(first, then, check_optional, check_runnable,
+                                                        kind))
+        f_changed, t_changed = yield from self._update_one(first, then, f_optional, f_runnable,
+                                                           check_optional, check_runnable, kind)
         if not isinstance(then.rsc, WClone):
             return f_changed, t_changed
         for instance in then.rsc.instances:
@@ -451,17 +466,17 @@ class _Propagator:
             _, child_runnable = instance_action_flags(instance, child_action, then.node)
             if not child_runnable:
                 continue
-            fc, tc = self._update_via(instance, first, child_action, f_optional, f_runnable,
-                                      check_optional, check_runnable, kind)
+            fc, tc = yield from self._update_via(instance, first, child_action, f_optional, f_runnable,
+                                                 check_optional, check_runnable, kind)
             f_changed |= fc
             t_changed |= tc
             if tc:
-                self.push(child_action)
-                self.push_after(child_action)
+                for after, _ in list(child_action.afters):
+                    yield after
         return f_changed, t_changed
 
     def _update_interleaved(self, first: WAction, then: WAction, check_optional: bool,
-                            check_runnable: bool, kind: Ord) -> tuple[bool, bool]:
+                            check_runnable: bool, kind: Ord) -> Updates:
         """Between interleaved clones, each instance waits only for the
         instance of the other clone on its own node."""
         f_changed = t_changed = False
@@ -477,13 +492,12 @@ class _Propagator:
                 order(first_action, then_action, kind)
                 f_changed = t_changed = True
                 self.push(then_action)
-            assert first_action.rsc is not None
             owner_instance = then_action.rsc
             f_opt, f_run = flags_for_ordering(first_action, then_action.node)
             if owner_instance is None:
                 continue
-            fc, tc = self._update_via(owner_instance, first_action, then_action, f_opt, f_run,
-                                      check_optional, check_runnable, kind)
+            fc, tc = yield from self._update_via(owner_instance, first_action, then_action, f_opt, f_run,
+                                                 check_optional, check_runnable, kind)
             f_changed |= fc
             t_changed |= tc
             if fc:
