@@ -32,7 +32,7 @@ from vigil.scheduler.summary import summarize
 from vigil.scheduler.unpack_history import unpack_history
 from vigil.scheduler.unpack_nodes import unpack_nodes
 from vigil.scheduler.unpack_resources import unpack_resources
-from vigil.scheduler.working import Role, WAction, WClone, WGroup, Work, WRes
+from vigil.scheduler.working import Role, WAction, WClone, WGroup, Work, WRes, WRsc
 
 __all__ = ["schedule"]
 
@@ -118,7 +118,7 @@ def _view(work: Work) -> ClusterView:
     return ClusterView(tuple(nodes), tuple(resources), work.have_quorum)
 
 
-def _document_order(work: Work) -> list:  # type: ignore[type-arg]
+def _document_order(work: Work) -> list[WRsc]:
     order = {p.id: i for i, p in enumerate(work.cluster.config.primitives())}
     return sorted(work.rscs.values(), key=lambda r: order.get(r.id, len(order)))
 

@@ -43,7 +43,7 @@ from vigil.scheduler.nvsets import resolve_nvsets
 from vigil.scheduler.rules import RuleContext
 from vigil.scheduler.unpack_nodes import fence_node
 from vigil.scheduler.unpack_resources import find_op, new_clone_instance
-from vigil.scheduler.working import OnFail, Role, WClone, WGroup, WNode, Work, WRsc
+from vigil.scheduler.working import OnFail, Role, WAction, WClone, WGroup, WNode, Work, WRsc
 
 _ON_FAIL_WORDS = {
     "ignore": OnFail.IGNORE,
@@ -544,7 +544,7 @@ def _process_state(work: Work, node: WNode, rsc: WRsc, on_fail: OnFail) -> None:
                 action.optional = True
 
 
-def _existing_or_new_stop(work: Work, rsc: WRsc, node: str):  # type: ignore[no-untyped-def]
+def _existing_or_new_stop(work: Work, rsc: WRsc, node: str) -> WAction:
     for action in rsc.actions:
         if action.task == "stop" and action.node == node:
             return action

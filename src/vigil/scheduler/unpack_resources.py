@@ -59,19 +59,25 @@ def _unpack_group(work: Work, group: Group, parent: WClone | None, instance: int
     wgroup = WGroup(id=group_id, members=[], meta=meta, parent=parent)
     wgroup.ordered = is_true(meta.get("ordered"), True)
     wgroup.colocated = is_true(meta.get("collocated"), True)
-    wgroup.priority = _score(meta.get("priority"), 0)
-    wgroup.managed = is_true(meta.get("is-managed"), True) and not work.options.maintenance_mode
-    wgroup.critical = is_true(meta.get("critical"), True)
-    target = meta.get("target-role")
-    if target is not None and target.lower() == "stopped":
-        wgroup.next_role = Role.STOPPED
-    if work.options.symmetric_cluster:
-        for name in work.nodes:
-            wgroup.allowed[name] = 0
+    _unpack_collective_meta(work, wgroup)
     work.groups[group_id] = wgroup
     for member in group.members:
         wgroup.members.append(_add_primitive(work, member, wgroup, instance))
     return wgroup
+
+
+def _unpack_collective_meta(work: Work, rsc: WGroup | WClone) -> None:
+    """What a group or clone reads from its own meta attributes."""
+    meta = rsc.meta
+    rsc.priority = _score(meta.get("priority"), 0)
+    rsc.managed = is_true(meta.get("is-managed"), True) and not work.options.maintenance_mode
+    rsc.critical = is_true(meta.get("critical"), True)
+    target = meta.get("target-role")
+    if target is not None and target.lower() == "stopped":
+        rsc.next_role = Role.STOPPED
+    if work.options.symmetric_cluster:
+        for name in work.nodes:
+            rsc.allowed[name] = 0
 
 
 def _unpack_clone(work: Work, clone: Clone) -> WClone:
@@ -94,15 +100,7 @@ def _unpack_clone(work: Work, clone: Clone) -> WClone:
     wclone.clone_min = max(0, lenient_score(meta.get("clone-min", "0")))
     wclone.interleave = is_true(meta.get("interleave"), False)
     wclone.ordered = is_true(meta.get("ordered"), False)
-    wclone.priority = _score(meta.get("priority"), 0)
-    wclone.managed = is_true(meta.get("is-managed"), True) and not work.options.maintenance_mode
-    wclone.critical = is_true(meta.get("critical"), True)
-    target = meta.get("target-role")
-    if target is not None and target.lower() == "stopped":
-        wclone.next_role = Role.STOPPED
-    if work.options.symmetric_cluster:
-        for name in work.nodes:
-            wclone.allowed[name] = 0
+    _unpack_collective_meta(work, wclone)
     work.clones[clone.id] = wclone
     for _ in range(max(1, wclone.clone_max)):
         new_clone_instance(work, wclone)

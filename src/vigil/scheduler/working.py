@@ -205,7 +205,6 @@ class WRsc:
     # where the agent will reload a changed definition instead of a restart
     reload_node: str | None = None
 
-    is_group = False
     variant = 0
 
     @property
@@ -241,7 +240,6 @@ class WGroup:
     parent: WClone | None = None
     blocked: bool = False
 
-    is_group = True
     variant = 1
 
     @property
@@ -301,7 +299,6 @@ class WClone:
     actions: list[WAction] = field(default_factory=list)
     total_instances: int = 0
 
-    is_group = False
     variant = 2
     parent = None
 
