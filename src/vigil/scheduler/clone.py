@@ -22,6 +22,7 @@ from vigil.scheduler.instances import (
     instance_location,
     instance_number,
 )
+from vigil.scheduler.location import ban_everywhere
 from vigil.scheduler.working import Ord, Role, WAction, WClone, WGroup, Work, WRes, WRsc
 
 AssignFn = Callable[[Work, WRes, str | None], str | None]
@@ -202,18 +203,10 @@ def _distribute(work: Work, clone: WClone, assign: AssignFn) -> None:
         if not instance.provisional:
             continue
         if allocated >= max_total:
-            for node in work.nodes:
-                _ban_instance(instance, node)
+            ban_everywhere(work, instance)
             assign(work, instance, None)
         elif _assign_instance(work, clone, instance, None, all_coloc, clone.clone_node_max, assign):
             allocated += 1
-
-
-def _ban_instance(instance: WRes, node: str) -> None:
-    instance.allowed[node] = -INFINITY
-    if isinstance(instance, WGroup):
-        for member in instance.members:
-            _ban_instance(member, node)
 
 
 # --- actions ------------------------------------------------------------------

@@ -30,22 +30,14 @@ def resource_node_score(work: Work, rsc: WRes, node: str, score: int) -> None:
     if node not in rsc.allowed:
         rsc.allowed[node] = base_weight(work, node)
     rsc.allowed[node] = add(rsc.allowed[node], score)
-    for child in _children(rsc):
+    for child in rsc.children():
         resource_node_score(work, child, node, score)
-
-
-def _children(rsc: WRes) -> list[WRes]:
-    if isinstance(rsc, WGroup):
-        return list(rsc.members)
-    if isinstance(rsc, WClone):
-        return list(rsc.instances)
-    return []
 
 
 def ban(rsc: WRes, node: str) -> None:
     """Never run ``rsc`` on ``node`` (a hard failure, a failed stop, ...)."""
     rsc.allowed[node] = -INFINITY
-    for child in _children(rsc):
+    for child in rsc.children():
         ban(child, node)
 
 

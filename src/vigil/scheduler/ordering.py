@@ -559,12 +559,7 @@ def block_colocation_dependents(action: WAction, push: Callable[[WAction], None]
     rsc = _top(action.rsc)
     if not rsc.with_this:
         return
-    children: list[WRes] = []
-    if isinstance(rsc, WGroup):
-        children = list(rsc.members)
-    elif isinstance(rsc, WClone):
-        children = list(rsc.instances)
-    for child in children:
+    for child in rsc.children():
         child_action = find_first_action(child, action.task, None)
         if child_action is None or child_action.runnable:
             return  # part of it can still get there
@@ -588,12 +583,7 @@ def _mark_blocked(rsc: WRes, task: str, reason: WRes, push: Callable[[WAction], 
             push(action)
             for after, _ in action.afters:
                 push(after)
-    children: list[WRes] = []
-    if isinstance(rsc, WGroup):
-        children = list(rsc.members)
-    elif isinstance(rsc, WClone):
-        children = list(rsc.instances)
-    for child in children:
+    for child in rsc.children():
         _mark_blocked(child, task, reason, push)
 
 

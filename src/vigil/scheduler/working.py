@@ -214,6 +214,9 @@ class WRsc:
     def primitives(self) -> list[WRsc]:
         return [self]
 
+    def children(self) -> list[WRsc | WGroup]:
+        return []
+
 
 @dataclass(eq=False)
 class WGroup:
@@ -260,6 +263,9 @@ class WGroup:
         return self.members[0].assigned
 
     def primitives(self) -> list[WRsc]:
+        return list(self.members)
+
+    def children(self) -> list[WRsc | WGroup]:
         return list(self.members)
 
     def member(self, template_id: str) -> WRsc | None:
@@ -320,6 +326,9 @@ class WClone:
         for instance in self.instances:
             found.extend(instance.primitives())
         return found
+
+    def children(self) -> list[WRsc | WGroup]:
+        return list(self.instances)
 
 
 WRes = WRsc | WGroup | WClone
