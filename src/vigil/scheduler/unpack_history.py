@@ -559,7 +559,18 @@ def _add_running(work: Work, rsc: WRsc, node: WNode, failed: bool) -> None:
         rsc.managed = False
     if not rsc.managed:
         resource_node_score(work, rsc, node.name, INFINITY)
+        # Pacemaker lists an unmanaged resource's node in every parent, again
+        # if already there: instance placement then counts it twice.
+        parent = rsc.parent
+        while parent is not None and node.online:
+            parent.running_on.append(node.name)
+            parent = parent.parent
         return
+    parent = rsc.parent
+    while parent is not None:
+        if node.name not in parent.running_on:
+            parent.running_on.append(node.name)
+        parent = parent.parent
     if len(rsc.running_on) > 1:
         if rsc.multiple_active == "stop_only":
             ban_everywhere(work, rsc)

@@ -242,19 +242,11 @@ class WGroup:
     critical: bool = True
     parent: WClone | None = None
     blocked: bool = False
+    # Where its members run, in the order the status section shows them
+    # (see unpack_history: an unmanaged member's node may appear twice).
+    running_on: list[str] = field(default_factory=list)
 
     variant = 1
-
-    @property
-    def running_on(self) -> list[str]:
-        nodes: list[str] = []
-        for member in self.members:
-            for node in member.running_on:
-                # Pacemaker lists an unmanaged member's node again; instance
-                # placement counts it as active twice.
-                if node not in nodes or not member.managed:
-                    nodes.append(node)
-        return nodes
 
     @property
     def assigned(self) -> str | None:
@@ -304,18 +296,11 @@ class WClone:
     with_this: list[WColoc] = field(default_factory=list)
     actions: list[WAction] = field(default_factory=list)
     total_instances: int = 0
+    # Where its instances run, in the order the status section shows them.
+    running_on: list[str] = field(default_factory=list)
 
     variant = 2
     parent = None
-
-    @property
-    def running_on(self) -> list[str]:
-        nodes: list[str] = []
-        for instance in self.instances:
-            for node in instance.running_on:
-                if node not in nodes:
-                    nodes.append(node)
-        return nodes
 
     @property
     def assigned(self) -> str | None:
