@@ -19,7 +19,7 @@ from __future__ import annotations
 from vigil.model.scores import INFINITY
 from vigil.scheduler.failcounts import effective_failcount
 from vigil.scheduler.location import has_clear_failcount
-from vigil.scheduler.working import Role, WAction, WClone, WColoc, WGroup, Work, WRes, WRsc
+from vigil.scheduler.working import WAction, WClone, WColoc, WGroup, Work, WRes, WRsc
 
 # When several reasons apply, the first in this order wins.
 REASON_PRECEDENCE = ("failure", "shutdown", "standby", "admin", "orphan", "config", "dependency", "move")
@@ -278,5 +278,3 @@ def attach_stop_context(work: Work) -> None:
             elif action.task == "start":
                 action.meta.update(context.start_meta(rsc, action))
 
-
-__all__ = ["REASON_PRECEDENCE", "Role", "attach_stop_context", "is_scheduled"]

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from vigil.model.scores import INFINITY
 from vigil.scheduler.colocation import add_colocation, insert_sorted
-from vigil.scheduler.working import Ord, Role, WAction, WColoc, WGroup, Work, WRes, WRsc
+from vigil.scheduler.working import Ord, WAction, WColoc, WGroup, Work, WRes, WRsc
 
 
 def _expand_colocations(group: WGroup) -> None:
@@ -160,6 +160,3 @@ def add_group_colocations(work: Work) -> None:
             add_colocation(WColoc(id="group:internal_colocation", dependent=member, primary=previous,
                                   score=INFINITY, influence=member.critical))
 
-
-__all__ = ["Role", "add_group_colocations", "assign_group", "create_group_actions", "find_first_action",
-           "group_action_flags", "group_ordering_specs"]

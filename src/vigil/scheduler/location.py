@@ -205,6 +205,3 @@ def apply_node_health(work: Work) -> None:
                 continue
             resource_node_score(work, rsc, node.name, node.health_score)
 
-
-__all__ = ["INFINITY", "apply_failure_thresholds", "apply_locations", "apply_node_health",
-           "apply_stickiness", "ban", "ban_everywhere", "resource_node_score"]

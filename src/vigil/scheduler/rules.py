@@ -18,7 +18,7 @@ from vigil.model.rules import (
     ResourceExpression,
     Rule,
 )
-from vigil.model.scores import INFINITY, ScoreError, parse_score
+from vigil.model.scores import ScoreError, parse_score
 
 
 @dataclass(frozen=True)
@@ -237,5 +237,3 @@ def _in_ranges(value: int, spec: str) -> bool:
                 return False
     return False
 
-
-__all__ = ["INFINITY", "RuleContext", "add_duration_fields", "condition_passes", "rule_passes", "rule_score"]
