@@ -1,0 +1,85 @@
+"""The store: vigil's shared state behind one interface, the backend picked by URL.
+
+=========================  ==============================================================
+``sqlite:///ABS/PATH``     SQLite file at /ABS/PATH (or ``vigil.db`` in it, when a directory)
+``sqlite:REL/PATH``        the same, relative to the working directory
+``memory://``              a new, empty in-memory store (tests, simulations)
+``etcd://HOST:PORT``       not implemented yet (a later issue)
+=========================  ==============================================================
+
+The contract every backend keeps is in :mod:`vigil.store.base`; the
+reasoning and the SQLite layout in docs/store.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from vigil.store.base import (
+    Capabilities,
+    Change,
+    ResourceRef,
+    RevisionConflict,
+    Snapshot,
+    Store,
+    StoreError,
+    failcount_attribute,
+    last_failure_attribute,
+    require,
+)
+from vigil.store.memory import MemoryStore
+from vigil.store.sqlite import SQLiteStore
+
+__all__ = [
+    "Capabilities",
+    "Change",
+    "MemoryStore",
+    "ResourceRef",
+    "RevisionConflict",
+    "SQLiteStore",
+    "Snapshot",
+    "Store",
+    "StoreError",
+    "failcount_attribute",
+    "last_failure_attribute",
+    "open_store",
+    "require",
+    "sqlite_url",
+]
+
+_SCHEMES = "sqlite:///PATH (one machine) or memory:// (tests)"
+
+
+def sqlite_url(path: Path) -> str:
+    """The URL of the SQLite store at ``path`` (a file, or a state directory)."""
+    return f"sqlite://{path.resolve().as_posix()}" if path.is_absolute() else f"sqlite:{path.as_posix()}"
+
+
+def open_store(url: str, *, create: bool = True) -> Store:
+    """Open the store ``url`` names; raise :class:`StoreError` with a clear message if it cannot.
+
+    ``create=False`` refuses to create a new, empty store (for commands that
+    only read or change an existing one, so a mistyped path is an error).
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme == "memory":
+        if parts.netloc or parts.path not in ("", "/") or parts.query:
+            raise StoreError(f"invalid store URL {url!r}: use memory:// (it takes no path or options)")
+        return MemoryStore(url)
+    if scheme == "sqlite":
+        if parts.netloc not in ("", "localhost"):
+            raise StoreError(
+                f"invalid store URL {url!r}: a SQLite store is a local file; "
+                f"write sqlite:///absolute/path (three slashes) or sqlite:relative/path"
+            )
+        if not parts.path or parts.query or parts.fragment:
+            raise StoreError(
+                f"invalid store URL {url!r}: use sqlite:///PATH to the store file or state directory"
+            )
+        return SQLiteStore(url, Path(unquote(parts.path)), create=create)
+    if scheme in ("etcd", "etcd+http", "etcd+https"):
+        raise StoreError(f"the etcd store ({url}) is not implemented yet; on one machine use sqlite:///PATH")
+    shown = f"{scheme}://" if scheme else "no scheme"
+    raise StoreError(f"unknown store URL {url!r} ({shown}): use {_SCHEMES}")

@@ -1,0 +1,363 @@
+"""The store contract: what every backend (memory, SQLite, later etcd) guarantees.
+
+The store holds the cluster's shared state: the **configuration** (one
+document with its own revision, replaced only by compare-and-set) and the
+**status** (per node: membership fields, transient attributes such as
+fail-counts, and the operation history of each resource).  Everything else
+in vigil reads it through :meth:`Store.snapshot` (one immutable, consistent
+view per scheduling cycle) and writes it through the methods below.
+
+Revisions
+    The store has one **revision**, an integer that grows by at least 1
+    with every committed write (every write method is one commit); it is 0
+    in a new single-host store (an etcd store starts from etcd's own).
+    Revisions are never reused, also not after a crash and a restart: a
+    reader that saw revision R and later sees R again saw the same state.
+    The configuration also carries its **config revision**: the store
+    revision of the commit that last wrote it (0 while none has been
+    written), which is what :meth:`Store.put_config` compares.  This is
+    etcd's model (a store-wide revision, a per-key ``mod_revision``), so an
+    etcd backend maps onto it one to one.
+
+Atomicity and ordering
+    Each write method is one transaction: after it returns, all of its
+    changes are committed (durably, for a backend whose capabilities say
+    ``durable``) and visible to every later read; if it raises, none of them
+    is.  Writes are totally ordered by their revisions.  A write that would
+    change nothing (clearing an absent fail-count) commits nothing and
+    returns the current revision.
+
+What a reader may see
+    :meth:`Store.snapshot` returns the state as of exactly one revision:
+    never half of a write, never a mix of two revisions.  A snapshot never
+    changes after it is taken (frozen dataclasses, tuples).
+
+Ordering of collections in a snapshot
+    Nodes by name, attributes by name, resources by id, operation records
+    by id, all in code-point order: an order every backend (including etcd's
+    sorted keys) can give, so snapshots compare equal across backends.
+
+All methods are coroutines: the controller is an asyncio loop and an etcd
+client is asynchronous.  A backend whose work is blocking (SQLite) runs it
+off the event loop.  Synchronous callers (the CLI) use ``asyncio.run``.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import ClassVar
+
+from vigil.model.cluster import Cluster
+from vigil.model.config import Config
+from vigil.model.status import NodeState, OpRecord
+
+# -- errors ----------------------------------------------------------------------------
+
+
+class StoreError(Exception):
+    """The store cannot do what was asked: a message for the user, not a traceback.
+
+    Raised for a bad URL, a file that is not a vigil store or is corrupt, a
+    store written by a newer vigil, a closed store, an I/O error.
+    """
+
+    exit_code = 1
+
+
+class RevisionConflict(StoreError):
+    """A compare-and-set found another revision than the caller expected."""
+
+    def __init__(self, expected: int, actual: int) -> None:
+        self.expected = expected
+        self.actual = actual
+        super().__init__(
+            f"the configuration changed meanwhile: expected revision {expected}, found {actual}; "
+            "read it again and reapply your change"
+        )
+
+
+# -- values ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend can do, so callers can refuse an unfit store up front.
+
+    ``multi_node``: nodes on several machines can share it (etcd); a
+    single-host store (SQLite, memory) says False.  ``durable``: a
+    committed write survives the death of the process that made it (kill -9)
+    and a restart.  ``shared_between_processes``: other processes on this
+    machine (the CLI while the daemon runs) may open the same store and see
+    each other's writes.
+    """
+
+    backend: str
+    multi_node: bool
+    durable: bool
+    shared_between_processes: bool
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The whole cluster as of one revision, for one scheduling cycle."""
+
+    cluster: Cluster
+    revision: int
+    config_revision: int
+
+
+@dataclass(frozen=True)
+class Change:
+    """A watch notification: the store is now at ``revision`` (> the last one seen).
+
+    One notification may stand for several commits.  ``config_revision``
+    tells whether the configuration was among them (it is then greater
+    than the config revision the watcher last saw).
+    """
+
+    revision: int
+    config_revision: int
+
+
+@dataclass(frozen=True)
+class ResourceRef:
+    """Which resource a history belongs to (``<lrm_resource>``'s attributes).
+
+    ``id`` is the history id: the primitive's id, or ``rsc:N`` for an
+    instance of a globally-unique clone, as Pacemaker records it.
+    """
+
+    id: str
+    cls: str | None = None
+    provider: str | None = None
+    type: str | None = None
+    container: str | None = None
+
+
+FAILCOUNT_PREFIX = "fail-count-"
+LAST_FAILURE_PREFIX = "last-failure-"
+
+
+def failcount_attribute(rsc: str, operation: str, interval_ms: int) -> str:
+    """Pacemaker's per-operation fail-count attribute, ``fail-count-RSC#OP_INTERVAL``."""
+    return f"{FAILCOUNT_PREFIX}{rsc}#{operation}_{interval_ms}"
+
+
+def last_failure_attribute(rsc: str, operation: str, interval_ms: int) -> str:
+    """Pacemaker's ``last-failure-RSC#OP_INTERVAL`` (epoch seconds of the newest failure)."""
+    return f"{LAST_FAILURE_PREFIX}{rsc}#{operation}_{interval_ms}"
+
+
+def failure_attribute_matcher(
+    rsc: str, operation: str | None = None, interval_ms: int | None = None
+) -> Callable[[str], bool]:
+    """A predicate for the fail-count and last-failure attributes of ``rsc``.
+
+    ``rsc`` also matches its anonymous clone instances ``rsc:N``; with
+    ``operation`` (and ``interval_ms``) only those of that operation.
+    """
+    name = re.escape(rsc) + ("" if ":" in rsc else "(?::[0-9]+)?")
+    op = re.escape(operation) if operation is not None else "[^#]+"
+    interval = str(interval_ms) if interval_ms is not None else "[0-9]+"
+    pattern = re.compile(f"^(?:{FAILCOUNT_PREFIX}|{LAST_FAILURE_PREFIX}){name}#{op}_{interval}$")
+    return lambda attribute: pattern.match(attribute) is not None
+
+
+def require(store: Store, *, multi_node: bool = False) -> None:
+    """Refuse, with a clear message, a store that cannot serve this cluster."""
+    if multi_node and not store.capabilities.multi_node:
+        raise StoreError(
+            f"the store {store.url} ({store.capabilities.backend}) keeps the cluster on one machine only; "
+            "a cluster of several nodes needs a store they all reach, such as etcd://HOST:PORT"
+        )
+
+
+# -- the contract ------------------------------------------------------------------------
+
+
+class Store(ABC):
+    """The interface every backend implements; the guarantees are in each docstring.
+
+    A store is used as ``async with open_store(url) as store:`` or closed
+    with :meth:`close`.  Methods may be called concurrently from several
+    tasks (and threads): each call is still one transaction.  A write whose
+    awaiting task is cancelled may or may not have committed (as with a
+    network store whose reply is lost): read the state again to know.
+    """
+
+    capabilities: ClassVar[Capabilities]
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        # For the contract tests only: called with a step name in the middle
+        # of a write's transaction ("record_operation:recorded", after the
+        # record and before its fail-count); an exception raised there must
+        # leave the store exactly as it was.
+        self.fault_hook: Callable[[str], None] | None = None
+
+    # -- reading ---------------------------------------------------------------
+
+    @abstractmethod
+    async def revision(self) -> int:
+        """The store's current revision (cheap: no snapshot is built)."""
+
+    @abstractmethod
+    async def get_config(self) -> tuple[Config, int]:
+        """The configuration and its config revision, read together.
+
+        An empty store gives ``(Config(), 0)``.  The configuration loads to
+        a value equal to the one last written by :meth:`put_config`.
+        """
+
+    @abstractmethod
+    async def snapshot(self) -> Snapshot:
+        """The whole cluster (configuration and status) as of one revision.
+
+        Consistent: it reflects every write up to ``revision`` and none
+        after it.  Immutable: later writes never change it.  Status nodes
+        are the nodes that have any state, attribute or history; a node's id
+        is the one given to :meth:`set_node_state`, else the id of the
+        configured node with that name, else its name.
+        """
+
+    # -- writing the configuration --------------------------------------------
+
+    @abstractmethod
+    async def put_config(self, config: Config, expected_revision: int) -> int:
+        """Replace the configuration if its config revision is still ``expected_revision``.
+
+        Compare-and-set: the comparison and the write are one transaction,
+        so of two writers that read the same revision exactly one succeeds.
+        Returns the new revision (the new config revision).  Raises
+        :class:`RevisionConflict` when the config revision moved, leaving the
+        store unchanged, and :class:`StoreError` for a configuration that
+        cannot be stored faithfully.  Use 0 to create the first one.
+        """
+
+    # -- writing the status -----------------------------------------------------
+
+    @abstractmethod
+    async def set_node_state(self, state: NodeState) -> int:
+        """Set a node's membership fields (id, in_ccm, crmd, join, expected, ...).
+
+        Every field of ``state`` except ``attributes`` and ``resources``
+        replaces the stored one; the node's attributes and history are left
+        as they are (they have their own methods, and ``state`` must leave
+        them empty).  Creates the node if needed.  Returns the new revision.
+        """
+
+    @abstractmethod
+    async def set_node_attribute(self, node: str, name: str, value: str | None) -> int:
+        """Set one transient attribute of ``node`` (``None`` removes it).
+
+        Creates the node if needed.  Returns the new revision, or the
+        current one when the attribute already had that value.
+        """
+
+    @abstractmethod
+    async def record_operation(
+        self,
+        node: str,
+        resource: ResourceRef,
+        record: OpRecord,
+        *,
+        failcount_delta: int = 0,
+        failed_at: int | None = None,
+        attributes: Mapping[str, str | None] | None = None,
+    ) -> int:
+        """Record an operation result, with the fail-count change it causes, atomically.
+
+        In one transaction: ``record`` replaces the record with the same
+        ``record.id`` in ``node``'s history of ``resource`` (the history is
+        created, and its ``resource`` fields updated, as needed); when
+        ``failcount_delta`` is not 0 it is added (score arithmetic: INFINITY
+        absorbs) to ``fail-count-RSC#OP_INTERVAL`` and
+        ``last-failure-RSC#OP_INTERVAL`` is set to ``failed_at`` (default:
+        ``record.last_rc_change``, when set); then each of ``attributes`` is
+        set (``None`` removes it).  Either all of this is committed or none
+        of it: a reader never sees the result without its fail-count or the
+        reverse.  When it returns, the commit is durable for a ``durable``
+        backend, so the caller may act on it.  Returns the new revision.
+        """
+
+    @abstractmethod
+    async def clear_failcount(
+        self, node: str, rsc: str, operation: str | None = None, interval_ms: int | None = None
+    ) -> int:
+        """Remove ``rsc``'s fail-count and last-failure attributes on ``node`` in one transaction.
+
+        All of them (every operation, and anonymous clone instances
+        ``rsc:N``), or only those of ``operation`` (and ``interval_ms``).
+        The history is kept.  Returns the new revision, or the current one
+        when there was nothing to clear.
+        """
+
+    @abstractmethod
+    async def forget_resource(self, node: str, rsc: str) -> int:
+        """Remove ``node``'s whole history of ``rsc`` (a cleanup, or a resource gone).
+
+        Its fail-counts are left to :meth:`clear_failcount`.  Returns the new
+        revision, or the current one when there was no such history.
+        """
+
+    @abstractmethod
+    async def remove_node(self, node: str) -> int:
+        """Remove a node's state, attributes and history in one transaction.
+
+        Returns the new revision, or the current one when the node had none.
+        """
+
+    # -- watching ----------------------------------------------------------------
+
+    @abstractmethod
+    async def wait_for_change(self, since_revision: int, timeout: float | None = None) -> Change | None:
+        """Wait until the store's revision is greater than ``since_revision``.
+
+        Returns at once when it already is.  Returns ``None`` after
+        ``timeout`` seconds without a change, or when the store is closed.
+        Commits made through this store object are seen at once; commits by
+        other processes (or other store objects on the same SQLite file)
+        within the backend's polling interval.
+        """
+
+    async def watch(self, since_revision: int) -> AsyncIterator[Change]:
+        """Yield a :class:`Change` for every new revision after ``since_revision``.
+
+        Revisions strictly increase from one notification to the next;
+        several commits may be folded into one notification (a watcher
+        that is slow sees only the latest revision, which is all a
+        controller needs: it then takes a snapshot).  The iteration ends
+        when the store is closed.  Cancelling the consuming task is safe.
+        """
+        seen = since_revision
+        while True:
+            change = await self.wait_for_change(seen)
+            if change is None:
+                return
+            seen = change.revision
+            yield change
+
+    # -- lifetime ------------------------------------------------------------------
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Release the store; pending :meth:`wait_for_change` calls return ``None``.
+
+        Committed writes are already durable: closing adds no durability.
+        Calling any other method afterwards raises :class:`StoreError`.
+        """
+
+    async def __aenter__(self) -> Store:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()

@@ -1,0 +1,119 @@
+"""How the store writes model values down: the configuration as CIB XML, the rest as JSON.
+
+Shared by every backend that keeps bytes (SQLite now, etcd later), so they
+all store the same documents.  Decoding never raises anything but
+:class:`StoreError`: a stored value that does not decode is a damaged store.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+from vigil.errors import InputError
+from vigil.model.cib import dump_cib, load_cib
+from vigil.model.cluster import Cluster
+from vigil.model.config import Config
+from vigil.model.status import NodeState, OpRecord, Status
+from vigil.store.base import ResourceRef, StoreError
+
+# NodeState fields kept by set_node_state (the rest have their own methods).
+_NODE_FIELDS = tuple(
+    f.name for f in dataclasses.fields(NodeState) if f.name not in ("attributes", "resources")
+)
+_RECORD_FIELDS = frozenset(f.name for f in dataclasses.fields(OpRecord))
+_RESOURCE_FIELDS = frozenset(f.name for f in dataclasses.fields(ResourceRef))
+
+
+def encode_config(config: Config) -> bytes:
+    """The configuration as a CIB XML document, checked to load back equal.
+
+    Raises :class:`StoreError` for a configuration the CIB format cannot
+    carry faithfully, so nothing is stored that would come back different.
+    """
+    data = dump_cib(Cluster(config=config, status=Status()))
+    if _load_config(data, "the configuration to store") != config:
+        raise StoreError(
+            "the configuration cannot be stored faithfully: it does not read back equal from CIB XML"
+        )
+    return data
+
+
+def decode_config(data: bytes, where: str) -> Config:
+    return _load_config(data, where)
+
+
+def _load_config(data: bytes, where: str) -> Config:
+    try:
+        cluster, _warnings = load_cib(data, name=where)
+    except InputError as error:
+        raise StoreError(f"{where}: the stored configuration is damaged: {error}") from None
+    return cluster.config
+
+
+def check_node_state(state: NodeState) -> None:
+    if state.attributes or state.resources:
+        raise ValueError(
+            "set_node_state keeps membership fields only: "
+            "write attributes with set_node_attribute and history with record_operation"
+        )
+
+
+def encode_node(state: NodeState) -> str:
+    """The membership fields of ``state`` (all but attributes and resources) as JSON."""
+    check_node_state(state)
+    fields: dict[str, Any] = {name: getattr(state, name) for name in _NODE_FIELDS}
+    fields["extra_attributes"] = [list(pair) for pair in state.extra_attributes]
+    return json.dumps(fields, sort_keys=True)
+
+
+def decode_node(text: str, where: str) -> NodeState:
+    fields = _object(text, where)
+    try:
+        fields["extra_attributes"] = tuple(
+            (str(name), str(value)) for name, value in fields.get("extra_attributes", ())
+        )
+        return NodeState(**fields)
+    except (TypeError, ValueError):
+        raise StoreError(f"{where}: the stored node state is damaged") from None
+
+
+def encode_record(record: OpRecord) -> str:
+    return json.dumps(dataclasses.asdict(record), sort_keys=True)
+
+
+def decode_record(text: str, where: str) -> OpRecord:
+    fields = _object(text, where)
+    if not set(fields) <= _RECORD_FIELDS:
+        raise StoreError(
+            f"{where}: the stored operation record has unknown fields {sorted(set(fields) - _RECORD_FIELDS)}"
+        )
+    try:
+        return OpRecord(**fields)
+    except TypeError:
+        raise StoreError(f"{where}: the stored operation record is damaged") from None
+
+
+def encode_resource(resource: ResourceRef) -> str:
+    return json.dumps(dataclasses.asdict(resource), sort_keys=True)
+
+
+def decode_resource(text: str, where: str) -> ResourceRef:
+    fields = _object(text, where)
+    if not set(fields) <= _RESOURCE_FIELDS:
+        raise StoreError(f"{where}: the stored resource has unknown fields")
+    try:
+        return ResourceRef(**fields)
+    except TypeError:
+        raise StoreError(f"{where}: the stored resource is damaged") from None
+
+
+def _object(text: str, where: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError):
+        raise StoreError(f"{where}: a stored value is not valid JSON") from None
+    if not isinstance(value, dict):
+        raise StoreError(f"{where}: a stored value is not a JSON object")
+    return value

@@ -1,0 +1,190 @@
+"""The in-memory store (``memory://``): the contract without a disk, for tests and simulations.
+
+Every ``open_store("memory://")`` gives a new, empty store that lives as
+long as the object.  Nothing is durable and nothing is shared with other
+processes.  Writes are atomic by copy-on-write: a write works on copies of
+the node it touches and swaps them in only once every step has succeeded.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from typing import ClassVar
+
+from vigil.model.config import Config
+from vigil.model.status import NodeState, OpRecord
+from vigil.store.base import (
+    Capabilities,
+    Change,
+    ResourceRef,
+    RevisionConflict,
+    Snapshot,
+    Store,
+    StoreError,
+    failure_attribute_matcher,
+)
+from vigil.store.codec import check_node_state
+from vigil.store.notify import LocalNotifier
+from vigil.store.state import History, NodeData, apply_attributes, build_cluster, failure_updates
+
+
+class MemoryStore(Store):
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        backend="memory", multi_node=False, durable=False, shared_between_processes=False
+    )
+
+    def __init__(self, url: str = "memory://") -> None:
+        super().__init__(url)
+        self._lock = threading.Lock()
+        self._revision = 0
+        self._config = Config()
+        self._config_revision = 0
+        self._nodes: dict[str, NodeData] = {}
+        self._snapshot: Snapshot | None = None
+        self._closed = False
+        self._notifier = LocalNotifier(Change(0, 0))
+
+    # -- helpers -------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreError(f"the store {self.url} is closed")
+
+    def _fault(self, step: str) -> None:
+        if self.fault_hook is not None:
+            self.fault_hook(step)
+
+    def _commit(self) -> int:
+        """Under the lock: one more revision; returns it."""
+        self._revision += 1
+        self._snapshot = None
+        return self._revision
+
+    def _publish(self) -> None:
+        self._notifier.publish(Change(self._revision, self._config_revision))
+
+    def _update_node(self, node: str, change: Callable[[NodeData], bool]) -> int:
+        """Apply ``change`` to a copy of ``node``'s data; commit it if it changed anything."""
+        with self._lock:
+            self._check_open()
+            data = self._nodes.get(node, NodeData()).copy()
+            if not change(data):
+                return self._revision
+            if data.is_empty():
+                self._nodes.pop(node, None)
+            else:
+                self._nodes[node] = data
+            revision = self._commit()
+        self._publish()
+        return revision
+
+    # -- reading ---------------------------------------------------------------------
+
+    async def revision(self) -> int:
+        with self._lock:
+            self._check_open()
+            return self._revision
+
+    async def get_config(self) -> tuple[Config, int]:
+        with self._lock:
+            self._check_open()
+            return self._config, self._config_revision
+
+    async def snapshot(self) -> Snapshot:
+        with self._lock:
+            self._check_open()
+            if self._snapshot is None:
+                self._snapshot = Snapshot(
+                    cluster=build_cluster(self._config, self._nodes),
+                    revision=self._revision,
+                    config_revision=self._config_revision,
+                )
+            return self._snapshot
+
+    # -- writing -----------------------------------------------------------------------
+
+    async def put_config(self, config: Config, expected_revision: int) -> int:
+        with self._lock:
+            self._check_open()
+            if self._config_revision != expected_revision:
+                raise RevisionConflict(expected_revision, self._config_revision)
+            self._fault("put_config")
+            revision = self._commit()
+            self._config = config
+            self._config_revision = revision
+        self._publish()
+        return revision
+
+    async def set_node_state(self, state: NodeState) -> int:
+        check_node_state(state)
+
+        def change(data: NodeData) -> bool:
+            if data.state == state:
+                return False
+            data.state = state
+            return True
+
+        return self._update_node(state.uname, change)
+
+    async def set_node_attribute(self, node: str, name: str, value: str | None) -> int:
+        return self._update_node(node, lambda data: apply_attributes(data.attributes, {name: value}))
+
+    async def record_operation(
+        self,
+        node: str,
+        resource: ResourceRef,
+        record: OpRecord,
+        *,
+        failcount_delta: int = 0,
+        failed_at: int | None = None,
+        attributes: Mapping[str, str | None] | None = None,
+    ) -> int:
+        def change(data: NodeData) -> bool:
+            history = data.histories.setdefault(resource.id, History(resource))
+            history.resource = resource
+            history.ops[record.id] = record
+            self._fault("record_operation:recorded")
+            updates = failure_updates(data.attributes, resource.id, record, failcount_delta, failed_at)
+            apply_attributes(data.attributes, updates)
+            self._fault("record_operation:failcount")
+            apply_attributes(data.attributes, attributes or {})
+            return True
+
+        return self._update_node(node, change)
+
+    async def clear_failcount(
+        self, node: str, rsc: str, operation: str | None = None, interval_ms: int | None = None
+    ) -> int:
+        matches = failure_attribute_matcher(rsc, operation, interval_ms)
+
+        def change(data: NodeData) -> bool:
+            doomed = [name for name in data.attributes if matches(name)]
+            for name in doomed:
+                del data.attributes[name]
+            return bool(doomed)
+
+        return self._update_node(node, change)
+
+    async def forget_resource(self, node: str, rsc: str) -> int:
+        return self._update_node(node, lambda data: data.histories.pop(rsc, None) is not None)
+
+    async def remove_node(self, node: str) -> int:
+        with self._lock:
+            self._check_open()
+            if self._nodes.pop(node, None) is None:
+                return self._revision
+            revision = self._commit()
+        self._publish()
+        return revision
+
+    # -- watching and lifetime -------------------------------------------------------------
+
+    async def wait_for_change(self, since_revision: int, timeout: float | None = None) -> Change | None:
+        self._check_open()
+        return await self._notifier.wait(since_revision, timeout)
+
+    async def close(self) -> None:
+        with self._lock:
+            self._closed = True
+        self._notifier.close()

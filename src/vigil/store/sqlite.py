@@ -1,0 +1,479 @@
+"""The SQLite store (``sqlite:///var/lib/vigil/vigil.db``): one machine, durable, nothing to install.
+
+One file (plus SQLite's ``-wal`` and ``-shm`` beside it) under the state
+directory.  Stdlib :mod:`sqlite3`, no ORM.
+
+Durability
+    WAL journal with ``synchronous=FULL``: every commit is written to the
+    WAL *and fsynced* before the write method returns.  The requirement is
+    that nothing recorded is lost when the daemon is killed (kill -9):
+    ``synchronous=NORMAL`` with WAL would already give that, because a
+    commit's pages are in the kernel once ``write()`` returns and the
+    kernel keeps them when the process dies.  FULL also keeps them through
+    a power loss or a kernel crash, for one fsync per commit; vigil commits
+    a handful of times per agent action, and agent actions take far longer
+    than an fsync, so the price is small and the rule simple: what vigil
+    has acted on is on disk.
+
+Concurrency
+    Every write is ``BEGIN IMMEDIATE`` (the write lock is taken before the
+    revision is read, so read-modify-write is safe between processes) with
+    a busy timeout, so the CLI and the daemon can write the same file.
+    Reads are one transaction, which WAL makes a consistent snapshot that
+    never waits for writers.  One connection per store object, used from
+    worker threads (``asyncio.to_thread``) under a lock, so the event loop
+    never waits for the disk.
+
+Layout (schema version 1; ``schema_version`` refuses a newer file)
+    ``store`` (one row: revision, config_revision), ``config`` (one row:
+    the configuration as CIB XML), ``nodes`` (membership fields as JSON),
+    ``node_attributes``, ``resources`` (``<lrm_resource>`` fields as JSON),
+    ``operations`` (one ``OpRecord`` as JSON per node, resource and op id).
+    Every row keeps the revision that last wrote it (etcd's mod_revision).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import ClassVar, TypeVar
+
+from vigil.model.config import Config
+from vigil.model.status import NodeState, OpRecord
+from vigil.store.base import (
+    Capabilities,
+    Change,
+    ResourceRef,
+    RevisionConflict,
+    Snapshot,
+    Store,
+    StoreError,
+    failure_attribute_matcher,
+)
+from vigil.store.codec import (
+    decode_config,
+    decode_node,
+    decode_record,
+    decode_resource,
+    encode_config,
+    encode_node,
+    encode_record,
+    encode_resource,
+)
+from vigil.store.notify import LocalNotifier
+from vigil.store.state import History, NodeData, build_cluster, failure_updates
+
+SCHEMA_VERSION = 1
+# ``PRAGMA application_id``: "VIGL", so `file` and tools can tell the file apart.
+APPLICATION_ID = 0x5649474C
+# The file name used when the URL names a directory (the state directory).
+DEFAULT_FILE_NAME = "vigil.db"
+BUSY_TIMEOUT_S = 10.0
+POLL_INTERVAL_S = 0.25
+
+_SCHEMA = """
+CREATE TABLE schema_version (version INTEGER NOT NULL);
+CREATE TABLE store (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    revision INTEGER NOT NULL,
+    config_revision INTEGER NOT NULL
+);
+CREATE TABLE config (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    cib BLOB NOT NULL,
+    revision INTEGER NOT NULL
+);
+CREATE TABLE nodes (
+    node TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    revision INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE node_attributes (
+    node TEXT NOT NULL,
+    name TEXT NOT NULL,
+    value TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    PRIMARY KEY (node, name)
+) WITHOUT ROWID;
+CREATE TABLE resources (
+    node TEXT NOT NULL,
+    rsc TEXT NOT NULL,
+    resource TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    PRIMARY KEY (node, rsc)
+) WITHOUT ROWID;
+CREATE TABLE operations (
+    node TEXT NOT NULL,
+    rsc TEXT NOT NULL,
+    op_id TEXT NOT NULL,
+    record TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    PRIMARY KEY (node, rsc, op_id),
+    FOREIGN KEY (node, rsc) REFERENCES resources (node, rsc) ON DELETE CASCADE
+) WITHOUT ROWID;
+"""
+
+T = TypeVar("T")
+# A write's body: (connection, the revision it commits as) -> whether it changed anything.
+Work = Callable[[sqlite3.Connection, int], bool]
+
+
+def resolve_path(path: Path) -> Path:
+    """The database file: ``path`` itself, or ``vigil.db`` in it when it is a directory."""
+    return path / DEFAULT_FILE_NAME if path.is_dir() else path
+
+
+class SQLiteStore(Store):
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        backend="SQLite", multi_node=False, durable=True, shared_between_processes=True
+    )
+
+    def __init__(
+        self, url: str, path: Path, *, create: bool = True, poll_interval: float = POLL_INTERVAL_S
+    ) -> None:
+        super().__init__(url)
+        self.path = resolve_path(path)
+        self.poll_interval = poll_interval
+        self._lock = threading.Lock()
+        self._closed = False
+        self._snapshot: Snapshot | None = None
+        self._config_cache: tuple[int, Config] = (0, Config())
+        self._conn = self._connect(create)
+        self._notifier = LocalNotifier(self._read_change())
+
+    # -- opening ---------------------------------------------------------------------
+
+    def _fail(self, error: sqlite3.Error, doing: str) -> StoreError:
+        message = str(error)
+        if isinstance(error, sqlite3.DatabaseError) and not isinstance(error, sqlite3.OperationalError):
+            message += " (the file is not a vigil store, or it is damaged)"
+        return StoreError(f"{self.path}: cannot {doing}: {message}")
+
+    def _connect(self, create: bool) -> sqlite3.Connection:
+        if not create and not self.path.exists():
+            raise StoreError(
+                f"{self.path}: no vigil store there (start vigil to create one, or check the path)"
+            )
+        if not self.path.parent.is_dir():
+            raise StoreError(f"{self.path}: the directory {self.path.parent} does not exist; create it first")
+        try:
+            conn = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as error:
+            raise self._fail(error, "open the store") from None
+        try:
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise StoreError(f"{self.path}: cannot switch the store to WAL mode (got {mode!r})")
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            self._check_schema(conn)
+            problems = [str(row[0]) for row in conn.execute("PRAGMA quick_check")]
+            if problems != ["ok"]:
+                raise StoreError(f"{self.path}: the store is damaged: {'; '.join(problems[:5])}")
+        except sqlite3.Error as error:
+            conn.close()
+            raise self._fail(error, "open the store") from None
+        except StoreError:
+            conn.close()
+            raise
+        return conn
+
+    def _check_schema(self, conn: sqlite3.Connection) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            tables = {
+                str(row[0]) for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
+            if not tables:
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+                conn.execute("INSERT INTO store (id, revision, config_revision) VALUES (1, 0, 0)")
+                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            elif "schema_version" not in tables:
+                raise StoreError(
+                    f"{self.path}: this SQLite file is not a vigil store (no schema_version table)"
+                )
+            else:
+                row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
+                version = row[0] if row else None
+                if not isinstance(version, int):
+                    raise StoreError(f"{self.path}: the store's schema_version table is empty or damaged")
+                if version > SCHEMA_VERSION:
+                    raise StoreError(
+                        f"{self.path}: the store was written by a newer vigil (schema version {version}; "
+                        f"this vigil knows up to {SCHEMA_VERSION}): "
+                        "upgrade vigil, or use another state directory"
+                    )
+                if version < SCHEMA_VERSION:  # pragma: no cover - no older schema exists yet
+                    raise StoreError(f"{self.path}: unknown old schema version {version}")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    def _fault(self, step: str) -> None:
+        if self.fault_hook is not None:
+            self.fault_hook(step)
+
+    async def _run(self, function: Callable[[], T]) -> T:
+        return await asyncio.to_thread(self._locked, function)
+
+    def _locked(self, function: Callable[[], T]) -> T:
+        with self._lock:
+            if self._closed:
+                raise StoreError(f"the store {self.url} is closed")
+            try:
+                return function()
+            except sqlite3.Error as error:
+                raise self._fail(error, "use the store") from None
+
+    def _read_change(self) -> Change:
+        row = self._conn.execute("SELECT revision, config_revision FROM store WHERE id = 1").fetchone()
+        if row is None:
+            raise StoreError(f"{self.path}: the store's revision row is missing: the store is damaged")
+        return Change(int(row[0]), int(row[1]))
+
+    def _write(self, work: Work, *, config: bool = False) -> int:
+        """``work`` in one ``BEGIN IMMEDIATE`` transaction; a new revision if it changed anything."""
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            current = self._read_change()
+            revision = current.revision + 1
+            if not work(conn, revision):
+                conn.execute("ROLLBACK")
+                self._notifier.publish(current)
+                return current.revision
+            config_revision = revision if config else current.config_revision
+            conn.execute(
+                "UPDATE store SET revision = ?, config_revision = ? WHERE id = 1", (revision, config_revision)
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        self._notifier.publish(Change(revision, config_revision))
+        return revision
+
+    # -- reading ---------------------------------------------------------------------------
+
+    async def revision(self) -> int:
+        return (await self._run(self._read_change)).revision
+
+    async def get_config(self) -> tuple[Config, int]:
+        def read() -> tuple[Config, int]:
+            self._conn.execute("BEGIN")
+            try:
+                config_revision = self._read_change().config_revision
+                return self._read_config(config_revision), config_revision
+            finally:
+                self._conn.execute("COMMIT")
+
+        return await self._run(read)
+
+    def _read_config(self, config_revision: int) -> Config:
+        cached_revision, cached = self._config_cache
+        if cached_revision == config_revision:
+            return cached
+        row = self._conn.execute("SELECT cib FROM config WHERE id = 1").fetchone()
+        if row is None:
+            raise StoreError(f"{self.path}: the configuration row is missing: the store is damaged")
+        config = decode_config(bytes(row[0]), f"{self.path} (configuration revision {config_revision})")
+        self._config_cache = (config_revision, config)
+        return config
+
+    async def snapshot(self) -> Snapshot:
+        return await self._run(self._read_snapshot)
+
+    def _read_snapshot(self) -> Snapshot:
+        conn = self._conn
+        conn.execute("BEGIN")
+        try:
+            change = self._read_change()
+            cached = self._snapshot
+            if cached is not None and cached.revision == change.revision:
+                return cached
+            config = self._read_config(change.config_revision)
+            nodes: dict[str, NodeData] = {}
+            where = str(self.path)
+            for node, state in conn.execute("SELECT node, state FROM nodes"):
+                nodes.setdefault(node, NodeData()).state = decode_node(state, f"{where} node {node}")
+            for node, name, value in conn.execute("SELECT node, name, value FROM node_attributes"):
+                nodes.setdefault(node, NodeData()).attributes[name] = value
+            for node, rsc, resource in conn.execute("SELECT node, rsc, resource FROM resources"):
+                ref = decode_resource(resource, f"{where} node {node} resource {rsc}")
+                nodes.setdefault(node, NodeData()).histories[rsc] = History(ref)
+            for node, rsc, op_id, record in conn.execute("SELECT node, rsc, op_id, record FROM operations"):
+                label = f"{where} node {node} resource {rsc} op {op_id}"
+                history = nodes.get(node, NodeData()).histories.get(rsc)
+                if history is None:
+                    raise StoreError(f"{label}: an operation without its resource: the store is damaged")
+                history.ops[op_id] = decode_record(record, label)
+            snapshot = Snapshot(build_cluster(config, nodes), change.revision, change.config_revision)
+            self._snapshot = snapshot
+            return snapshot
+        finally:
+            conn.execute("COMMIT")
+
+    # -- writing ------------------------------------------------------------------------------
+
+    async def put_config(self, config: Config, expected_revision: int) -> int:
+        data = await asyncio.to_thread(encode_config, config)  # the slow part: outside the transaction
+
+        def work(conn: sqlite3.Connection, revision: int) -> bool:
+            actual = self._read_change().config_revision
+            if actual != expected_revision:
+                raise RevisionConflict(expected_revision, actual)
+            self._fault("put_config")
+            conn.execute(
+                "INSERT INTO config (id, cib, revision) VALUES (1, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET cib = excluded.cib, revision = excluded.revision",
+                (data, revision),
+            )
+            return True
+
+        def write() -> int:
+            revision = self._write(work, config=True)
+            self._config_cache = (revision, config)
+            return revision
+
+        return await self._run(write)
+
+    async def set_node_state(self, state: NodeState) -> int:
+        text = encode_node(state)
+
+        def work(conn: sqlite3.Connection, revision: int) -> bool:
+            row = conn.execute("SELECT state FROM nodes WHERE node = ?", (state.uname,)).fetchone()
+            if row is not None and row[0] == text:
+                return False
+            conn.execute(
+                "INSERT INTO nodes (node, state, revision) VALUES (?, ?, ?) "
+                "ON CONFLICT (node) DO UPDATE SET state = excluded.state, revision = excluded.revision",
+                (state.uname, text, revision),
+            )
+            return True
+
+        return await self._run(lambda: self._write(work))
+
+    async def set_node_attribute(self, node: str, name: str, value: str | None) -> int:
+        return await self._run(
+            lambda: self._write(
+                lambda conn, revision: _update_attributes(conn, node, {name: value}, revision)
+            )
+        )
+
+    async def record_operation(
+        self,
+        node: str,
+        resource: ResourceRef,
+        record: OpRecord,
+        *,
+        failcount_delta: int = 0,
+        failed_at: int | None = None,
+        attributes: Mapping[str, str | None] | None = None,
+    ) -> int:
+        resource_text = encode_resource(resource)
+        record_text = encode_record(record)
+
+        def work(conn: sqlite3.Connection, revision: int) -> bool:
+            conn.execute(
+                "INSERT INTO resources (node, rsc, resource, revision) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (node, rsc) DO UPDATE SET "
+                "resource = excluded.resource, revision = excluded.revision",
+                (node, resource.id, resource_text, revision),
+            )
+            conn.execute(
+                "INSERT INTO operations (node, rsc, op_id, record, revision) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (node, rsc, op_id) DO UPDATE SET "
+                "record = excluded.record, revision = excluded.revision",
+                (node, resource.id, record.id, record_text, revision),
+            )
+            self._fault("record_operation:recorded")
+            current = _attributes(conn, node)
+            updates = failure_updates(current, resource.id, record, failcount_delta, failed_at)
+            _update_attributes(conn, node, updates, revision)
+            self._fault("record_operation:failcount")
+            _update_attributes(conn, node, attributes or {}, revision)
+            return True
+
+        return await self._run(lambda: self._write(work))
+
+    async def clear_failcount(
+        self, node: str, rsc: str, operation: str | None = None, interval_ms: int | None = None
+    ) -> int:
+        matches = failure_attribute_matcher(rsc, operation, interval_ms)
+
+        def work(conn: sqlite3.Connection, revision: int) -> bool:
+            doomed = [name for name in _attributes(conn, node) if matches(name)]
+            return _update_attributes(conn, node, dict.fromkeys(doomed), revision)
+
+        return await self._run(lambda: self._write(work))
+
+    async def forget_resource(self, node: str, rsc: str) -> int:
+        def work(conn: sqlite3.Connection, revision: int) -> bool:
+            return conn.execute("DELETE FROM resources WHERE node = ? AND rsc = ?", (node, rsc)).rowcount > 0
+
+        return await self._run(lambda: self._write(work))
+
+    async def remove_node(self, node: str) -> int:
+        def work(conn: sqlite3.Connection, revision: int) -> bool:
+            removed = 0
+            for table in ("nodes", "node_attributes", "resources"):
+                removed += conn.execute(f"DELETE FROM {table} WHERE node = ?", (node,)).rowcount
+            return removed > 0
+
+        return await self._run(lambda: self._write(work))
+
+    # -- watching and lifetime -------------------------------------------------------------------
+
+    async def wait_for_change(self, since_revision: int, timeout: float | None = None) -> Change | None:
+        if self._closed:
+            raise StoreError(f"the store {self.url} is closed")
+        return await self._notifier.wait(
+            since_revision,
+            timeout,
+            poll=lambda: self._run(self._read_change),
+            poll_interval=self.poll_interval,
+        )
+
+    async def close(self) -> None:
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._conn.close()
+        self._notifier.close()
+
+
+def _attributes(conn: sqlite3.Connection, node: str) -> dict[str, str]:
+    rows = conn.execute("SELECT name, value FROM node_attributes WHERE node = ?", (node,))
+    return {str(name): str(value) for name, value in rows}
+
+
+def _update_attributes(
+    conn: sqlite3.Connection, node: str, updates: Mapping[str, str | None], revision: int
+) -> bool:
+    """Write ``updates`` (``None`` deletes); whether anything changed."""
+    changed = False
+    for name, value in updates.items():
+        if value is None:
+            cursor = conn.execute("DELETE FROM node_attributes WHERE node = ? AND name = ?", (node, name))
+        else:
+            cursor = conn.execute(
+                "INSERT INTO node_attributes (node, name, value, revision) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (node, name) DO UPDATE SET value = excluded.value, revision = excluded.revision "
+                "WHERE node_attributes.value IS NOT excluded.value",
+                (node, name, value, revision),
+            )
+        changed |= cursor.rowcount > 0
+    return changed
