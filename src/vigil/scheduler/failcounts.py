@@ -23,24 +23,43 @@ def _is_unique_instance(rsc: WRsc) -> bool:
     return False
 
 
-def _pattern(prefix: str, rsc: WRsc) -> re.Pattern[str]:
-    """``fail-count-RSC#OP_INTERVAL`` names of this resource: an instance of
-    a globally-unique clone has its own (``RSC:N#...``); anonymous instances
-    share the primitive's, with or without an old ``:N``."""
-    if _is_unique_instance(rsc):
-        name = re.escape(rsc.id)
-    else:
-        name = re.escape(rsc.id.split(":", 1)[0]) + "(:[0-9]+)?"
-    return re.compile(f"^{re.escape(prefix)}-{name}#.+_[0-9]+$")
+def _patterns(rsc: WRsc) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """``fail-count-RSC#OP_INTERVAL`` and ``last-failure-...`` names of this
+    resource: an instance of a globally-unique clone has its own
+    (``RSC:N#...``); anonymous instances share the primitive's, with or
+    without an old ``:N``.  Compiled once per resource and run."""
+    if rsc.failcount_patterns is None:
+        if _is_unique_instance(rsc):
+            name = re.escape(rsc.id)
+        else:
+            name = re.escape(rsc.id.split(":", 1)[0]) + "(:[0-9]+)?"
+        rsc.failcount_patterns = (
+            re.compile(f"^fail-count-{name}#.+_[0-9]+$"),
+            re.compile(f"^last-failure-{name}#.+_[0-9]+$"),
+        )
+    return rsc.failcount_patterns
+
+
+def _failure_attrs(node: WNode) -> list[tuple[str, str]]:
+    """The node's fail-count and last-failure attributes (most nodes have
+    none, and most resources never failed: this keeps the check cheap)."""
+    if node.failure_attrs is None:
+        node.failure_attrs = [
+            (key, value) for key, value in node.attrs.items()
+            if key.startswith(("fail-count-", "last-failure-"))
+        ]
+    return node.failure_attrs
 
 
 def raw_failcount(node: WNode, rsc: WRsc) -> tuple[int, int]:
     """(fail-count ignoring failure-timeout, newest last-failure time)."""
-    counts = _pattern("fail-count", rsc)
-    failures = _pattern("last-failure", rsc)
+    attrs = _failure_attrs(node)
+    if not attrs:
+        return 0, 0
+    counts, failures = _patterns(rsc)
     count = 0
     last = 0
-    for key, value in node.attrs.items():
+    for key, value in attrs:
         if counts.match(key):
             try:
                 count = add(count, parse_score(value))

@@ -8,6 +8,7 @@ escapes; ``schedule()`` turns it into the frozen ``Transition``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import IntEnum, IntFlag
 
@@ -81,6 +82,9 @@ class WNode:
     is_dc: bool = False
     has_state: bool = False
     attrs: dict[str, str] = field(default_factory=dict)
+    # The fail-count and last-failure attributes, gathered on first use
+    # (attributes are final once the status has been read).
+    failure_attrs: list[tuple[str, str]] | None = None
     fence_reason: str | None = None
     num_resources: int = 0
     health_score: int = 0
@@ -197,6 +201,8 @@ class WRsc:
     failed_on: set[str] = field(default_factory=set)
     # Nodes where it runs with an outdated definition (restart or reload).
     changed_on: set[str] = field(default_factory=set)
+    # Compiled names of its fail-count attributes (see failcounts).
+    failcount_patterns: tuple[re.Pattern[str], re.Pattern[str]] | None = None
     # Nodes it is banned from because another resource failed there (an
     # instance of an anonymous clone shares its siblings' failures).
     banned_by: dict[str, WRsc] = field(default_factory=dict)
