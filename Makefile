@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 # Extra arguments for `make conformance`, e.g. ARGS="--list-failures core".
 ARGS   ?=
 
-.PHONY: run test lint conformance clean
+.PHONY: run test lint conformance clean bench-scheduler
 
 # The virtual environment, created once.
 $(BIN)/python:
@@ -41,6 +41,13 @@ lint:
 ## conformance: vigil against Pacemaker's regression corpus (../shared/pacemaker-corpus)
 conformance: $(VENV)/.vigil-installed
 	$(BIN)/python scripts/conformance.py $(ARGS)
+
+## bench-scheduler: vigil against crm_simulate on ../shared/bench's grid; results in bench/scheduler/results
+## (docs/benchmarks.md).  Takes up to 45 min; e.g. ARGS="--sizes 3x100,16x1000" for a quick one.
+bench-scheduler: $(VENV)/.vigil-installed
+	$(BIN)/python -c 'import matplotlib' 2>/dev/null || \
+		$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-input -e '.[bench]'
+	$(BIN)/python bench/scheduler/run.py $(ARGS)
 
 clean:
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache
