@@ -466,3 +466,51 @@ def test_a_closed_store_refuses_calls(backend: Backend) -> None:
         await store.close()  # twice is fine
 
     run(main())
+
+
+# -- the operation log and forgetting single records -----------------------------------------------
+
+
+def test_every_recorded_result_is_logged_with_its_meta_and_outlives_a_cleanup(backend: Backend) -> None:
+    clone_instance = ResourceRef(id="rsc1:2", cls="ocf", provider="pacemaker", type="Dummy")
+    lookalike = ResourceRef(id="rsc10", cls="ocf", provider="pacemaker", type="Dummy")
+    context = {"stop_reason": "failure", "stop_final": "false", "recoveries_left": "2"}
+
+    async def main() -> None:
+        async with backend.open() as store:
+            await store.record_operation("node1", DUMMY, op(1, "start", 0, rc=0, id="rsc1_last_0"))
+            rev = await store.record_operation(
+                "node1", DUMMY, op(2, "stop", 0, rc=0, id="rsc1_last_0"), meta=context
+            )
+            await store.record_operation("node2", clone_instance, op(3, "start", 0, rc=0, id="x"))
+            await store.record_operation("node2", lookalike, op(4, "start", 0, rc=0, id="y"))
+            await store.forget_resource("node1", "rsc1")
+            log = await store.operation_log("rsc1")
+            assert [(e.node, e.resource, e.record.call_id) for e in log] == [
+                ("node1", "rsc1", 1),
+                ("node1", "rsc1", 2),
+                ("node2", "rsc1:2", 3),
+            ]
+            assert log[1].revision == rev and dict(log[1].meta) == context and log[0].meta == ()
+            assert [e.record.call_id for e in await store.operation_log(node="node2")] == [3, 4]
+            assert [e.record.call_id for e in await store.operation_log(limit=2)] == [3, 4]
+            assert await store.operation_log("nothing") == []
+
+    run(main())
+
+
+def test_forget_operations_removes_only_the_named_records(backend: Backend) -> None:
+    async def main() -> None:
+        async with backend.open() as store:
+            await store.record_operation("node1", DUMMY, op(1, "start", 0, rc=0, id="rsc1_last_0"))
+            await store.record_operation("node1", DUMMY, op(2, rc=0))
+            before = await store.revision()
+            assert await store.forget_operations("node1", "rsc1", ["absent"]) == before
+            assert await store.forget_operations("node9", "rsc1", ["rsc1_monitor_10000"]) == before
+            rev = await store.forget_operations("node1", "rsc1", ["rsc1_monitor_10000", "absent"])
+            assert rev == before + 1
+            node = (await store.snapshot()).cluster.status.node("node1")
+            assert node is not None and [r.id for r in node.resources[0].ops] == ["rsc1_last_0"]
+            assert len(await store.operation_log("rsc1")) == 2
+
+    run(main())

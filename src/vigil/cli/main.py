@@ -7,6 +7,7 @@ import sys
 import click
 
 from vigil.cli.agent import agent
+from vigil.cli.run import run
 from vigil.errors import InputError
 from vigil.simulate import render, simulate_file, simulate_steps
 from vigil.simulation import Failure
@@ -69,6 +70,7 @@ def simulate(cib: str, fmt: str, date: str | None, failures: tuple[str, ...], st
 
 
 cli.add_command(agent)
+cli.add_command(run)
 
 
 def main() -> None:

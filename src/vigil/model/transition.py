@@ -57,6 +57,9 @@ class Transition:
     notes: tuple[str, ...] = field(default=(), compare=False)
     # The scheduler's view of the cluster before this transition.
     view: ClusterView | None = field(default=None, compare=False)
+    # The earliest time (epoch seconds) at which the plan may change with
+    # nothing recorded meanwhile (a failure-timeout expiring); None if never.
+    recheck_by: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from vigil.scheduler.location import (
 from vigil.scheduler.options import unpack_options
 from vigil.scheduler.ordering import apply_order_specs, config_orderings, internal_orderings, propagate
 from vigil.scheduler.probes import schedule_probes
+from vigil.scheduler.recheck import next_failure_expiry
 from vigil.scheduler.rules import RuleContext
 from vigil.scheduler.summary import summarize
 from vigil.scheduler.unpack_history import unpack_history
@@ -153,4 +154,5 @@ def _transition(work: Work, view: ClusterView) -> Transition:
         summary=tuple(summarize(work)),
         notes=tuple(work.notes),
         view=view,
+        recheck_by=next_failure_expiry(work),
     )

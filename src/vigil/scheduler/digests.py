@@ -11,11 +11,12 @@ space and a trailing newline.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from xml.sax.saxutils import quoteattr
 
 from vigil.isodate import parse_interval_ms
-from vigil.model.config import Op
+from vigil.model.config import Config, Op, Primitive
 from vigil.model.status import OpRecord
 from vigil.scheduler.nvsets import resolve_nvsets
 from vigil.scheduler.rules import RuleContext
@@ -52,16 +53,37 @@ def resource_params(work: Work, rsc: WRsc, node: str) -> dict[str, str]:
 
 
 def op_timeout_ms(work: Work, rsc: WRsc, op: Op | None, task: str, interval_ms: int) -> int:
+    return operation_timeout_ms(work.cluster.config, rsc.prim, op, task, interval_ms, work.now)
+
+
+def operation_timeout_ms(config: Config, prim: Primitive, op: Op | None, task: str, interval_ms: int,
+                         now: int) -> int:
+    """The operation's timeout, else op_defaults' (rules evaluated for this op), else 20 s.
+
+    Shared with the controller, which must give the agent the same timeout
+    that the recorded digest of a recurring operation includes.
+    """
     if op is not None and op.timeout_ms is not None:
         return op.timeout_ms
-    ctx = RuleContext(now=work.now, rsc_class=rsc.prim.cls, rsc_provider=rsc.prim.provider,
-                      rsc_type=rsc.prim.type, op_name=task, op_interval_ms=interval_ms)
-    value = resolve_nvsets(work.cluster.config.op_defaults, ctx).get("timeout")
+    ctx = RuleContext(now=now, rsc_class=prim.cls, rsc_provider=prim.provider,
+                      rsc_type=prim.type, op_name=task, op_interval_ms=interval_ms)
+    value = resolve_nvsets(config.op_defaults, ctx).get("timeout")
     if value:
         from_defaults = _parse_ms(value)
         if from_defaults is not None:
             return from_defaults
     return DEFAULT_TIMEOUT_MS
+
+
+def definition_params(params: Mapping[str, str], op: Op | None, interval_ms: int,
+                      timeout_ms: int) -> dict[str, str]:
+    """What an operation's digest covers: instance and op parameters, and a recurring op's timeout."""
+    covered = dict(params)
+    if op is not None:
+        covered.update(op.params)
+    if interval_ms > 0:
+        covered["CRM_meta_timeout"] = str(timeout_ms)
+    return covered
 
 
 def _parse_ms(text: str) -> int | None:
@@ -109,11 +131,8 @@ def expected_digests(work: Work, rsc: WRsc, node: str, task: str, interval_ms: i
     (``op-secure-params``) is left out of the secure digest.
     """
     base = dict(resource_params(work, rsc, node))
-    params = dict(base)
     op_params = dict(op.params) if op is not None else {}
-    params.update(op_params)
-    if interval_ms > 0:
-        params["CRM_meta_timeout"] = str(op_timeout_ms(work, rsc, op, task, interval_ms))
+    params = definition_params(base, op, interval_ms, op_timeout_ms(work, rsc, op, task, interval_ms))
     restart_params = params
     if record.op_force_restart is not None:
         wanted = set(record.op_force_restart.split())

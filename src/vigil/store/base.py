@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import ClassVar
@@ -124,6 +124,24 @@ class Change:
 
 
 @dataclass(frozen=True)
+class LogEntry:
+    """One operation result as it was recorded, kept after the status has moved on.
+
+    The status keeps only the latest result per operation key (as
+    Pacemaker's ``<lrm_rsc_op>`` does); the operation log keeps every one,
+    with the meta the transition attached to the action (the stop context),
+    so ``vigil history`` can say what each stop was told.  ``revision`` is
+    the commit that recorded it.
+    """
+
+    revision: int
+    node: str
+    resource: str
+    record: OpRecord
+    meta: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class ResourceRef:
     """Which resource a history belongs to (``<lrm_resource>``'s attributes).
 
@@ -137,6 +155,9 @@ class ResourceRef:
     type: str | None = None
     container: str | None = None
 
+
+# How many operation log entries a store keeps at least.
+LOG_RETENTION = 10_000
 
 FAILCOUNT_PREFIX = "fail-count-"
 LAST_FAILURE_PREFIX = "last-failure-"
@@ -165,6 +186,14 @@ def failure_attribute_matcher(
     interval = str(interval_ms) if interval_ms is not None else "[0-9]+"
     pattern = re.compile(f"^(?:{FAILCOUNT_PREFIX}|{LAST_FAILURE_PREFIX}){name}#{op}_{interval}$")
     return lambda attribute: pattern.match(attribute) is not None
+
+
+def log_matches(entry_resource: str, resource: str | None) -> bool:
+    """Does a log entry of ``entry_resource`` belong to ``resource`` (or its instances)?"""
+    if resource is None or entry_resource == resource:
+        return True
+    base, _, number = entry_resource.rpartition(":")
+    return base == resource and number.isdigit()
 
 
 def require(store: Store, *, multi_node: bool = False) -> None:
@@ -268,19 +297,23 @@ class Store(ABC):
         failcount_delta: int = 0,
         failed_at: int | None = None,
         attributes: Mapping[str, str | None] | None = None,
+        meta: Mapping[str, str] | None = None,
+        also: Sequence[OpRecord] = (),
     ) -> int:
         """Record an operation result, with the fail-count change it causes, atomically.
 
-        In one transaction: ``record`` replaces the record with the same
-        ``record.id`` in ``node``'s history of ``resource`` (the history is
+        In one transaction: ``record`` (and each of ``also``, such as the
+        ``RSC_last_failure_0`` copy of a failure) replaces the record with the
+        same id in ``node``'s history of ``resource`` (the history is
         created, and its ``resource`` fields updated, as needed); when
         ``failcount_delta`` is not 0 it is added (score arithmetic: INFINITY
         absorbs) to ``fail-count-RSC#OP_INTERVAL`` and
         ``last-failure-RSC#OP_INTERVAL`` is set to ``failed_at`` (default:
         ``record.last_rc_change``, when set); then each of ``attributes`` is
-        set (``None`` removes it).  Either all of this is committed or none
-        of it: a reader never sees the result without its fail-count or the
-        reverse.  When it returns, the commit is durable for a ``durable``
+        set (``None`` removes it); and the result is appended to the operation
+        log (:meth:`operation_log`) with ``meta``.  Either all of this is
+        committed or none of it: a reader never sees the result without its
+        fail-count or the reverse.  When it returns, the commit is durable for a ``durable``
         backend, so the caller may act on it.  Returns the new revision.
         """
 
@@ -297,6 +330,15 @@ class Store(ABC):
         """
 
     @abstractmethod
+    async def forget_operations(self, node: str, rsc: str, op_ids: Iterable[str]) -> int:
+        """Remove the records ``op_ids`` from ``node``'s history of ``rsc`` in one transaction.
+
+        For cancelled recurring operations, whose records Pacemaker deletes.
+        Ids that are not there are skipped.  The operation log keeps them.
+        Returns the new revision, or the current one when nothing was removed.
+        """
+
+    @abstractmethod
     async def forget_resource(self, node: str, rsc: str) -> int:
         """Remove ``node``'s whole history of ``rsc`` (a cleanup, or a resource gone).
 
@@ -309,6 +351,20 @@ class Store(ABC):
         """Remove a node's state, attributes and history in one transaction.
 
         Returns the new revision, or the current one when the node had none.
+        """
+
+    # -- the operation log -------------------------------------------------------
+
+    @abstractmethod
+    async def operation_log(
+        self, resource: str | None = None, node: str | None = None, limit: int = 200
+    ) -> list[LogEntry]:
+        """The newest ``limit`` logged results, oldest first.
+
+        ``resource`` selects a resource and its clone instances (``rsc:N``);
+        ``node`` one node.  The log keeps at least the newest
+        :data:`LOG_RETENTION` entries of the store; older ones may be pruned.
+        Forgetting a resource or a node (cleanup) does not touch the log.
         """
 
     # -- watching ----------------------------------------------------------------

@@ -9,20 +9,24 @@ the node it touches and swaps them in only once every step has succeeded.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import ClassVar
 
 from vigil.model.config import Config
 from vigil.model.status import NodeState, OpRecord
 from vigil.store.base import (
+    LOG_RETENTION,
     Capabilities,
     Change,
+    LogEntry,
     ResourceRef,
     RevisionConflict,
     Snapshot,
     Store,
     StoreError,
     failure_attribute_matcher,
+    log_matches,
 )
 from vigil.store.codec import check_node_state
 from vigil.store.notify import LocalNotifier
@@ -43,6 +47,7 @@ class MemoryStore(Store):
         self._nodes: dict[str, NodeData] = {}
         self._snapshot: Snapshot | None = None
         self._closed = False
+        self._log: deque[LogEntry] = deque(maxlen=LOG_RETENTION)
         self._notifier = LocalNotifier(Change(0, 0))
 
     # -- helpers -------------------------------------------------------------------
@@ -64,8 +69,13 @@ class MemoryStore(Store):
     def _publish(self) -> None:
         self._notifier.publish(Change(self._revision, self._config_revision))
 
-    def _update_node(self, node: str, change: Callable[[NodeData], bool]) -> int:
-        """Apply ``change`` to a copy of ``node``'s data; commit it if it changed anything."""
+    def _update_node(
+        self, node: str, change: Callable[[NodeData], bool], log: Callable[[int], LogEntry] | None = None
+    ) -> int:
+        """Apply ``change`` to a copy of ``node``'s data; commit it if it changed anything.
+
+        ``log`` makes the log entry for the new revision, appended in the same commit.
+        """
         with self._lock:
             self._check_open()
             data = self._nodes.get(node, NodeData()).copy()
@@ -76,6 +86,8 @@ class MemoryStore(Store):
             else:
                 self._nodes[node] = data
             revision = self._commit()
+            if log is not None:
+                self._log.append(log(revision))
         self._publish()
         return revision
 
@@ -139,11 +151,17 @@ class MemoryStore(Store):
         failcount_delta: int = 0,
         failed_at: int | None = None,
         attributes: Mapping[str, str | None] | None = None,
+        meta: Mapping[str, str] | None = None,
+        also: Sequence[OpRecord] = (),
     ) -> int:
+        logged_meta = tuple(sorted((meta or {}).items()))
+
         def change(data: NodeData) -> bool:
             history = data.histories.setdefault(resource.id, History(resource))
             history.resource = resource
             history.ops[record.id] = record
+            for extra in also:
+                history.ops[extra.id] = extra
             self._fault("record_operation:recorded")
             updates = failure_updates(data.attributes, resource.id, record, failcount_delta, failed_at)
             apply_attributes(data.attributes, updates)
@@ -151,7 +169,9 @@ class MemoryStore(Store):
             apply_attributes(data.attributes, attributes or {})
             return True
 
-        return self._update_node(node, change)
+        return self._update_node(
+            node, change, lambda revision: LogEntry(revision, node, resource.id, record, logged_meta)
+        )
 
     async def clear_failcount(
         self, node: str, rsc: str, operation: str | None = None, interval_ms: int | None = None
@@ -165,6 +185,31 @@ class MemoryStore(Store):
             return bool(doomed)
 
         return self._update_node(node, change)
+
+    async def forget_operations(self, node: str, rsc: str, op_ids: Iterable[str]) -> int:
+        doomed = set(op_ids)
+
+        def change(data: NodeData) -> bool:
+            history = data.histories.get(rsc)
+            if history is None or not doomed & history.ops.keys():
+                return False
+            for op_id in doomed:
+                history.ops.pop(op_id, None)
+            return True
+
+        return self._update_node(node, change)
+
+    async def operation_log(
+        self, resource: str | None = None, node: str | None = None, limit: int = 200
+    ) -> list[LogEntry]:
+        with self._lock:
+            self._check_open()
+            found = [
+                entry
+                for entry in self._log
+                if log_matches(entry.resource, resource) and (node is None or entry.node == node)
+            ]
+        return found[-limit:] if limit > 0 else []
 
     async def forget_resource(self, node: str, rsc: str) -> int:
         return self._update_node(node, lambda data: data.histories.pop(rsc, None) is not None)

@@ -28,30 +28,36 @@ Layout (schema version 1; ``schema_version`` refuses a newer file)
     ``store`` (one row: revision, config_revision), ``config`` (one row:
     the configuration as CIB XML), ``nodes`` (membership fields as JSON),
     ``node_attributes``, ``resources`` (``<lrm_resource>`` fields as JSON),
-    ``operations`` (one ``OpRecord`` as JSON per node, resource and op id).
+    ``operations`` (one ``OpRecord`` as JSON per node, resource and op id),
+    ``operation_log`` (every recorded result, append-only, pruned to the
+    newest ``LOG_RETENTION``).
     Every row keeps the revision that last wrote it (etcd's mod_revision).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import ClassVar, TypeVar
 
 from vigil.model.config import Config
 from vigil.model.status import NodeState, OpRecord
 from vigil.store.base import (
+    LOG_RETENTION,
     Capabilities,
     Change,
+    LogEntry,
     ResourceRef,
     RevisionConflict,
     Snapshot,
     Store,
     StoreError,
     failure_attribute_matcher,
+    log_matches,
 )
 from vigil.store.codec import (
     decode_config,
@@ -114,6 +120,15 @@ CREATE TABLE operations (
     PRIMARY KEY (node, rsc, op_id),
     FOREIGN KEY (node, rsc) REFERENCES resources (node, rsc) ON DELETE CASCADE
 ) WITHOUT ROWID;
+CREATE TABLE operation_log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    revision INTEGER NOT NULL,
+    node TEXT NOT NULL,
+    rsc TEXT NOT NULL,
+    record TEXT NOT NULL,
+    meta TEXT NOT NULL
+);
+CREATE INDEX operation_log_rsc ON operation_log (rsc, seq);
 """
 
 T = TypeVar("T")
@@ -382,9 +397,13 @@ class SQLiteStore(Store):
         failcount_delta: int = 0,
         failed_at: int | None = None,
         attributes: Mapping[str, str | None] | None = None,
+        meta: Mapping[str, str] | None = None,
+        also: Sequence[OpRecord] = (),
     ) -> int:
         resource_text = encode_resource(resource)
-        record_text = encode_record(record)
+        record_texts = [(record.id, encode_record(record))] + [(r.id, encode_record(r)) for r in also]
+        record_text = record_texts[0][1]
+        meta_text = json.dumps(dict(sorted((meta or {}).items())))
 
         def work(conn: sqlite3.Connection, revision: int) -> bool:
             conn.execute(
@@ -393,11 +412,11 @@ class SQLiteStore(Store):
                 "resource = excluded.resource, revision = excluded.revision",
                 (node, resource.id, resource_text, revision),
             )
-            conn.execute(
+            conn.executemany(
                 "INSERT INTO operations (node, rsc, op_id, record, revision) VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT (node, rsc, op_id) DO UPDATE SET "
                 "record = excluded.record, revision = excluded.revision",
-                (node, resource.id, record.id, record_text, revision),
+                [(node, resource.id, op_id, text, revision) for op_id, text in record_texts],
             )
             self._fault("record_operation:recorded")
             current = _attributes(conn, node)
@@ -405,6 +424,14 @@ class SQLiteStore(Store):
             _update_attributes(conn, node, updates, revision)
             self._fault("record_operation:failcount")
             _update_attributes(conn, node, attributes or {}, revision)
+            conn.execute(
+                "INSERT INTO operation_log (revision, node, rsc, record, meta) VALUES (?, ?, ?, ?, ?)",
+                (revision, node, resource.id, record_text, meta_text),
+            )
+            conn.execute(
+                "DELETE FROM operation_log WHERE seq <= (SELECT max(seq) FROM operation_log) - ?",
+                (LOG_RETENTION,),
+            )
             return True
 
         return await self._run(lambda: self._write(work))
@@ -419,6 +446,55 @@ class SQLiteStore(Store):
             return _update_attributes(conn, node, dict.fromkeys(doomed), revision)
 
         return await self._run(lambda: self._write(work))
+
+    async def forget_operations(self, node: str, rsc: str, op_ids: Iterable[str]) -> int:
+        doomed = sorted(set(op_ids))
+
+        def work(conn: sqlite3.Connection, revision: int) -> bool:
+            removed = 0
+            for op_id in doomed:
+                removed += conn.execute(
+                    "DELETE FROM operations WHERE node = ? AND rsc = ? AND op_id = ?", (node, rsc, op_id)
+                ).rowcount
+            return removed > 0
+
+        return await self._run(lambda: self._write(work))
+
+    async def operation_log(
+        self, resource: str | None = None, node: str | None = None, limit: int = 200
+    ) -> list[LogEntry]:
+        if limit <= 0:
+            return []
+        where: list[str] = []
+        args: list[object] = []
+        if resource is not None:
+            # The resource and its clone instances; the pattern's wildcards are escaped.
+            escaped = resource.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            where.append("(rsc = ? OR rsc LIKE ? ESCAPE '\\')")
+            args += [resource, escaped + ":%"]
+        if node is not None:
+            where.append("node = ?")
+            args.append(node)
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+
+        def read() -> list[LogEntry]:
+            rows = self._conn.execute(
+                f"SELECT revision, node, rsc, record, meta FROM operation_log {clause} "
+                "ORDER BY seq DESC LIMIT ?",
+                (*args, limit),
+            ).fetchall()
+            entries = []
+            for revision, node_name, rsc, record, meta in reversed(rows):
+                label = f"{self.path} operation log of {rsc} on {node_name}"
+                if not log_matches(rsc, resource):
+                    continue
+                entries.append(
+                    LogEntry(int(revision), node_name, rsc, decode_record(record, label),
+                             _object_pairs(meta, label))
+                )
+            return entries
+
+        return await self._run(read)
 
     async def forget_resource(self, node: str, rsc: str) -> int:
         def work(conn: sqlite3.Connection, revision: int) -> bool:
@@ -453,6 +529,16 @@ class SQLiteStore(Store):
                 self._closed = True
                 self._conn.close()
         self._notifier.close()
+
+
+def _object_pairs(text: str, where: str) -> tuple[tuple[str, str], ...]:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise StoreError(f"{where}: a stored value is not valid JSON") from None
+    if not isinstance(value, dict):
+        raise StoreError(f"{where}: a stored value is not a JSON object")
+    return tuple((str(k), str(v)) for k, v in sorted(value.items()))
 
 
 def _attributes(conn: sqlite3.Connection, node: str) -> dict[str, str]:

@@ -1,0 +1,62 @@
+"""``vigil run``: start the daemon on this machine."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import click
+
+from vigil.errors import InputError
+from vigil.statedir import StateDirError, resolve_state_dir
+from vigil.store import StoreError
+
+
+@click.command()
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Configuration to run (Pacemaker CIB XML or YAML); default: the stored one.")
+@click.option("--state-dir", default=None, metavar="DIR",
+              help="Where the store, the API address and the token live "
+                   "(default: $VIGIL_STATE_DIR, else /var/lib/vigil or ~/.local/state/vigil).")
+@click.option("--listen", default=None, metavar="HOST:PORT",
+              help="Address of the REST API (default 127.0.0.1:7945; port 0 picks a free one).")
+@click.option("--node", default=None, help="This node's name (default: the host name).")
+@click.option("--leave-running", is_flag=True,
+              help="On SIGTERM, leave the resources running (for maintenance of vigil itself).")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--verbose", "-v", is_flag=True, help="Log every action's result (debug level).")
+def run(config_file: Path | None, state_dir: str | None, listen: str | None, node: str | None,
+        leave_running: bool, log_format: str, verbose: bool) -> None:
+    """Keep this machine's resources running: probe, schedule, recover, until stopped.
+
+    SIGTERM or Ctrl-C stops every resource here in order first (each stop is
+    told stop_reason=shutdown); a second signal, or --leave-running, leaves
+    them running.
+    """
+    import logging
+
+    from vigil.daemon.logs import setup_logging
+    from vigil.daemon.main import DEFAULT_LISTEN, Daemon, DaemonOptions, default_node_name
+
+    listener = setup_logging(log_format, logging.DEBUG if verbose else logging.INFO)
+    options = DaemonOptions(
+        state_dir=resolve_state_dir(state_dir),
+        node=node or default_node_name(),
+        listen=listen or DEFAULT_LISTEN,
+        config_file=config_file,
+        leave_running=leave_running,
+    )
+    try:
+        asyncio.run(Daemon(options).run())
+    except InputError as error:
+        listener.stop()
+        for problem in error.problems:
+            click.echo(f"vigil: error: {problem}", err=True)
+        click.echo("vigil: nothing was changed; fix the problems above and start again", err=True)
+        sys.exit(error.exit_code)
+    except (StoreError, StateDirError, OSError) as error:
+        listener.stop()
+        click.echo(f"vigil: error: {error}", err=True)
+        sys.exit(1)
+    listener.stop()

@@ -1,0 +1,459 @@
+"""The controller: observe, schedule, run the graph, record, and again.
+
+This is the one place where the loop, time and side effects meet (DESIGN.md).
+Each cycle reads one snapshot of the store, asks the pure scheduler what to
+do, runs the transition through the executor, and records every result in
+the store *before* anything acts on it.  It cycles again whenever something
+changes: an operation result, a command, the configuration, a recurring
+monitor whose result changed, or a timer (a failure-timeout expiring, the
+``cluster-recheck-interval`` fail-safe).
+
+On start the node joins as a Pacemaker node rejoins: its operation history
+is forgotten (fail-counts, which are attributes, are kept) and the scheduler
+probes every resource to learn what is really running, so a controller that
+was killed never acts on what it believed before it died.  On a graceful
+stop the node asks to shut down and the scheduler stops everything here,
+each stop told ``stop_reason=shutdown``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from vigil.controller.graph import GraphResult, run_graph
+from vigil.controller.monitors import MonitorKey, RecurringMonitors
+from vigil.controller.recording import RecordContext, expected_rc, record_result
+from vigil.controller.requests import Catalog, PreparedAction, node_attributes, prepare
+from vigil.controller.settings import ControllerOptions, controller_options
+from vigil.executor.executor import Executor
+from vigil.executor.results import ActionResult
+from vigil.model.cluster import Cluster
+from vigil.model.config import Primitive
+from vigil.model.status import NodeState, ResourceHistory
+from vigil.model.transition import Action, Transition
+from vigil.scheduler import schedule
+from vigil.store.base import ResourceRef, Snapshot, Store, StoreError
+
+log = logging.getLogger(__name__)
+
+# How many finished transitions are kept for `vigil status` and the API.
+KEPT_TRANSITIONS = 20
+# The same transition planned this many times in a row, each run to its end,
+# means the cluster cannot get where the plan leads: wait for a change.
+REPEAT_LIMIT = 3
+
+
+@dataclass
+class TransitionReport:
+    """One transition as the operator sees it."""
+
+    number: int
+    started: float
+    summary: tuple[str, ...]
+    actions: int
+    trigger: str
+    finished: float | None = None
+    outcome: str = "running"
+
+
+@dataclass
+class ActionStats:
+    count: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class ControllerStats:
+    """Counters for /metrics, kept in memory (they restart with the daemon)."""
+
+    transitions: int = 0
+    aborted_transitions: int = 0
+    actions: dict[str, ActionStats] = field(default_factory=dict)
+
+    def count(self, task: str, seconds: float, failed: bool) -> None:
+        stats = self.actions.setdefault(task, ActionStats())
+        stats.count += 1
+        stats.failed += int(failed)
+        stats.seconds += seconds
+
+
+@dataclass(frozen=True)
+class _Cycle:
+    """What one transition's actions share."""
+
+    number: int
+    catalog: Catalog
+    cluster: Cluster
+    options: ControllerOptions
+
+
+class Controller:
+    """Keeps the resources of one node where the scheduler wants them."""
+
+    def __init__(
+        self,
+        store: Store,
+        executor: Executor,
+        node: str,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.executor = executor
+        self.node = node
+        self.clock = clock
+        self.instance = uuid.uuid4().hex[:12]
+        self.monitors = RecurringMonitors(self._run_monitor, self._monitor_changed)
+        self.transitions: deque[TransitionReport] = deque(maxlen=KEPT_TRANSITIONS)
+        self.stats = ControllerStats()
+        # Set once the first transition after joining has run (or none was needed).
+        self.settled = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._wake_reason = "start-up"
+        self._abort: asyncio.Event | None = None
+        self._stopping = False
+        self._leave_running = False
+        self._call_id = 0
+        self._transition_number = 0
+        self._monitor_keys: dict[MonitorKey, str] = {}
+        self._start_failure_is_fatal = True
+        # The parameters each running resource was started with: its stop uses them.
+        self._start_params: dict[tuple[str, str], dict[str, str]] = {}
+
+    # -- what the outside may ask ------------------------------------------------------
+
+    def poke(self, reason: str) -> None:
+        """Something changed (a command, the configuration): plan again soon.
+
+        A transition in flight is aborted, as Pacemaker aborts on a CIB change:
+        what runs finishes, nothing new starts, and the next plan sees the change.
+        """
+        self._wake_reason = reason
+        self._wake.set()
+        if self._abort is not None:
+            self._abort.set()
+
+    async def stop(self, *, leave_running: bool = False) -> None:
+        """Ask the controller to end: stop every resource here first, unless ``leave_running``.
+
+        Asked again with ``leave_running``, it ends after the actions in flight.
+        """
+        if self._stopping and (self._leave_running or not leave_running):
+            return
+        first = not self._stopping
+        self._stopping = True
+        self._leave_running = leave_running
+        if first and not leave_running:
+            await self.store.set_node_attribute(self.node, "shutdown", str(int(self.clock())))
+        self.poke("shutdown requested" + (" (leaving resources running)" if leave_running else ""))
+
+    def active_monitors(self) -> list[MonitorKey]:
+        return self.monitors.active()
+
+    @property
+    def last_transition(self) -> TransitionReport | None:
+        return self.transitions[-1] if self.transitions else None
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Join, then cycle until :meth:`stop` is done."""
+        await self._join()
+        try:
+            await self._cycle_until_stopped()
+        finally:
+            await self.monitors.close()
+        await self._leave()
+
+    async def _join(self) -> None:
+        snapshot = await self.store.snapshot()
+        last_logged = await self.store.operation_log(limit=1)
+        self._call_id = max(
+            [op.call_id for n in snapshot.cluster.status.nodes for h in n.resources for op in h.ops]
+            + [entry.record.call_id for entry in last_logged]
+            + [0]
+        )
+        node_id = next((n.id for n in snapshot.cluster.config.nodes if n.uname == self.node), self.node)
+        await self.store.set_node_state(
+            NodeState(id=node_id, uname=self.node, in_ccm="true", crmd="online", join="member",
+                      expected="member")
+        )
+        await self.store.set_node_attribute(self.node, "shutdown", None)
+        state = snapshot.cluster.status.node(self.node)
+        for history in state.resources if state is not None else ():
+            await self.store.forget_resource(self.node, history.id)
+        log.info("node %s joined; probing every resource to learn what runs here", self.node)
+
+    async def _leave(self) -> None:
+        snapshot = await self.store.snapshot()
+        node_id = next((n.id for n in snapshot.cluster.config.nodes if n.uname == self.node), self.node)
+        await self.store.set_node_state(
+            NodeState(id=node_id, uname=self.node, in_ccm="false", crmd="offline", join="down",
+                      expected="down")
+        )
+        log.info("node %s left the cluster", self.node)
+
+    async def _cycle_until_stopped(self) -> None:
+        last_plan: tuple[tuple[str, str | None, str | None, int], ...] | None = None
+        repeats = 0
+        while True:
+            snapshot = await self.store.snapshot()
+            now = int(self.clock())
+            options = controller_options(snapshot.cluster.config, now)
+            self._start_failure_is_fatal = options.start_failure_is_fatal
+            await self._reconcile_monitors(snapshot)
+            transition = schedule(snapshot.cluster, now)
+            work = [a for a in transition.actions if not a.pseudo]
+            if self._stopping and (self._leave_running or not work):
+                return
+            if not work:
+                self.settled.set()
+                last_plan, repeats = None, 0
+                await self._idle(snapshot.revision, transition.recheck_by, options)
+                continue
+            plan = tuple((a.task, a.resource, a.node, a.interval_ms) for a in work)
+            repeats = repeats + 1 if plan == last_plan else 0
+            last_plan = plan
+            if repeats >= REPEAT_LIMIT:
+                log.error(
+                    "the same transition was planned %d times and cannot reach its goal "
+                    "(%s); waiting for a change before trying again",
+                    repeats,
+                    "; ".join(line.render() for line in transition.summary) or f"{len(work)} actions",
+                )
+                repeats = 0
+                await self._idle(snapshot.revision, transition.recheck_by, options)
+                continue
+            result = await self._execute(transition, snapshot, options)
+            if result.is_complete:
+                self.settled.set()
+            else:
+                last_plan = None
+
+    async def _idle(self, revision: int, recheck_by: int | None, options: ControllerOptions) -> None:
+        """Wait for a change, a poke, or the next time the plan may change by itself."""
+        timeout = options.recheck_interval_s if options.recheck_interval_s > 0 else None
+        if recheck_by is not None:
+            until = max(0.0, recheck_by - self.clock())
+            timeout = until if timeout is None else min(timeout, until)
+        if self._wake.is_set():
+            self._wake.clear()
+            return
+        changed = asyncio.create_task(self.store.wait_for_change(revision))
+        poked = asyncio.create_task(self._wake.wait())
+        try:
+            done, _ = await asyncio.wait({changed, poked}, timeout=timeout,
+                                         return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            changed.cancel()
+            poked.cancel()
+        if poked in done:
+            self._wake.clear()
+        elif changed in done:
+            self._wake_reason = "a change in the store"
+        else:
+            self._wake_reason = "timer (failure-timeout or cluster-recheck-interval)"
+
+    # -- one transition ------------------------------------------------------------------------
+
+    async def _execute(self, transition: Transition, snapshot: Snapshot,
+                       options: ControllerOptions) -> GraphResult:
+        self._transition_number += 1
+        number = self._transition_number
+        cycle = _Cycle(number, Catalog(snapshot.cluster.config), snapshot.cluster, options)
+        summary = tuple(line.render().removeprefix("* ") for line in transition.summary)
+        work = [a for a in transition.actions if not a.pseudo]
+        report = TransitionReport(number, self.clock(), summary, len(work), self._wake_reason)
+        self.transitions.append(report)
+        log.info("transition %d (after %s): %s", number, self._wake_reason, _describe(summary, work))
+        self._wake.clear()
+        abort = asyncio.Event()
+        self._abort = abort
+        try:
+            result = await run_graph(transition, lambda action: self._run_action(cycle, action),
+                                     limit=options.concurrency, abort=abort)
+        finally:
+            self._abort = None
+        report.finished = self.clock()
+        self.stats.transitions += 1
+        if result.is_complete:
+            report.outcome = "complete"
+            log.info("transition %d complete: %d actions in %.1f s", number, len(result.completed),
+                     report.finished - report.started)
+        else:
+            self.stats.aborted_transitions += 1
+            report.outcome = f"aborted: {result.abort_reason}"
+            log.info("transition %d aborted (%s): %d done, %d failed, %d not started; planning again",
+                     number, result.abort_reason, len(result.completed), len(result.failed),
+                     len(result.not_started))
+        return result
+
+    async def _run_action(self, cycle: _Cycle, action: Action) -> bool:
+        """Run one action; True when it did what the transition needed."""
+        if action.node != self.node:
+            log.error("%s is planned on node %s, but this vigil runs node %s only (a single-node store)",
+                      action.key, action.node, self.node)
+            return False
+        try:
+            if action.task == "stonith":
+                log.error("node %s must be fenced, and a single-node vigil cannot fence itself", action.node)
+                return False
+            if action.task == "clear_failcount":
+                return await self._clear_failcount(cycle, action)
+            return await self._run_agent_action(cycle, action)
+        except StoreError as error:
+            log.error("%s on %s: the store failed: %s", action.key, action.node, error)
+            return False
+
+    async def _clear_failcount(self, cycle: _Cycle, action: Action) -> bool:
+        if action.resource is None:
+            return True
+        placement = cycle.catalog.find(action.resource)
+        history_id = placement.history_id(action.resource) if placement else action.resource
+        await self.store.clear_failcount(self.node, history_id)
+        log.info("cleared the fail-count of %s on %s", history_id, self.node)
+        return True
+
+    async def _run_agent_action(self, cycle: _Cycle, action: Action) -> bool:
+        assert action.resource is not None
+        prepared = self._prepare(cycle, action)
+        if prepared is None:
+            log.error("%s: %s is neither configured nor in %s's history; nothing to run",
+                      action.key, action.resource, self.node)
+            return False
+        if action.task == "stop":
+            await self._cancel_monitors(cycle.cluster, prepared, action.resource)
+        result = await self.executor.run(prepared.request)
+        expected = await self._record(cycle.number, action.index, prepared, result, dict(action.meta))
+        params_key = (action.resource, self.node)
+        if expected and action.task == "start":
+            self._start_params[params_key] = {
+                k: v for k, v in prepared.request.params if not k.startswith("OCF_")
+            }
+        elif expected and action.task == "stop":
+            self._start_params.pop(params_key, None)
+        if expected and action.interval_ms > 0 and action.task == "monitor":
+            key = MonitorKey(action.resource, self.node, action.interval_ms)
+            self._monitor_keys[key] = self._transition_key(cycle.number, action.index, action)
+            self.monitors.start(key, prepared, result)
+        return expected
+
+    def _prepare(self, cycle: _Cycle, action: Action) -> PreparedAction | None:
+        assert action.resource is not None
+        state = cycle.cluster.status.node(self.node)
+        attrs = node_attributes(cycle.cluster.config, state, self.node, int(self.clock()))
+        params = self._start_params.get((action.resource, self.node)) if action.task == "stop" else None
+        catalog = cycle.catalog
+        if catalog.find(action.resource) is None:
+            history = _history_of(state, action.resource)
+            if history is None:
+                return None
+            catalog = Catalog.for_orphan(cycle.cluster.config, _orphan_primitive(action.resource, history))
+        return prepare(catalog, resource_id=action.resource, task=action.task,
+                       interval_ms=action.interval_ms, node=self.node, node_attrs=attrs,
+                       now=int(self.clock()), meta=dict(action.meta), params=params)
+
+    async def _cancel_monitors(self, cluster: Cluster, prepared: PreparedAction, resource: str) -> None:
+        """End a resource's recurring monitors before it stops, and drop their records."""
+        for key in self.monitors.cancel_resource(resource, self.node):
+            self._monitor_keys.pop(key, None)
+        state = cluster.status.node(self.node)
+        history = _history_of(state, prepared.history_id)
+        recurring = [op.id for op in history.ops if op.interval_ms > 0] if history else []
+        if recurring:
+            await self.store.forget_operations(self.node, prepared.history_id, recurring)
+
+    def _transition_key(self, number: int, index: int, action: Action) -> str:
+        return f"{number}:{index}:{expected_rc(action.task, action.interval_ms)}:{self.instance}"
+
+    async def _record(self, number: int, index: int, prepared: PreparedAction, result: ActionResult,
+                      meta: dict[str, str], transition_key: str | None = None) -> bool:
+        """Commit a result (and its fail-count) to the store; whether it was the expected one."""
+        request = prepared.request
+        self._call_id += 1
+        key = transition_key or (
+            f"{number}:{index}:{expected_rc(request.action, request.interval_ms)}:{self.instance}"
+        )
+        recorded = record_result(
+            prepared, result,
+            RecordContext(self._call_id, int(self.clock()), key, self._start_failure_is_fatal),
+        )
+        prim = prepared.placement.primitive
+        await self.store.record_operation(
+            self.node,
+            ResourceRef(prepared.history_id, prim.cls, prim.provider, prim.type),
+            recorded.record,
+            failcount_delta=recorded.failcount_delta,
+            attributes=dict(recorded.attributes),
+            meta=meta,
+            also=recorded.also,
+        )
+        self.stats.count(request.action if request.interval_ms == 0 or request.action != "monitor"
+                         else "monitor (recurring)", result.duration_ms / 1000, recorded.is_failure)
+        level = logging.WARNING if recorded.is_failure else logging.DEBUG
+        log.log(level, "%s %s%s on %s: %s", request.resource_id, request.action,
+                f" ({request.interval_ms} ms)" if request.interval_ms else "", self.node, result.describe())
+        return not recorded.is_failure
+
+    # -- recurring monitors ----------------------------------------------------------------------
+
+    async def _run_monitor(self, prepared: PreparedAction) -> ActionResult:
+        return await self.executor.run(prepared.request)
+
+    async def _monitor_changed(self, key: MonitorKey, prepared: PreparedAction, result: ActionResult) -> None:
+        expected = await self._record(0, 0, prepared, result, {}, self._monitor_keys.get(key))
+        if not expected:
+            self.poke(f"{key} failed: {result.describe()}")
+        else:
+            self.poke(f"{key} recovered: {result.describe()}")
+
+    async def _reconcile_monitors(self, snapshot: Snapshot) -> None:
+        """End monitors whose operation is no longer configured (Pacemaker cancels them too)."""
+        catalog = Catalog(snapshot.cluster.config)
+        for key in self.monitors.active():
+            placement = catalog.find(key.resource)
+            configured = placement is not None and any(
+                op.name == "monitor" and op.interval_ms == key.interval_ms and op.enabled
+                for op in placement.primitive.ops
+            )
+            if configured:
+                continue
+            self.monitors.cancel(key)
+            self._monitor_keys.pop(key, None)
+            history_id = placement.history_id(key.resource) if placement else key.resource
+            await self.store.forget_operations(self.node, history_id,
+                                               [f"{history_id}_monitor_{key.interval_ms}"])
+            log.info("cancelled %s: no longer configured", key)
+
+
+def _describe(summary: tuple[str, ...], work: list[Action]) -> str:
+    if summary:
+        return "; ".join(summary)
+    counts: dict[str, int] = {}
+    for action in work:
+        name = "probe" if action.task == "monitor" and action.interval_ms == 0 else action.task
+        counts[name] = counts.get(name, 0) + 1
+    return ", ".join(f"{count} {name}{'s' if count > 1 else ''}" for name, count in sorted(counts.items()))
+
+
+def _history_of(state: NodeState | None, resource: str) -> ResourceHistory | None:
+    if state is None:
+        return None
+    base = resource.rpartition(":")[0] if resource.rpartition(":")[2].isdigit() else resource
+    for history in state.resources:
+        if history.id in (resource, base):
+            return history
+    return None
+
+
+def _orphan_primitive(resource: str, history: ResourceHistory) -> Primitive:
+    """A removed resource, as its history remembers it, so that it can still be stopped."""
+    return replace(Primitive(id=history.id, cls=history.cls or "ocf", type=history.type or ""),
+                   provider=history.provider)

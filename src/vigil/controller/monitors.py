@@ -1,0 +1,98 @@
+"""Recurring monitors: each one runs at its interval and reports only what changed.
+
+A transition runs a recurring monitor once (its first result is recorded
+like any action's); from then on it belongs here, as it belongs to
+Pacemaker's executor: it keeps running at its interval until a stop or a
+cancel of the resource ends it, and a result is reported only when it
+differs from the previous one, so a failed monitor counts one failure, not
+one per interval, and a resource that comes back by itself is noticed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from vigil.controller.requests import PreparedAction
+from vigil.executor.results import ActionResult, ExecStatus, OcfRc
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MonitorKey:
+    resource: str
+    node: str
+    interval_ms: int
+
+    def __str__(self) -> str:
+        return f"{self.resource}_monitor_{self.interval_ms} on {self.node}"
+
+
+Run = Callable[[PreparedAction], Awaitable[ActionResult]]
+Report = Callable[[MonitorKey, PreparedAction, ActionResult], Awaitable[None]]
+
+_DEGRADED = {OcfRc.DEGRADED: OcfRc.SUCCESS, OcfRc.DEGRADED_PROMOTED: OcfRc.RUNNING_PROMOTED}
+
+
+def outcome(result: ActionResult) -> tuple[int, int, str]:
+    """What makes two results "the same" for reporting: status, exit code, and
+    whether the agent said it is degraded (worth showing even if it still runs)."""
+    return int(result.status), int(result.rc), result.exit_reason if result.status != ExecStatus.DONE else ""
+
+
+class RecurringMonitors:
+    """The recurring monitors running on this node, one task each."""
+
+    def __init__(self, run: Run, report: Report) -> None:
+        self._run = run
+        self._report = report
+        self._tasks: dict[MonitorKey, asyncio.Task[None]] = {}
+
+    def start(self, key: MonitorKey, prepared: PreparedAction, first: ActionResult) -> None:
+        """Take over ``key`` after its first run gave ``first`` (replacing an older one)."""
+        self.cancel(key)
+        self._tasks[key] = asyncio.create_task(self._loop(key, prepared, outcome(first)), name=str(key))
+
+    def cancel(self, key: MonitorKey) -> bool:
+        task = self._tasks.pop(key, None)
+        if task is None:
+            return False
+        task.cancel()
+        return True
+
+    def cancel_resource(self, resource: str, node: str) -> list[MonitorKey]:
+        """End every monitor of ``resource`` on ``node`` (before it is stopped)."""
+        keys = [key for key in self._tasks if key.resource == resource and key.node == node]
+        for key in keys:
+            self.cancel(key)
+        return keys
+
+    def active(self) -> list[MonitorKey]:
+        return sorted(self._tasks, key=lambda k: (k.resource, k.node, k.interval_ms))
+
+    async def close(self) -> None:
+        tasks = list(self._tasks.values())
+        self._tasks.clear()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _loop(self, key: MonitorKey, prepared: PreparedAction, last: tuple[int, int, str]) -> None:
+        interval_s = key.interval_ms / 1000
+        while True:
+            await asyncio.sleep(interval_s)
+            result = await self._run(prepared)
+            now = outcome(result)
+            if now == last:
+                continue
+            last = now
+            log.debug("%s: result changed: %s", key, result.describe())
+            try:
+                await self._report(key, prepared, result)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # keep monitoring even if one report could not be written
+                log.exception("%s: could not record the result", key)

@@ -1,0 +1,125 @@
+"""From an agent's result to what the status records, as Pacemaker's controller records it.
+
+The scheduler derives every resource's state from the operation history
+alone, so the records must be the ones Pacemaker writes: ``RSC_last_0`` for
+the latest one-shot operation, ``RSC_monitor_10000`` for a recurring one,
+and, for a failure, also ``RSC_last_failure_0``; each with the exit code,
+the execution status, a call id that grows, the digest of the parameters it
+ran with, and a transition key that carries the exit code that was
+expected (which is how the scheduler tells a failure from a success).
+
+Fail-counts follow Pacemaker's controller: a failed start counts INFINITY
+when ``start-failure-is-fatal`` (the default), a failed stop always
+INFINITY, anything else one more; a failure whose operation says
+``on-fail=ignore`` counts nothing but still updates last-failure, so it
+shows and expires like any other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from vigil.controller.requests import PreparedAction
+from vigil.executor.results import ActionResult, ExecStatus, OcfRc
+from vigil.model.scores import INFINITY
+from vigil.model.status import RC_NOT_RUNNING, RC_OK, OpRecord
+from vigil.store.base import last_failure_attribute
+
+# The feature set written into records, Pacemaker 2.1.5's.
+FEATURE_SET = "3.16.1"
+
+# Results of a probe that only say what state the resource is in.
+_PROBE_STATES = frozenset({OcfRc.SUCCESS, OcfRc.NOT_RUNNING, OcfRc.RUNNING_PROMOTED})
+# A result that says "running, but degraded" counts as running.
+_DEGRADED = {OcfRc.DEGRADED: OcfRc.SUCCESS, OcfRc.DEGRADED_PROMOTED: OcfRc.RUNNING_PROMOTED}
+# Probe results that are not worth a fail-count: the agent's software is not
+# on this node, which bans the resource here through the history itself.
+_PROBE_NOT_COUNTED = frozenset({OcfRc.ERR_INSTALLED})
+
+
+def expected_rc(task: str, interval_ms: int) -> int:
+    """What the controller expects: a probe expects "not running", the rest success."""
+    return RC_NOT_RUNNING if task == "monitor" and interval_ms == 0 else RC_OK
+
+
+def is_expected(task: str, interval_ms: int, result: ActionResult) -> bool:
+    """Did the action do what the transition needed?  A probe may find either state."""
+    if result.status != ExecStatus.DONE:
+        return False
+    rc = _DEGRADED.get(result.rc, result.rc)
+    if task == "monitor" and interval_ms == 0:
+        return rc in _PROBE_STATES
+    return int(rc) == expected_rc(task, interval_ms)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """The records to write for one result, and what it does to the fail-count."""
+
+    record: OpRecord
+    # The RSC_last_failure_0 copy of a failure, written in the same commit.
+    also: tuple[OpRecord, ...]
+    failcount_delta: int
+    attributes: tuple[tuple[str, str | None], ...]
+    is_failure: bool
+
+
+@dataclass(frozen=True)
+class RecordContext:
+    """What a record needs besides the result: ids, time, the transition it ran in."""
+
+    call_id: int
+    now: int
+    transition_key: str
+    start_failure_is_fatal: bool = True
+
+
+def record_result(prepared: PreparedAction, result: ActionResult, ctx: RecordContext) -> Recorded:
+    request = prepared.request
+    task, interval_ms = request.action, request.interval_ms
+    rc = int(result.rc)
+    status = int(result.status)
+    hid = prepared.history_id
+    base_id = f"{hid}_{task}_{interval_ms}" if interval_ms > 0 else f"{hid}_last_0"
+    record = OpRecord(
+        id=base_id,
+        operation=task,
+        interval_ms=interval_ms,
+        rc=rc,
+        op_status=status,
+        call_id=ctx.call_id,
+        on_node=request.node_name,
+        op_digest=prepared.digest,
+        last_rc_change=ctx.now,
+        last_run=ctx.now,
+        exec_time_ms=result.duration_ms,
+        queue_time_ms=result.queued_ms,
+        transition_key=ctx.transition_key,
+        transition_magic=f"{status}:{rc};{ctx.transition_key}",
+        exit_reason=result.exit_reason or None,
+        crm_feature_set=FEATURE_SET,
+        operation_key=f"{hid}_{task}_{interval_ms}",
+    )
+    if is_expected(task, interval_ms, result):
+        return Recorded(record, (), 0, (), False)
+    failure = replace(record, id=f"{hid}_last_failure_0")
+    delta = _failcount_delta(prepared, result, ctx)
+    attributes: tuple[tuple[str, str | None], ...] = ()
+    if delta == 0:
+        # Ignored failures still show, and expire, through last-failure.
+        attributes = ((last_failure_attribute(hid, task, interval_ms), str(ctx.now)),)
+    return Recorded(record, (failure,), delta, attributes, True)
+
+
+def _failcount_delta(prepared: PreparedAction, result: ActionResult, ctx: RecordContext) -> int:
+    task = prepared.request.action
+    is_probe = task == "monitor" and prepared.request.interval_ms == 0
+    if is_probe and result.status == ExecStatus.DONE and result.rc in _PROBE_NOT_COUNTED:
+        return 0
+    if (prepared.on_fail or "").lower() == "ignore":
+        return 0
+    if task == "stop":
+        return INFINITY
+    if task == "start" and ctx.start_failure_is_fatal:
+        return INFINITY
+    return 1

@@ -1,0 +1,58 @@
+"""The cluster options the controller itself reads (the scheduler reads its own)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from vigil.isodate import parse_interval_ms
+from vigil.model.config import Config
+from vigil.scheduler.nvsets import resolve_nvsets
+from vigil.scheduler.options import RENAMED_OPTIONS, is_true
+from vigil.scheduler.rules import RuleContext
+
+DEFAULT_RECHECK_S = 15 * 60
+
+
+@dataclass(frozen=True)
+class ControllerOptions:
+    """``cluster-recheck-interval``: the longest the controller sleeps without
+    rescheduling (0 disables the timer); ``batch-limit``: how many actions of a
+    transition run at once (0: twice the number of cores, Pacemaker's
+    node-action-limit); ``start-failure-is-fatal``: how a failed start counts."""
+
+    recheck_interval_s: float = DEFAULT_RECHECK_S
+    batch_limit: int = 0
+    start_failure_is_fatal: bool = True
+
+    @property
+    def concurrency(self) -> int:
+        return self.batch_limit if self.batch_limit > 0 else 2 * (os.cpu_count() or 1)
+
+
+def controller_options(config: Config, now: int) -> ControllerOptions:
+    raw = resolve_nvsets(config.options, RuleContext(now=now))
+    for new, old in RENAMED_OPTIONS.items():
+        if new in raw:
+            raw[old] = raw[new]
+    return ControllerOptions(
+        recheck_interval_s=_seconds(raw.get("cluster-recheck-interval"), DEFAULT_RECHECK_S),
+        batch_limit=_int(raw.get("batch-limit"), 0),
+        start_failure_is_fatal=is_true(raw.get("start-failure-is-fatal"), True),
+    )
+
+
+def _seconds(text: str | None, default: float) -> float:
+    if text is None:
+        return default
+    try:
+        return parse_interval_ms(text) / 1000
+    except ValueError:
+        return default
+
+
+def _int(text: str | None, default: int) -> int:
+    try:
+        return max(0, int(text)) if text is not None else default
+    except ValueError:
+        return default

@@ -1,0 +1,1 @@
+"""``vigil run``: the store, the executor, the controller and the API, wired together."""

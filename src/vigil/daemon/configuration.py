@@ -1,0 +1,95 @@
+"""Taking in a configuration: parse it, check it against this node, install it.
+
+A configuration is checked in full before it is stored, so a bad file is
+rejected with every problem named and the running configuration untouched:
+the parser reports syntax, types, dangling references and duplicate ids
+with their lines; :func:`check_for_node` adds what only this node can tell
+(is each agent installed, is this node one of the configured nodes, can the
+store hold that many nodes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from vigil.errors import InputError, Problem
+from vigil.executor.executor import Executor
+from vigil.executor.request import AgentSpec
+from vigil.model.cib import load_cib
+from vigil.model.config import Config, Node
+from vigil.store.base import RevisionConflict, Store
+
+SUPPORTED_CLASSES = ("ocf", "lsb")
+
+
+def parse_config(data: bytes, name: str) -> tuple[Config, list[str]]:
+    """A configuration from CIB XML text; raises :class:`InputError` listing every problem."""
+    cluster, warnings = load_cib(data, name=name)
+    if cluster.status.nodes:
+        warnings = [*warnings, f"{name}: the <status> section is ignored: vigil records its own status"]
+    return cluster.config, warnings
+
+
+def read_config_file(path: Path) -> tuple[Config, list[str]]:
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise InputError([Problem(str(path), f"cannot read the configuration: {error.strerror or error}")]) \
+            from None
+    return parse_config(data, str(path))
+
+
+def with_node(config: Config, node: str) -> Config:
+    """The configuration with this node in it: a configuration that names no node gets this one."""
+    if config.nodes:
+        return config
+    return replace(config, nodes=(Node(id=node, uname=node),))
+
+
+async def check_for_node(config: Config, node: str, executor: Executor, *, multi_node: bool) -> list[Problem]:
+    """What stops ``config`` from running on ``node`` with this store; empty when it can."""
+    problems: list[Problem] = []
+    names = [n.uname for n in config.nodes]
+    if names and node not in names:
+        problems.append(Problem("nodes", f"this node {node!r} is not among the configured nodes "
+                                         f"({', '.join(names)}): add it, or start vigil with --node NAME"))
+    if len(names) > 1 and not multi_node:
+        problems.append(Problem("nodes", f"{len(names)} nodes are configured ({', '.join(names)}), but the "
+                                         "SQLite store keeps a cluster on one machine only; configure one "
+                                         "node (a cluster of several nodes needs the etcd store)"))
+    checked: dict[str, str | None] = {}
+    for prim in config.primitives():
+        where = f"resource {prim.id}"
+        if prim.cls not in SUPPORTED_CLASSES:
+            problems.append(Problem(where, f"agent class {prim.cls!r} ({prim.agent}) is not supported yet; "
+                                           f"vigil runs {' and '.join(SUPPORTED_CLASSES)} agents"))
+            continue
+        if prim.agent not in checked:
+            spec = AgentSpec(prim.cls, prim.type, prim.provider)
+            fetch = await executor.fetch_metadata(spec)
+            checked[prim.agent] = None if fetch.metadata is not None else fetch.error
+        error = checked[prim.agent]
+        if error is not None:
+            problems.append(Problem(where, f"agent {prim.agent} cannot be used: {error}"))
+    return problems
+
+
+async def install(store: Store, config: Config) -> bool:
+    """Store ``config`` unless it is already the stored one; whether it changed anything.
+
+    Compare-and-set against the revision just read, retried once if a command
+    changed the configuration in between.
+    """
+    for _ in range(2):
+        current, revision = await store.get_config()
+        if current == config:
+            return False
+        try:
+            await store.put_config(config, revision)
+            return True
+        except RevisionConflict:
+            continue
+    current, revision = await store.get_config()
+    await store.put_config(config, revision)
+    return True

@@ -1,0 +1,169 @@
+"""The daemon's life: open the store, take the configuration, serve the API, run the controller.
+
+Start-up is refused, with every problem named and nothing stored, when the
+configuration is bad (syntax, an agent that is not installed, a node that is
+not this one).  SIGTERM or SIGINT stops it gracefully: every resource here is
+stopped in order (``stop_reason=shutdown``) unless ``--leave-running``; a
+second signal stops at once and leaves the resources as they are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+
+from vigil.api.app import create_app
+from vigil.api.context import ApiContext
+from vigil.controller.loop import Controller
+from vigil.daemon.configuration import check_for_node, install, parse_config, read_config_file, with_node
+from vigil.daemon.systemd import notify
+from vigil.errors import InputError, Problem
+from vigil.executor.executor import Executor
+from vigil.model.config import Config
+from vigil.statedir import (
+    ApiAddress,
+    ensure_token,
+    prepare_state_dir,
+    remove_api_address,
+    store_url,
+    write_api_address,
+)
+from vigil.store import Store, open_store
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LISTEN = "127.0.0.1:7945"
+
+
+@dataclass(frozen=True)
+class DaemonOptions:
+    state_dir: Path
+    node: str
+    listen: str = DEFAULT_LISTEN
+    config_file: Path | None = None
+    leave_running: bool = False
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` (port 0 picks a free one); raises InputError naming the option."""
+    host, sep, port_text = text.rpartition(":")
+    if not sep or not host or not port_text.isdigit() or int(port_text) > 65535:
+        raise InputError([Problem("--listen", f"{text!r} is not HOST:PORT (e.g. 127.0.0.1:7945)")])
+    return host.strip("[]"), int(port_text)
+
+
+def default_node_name() -> str:
+    return socket.gethostname().split(".", 1)[0]
+
+
+class _ApiServer(uvicorn.Server):
+    """uvicorn's server, minus its signal handling: signals belong to the daemon,
+    which stops the resources before the API goes away."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+    def install_signal_handlers(self) -> None:  # uvicorn before 0.29's capture_signals
+        return
+
+
+class Daemon:
+    def __init__(self, options: DaemonOptions) -> None:
+        self.options = options
+        self.store: Store | None = None
+        self.executor = Executor()
+        self.controller: Controller | None = None
+        self._signals = 0
+
+    async def run(self) -> None:
+        """Run until stopped; raises InputError or StoreError (clear messages) when it cannot start."""
+        options = self.options
+        host, port = parse_listen(options.listen)
+        prepare_state_dir(options.state_dir)
+        token = ensure_token(options.state_dir)
+        store = open_store(store_url(options.state_dir))
+        self.store = store
+        try:
+            await self._take_configuration(store)
+            controller = Controller(store, self.executor, options.node)
+            self.controller = controller
+            await self._serve(controller, store, token, host, port)
+        finally:
+            remove_api_address(options.state_dir)
+            await self.executor.close()
+            await store.close()
+
+    async def _take_configuration(self, store: Store) -> None:
+        options = self.options
+        if options.config_file is not None:
+            config, warnings = read_config_file(options.config_file)
+            for warning in warnings:
+                log.warning("%s", warning)
+        else:
+            config, _revision = await store.get_config()
+        config = with_node(config, options.node)
+        problems = await self.check(config)
+        if problems:
+            raise InputError(problems)
+        if await install(store, config):
+            origin = f" from {options.config_file}" if options.config_file else ""
+            log.info("configuration installed%s", origin)
+
+    async def check(self, config: Config) -> list[Problem]:
+        assert self.store is not None
+        return await check_for_node(config, self.options.node, self.executor,
+                                    multi_node=self.store.capabilities.multi_node)
+
+    async def _check_for_api(self, config: Config) -> list[Problem]:
+        return await self.check(with_node(config, self.options.node))
+
+    async def _serve(self, controller: Controller, store: Store, token: str, host: str, port: int) -> None:
+        context = ApiContext(store=store, controller=controller, token=token, parse_config=parse_config,
+                             check_config=self._check_for_api, clock=time.time)
+        server = _ApiServer(uvicorn.Config(create_app(context), host=host, port=port, log_config=None,
+                                           lifespan="off", access_log=False))
+        serving = asyncio.create_task(server.serve(), name="api")
+        while not server.started:
+            if serving.done():
+                serving.result()  # raises what stopped it (e.g. the port is taken)
+                raise OSError(f"the API could not listen on {host}:{port}")
+            await asyncio.sleep(0.02)
+        bound = server.servers[0].sockets[0].getsockname()
+        url = f"http://{host if ':' not in host else f'[{host}]'}:{bound[1]}"
+        running = asyncio.create_task(controller.run(), name="controller")
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self._on_signal, signum)
+        write_api_address(self.options.state_dir, ApiAddress(url, os.getpid(), self.options.node))
+        log.info("vigil %s serving on %s (state directory %s)", self.options.node, url,
+                 self.options.state_dir)
+        notify("READY=1", f"STATUS=serving on {url}")
+        try:
+            await running
+        finally:
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(signum)
+            server.should_exit = True
+            await serving
+
+    def _on_signal(self, signum: int) -> None:
+        self._signals += 1
+        controller = self.controller
+        if controller is None:
+            return
+        leave = self.options.leave_running or self._signals > 1
+        log.info("%s received: %s", signal.Signals(signum).name,
+                 "stopping, leaving resources running" if leave else "stopping every resource here first")
+        notify("STOPPING=1")
+        asyncio.get_running_loop().create_task(controller.stop(leave_running=leave))
