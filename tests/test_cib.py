@@ -116,9 +116,10 @@ def test_have_quorum_spellings(raw: str, expected: bool) -> None:
     assert cluster.status.have_quorum is expected
 
 
-def test_have_quorum_defaults_to_true() -> None:
+def test_a_missing_have_quorum_means_no_quorum_as_pacemaker_reads_it() -> None:
+    # crm_simulate stops everything "due to no quorum" in a CIB without have-quorum.
     cluster, _ = load_cib(cib())
-    assert cluster.status.have_quorum is True
+    assert cluster.status.have_quorum is False
     assert cluster.status.execution_date is None
 
 

@@ -375,7 +375,7 @@ class Controller:
 
     async def _record(self, number: int, index: int, prepared: PreparedAction, result: ActionResult,
                       meta: dict[str, str], transition_key: str | None = None) -> bool:
-        """Commit a result (and its fail-count) to the store; whether it was the expected one."""
+        """Commit a result (and its fail-count) to the store; whether the transition may go on."""
         request = prepared.request
         self._call_id += 1
         key = transition_key or (
@@ -400,7 +400,7 @@ class Controller:
         level = logging.WARNING if recorded.is_failure else logging.DEBUG
         log.log(level, "%s %s%s on %s: %s", request.resource_id, request.action,
                 f" ({request.interval_ms} ms)" if request.interval_ms else "", self.node, result.describe())
-        return not recorded.is_failure
+        return recorded.as_expected
 
     # -- recurring monitors ----------------------------------------------------------------------
 

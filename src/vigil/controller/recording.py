@@ -42,14 +42,27 @@ def expected_rc(task: str, interval_ms: int) -> int:
     return RC_NOT_RUNNING if task == "monitor" and interval_ms == 0 else RC_OK
 
 
-def is_expected(task: str, interval_ms: int, result: ActionResult) -> bool:
-    """Did the action do what the transition needed?  A probe may find either state."""
+def is_failure(task: str, interval_ms: int, result: ActionResult) -> bool:
+    """Did the action fail?  A probe that finds the resource in either state did not."""
     if result.status != ExecStatus.DONE:
-        return False
+        return True
     rc = _DEGRADED.get(result.rc, result.rc)
     if task == "monitor" and interval_ms == 0:
-        return rc in _PROBE_STATES
-    return int(rc) == expected_rc(task, interval_ms)
+        return rc not in _PROBE_STATES
+    return int(rc) != expected_rc(task, interval_ms)
+
+
+def is_expected(task: str, interval_ms: int, result: ActionResult) -> bool:
+    """Did the action give what the transition was planned on?
+
+    Stricter than "not a failure": a probe that finds the resource running
+    where the plan assumed it stopped is no failure, but the rest of the
+    plan (a start, say) is wrong, so the transition is aborted and planned
+    again, as Pacemaker does.
+    """
+    if result.status != ExecStatus.DONE:
+        return False
+    return int(_DEGRADED.get(result.rc, result.rc)) == expected_rc(task, interval_ms)
 
 
 @dataclass(frozen=True)
@@ -62,6 +75,8 @@ class Recorded:
     failcount_delta: int
     attributes: tuple[tuple[str, str | None], ...]
     is_failure: bool
+    # Whether the transition may go on (see is_expected).
+    as_expected: bool
 
 
 @dataclass(frozen=True)
@@ -100,15 +115,15 @@ def record_result(prepared: PreparedAction, result: ActionResult, ctx: RecordCon
         crm_feature_set=FEATURE_SET,
         operation_key=f"{hid}_{task}_{interval_ms}",
     )
-    if is_expected(task, interval_ms, result):
-        return Recorded(record, (), 0, (), False)
+    if not is_failure(task, interval_ms, result):
+        return Recorded(record, (), 0, (), False, is_expected(task, interval_ms, result))
     failure = replace(record, id=f"{hid}_last_failure_0")
     delta = _failcount_delta(prepared, result, ctx)
     attributes: tuple[tuple[str, str | None], ...] = ()
     if delta == 0:
         # Ignored failures still show, and expire, through last-failure.
         attributes = ((last_failure_attribute(hid, task, interval_ms), str(ctx.now)),)
-    return Recorded(record, (failure,), delta, attributes, True)
+    return Recorded(record, (failure,), delta, attributes, True, False)
 
 
 def _failcount_delta(prepared: PreparedAction, result: ActionResult, ctx: RecordContext) -> int:

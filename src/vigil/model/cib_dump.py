@@ -91,7 +91,8 @@ def _cib_attributes(cluster: Cluster, pacemaker_2_1_5: bool) -> dict[str, str]:
         attributes.setdefault(name, default)
     status = cluster.status
     raw_quorum = attributes.get("have-quorum")
-    if (parse_bool(raw_quorum) if raw_quorum is not None else True) is not status.have_quorum:
+    # A missing have-quorum means no quorum, to Pacemaker as to vigil's reader.
+    if bool(parse_bool(raw_quorum) if raw_quorum is not None else False) is not status.have_quorum:
         attributes["have-quorum"] = "1" if status.have_quorum else "0"
     _set_or_drop(attributes, "dc-uuid", status.dc_uuid)
     # Rewrite execution-date only when it changed, so "0100" survives a round trip.

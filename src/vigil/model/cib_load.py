@@ -90,7 +90,7 @@ def _load_status(reader: Reader, root: Element, status: Element | None, config: 
 def _have_quorum(reader: Reader, root: Element) -> bool:
     text = root.get("have-quorum")
     if text is None:
-        return True
+        return False  # as Pacemaker reads it: quorum is only what the CIB says it has
     value = parse_bool(text)
     if value is None:
         reader.problem(root, f"invalid have-quorum {text!r}: use 1/true or 0/false")

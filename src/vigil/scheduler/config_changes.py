@@ -12,7 +12,7 @@ from __future__ import annotations
 from vigil.model.status import OpRecord, ResourceHistory
 from vigil.scheduler.actions import needs_for, resource_action
 from vigil.scheduler.digests import compare_digests
-from vigil.scheduler.unpack_history import sort_ops
+from vigil.scheduler.unpack_history import active_range, sort_ops
 from vigil.scheduler.unpack_resources import find_op
 from vigil.scheduler.working import Work, WRsc
 
@@ -45,26 +45,8 @@ def _agent_changed(rsc: WRsc, history: ResourceHistory) -> bool:
     )
 
 
-def _active_range(ops: list[OpRecord]) -> tuple[int, int]:
-    start_index = stop_index = -1
-    implied_monitor = implied_clone = -1
-    for index, op in enumerate(ops):
-        if op.operation == "stop" and op.op_status == 0:
-            stop_index = index
-        elif op.operation in ("start", "migrate_from"):
-            start_index = index
-        elif implied_monitor <= stop_index and op.operation == "monitor":
-            if op.rc in (0, 8):
-                implied_monitor = index
-        elif op.operation in ("promote", "demote"):
-            implied_clone = index
-    if start_index == -1:
-        start_index = implied_clone if implied_clone != -1 else implied_monitor
-    return start_index, stop_index
-
-
 def _check_history(work: Work, rsc: WRsc, node: str, ops: list[OpRecord]) -> None:
-    start_index, stop_index = _active_range(ops)
+    start_index, stop_index = active_range(ops)
     if start_index < stop_index:
         return
     for index, op in enumerate(ops):

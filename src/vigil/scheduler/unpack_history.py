@@ -234,15 +234,33 @@ def _unpack_resource_history(work: Work, node: WNode, history: ResourceHistory) 
         rsc.role = saved_role
 
 
-def _record_active_recurring(rsc: WRsc, node: WNode, ops: list[OpRecord]) -> None:
-    """Recurring monitors started after the last start and not since stopped."""
-    start_index = -1
-    stop_index = -1
+def active_range(ops: list[OpRecord]) -> tuple[int, int]:
+    """Indexes of the last start and the last stop in ``ops`` (sorted), -1 for none.
+
+    As Pacemaker reads a history: with no start recorded, a successful
+    monitor after the last stop (a probe that found the resource running)
+    or a promote/demote stands for one.
+    """
+    start_index = stop_index = -1
+    implied_monitor = implied_clone = -1
     for index, op in enumerate(ops):
-        if op.operation in ("start", "migrate_from"):
-            start_index = index
-        elif op.operation == "stop":
+        if op.operation == "stop" and op.op_status == 0:
             stop_index = index
+        elif op.operation in ("start", "migrate_from"):
+            start_index = index
+        elif implied_monitor <= stop_index and op.operation == "monitor":
+            if op.rc in (0, 8):
+                implied_monitor = index
+        elif op.operation in ("promote", "demote"):
+            implied_clone = index
+    if start_index == -1:
+        start_index = implied_clone if implied_clone != -1 else implied_monitor
+    return start_index, stop_index
+
+
+def _record_active_recurring(rsc: WRsc, node: WNode, ops: list[OpRecord]) -> None:
+    """Recurring monitors started after the last (maybe implied) start and not since stopped."""
+    start_index, stop_index = active_range(ops)
     if stop_index > start_index or start_index < 0:
         return
     active: list[tuple[str, int, str | None]] = []
