@@ -60,8 +60,11 @@ def test_pacemaker_plans_nothing_for_a_cluster_vigil_has_settled(daemon: Daemon,
     started = {name: (tmp_path / f"{name}.state").stat().st_mtime_ns for name in ("web", "libvirtd", "nova")}
     starts_before = daemon.count_logged("start")
     daemon.start()
-    wait_for("the restarted daemon to probe and settle",
-             lambda: daemon.is_settled() and any(e.record.is_probe for e in daemon.operation_log()))
+    def found_running() -> set[str]:
+        return {e.resource for e in daemon.operation_log() if e.record.is_probe and e.record.rc == 0}
+
+    wait_for("the restarted daemon to find everything running and settle",
+             lambda: found_running() == {"web", "libvirtd", "nova"} and daemon.is_settled())
     assert pacemaker_plan(daemon, tmp_path) == []
     assert daemon.count_logged("start") == starts_before
     assert started == {name: (tmp_path / f"{name}.state").stat().st_mtime_ns for name in started}

@@ -112,6 +112,8 @@ def test_leave_running_keeps_resources_up_and_a_restart_does_not_restart_them(
     assert daemon.stop() == 0
     assert state.exists() and log_lines(log, "stop") == []
     daemon.start()
+    wait_for("the restarted daemon to find svc running", lambda: any(
+        e.record.is_probe and e.record.rc == 0 for e in daemon.operation_log()))
     wait_for("the restarted daemon to settle", daemon.is_settled)
     assert len(log_lines(log, "start")) == 1 and log_lines(log, "stop") == []
     assert daemon.resource("svc").role == "Started"
