@@ -132,7 +132,8 @@ def list_agents(ctx: click.Context, standard: str | None, provider: str | None, 
     if fmt == "json":
         document: dict[str, Any] = {}
         if show_ocf:
-            document["ocf"] = {"root": str(catalog.ocf_root), "providers": {p: list(a) for p, a in ocf}}
+            document["ocf"] = {"root": str(catalog.ocf_root), "providers": {p: list(a) for p, a in ocf},
+                               "bundled": {p: str(d) for p, d in catalog.bundled if provider in (None, p)}}
         if show_lsb:
             document["lsb"] = {"directory": str(catalog.lsb_dir), "agents": list(catalog.lsb)}
         click.echo(json.dumps(document, indent=2))
@@ -150,6 +151,10 @@ def list_agents(ctx: click.Context, standard: str | None, provider: str | None, 
             click.echo("  (no provider found)")
         for p, agents in ocf:
             click.echo(_wrapped(f"  {p} ({len(agents)}): ", " ".join(agents)))
+        for p, directory in catalog.bundled:
+            if provider in (None, p):
+                click.echo(f"  ({p}: bundled with vigil in {directory}; an agent of the same name "
+                           "under the OCF root wins)")
     if show_lsb:
         click.echo(f"lsb  {catalog.lsb_dir}")
         click.echo(_wrapped(f"  ({len(catalog.lsb)}): ", " ".join(catalog.lsb) or "no init script found"))

@@ -34,12 +34,17 @@ class MetadataFetch:
 
 @dataclass(frozen=True)
 class Catalog:
-    """The agents this node has, per class and provider."""
+    """The agents this node has, per class and provider.
+
+    ``ocf`` merges the OCF root's providers with the ones bundled with vigil;
+    ``bundled`` says where each bundled provider's agents are.
+    """
 
     ocf_root: Path
     ocf: tuple[tuple[str, tuple[str, ...]], ...]
     lsb_dir: Path
     lsb: tuple[str, ...]
+    bundled: tuple[tuple[str, Path], ...] = ()
 
 
 class Executor:
@@ -59,9 +64,10 @@ class Executor:
         lsb_dir: Path = DEFAULT_INIT_DIR,
         check_params: bool = True,
         environ: Mapping[str, str] | None = None,
+        bundled_ocf: Mapping[str, Path] | None = None,
     ) -> None:
         self.spawner = spawner if spawner is not None else Spawner()
-        self.ocf = OcfClass(ocf_root_dir if ocf_root_dir is not None else ocf_root(environ))
+        self.ocf = OcfClass(ocf_root_dir if ocf_root_dir is not None else ocf_root(environ), bundled_ocf)
         self.lsb = LsbClass(lsb_dir)
         self.check_params = check_params
         self.inherited = inherited_environment(environ)
@@ -155,7 +161,12 @@ class Executor:
     def catalog(self) -> Catalog:
         """Every agent found, per class and provider."""
         ocf = tuple((provider, tuple(self.ocf.agents(provider))) for provider in self.ocf.providers())
-        return Catalog(self.ocf.root, ocf, self.lsb.init_dir, tuple(self.lsb.agents()))
+        bundled = tuple(
+            (provider, directory)
+            for provider, directory in sorted(self.ocf.bundled.items())
+            if self.ocf.bundled_agents(provider)
+        )
+        return Catalog(self.ocf.root, ocf, self.lsb.init_dir, tuple(self.lsb.agents()), bundled)
 
     async def close(self) -> None:
         """End every action in flight and refuse new ones."""

@@ -4,11 +4,19 @@ The agent is called with the action as its only argument and the
 environment of :mod:`vigil.executor.environment`; its exit code is kept when
 it is an OCF code (0-9, 190, 191) and becomes 1 otherwise; its last
 ``ocf-exit-reason:`` line on stderr is the exit reason.
+
+vigil also ships agents of its own (provider ``vigil``: ``Service``,
+``NovaCompute``, ``Flaky``) inside the package, under ``vigil/agents/``, so
+that its quick start runs on a machine without the resource-agents package.
+``ocf:vigil:TYPE`` is looked up under the OCF root first (an installed copy
+wins, as an operator would expect), then among the bundled agents.  The
+agents still get the real ``OCF_ROOT``: other providers' agents rely on it.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from vigil.executor.environment import (
@@ -25,41 +33,100 @@ from vigil.executor.results import ActionResult, ExecStatus, OcfRc
 METADATA_TIMEOUT_MS = 30_000
 METADATA_OUTPUT_CAP = 4 * 1024 * 1024
 
+# vigil's own agents, shipped as package data: agents/PROVIDER/TYPE.
+BUNDLED_AGENTS_DIR = Path(__file__).resolve().parent.parent / "agents"
+# Bundled agents are POSIX sh; this runs one whose executable bit was lost.
+BUNDLED_SHELL = "/bin/sh"
+
 
 def _is_agent_file(path: Path) -> bool:
     return not path.name.startswith(".") and path.is_file() and os.access(path, os.X_OK)
 
 
+def bundled_providers(directory: Path = BUNDLED_AGENTS_DIR) -> dict[str, Path]:
+    """The providers shipped with vigil, each with its directory: ``{"vigil": .../agents/vigil}``."""
+    try:
+        return {
+            p.name: p for p in sorted(directory.iterdir()) if p.is_dir() and not p.name.startswith((".", "_"))
+        }
+    except OSError:
+        return {}
+
+
 class OcfClass:
-    """OCF agents found under one OCF root."""
+    """OCF agents found under one OCF root, and those shipped with vigil.
+
+    ``bundled`` maps a provider to a directory of agents used when the OCF
+    root has no agent of that name (default: :func:`bundled_providers`;
+    ``{}`` for the root alone).  A bundled agent that is not executable (a
+    packaging tool that dropped the mode bit) is run by ``/bin/sh``, which
+    every bundled agent is written for, rather than reported as broken:
+    files inside an installed package are not ours to chmod.
+    """
 
     standard = "ocf"
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, bundled: Mapping[str, Path] | None = None) -> None:
         self.root = root
+        self.bundled = dict(bundled_providers() if bundled is None else bundled)
 
     @property
     def resource_dir(self) -> Path:
         return self.root / "resource.d"
 
     def path(self, spec: AgentSpec) -> Path:
-        """Where the agent's file is (or would be)."""
+        """Where the agent's file is (or would be): under the OCF root, else bundled with vigil."""
         if spec.path is not None:
             return Path(spec.path).absolute()  # agents run in /, not in vigil's directory
-        return self.resource_dir / (spec.provider or "") / spec.type
+        installed = self.resource_dir / (spec.provider or "") / spec.type
+        bundled = self.bundled_path(spec)
+        if bundled is not None and not installed.exists():
+            return bundled
+        return installed
+
+    def bundled_path(self, spec: AgentSpec) -> Path | None:
+        """The bundled agent's file, when vigil ships one of that name."""
+        directory = self.bundled.get(spec.provider or "")
+        if directory is None or spec.path is not None or spec.type.startswith("."):
+            return None
+        path = directory / spec.type
+        return path if path.is_file() else None
+
+    def is_bundled(self, path: Path) -> bool:
+        """Is ``path`` one of the bundled agents (rather than a file under the OCF root)?"""
+        return any(path.parent == directory for directory in self.bundled.values())
+
+    def command(self, path: Path, action: str) -> list[str]:
+        """The argv for an action: the agent itself, or /bin/sh for a bundled one without its mode bit."""
+        if self.is_bundled(path) and not os.access(path, os.X_OK):
+            return [BUNDLED_SHELL, str(path), action]
+        return [str(path), action]
 
     def providers(self) -> list[str]:
+        """Provider directories under the OCF root, plus the bundled providers."""
         try:
-            return sorted(
+            installed = {
                 p.name for p in self.resource_dir.iterdir() if p.is_dir() and not p.name.startswith(".")
-            )
+            }
         except OSError:
-            return []
+            installed = set()
+        return sorted(installed | {name for name in self.bundled if self.bundled_agents(name)})
 
     def agents(self, provider: str) -> list[str]:
-        """Executable files under the provider's directory, as Pacemaker lists them."""
+        """Executable files under the provider's directory, as Pacemaker lists them, plus bundled ones."""
         try:
-            return sorted(p.name for p in (self.resource_dir / provider).iterdir() if _is_agent_file(p))
+            installed = {p.name for p in (self.resource_dir / provider).iterdir() if _is_agent_file(p)}
+        except OSError:
+            installed = set()
+        return sorted(installed | set(self.bundled_agents(provider)))
+
+    def bundled_agents(self, provider: str) -> list[str]:
+        """The agents vigil ships for ``provider`` (regular files; their mode bit is not required)."""
+        directory = self.bundled.get(provider)
+        if directory is None:
+            return []
+        try:
+            return sorted(p.name for p in directory.iterdir() if not p.name.startswith(".") and p.is_file())
         except OSError:
             return []
 
@@ -79,6 +146,9 @@ class OcfClass:
                 if request.agent.path is not None
                 else " (is its package installed? see `vigil agent list`)"
             )
+            shipped = self.bundled_agents(request.agent.provider or "")
+            if shipped and request.agent.path is None:
+                hint = f", nor is it one of the agents bundled with vigil ({', '.join(shipped)})"
             return not_run(
                 request,
                 OcfRc.ERR_INSTALLED,
@@ -113,7 +183,7 @@ class OcfClass:
             variables = agent_variables(request, self.root)
             cap = None
         proc = await spawner.run(
-            [str(path), request.action],
+            self.command(path, request.action),
             {**inherited, **variables},
             request.timeout_ms / 1000,
             output_cap=cap,
