@@ -18,9 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-_OFFLINE = ("Works without a running vigil too: it then opens the store in the state directory "
-            "directly, so a configuration can be prepared before the first `vigil run`.")
-
 
 def _daemon_runs(directory: Path) -> bool:
     """Does a vigil serve this state directory (api.json names a live process)?"""
@@ -56,7 +53,11 @@ def config() -> None:
               help="xml: a Pacemaker CIB; yaml: vigil's YAML (when this build has it).")
 @state_dir_option
 def show(fmt: str, state_dir: str | None) -> None:
-    """Print the stored configuration (like `pcs cluster cib` / `cibadmin -Q`)."""
+    """Print the stored configuration (like `pcs cluster cib` / `cibadmin -Q`).
+
+    Works without a running vigil too: it then opens the store in the state
+    directory directly.
+    """
     from vigil.statedir import resolve_state_dir
 
     directory = resolve_state_dir(state_dir)
@@ -68,9 +69,6 @@ def show(fmt: str, state_dir: str | None) -> None:
     else:
         text = _offline(_show_offline(directory, fmt))
     click.echo(text, nl=not text.endswith("\n"))
-
-
-show.help = f"{show.help}\n\n{_OFFLINE}"
 
 
 @config.command()
@@ -87,6 +85,10 @@ def load(file: Path, if_revision: int | None, node: str | None, state_dir: str |
 
     FILE is checked in full first (syntax, references, agents installed,
     nodes); on any problem every one is listed and nothing changes.
+
+    Works without a running vigil too: it then opens the store in the state
+    directory directly, so a configuration can be prepared before the first
+    `vigil run`.
     """
     from vigil.statedir import resolve_state_dir
 
@@ -110,9 +112,6 @@ def load(file: Path, if_revision: int | None, node: str | None, state_dir: str |
     click.echo(outcome.message + " (no vigil is running: stored for its next start)")
     for warning in outcome.notes:
         click.echo(f"  warning: {warning}")
-
-
-load.help = f"{load.help}\n\n{_OFFLINE}"
 
 
 def _offline(work: Coroutine[Any, Any, T]) -> T:
