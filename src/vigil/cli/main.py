@@ -7,7 +7,14 @@ import sys
 import click
 
 from vigil.cli.agent import agent
+from vigil.cli.config import config
+from vigil.cli.failcount import failcount
+from vigil.cli.history import history
+from vigil.cli.node import node
+from vigil.cli.options import state_dir_option
+from vigil.cli.resource import resource
 from vigil.cli.run import run
+from vigil.cli.status import status
 from vigil.errors import InputError
 from vigil.simulate import render, simulate_file, simulate_steps
 from vigil.simulation import Failure
@@ -20,7 +27,10 @@ def cli() -> None:
 
 
 @cli.command()
-@click.argument("cib", type=click.Path(dir_okay=False))
+@click.argument("cib", type=click.Path(dir_okay=False), required=False)
+@click.option("--live", "-L", is_flag=True,
+              help="Schedule the running vigil's current state instead of a file (crm_simulate -L).")
+@state_dir_option
 @click.option(
     "--format",
     "fmt",
@@ -36,13 +46,25 @@ def cli() -> None:
                    "scheduling; repeatable.")
 @click.option("--steps", type=int, default=None, metavar="K",
               help="Repeat fail, schedule, apply K times and print each transition.")
-def simulate(cib: str, fmt: str, date: str | None, failures: tuple[str, ...], steps: int | None) -> None:
+def simulate(cib: str | None, live: bool, state_dir: str | None, fmt: str, date: str | None,
+             failures: tuple[str, ...], steps: int | None) -> None:
     """Schedule the cluster in CIB (Pacemaker XML) and print the transition.
 
     With --fail and --steps, play a failure scenario: each step injects the
     failures, schedules, prints the transition with every stop's and start's
     context, and applies it as if every action succeeded.
+
+    With --live instead of CIB: what the running vigil would do now with its
+    current state, without doing it.
     """
+    if live:
+        from vigil.cli.live import simulate_live
+
+        simulate_live(cib, state_dir, fmt, date, failures, steps)
+        return
+    if cib is None:
+        click.echo("vigil: error: give a CIB file to simulate, or --live for the running vigil", err=True)
+        sys.exit(2)
     try:
         parsed = [Failure.parse(text) for text in failures]
         if parsed or steps is not None:
@@ -71,6 +93,12 @@ def simulate(cib: str, fmt: str, date: str | None, failures: tuple[str, ...], st
 
 cli.add_command(agent)
 cli.add_command(run)
+cli.add_command(status)
+cli.add_command(resource)
+cli.add_command(node)
+cli.add_command(failcount)
+cli.add_command(history)
+cli.add_command(config)
 
 
 def main() -> None:

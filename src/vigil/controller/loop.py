@@ -361,12 +361,17 @@ class Controller:
                        now=int(self.clock()), meta=dict(action.meta), params=params)
 
     async def _cancel_monitors(self, cluster: Cluster, prepared: PreparedAction, resource: str) -> None:
-        """End a resource's recurring monitors before it stops, and drop their records."""
+        """End a resource's recurring monitors before it stops, and drop their records.
+
+        The ``RSC_last_failure_0`` copy of a failed monitor is kept, as Pacemaker
+        keeps it: it is what "Failed Resource Actions" shows until a cleanup.
+        """
         for key in self.monitors.cancel_resource(resource, self.node):
             self._monitor_keys.pop(key, None)
         state = cluster.status.node(self.node)
         history = _history_of(state, prepared.history_id)
-        recurring = [op.id for op in history.ops if op.interval_ms > 0] if history else []
+        recurring = [op.id for op in history.ops
+                     if op.interval_ms > 0 and not op.id.endswith("_last_failure_0")] if history else []
         if recurring:
             await self.store.forget_operations(self.node, prepared.history_id, recurring)
 

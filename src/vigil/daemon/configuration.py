@@ -49,15 +49,26 @@ def with_node(config: Config, node: str) -> Config:
 
 async def check_for_node(config: Config, node: str, executor: Executor, *, multi_node: bool) -> list[Problem]:
     """What stops ``config`` from running on ``node`` with this store; empty when it can."""
+    return check_nodes(config, node, multi_node=multi_node) + await check_agents(config, executor)
+
+
+def check_nodes(config: Config, node: str | None, *, multi_node: bool) -> list[Problem]:
+    """Is ``node`` (when given) among the configured nodes, and can the store hold them all?"""
     problems: list[Problem] = []
     names = [n.uname for n in config.nodes]
-    if names and node not in names:
+    if node is not None and names and node not in names:
         problems.append(Problem("nodes", f"this node {node!r} is not among the configured nodes "
                                          f"({', '.join(names)}): add it, or start vigil with --node NAME"))
     if len(names) > 1 and not multi_node:
         problems.append(Problem("nodes", f"{len(names)} nodes are configured ({', '.join(names)}), but the "
                                          "SQLite store keeps a cluster on one machine only; configure one "
                                          "node (a cluster of several nodes needs the etcd store)"))
+    return problems
+
+
+async def check_agents(config: Config, executor: Executor) -> list[Problem]:
+    """Is every primitive's agent of a class vigil runs, installed, and does it give its metadata?"""
+    problems: list[Problem] = []
     checked: dict[str, str | None] = {}
     for prim in config.primitives():
         where = f"resource {prim.id}"

@@ -43,6 +43,7 @@ from vigil.store import Store, open_store
 log = logging.getLogger(__name__)
 
 DEFAULT_LISTEN = "127.0.0.1:7945"
+API_SHUTDOWN_GRACE_S = 5
 
 
 @dataclass(frozen=True)
@@ -131,8 +132,11 @@ class Daemon:
     async def _serve(self, controller: Controller, store: Store, token: str, host: str, port: int) -> None:
         context = ApiContext(store=store, controller=controller, token=token, parse_config=parse_config,
                              check_config=self._check_for_api, clock=time.time)
+        # A request still running at shutdown (a `resource restart` waiting) is ended after a few
+        # seconds rather than holding up the exit.
         server = _ApiServer(uvicorn.Config(create_app(context), host=host, port=port, log_config=None,
-                                           lifespan="off", access_log=False))
+                                           lifespan="off", access_log=False,
+                                           timeout_graceful_shutdown=API_SHUTDOWN_GRACE_S))
         serving = asyncio.create_task(server.serve(), name="api")
         while not server.started:
             if serving.done():

@@ -1,0 +1,106 @@
+"""``vigil config show`` and ``vigil config load``: the whole configuration in and out.
+
+A configuration is parsed and checked in full before anything is stored, so
+a bad file is rejected with every problem (with its line) and the stored
+configuration is left as it was.  Loading is one compare-and-set: against
+the revision the caller read (``If-Match``) when one is given, else against
+the one just read (retried if another writer got in between).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Awaitable, Callable
+from typing import cast
+
+from vigil.admin.commands import CAS_ATTEMPTS, Admin, CommandResult
+from vigil.admin.errors import AdminError, BadConfiguration, Conflict
+from vigil.daemon.configuration import with_node
+from vigil.errors import InputError, Problem
+from vigil.model.cib import dump_cib
+from vigil.model.cluster import Cluster
+from vigil.model.config import Config
+from vigil.model.status import Status
+from vigil.store.base import RevisionConflict, Store
+
+# Parses configuration text (CIB XML or YAML): (config, warnings), or InputError.
+ConfigParser = Callable[[bytes, str], tuple[Config, list[str]]]
+# Checks a configuration against this node: the problems found.
+ConfigChecker = Callable[[Config], Awaitable[list[Problem]]]
+
+FORMATS = ("xml", "yaml")
+YAML_DUMPER = ("vigil.model.yaml_dump", "dump_yaml_config")
+
+
+def yaml_dumper() -> Callable[[Config], str] | None:
+    """``vigil.model.yaml_dump.dump_yaml_config`` when this build has it."""
+    module_name, function = YAML_DUMPER
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        return None
+    found = getattr(module, function, None)
+    return cast(Callable[[Config], str], found) if callable(found) else None
+
+
+def render_config(config: Config, fmt: str, revision: int = 1) -> str:
+    """The configuration as CIB XML (its ``epoch`` the config revision, so that a newer export
+    replaces an older one in Pacemaker) or YAML."""
+    if fmt == "xml":
+        cluster = Cluster(config=config, status=Status(), cib_attributes=(("epoch", str(max(1, revision))),))
+        return dump_cib(cluster).decode()
+    if fmt == "yaml":
+        dump = yaml_dumper()
+        if dump is None:
+            raise AdminError("YAML is not available in this build: use --format xml")
+        return dump(config)
+    raise AdminError(f"unknown configuration format {fmt!r}: use {' or '.join(FORMATS)}")
+
+
+async def show_config(store: Store, fmt: str) -> tuple[str, int]:
+    """The stored configuration as text, and its revision."""
+    config, revision = await store.get_config()
+    return render_config(config, fmt, revision), revision
+
+
+async def load_config(admin: Admin, data: bytes, name: str, parse: ConfigParser, check: ConfigChecker, *,
+                      expected_revision: int | None = None) -> CommandResult:
+    """Parse, check and store a whole configuration; :class:`BadConfiguration` lists every problem.
+
+    A configuration that names no node gets ``admin.node`` (when it is set).
+    """
+    try:
+        config, warnings = parse(data, name)
+    except InputError as error:
+        raise BadConfiguration(f"{name}: {_count(error.problems)}; nothing was changed",
+                               [str(problem) for problem in error.problems]) from None
+    if admin.node:
+        config = with_node(config, admin.node)
+    problems = await check(config)
+    if problems:
+        raise BadConfiguration(f"{name}: {_count(problems)}; nothing was changed",
+                               [str(problem) for problem in problems])
+    for _ in range(CAS_ATTEMPTS):
+        current, revision = await admin.store.get_config()
+        if expected_revision is not None and revision != expected_revision:
+            raise Conflict(f"the configuration is at revision {revision}, not {expected_revision}: "
+                           "someone changed it since you read it; nothing was changed")
+        if current == config:
+            return CommandResult(f"{name}: the same as the stored configuration; nothing changed", False,
+                                 revision, tuple(warnings))
+        try:
+            new_revision = await admin.store.put_config(config, revision)
+        except RevisionConflict:
+            if expected_revision is not None:
+                raise Conflict("the configuration changed while it was being loaded; nothing was changed") \
+                    from None
+            continue
+        admin.poke(f"configuration loaded from {name}")
+        return CommandResult(f"{name}: configuration loaded (revision {new_revision})", True, new_revision,
+                             tuple(warnings))
+    raise Conflict(f"the configuration kept changing while {name} was loaded ({CAS_ATTEMPTS} attempts); "
+                   "nothing was changed: try again")
+
+
+def _count(problems: list[Problem]) -> str:
+    return f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"

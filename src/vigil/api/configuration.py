@@ -1,0 +1,57 @@
+"""``/api/v1/config``: the whole configuration, as CIB XML (or YAML when this build has it)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+from fastapi import APIRouter, Header, Request
+from fastapi.params import Depends
+from fastapi.responses import Response
+
+from vigil.admin.commands import Admin, CommandResult
+from vigil.admin.configuration import load_config, show_config
+from vigil.admin.errors import AdminError
+from vigil.api.context import ApiContext
+
+REVISION_HEADER = "X-Vigil-Config-Revision"
+MEDIA_TYPES = {"xml": "application/xml", "yaml": "application/yaml"}
+_TEXT_BODY = {"schema": {"type": "string"}}
+
+
+def _revision(text: str | None) -> int | None:
+    if text is None:
+        return None
+    cleaned = text.strip().removeprefix("W/").strip('"')
+    if not cleaned.isdigit():
+        raise AdminError(f"If-Match must be a configuration revision (a number), not {text!r}")
+    return int(cleaned)
+
+
+def config_routes(admin: Admin, context: ApiContext, auth: Sequence[Depends]) -> APIRouter:
+    router = APIRouter(tags=["configuration"])
+
+    @router.get("/config", summary="The configuration (its revision in the ETag and "
+                f"{REVISION_HEADER} headers)",
+                responses={200: {"content": {t: _TEXT_BODY for t in MEDIA_TYPES.values()}}})
+    async def get_config(format: Literal["xml", "yaml"] = "xml") -> Response:
+        text, revision = await show_config(admin.store, format)
+        return Response(text, media_type=MEDIA_TYPES[format],
+                        headers={REVISION_HEADER: str(revision), "ETag": f'"{revision}"'})
+
+    @router.put("/config", summary="Replace the configuration with the body (CIB XML); checked in full "
+                "first, nothing changes on a problem", dependencies=list(auth),
+                responses={400: {"description": "The configuration has problems (each in details)"},
+                           401: {"description": "No or wrong token"},
+                           409: {"description": "If-Match did not match, or it kept changing"}},
+                openapi_extra={"requestBody": {"required": True, "content": {
+                    media: _TEXT_BODY for media in (*MEDIA_TYPES.values(), "text/plain")}}})
+    async def put_config(request: Request, name: str = "configuration",
+                         if_match: str | None = Header(default=None)) -> CommandResult:
+        data = await request.body()
+        if not data.strip():
+            raise AdminError("the request body is empty: send the configuration (CIB XML) as the body")
+        return await load_config(admin, data, name, context.parse_config, context.check_config,
+                                 expected_revision=_revision(if_match))
+
+    return router

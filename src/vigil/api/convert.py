@@ -1,0 +1,30 @@
+"""What the controller reports, as the admin layer's plain values."""
+
+from __future__ import annotations
+
+from vigil.admin.metrics import ActionFigures, ControllerFigures
+from vigil.admin.report import ControllerInfo, MonitorInfo, TransitionInfo
+from vigil.api.context import ControllerView
+
+
+def controller_info(controller: ControllerView) -> ControllerInfo:
+    transitions = tuple(
+        TransitionInfo(number=t.number, trigger=t.trigger, summary=tuple(t.summary), actions=t.actions,
+                       started=t.started, outcome=t.outcome, finished=t.finished)
+        for t in controller.transitions
+    )
+    monitors = tuple(MonitorInfo(k.resource, k.node, k.interval_ms) for k in controller.active_monitors())
+    return ControllerInfo(node=controller.node, transitions=transitions, monitors=monitors)
+
+
+def controller_figures(controller: ControllerView) -> ControllerFigures:
+    stats = controller.stats
+    transitions = list(controller.transitions)
+    last = transitions[-1] if transitions else None
+    return ControllerFigures(
+        transitions=stats.transitions,
+        aborted_transitions=stats.aborted_transitions,
+        actions=tuple(ActionFigures(task, a.count, a.failed, a.seconds)
+                      for task, a in sorted(stats.actions.items())),
+        last_transition=(last.finished or last.started) if last is not None else None,
+    )

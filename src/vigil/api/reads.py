@@ -1,0 +1,47 @@
+"""``/api/v1/status``, ``/api/v1/simulate`` and ``/metrics``: the cluster as it is, and what comes next."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter
+from fastapi.responses import PlainTextResponse, Response
+
+from vigil.admin import commands
+from vigil.admin.commands import Admin
+from vigil.admin.metrics import CONTENT_TYPE, render_metrics
+from vigil.admin.report import StatusReport
+from vigil.admin.status_text import render_status
+from vigil.api.context import ControllerView
+from vigil.api.convert import controller_figures, controller_info
+
+
+def read_routes(admin: Admin, controller: ControllerView) -> APIRouter:
+    router = APIRouter(tags=["status"])
+
+    @router.get("/api/v1/status", summary="The cluster as crm_mon -1 shows it", response_model=StatusReport,
+                responses={200: {"content": {"text/plain": {}}}})
+    async def status(format: Literal["json", "text"] = "json") -> StatusReport | Response:
+        report = await commands.status(admin, controller_info(controller))
+        if format == "text":
+            return PlainTextResponse(render_status(report))
+        return report
+
+    @router.get("/api/v1/simulate", summary="What the scheduler would do now, without doing it "
+                "(crm_simulate -L)", response_class=PlainTextResponse,
+                responses={200: {"content": {"text/plain": {}, "application/json": {}}}})
+    async def simulate(format: Literal["text", "pacemaker", "json"] = "text") -> Response:
+        text = await commands.simulate_live(admin, format)
+        if format == "json":
+            return Response(text, media_type="application/json")
+        return PlainTextResponse(text)
+
+    @router.get("/metrics", tags=["metrics"], summary="Prometheus metrics (text format 0.0.4)",
+                response_class=PlainTextResponse)
+    async def metrics() -> Response:
+        report = await commands.status(admin, controller_info(controller))
+        counts = await commands.all_failcounts(admin)
+        text = render_metrics(report, counts, controller_figures(controller))
+        return Response(text, media_type=CONTENT_TYPE)
+
+    return router

@@ -1,0 +1,143 @@
+"""How commands reach the running daemon: its API address and token from the state directory.
+
+Imported only by the commands that talk to the daemon, so ``vigil --help``
+and the other commands never pay for importing httpx.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+import httpx
+
+from vigil.statedir import ApiAddress, StateDirError, read_api_address, read_token, resolve_state_dir
+
+CONNECT_TIMEOUT_S = 3.0
+READ_TIMEOUT_S = 30.0
+
+class ClientError(Exception):
+    """A command that failed: a message (and details) for the operator, and the exit code."""
+
+    def __init__(self, message: str, details: list[str] | None = None, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or []
+        self.exit_code = exit_code
+
+
+def fail(error: ClientError | StateDirError) -> NoReturn:
+    if isinstance(error, ClientError):
+        click.echo(f"vigil: error: {error.message}", err=True)
+        for detail in error.details:
+            click.echo(f"  {detail}", err=True)
+        sys.exit(error.exit_code)
+    click.echo(f"vigil: error: {error}", err=True)
+    sys.exit(error.exit_code)
+
+
+def is_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Client:
+    """The daemon's REST API, as a command uses it."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+        self.address: ApiAddress = read_api_address(state_dir)
+        self._http = httpx.Client(base_url=self.address.url,
+                                  timeout=httpx.Timeout(READ_TIMEOUT_S, connect=CONNECT_TIMEOUT_S))
+
+    def close(self) -> None:
+        self._http.close()
+
+    @property
+    def node(self) -> str:
+        """The node the daemon runs."""
+        return self.address.node
+
+    def _not_running(self) -> ClientError:
+        state = "" if is_alive(self.address.pid) else f" (its process {self.address.pid} is gone)"
+        return ClientError(
+            f"vigil is not running with state dir {self.state_dir}: nothing answers at {self.address.url}"
+            f"{state}; start it with `vigil run --state-dir {self.state_dir} --config FILE`")
+
+    def request(self, method: str, path: str, *, change: bool = False, json_body: Any = None,
+                content: bytes | None = None, params: dict[str, Any] | None = None,
+                headers: dict[str, str] | None = None, timeout: float | None = None) -> httpx.Response:
+        """Send a request; raise :class:`ClientError` with the API's message when it fails."""
+        sent = dict(headers or {})
+        if change:
+            sent["Authorization"] = f"Bearer {read_token(self.state_dir)}"
+        extra: dict[str, Any] = {}
+        if timeout is not None:
+            extra["timeout"] = httpx.Timeout(timeout, connect=CONNECT_TIMEOUT_S)
+        try:
+            response = self._http.request(method, path, json=json_body, content=content,
+                                          params={k: v for k, v in (params or {}).items() if v is not None},
+                                          headers=sent, **extra)
+        except (httpx.ConnectError, httpx.ConnectTimeout):
+            raise self._not_running() from None
+        except httpx.TimeoutException:
+            raise ClientError(f"vigil at {self.address.url} did not answer in time") from None
+        except httpx.HTTPError as error:
+            raise ClientError(f"cannot talk to vigil at {self.address.url}: {error}") from None
+        if response.status_code >= 400:
+            raise api_error(response)
+        return response
+
+    def get_json(self, path: str, **params: Any) -> Any:
+        return self.request("GET", path, params=params).json()
+
+    def change(self, method: str, path: str, body: Any = None, timeout: float | None = None) -> Any:
+        return self.request(method, path, change=True, json_body=body, timeout=timeout).json()
+
+
+def api_error(response: httpx.Response) -> ClientError:
+    """The API's ``{"error", "details"}`` as a ClientError (exit 2 for bad input, else 1)."""
+    try:
+        body = response.json()
+        message = str(body.get("error") or body.get("detail") or response.reason_phrase)
+        details = [str(item) for item in body.get("details") or []]
+    except (ValueError, AttributeError):
+        message, details = f"{response.status_code} {response.reason_phrase}: {response.text[:200]}", []
+    return ClientError(message, details, exit_code=2 if response.status_code in (400, 422) else 1)
+
+
+@contextmanager
+def connect(state_dir: str | None) -> Iterator[Client]:
+    """A client for the daemon of ``state_dir``; exits with a clear message on any error."""
+    try:
+        client = Client(resolve_state_dir(state_dir))
+    except StateDirError as error:
+        fail(error)
+    try:
+        yield client
+    except (ClientError, StateDirError) as error:
+        fail(error)
+    finally:
+        client.close()
+
+
+def echo_result(result: dict[str, Any]) -> None:
+    """A command's ``{"message", "notes"}`` for people."""
+    click.echo(result.get("message", ""))
+    for note in result.get("notes") or []:
+        click.echo(f"  note: {note}")
+
+
+def echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2))

@@ -1,0 +1,172 @@
+"""``vigil config show`` and ``vigil config load``: through the daemon, or the store when none runs."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from vigil.cli.options import state_dir_option
+
+if TYPE_CHECKING:
+    from vigil.admin.commands import CommandResult
+
+T = TypeVar("T")
+
+
+def _daemon_runs(directory: Path) -> bool:
+    """Does a vigil serve this state directory (api.json names a live process)?"""
+    from vigil.cli.client import is_alive
+    from vigil.statedir import StateDirError, read_api_address
+
+    try:
+        address = read_api_address(directory)
+    except StateDirError:
+        return False
+    return is_alive(address.pid)
+
+
+def _error(message: str, details: tuple[str, ...] | list[str] = (), code: int = 1) -> None:
+    click.echo(f"vigil: error: {message}", err=True)
+    for detail in details:
+        click.echo(f"  {detail}", err=True)
+    sys.exit(code)
+
+
+@click.group()
+def config() -> None:
+    """Show the configuration, or load a new one (Pacemaker CIB XML).
+
+    Both work without a running vigil: they then open the store in the state
+    directory directly, so that an operator can prepare a configuration
+    before the first `vigil run`.
+    """
+
+
+@config.command()
+@click.option("--format", "fmt", type=click.Choice(["xml", "yaml"]), default="xml", show_default=True,
+              help="xml: a Pacemaker CIB; yaml: vigil's YAML (when this build has it).")
+@state_dir_option
+def show(fmt: str, state_dir: str | None) -> None:
+    """Print the stored configuration (like `pcs cluster cib` / `cibadmin -Q`).
+
+    Works without a running vigil too: it then opens the store in the state
+    directory directly.
+    """
+    from vigil.statedir import resolve_state_dir
+
+    directory = resolve_state_dir(state_dir)
+    if _daemon_runs(directory):
+        from vigil.cli.client import connect
+
+        with connect(state_dir) as client:
+            text = client.request("GET", "/api/v1/config", params={"format": fmt}).text
+    else:
+        text = _offline(_show_offline(directory, fmt))
+    click.echo(text, nl=not text.endswith("\n"))
+
+
+@config.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--if-revision", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Load only if the stored configuration is still at revision N (compare-and-set); "
+                   "`vigil status` shows the revision.")
+@click.option("--node", default=None,
+              help="Without a running vigil only: the node it will run (checked to be configured, and "
+                   "named when the file names no node).  A running vigil uses its own.")
+@state_dir_option
+def load(file: Path, if_revision: int | None, node: str | None, state_dir: str | None) -> None:
+    """Replace the configuration with FILE (like `cibadmin --replace` / `pcs cluster cib-push`).
+
+    FILE is checked in full first (syntax, references, agents installed,
+    nodes); on any problem every one is listed and nothing changes.
+
+    Works without a running vigil too: it then opens the store in the state
+    directory directly, so a configuration can be prepared before the first
+    `vigil run`.
+    """
+    from vigil.statedir import resolve_state_dir
+
+    try:
+        data = file.read_bytes()
+    except OSError as error:
+        _error(f"cannot read {file}: {error.strerror or error}", code=2)
+    directory = resolve_state_dir(state_dir)
+    if _daemon_runs(directory):
+        from vigil.cli.client import connect, echo_result
+
+        headers = {"Content-Type": "application/xml"}
+        if if_revision is not None:
+            headers["If-Match"] = f'"{if_revision}"'
+        with connect(state_dir) as client:
+            result = client.request("PUT", "/api/v1/config", change=True, content=data,
+                                    params={"name": str(file)}, headers=headers).json()
+        echo_result(result)
+        return
+    outcome = _offline(_load_offline(directory, data, str(file), node, if_revision))
+    click.echo(outcome.message + " (no vigil is running: stored for its next start)")
+    for warning in outcome.notes:
+        click.echo(f"  warning: {warning}")
+
+
+def _offline(work: Coroutine[Any, Any, T]) -> T:
+    """Run ``work`` on the store directly; a clear message and exit code for anything that fails."""
+    from vigil.admin.errors import AdminError, BadConfiguration
+    from vigil.errors import InputError
+    from vigil.statedir import StateDirError
+    from vigil.store import StoreError
+
+    try:
+        return asyncio.run(work)
+    except AdminError as error:
+        _error(error.message, error.details, code=2 if isinstance(error, BadConfiguration) else 1)
+    except InputError as error:
+        _error("the configuration has problems; nothing was changed", [str(p) for p in error.problems], 2)
+    except (StoreError, StateDirError) as error:
+        _error(str(error))
+    raise AssertionError("unreachable")
+
+
+async def _show_offline(directory: Path, fmt: str) -> str:
+    from vigil.admin.configuration import show_config
+    from vigil.statedir import store_url
+    from vigil.store import open_store
+
+    store = open_store(store_url(directory), create=False)
+    try:
+        text, _ = await show_config(store, fmt)
+    finally:
+        await store.close()
+    return text
+
+
+async def _load_offline(directory: Path, data: bytes, name: str, node: str | None,
+                        if_revision: int | None) -> CommandResult:
+    from vigil.admin.commands import Admin
+    from vigil.admin.configuration import load_config
+    from vigil.daemon.configuration import check_agents, check_nodes, parse_config
+    from vigil.errors import Problem
+    from vigil.executor.executor import Executor
+    from vigil.model.config import Config
+    from vigil.statedir import prepare_state_dir, store_url
+    from vigil.store import open_store
+
+    prepare_state_dir(directory)
+    store = open_store(store_url(directory), create=True)
+    executor = Executor()
+
+    async def check(config: Config) -> list[Problem]:
+        return (check_nodes(config, node, multi_node=store.capabilities.multi_node)
+                + await check_agents(config, executor))
+
+    try:
+        admin = Admin(store=store, poke=lambda reason: None, clock=time.time, node=node or "")
+        return await load_config(admin, data, name, parse_config, check, expected_revision=if_revision)
+    finally:
+        await executor.close()
+        await store.close()

@@ -1,0 +1,169 @@
+"""Commands without a running daemon: ``config load``/``show`` use the store directly (real SQLite,
+real agents checked), every other command says clearly that vigil is not running."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from vigil.cli.main import cli
+from vigil.model.config import Config
+from vigil.statedir import store_url
+from vigil.store import open_store
+
+CIB = """<cib validate-with="pacemaker-3.9" epoch="1" num_updates="0" admin_epoch="0">
+  <configuration>
+    <crm_config>
+      <cluster_property_set id="opts">
+        <nvpair id="opts-stonith" name="stonith-enabled" value="false"/>
+      </cluster_property_set>
+    </crm_config>
+    <nodes>{nodes}</nodes>
+    <resources>
+      <primitive id="web" class="ocf" provider="heartbeat" type="{agent}">
+        <operations>
+          <op id="web-mon" name="monitor" interval="10s"/>
+        </operations>
+      </primitive>
+    </resources>
+    <constraints/>
+  </configuration>
+  <status/>
+</cib>
+"""
+
+
+def write_cib(path: Path, *, nodes: str = "", agent: str = "Dummy") -> Path:
+    path.write_text(CIB.format(nodes=nodes, agent=agent))
+    return path
+
+
+def vigil(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args))
+    assert "Traceback" not in result.stdout + result.stderr
+    return result.exit_code, result.stdout, result.stderr
+
+
+def stored(state: Path) -> tuple[Config, int]:
+    async def read() -> tuple[Config, int]:
+        store = open_store(store_url(state), create=False)
+        try:
+            return await store.get_config()
+        finally:
+            await store.close()
+
+    return asyncio.run(read())
+
+
+def test_config_load_and_show_without_a_daemon(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    code, out, err = vigil("config", "load", str(write_cib(tmp_path / "cib.xml")), "--state-dir", str(state))
+    assert code == 0, err
+    assert out.startswith(f"{tmp_path / 'cib.xml'}: configuration loaded (revision ")
+    assert "no vigil is running: stored for its next start" in out
+    config, revision = stored(state)
+    assert [p.id for p in config.primitives()] == ["web"] and revision > 0
+    code, out, _ = vigil("config", "show", "--state-dir", str(state))
+    assert code == 0
+    assert '<primitive id="web" class="ocf" provider="heartbeat" type="Dummy">' in out
+    assert f'epoch="{revision}"' in out
+    # The same file again changes nothing.
+    code, out, _ = vigil("config", "load", str(tmp_path / "cib.xml"), "--state-dir", str(state))
+    assert code == 0 and "nothing changed" in out
+    assert stored(state)[1] == revision
+
+
+def test_a_bad_configuration_without_a_daemon_changes_nothing(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    vigil("config", "load", str(write_cib(tmp_path / "good.xml")), "--state-dir", str(state))
+    before = stored(state)
+    bad = write_cib(tmp_path / "bad.xml", agent="NoSuchAgent",
+                    nodes='<node id="a" uname="a"/><node id="b" uname="b"/>')
+    code, out, err = vigil("config", "load", str(bad), "--node", "n1", "--state-dir", str(state))
+    assert code == 2 and out == ""
+    lines = err.splitlines()
+    assert lines[0] == f"vigil: error: {bad}: 3 problems; nothing was changed"
+    assert lines[1].startswith("  nodes: this node 'n1' is not among the configured nodes (a, b)")
+    assert lines[2].startswith("  nodes: 2 nodes are configured (a, b)")
+    assert lines[3].startswith("  resource web: agent ocf:heartbeat:NoSuchAgent cannot be used")
+    broken = tmp_path / "broken.xml"
+    broken.write_text("<cib>\n<configuration>\n")
+    code, _, err = vigil("config", "load", str(broken), "--state-dir", str(state))
+    assert code == 2 and f"  {broken}:3" in err
+    assert stored(state) == before
+
+
+def test_load_names_the_node_and_checks_the_revision(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    code, _, _ = vigil("config", "load", str(write_cib(tmp_path / "cib.xml")), "--node", "n1",
+                       "--state-dir", str(state))
+    assert code == 0
+    config, revision = stored(state)
+    assert [n.uname for n in config.nodes] == ["n1"]
+    other = write_cib(tmp_path / "other.xml", nodes='<node id="n1" uname="n1"/>', agent="Stateful")
+    code, _, err = vigil("config", "load", str(other), "--if-revision", str(revision - 1),
+                         "--state-dir", str(state))
+    assert code == 1 and f"the configuration is at revision {revision}, not {revision - 1}" in err
+    code, _, err = vigil("config", "load", str(other), "--if-revision", str(revision),
+                         "--state-dir", str(state))
+    assert code == 0, err
+    assert stored(state)[0].primitives()[0].type == "Stateful"
+
+
+def test_show_errors(tmp_path: Path) -> None:
+    code, _, err = vigil("config", "show", "--state-dir", str(tmp_path / "none"))
+    assert code == 1 and err.startswith("vigil: error:")
+    state = tmp_path / "state"
+    vigil("config", "load", str(write_cib(tmp_path / "cib.xml")), "--state-dir", str(state))
+    code, _, err = vigil("config", "show", "--format", "yaml", "--state-dir", str(state))
+    if importlib.util.find_spec("vigil.model.yaml_dump") is None:
+        assert code == 1 and err == "vigil: error: YAML is not available in this build: use --format xml\n"
+    else:
+        assert code == 0
+
+
+def test_help_says_config_works_without_a_daemon() -> None:
+    for command in (["config", "--help"], ["config", "load", "--help"], ["config", "show", "--help"]):
+        code, out, _ = vigil(*command)
+        assert code == 0 and "without a running vigil" in " ".join(out.split())
+
+
+@pytest.mark.parametrize("command", [
+    ["status"], ["status", "--format", "json"], ["resource", "stop", "web"], ["resource", "cleanup"],
+    ["node", "standby"], ["failcount", "show"], ["failcount", "clear", "web"], ["history", "web"],
+    ["simulate", "--live"],
+])
+def test_commands_say_when_no_daemon_runs(tmp_path: Path, command: list[str]) -> None:
+    code, out, err = vigil(*command, "--state-dir", str(tmp_path))
+    assert (code, out) == (1, "")
+    assert err.startswith(f"vigil: error: vigil is not running with the state directory {tmp_path} ")
+    assert f"start it with `vigil run --state-dir {tmp_path} --config FILE`" in err
+
+
+def test_a_daemon_that_died_is_reported_as_not_running(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    (tmp_path / "api.json").write_text(json.dumps({"url": f"http://127.0.0.1:{port}", "pid": gone.pid,
+                                                   "node": "n1"}))
+    code, _, err = vigil("status", "--state-dir", str(tmp_path))
+    assert code == 1
+    assert err == (f"vigil: error: vigil is not running with state dir {tmp_path}: nothing answers at "
+                   f"http://127.0.0.1:{port} (its process {gone.pid} is gone); start it with "
+                   f"`vigil run --state-dir {tmp_path} --config FILE`\n")
+
+
+def test_simulate_needs_a_file_or_live(tmp_path: Path) -> None:
+    code, _, err = vigil("simulate")
+    assert code == 2 and "give a CIB file to simulate, or --live" in err
+    code, _, err = vigil("simulate", "--live", "--steps", "2", str(tmp_path / "x.xml"))
+    assert code == 2 and "it takes none of: a CIB file, --steps" in err
