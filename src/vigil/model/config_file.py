@@ -56,11 +56,12 @@ def detect_format(data: bytes | str) -> Format:
 
 def _explain_format(name: str, found: Format) -> list[Problem]:
     """A first line when the extension promised the other format, so the errors make sense."""
-    expected = _EXTENSIONS.get(Path(name).suffix.lower())
+    suffix = Path(name).suffix.lower()
+    expected = _EXTENSIONS.get(suffix)
     if expected is None or expected == found:
         return []
     if found == "yaml":
-        message = "the name ends in .xml but the content does not start with '<': it was read as YAML"
+        message = f"the name ends in {suffix} but the content does not start with '<': it was read as YAML"
     else:
-        message = "the name ends in .yaml but the content starts with '<': it was read as CIB XML"
+        message = f"the name ends in {suffix} but the content starts with '<': it was read as CIB XML"
     return [Problem(name, message)]

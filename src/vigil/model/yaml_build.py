@@ -114,12 +114,14 @@ class Builder:
         renamed = None if name is None else key
         return text if self.attribute(element, name or key, text, entry.key_node, renamed) else None
 
-    def require(self, element: Element, mapping: Mapping, key: str, what: str, hint: str) -> str | None:
+    def require(
+        self, element: Element, mapping: Mapping, key: str, what: str, hint: str, name: str | None = None
+    ) -> str | None:
         """Like :meth:`copy`, with a problem when the key is missing."""
         if key not in mapping:
             self.fail(element, mapping.node, f"{what} needs {key!r}: {hint}")
             return None
-        return self.copy(element, mapping, key, what)
+        return self.copy(element, mapping, key, what, name)
 
     # -- ids ---------------------------------------------------------------------
 

@@ -39,10 +39,14 @@ def load_yaml_config(source: Path | bytes | str, name: str | None = None) -> tup
     root = parse_yaml(data, filename)
     if root is None:
         raise InputError([Problem(f"{filename}:1", f"the configuration is empty: {EMPTY_HINT}")])
-    configuration, positions, warnings, translation = translate(root, filename)
-    reader = YamlReader(filename, positions)
-    reader.index_ids(configuration)
-    config = load_configuration(reader, configuration)
+    try:
+        configuration, positions, warnings, translation = translate(root, filename)
+        reader = YamlReader(filename, positions)
+        reader.index_ids(configuration)
+        config = load_configuration(reader, configuration)
+    except RecursionError:
+        message = "the configuration is nested too deeply (rules within rules?): flatten it"
+        raise InputError([Problem(filename, message)]) from None
     problems = translation.problems + reader.located_problems
     if problems:
         raise InputError([problem for _, problem in sorted(problems, key=lambda item: item[0])])

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from yaml.nodes import Node
+from yaml.nodes import MappingNode, Node
 
 from vigil.isodate import parse_interval_ms
 from vigil.model.cib_reader import Element, parse_bool
@@ -46,7 +46,7 @@ from vigil.model.yaml_format import (
     op_id,
     rule_id,
 )
-from vigil.model.yaml_source import Mapping, Source
+from vigil.model.yaml_source import Mapping, Source, describe
 
 AGENT_CLASSES = ("ocf", "lsb", "systemd", "service", "stonith", "upstart", "nagios")
 ORDER_KINDS = ("Mandatory", "Optional", "Serialize")
@@ -73,7 +73,14 @@ class _Translator:
 
     def configuration(self, root: Node) -> Element:
         configuration = self.builder.element(None, "configuration", root)
-        mapping = self.source.mapping(root, "the top level of the configuration")
+        if not isinstance(root, MappingNode):
+            self.source.problem(
+                root,
+                "the configuration must be a mapping of sections (options:, nodes:, resources:,"
+                f" constraints: ...), not {describe(root)}",
+            )
+            return configuration
+        mapping = self.source.mapping(root, "the top level")
         if mapping is None:
             return configuration
         handlers: dict[str, Callable[[Element, Node], None]] = {
@@ -123,9 +130,8 @@ class _Translator:
             return
         self.source.check_keys(mapping, NODE_KEYS, what)
         element = self.builder.element(section, "node", node)
-        name = self.builder.require(element, mapping, "name", what, "the node's host name (uname)")
+        name = self.builder.require(element, mapping, "name", what, "the node's host name", name="uname")
         if name is not None:
-            element.set("uname", name)
             what = f"node {name!r}"
         # Node ids live apart from the other ids: not recorded as explicit.
         ident = self.builder.copy(element, mapping, "id", what)
@@ -149,6 +155,8 @@ class _Translator:
         """A primitive, group or clone; ``inside`` is "group" or "clone" for nested ones."""
         mapping = self.source.mapping(node, what)
         if mapping is None:
+            if inside == "clone":
+                self.builder.positions.reported.add(parent)  # its missing child is said already
             return
         if "group" in mapping:
             if inside == "group":
@@ -397,23 +405,24 @@ class _Translator:
         index = self.builder.require(element, mapping, "index", what, "the level's number, 1 is tried first")
         targets = [self.builder.copy(element, mapping, key, what) for key in FENCING_KEYS[3:]]
         if not any(targets[:3]):
-            self.builder.fail(element, node, f"{what} needs 'target', 'target-pattern' or 'target-attribute'")
+            self.source.problem(node, f"{what} needs 'target', 'target-pattern' or 'target-attribute'")
         self.builder.optional_id(element, mapping, fencing_level_id(_integer(index), *targets), what)
         self.devices(element, mapping, what)
 
     def devices(self, element: Element, mapping: Mapping, what: str) -> None:
+        # A placeholder keeps the CIB reader from repeating a problem reported here,
+        # while it still checks the level's other attributes.
+        element.set("devices", "")
         entry = mapping.entries.get("devices")
         if entry is None:
-            self.builder.fail(
-                element, mapping.node, f"{what} needs 'devices': a list of fencing resource ids"
-            )
+            self.source.problem(mapping.node, f"{what} needs 'devices': a list of fencing resource ids")
             return
         items = self.source.sequence(entry.value, f"the devices of {what}")
         texts = [self.source.text(item, f"a device of {what}") for item in items or ()]
-        if items is None or None in texts:
-            self.builder.positions.reported.add(element)
-            return
-        self.builder.attribute(element, "devices", ",".join(text for text in texts if text), entry.key_node)
+        if items is not None and None not in texts:
+            self.builder.attribute(
+                element, "devices", ",".join(text for text in texts if text), entry.key_node
+            )
 
 
 def _integer(text: str | None) -> int | None:
