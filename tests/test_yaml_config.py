@@ -590,7 +590,11 @@ BAD_INPUTS = [
         5,
         "invalid enabled",
     ),
-    ("resources:\n  - id: a\n    agent: lsb:a\n  - id: a\n    agent: lsb:b\n", 4, "duplicate id 'a'"),
+    (
+        "resources:\n  - id: a\n    agent: lsb:a\n  - id: a\n    agent: lsb:b\n",
+        4,
+        "duplicate id 'a' (already used by a resource at line 2): ids must be unique in the",
+    ),
     (
         "resources:\n  - group: g\n    members:\n      - group: h\n        members: []\n",
         4,
@@ -606,7 +610,17 @@ BAD_INPUTS = [
         6,
         "invalid score",
     ),
-    ("constraints:\n  - {location: l, resource: web, node: n1}\n", 2, "needs 'node' and 'score', or 'rules'"),
+    ("constraints:\n  - {location: l, resource: web, node: n1}\n", 2, "has 'node' but no 'score'"),
+    (
+        "constraints:\n  - {location: l, resource: web, rules: []}\n",
+        2,
+        "needs 'node' and 'score', or 'rules'",
+    ),
+    (
+        "constraints:\n  - {location: l, resource: web, rules: x}\n",
+        2,
+        "the rules of location 'l' must be a list",
+    ),
     ("constraints:\n  - location: l\n    node: n1\n    score: 1\n", 2, "needs 'resource'"),
     (
         "constraints:\n  - {locaton: l}\n",
@@ -815,6 +829,20 @@ def test_dump_refuses_what_yaml_cannot_carry() -> None:
     assert "resource_set" in refusal(
         Config(unsupported=("unsupported element <resource_set> at /x is ignored",))
     )
+
+
+def test_an_empty_configuration() -> None:
+    assert dump_yaml_config(Config()) == "resources: []\n"
+    assert round_trip(Config()) == Config()
+
+
+def test_empty_sets_survive() -> None:
+    config = Config(
+        options=(NvSet(id="cib-bootstrap-options", values=()),),
+        nodes=(Node(id="n", uname="n", attributes=(NvSet(id="nodes-n", values=()),)),),
+    )
+    assert "options: {}" in dump_yaml_config(config)
+    assert round_trip(config) == config
 
 
 def test_group_parameters_are_written_once_on_the_group() -> None:

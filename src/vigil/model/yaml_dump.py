@@ -22,6 +22,7 @@ import yaml
 from yaml.nodes import Node, ScalarNode
 
 from vigil.errors import InputError, Problem
+from vigil.model.cib_resources import has_promotable_meta
 from vigil.model.config import Clone, Config, FencingLevel, Group, NvSet, Op, Primitive
 from vigil.model.config import Node as ClusterNode
 from vigil.model.scores import format_score
@@ -53,7 +54,12 @@ class YamlRoundTripError(InputError):
 
 
 def dump_yaml_config(config: Config) -> str:
-    """``config`` as YAML; raises :class:`NotExpressibleInYaml` rather than drop anything."""
+    """``config`` as YAML that reads back to an equal configuration.
+
+    Raises :class:`NotExpressibleInYaml` rather than drop anything, and
+    :class:`YamlRoundTripError` if the text would not read back equal (a bug:
+    the check is cheap next to a wrong configuration file).
+    """
     writer = _Writer(config)
     document = writer.document()
     if writer.refusals:
@@ -63,6 +69,7 @@ def dump_yaml_config(config: Config) -> str:
         yaml.dump({key: value}, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
         for key, value in document.items()
     )
+    text = text or "resources: []\n"  # an empty file would read as a mistake
     _check_round_trip(config, text)
     return text
 
@@ -108,7 +115,7 @@ class _Writer(WriterBase):
             ("fencing-topology", [self.fencing_level(level) for level in config.fencing_levels]),
         ]
         for key, value in sections:
-            if value:
+            if value is not None and value != []:
                 document[key] = value
         return document
 
@@ -121,7 +128,7 @@ class _Writer(WriterBase):
         if node.type != "member":
             item["type"] = node.type
         for key, sets in (("attributes", node.attributes), ("utilization", node.utilization)):
-            value = self.nvsets(sets, node_set_id(node.id, key), f"node {node.uname!r}")
+            value = self.nvsets(sets, node_set_id(node.id, key), f"the {key} of node {node.uname!r}")
             if value is not None:
                 item[key] = value
         return item
@@ -225,7 +232,7 @@ class _Writer(WriterBase):
     def clone(self, clone: Clone) -> Yaml:
         what = f"clone {clone.id!r}"
         self.register(clone.id, what)
-        if clone.promotable and not _says_promotable(clone.meta):
+        if clone.promotable and not has_promotable_meta(clone.meta):
             self.refuse(
                 what,
                 "it is a <master> resource (Pacemaker's deprecated form); YAML writes a promotable clone"
@@ -339,15 +346,6 @@ def _common_tail(lists: Sequence[tuple[NvSet, ...]]) -> tuple[NvSet, ...]:
     while length < shortest and all(items[-length - 1] == lists[0][-length - 1] for items in lists):
         length += 1
     return lists[0][len(lists[0]) - length :] if length else ()
-
-
-def _says_promotable(meta: Sequence[NvSet]) -> bool:
-    return any(
-        name == "promotable" and value.strip().lower() in ("true", "yes", "on", "y", "1")
-        for nvset in meta
-        if nvset.rule is None
-        for name, value in nvset.values
-    )
 
 
 def _put_optional(item: dict[str, Yaml], values: dict[str, str | None]) -> None:

@@ -79,7 +79,7 @@ class YamlReader(Reader):
         if element in self.positions.reported:
             return
         mark, message = self._locate(element, message)
-        problem = Problem(self._where(mark), message)
+        problem = Problem(self._where(mark), _in_yaml_words(message))
         if problem not in self.problems:
             self.problems.append(problem)
             position = (mark.line, mark.column) if mark is not None else (0, 0)
@@ -108,3 +108,38 @@ class YamlReader(Reader):
             renamed = f"{origin.key}:" if start == 0 else origin.key
             message = message[:start] + renamed + message[start + len(found[1]) :]
         return origin.mark, message
+
+
+# What the CIB elements a YAML user may hear about are called in YAML.
+_YAML_WORDS = {
+    "primitive": "a resource",
+    "group": "a group",
+    "clone": "a clone",
+    "node": "a node",
+    "op": "an op",
+    "rsc_location": "a location",
+    "rsc_colocation": "a colocation",
+    "rsc_order": "an order",
+    "rule": "a rule",
+    "expression": "an expression",
+    "date_expression": "an expression",
+    "rsc_expression": "an expression",
+    "op_expression": "an expression",
+    "date_spec": "a date-spec",
+    "fencing-level": "a fencing level",
+    "cluster_property_set": "a set",
+    "meta_attributes": "a set",
+    "instance_attributes": "a set",
+    "utilization": "a set",
+}
+
+
+def _in_yaml_words(message: str) -> str:
+    """The duplicate-id message names the first user by its CIB element: name it as YAML does."""
+
+    def word(match: re.Match[str]) -> str:
+        tag = match[1]
+        return "already used by " + _YAML_WORDS.get(tag, f"<{tag}>")
+
+    message = re.sub(r"already used by <([\w-]+)>", word, message)
+    return message.replace("within <configuration>", "in the configuration")

@@ -158,23 +158,21 @@ class _Translator:
             if inside == "clone":
                 self.builder.positions.reported.add(parent)  # its missing child is said already
             return
-        if "group" in mapping:
-            if inside == "group":
-                self.source.problem(
-                    node, "a group inside a group is not allowed: list its members in the outer group"
-                )
-                return
+        if "group" in mapping and inside == "group":
+            self.source.problem(
+                node, "a group inside a group is not allowed: list its members in the outer group"
+            )
+        elif "clone" in mapping and inside is not None:
+            hint = (
+                "clone the whole group instead"
+                if inside == "group"
+                else "give the clone a primitive or a group"
+            )
+            self.source.problem(node, f"a clone inside a {inside} is not allowed: {hint}")
+            self.builder.positions.reported.add(parent)
+        elif "group" in mapping:
             self.group(parent, mapping)
         elif "clone" in mapping:
-            if inside is not None:
-                self.source.problem(
-                    node,
-                    f"a clone inside a {inside} is not allowed: clone the whole {inside} instead"
-                    if inside == "group"
-                    else "a clone inside a clone is not allowed: give the clone a primitive or a group",
-                )
-                self.builder.positions.reported.add(parent)
-                return
             self.clone(parent, mapping)
         else:
             self.primitive(parent, mapping, what)
@@ -189,7 +187,7 @@ class _Translator:
             )
             ident = self.builder.placeholder_id()
             element.set("id", ident)
-        what = f"resource {ident!r}"
+        what = f"resource {ident!r}" if "id" in mapping else what
         self.source.check_keys(mapping, PRIMITIVE_KEYS, what)
         self.agent(element, mapping, what)
         self.sets(element, mapping, ident, what, ("params", "meta", "utilization"))
@@ -341,15 +339,21 @@ class _Translator:
         if "resource" not in mapping and "resource-pattern" not in mapping:
             self.builder.fail(element, mapping.node, f"{what} needs 'resource' (or 'resource-pattern')")
         rules = mapping.get("rules")
-        if rules is None and ("node" not in mapping or "score" not in mapping):
+        items = None if rules is None else self.source.sequence(rules, f"the rules of {what}")
+        if rules is not None and items is None:
+            self.builder.positions.reported.add(element)  # said already
+        elif "node" in mapping and "score" not in mapping:
+            self.builder.fail(
+                element, mapping.node, f"{what} has 'node' but no 'score': add one, e.g. INFINITY"
+            )
+        elif "node" not in mapping and not items:
             self.builder.fail(element, mapping.node, f"{what} needs 'node' and 'score', or 'rules'")
         self.builder.copy(element, mapping, "resource", what, name="rsc")
         self.builder.copy(element, mapping, "resource-pattern", what, name="rsc-pattern")
         for key in ("node", "score", "role", "resource-discovery"):
             self.builder.copy(element, mapping, key, what)
-        if rules is not None:
-            for index, rule in enumerate(self.source.sequence(rules, f"the rules of {what}") or ()):
-                self.builder.rule(element, rule, rule_id(ident, index), f"rule {index + 1} of {what}")
+        for index, rule in enumerate(items or ()):
+            self.builder.rule(element, rule, rule_id(ident, index), f"rule {index + 1} of {what}")
 
     def colocation(self, section: Element, mapping: Mapping) -> None:
         element = self.builder.element(section, "rsc_colocation", mapping.node)
