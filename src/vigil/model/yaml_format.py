@@ -80,17 +80,6 @@ ORDER_KEYS = ("order", "first", "then", "first-action", "then-action", "kind", "
 FENCING_KEYS = ("id", "index", "devices", "target", "target-pattern", "target-attribute", "target-value")
 CONSTRAINT_KINDS = ("location", "colocation", "order")
 
-# YAML keys that differ from the CIB attribute they become.
-CIB_ATTRIBUTE = {
-    "resource": "rsc",
-    "resource-pattern": "rsc-pattern",
-    "with": "with-rsc",
-    "resource-role": "rsc-role",
-    "with-role": "with-rsc-role",
-    "name": "uname",
-    "date": "operation",
-}
-
 # Ids generated for the sets of each section and item.
 OPTIONS_SET = "cib-bootstrap-options"
 RSC_DEFAULTS_SET = "rsc_defaults-meta_attributes"
