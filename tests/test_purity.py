@@ -11,7 +11,8 @@ transitively, and fails on any reached module that
 - calls the ``open``, ``print``, ``input``, ``eval``, ``exec`` or
   ``__import__`` builtins;
 - calls ``datetime.now()``/``utcnow()``/``today()`` or ``date.today()``;
-- is a file-format adapter (``vigil.model.cib*``, ``vigil.model.yaml*``):
+- is a file-format adapter (``vigil.model.cib*``, ``vigil.model.yaml*``,
+  ``vigil.model.config_file``):
   those read files and belong at the edge, reached only from
   ``vigil.simulate``, the CLI and the controller.
 
@@ -32,7 +33,8 @@ PURE_PACKAGES = ("vigil.scheduler", "vigil.model")
 # The operator's edits and reports are pure too: the API and the CLI only orchestrate them.
 PURE_MODULES = ("vigil.admin.edits", "vigil.admin.tree", "vigil.admin.failcounts", "vigil.admin.history",
                 "vigil.admin.report", "vigil.admin.status_text", "vigil.admin.metrics")
-ADAPTER_PREFIXES = ("vigil.model.cib", "vigil.model.yaml")
+# config_file reads a file and hands it to the CIB or the YAML adapter.
+ADAPTER_PREFIXES = ("vigil.model.cib", "vigil.model.yaml", "vigil.model.config_file")
 FORBIDDEN_MODULES = frozenset(
     {
         "asyncio",

@@ -20,16 +20,21 @@ from vigil.model.config import Config
 from vigil.model.status import Status
 
 
-def load_cib(source: Path | bytes, name: str | None = None) -> tuple[Cluster, list[str]]:
+def load_cib(
+    source: Path | bytes, name: str | None = None, *, with_status: bool = True
+) -> tuple[Cluster, list[str]]:
     """Read a CIB from a file or bytes; return the model and the warnings.
 
     ``name`` is the file name used in messages (default: the path's name, or
-    ``<cib>`` for bytes).  Raises ``InputError`` listing every problem.
+    ``<cib>`` for bytes).  Without ``with_status`` the ``<status>`` section
+    is skipped with a warning (a configuration file's status is stale and
+    must neither be acted on nor stop the configuration from loading).
+    Raises ``InputError`` listing every problem.
     """
     filename = name or (source.name if isinstance(source, Path) else "<cib>")
     root = _parse_xml(source, filename)
     reader = Reader(filename)
-    cluster = _load_root(reader, root)
+    cluster = _load_root(reader, root, with_status)
     if reader.problems or cluster is None:
         raise InputError(reader.problems)
     return cluster, reader.warnings()
@@ -54,7 +59,7 @@ def _parse_xml(source: Path | bytes, filename: str) -> Element:
         ) from None
 
 
-def _load_root(reader: Reader, root: Element) -> Cluster | None:
+def _load_root(reader: Reader, root: Element, with_status: bool) -> Cluster | None:
     if root.tag != "cib":
         reader.problem(root, f"the root element is <{root.tag}>, not <cib>: this is not a Pacemaker CIB")
         return None
@@ -68,6 +73,9 @@ def _load_root(reader: Reader, root: Element) -> Cluster | None:
     reader.index_ids(configuration)
     config = load_configuration(reader, configuration)
     status_element = sections.get("status")
+    if status_element is not None and not with_status:
+        reader.warn(status_element, "the <status> section is ignored: only the configuration is loaded")
+        status_element = None
     status = _load_status(reader, root, status_element, config)
     for tag, child in sections.items():
         if tag not in ("configuration", "status"):
