@@ -9,9 +9,7 @@ the one just read (retried if another writer got in between).
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Awaitable, Callable
-from typing import cast
 
 from vigil.admin.commands import CAS_ATTEMPTS, Admin, CommandResult
 from vigil.admin.errors import AdminError, BadConfiguration, Conflict
@@ -21,6 +19,7 @@ from vigil.model.cib import dump_cib
 from vigil.model.cluster import Cluster
 from vigil.model.config import Config
 from vigil.model.status import Status
+from vigil.model.yaml_dump import dump_yaml_config
 from vigil.store.base import RevisionConflict, Store
 
 # Parses configuration text (CIB XML or YAML): (config, warnings), or InputError.
@@ -29,20 +28,6 @@ ConfigParser = Callable[[bytes, str], tuple[Config, list[str]]]
 ConfigChecker = Callable[[Config], Awaitable[list[Problem]]]
 
 FORMATS = ("xml", "yaml")
-YAML_DUMPER = ("vigil.model.yaml_dump", "dump_yaml_config")
-
-
-def yaml_dumper() -> Callable[[Config], str] | None:
-    """``vigil.model.yaml_dump.dump_yaml_config`` when this build has it."""
-    module_name, function = YAML_DUMPER
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError:
-        return None
-    found = getattr(module, function, None)
-    return cast(Callable[[Config], str], found) if callable(found) else None
-
-
 def render_config(config: Config, fmt: str, revision: int = 1) -> str:
     """The configuration as CIB XML (its ``epoch`` the config revision, so that a newer export
     replaces an older one in Pacemaker) or YAML."""
@@ -50,10 +35,7 @@ def render_config(config: Config, fmt: str, revision: int = 1) -> str:
         cluster = Cluster(config=config, status=Status(), cib_attributes=(("epoch", str(max(1, revision))),))
         return dump_cib(cluster).decode()
     if fmt == "yaml":
-        dump = yaml_dumper()
-        if dump is None:
-            raise AdminError("YAML is not available in this build: use --format xml")
-        return dump(config)
+        return dump_yaml_config(config)
     raise AdminError(f"unknown configuration format {fmt!r}: use {' or '.join(FORMATS)}")
 
 

@@ -50,7 +50,7 @@ def config() -> None:
 
 @config.command()
 @click.option("--format", "fmt", type=click.Choice(["xml", "yaml"]), default="xml", show_default=True,
-              help="xml: a Pacemaker CIB; yaml: vigil's YAML (when this build has it).")
+              help="xml: a Pacemaker CIB; yaml: vigil's YAML (docs/configuration.md).")
 @state_dir_option
 def show(fmt: str, state_dir: str | None) -> None:
     """Print the stored configuration (like `pcs cluster cib` / `cibadmin -Q`).
@@ -99,8 +99,9 @@ def load(file: Path, if_revision: int | None, node: str | None, state_dir: str |
     directory = resolve_state_dir(state_dir)
     if _daemon_runs(directory):
         from vigil.cli.client import connect, echo_result
+        from vigil.model.config_file import detect_format
 
-        headers = {"Content-Type": "application/xml"}
+        headers = {"Content-Type": "application/xml" if detect_format(data) == "xml" else "application/yaml"}
         if if_revision is not None:
             headers["If-Match"] = f'"{if_revision}"'
         with connect(state_dir) as client:

@@ -13,31 +13,23 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from vigil.errors import InputError, Problem
+from vigil.errors import Problem
 from vigil.executor.executor import Executor
 from vigil.executor.request import AgentSpec
-from vigil.model.cib import load_cib
 from vigil.model.config import Config, Node
+from vigil.model.config_file import load_config_data, load_config_file
 from vigil.store.base import RevisionConflict, Store
 
 SUPPORTED_CLASSES = ("ocf", "lsb")
 
 
 def parse_config(data: bytes, name: str) -> tuple[Config, list[str]]:
-    """A configuration from CIB XML text; raises :class:`InputError` listing every problem."""
-    cluster, warnings = load_cib(data, name=name)
-    if cluster.status.nodes:
-        warnings = [*warnings, f"{name}: the <status> section is ignored: vigil records its own status"]
-    return cluster.config, warnings
+    """A configuration from its text, CIB XML or YAML; raises :class:`InputError` listing every problem."""
+    return load_config_data(data, name)
 
 
 def read_config_file(path: Path) -> tuple[Config, list[str]]:
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise InputError([Problem(str(path), f"cannot read the configuration: {error.strerror or error}")]) \
-            from None
-    return parse_config(data, str(path))
+    return load_config_file(path)
 
 
 def with_node(config: Config, node: str) -> Config:
