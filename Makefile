@@ -1,5 +1,7 @@
 # vigil's project commands.  `make run` and `make test` are the two the README
 # promises work on a fresh machine (python3 >= 3.11 with venv, make, apt).
+# `make run` runs the daemon in the foreground; other commands reach it with
+# --state-dir .vigil-state (or VIGIL_STATE_DIR=.vigil-state).
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -18,9 +20,9 @@ $(VENV)/.vigil-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-input -e .
 	touch $@
 
-## run: simulate the bundled example cluster (a failed resource being recovered)
+## run: start vigil on this machine with examples/quickstart.yaml (state in .vigil-state/); Ctrl-C stops it
 run: $(VENV)/.vigil-installed
-	$(BIN)/vigil simulate examples/recovery.xml
+	$(BIN)/vigil run --config examples/quickstart.yaml --state-dir .vigil-state
 
 ## test: install what the tests need (crm_simulate, test extras), then lint and test.
 ## Every check runs even when an earlier one fails, so one run shows everything.
@@ -50,4 +52,4 @@ bench-scheduler: $(VENV)/.vigil-installed
 	$(BIN)/python bench/scheduler/run.py $(ARGS)
 
 clean:
-	rm -rf build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf build .pytest_cache .mypy_cache .ruff_cache .vigil-state

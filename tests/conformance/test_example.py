@@ -1,6 +1,6 @@
 """The bundled example says what the README says, and Pacemaker agrees.
 
-``examples/recovery.xml`` is what ``make run`` shows a new user; if vigil or
+``examples/recovery.xml`` is the README's first `vigil simulate` example; if vigil or
 the example drifts, the quick start would quietly show something else.
 """
 

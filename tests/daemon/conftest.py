@@ -101,6 +101,7 @@ class Daemon:
         self.ocf_root = ocf_root
         self.node = node
         self.process: subprocess.Popen[bytes] | None = None
+        self.extra_env: dict[str, str] = {}
 
     # -- running it -----------------------------------------------------------------------
 
@@ -116,7 +117,7 @@ class Daemon:
         return argv
 
     def env(self) -> dict[str, str]:
-        return {**os.environ, "OCF_ROOT": str(self.ocf_root)}
+        return {**os.environ, "OCF_ROOT": str(self.ocf_root), **self.extra_env}
 
     def start(self, *, config: bool = True, leave_running: bool = False) -> None:
         args = ["--config", str(self.config_file)] if config else []
