@@ -117,3 +117,23 @@ def test_leave_running_keeps_resources_up_and_a_restart_does_not_restart_them(
     wait_for("the restarted daemon to settle", daemon.is_settled)
     assert len(log_lines(log, "start")) == 1 and log_lines(log, "stop") == []
     assert daemon.resource("svc").role == "Started"
+
+
+def test_an_expired_failure_timeout_brings_a_given_up_resource_back_by_itself(
+    daemon: Daemon, tmp_path: Path
+) -> None:
+    """No change arrives when a failure expires: the controller wakes at the time the scheduler names."""
+    state, log = tmp_path / "svc.state", tmp_path / "svc.log"
+    daemon.write_config(cib(primitive("svc", "ocf:test:Recorder", {"state": str(state), "log": str(log)},
+                                      threshold=1, meta={"failure-timeout": "4s"})))
+    daemon.start()
+    wait_for("svc to start", state.exists)
+    wait_for("the cluster to settle", daemon.is_settled)
+    state.unlink()
+    wait_for("svc to be given up on", lambda: log_lines(log, "stop") != [])
+    assert log_lines(log, "stop")[0]["stop_final"] == "true"
+    wait_for("the failure to expire and svc to start again", state.exists, timeout=30)
+    starts = log_lines(log, "start")
+    assert len(starts) == 2
+    wait_for("the expired fail-count to be cleared", lambda: fail_count(daemon, "svc") == 0)
+    assert "timer (failure-timeout or cluster-recheck-interval)" in daemon.log()
