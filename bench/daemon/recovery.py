@@ -39,7 +39,8 @@ HERE = Path(__file__).resolve().parent
 VIGIL = Path(sys.executable).parent / "vigil"
 SYSTEM_OCF = Path("/usr/lib/ocf")
 
-CIB = """<cib crm_feature_set="3.16.1" validate-with="pacemaker-3.9" epoch="1" num_updates="0" admin_epoch="0">
+CIB = """<cib crm_feature_set="3.16.1" validate-with="pacemaker-3.9" epoch="1" num_updates="0"
+     admin_epoch="0">
   <configuration>
     <crm_config><cluster_property_set id="opts">
       <nvpair id="o1" name="stonith-enabled" value="false"/>
@@ -94,7 +95,8 @@ def measure(failures: int, interval: str, workdir: Path) -> dict[str, list[float
     try:
         wait_for(state.exists, 30)
         time.sleep(1.5)
-        results: dict[str, list[float]] = {"detect_to_stop": [], "detect_to_running": [], "fail_to_running": []}
+        results: dict[str, list[float]] = {
+            "detect_to_stop": [], "detect_to_running": [], "fail_to_running": []}
         for _ in range(failures):
             starts_before = sum(1 for e in read_log(log) if e[0] == "start")
             failed_at = time.time_ns()
@@ -115,7 +117,8 @@ def measure(failures: int, interval: str, workdir: Path) -> dict[str, list[float
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--failures", type=int, default=20)
     parser.add_argument("--interval", default="1s", help="the monitor interval (default 1s)")
     parser.add_argument("--json", action="store_true")

@@ -14,13 +14,14 @@ from dataclasses import replace
 from pathlib import Path
 
 from vigil.errors import InputError, Problem
+from vigil.events.exhausted import POLICIES, POLICY_META
 from vigil.executor.executor import Executor
 from vigil.executor.request import AgentSpec
 from vigil.model.cib import load_cib
-from vigil.model.config import Config, Node
+from vigil.model.config import Clone, Config, Group, Node, Resource
 from vigil.store.base import RevisionConflict, Store
 
-SUPPORTED_CLASSES = ("ocf", "lsb")
+SUPPORTED_CLASSES = ("ocf", "lsb", "stonith")
 
 
 def parse_config(data: bytes, name: str) -> tuple[Config, list[str]]:
@@ -58,13 +59,15 @@ async def check_for_node(config: Config, node: str, executor: Executor, *, multi
         problems.append(Problem("nodes", f"{len(names)} nodes are configured ({', '.join(names)}), but the "
                                          "SQLite store keeps a cluster on one machine only; configure one "
                                          "node (a cluster of several nodes needs the etcd store)"))
+    problems.extend(_policy_problems(config))
     checked: dict[str, str | None] = {}
     for prim in config.primitives():
         where = f"resource {prim.id}"
         if prim.cls not in SUPPORTED_CLASSES:
             problems.append(Problem(where, f"agent class {prim.cls!r} ({prim.agent}) is not supported yet; "
-                                           f"vigil runs {' and '.join(SUPPORTED_CLASSES)} agents"))
+                                           f"vigil runs {', '.join(SUPPORTED_CLASSES)} agents"))
             continue
+
         if prim.agent not in checked:
             spec = AgentSpec(prim.cls, prim.type, prim.provider)
             fetch = await executor.fetch_metadata(spec)
@@ -72,6 +75,24 @@ async def check_for_node(config: Config, node: str, executor: Executor, *, multi
         error = checked[prim.agent]
         if error is not None:
             problems.append(Problem(where, f"agent {prim.agent} cannot be used: {error}"))
+    return problems
+
+
+def _policy_problems(config: Config) -> list[Problem]:
+    """An ``on-recovery-exhausted`` that is not one of the policies, on any resource."""
+    problems = []
+    pending: list[Resource] = list(config.resources)
+    while pending:
+        resource = pending.pop(0)
+        for nvset in resource.meta:
+            for name, value in nvset.values:
+                if name == POLICY_META and value.strip().lower() not in POLICIES:
+                    problems.append(Problem(f"resource {resource.id}", f"{POLICY_META}={value!r}: use one of "
+                                                                       f"{', '.join(POLICIES)}"))
+        if isinstance(resource, Group):
+            pending.extend(resource.members)
+        elif isinstance(resource, Clone):
+            pending.append(resource.child)
     return problems
 
 
