@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_QUEUE_SIZE = 1000
 DEFAULT_MAX_IN_FLIGHT = 64
+# Alert agents running at once (more wait for a slot, their timeout not yet running).
+ALERT_PROCESSES = max(8, 2 * (os.cpu_count() or 1))
 # At exit, wait for deliveries at most this long beyond the longest alert timeout.
 FLUSH_GRACE_S = 5.0
 MAX_FLUSH_S = 120.0
@@ -69,7 +71,7 @@ class EventDispatcher:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.origin = origin
-        self.spawner = spawner if spawner is not None else Spawner()
+        self.spawner = spawner if spawner is not None else Spawner(ALERT_PROCESSES)
         self.inherited = inherited_environment(environ)
         self.clock = clock
         self.targets: tuple[AlertTarget, ...] = ()
