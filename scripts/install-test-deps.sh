@@ -4,6 +4,10 @@
 #     of the differential tests, only when it is missing;
 #   - Debian's resource agents (resource-agents, pacemaker-resource-agents),
 #     which the executor tests run, only when they are missing;
+#   - what the event tests run for real, only when missing: haproxy (a backend
+#     put in maint through its admin socket) and fence-agents (fence_dummy);
+#     Pacemaker's sample alert agents come with pacemaker-common, which
+#     pacemaker-cli-utils brings;
 #   - vigil with its test extras, editable, into the virtual environment
 #     (redone only when pyproject.toml changed since the last install).
 # Runs unattended (CI=true, no stdin): apt is noninteractive, sudo never prompts.
@@ -39,16 +43,20 @@ fi
 
 # Debian's resource agents, run unmodified by the executor tests
 # (ocf:heartbeat:Dummy, ocf:pacemaker:Dummy and Stateful; cluster-glue, a
-# dependency, brings the /etc/init.d/logd script whose status they read).
+# dependency, brings the /etc/init.d/logd script whose status they read),
+# and what the event tests run: haproxy, fence_dummy, the alert samples.
 agent_packages() {
     [ -x /usr/lib/ocf/resource.d/heartbeat/Dummy ] || echo resource-agents
     [ -x /usr/lib/ocf/resource.d/pacemaker/Stateful ] || echo pacemaker-resource-agents
+    [ -x /usr/sbin/haproxy ] || echo haproxy
+    [ -x /usr/sbin/fence_dummy ] || echo fence-agents
+    [ -f /usr/share/pacemaker/alerts/alert_file.sh.sample ] || echo pacemaker-common
 }
 missing_agents=$(agent_packages)
 if [ -n "$missing_agents" ]; then
     if ! command -v apt-get >/dev/null 2>&1; then
         echo "install-test-deps: resource agents are missing and there is no apt-get;" \
-             "install resource-agents and pacemaker-resource-agents (or your system's equivalent)" >&2
+             "install" $missing_agents "(or your system's equivalent)" >&2
         exit 1
     fi
     sudo=""
@@ -59,7 +67,7 @@ if [ -n "$missing_agents" ]; then
         fi
         sudo="sudo -n"
     fi
-    echo "install-test-deps: installing" $missing_agents "(Debian's resource agents)"
+    echo "install-test-deps: installing" $missing_agents "(Debian's agents, haproxy)"
     export DEBIAN_FRONTEND=noninteractive
     $sudo apt-get update -q
     # shellcheck disable=SC2086  # one word per package

@@ -378,8 +378,6 @@ def test_unsupported_elements_are_warned_once_per_kind(full: tuple[Cluster, list
     expected = [
         "unsupported element <tags> at /cib/configuration/tags is ignored"
         " (constraints naming a tag are skipped)",
-        "unsupported element <alerts> at /cib/configuration/alerts is ignored"
-        " (it does not affect scheduling)",
         "unsupported element <bundle> at /cib/configuration/resources/bundle[@id='httpd-bundle'] is ignored"
         " (constraints naming it are skipped)",
         "unsupported element <rsc_ticket> at /cib/configuration/constraints/rsc_ticket[@id='ticket-dep']"

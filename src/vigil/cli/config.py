@@ -150,7 +150,7 @@ async def _load_offline(directory: Path, data: bytes, name: str, node: str | Non
                         if_revision: int | None) -> CommandResult:
     from vigil.admin.commands import Admin
     from vigil.admin.configuration import load_config
-    from vigil.daemon.configuration import check_agents, check_nodes, parse_config
+    from vigil.daemon.configuration import check_agents, check_nodes, check_policies, parse_config
     from vigil.errors import Problem
     from vigil.executor.executor import Executor
     from vigil.model.config import Config
@@ -163,7 +163,7 @@ async def _load_offline(directory: Path, data: bytes, name: str, node: str | Non
 
     async def check(config: Config) -> list[Problem]:
         return (check_nodes(config, node, multi_node=store.capabilities.multi_node)
-                + await check_agents(config, executor))
+                + check_policies(config) + await check_agents(config, executor))
 
     try:
         admin = Admin(store=store, poke=lambda reason: None, clock=time.time, node=node or "")

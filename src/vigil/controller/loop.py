@@ -26,15 +26,29 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from vigil.controller.escalation import Escalation
 from vigil.controller.graph import GraphResult, run_graph
 from vigil.controller.monitors import MonitorKey, RecurringMonitors
 from vigil.controller.recording import RecordContext, expected_rc, record_result
 from vigil.controller.requests import Catalog, PreparedAction, node_attributes, prepare
 from vigil.controller.settings import ControllerOptions, controller_options
+from vigil.events.exhausted import recovery_exhausted
+from vigil.events.model import (
+    CONTEXT_KEYS,
+    EXEC_CANCELLED,
+    NO_EVENTS,
+    AttributeEvent,
+    EventSink,
+    NodeEvent,
+    RecoveryExhausted,
+    ResourceEvent,
+)
 from vigil.executor.executor import Executor
-from vigil.executor.results import ActionResult
+from vigil.executor.results import ActionResult, ExecStatus
+from vigil.fencing.agent import FenceAgents
+from vigil.fencing.fencer import Fencer
 from vigil.model.cluster import Cluster
-from vigil.model.config import Primitive
+from vigil.model.config import Config, Primitive
 from vigil.model.status import NodeState, ResourceHistory
 from vigil.model.transition import Action, Transition
 from vigil.scheduler import schedule
@@ -92,6 +106,10 @@ class _Cycle:
     catalog: Catalog
     cluster: Cluster
     options: ControllerOptions
+    # The stops that give up on a resource on a node, by action index, and
+    # those whose on-recovery-exhausted policy is to be applied after the graph.
+    exhausted: dict[int, RecoveryExhausted] = field(default_factory=dict)
+    escalations: list[RecoveryExhausted] = field(default_factory=list)
 
 
 class Controller:
@@ -104,11 +122,17 @@ class Controller:
         node: str,
         *,
         clock: Callable[[], float] = time.time,
+        events: EventSink = NO_EVENTS,
+        fencer: Fencer | None = None,
     ) -> None:
         self.store = store
         self.executor = executor
         self.node = node
         self.clock = clock
+        # Events (alerts): told of every result, node change, fencing, exhausted recovery.
+        self.events = events
+        self.escalation = Escalation(store, fencer or Fencer(FenceAgents(executor.spawner)), events, node,
+                                     clock)
         self.instance = uuid.uuid4().hex[:12]
         self.monitors = RecurringMonitors(self._run_monitor, self._monitor_changed)
         self.transitions: deque[TransitionReport] = deque(maxlen=KEPT_TRANSITIONS)
@@ -126,6 +150,11 @@ class Controller:
         self._start_failure_is_fatal = True
         # The parameters each running resource was started with: its stop uses them.
         self._start_params: dict[tuple[str, str], dict[str, str]] = {}
+        self._node_id = node
+        # Node attributes as the last cycle saw them (attribute events are their changes).
+        self._attributes: dict[str, dict[str, str]] | None = None
+        # (resource, node) whose exhausted recovery was reported and that has not started there since.
+        self._exhausted_sent: set[tuple[str, str]] = set()
 
     # -- what the outside may ask ------------------------------------------------------
 
@@ -181,10 +210,12 @@ class Controller:
             + [0]
         )
         node_id = next((n.id for n in snapshot.cluster.config.nodes if n.uname == self.node), self.node)
+        self._node_id = node_id
         await self.store.set_node_state(
             NodeState(id=node_id, uname=self.node, in_ccm="true", crmd="online", join="member",
                       expected="member")
         )
+        self.events.emit(NodeEvent(self.node, node_id, "member", self.clock()))
         await self.store.set_node_attribute(self.node, "shutdown", None)
         state = snapshot.cluster.status.node(self.node)
         for history in state.resources if state is not None else ():
@@ -198,6 +229,7 @@ class Controller:
             NodeState(id=node_id, uname=self.node, in_ccm="false", crmd="offline", join="down",
                       expected="down")
         )
+        self.events.emit(NodeEvent(self.node, node_id, "lost", self.clock()))
         log.info("node %s left the cluster", self.node)
 
     async def _cycle_until_stopped(self) -> None:
@@ -205,6 +237,7 @@ class Controller:
         repeats = 0
         while True:
             snapshot = await self.store.snapshot()
+            self._note_attributes(snapshot.cluster)
             now = int(self.clock())
             options = controller_options(snapshot.cluster.config, now)
             self._start_failure_is_fatal = options.start_failure_is_fatal
@@ -267,7 +300,8 @@ class Controller:
                        options: ControllerOptions) -> GraphResult:
         self._transition_number += 1
         number = self._transition_number
-        cycle = _Cycle(number, Catalog(snapshot.cluster.config), snapshot.cluster, options)
+        cycle = _Cycle(number, Catalog(snapshot.cluster.config), snapshot.cluster, options,
+                       recovery_exhausted(transition, snapshot.cluster, int(self.clock()), self.clock()))
         summary = tuple(line.render().removeprefix("* ") for line in transition.summary)
         work = [a for a in transition.actions if not a.pseudo]
         report = TransitionReport(number, self.clock(), summary, len(work), self._wake_reason)
@@ -281,6 +315,7 @@ class Controller:
                                      limit=options.concurrency, abort=abort)
         finally:
             self._abort = None
+        await self._escalate(cycle)
         report.finished = self.clock()
         self.stats.transitions += 1
         if result.is_complete:
@@ -303,8 +338,9 @@ class Controller:
             return False
         try:
             if action.task == "stonith":
-                log.error("node %s must be fenced, and a single-node vigil cannot fence itself", action.node)
-                return False
+                fence_action = dict(action.meta).get("stonith_action", cycle.options.stonith_action)
+                return await self._fence(cycle.cluster.config, action.node, fence_action,
+                                         "the transition requires it")
             if action.task == "clear_failcount":
                 return await self._clear_failcount(cycle, action)
             return await self._run_agent_action(cycle, action)
@@ -332,8 +368,11 @@ class Controller:
             await self._cancel_monitors(cycle.cluster, prepared, action.resource)
         result = await self.executor.run(prepared.request)
         expected = await self._record(cycle.number, action.index, prepared, result, dict(action.meta))
+        if action.index in cycle.exhausted:
+            self._gave_up(cycle, cycle.exhausted[action.index])
         params_key = (action.resource, self.node)
         if expected and action.task == "start":
+            self._exhausted_sent.discard((prepared.history_id, self.node))
             self._start_params[params_key] = {
                 k: v for k, v in prepared.request.params if not k.startswith("OCF_")
             }
@@ -368,6 +407,8 @@ class Controller:
         """
         for key in self.monitors.cancel_resource(resource, self.node):
             self._monitor_keys.pop(key, None)
+            self.events.emit(ResourceEvent(self.node, self._node_id, prepared.history_id, "monitor",
+                                           key.interval_ms, 0, EXEC_CANCELLED, 0, 0, self.clock()))
         state = cluster.status.node(self.node)
         history = _history_of(state, prepared.history_id)
         recurring = [op.id for op in history.ops
@@ -405,7 +446,77 @@ class Controller:
         level = logging.WARNING if recorded.is_failure else logging.DEBUG
         log.log(level, "%s %s%s on %s: %s", request.resource_id, request.action,
                 f" ({request.interval_ms} ms)" if request.interval_ms else "", self.node, result.describe())
+        exec_time = result.duration_ms or (request.timeout_ms if result.status == ExecStatus.TIMEOUT else 0)
+        self.events.emit(ResourceEvent(
+            self.node, self._node_id, prepared.history_id, request.action, request.interval_ms,
+            int(result.rc), int(result.status), expected_rc(request.action, request.interval_ms), exec_time,
+            self.clock(), result.exit_reason, tuple((k, meta[k]) for k in CONTEXT_KEYS if k in meta)))
         return recorded.as_expected
+
+    # -- events, fencing, exhausted recovery ----------------------------------------------------
+
+    def _note_attributes(self, cluster: Cluster) -> None:
+        """Report every node attribute that changed since the last cycle (attribute events)."""
+        current = {state.uname: dict(state.attributes) for state in cluster.status.nodes}
+        previous, self._attributes = self._attributes, current
+        if previous is None:
+            return
+        ids = {node.uname: node.id for node in cluster.config.nodes}
+        for node in sorted(set(current) | set(previous)):
+            now, before = current.get(node, {}), previous.get(node, {})
+            for name in sorted(set(now) | set(before)):
+                if now.get(name) != before.get(name):
+                    self.events.emit(AttributeEvent(node, ids.get(node, node), name, now.get(name),
+                                                    self.clock()))
+
+    def _gave_up(self, cycle: _Cycle, event: RecoveryExhausted) -> None:
+        """The cluster gave up on a resource on a node: say so (once), and queue its policy."""
+        key = (event.resource, event.node)
+        if key in self._exhausted_sent:
+            return
+        self._exhausted_sent.add(key)
+        log.warning("recovery exhausted: %s", event.describe())
+        self.events.emit(event)
+        if event.policy != "none":
+            cycle.escalations.append(event)
+
+    async def _escalate(self, cycle: _Cycle) -> None:
+        """Apply the on-recovery-exhausted policies of this transition, once its graph has run."""
+        for event in cycle.escalations:
+            try:
+                fenced = await self.escalation.recovery_exhausted(event, cycle.cluster.config, cycle.options)
+            except StoreError as error:
+                log.error("on-recovery-exhausted=%s for %s on %s: the store failed: %s", event.policy,
+                          event.resource, event.node, error)
+                continue
+            except Exception:  # a policy's bug must not take the controller down
+                log.exception("on-recovery-exhausted=%s for %s on %s failed", event.policy, event.resource,
+                              event.node)
+                continue
+            if fenced and event.node == self.node:
+                await self._rejoin_after_fencing()
+
+    async def _fence(self, config: Config, target: str, action: str, why: str) -> bool:
+        """Fence ``target`` for the transition; when that is this node, plan again from scratch."""
+        fenced = await self.escalation.fence(config, target, action, why)
+        if fenced and target == self.node:
+            await self._rejoin_after_fencing()
+        return fenced
+
+    async def _rejoin_after_fencing(self) -> None:
+        """This node was fenced (its state is forgotten): forget what ran here, probe again.
+
+        A real fencing device resets the machine and vigil with it; one that
+        leaves vigil running (a test device, a fence_compute level) finds
+        this node as after a reboot: nothing believed running, nothing
+        monitored, every resource probed.
+        """
+        await self.monitors.close()
+        self._monitor_keys.clear()
+        self._start_params.clear()
+        self._exhausted_sent.clear()
+        log.warning("node %s was fenced: probing every resource to learn what runs here", self.node)
+        self.poke(f"node {self.node} was fenced")
 
     # -- recurring monitors ----------------------------------------------------------------------
 

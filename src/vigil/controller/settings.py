@@ -19,11 +19,15 @@ class ControllerOptions:
     """``cluster-recheck-interval``: the longest the controller sleeps without
     rescheduling (0 disables the timer); ``batch-limit``: how many actions of a
     transition run at once (0: twice the number of cores, Pacemaker's
-    node-action-limit); ``start-failure-is-fatal``: how a failed start counts."""
+    node-action-limit); ``start-failure-is-fatal``: how a failed start counts;
+    ``stonith-enabled`` and ``stonith-action``: whether and how the controller
+    may fence a node."""
 
     recheck_interval_s: float = DEFAULT_RECHECK_S
     batch_limit: int = 0
     start_failure_is_fatal: bool = True
+    stonith_enabled: bool = True
+    stonith_action: str = "reboot"
 
     @property
     def concurrency(self) -> int:
@@ -39,6 +43,8 @@ def controller_options(config: Config, now: int) -> ControllerOptions:
         recheck_interval_s=_seconds(raw.get("cluster-recheck-interval"), DEFAULT_RECHECK_S),
         batch_limit=_int(raw.get("batch-limit"), 0),
         start_failure_is_fatal=is_true(raw.get("start-failure-is-fatal"), True),
+        stonith_enabled=is_true(raw.get("stonith-enabled"), True),
+        stonith_action=raw.get("stonith-action", "reboot").replace("poweroff", "off"),
     )
 
 

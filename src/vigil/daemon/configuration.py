@@ -14,13 +14,14 @@ from dataclasses import replace
 from pathlib import Path
 
 from vigil.errors import Problem
+from vigil.events.exhausted import POLICIES, POLICY_META
 from vigil.executor.executor import Executor
 from vigil.executor.request import AgentSpec
-from vigil.model.config import Config, Node
+from vigil.model.config import Clone, Config, Group, Node, Resource
 from vigil.model.config_file import load_config_data, load_config_file
 from vigil.store.base import RevisionConflict, Store
 
-SUPPORTED_CLASSES = ("ocf", "lsb")
+SUPPORTED_CLASSES = ("ocf", "lsb", "stonith")
 
 
 def parse_config(data: bytes, name: str) -> tuple[Config, list[str]]:
@@ -41,7 +42,8 @@ def with_node(config: Config, node: str) -> Config:
 
 async def check_for_node(config: Config, node: str, executor: Executor, *, multi_node: bool) -> list[Problem]:
     """What stops ``config`` from running on ``node`` with this store; empty when it can."""
-    return check_nodes(config, node, multi_node=multi_node) + await check_agents(config, executor)
+    return (check_nodes(config, node, multi_node=multi_node) + check_policies(config)
+            + await check_agents(config, executor))
 
 
 def check_nodes(config: Config, node: str | None, *, multi_node: bool) -> list[Problem]:
@@ -66,8 +68,9 @@ async def check_agents(config: Config, executor: Executor) -> list[Problem]:
         where = f"resource {prim.id}"
         if prim.cls not in SUPPORTED_CLASSES:
             problems.append(Problem(where, f"agent class {prim.cls!r} ({prim.agent}) is not supported yet; "
-                                           f"vigil runs {' and '.join(SUPPORTED_CLASSES)} agents"))
+                                           f"vigil runs {', '.join(SUPPORTED_CLASSES)} agents"))
             continue
+
         if prim.agent not in checked:
             spec = AgentSpec(prim.cls, prim.type, prim.provider)
             fetch = await executor.fetch_metadata(spec)
@@ -75,6 +78,24 @@ async def check_agents(config: Config, executor: Executor) -> list[Problem]:
         error = checked[prim.agent]
         if error is not None:
             problems.append(Problem(where, f"agent {prim.agent} cannot be used: {error}"))
+    return problems
+
+
+def check_policies(config: Config) -> list[Problem]:
+    """An ``on-recovery-exhausted`` that is not one of the policies, on any resource."""
+    problems: list[Problem] = []
+    pending: list[Resource] = list(config.resources)
+    while pending:
+        resource = pending.pop(0)
+        for nvset in resource.meta:
+            for name, value in nvset.values:
+                if name == POLICY_META and value.strip().lower() not in POLICIES:
+                    problems.append(Problem(f"resource {resource.id}", f"{POLICY_META}={value!r}: use one of "
+                                                                       f"{', '.join(POLICIES)}"))
+        if isinstance(resource, Group):
+            pending.extend(resource.members)
+        elif isinstance(resource, Clone):
+            pending.append(resource.child)
     return problems
 
 

@@ -46,5 +46,7 @@ def setup_logging(fmt: str = "text", level: int = logging.INFO) -> logging.handl
     root.setLevel(level)
     # The API server's per-request lines would drown the controller's decisions.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    # So would httpx's line per webhook POST (the dispatcher logs what fails).
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     listener.start()
     return listener

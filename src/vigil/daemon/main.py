@@ -28,7 +28,11 @@ from vigil.controller.loop import Controller
 from vigil.daemon.configuration import check_for_node, install, parse_config, read_config_file, with_node
 from vigil.daemon.systemd import notify
 from vigil.errors import InputError, Problem
+from vigil.events.dispatcher import EventDispatcher
 from vigil.executor.executor import Executor
+from vigil.fencing.agent import FenceAgents
+from vigil.fencing.device import StonithClass
+from vigil.fencing.fencer import Fencer
 from vigil.model.config import Config
 from vigil.statedir import (
     ApiAddress,
@@ -38,7 +42,7 @@ from vigil.statedir import (
     store_url,
     write_api_address,
 )
-from vigil.store import Store, open_store
+from vigil.store import Store, StoreError, open_store
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +88,11 @@ class Daemon:
         self.options = options
         self.store: Store | None = None
         self.executor = Executor()
+        # Fence devices (class stonith) run through the fence agents, as do fencings.
+        self.fence_agents = FenceAgents(self.executor.spawner)
+        self.executor.classes["stonith"] = StonithClass(self.fence_agents)
+        # Alert agents and webhooks, told of every event (docs/events.md).
+        self.events = EventDispatcher(options.node)
         self.controller: Controller | None = None
         self._signals = 0
 
@@ -95,15 +104,34 @@ class Daemon:
         token = ensure_token(options.state_dir)
         store = open_store(store_url(options.state_dir))
         self.store = store
+        following: asyncio.Task[None] | None = None
         try:
             await self._take_configuration(store)
-            controller = Controller(store, self.executor, options.node)
+            config, config_revision = await store.get_config()
+            self.events.configure(config)
+            self.events.start()
+            following = asyncio.create_task(self._follow_alerts(store, config_revision), name="alerts-config")
+            controller = Controller(store, self.executor, options.node, events=self.events,
+                                    fencer=Fencer(self.fence_agents))
             self.controller = controller
             await self._serve(controller, store, token, host, port)
         finally:
             remove_api_address(options.state_dir)
+            if following is not None:
+                following.cancel()
+            await self.events.close()
             await self.executor.close()
             await store.close()
+
+    async def _follow_alerts(self, store: Store, config_revision: int) -> None:
+        """Give the dispatcher each new configuration's alerts."""
+        try:
+            async for change in store.watch(await store.revision()):
+                if change.config_revision > config_revision:
+                    config, config_revision = await store.get_config()
+                    self.events.configure(config)
+        except StoreError as error:
+            log.error("alerts no longer follow configuration changes: the store failed: %s", error)
 
     async def _take_configuration(self, store: Store) -> None:
         options = self.options

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from vigil.executor.environment import inherited_environment, ocf_root
 from vigil.executor.lsb import DEFAULT_INIT_DIR, LsbClass
@@ -47,6 +48,14 @@ class Catalog:
     bundled: tuple[tuple[str, Path], ...] = ()
 
 
+class AgentClass(Protocol):
+    """A further agent class plugged into an executor (fencing plugs in ``stonith``)."""
+
+    async def run(self, request: ActionRequest) -> ActionResult: ...
+
+    async def fetch_metadata(self, spec: AgentSpec) -> MetadataFetch: ...
+
+
 class Executor:
     """Runs agents' actions on this node.
 
@@ -69,6 +78,9 @@ class Executor:
         self.spawner = spawner if spawner is not None else Spawner()
         self.ocf = OcfClass(ocf_root_dir if ocf_root_dir is not None else ocf_root(environ), bundled_ocf)
         self.lsb = LsbClass(lsb_dir)
+        # Classes beyond OCF and LSB, by standard, plugged in by whoever builds
+        # the executor (vigil run adds stonith: vigil.fencing.device).
+        self.classes: dict[str, AgentClass] = {}
         self.check_params = check_params
         self.inherited = inherited_environment(environ)
         self._cache = MetadataCache()
@@ -86,6 +98,8 @@ class Executor:
                 return await self.ocf.run(self.spawner, request, self.inherited, warnings)
             if standard == "lsb":
                 return await self.lsb.run(self.spawner, request, self.inherited)
+            if standard in self.classes:
+                return await self.classes[standard].run(request)
         except SpawnerClosed as err:
             return not_run(request, OcfRc.ERR_GENERIC, ExecStatus.INVALID, str(err))
         return not_run(
@@ -120,6 +134,8 @@ class Executor:
             if not self.lsb.path(spec).is_file():
                 return MetadataFetch(None, None, f"init script {self.lsb.path(spec)} not found")
             return MetadataFetch(None, self.lsb.metadata(spec))
+        if spec.standard in self.classes:
+            return await self.classes[spec.standard].fetch_metadata(spec)
         if spec.standard != "ocf":
             return MetadataFetch(None, None, f"agent class {spec.standard!r} is not supported")
         path = self.ocf.path(spec)

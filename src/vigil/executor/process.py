@@ -216,6 +216,20 @@ def group_members(pgid: int) -> list[int]:
     return members
 
 
+def _write_stdin(transport: asyncio.SubprocessTransport, data: bytes) -> None:
+    """Hand ``data`` to the process's stdin and close it (a process that does not
+    read it loses it, which is no error)."""
+    pipe = transport.get_pipe_transport(0)
+    if pipe is None:
+        return
+    assert isinstance(pipe, asyncio.WriteTransport)
+    try:
+        pipe.write(data)
+        pipe.close()
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+
+
 def _signal_group(pgid: int, signum: int) -> None:
     try:
         os.killpg(pgid, signum)
@@ -268,11 +282,15 @@ class Spawner:
         cwd: str | None = "/",
         output_cap: int | None = None,
         marker: bytes | None = None,
+        stdin: bytes | None = None,
     ) -> ProcessResult:
         """Run ``argv`` to its end, within ``timeout_s`` seconds of its start.
 
-        ``env`` is the complete environment.  Raises :class:`SpawnerClosed`
-        after :meth:`shutdown`; re-raises cancellation after ending the group.
+        ``env`` is the complete environment; ``stdin``, when given, is written
+        to the process's standard input, which is then closed (fence agents
+        read their arguments there), else it reads ``/dev/null``.  Raises
+        :class:`SpawnerClosed` after :meth:`shutdown`; re-raises cancellation
+        after ending the group.
         """
         if self._closed:
             raise SpawnerClosed("the executor is shutting down")
@@ -280,9 +298,9 @@ class Spawner:
         async with self._slots:
             if self._closed:
                 raise SpawnerClosed("the executor is shutting down")
-            return await self._run(
-                argv, env, timeout_s, cwd, output_cap or self.output_cap, marker, time.monotonic() - queued_at
-            )
+            queued_s = time.monotonic() - queued_at
+            return await self._run(argv, env, timeout_s, cwd, output_cap or self.output_cap, marker, queued_s,
+                                   stdin)
 
     async def _run(
         self,
@@ -293,6 +311,7 @@ class Spawner:
         cap: int,
         marker: bytes | None,
         queued_s: float,
+        stdin: bytes | None = None,
     ) -> ProcessResult:
         loop = asyncio.get_running_loop()
         collector = _Collector(loop, cap, marker)
@@ -301,7 +320,7 @@ class Spawner:
             transport, _ = await loop.subprocess_exec(
                 lambda: collector,
                 *argv,
-                stdin=subprocess.DEVNULL,
+                stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 env=dict(env),
@@ -317,6 +336,8 @@ class Spawner:
                 duration_s=time.monotonic() - started,
             )
         pid = transport.get_pid()
+        if stdin is not None:
+            _write_stdin(transport, stdin)
         self._live[pid] = collector.exited
         self.peak_running = max(self.peak_running, len(self._live))
         timed_out = False

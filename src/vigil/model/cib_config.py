@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from vigil.model.cib_alerts import load_alerts
 from vigil.model.cib_reader import Element, Reader, children, normalize_role, parse_bool
 from vigil.model.cib_resources import load_resources
 from vigil.model.cib_rules import load_nvsets, load_rule
@@ -28,7 +29,7 @@ from vigil.model.rules import Rule
 
 ORDER_KINDS: tuple[OrderKind, ...] = ("Mandatory", "Optional", "Serialize")
 RESOURCE_DISCOVERY = frozenset({"always", "never", "exclusive"})
-_IGNORED_SECTIONS = frozenset({"acls", "alerts"})  # never affect scheduling
+_IGNORED_SECTIONS = frozenset({"acls"})  # never affect scheduling
 
 
 def load_configuration(reader: Reader, configuration: Element) -> Config:
@@ -54,6 +55,7 @@ def load_configuration(reader: Reader, configuration: Element) -> Config:
         rsc_defaults=_load_section_sets(reader, sections.pop("rsc_defaults", None), "meta_attributes"),
         op_defaults=_load_section_sets(reader, sections.pop("op_defaults", None), "meta_attributes"),
         fencing_levels=_load_fencing(reader, sections.pop("fencing-topology", None)),
+        alerts=load_alerts(reader, sections.pop("alerts", None)),
         templates=templates,
     )
     constraints = sections.pop("constraints", None)

@@ -19,6 +19,7 @@ from dataclasses import fields, is_dataclass, replace
 
 from lxml import etree
 
+from vigil.model.cib_alerts import write_alerts
 from vigil.model.cib_dump_status import write_status
 from vigil.model.cib_reader import Element, parse_bool
 from vigil.model.cib_resources import has_promotable_meta
@@ -207,6 +208,7 @@ class _Writer:
             topology = etree.SubElement(element, "fencing-topology")
             for level in config.fencing_levels:
                 self.fencing_level(topology, level)
+        write_alerts(element, config.alerts, self.nvset)
         return element
 
     def _options(self, nvset: NvSet) -> NvSet:

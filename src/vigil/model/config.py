@@ -165,6 +165,66 @@ class FencingLevel:
 
 
 @dataclass(frozen=True)
+class SelectedAttribute:
+    """One ``<attribute>`` of ``<select_attributes>``: alert only on this attribute."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class AlertSelect:
+    """An alert's ``<select>``: which kinds of event it receives.
+
+    An alert without ``<select>`` (``Alert.select`` is None), or with an
+    empty one, receives node, fencing and resource events, as in Pacemaker;
+    attribute events only when selected.  ``attribute_names`` narrows
+    ``select_attributes`` to those attributes (empty: all of them).
+    """
+
+    nodes: bool = False
+    fencing: bool = False
+    resources: bool = False
+    attributes: bool = False
+    attribute_names: tuple[SelectedAttribute, ...] = ()
+
+
+@dataclass(frozen=True)
+class AlertRecipient:
+    """A ``<recipient>``: the agent runs once per recipient, told ``value``.
+
+    Its own instance attributes and meta attributes (timeout,
+    timestamp-format) override the alert's.
+    """
+
+    id: str
+    value: str
+    description: str | None = None
+    params: tuple[NvSet, ...] = ()
+    meta: tuple[NvSet, ...] = ()
+
+
+@dataclass(frozen=True)
+class Alert:
+    """An ``<alert>``: an agent run for cluster events (Pacemaker's alert agents).
+
+    ``path`` is the agent's executable, or ``vigil:webhook`` for vigil's
+    built-in webhook (each recipient a URL the event is POSTed to as JSON).
+    ``params`` (instance attributes) reach the agent as plain environment
+    variables; ``meta`` holds ``timeout``, ``timestamp-format`` (and, for
+    webhooks, ``retries`` and ``retry-delay``).
+    """
+
+    id: str
+    path: str
+    description: str | None = None
+    params: tuple[NvSet, ...] = ()
+    meta: tuple[NvSet, ...] = ()
+    select: AlertSelect | None = None
+    recipients: tuple[AlertRecipient, ...] = ()
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything under ``<configuration>``."""
 
@@ -177,6 +237,7 @@ class Config:
     rsc_defaults: tuple[NvSet, ...] = ()
     op_defaults: tuple[NvSet, ...] = ()
     fencing_levels: tuple[FencingLevel, ...] = ()
+    alerts: tuple[Alert, ...] = ()
     # Elements we read but do not act on, reported to the user once each.
     unsupported: tuple[str, ...] = field(default=(), compare=False)
     # Resource templates (<template>), as primitives.  Primitives that use
