@@ -284,6 +284,20 @@ def test_nodes_standby_online_maintenance() -> None:
     run_api(scenario)
 
 
+def test_online_also_ends_a_transient_standby() -> None:
+    """The on-recovery-exhausted=standby policy puts a node in standby with a transient attribute."""
+
+    async def scenario(api: Api) -> None:
+        await api.store.set_node_attribute("n1", "standby", "on")
+        response = await api.client.post("/api/v1/nodes/n1/online", headers=AUTH)
+        assert response.status_code == 200 and response.json()["changed"] is True
+        state = (await api.store.snapshot()).cluster.status.node("n1")
+        assert state is not None and state.attribute("standby") is None
+        assert api.controller.pokes == ["node online n1"]
+
+    run_api(scenario)
+
+
 def test_maintenance_of_a_resource() -> None:
     async def scenario(api: Api) -> None:
         await record(api.store, "web", "start", 0, 0)

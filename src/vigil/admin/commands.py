@@ -176,9 +176,21 @@ async def clear(admin: Admin, rsc: str, node: str | None) -> CommandResult:
 
 
 async def set_node_standby(admin: Admin, node: str, on: bool) -> CommandResult:
+    """``pcs node standby|unstandby``: the permanent attribute in the configuration.
+
+    ``online`` also removes a transient ``standby`` (the one the
+    ``on-recovery-exhausted=standby`` policy sets, or ``crm_standby
+    --lifetime reboot``), or the node would stay in standby.
+    """
     _, changed, revision = await edit_config(
         admin, lambda config: edits.set_standby(config, node, on),
         f"node {'standby' if on else 'online'} {node}")
+    if not on:
+        before = await admin.store.revision()
+        revision = await admin.store.set_node_attribute(node, "standby", None)
+        if revision != before:
+            changed = True
+            admin.poke(f"node online {node}")
     message = (f"{node} is in standby: its resources move away or stop" if on
                else f"{node} is online: it may run resources again")
     return CommandResult(message, changed, revision)
