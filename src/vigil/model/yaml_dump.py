@@ -3,7 +3,7 @@
 The output reads back (``load_yaml_config``) to an equal model, and is proven
 to before it is returned: a configuration the format cannot carry (resource
 templates, ``<master>`` resources, objects shared through ``id-ref``, or
-anything vigil read but does not model, such as resource sets or alerts) is
+anything vigil read but does not model, such as resource sets) is
 refused with :class:`NotExpressibleInYaml` naming each thing, never written
 with a piece missing.
 
@@ -23,10 +23,21 @@ from yaml.nodes import Node, ScalarNode
 
 from vigil.errors import InputError, Problem
 from vigil.model.cib_resources import has_promotable_meta
-from vigil.model.config import Clone, Config, FencingLevel, Group, NvSet, Op, Primitive
+from vigil.model.config import (
+    Alert,
+    AlertRecipient,
+    AlertSelect,
+    Clone,
+    Config,
+    FencingLevel,
+    Group,
+    NvSet,
+    Op,
+    Primitive,
+)
 from vigil.model.config import Node as ClusterNode
 from vigil.model.scores import format_score
-from vigil.model.yaml_dump_base import USE_XML, Flow, WriterBase, Yaml, op_fields
+from vigil.model.yaml_dump_base import USE_XML, Flow, FlowList, WriterBase, Yaml, op_fields
 from vigil.model.yaml_format import (
     META_SUFFIX,
     OP_DEFAULTS_SET,
@@ -34,11 +45,14 @@ from vigil.model.yaml_format import (
     PARAMS_SUFFIX,
     RSC_DEFAULTS_SET,
     UTILIZATION_SUFFIX,
+    alert_id,
     fencing_level_id,
     indexed,
     node_set_id,
     op_id,
+    recipient_id,
     rule_id,
+    selected_attribute_id,
 )
 from vigil.model.yaml_load import load_yaml_config
 from vigil.model.yaml_source import NULL_TAG
@@ -113,6 +127,7 @@ class _Writer(WriterBase):
             ("resources", [self.resource(resource) for resource in config.resources]),
             ("constraints", self.constraints()),
             ("fencing-topology", [self.fencing_level(level) for level in config.fencing_levels]),
+            ("alerts", [self.alert(alert, index) for index, alert in enumerate(config.alerts)]),
         ]
         for key, value in sections:
             if value is not None and value != []:
@@ -152,6 +167,65 @@ class _Writer(WriterBase):
             self.refuse(f"fencing level {level.id!r}", "a level without a target cannot be written in YAML")
         item["devices"] = list(level.devices)
         return Flow(item)
+
+    # -- alerts --------------------------------------------------------------------
+
+    def alert(self, alert: Alert, index: int) -> Yaml:
+        what = f"alert {alert.id!r}"
+        item: dict[str, Yaml] = {}
+        self.put_id(item, alert.id, alert_id(index), what)
+        item["path"] = alert.path
+        self.alert_parts(item, alert, what)
+        if alert.select is not None:
+            item["select"] = self.select(alert.select, alert.id, what)
+        if alert.recipients:
+            item["recipients"] = [
+                self.recipient(recipient, recipient_id(alert.id, number), what)
+                for number, recipient in enumerate(alert.recipients)
+            ]
+        return item
+
+    def recipient(self, recipient: AlertRecipient, base: str, alert: str) -> Yaml:
+        what = f"recipient {recipient.id!r} of {alert}"
+        item: dict[str, Yaml] = {}
+        self.put_id(item, recipient.id, base, what)
+        item["value"] = recipient.value
+        self.alert_parts(item, recipient, what)
+        return item
+
+    def alert_parts(self, item: dict[str, Yaml], owner: Alert | AlertRecipient, what: str) -> None:
+        """The description and the sets an alert and a recipient both have."""
+        if owner.description is not None:
+            item["description"] = owner.description
+        for key, sets, suffix in (("meta", owner.meta, META_SUFFIX), ("params", owner.params, PARAMS_SUFFIX)):
+            value = self.nvsets(sets, f"{owner.id}-{suffix}", f"the {key} of {what}")
+            if value is not None:
+                item[key] = value
+
+    def select(self, select: AlertSelect, alert: str, what: str) -> Yaml:
+        """``[nodes, resources]``, with ``{attributes: [NAME, ...]}`` when names narrow it."""
+        kinds: FlowList = FlowList(
+            kind
+            for kind, selected in (
+                ("nodes", select.nodes),
+                ("fencing", select.fencing),
+                ("resources", select.resources),
+            )
+            if selected
+        )
+        if select.attribute_names and not select.attributes:
+            self.refuse(f"the select of {what}", "it names attributes without selecting attribute events")
+        if not select.attributes:
+            return kinds
+        names: list[Yaml] = []
+        for selected in select.attribute_names:
+            self.register(selected.id, f"selected attribute {selected.id!r} of {what}")
+            if selected.id == selected_attribute_id(alert, selected.name):
+                names.append(selected.name)
+            else:
+                names.append(Flow(id=selected.id, name=selected.name))
+        kinds.append(Flow(attributes=names) if names else "attributes")
+        return kinds
 
     # -- resources -----------------------------------------------------------------
 
@@ -375,5 +449,10 @@ def _represent_flow(dumper: yaml.SafeDumper | yaml.CSafeDumper, mapping: Flow) -
     return dumper.represent_mapping("tag:yaml.org,2002:map", mapping, flow_style=True)
 
 
+def _represent_flow_list(dumper: yaml.SafeDumper | yaml.CSafeDumper, items: FlowList) -> Node:
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", items, flow_style=True)
+
+
 _Dumper.add_representer(str, _represent_text)
 _Dumper.add_representer(Flow, _represent_flow)
+_Dumper.add_representer(FlowList, _represent_flow_list)

@@ -25,6 +25,10 @@ class Flow(dict[str, Yaml]):
     """A mapping written on one line (``{name: monitor, interval: 10s}``)."""
 
 
+class FlowList(list[Yaml]):
+    """A list written on one line (``[resources, fencing]``)."""
+
+
 class WriterBase:
     """Collects what cannot be written, and checks that every id is written once."""
 

@@ -1,7 +1,7 @@
 """The YAML configuration format's vocabulary, shared by its reader and writer.
 
 The keys each kind of item accepts and the ids generated for what a YAML user
-does not name (sets, ops, rules) live here and only here, because the writer
+does not name (sets, ops, rules, alerts) live here and only here, because the writer
 may leave an id out only when the reader would generate exactly that id: the
 two directions must agree on every name.
 
@@ -22,9 +22,8 @@ SECTIONS = (
     "resources",
     "constraints",
     "fencing-topology",
+    "alerts",
 )
-# Sections reserved for a later version: a warning, not an error.
-FUTURE_SECTIONS = {"alerts": "alerts are not supported yet in the YAML format; the section is ignored"}
 
 NODE_KEYS = ("name", "id", "type", "attributes", "utilization")
 PRIMITIVE_KEYS = ("id", "agent", "params", "meta", "utilization", "ops")
@@ -79,6 +78,11 @@ COLOCATION_KEYS = (
 ORDER_KEYS = ("order", "first", "then", "first-action", "then-action", "kind", "symmetrical", "require-all")
 FENCING_KEYS = ("id", "index", "devices", "target", "target-pattern", "target-attribute", "target-value")
 CONSTRAINT_KINDS = ("location", "colocation", "order")
+ALERT_KEYS = ("id", "path", "description", "meta", "params", "select", "recipients")
+RECIPIENT_KEYS = ("id", "value", "description", "meta", "params")
+# The kinds of event an alert's select names, each a <select_KIND> in a CIB.
+SELECT_KINDS = ("nodes", "fencing", "resources", "attributes")
+SELECTED_ATTRIBUTE_KEYS = ("id", "name")
 
 # Ids generated for the sets of each section and item.
 OPTIONS_SET = "cib-bootstrap-options"
@@ -132,6 +136,21 @@ def fencing_level_id(
     """``fl-node1-1`` as ``pcs`` names levels; the pattern or attribute when there is no target."""
     label = target or pattern or f"{attribute or ''}_{value or ''}"
     return generated_id(f"fl-{label}-{index if index is not None else 0}")
+
+
+def alert_id(index: int) -> str:
+    """``alert``, ``alert-1``, ``alert-2`` ... as ``pcs alert create`` names alerts."""
+    return indexed("alert", index)
+
+
+def recipient_id(alert: str, index: int) -> str:
+    """``ALERT-recipient``, ``ALERT-recipient-1`` ... as ``pcs alert recipient add`` names them."""
+    return indexed(f"{alert}-recipient", index)
+
+
+def selected_attribute_id(alert: str, name: str) -> str:
+    """``ALERT-select-NAME`` for an attribute an alert selects (``pcs`` does not make these)."""
+    return generated_id(f"{alert}-select-{name}")
 
 
 def id_duration(milliseconds: int) -> str:

@@ -40,7 +40,7 @@ def load_yaml_config(source: Path | bytes | str, name: str | None = None) -> tup
     if root is None:
         raise InputError([Problem(f"{filename}:1", f"the configuration is empty: {EMPTY_HINT}")])
     try:
-        configuration, positions, warnings, translation = translate(root, filename)
+        configuration, positions, translation = translate(root, filename)
         reader = YamlReader(filename, positions)
         reader.index_ids(configuration)
         config = load_configuration(reader, configuration)
@@ -50,7 +50,7 @@ def load_yaml_config(source: Path | bytes | str, name: str | None = None) -> tup
     problems = translation.problems + reader.located_problems
     if problems:
         raise InputError([problem for _, problem in sorted(problems, key=lambda item: item[0])])
-    return config, warnings + reader.warnings()
+    return config, reader.warnings()
 
 
 def _read(source: Path | bytes | str, filename: str) -> bytes | str:
@@ -127,6 +127,9 @@ _YAML_WORDS = {
     "op_expression": "an expression",
     "date_spec": "a date-spec",
     "fencing-level": "a fencing level",
+    "alert": "an alert",
+    "recipient": "a recipient",
+    "attribute": "a selected attribute",
     "cluster_property_set": "a set",
     "meta_attributes": "a set",
     "instance_attributes": "a set",

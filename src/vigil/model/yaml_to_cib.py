@@ -19,13 +19,13 @@ from yaml.nodes import MappingNode, Node
 
 from vigil.isodate import parse_interval_ms
 from vigil.model.cib_reader import Element, parse_bool
+from vigil.model.yaml_alerts import AlertTranslator
 from vigil.model.yaml_build import Builder, Positions
 from vigil.model.yaml_format import (
     CLONE_KEYS,
     COLOCATION_KEYS,
     CONSTRAINT_KINDS,
     FENCING_KEYS,
-    FUTURE_SECTIONS,
     GROUP_KEYS,
     LOCATION_KEYS,
     META_SUFFIX,
@@ -55,21 +55,20 @@ _AGENT_HELP = (
 )
 
 
-def translate(root: Node, filename: str) -> tuple[Element, Positions, list[str], Source]:
-    """The ``<configuration>`` for a document's root node, with positions, warnings and problems."""
+def translate(root: Node, filename: str) -> tuple[Element, Positions, Source]:
+    """The ``<configuration>`` for a document's root node, with positions and problems."""
     first = _Translator(Builder(Source(filename)))
     first.configuration(root)
     source = Source(filename)
     second = _Translator(Builder(source, frozenset(first.builder.explicit_ids)))
     configuration = second.configuration(root)
-    return configuration, second.builder.positions, second.warnings, source
+    return configuration, second.builder.positions, source
 
 
 class _Translator:
     def __init__(self, builder: Builder) -> None:
         self.builder = builder
         self.source = builder.source
-        self.warnings: list[str] = []
 
     def configuration(self, root: Node) -> Element:
         configuration = self.builder.element(None, "configuration", root)
@@ -91,16 +90,13 @@ class _Translator:
             "resources": self.resources,
             "constraints": self.constraints,
             "fencing-topology": self.fencing_topology,
+            "alerts": AlertTranslator(self.builder).section,
         }
-        self.source.check_keys(mapping, (*SECTIONS, *FUTURE_SECTIONS), "the top level")
+        self.source.check_keys(mapping, SECTIONS, "the top level")
         for entry in mapping:
             handler = handlers.get(entry.key)
             if handler is not None:
                 handler(configuration, entry.value)
-            elif entry.key in FUTURE_SECTIONS:
-                self.warnings.append(
-                    f"{self.source.where(entry.key_node.start_mark)}: {FUTURE_SECTIONS[entry.key]}"
-                )
         return configuration
 
     # -- sections of name/value sets ---------------------------------------------
