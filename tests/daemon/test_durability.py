@@ -42,7 +42,9 @@ def test_kill_9_mid_transition_loses_no_record_and_restarts_nothing_healthy(
     # A second failure, whose recovery's start hangs: kill -9 while it runs.
     slow.touch()
     flaky_state.unlink()
-    wait_for("the second recovery's stop", lambda: len(log_lines(flaky_log, "stop")) == 2)
+    # Recorded, not just run: the start that hangs comes after the stop's record.
+    wait_for("the second recovery's stop to be recorded", lambda: sum(
+        1 for e in daemon.operation_log() if e.resource == "flaky" and e.record.operation == "stop") == 2)
     daemon.kill9()
     before = daemon.snapshot()
     logged_before = daemon.operation_log()

@@ -254,7 +254,9 @@ def test_stopping_vigil_ends_the_agents_it_runs(ocf_root: Path, tmp_path: Path, 
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ))
     pids: list[int] = []
     try:
-        for _ in range(400):
+        # Generous: on a loaded machine starting Python and the agent can take seconds.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
             if pidfile.exists() and len(pidfile.read_text().split()) >= 3:
                 break
             time.sleep(0.025)
