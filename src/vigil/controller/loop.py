@@ -58,8 +58,9 @@ log = logging.getLogger(__name__)
 
 # How many finished transitions are kept for `vigil status` and the API.
 KEPT_TRANSITIONS = 20
-# The same transition planned this many times in a row, each run to its end,
-# means the cluster cannot get where the plan leads: wait for a change.
+# The same transition planned this many times in a row (run to its end, or
+# aborted by an action that fails every time, such as fencing that cannot
+# work) means the cluster cannot get where the plan leads: wait for a change.
 REPEAT_LIMIT = 3
 
 
@@ -262,13 +263,12 @@ class Controller:
                     "; ".join(line.render() for line in transition.summary) or f"{len(work)} actions",
                 )
                 repeats = 0
-                await self._idle(snapshot.revision, transition.recheck_by, options)
+                # From now: the failed attempts' own records are not the change awaited.
+                await self._idle(await self.store.revision(), transition.recheck_by, options)
                 continue
             result = await self._execute(transition, snapshot, options)
             if result.is_complete:
                 self.settled.set()
-            else:
-                last_plan = None
 
     async def _idle(self, revision: int, recheck_by: int | None, options: ControllerOptions) -> None:
         """Wait for a change, a poke, or the next time the plan may change by itself."""
