@@ -12,7 +12,7 @@ import re
 
 from vigil.model.config import Location, Primitive
 from vigil.model.scores import INFINITY, add
-from vigil.scheduler.failcounts import effective_failcount
+from vigil.scheduler.failcounts import effective_failcount, has_failures
 from vigil.scheduler.rules import RuleContext, rule_passes, rule_score
 from vigil.scheduler.working import Role, WClone, WGroup, Work, WRes, WRsc
 
@@ -166,12 +166,14 @@ def apply_stickiness(work: Work) -> None:
 
 
 def has_clear_failcount(rsc: WRsc, node: str) -> bool:
-    return any(a.task == "clear_failcount" and a.node == node for a in rsc.actions)
+    return node in rsc.failcount_cleared_on
 
 
 def apply_failure_thresholds(work: Work) -> None:
     """Ban a resource from a node where it reached migration-threshold."""
     for node in work.nodes.values():
+        if not has_failures(node):
+            continue
         for rsc in work.rscs.values():
             if rsc.migration_threshold == 0 or rsc.failure_ignored:
                 continue

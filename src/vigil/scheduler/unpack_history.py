@@ -485,9 +485,9 @@ def _mask_probe_failure(op: OpRecord) -> bool:
 
 
 def _schedule_clear_failcount(work: Work, rsc: WRsc, node: WNode) -> None:
-    for action in rsc.actions:
-        if action.task == "clear_failcount" and action.node == node.name:
-            return
+    if node.name in rsc.failcount_cleared_on:
+        return
+    rsc.failcount_cleared_on.add(node.name)
     action = work.new_action(rsc, "clear_failcount", node.name, optional=False)
     action.runnable = node.online
 

@@ -8,7 +8,6 @@ escapes; ``schedule()`` turns it into the frozen ``Transition``.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from enum import IntEnum, IntFlag
 
@@ -65,6 +64,21 @@ class Ord(IntFlag):
     ONE_OR_MORE = 1 << 13
 
 
+# (fail-count, newest last-failure time) of one resource on one node.
+FailTotals = tuple[int, int]
+
+
+@dataclass(eq=False)
+class NodeFailures:
+    """A node's fail-count and last-failure attributes, summed per resource
+    (see failcounts)."""
+
+    # By the resource name written in the attribute (``RSC`` or ``RSC:N``).
+    by_name: dict[str, FailTotals] = field(default_factory=dict)
+    # By the name without an instance number: what anonymous instances share.
+    by_base: dict[str, FailTotals] = field(default_factory=dict)
+
+
 @dataclass(eq=False)
 class WNode:
     name: str
@@ -82,9 +96,8 @@ class WNode:
     is_dc: bool = False
     has_state: bool = False
     attrs: dict[str, str] = field(default_factory=dict)
-    # The fail-count and last-failure attributes, gathered on first use
-    # (attributes are final once the status has been read).
-    failure_attrs: list[tuple[str, str]] | None = None
+    # Its fail-counts per resource, indexed on first use (see failcounts).
+    failures: NodeFailures | None = None
     fence_reason: str | None = None
     num_resources: int = 0
     health_score: int = 0
@@ -201,8 +214,8 @@ class WRsc:
     failed_on: set[str] = field(default_factory=set)
     # Nodes where it runs with an outdated definition (restart or reload).
     changed_on: set[str] = field(default_factory=set)
-    # Compiled names of its fail-count attributes (see failcounts).
-    failcount_patterns: tuple[re.Pattern[str], re.Pattern[str]] | None = None
+    # Nodes where this transition clears its fail-count.
+    failcount_cleared_on: set[str] = field(default_factory=set)
     # Nodes it is banned from because another resource failed there (an
     # instance of an anonymous clone shares its siblings' failures).
     banned_by: dict[str, WRsc] = field(default_factory=dict)
