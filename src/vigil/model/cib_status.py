@@ -112,34 +112,90 @@ def _load_lrm(reader: Reader, lrm: Element) -> list[ResourceHistory]:
         if section.tag != "lrm_resources":
             reader.unsupported(section)
             continue
-        for element in children(section):
-            if element.tag != "lrm_resource":
+        for element in section:
+            if element.tag == "lrm_resource":
+                histories.append(_load_lrm_resource(reader, element))
+            elif isinstance(element.tag, str):
                 reader.unsupported(element)
-                continue
-            histories.append(_load_lrm_resource(reader, element))
     return histories
 
 
 def _load_lrm_resource(reader: Reader, element: Element) -> ResourceHistory:
     ops: list[OpRecord] = []
-    for child in children(element):
+    for child in element:
         if child.tag == "lrm_rsc_op":
             ops.append(_load_op_record(reader, child))
-        else:
+        elif isinstance(child.tag, str):
             reader.unsupported(child)
+    get = element.get
     return ResourceHistory(
         id=reader.ident(element),
-        cls=element.get("class"),
-        provider=element.get("provider"),
-        type=element.get("type"),
-        container=element.get("container"),
+        cls=get("class"),
+        provider=get("provider"),
+        type=get("type"),
+        container=get("container"),
         ops=tuple(ops),
         shutdown_lock=reader.integer(element, "shutdown-lock"),
     )
 
 
 def _load_op_record(reader: Reader, element: Element) -> OpRecord:
-    # Read the attributes once: status sections hold most of a CIB's elements.
+    """The common case, fast: every attribute there and well-formed.  Status
+    sections hold most of a CIB's elements, so this reads the attributes
+    once and builds the record directly; anything unusual goes through
+    :func:`_load_op_record_carefully`, which reports each problem."""
+    attrs: dict[str, str] = dict(element.items())  # type: ignore[arg-type]
+    for name, legacy in _LEGACY_SPELLINGS.items():
+        if name not in attrs and legacy in attrs:
+            attrs[name] = attrs[legacy]
+    ident = attrs.get("id")
+    operation = attrs.get("operation")
+    if not ident or operation is None:
+        return _load_op_record_carefully(reader, element)
+    get = attrs.get
+    try:
+        rc = _optional_int(get("rc-code"))
+        op_status = _optional_int(get("op-status"))
+        interval = _optional_int(get("interval"))
+        call_id = _optional_int(get("call-id"))
+        last_rc_change = _optional_int(get("last-rc-change"))
+        last_run = _optional_int(get("last-run"))
+        exec_time = _optional_int(get("exec-time"))
+        queue_time = _optional_int(get("queue-time"))
+    except ValueError:
+        return _load_op_record_carefully(reader, element)
+    if rc is None or op_status is None:
+        magic_status, magic_rc = _magic_results(get("transition-magic"))
+        rc = _first_int(rc, magic_rc, RC_UNKNOWN)
+        op_status = _first_int(op_status, magic_status, OP_PENDING)
+    return OpRecord(  # the fields in order (positional: this runs once per operation)
+        ident,
+        operation,
+        interval or 0,
+        rc,
+        op_status,
+        -1 if call_id is None else call_id,
+        get("on_node"),
+        get("op-digest"),
+        get("op-restart-digest"),
+        get("op-secure-digest"),
+        get("op-force-restart"),
+        last_rc_change,
+        last_run,
+        exec_time,
+        queue_time,
+        get("transition-key"),
+        get("transition-magic"),
+        get("exit-reason"),
+        get("crm_feature_set"),
+        get("migrate_source"),
+        get("migrate_target"),
+        get("op-secure-params"),
+        get("operation_key"),
+    )
+
+
+def _load_op_record_carefully(reader: Reader, element: Element) -> OpRecord:
     attrs = {str(name): str(value) for name, value in element.attrib.items()}
     for name, legacy in _LEGACY_SPELLINGS.items():
         if name not in attrs and legacy in attrs:
@@ -187,6 +243,10 @@ def _load_op_record(reader: Reader, element: Element) -> OpRecord:
         op_secure_params=attrs.get("op-secure-params"),
         operation_key=attrs.get("operation_key"),
     )
+
+
+def _optional_int(text: str | None) -> int | None:
+    return None if text is None else int(text)
 
 
 def _first_int(value: int | None, fallback: int | None, default: int) -> int:
