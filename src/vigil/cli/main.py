@@ -2,17 +2,41 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
+from typing import Any
 
 import click
 
-from vigil.cli.agent import agent
 from vigil.errors import InputError
 from vigil.simulate import render, simulate_file, simulate_steps
 from vigil.simulation import Failure
 
 
-@click.group()
+class LazyGroup(click.Group):
+    """A group whose heavier subcommands are imported only when used (click's
+    "lazily loading subcommands" pattern): ``vigil simulate`` is a one-shot
+    process, and ``vigil agent`` would otherwise bring the executor and
+    asyncio into it."""
+
+    def __init__(self, *args: Any, lazy_subcommands: dict[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # command name -> "module.attribute"
+        self.lazy_subcommands = lazy_subcommands
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy_subcommands])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy_subcommands:
+            module_name, attribute = self.lazy_subcommands[cmd_name].rsplit(".", 1)
+            command = getattr(importlib.import_module(module_name), attribute)
+            assert isinstance(command, click.Command)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup, lazy_subcommands={"agent": "vigil.cli.agent.agent"})
 @click.version_option(package_name="vigil")
 def cli() -> None:
     """vigil: a cluster resource manager in the Pacemaker model."""
@@ -67,8 +91,6 @@ def simulate(cib: str, fmt: str, date: str | None, failures: tuple[str, ...], st
         if number < len(sims):
             click.echo("")
 
-
-cli.add_command(agent)
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ path, so a user can fix a whole CIB in one pass.
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
 from lxml import etree
 
@@ -20,13 +20,13 @@ from vigil.model.config import Config
 from vigil.model.status import Status
 
 
-def load_cib(source: Path | bytes, name: str | None = None) -> tuple[Cluster, list[str]]:
-    """Read a CIB from a file or bytes; return the model and the warnings.
+def load_cib(source: str | os.PathLike[str] | bytes, name: str | None = None) -> tuple[Cluster, list[str]]:
+    """Read a CIB from a file (a path) or bytes; return the model and the warnings.
 
     ``name`` is the file name used in messages (default: the path's name, or
     ``<cib>`` for bytes).  Raises ``InputError`` listing every problem.
     """
-    filename = name or (source.name if isinstance(source, Path) else "<cib>")
+    filename = name or ("<cib>" if isinstance(source, bytes) else os.path.basename(os.fspath(source)))
     root = _parse_xml(source, filename)
     reader = Reader(filename)
     cluster = _load_root(reader, root)
@@ -35,14 +35,15 @@ def load_cib(source: Path | bytes, name: str | None = None) -> tuple[Cluster, li
     return cluster, reader.warnings()
 
 
-def _parse_xml(source: Path | bytes, filename: str) -> Element:
-    if isinstance(source, Path):
+def _parse_xml(source: str | os.PathLike[str] | bytes, filename: str) -> Element:
+    if isinstance(source, bytes):
+        data = source
+    else:
         try:
-            data = source.read_bytes()
+            with open(source, "rb") as file:
+                data = file.read()
         except OSError as error:
             raise InputError([Problem(filename, f"cannot read the CIB: {error.strerror or error}")]) from None
-    else:
-        data = source
     parser = etree.XMLParser(resolve_entities=False, no_network=True, remove_pis=True, huge_tree=False)
     try:
         return etree.fromstring(data, parser)
