@@ -23,7 +23,7 @@ from vigil.scheduler.instances import (
     instance_number,
 )
 from vigil.scheduler.location import ban_everywhere
-from vigil.scheduler.working import Ord, Role, WAction, WClone, WGroup, Work, WRes, WRsc
+from vigil.scheduler.working import Ord, OrdFlags, Role, WAction, WClone, WGroup, Work, WRes, WRsc
 
 AssignFn = Callable[[Work, WRes, str | None], str | None]
 
@@ -237,7 +237,7 @@ def create_clone_actions(work: Work, clone: WClone) -> None:
         action.runnable = runnable
 
 
-OrderTuple = tuple[WRes, str, WRes, str, Ord]
+OrderTuple = tuple[WRes, str, WRes, str, OrdFlags]
 
 
 def clone_ordering_specs(clone: WClone, instance_specs: Callable[[Instance], list[OrderTuple]],
