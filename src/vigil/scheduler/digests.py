@@ -11,6 +11,7 @@ space and a trailing newline.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from vigil.isodate import parse_interval_ms
@@ -93,6 +94,7 @@ class Digests:
     has_op_params: bool  # the operation has instance attributes of its own
 
 
+@lru_cache(maxsize=64)
 def _version(text: str | None) -> tuple[int, ...]:
     parts = []
     for piece in (text or "0").split("."):
@@ -140,7 +142,11 @@ def expected_digests(work: Work, rsc: WRsc, node: str, task: str, interval_ms: i
         if rsc.prim.cls == "stonith":
             secure = {k: v for k, v in secure.items() if not is_fence_param(k)}
         secure.pop("CRM_meta_timeout", None)
-    return Digests(digest(params), digest(restart_params), digest(secure), bool(op_params))
+    # Usually nothing is left out and the three texts are one: hash it once.
+    all_digest = digest(params)
+    restart_digest = all_digest if restart_params == params else digest(restart_params)
+    secure_digest = all_digest if secure == params else digest(secure)
+    return Digests(all_digest, restart_digest, secure_digest, bool(op_params))
 
 
 def compare_digests(work: Work, rsc: WRsc, node: str, record: OpRecord) -> tuple[str, Digests]:
