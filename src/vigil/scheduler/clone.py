@@ -21,6 +21,7 @@ from vigil.scheduler.instances import (
     did_fail,
     instance_location,
     instance_number,
+    instances_by_node,
 )
 from vigil.scheduler.location import ban_everywhere
 from vigil.scheduler.working import Ord, OrdFlags, Role, WAction, WClone, WGroup, Work, WRes, WRsc
@@ -111,8 +112,9 @@ def _set_score(instance: WRes, node: str, score: int) -> None:
 
 def _restrict_to_runnable(work: Work, clone: WClone, instance: Instance, limit: int) -> None:
     """Forbid nodes where this instance cannot go (down, banned, or full)."""
+    orphan = any(p.orphan for p in instance.primitives())
     for node in list(instance.allowed):
-        if not work.nodes[node].is_available() or any(p.orphan for p in instance.primitives()):
+        if orphan or not work.nodes[node].is_available():
             _set_score(instance, node, -INFINITY)
             continue
         top = clone.allowed.get(node)
@@ -319,8 +321,9 @@ def interleave_pairs(work: Work, first: WAction, then: WAction) -> list[tuple[WA
     current = first.task in ("stopped", "demoted")
     pairs: list[tuple[WAction, WAction]] = []
     first_task = _child_task(first.rsc, first.task)
+    by_node = instances_by_node(work, first.rsc, current)
     for then_instance in then.rsc.instances:
-        first_instance = compatible_instance(work, then_instance, first.rsc, current)
+        first_instance = compatible_instance(work, then_instance, first.rsc, current, by_node)
         if first_instance is None:
             continue
         first_action = find_first_action(first_instance, first_task, then.node)
@@ -336,9 +339,10 @@ def unpaired_instances(work: Work, first: WAction, then: WAction) -> list[Instan
     assert isinstance(first.rsc, WClone) and isinstance(then.rsc, WClone)
     if first.task in ("stopped", "demoted"):
         return []
+    by_node = instances_by_node(work, first.rsc, False)
     return [
         instance for instance in then.rsc.instances
-        if compatible_instance(work, instance, first.rsc, False) is None
+        if compatible_instance(work, instance, first.rsc, False, by_node) is None
     ]
 
 
@@ -361,19 +365,31 @@ def inhibit_instance(work: Work, instance: Instance) -> bool:
     return changed
 
 
-def probe_targets(work: Work, clone: WClone, node: str) -> list[Instance]:
-    """Which instances to probe on ``node``: for an anonymous clone just one,
-    the one known there, else the one placed there, else the first."""
+def probe_targets(clone: WClone) -> Callable[[str], list[Instance]]:
+    """Which instances to probe on a node: every instance of a unique clone;
+    for an anonymous clone just one (none where an instance is known, else
+    the one placed there, else the first), in instance number order.  Worked
+    out once per clone, for all nodes."""
     ordered = sorted(clone.instances, key=instance_number)
     if clone.unique:
-        return ordered
+        return lambda node: ordered
+    known: set[str] = set()
+    placed: dict[str, Instance] = {}
     for instance in ordered:
-        if any(node in prim.known_on for prim in instance.primitives()):
+        for prim in instance.primitives():
+            known.update(prim.known_on)
+        location = instance_location(instance)
+        if location is not None:
+            placed.setdefault(location, instance)
+    first = ordered[:1]
+
+    def targets(node: str) -> list[Instance]:
+        if node in known:
             return []
-    for instance in ordered:
-        if instance_location(instance) == node:
-            return [instance]
-    return ordered[:1]
+        found = placed.get(node)
+        return [found] if found is not None else first
+
+    return targets
 
 
 __all__ = ["assign_clone", "can_interleave", "clone_action_flags",

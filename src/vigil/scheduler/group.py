@@ -103,8 +103,8 @@ def group_action_flags(group: WGroup, action: WAction, node: str | None) -> tupl
 
 def find_first_action(rsc: WRes, task: str, node: str | None) -> WAction | None:
     """The newest action of ``rsc`` for ``task`` (on ``node`` if given)."""
-    for action in reversed(rsc.actions):
-        if action.task == task and action.interval_ms == 0 and (node is None or action.node == node):
+    for action in reversed(rsc.actions_by_task.get(task, ())):
+        if action.interval_ms == 0 and (node is None or action.node == node):
             return action
     return None
 

@@ -152,7 +152,7 @@ def _internal_tuples(rsc: WRes) -> list[OrderTuple]:
 
 
 def _actions_for(rsc: WRes, task: str) -> list[WAction]:
-    return [a for a in rsc.actions if a.task == task and a.interval_ms == 0]
+    return [a for a in rsc.actions_by_task.get(task, ()) if a.interval_ms == 0]
 
 
 def apply_order_specs(work: Work, specs: list[OrderSpec]) -> None:

@@ -9,9 +9,11 @@ that is not running anywhere.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from vigil.scheduler.actions import resource_action
 from vigil.scheduler.clone import probe_targets
-from vigil.scheduler.instances import instance_number
+from vigil.scheduler.instances import Instance, instance_number
 from vigil.scheduler.ordering import OrderSpec
 from vigil.scheduler.working import Ord, WClone, Work, WRes, WRsc
 
@@ -20,11 +22,18 @@ def schedule_probes(work: Work) -> list[OrderSpec]:
     specs: list[OrderSpec] = []
     if not work.options.enable_startup_probes:
         return specs
-    for node in work.nodes.values():
-        if not node.online or node.unclean:
-            continue
+    nodes = [node for node in work.nodes.values() if node.online and not node.unclean]
+    if not nodes:
+        return specs
+    clone_targets: dict[WClone, Callable[[str], list[Instance]]] = {}
+    for top in work.top:
+        if isinstance(top, WClone):
+            # Instances are handled in number order from here on, as Pacemaker does.
+            top.instances.sort(key=instance_number)
+            clone_targets[top] = probe_targets(top)
+    for node in nodes:
         for top in work.top:
-            for rsc, start_of in _probe_candidates(work, top, node.name):
+            for rsc, start_of in _probe_candidates(top, node.name, clone_targets):
                 if rsc.orphan or node.name in rsc.known_on:
                     continue
                 probe = resource_action(work, rsc, "monitor", node.name, optional=False)
@@ -37,10 +46,9 @@ def schedule_probes(work: Work) -> list[OrderSpec]:
     return specs
 
 
-def _probe_candidates(work: Work, top: WRes, node: str) -> list[tuple[WRsc, WRes]]:
+def _probe_candidates(top: WRes, node: str, clone_targets: dict[WClone, Callable[[str], list[Instance]]],
+                      ) -> list[tuple[WRsc, WRes]]:
     """The primitives to probe, each with what its probe must precede."""
     if isinstance(top, WClone):
-        # Instances are handled in number order from here on, as Pacemaker does.
-        top.instances.sort(key=instance_number)
-        return [(prim, top) for instance in probe_targets(work, top, node) for prim in instance.primitives()]
+        return [(prim, top) for instance in clone_targets[top](node) for prim in instance.primitives()]
     return [(prim, prim) for prim in top.primitives()]

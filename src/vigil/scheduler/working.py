@@ -216,6 +216,8 @@ class WRsc:
     this_with: list[WColoc] = field(default_factory=list)
     with_this: list[WColoc] = field(default_factory=list)
     actions: list[WAction] = field(default_factory=list)
+    # The same actions by task, each list in creation order (see Work.new_action).
+    actions_by_task: dict[str, list[WAction]] = field(default_factory=dict)
     # per node: the recurring ops found active in the history (name, interval)
     active_recurring: dict[str, list[tuple[str, int, str | None]]] = field(default_factory=dict)
     # Nodes where the resource is failed now (a failure that still counts).
@@ -266,6 +268,8 @@ class WGroup:
     this_with: list[WColoc] = field(default_factory=list)
     with_this: list[WColoc] = field(default_factory=list)
     actions: list[WAction] = field(default_factory=list)
+    # The same actions by task, each list in creation order (see Work.new_action).
+    actions_by_task: dict[str, list[WAction]] = field(default_factory=dict)
     critical: bool = True
     parent: WClone | None = None
     blocked: bool = False
@@ -322,6 +326,8 @@ class WClone:
     this_with: list[WColoc] = field(default_factory=list)
     with_this: list[WColoc] = field(default_factory=list)
     actions: list[WAction] = field(default_factory=list)
+    # The same actions by task, each list in creation order (see Work.new_action).
+    actions_by_task: dict[str, list[WAction]] = field(default_factory=dict)
     total_instances: int = 0
     # Where its instances run, in the order the status section shows them.
     running_on: list[str] = field(default_factory=list)
@@ -385,6 +391,7 @@ class Work:
         self.actions.append(action)
         if rsc is not None:
             rsc.actions.append(action)
+            rsc.actions_by_task.setdefault(task, []).append(action)
         return action
 
     def current_node(self, rsc: WRes) -> str | None:
