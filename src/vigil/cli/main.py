@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -66,6 +69,29 @@ def simulate(cib: str, fmt: str, date: str | None, failures: tuple[str, ...], st
     failures, schedules, prints the transition with every stop's and start's
     context, and applies it as if every action succeeded.
     """
+    if not failures and steps is None:
+        with _collector_paused():
+            _simulate(cib, fmt, date, failures, steps)
+    else:
+        _simulate(cib, fmt, date, failures, steps)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """For one transition: the CIB model and the scheduler's working state
+    all live until the output is written, so the cyclic garbage collector
+    would only walk them again and again (5-11 % of the run on large CIBs)
+    and find nothing to free."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _simulate(cib: str, fmt: str, date: str | None, failures: tuple[str, ...], steps: int | None) -> None:
     try:
         parsed = [Failure.parse(text) for text in failures]
         if parsed or steps is not None:
