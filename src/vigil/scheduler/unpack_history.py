@@ -221,6 +221,9 @@ def _unpack_resource_history(work: Work, node: WNode, history: ResourceHistory) 
     rsc = _find_or_make_resource(work, node, history)
     if rsc is None:
         return
+    if len(history.ops) == 1 and _is_plain_probe_miss(rsc, history.ops[0]):
+        _record_probe_miss(node, rsc)
+        return
     saved_role = rsc.role
     rsc.role = Role.UNKNOWN
     replay = _Replay(work, node, rsc)
@@ -234,6 +237,36 @@ def _unpack_resource_history(work: Work, node: WNode, history: ResourceHistory) 
         rsc.next_role = Role.STOPPED
     if saved_role > rsc.role:
         rsc.role = saved_role
+
+
+def _is_plain_probe_miss(rsc: WRsc, op: OpRecord) -> bool:
+    """The most common history by far: one probe that found the resource not
+    running, with nothing that could make it a failure to expire or clear
+    (see ``_Replay._expired``)."""
+    return (
+        op.rc == RC_NOT_RUNNING
+        and op.op_status == OP_DONE
+        and op.interval_ms == 0
+        and op.operation == "monitor"
+        and rsc.failure_timeout_s <= 0
+        and not op.id.endswith("_last_failure_0")
+    )
+
+
+def _record_probe_miss(node: WNode, rsc: WRsc) -> None:
+    """What replaying a plain probe miss amounts to (the general path, traced
+    through for it: ``_remap`` stops the resource and forgets its next role,
+    ``_process_state`` records that the node knows it and that any stop
+    there is optional, and a role found on another node is kept)."""
+    if rsc.role < Role.STOPPED:
+        rsc.role = Role.STOPPED
+    rsc.next_role = Role.UNKNOWN
+    if rsc.meta.get("target-role", "").lower() == "stopped":
+        rsc.next_role = Role.STOPPED
+    rsc.known_on.add(node.name)
+    for action in rsc.actions:
+        if action.task == "stop" and action.node == node.name:
+            action.optional = True
 
 
 def _record_active_recurring(rsc: WRsc, node: WNode, ops: list[OpRecord]) -> None:
