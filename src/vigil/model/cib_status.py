@@ -32,13 +32,21 @@ def load_node_states(reader: Reader, status: Element, unames: dict[str, str]) ->
     """Every ``<node_state>``; ``unames`` maps node ids to names for states without one."""
     states: list[NodeState] = []
     for element in children(status):
-        if element.tag == "node_state" and element.get("id") is None:
-            reader.warn(element, "<node_state> without an id is ignored")
-        elif element.tag == "node_state":
-            states.append(_load_node_state(reader, element, unames))
+        if element.tag == "node_state":
+            state = load_node_state(reader, element, unames)
+            if state is not None:
+                states.append(state)
         elif element.tag != "tickets":
             reader.unsupported(element)
     return tuple(states)
+
+
+def load_node_state(reader: Reader, element: Element, unames: dict[str, str]) -> NodeState | None:
+    """One ``<node_state>``; None (and a warning) if it has no id."""
+    if element.get("id") is None:
+        reader.warn(element, "<node_state> without an id is ignored")
+        return None
+    return _load_node_state(reader, element, unames)
 
 
 def load_tickets(reader: Reader, status: Element) -> tuple[Ticket, ...]:
