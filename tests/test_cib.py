@@ -886,8 +886,9 @@ def streamed_load(data: bytes, name: str) -> tuple[Cluster | None, list[Problem]
 
 
 def test_corpus_reads_the_same_streamed_and_carefully() -> None:
-    """load_cib reads the status while parsing; the result (model, warnings)
-    is the one of the careful path, which reads the whole tree first."""
+    """load_cib reads a CIB of the usual shape from the parser's events,
+    without a tree for the status; the result (model, problems, warnings) is
+    the one of the careful path, which reads the whole tree first."""
     for path in corpus_files():
         data = path.read_bytes()
         assert streamed_load(data, path.name) == careful_load(data, path.name), path.name
@@ -900,9 +901,22 @@ def test_corpus_reads_the_same_streamed_and_carefully() -> None:
         '<node_state id="n1" uname="node1"/><node_state uname="nameless"/><tickets/>',
         '<node_state id="n1" uname="node1"/><unknown/><node_state id="n2" uname="node2"><lrm/></node_state>',
         '<node_state id="n1" uname="node1" remote_node="kind of"/><node_state id="n2"><odd/></node_state>',
+        '<node_state id="n1" uname="node1"><transient_attributes><instance_attributes>'
+        '<nvpair name="a" value="1"><x/></nvpair><nvpair name="b"/></instance_attributes>'
+        '</transient_attributes><lrm><lrm_resources><lrm_resource id="r" shutdown-lock="7">'
+        '<lrm_rsc_op id="o" operation="start" call-id="3"><y/></lrm_rsc_op></lrm_resource>'
+        '</lrm_resources></lrm></node_state>',
+        '<node_state id="n1"><lrm><lrm_resources><lrm_resource id="r" shutdown-lock="soon"/>'
+        '<lrm_resource id="s"><lrm_rsc_op id="o" operation="start" call-id="x"/></lrm_resource>'
+        '</lrm_resources></lrm></node_state>',
+        '<tickets><ticket_state id="t1" granted="true"><z/></ticket_state></tickets>',
+        '<tickets><ticket_state id="t1" granted="true"/></tickets><tickets><other/></tickets>',
+        '<tickets><ticket_state id="t1" granted="perhaps"/><ticket_state standby="1"/></tickets>',
     ],
 )
-@pytest.mark.parametrize("shape", ["usual", "status first", "two status", "two configurations", "nested"])
+@pytest.mark.parametrize(
+    "shape", ["usual", "status first", "two status", "two configurations", "nested", "doctype"]
+)
 def test_every_shape_reads_as_the_careful_path_reads_it(status: str, shape: str) -> None:
     data = cib(resources(DUMMY), status=status, attributes=' have-quorum="maybe"').decode()
     config = data[data.index("<configuration>"):data.index("</configuration>") + len("</configuration>")]
@@ -915,6 +929,8 @@ def test_every_shape_reads_as_the_careful_path_reads_it(status: str, shape: str)
         data = data.replace(config, config + config.replace('"rsc1"', '"rsc9"'))
     elif shape == "nested":
         data = data.replace("<crm_config/>", "<crm_config/><node_state id='x'/>")
+    elif shape == "doctype":
+        data = '<!DOCTYPE cib [<!ENTITY n "node">]>\n' + data.replace('uname="node1"', 'uname="&n;1"')
     assert streamed_load(data.encode(), "t.xml") == careful_load(data.encode(), "t.xml")
 
 

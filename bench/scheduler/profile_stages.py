@@ -42,9 +42,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 # (module, attribute, label): the stages, in the order schedule() runs them.
 STAGES = [
-    # load_cib reads the status while lxml parses it (_stream), so parsing
+    # load_cib reads the status from the parser's events (_read_usual), so parsing
     # and the status model are one stage; the configuration is read inside it.
-    ("vigil.model.cib_load", "_stream", "read: parse + status model"),
+    ("vigil.model.cib_load", "_read_usual", "read: parse + status model"),
     ("vigil.model.cib_load", "load_configuration", "read: configuration model"),
     # Only for CIBs of an unusual shape, read the careful way:
     ("vigil.model.cib_load", "_parse_xml", "read: XML parse (careful path)"),

@@ -7,7 +7,6 @@ path, so a user can fix a whole CIB in one pass.
 
 from __future__ import annotations
 
-import io
 import os
 
 from lxml import etree
@@ -15,10 +14,11 @@ from lxml import etree
 from vigil.errors import InputError, Problem
 from vigil.model.cib_config import load_configuration
 from vigil.model.cib_reader import Element, Reader, children, parse_bool
-from vigil.model.cib_status import load_node_state, load_node_states, load_tickets
+from vigil.model.cib_status import load_node_states, load_tickets
+from vigil.model.cib_stream import read_usual_cib
 from vigil.model.cluster import Cluster
 from vigil.model.config import Config
-from vigil.model.status import NodeState, Status
+from vigil.model.status import Status
 
 
 def load_cib(source: str | os.PathLike[str] | bytes, name: str | None = None) -> tuple[Cluster, list[str]]:
@@ -30,10 +30,10 @@ def load_cib(source: str | os.PathLike[str] | bytes, name: str | None = None) ->
     filename = name or ("<cib>" if isinstance(source, bytes) else os.path.basename(os.fspath(source)))
     data = _read(source, filename)
     reader = Reader(filename)
-    cluster = _stream(reader, data)
+    cluster = _read_usual(reader, data)
     if cluster is None:
-        # Not the usual shape (or not well-formed): read it the careful way,
-        # which reports every problem in the same order as always.
+        # Not the usual shape, not well-formed, or something to report in the
+        # status: read it the careful way, which reports every problem.
         reader = Reader(filename)
         cluster = _load_root(reader, _parse_xml(data, filename))
     if reader.problems or cluster is None:
@@ -66,70 +66,19 @@ def _parse_xml(data: bytes, filename: str) -> Element:
         ) from None
 
 
-def _stream(reader: Reader, data: bytes) -> Cluster | None:
-    """Read a CIB of the usual shape while parsing it: the configuration when
-    it ends, then each ``<node_state>`` of the status as soon as it ends,
-    dropping its subtree right away.  The status is most of a CIB (one
-    history per node and resource) and its parsed tree takes about ten times
-    the file's size, so it is never all in memory at once.
-
-    Returns None (having perhaps reported problems to ``reader``) when the
-    document is not of that shape, so that the caller reads it the careful
-    way with a fresh reader: not well-formed, another root, a section twice,
-    the status before the configuration, or something else than node states
-    and tickets in the status (whose warnings keep their order that way).
-    """
-    events = etree.iterparse(io.BytesIO(data), events=("end",), tag=("configuration", "node_state"),
-                             **_PARSER_OPTIONS)
-    config: Config | None = None
-    status: Element | None = None
-    unames: dict[str, str] = {}
-    states: list[NodeState] = []
-    try:
-        for _event, element in events:
-            parent = element.getparent()
-            if parent is None:
-                return None
-            if element.tag == "configuration":
-                if parent.getparent() is not None:
-                    continue  # not the section: read (or not) with what holds it
-                if config is not None or parent.tag != "cib":
-                    return None
-                reader.index_ids(element)
-                config = load_configuration(reader, element)
-                unames = {node.id: node.uname for node in config.nodes}
-            elif parent.tag == "status" and _is_section(parent):
-                if config is None or (status is not None and parent is not status):
-                    return None
-                status = parent
-                state = load_node_state(reader, element, unames)
-                if state is not None:
-                    states.append(state)
-                element.clear()
-                parent.remove(element)
-    except etree.XMLSyntaxError:
+def _read_usual(reader: Reader, data: bytes) -> Cluster | None:
+    """A CIB of the usual shape, read fast (see cib_stream); None for any other."""
+    usual = read_usual_cib(reader, data, _PARSER_OPTIONS)
+    if usual is None:
         return None
-    root = events.root
-    sections = list(children(root))
-    tags = [child.tag for child in sections]
-    if root.tag != "cib" or config is None or tags.count("configuration") != 1 or tags.count("status") > 1:
-        return None
-    status = next((child for child in sections if child.tag == "status"), None)
-    if status is not None and any(child.tag != "tickets" for child in children(status)):
-        return None
-    return _complete(reader, root, config, Status(
-        nodes=tuple(states),
+    root = usual.root
+    return _complete(reader, root, usual.config, Status(
+        nodes=usual.states,
         have_quorum=_have_quorum(reader, root),
         dc_uuid=root.get("dc-uuid"),
         execution_date=reader.integer(root, "execution-date"),
-        tickets=load_tickets(reader, status) if status is not None else (),
+        tickets=usual.tickets,
     ))
-
-
-def _is_section(element: Element) -> bool:
-    """Is ``element`` a child of the root?"""
-    parent = element.getparent()
-    return parent is not None and parent.getparent() is None
 
 
 def _load_root(reader: Reader, root: Element) -> Cluster | None:

@@ -6,7 +6,7 @@ so this module only converts types; it does not interpret results.
 
 from __future__ import annotations
 
-from vigil.model.cib_reader import Element, Reader, children
+from vigil.model.cib_reader import Element, Reader, children, parse_bool
 from vigil.model.status import (
     OP_PENDING,
     RC_UNKNOWN,
@@ -80,20 +80,40 @@ def _load_node_state(reader: Reader, element: Element, unames: dict[str, str]) -
             resources.extend(_load_lrm(reader, child))
         else:
             reader.unsupported(child)
+    attrs = {str(name): str(value) for name, value in element.attrib.items()}
+    return _node_state(attrs, ident, is_remote, tuple(attributes), tuple(resources), unames)
+
+
+def node_state_from(attrs: dict[str, str], attributes: tuple[tuple[str, str], ...],
+                    resources: tuple[ResourceHistory, ...], unames: dict[str, str]) -> NodeState | None:
+    """The node state of a ``<node_state>`` with these attributes, or None
+    when reading it would report something (no id, a bad remote_node): the
+    careful reader does that."""
+    ident = attrs.get("id")
+    remote = attrs.get("remote_node")
+    is_remote = False if remote is None else parse_bool(remote)
+    if ident is None or is_remote is None:
+        return None
+    return _node_state(attrs, ident, is_remote, attributes, resources, unames)
+
+
+def _node_state(attrs: dict[str, str], ident: str, is_remote: bool, attributes: tuple[tuple[str, str], ...],
+                resources: tuple[ResourceHistory, ...], unames: dict[str, str]) -> NodeState:
+    get = attrs.get
     return NodeState(
         id=ident,
-        uname=element.get("uname") or unames.get(ident, ident),
-        in_ccm=element.get("in_ccm"),
-        crmd=element.get("crmd"),
-        join=element.get("join"),
-        expected=element.get("expected"),
+        uname=get("uname") or unames.get(ident, ident),
+        in_ccm=get("in_ccm"),
+        crmd=get("crmd"),
+        join=get("join"),
+        expected=get("expected"),
         is_remote=is_remote,
-        attributes=tuple(attributes),
-        resources=tuple(resources),
-        node_fenced=element.get("node_fenced"),
-        node_in_maintenance=element.get("node_in_maintenance"),
+        attributes=attributes,
+        resources=resources,
+        node_fenced=get("node_fenced"),
+        node_in_maintenance=get("node_in_maintenance"),
         extra_attributes=tuple(
-            (str(name), str(value)) for name, value in element.attrib.items() if name not in _NODE_STATE_TYPED
+            (name, value) for name, value in attrs.items() if name not in _NODE_STATE_TYPED
         ),
     )
 
@@ -147,19 +167,42 @@ def _load_lrm_resource(reader: Reader, element: Element) -> ResourceHistory:
     )
 
 
+def resource_history_from(attrs: dict[str, str], ops: tuple[OpRecord, ...]) -> ResourceHistory | None:
+    """The history of an ``<lrm_resource>`` with these attributes and
+    operations, or None when reading it would report something (no id, a bad
+    shutdown-lock): the careful reader does that."""
+    ident = attrs.get("id")
+    lock = attrs.get("shutdown-lock")
+    if ident is None:
+        return None
+    try:
+        shutdown_lock = None if lock is None else int(lock.strip())
+    except ValueError:
+        return None
+    get = attrs.get
+    return ResourceHistory(ident, get("class"), get("provider"), get("type"), get("container"), ops,
+                           shutdown_lock)
+
+
 def _load_op_record(reader: Reader, element: Element) -> OpRecord:
-    """The common case, fast: every attribute there and well-formed.  Status
-    sections hold most of a CIB's elements, so this reads the attributes
-    once and builds the record directly; anything unusual goes through
-    :func:`_load_op_record_carefully`, which reports each problem."""
-    attrs: dict[str, str] = dict(element.items())  # type: ignore[arg-type]
+    # Status sections hold most of a CIB's elements: read the attributes once
+    # and build the record directly in the common case.
+    record = op_record_from(dict(element.items()))  # type: ignore[arg-type]
+    return record if record is not None else _load_op_record_carefully(reader, element)
+
+
+def op_record_from(attrs: dict[str, str]) -> OpRecord | None:
+    """The record of an ``<lrm_rsc_op>`` with these attributes (the dict is
+    changed), or None when something about it needs reporting (no id or
+    operation, a malformed number): :func:`_load_op_record_carefully` does
+    that."""
     for name, legacy in _LEGACY_SPELLINGS.items():
         if name not in attrs and legacy in attrs:
             attrs[name] = attrs[legacy]
     ident = attrs.get("id")
     operation = attrs.get("operation")
     if not ident or operation is None:
-        return _load_op_record_carefully(reader, element)
+        return None
     get = attrs.get
     try:
         rc = _optional_int(get("rc-code"))
@@ -171,7 +214,7 @@ def _load_op_record(reader: Reader, element: Element) -> OpRecord:
         exec_time = _optional_int(get("exec-time"))
         queue_time = _optional_int(get("queue-time"))
     except ValueError:
-        return _load_op_record_carefully(reader, element)
+        return None
     if rc is None or op_status is None:
         magic_status, magic_rc = _magic_results(get("transition-magic"))
         rc = _first_int(rc, magic_rc, RC_UNKNOWN)
