@@ -60,7 +60,10 @@ def digest(params: dict[str, str]) -> str:
 
 
 def resource_params(work: Work, rsc: WRsc, node: str) -> dict[str, str]:
-    """Instance attributes as they apply on ``node`` (rules evaluated there)."""
+    """Instance attributes as they apply on ``node`` (rules evaluated there;
+    without rules they are the same everywhere, as unpacked)."""
+    if all(nvset.rule is None for nvset in rsc.prim.params):
+        return rsc.params
     ctx = RuleContext(now=work.now, node_attrs=work.nodes[node].attrs, rsc_class=rsc.prim.cls,
                       rsc_provider=rsc.prim.provider, rsc_type=rsc.prim.type)
     return resolve_nvsets(rsc.prim.params, ctx)
