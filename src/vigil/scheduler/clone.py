@@ -280,7 +280,29 @@ def instance_action_flags(instance: Instance, action: WAction, node: str | None)
     return action.optional, action.runnable
 
 
-def clone_action_flags(clone: WClone, action: WAction, node: str | None) -> tuple[bool, bool]:
+class InstanceActions:
+    """Which action of each instance a clone's action stands for, by (clone,
+    task, node), found once: the instances' actions must not change in the
+    meantime (the propagation, which uses this, creates none)."""
+
+    def __init__(self) -> None:
+        self._found: dict[tuple[WClone, str, str | None], list[tuple[Instance, WAction]]] = {}
+
+    def of(self, clone: WClone, task: str, node: str | None) -> list[tuple[Instance, WAction]]:
+        key = (clone, task, node)
+        found = self._found.get(key)
+        if found is None:
+            found = []
+            for instance in clone.instances:
+                action = find_first_action(instance, task, None if isinstance(instance, WGroup) else node)
+                if action is not None:
+                    found.append((instance, action))
+            self._found[key] = found
+        return found
+
+
+def clone_action_flags(clone: WClone, action: WAction, node: str | None, instances: InstanceActions,
+                       ) -> tuple[bool, bool]:
     """(optional, runnable) of a clone pseudo-action, from its instances'.
 
     Required when any instance's action is; runnable when at least one is.
@@ -288,10 +310,7 @@ def clone_action_flags(clone: WClone, action: WAction, node: str | None) -> tupl
     task = _child_task(clone, action.task)
     optional = True
     any_runnable = False
-    for instance in clone.instances:
-        found = find_first_action(instance, task, None if isinstance(instance, WGroup) else node)
-        if found is None:
-            continue
+    for instance, found in instances.of(clone, task, node):
         child_optional, child_runnable = instance_action_flags(instance, found, node)
         if optional and not child_optional:
             optional = False
@@ -392,6 +411,6 @@ def probe_targets(clone: WClone) -> Callable[[str], list[Instance]]:
     return targets
 
 
-__all__ = ["assign_clone", "can_interleave", "clone_action_flags",
+__all__ = ["InstanceActions", "assign_clone", "can_interleave", "clone_action_flags",
            "clone_ordering_specs", "create_clone_actions", "inhibit_instance", "instance_number",
            "interleave_pairs", "probe_targets", "unpaired_instances"]

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from vigil.model.scores import INFINITY
 from vigil.scheduler.actions import update_runnable
 from vigil.scheduler.clone import (
+    InstanceActions,
     OrderTuple,
     can_interleave,
     clone_action_flags,
@@ -259,7 +260,7 @@ def _action_node(action: WAction) -> str | None:
     return action.node
 
 
-def flags_for_ordering(action: WAction, node: str | None = None) -> tuple[bool, bool]:
+def flags_for_ordering(action: WAction, node: str | None, instances: InstanceActions) -> tuple[bool, bool]:
     """(optional, runnable) as orderings see them: a group's or clone's
     pseudo-action stands for its members'.  For a clone, ``node`` narrows
     "required" to the instances on that node, while it stays runnable when
@@ -267,10 +268,10 @@ def flags_for_ordering(action: WAction, node: str | None = None) -> tuple[bool, 
     if isinstance(action.rsc, WGroup):
         return group_action_flags(action.rsc, action, None)
     if isinstance(action.rsc, WClone):
-        optional, runnable = clone_action_flags(action.rsc, action, None)
+        optional, runnable = clone_action_flags(action.rsc, action, None, instances)
         if node is None:
             return optional, runnable
-        on_optional, on_runnable = clone_action_flags(action.rsc, action, node)
+        on_optional, on_runnable = clone_action_flags(action.rsc, action, node, instances)
         return on_optional, on_runnable or runnable
     return action.optional, action.runnable
 
@@ -325,6 +326,9 @@ class _Propagator:
     def __init__(self, work: Work) -> None:
         self.work = work
         self.pending: list[WAction] = []
+        # No action is created while propagating, so which instance actions
+        # a clone's action stands for is looked up once.
+        self.instances = InstanceActions()
 
     def push(self, action: WAction) -> None:
         """Ask for ``action`` to be revisited (as a nested call)."""
@@ -335,9 +339,11 @@ class _Propagator:
             self.push(after)
 
     def run(self) -> None:
+        created = len(self.work.actions)
         for action in reversed(self.work.actions):
             block_colocation_dependents(action, self.push)
             self._call(action)
+        assert len(self.work.actions) == created, "an action was created while propagating"
 
     def _call(self, action: WAction) -> None:
         stack: list[Iterator[WAction]] = [self._update_then(action)]
@@ -373,7 +379,7 @@ class _Propagator:
                         then.befores[index] = (first, Ord.NONE)
                         then_changed = True
                     continue
-            if flags & Ord.ONE_OR_MORE and flags_for_ordering(first, then.node)[1]:
+            if flags & Ord.ONE_OR_MORE and flags_for_ordering(first, then.node, self.instances)[1]:
                 runnable_before += 1
                 if runnable_before >= then.required_runnable_before:
                     then.runnable = True
@@ -398,7 +404,7 @@ class _Propagator:
         """Apply one ordering's flag rules; return (first changed, then changed)."""
         f_changed = False
         t_changed = False
-        first_optional, first_runnable = flags_for_ordering(first, _action_node(then))
+        first_optional, first_runnable = flags_for_ordering(first, _action_node(then), self.instances)
         for kind, owned_by_then, sees_runnable, check_opt, check_run in _PAIR_RULES:
             if not flags & kind:
                 continue
@@ -499,7 +505,7 @@ class _Propagator:
                 f_changed = t_changed = True
                 self.push(then_action)
             owner_instance = then_action.rsc
-            f_opt, f_run = flags_for_ordering(first_action, then_action.node)
+            f_opt, f_run = flags_for_ordering(first_action, then_action.node, self.instances)
             if owner_instance is None:
                 continue
             fc, tc = yield from self._update_via(owner_instance, first_action, then_action, f_opt, f_run,

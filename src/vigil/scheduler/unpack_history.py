@@ -163,12 +163,17 @@ def _top_parent(rsc: WRsc) -> WRsc | WGroup | WClone:
     return top
 
 
-def _active_or_pending(instance: WRsc | WGroup) -> list[str]:
-    nodes = list(instance.running_on)
-    for prim in instance.primitives():
-        if prim.pending_node is not None and prim.pending_node not in nodes:
-            nodes.append(prim.pending_node)
-    return nodes
+def _first_location(instance: WRsc | WGroup) -> str | None:
+    """The first node where ``instance`` is active, else where one of its
+    primitives is starting; None if neither."""
+    if instance.running_on:
+        return instance.running_on[0]
+    if isinstance(instance, WRsc):
+        return instance.pending_node
+    for member in instance.members:
+        if member.pending_node is not None:
+            return member.pending_node
+    return None
 
 
 def _instance_member(instance: WRsc | WGroup, base: str) -> WRsc | None:
@@ -188,9 +193,9 @@ def _find_anonymous_instance(work: Work, node: WNode, clone: WClone, base: str) 
     inactive: WRsc | None = None
     skip_inactive = False
     for instance in clone.instances:
-        locations = _active_or_pending(instance)
-        if locations:
-            if locations[0] == node.name:
+        location = _first_location(instance)
+        if location is not None:
+            if location == node.name:
                 candidate = _instance_member(instance, base)
                 if candidate is not None:
                     if candidate.running_on:
