@@ -405,6 +405,11 @@ class _Propagator:
         f_changed = False
         t_changed = False
         first_optional, first_runnable = flags_for_ordering(first, _action_node(then), self.instances)
+        # Pacemaker weighs "then" too (action_flags_for_ordering), which for a
+        # group's or clone's pseudo-action makes it required or unrunnable
+        # from its members' actions before any rule applies: then a rule does
+        # not count as changing it, and what follows it is not revisited.
+        flags_for_ordering(then, _action_node(first), self.instances)
         for kind, owned_by_then, sees_runnable, check_opt, check_run in _PAIR_RULES:
             if not flags & kind:
                 continue
