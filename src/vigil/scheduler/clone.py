@@ -287,6 +287,8 @@ class InstanceActions:
 
     def __init__(self) -> None:
         self._found: dict[tuple[WClone, str, str | None], list[tuple[Instance, WAction]]] = {}
+        # The same actions alone, when every instance is a primitive.
+        self._primitive: dict[tuple[WClone, str, str | None], list[WAction] | None] = {}
 
     def of(self, clone: WClone, task: str, node: str | None) -> list[tuple[Instance, WAction]]:
         key = (clone, task, node)
@@ -298,7 +300,15 @@ class InstanceActions:
                 if action is not None:
                     found.append((instance, action))
             self._found[key] = found
+            primitives = all(isinstance(instance, WRsc) for instance, _ in found)
+            self._primitive[key] = [action for _, action in found] if primitives else None
         return found
+
+    def of_primitives(self, clone: WClone, task: str, node: str | None) -> list[WAction] | None:
+        """The instances' actions when they are all primitives' (whose flags
+        are the actions' own), else None."""
+        self.of(clone, task, node)
+        return self._primitive[(clone, task, node)]
 
 
 def clone_action_flags(clone: WClone, action: WAction, node: str | None, instances: InstanceActions,
@@ -310,13 +320,21 @@ def clone_action_flags(clone: WClone, action: WAction, node: str | None, instanc
     task = _child_task(clone, action.task)
     optional = True
     any_runnable = False
-    for instance, found in instances.of(clone, task, node):
-        child_optional, child_runnable = instance_action_flags(instance, found, node)
-        if optional and not child_optional:
+    actions = instances.of_primitives(clone, task, node)
+    if actions is not None:
+        # Primitive instances: their actions' own flags, read without side effects.
+        if not all(child.optional for child in actions):
             optional = False
             action.optional = False
-        if child_runnable:
-            any_runnable = True
+        any_runnable = any(child.runnable for child in actions)
+    else:
+        for instance, found in instances.of(clone, task, node):
+            child_optional, child_runnable = instance_action_flags(instance, found, node)
+            if optional and not child_optional:
+                optional = False
+                action.optional = False
+            if child_runnable:
+                any_runnable = True
     runnable = True
     if not any_runnable:
         runnable = False
