@@ -75,7 +75,7 @@ def index_failures(attrs: dict[str, str]) -> NodeFailures:
     return failures
 
 
-def _node_failures(node: WNode) -> NodeFailures:
+def node_failures(node: WNode) -> NodeFailures:
     """The node's index, built on first use (attributes are final once the
     status has been read)."""
     if node.failures is None:
@@ -83,23 +83,25 @@ def _node_failures(node: WNode) -> NodeFailures:
     return node.failures
 
 
-def has_failures(node: WNode) -> bool:
-    """Whether any fail-count or last-failure attribute is set on ``node``
-    (most nodes have none)."""
-    return bool(_node_failures(node).by_name)
+def failcount_name(rsc: WRsc) -> tuple[bool, str]:
+    """How ``rsc``'s fail-count attributes name it: (True, id) for an
+    instance of a globally-unique clone, which has its own (``RSC:N#...``);
+    (False, base id) for anything else, anonymous instances sharing the
+    primitive's, written with or without an old ``:N``."""
+    if _is_unique_instance(rsc):
+        return True, rsc.id
+    return False, rsc.id.split(":", 1)[0]
+
+
+def recorded_failures(failures: NodeFailures, exact: bool, name: str) -> FailTotals | None:
+    """The totals of the resource :func:`failcount_name` names, if any."""
+    return (failures.by_name if exact else failures.by_base).get(name)
 
 
 def raw_failcount(node: WNode, rsc: WRsc) -> FailTotals:
-    """(fail-count ignoring failure-timeout, newest last-failure time).
-
-    An instance of a globally-unique clone has its own attributes
-    (``RSC:N#...``); anonymous instances share the primitive's, written with
-    or without an old ``:N``.
-    """
-    failures = _node_failures(node)
-    if _is_unique_instance(rsc):
-        return failures.by_name.get(rsc.id, _NO_FAILURES)
-    return failures.by_base.get(rsc.id.split(":", 1)[0], _NO_FAILURES)
+    """(fail-count ignoring failure-timeout, newest last-failure time)."""
+    found = recorded_failures(node_failures(node), *failcount_name(rsc))
+    return found if found is not None else _NO_FAILURES
 
 
 def effective_failcount(node: WNode, rsc: WRsc, now: int, with_fillers: bool = False) -> int:
