@@ -287,28 +287,58 @@ class InstanceActions:
 
     def __init__(self) -> None:
         self._found: dict[tuple[WClone, str, str | None], list[tuple[Instance, WAction]]] = {}
-        # The same actions alone, when every instance is a primitive.
-        self._primitive: dict[tuple[WClone, str, str | None], list[WAction] | None] = {}
+        # The same, the actions alone, for clones of primitives.
+        self._actions: dict[tuple[WClone, str, str | None], list[WAction]] = {}
+        # For a clone of primitives: per task, each node's instance actions.
+        self._by_node: dict[tuple[WClone, str], dict[str, list[tuple[Instance, WAction]]]] = {}
+        self._of_primitives: dict[WClone, bool] = {}
 
     def of(self, clone: WClone, task: str, node: str | None) -> list[tuple[Instance, WAction]]:
         key = (clone, task, node)
         found = self._found.get(key)
         if found is None:
-            found = []
-            for instance in clone.instances:
-                action = find_first_action(instance, task, None if isinstance(instance, WGroup) else node)
-                if action is not None:
-                    found.append((instance, action))
+            if node is not None and self._is_of_primitives(clone):
+                found = self._on_nodes(clone, task).get(node, [])
+            else:
+                found = []
+                for instance in clone.instances:
+                    action = find_first_action(instance, task, None if isinstance(instance, WGroup) else node)
+                    if action is not None:
+                        found.append((instance, action))
             self._found[key] = found
-            primitives = all(isinstance(instance, WRsc) for instance, _ in found)
-            self._primitive[key] = [action for _, action in found] if primitives else None
         return found
 
     def of_primitives(self, clone: WClone, task: str, node: str | None) -> list[WAction] | None:
         """The instances' actions when they are all primitives' (whose flags
         are the actions' own), else None."""
-        self.of(clone, task, node)
-        return self._primitive[(clone, task, node)]
+        if not self._is_of_primitives(clone):
+            return None
+        key = (clone, task, node)
+        actions = self._actions.get(key)
+        if actions is None:
+            actions = self._actions[key] = [action for _, action in self.of(clone, task, node)]
+        return actions
+
+    def _is_of_primitives(self, clone: WClone) -> bool:
+        found = self._of_primitives.get(clone)
+        if found is None:
+            found = self._of_primitives[clone] = all(isinstance(i, WRsc) for i in clone.instances)
+        return found
+
+    def _on_nodes(self, clone: WClone, task: str) -> dict[str, list[tuple[Instance, WAction]]]:
+        """Each node's (instance, its newest action for ``task`` there), in
+        instance order, from one pass over the instances."""
+        by_node = self._by_node.get((clone, task))
+        if by_node is None:
+            by_node = {}
+            for instance in clone.instances:
+                seen: set[str] = set()
+                for action in reversed(instance.actions_by_task.get(task, ())):
+                    if action.interval_ms == 0 and action.node is not None and action.node not in seen:
+                        seen.add(action.node)
+                        by_node.setdefault(action.node, []).append((instance, action))
+            self._by_node[(clone, task)] = by_node
+        return by_node
 
 
 def clone_action_flags(clone: WClone, action: WAction, node: str | None, instances: InstanceActions,
