@@ -43,12 +43,13 @@ REPO = Path(__file__).resolve().parents[2]
 
 # (module, attribute, label): the stages, in the order schedule() runs them.
 STAGES = [
-    # load_cib reads the status from the parser's events (_read_usual), so parsing
-    # and the status model are one stage; the configuration is read inside it.
-    ("vigil.model.cib_load", "_read_usual", "read: parse + status model"),
-    ("vigil.model.cib_load", "load_configuration", "read: configuration model"),
-    # Only for CIBs of an unusual shape, read the careful way:
+    # load_cib reads a CIB of the usual shape in one pass (_read_usual: the
+    # status from the parser's events), the configuration model inside it.
+    ("vigil.model.cib_load", "_read_usual", "read: parse + models"),
+    ("vigil.model.cib_stream", "load_configuration", "read: configuration model"),
+    # CIBs of another shape (and vigil before 1ccb6c9) are read the careful way:
     ("vigil.model.cib_load", "_parse_xml", "read: XML parse (careful path)"),
+    ("vigil.model.cib_load", "load_configuration", "read: configuration (careful path)"),
     ("vigil.model.cib_load", "load_node_states", "read: status model (careful path)"),
     ("vigil.scheduler", "unpack_options", "unpack: options"),
     ("vigil.scheduler", "unpack_nodes", "unpack: nodes"),
@@ -78,7 +79,7 @@ STAGES = [
 ]
 
 # Stages timed inside another one (shown apart, not added to the total).
-NESTED = {"summary": "transition", "read: configuration model": "read: parse + status model"}
+NESTED = {"summary": "transition", "read: configuration model": "read: parse + models"}
 
 # Areas for own time, by module name prefix (first match wins).
 AREAS = [
@@ -132,9 +133,11 @@ def area_of(module: str) -> str:
 def run_once() -> str:
     from vigil.simulate import render, simulate_file
 
-    # As `vigil simulate` runs it: with the cyclic garbage collector paused.
+    # As `vigil simulate` runs it: with the cyclic garbage collector paused
+    # (--keep-gc for a vigil from before it did).
     enabled = gc.isenabled()
-    gc.disable()
+    if not ARGS.keep_gc:
+        gc.disable()
     try:
         sim = simulate_file(ARGS.cib)
         return render(sim, "pacemaker")
@@ -152,6 +155,8 @@ def timed_stages() -> tuple[dict[str, float], float, dict[str, float], float]:
     saved: list[tuple[Any, str, Any]] = []
     for modname, attr, label in STAGES:
         module = importlib.import_module(modname)
+        if not hasattr(module, attr):
+            continue  # a stage of another version of vigil
         original = getattr(module, attr)
         saved.append((module, attr, original))
         depth = [0]
@@ -270,6 +275,8 @@ def main() -> None:
     ap.add_argument("--pstats", default=None, help="write the raw cProfile data here")
     ap.add_argument("--json", default=None, help="write the figures here")
     ap.add_argument("--no-profile", action="store_true", help="only the stage timings")
+    ap.add_argument("--keep-gc", action="store_true",
+                    help="leave the garbage collector on (vigil simulate pauses it since 73141e1)")
     ap.add_argument("--areas-of", default=None, metavar="PSTATS",
                     help="only print the areas of a profile saved with --pstats")
     ARGS = ap.parse_args()
