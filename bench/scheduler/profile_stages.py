@@ -154,7 +154,10 @@ def timed_stages() -> tuple[dict[str, float], float, dict[str, float], float]:
     cpu: dict[str, float] = collections.defaultdict(float)
     saved: list[tuple[Any, str, Any]] = []
     for modname, attr, label in STAGES:
-        module = importlib.import_module(modname)
+        try:
+            module = importlib.import_module(modname)
+        except ImportError:
+            continue  # a module of another version of vigil
         if not hasattr(module, attr):
             continue  # a stage of another version of vigil
         original = getattr(module, attr)
