@@ -48,7 +48,6 @@ class UsualCib(NamedTuple):
     config: Config
     states: tuple[NodeState, ...]
     tickets: tuple[Ticket, ...]
-    has_status: bool
 
 
 def read_usual_cib(reader: Reader, data: bytes, options: dict[str, Any]) -> UsualCib | None:
@@ -72,7 +71,7 @@ def read_usual_cib(reader: Reader, data: bytes, options: dict[str, Any]) -> Usua
     tickets = _tickets_from(status.tickets)
     if status.sections not in (["configuration"], ["configuration", "status"]) or tickets is None:
         return None
-    return UsualCib(root, config, tuple(status.states), tickets, len(status.sections) == 2)
+    return UsualCib(root, config, tuple(status.states), tickets)
 
 
 def _configuration_tree(data: bytes, options: dict[str, Any]) -> tuple[Element, Element] | None:
