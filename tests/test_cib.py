@@ -22,6 +22,8 @@ from lxml import etree
 
 from vigil.errors import InputError, Problem
 from vigil.model.cib import dump_cib, load_cib
+from vigil.model.cib_load import _load_root, _parse_xml
+from vigil.model.cib_reader import Reader
 from vigil.model.cluster import Cluster
 from vigil.model.config import Clone, Config, Group, Node, NvSet, Op, Primitive
 from vigil.model.rules import DateExpression, Expression, OpExpression, ResourceExpression, Rule
@@ -860,6 +862,75 @@ def test_corpus_loads_and_round_trips() -> None:
         again, _ = load_cib(dump_cib(cluster), name=f"dump of {path.name}")
         assert again == cluster, path.name
     assert time.perf_counter() - started < 60
+
+
+def careful_load(data: bytes, name: str) -> tuple[Cluster | None, list[Problem], list[str]]:
+    """The careful path of load_cib alone (whole tree, then the model)."""
+    reader = Reader(name)
+    try:
+        cluster = _load_root(reader, _parse_xml(data, name))
+    except InputError as error:
+        return None, error.problems, []
+    if reader.problems or cluster is None:
+        return None, reader.problems, []
+    return cluster, [], reader.warnings()
+
+
+def streamed_load(data: bytes, name: str) -> tuple[Cluster | None, list[Problem], list[str]]:
+    try:
+        cluster, warnings = load_cib(data, name=name)
+    except InputError as error:
+        return None, error.problems, []
+    return cluster, [], warnings
+
+
+def test_corpus_reads_the_same_streamed_and_carefully() -> None:
+    """load_cib reads a CIB of the usual shape from the parser's events,
+    without a tree for the status; the result (model, problems, warnings) is
+    the one of the careful path, which reads the whole tree first."""
+    for path in corpus_files():
+        data = path.read_bytes()
+        assert streamed_load(data, path.name) == careful_load(data, path.name), path.name
+
+
+@pytest.mark.parametrize(
+    "status",
+    [
+        "",
+        '<node_state id="n1" uname="node1"/><node_state uname="nameless"/><tickets/>',
+        '<node_state id="n1" uname="node1"/><unknown/><node_state id="n2" uname="node2"><lrm/></node_state>',
+        '<node_state id="n1" uname="node1" remote_node="kind of"/><node_state id="n2"><odd/></node_state>',
+        '<node_state id="n1" uname="node1"><transient_attributes><instance_attributes>'
+        '<nvpair name="a" value="1"><x/></nvpair><nvpair name="b"/></instance_attributes>'
+        '</transient_attributes><lrm><lrm_resources><lrm_resource id="r" shutdown-lock="7">'
+        '<lrm_rsc_op id="o" operation="start" call-id="3"><y/></lrm_rsc_op></lrm_resource>'
+        '</lrm_resources></lrm></node_state>',
+        '<node_state id="n1"><lrm><lrm_resources><lrm_resource id="r" shutdown-lock="soon"/>'
+        '<lrm_resource id="s"><lrm_rsc_op id="o" operation="start" call-id="x"/></lrm_resource>'
+        '</lrm_resources></lrm></node_state>',
+        '<tickets><ticket_state id="t1" granted="true"><z/></ticket_state></tickets>',
+        '<tickets><ticket_state id="t1" granted="true"/></tickets><tickets><other/></tickets>',
+        '<tickets><ticket_state id="t1" granted="perhaps"/><ticket_state standby="1"/></tickets>',
+    ],
+)
+@pytest.mark.parametrize(
+    "shape", ["usual", "status first", "two status", "two configurations", "nested", "doctype"]
+)
+def test_every_shape_reads_as_the_careful_path_reads_it(status: str, shape: str) -> None:
+    data = cib(resources(DUMMY), status=status, attributes=' have-quorum="maybe"').decode()
+    config = data[data.index("<configuration>"):data.index("</configuration>") + len("</configuration>")]
+    section = f"<status>\n{status}\n</status>"
+    if shape == "status first":
+        data = data.replace(section, "").replace(config, section + config)
+    elif shape == "two status":
+        data = data.replace(section, section + section.replace('"n1"', '"n9"'))
+    elif shape == "two configurations":
+        data = data.replace(config, config + config.replace('"rsc1"', '"rsc9"'))
+    elif shape == "nested":
+        data = data.replace("<crm_config/>", "<crm_config/><node_state id='x'/>")
+    elif shape == "doctype":
+        data = '<!DOCTYPE cib [<!ENTITY n "node">]>\n' + data.replace('uname="node1"', 'uname="&n;1"')
+    assert streamed_load(data.encode(), "t.xml") == careful_load(data.encode(), "t.xml")
 
 
 CRM_SIMULATE_SAMPLES = 20

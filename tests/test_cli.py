@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -66,3 +68,18 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     code, _, err = run("simulate", str(tmp_path / "nope.xml"))
     assert code == 2
     assert "nope.xml" in err
+
+
+def test_simulate_starts_without_the_agent_tooling() -> None:
+    # `vigil simulate` is a one-shot process: its start-up is part of every
+    # run's time and memory, so what only `vigil agent` or writing a CIB needs
+    # stays out of it (the agent group is loaded when it is used).
+    code = (
+        "import sys, vigil.cli.main; "
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith(('asyncio', 'vigil.executor', "
+        "'vigil.cli.agent', 'vigil.model.cib_dump', 'xml.sax', 'urllib.request', 'hashlib')))))"
+    )
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert found.stdout.split() == []
+    code, out, _ = run("agent", "--help")
+    assert code == 0 and "run" in out

@@ -249,6 +249,16 @@ class _StatusWriter:
         self.rules = RuleContext(now=now)
         self.views = {rsc.id: rsc for rsc in view.resources}
         self.order = [rsc.id for rsc in view.resources]
+        # Positions of the views, by what a clone recognises its instances
+        # by (see _instances), so that it need not scan every view.
+        self.by_parent: dict[str, list[int]] = {}
+        self.by_parent_base: dict[str, list[int]] = {}
+        self.by_base: dict[str, list[int]] = {}
+        for position, rsc in enumerate(view.resources):
+            if rsc.parent is not None:
+                self.by_parent.setdefault(rsc.parent, []).append(position)
+            self.by_parent_base.setdefault((rsc.parent or "").split(":", 1)[0], []).append(position)
+            self.by_base.setdefault(rsc.id.split(":", 1)[0], []).append(position)
         self.nodes = view.nodes
         self.unclean = frozenset(
             node.name for node in view.nodes if node.state in ("unclean-offline",)
@@ -285,18 +295,16 @@ class _StatusWriter:
         return resolve_nvsets(self.defaults, self.rules, resolve_nvsets(sets, self.rules))
 
     def _instances(self, clone: Clone) -> list[ResourceView]:
-        """The clone's instance views, by parent or by ``child:N`` naming."""
+        """The clone's instance views, by parent or by ``child:N`` naming, in
+        view order."""
         members = {clone.child.id}
         if isinstance(clone.child, Group):
             members.update(member.id for member in clone.child.members)
-        found: list[ResourceView] = []
-        for rsc_id in self.order:
-            view = self.views[rsc_id]
-            base = rsc_id.split(":", 1)[0]
-            parent_base = (view.parent or "").split(":", 1)[0]
-            if view.parent == clone.id or parent_base in members or base in members:
-                found.append(view)
-        return found
+        found = set(self.by_parent.get(clone.id, ()))
+        for name in members:
+            found.update(self.by_parent_base.get(name, ()))
+            found.update(self.by_base.get(name, ()))
+        return [self.views[self.order[i]] for i in sorted(found)]
 
     def _clone(self, clone: Clone, indent: str) -> None:
         meta = self._meta(clone.meta)

@@ -7,14 +7,14 @@ here, never in the scheduler.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from vigil.errors import InputError, Problem
 from vigil.isodate import parse_iso8601
-from vigil.model.cib import load_cib
+from vigil.model.cib_load import load_cib
 from vigil.model.cluster import Cluster
 from vigil.model.transition import Transition
 from vigil.render import render_json, render_pacemaker, render_text
@@ -43,15 +43,15 @@ def resolve_now(cluster: Cluster, date: str | None) -> int:
     return int(time.time())
 
 
-def simulate_file(path: str | Path, date: str | None = None) -> Simulation:
+def simulate_file(path: str | os.PathLike[str], date: str | None = None) -> Simulation:
     """Load ``path`` and schedule it.  Raises ``InputError`` on bad input."""
-    cluster, warnings = load_cib(Path(path))
+    cluster, warnings = load_cib(path)
     now = resolve_now(cluster, date)
     transition = schedule(cluster, now, sanitized=True)
     return Simulation(cluster, now, transition, tuple(warnings))
 
 
-def simulate_steps(path: str | Path, failures: Sequence[Failure], steps: int,
+def simulate_steps(path: str | os.PathLike[str], failures: Sequence[Failure], steps: int,
                    date: str | None = None) -> list[Simulation]:
     """Fail, schedule, apply — ``steps`` times — and return each transition.
 
@@ -61,7 +61,7 @@ def simulate_steps(path: str | Path, failures: Sequence[Failure], steps: int,
     """
     if steps < 1:
         raise InputError([Problem("--steps", f"{steps} is not a positive number of steps")])
-    cluster, warnings = load_cib(Path(path))
+    cluster, warnings = load_cib(path)
     now = resolve_now(cluster, date)
     results = []
     for _ in range(steps):

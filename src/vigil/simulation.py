@@ -158,7 +158,7 @@ def inject_failure(cluster: Cluster, failure: Failure, now: int) -> Cluster:
                      _next_call_id(cluster.status), now, suffix="last_failure_0")
     history = _history(node, prim, history_id)
     ops = (*(op for op in history.ops if op.id != record.id), record)
-    node = _with_history(node, dataclasses.replace(history, ops=ops))
+    node = _with_history(node, history._replace(ops=ops))
     op_key = f"{task}_{interval_ms}"
     count_name = f"fail-count-{prim.id}#{op_key}"
     current = node.attribute(count_name)
@@ -237,7 +237,7 @@ def _record_action(cluster: Cluster, node: NodeState, rsc_id: str, task: str, in
     else:
         return None
     ops = (*(op for op in keep if op.id != record.id), record)
-    return _with_history(node, dataclasses.replace(history, ops=ops))
+    return _with_history(node, history._replace(ops=ops))
 
 
 __all__ = ["Failure", "apply_transition", "inject_failure"]

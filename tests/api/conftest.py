@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -123,7 +123,7 @@ async def record(store: Store, rsc: str, operation: str, interval_ms: int, rc: i
                      call_id=call_id, on_node=node, op_digest=DIGEST, last_rc_change=now, last_run=now,
                      exec_time_ms=5, transition_key=key, transition_magic=f"0:{rc};{key}", exit_reason=reason,
                      operation_key=f"{rsc}_{operation}_{interval_ms}")
-    also = (replace(entry, id=f"{rsc}_last_failure_0"),) if failcount else ()
+    also = (entry._replace(id=f"{rsc}_last_failure_0"),) if failcount else ()
     await store.record_operation(node, ResourceRef(rsc, "ocf", "heartbeat", "Dummy"), entry,
                                  failcount_delta=failcount, meta=meta, also=also)
 

@@ -17,7 +17,7 @@ shows and expires like any other.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from vigil.controller.requests import PreparedAction
 from vigil.executor.results import ActionResult, ExecStatus, OcfRc
@@ -117,7 +117,7 @@ def record_result(prepared: PreparedAction, result: ActionResult, ctx: RecordCon
     )
     if not is_failure(task, interval_ms, result):
         return Recorded(record, (), 0, (), False, is_expected(task, interval_ms, result))
-    failure = replace(record, id=f"{hid}_last_failure_0")
+    failure = record._replace(id=f"{hid}_last_failure_0")
     delta = _failcount_delta(prepared, result, ctx)
     attributes: tuple[tuple[str, str | None], ...] = ()
     if delta == 0:

@@ -7,7 +7,7 @@ path, so a user can fix a whole CIB in one pass.
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
 from lxml import etree
 
@@ -15,15 +15,16 @@ from vigil.errors import InputError, Problem
 from vigil.model.cib_config import load_configuration
 from vigil.model.cib_reader import Element, Reader, children, parse_bool
 from vigil.model.cib_status import load_node_states, load_tickets
+from vigil.model.cib_stream import read_usual_cib
 from vigil.model.cluster import Cluster
 from vigil.model.config import Config
 from vigil.model.status import Status
 
 
 def load_cib(
-    source: Path | bytes, name: str | None = None, *, with_status: bool = True
+    source: str | os.PathLike[str] | bytes, name: str | None = None, *, with_status: bool = True
 ) -> tuple[Cluster, list[str]]:
-    """Read a CIB from a file or bytes; return the model and the warnings.
+    """Read a CIB from a file (a path) or bytes; return the model and the warnings.
 
     ``name`` is the file name used in messages (default: the path's name, or
     ``<cib>`` for bytes).  Without ``with_status`` the ``<status>`` section
@@ -31,24 +32,36 @@ def load_cib(
     must neither be acted on nor stop the configuration from loading).
     Raises ``InputError`` listing every problem.
     """
-    filename = name or (source.name if isinstance(source, Path) else "<cib>")
-    root = _parse_xml(source, filename)
+    filename = name or ("<cib>" if isinstance(source, bytes) else os.path.basename(os.fspath(source)))
+    data = _read(source, filename)
     reader = Reader(filename)
-    cluster = _load_root(reader, root, with_status)
+    cluster = _read_usual(reader, data) if with_status else None
+    if cluster is None:
+        # Not the usual shape, not well-formed, something to report in the
+        # status, or the status to skip: read it the careful way, which
+        # reports every problem.
+        reader = Reader(filename)
+        cluster = _load_root(reader, _parse_xml(data, filename), with_status)
     if reader.problems or cluster is None:
         raise InputError(reader.problems)
     return cluster, reader.warnings()
 
 
-def _parse_xml(source: Path | bytes, filename: str) -> Element:
-    if isinstance(source, Path):
-        try:
-            data = source.read_bytes()
-        except OSError as error:
-            raise InputError([Problem(filename, f"cannot read the CIB: {error.strerror or error}")]) from None
-    else:
-        data = source
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, remove_pis=True, huge_tree=False)
+def _read(source: str | os.PathLike[str] | bytes, filename: str) -> bytes:
+    if isinstance(source, bytes):
+        return source
+    try:
+        with open(source, "rb") as file:
+            return file.read()
+    except OSError as error:
+        raise InputError([Problem(filename, f"cannot read the CIB: {error.strerror or error}")]) from None
+
+
+_PARSER_OPTIONS = {"resolve_entities": False, "no_network": True, "remove_pis": True, "huge_tree": False}
+
+
+def _parse_xml(data: bytes, filename: str) -> Element:
+    parser = etree.XMLParser(**_PARSER_OPTIONS)  # type: ignore[arg-type]
     try:
         return etree.fromstring(data, parser)
     except etree.XMLSyntaxError as error:
@@ -59,7 +72,22 @@ def _parse_xml(source: Path | bytes, filename: str) -> Element:
         ) from None
 
 
-def _load_root(reader: Reader, root: Element, with_status: bool) -> Cluster | None:
+def _read_usual(reader: Reader, data: bytes) -> Cluster | None:
+    """A CIB of the usual shape, read fast (see cib_stream); None for any other."""
+    usual = read_usual_cib(reader, data, _PARSER_OPTIONS)
+    if usual is None:
+        return None
+    root = usual.root
+    return _complete(reader, root, usual.config, Status(
+        nodes=usual.states,
+        have_quorum=_have_quorum(reader, root),
+        dc_uuid=root.get("dc-uuid"),
+        execution_date=reader.integer(root, "execution-date"),
+        tickets=usual.tickets,
+    ))
+
+
+def _load_root(reader: Reader, root: Element, with_status: bool = True) -> Cluster | None:
     if root.tag != "cib":
         reader.problem(root, f"the root element is <{root.tag}>, not <cib>: this is not a Pacemaker CIB")
         return None
@@ -77,6 +105,12 @@ def _load_root(reader: Reader, root: Element, with_status: bool) -> Cluster | No
         reader.warn(status_element, "the <status> section is ignored: only the configuration is loaded")
         status_element = None
     status = _load_status(reader, root, status_element, config)
+    return _complete(reader, root, config, status)
+
+
+def _complete(reader: Reader, root: Element, config: Config, status: Status) -> Cluster:
+    """The cluster, once its sections are read: other sections are reported."""
+    sections = {str(child.tag): child for child in children(root)}
     for tag, child in sections.items():
         if tag not in ("configuration", "status"):
             reader.unsupported(child)

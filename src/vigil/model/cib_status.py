@@ -6,7 +6,7 @@ so this module only converts types; it does not interpret results.
 
 from __future__ import annotations
 
-from vigil.model.cib_reader import Element, Reader, children
+from vigil.model.cib_reader import Element, Reader, children, parse_bool
 from vigil.model.status import (
     OP_PENDING,
     RC_UNKNOWN,
@@ -32,13 +32,21 @@ def load_node_states(reader: Reader, status: Element, unames: dict[str, str]) ->
     """Every ``<node_state>``; ``unames`` maps node ids to names for states without one."""
     states: list[NodeState] = []
     for element in children(status):
-        if element.tag == "node_state" and element.get("id") is None:
-            reader.warn(element, "<node_state> without an id is ignored")
-        elif element.tag == "node_state":
-            states.append(_load_node_state(reader, element, unames))
+        if element.tag == "node_state":
+            state = load_node_state(reader, element, unames)
+            if state is not None:
+                states.append(state)
         elif element.tag != "tickets":
             reader.unsupported(element)
     return tuple(states)
+
+
+def load_node_state(reader: Reader, element: Element, unames: dict[str, str]) -> NodeState | None:
+    """One ``<node_state>``; None (and a warning) if it has no id."""
+    if element.get("id") is None:
+        reader.warn(element, "<node_state> without an id is ignored")
+        return None
+    return _load_node_state(reader, element, unames)
 
 
 def load_tickets(reader: Reader, status: Element) -> tuple[Ticket, ...]:
@@ -72,20 +80,40 @@ def _load_node_state(reader: Reader, element: Element, unames: dict[str, str]) -
             resources.extend(_load_lrm(reader, child))
         else:
             reader.unsupported(child)
+    attrs = {str(name): str(value) for name, value in element.attrib.items()}
+    return _node_state(attrs, ident, is_remote, tuple(attributes), tuple(resources), unames)
+
+
+def node_state_from(attrs: dict[str, str], attributes: tuple[tuple[str, str], ...],
+                    resources: tuple[ResourceHistory, ...], unames: dict[str, str]) -> NodeState | None:
+    """The node state of a ``<node_state>`` with these attributes, or None
+    when reading it would report something (no id, a bad remote_node): the
+    careful reader does that."""
+    ident = attrs.get("id")
+    remote = attrs.get("remote_node")
+    is_remote = False if remote is None else parse_bool(remote)
+    if ident is None or is_remote is None:
+        return None
+    return _node_state(attrs, ident, is_remote, attributes, resources, unames)
+
+
+def _node_state(attrs: dict[str, str], ident: str, is_remote: bool, attributes: tuple[tuple[str, str], ...],
+                resources: tuple[ResourceHistory, ...], unames: dict[str, str]) -> NodeState:
+    get = attrs.get
     return NodeState(
         id=ident,
-        uname=element.get("uname") or unames.get(ident, ident),
-        in_ccm=element.get("in_ccm"),
-        crmd=element.get("crmd"),
-        join=element.get("join"),
-        expected=element.get("expected"),
+        uname=get("uname") or unames.get(ident, ident),
+        in_ccm=get("in_ccm"),
+        crmd=get("crmd"),
+        join=get("join"),
+        expected=get("expected"),
         is_remote=is_remote,
-        attributes=tuple(attributes),
-        resources=tuple(resources),
-        node_fenced=element.get("node_fenced"),
-        node_in_maintenance=element.get("node_in_maintenance"),
+        attributes=attributes,
+        resources=resources,
+        node_fenced=get("node_fenced"),
+        node_in_maintenance=get("node_in_maintenance"),
         extra_attributes=tuple(
-            (str(name), str(value)) for name, value in element.attrib.items() if name not in _NODE_STATE_TYPED
+            (name, value) for name, value in attrs.items() if name not in _NODE_STATE_TYPED
         ),
     )
 
@@ -112,34 +140,113 @@ def _load_lrm(reader: Reader, lrm: Element) -> list[ResourceHistory]:
         if section.tag != "lrm_resources":
             reader.unsupported(section)
             continue
-        for element in children(section):
-            if element.tag != "lrm_resource":
+        for element in section:
+            if element.tag == "lrm_resource":
+                histories.append(_load_lrm_resource(reader, element))
+            elif isinstance(element.tag, str):
                 reader.unsupported(element)
-                continue
-            histories.append(_load_lrm_resource(reader, element))
     return histories
 
 
 def _load_lrm_resource(reader: Reader, element: Element) -> ResourceHistory:
     ops: list[OpRecord] = []
-    for child in children(element):
+    for child in element:
         if child.tag == "lrm_rsc_op":
             ops.append(_load_op_record(reader, child))
-        else:
+        elif isinstance(child.tag, str):
             reader.unsupported(child)
+    get = element.get
     return ResourceHistory(
         id=reader.ident(element),
-        cls=element.get("class"),
-        provider=element.get("provider"),
-        type=element.get("type"),
-        container=element.get("container"),
+        cls=get("class"),
+        provider=get("provider"),
+        type=get("type"),
+        container=get("container"),
         ops=tuple(ops),
         shutdown_lock=reader.integer(element, "shutdown-lock"),
     )
 
 
+def resource_history_from(attrs: dict[str, str], ops: tuple[OpRecord, ...]) -> ResourceHistory | None:
+    """The history of an ``<lrm_resource>`` with these attributes and
+    operations, or None when reading it would report something (no id, a bad
+    shutdown-lock): the careful reader does that."""
+    ident = attrs.get("id")
+    lock = attrs.get("shutdown-lock")
+    if ident is None:
+        return None
+    try:
+        shutdown_lock = None if lock is None else int(lock.strip())
+    except ValueError:
+        return None
+    get = attrs.get
+    return ResourceHistory(ident, get("class"), get("provider"), get("type"), get("container"), ops,
+                           shutdown_lock)
+
+
 def _load_op_record(reader: Reader, element: Element) -> OpRecord:
-    # Read the attributes once: status sections hold most of a CIB's elements.
+    # Status sections hold most of a CIB's elements: read the attributes once
+    # and build the record directly in the common case.
+    record = op_record_from(dict(element.items()))  # type: ignore[arg-type]
+    return record if record is not None else _load_op_record_carefully(reader, element)
+
+
+def op_record_from(attrs: dict[str, str]) -> OpRecord | None:
+    """The record of an ``<lrm_rsc_op>`` with these attributes (the dict is
+    changed), or None when something about it needs reporting (no id or
+    operation, a malformed number): :func:`_load_op_record_carefully` does
+    that."""
+    for name, legacy in _LEGACY_SPELLINGS.items():
+        if name not in attrs and legacy in attrs:
+            attrs[name] = attrs[legacy]
+    ident = attrs.get("id")
+    operation = attrs.get("operation")
+    if not ident or operation is None:
+        return None
+    get = attrs.get
+    try:
+        rc = _optional_int(get("rc-code"))
+        op_status = _optional_int(get("op-status"))
+        interval = _optional_int(get("interval"))
+        call_id = _optional_int(get("call-id"))
+        last_rc_change = _optional_int(get("last-rc-change"))
+        last_run = _optional_int(get("last-run"))
+        exec_time = _optional_int(get("exec-time"))
+        queue_time = _optional_int(get("queue-time"))
+    except ValueError:
+        return None
+    if rc is None or op_status is None:
+        magic_status, magic_rc = _magic_results(get("transition-magic"))
+        rc = _first_int(rc, magic_rc, RC_UNKNOWN)
+        op_status = _first_int(op_status, magic_status, OP_PENDING)
+    return OpRecord(  # the fields in order (positional: this runs once per operation)
+        ident,
+        operation,
+        interval or 0,
+        rc,
+        op_status,
+        -1 if call_id is None else call_id,
+        get("on_node"),
+        get("op-digest"),
+        get("op-restart-digest"),
+        get("op-secure-digest"),
+        get("op-force-restart"),
+        last_rc_change,
+        last_run,
+        exec_time,
+        queue_time,
+        get("transition-key"),
+        get("transition-magic"),
+        get("exit-reason"),
+        get("crm_feature_set"),
+        get("migrate_source"),
+        get("migrate_target"),
+        get("op-secure-params"),
+        get("operation_key"),
+    )
+
+
+def _load_op_record_carefully(reader: Reader, element: Element) -> OpRecord:
     attrs = {str(name): str(value) for name, value in element.attrib.items()}
     for name, legacy in _LEGACY_SPELLINGS.items():
         if name not in attrs and legacy in attrs:
@@ -187,6 +294,10 @@ def _load_op_record(reader: Reader, element: Element) -> OpRecord:
         op_secure_params=attrs.get("op-secure-params"),
         operation_key=attrs.get("operation_key"),
     )
+
+
+def _optional_int(text: str | None) -> int | None:
+    return None if text is None else int(text)
 
 
 def _first_int(value: int | None, fallback: int | None, default: int) -> int:

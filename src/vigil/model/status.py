@@ -9,6 +9,7 @@ history alone, as Pacemaker does, so the history is kept verbatim.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 # Execution status of an operation (``op-status``), kept apart from the
 # agent's exit code (``rc-code``).
@@ -42,9 +43,14 @@ RC_DEGRADED_PROMOTED = 191
 RC_UNKNOWN = 193
 
 
-@dataclass(frozen=True)
-class OpRecord:
-    """One ``<lrm_rsc_op>``: the latest result of one operation key."""
+class OpRecord(NamedTuple):
+    """One ``<lrm_rsc_op>``: the latest result of one operation key.
+
+    Operation records and resource histories are named tuples rather than
+    frozen dataclasses: just as immutable, but a status holds one per node
+    and resource (a million in a large cluster), and a named tuple is built
+    about ten times faster.  Use ``_replace`` and ``_asdict`` on them.
+    """
 
     id: str
     operation: str
@@ -94,9 +100,9 @@ class OpRecord:
         return self.operation == "monitor" and self.interval_ms == 0
 
 
-@dataclass(frozen=True)
-class ResourceHistory:
-    """One ``<lrm_resource>``: what one node remembers of one resource."""
+class ResourceHistory(NamedTuple):
+    """One ``<lrm_resource>``: what one node remembers of one resource
+    (a named tuple, as :class:`OpRecord`)."""
 
     id: str
     cls: str | None = None

@@ -16,19 +16,20 @@ def find_actions(rsc: WRsc, task: str, node: str | None, interval_ms: int = 0) -
     newest first, and its find_actions() prepends each match, so the first
     match it returns is the oldest one."""
     return [
-        a for a in rsc.actions
-        if a.task == task and a.interval_ms == interval_ms and (node is None or a.node == node)
+        a for a in rsc.actions_by_task.get(task, ())
+        if a.interval_ms == interval_ms and (node is None or a.node == node)
     ]
 
 
 def resource_action(work: Work, rsc: WRsc, task: str, node: str | None, optional: bool,
                     interval_ms: int = 0) -> WAction:
     """Find or create an action, then re-evaluate whether it can run."""
-    found = [a for a in rsc.actions if a.task == task and a.interval_ms == interval_ms and a.node == node]
+    same_task = rsc.actions_by_task.get(task, ())
+    found = [a for a in same_task if a.interval_ms == interval_ms and a.node == node]
     if not found and node is not None:
         # An action created before placement (e.g. a restart forced by a
         # definition change) takes the node it is first asked for.
-        found = [a for a in rsc.actions if a.task == task and a.interval_ms == interval_ms and a.node is None]
+        found = [a for a in same_task if a.interval_ms == interval_ms and a.node is None]
         if found:
             found[0].node = node
     action = found[0] if found else work.new_action(rsc, task, node, interval_ms)

@@ -21,9 +21,10 @@ from vigil.scheduler.instances import (
     did_fail,
     instance_location,
     instance_number,
+    instances_by_node,
 )
 from vigil.scheduler.location import ban_everywhere
-from vigil.scheduler.working import Ord, Role, WAction, WClone, WGroup, Work, WRes, WRsc
+from vigil.scheduler.working import Ord, OrdFlags, Role, WAction, WClone, WGroup, Work, WRes, WRsc
 
 AssignFn = Callable[[Work, WRes, str | None], str | None]
 
@@ -111,8 +112,9 @@ def _set_score(instance: WRes, node: str, score: int) -> None:
 
 def _restrict_to_runnable(work: Work, clone: WClone, instance: Instance, limit: int) -> None:
     """Forbid nodes where this instance cannot go (down, banned, or full)."""
+    orphan = any(p.orphan for p in instance.primitives())
     for node in list(instance.allowed):
-        if not work.nodes[node].is_available() or any(p.orphan for p in instance.primitives()):
+        if orphan or not work.nodes[node].is_available():
             _set_score(instance, node, -INFINITY)
             continue
         top = clone.allowed.get(node)
@@ -237,7 +239,7 @@ def create_clone_actions(work: Work, clone: WClone) -> None:
         action.runnable = runnable
 
 
-OrderTuple = tuple[WRes, str, WRes, str, Ord]
+OrderTuple = tuple[WRes, str, WRes, str, OrdFlags]
 
 
 def clone_ordering_specs(clone: WClone, instance_specs: Callable[[Instance], list[OrderTuple]],
@@ -278,7 +280,69 @@ def instance_action_flags(instance: Instance, action: WAction, node: str | None)
     return action.optional, action.runnable
 
 
-def clone_action_flags(clone: WClone, action: WAction, node: str | None) -> tuple[bool, bool]:
+class InstanceActions:
+    """Which action of each instance a clone's action stands for, by (clone,
+    task, node), found once: the instances' actions must not change in the
+    meantime (the propagation, which uses this, creates none)."""
+
+    def __init__(self) -> None:
+        self._found: dict[tuple[WClone, str, str | None], list[tuple[Instance, WAction]]] = {}
+        # The same, the actions alone, for clones of primitives.
+        self._actions: dict[tuple[WClone, str, str | None], list[WAction]] = {}
+        # For a clone of primitives: per task, each node's instance actions.
+        self._by_node: dict[tuple[WClone, str], dict[str, list[tuple[Instance, WAction]]]] = {}
+        self._of_primitives: dict[WClone, bool] = {}
+
+    def of(self, clone: WClone, task: str, node: str | None) -> list[tuple[Instance, WAction]]:
+        key = (clone, task, node)
+        found = self._found.get(key)
+        if found is None:
+            if node is not None and self._is_of_primitives(clone):
+                found = self._on_nodes(clone, task).get(node, [])
+            else:
+                found = []
+                for instance in clone.instances:
+                    action = find_first_action(instance, task, None if isinstance(instance, WGroup) else node)
+                    if action is not None:
+                        found.append((instance, action))
+            self._found[key] = found
+        return found
+
+    def of_primitives(self, clone: WClone, task: str, node: str | None) -> list[WAction] | None:
+        """The instances' actions when they are all primitives' (whose flags
+        are the actions' own), else None."""
+        if not self._is_of_primitives(clone):
+            return None
+        key = (clone, task, node)
+        actions = self._actions.get(key)
+        if actions is None:
+            actions = self._actions[key] = [action for _, action in self.of(clone, task, node)]
+        return actions
+
+    def _is_of_primitives(self, clone: WClone) -> bool:
+        found = self._of_primitives.get(clone)
+        if found is None:
+            found = self._of_primitives[clone] = all(isinstance(i, WRsc) for i in clone.instances)
+        return found
+
+    def _on_nodes(self, clone: WClone, task: str) -> dict[str, list[tuple[Instance, WAction]]]:
+        """Each node's (instance, its newest action for ``task`` there), in
+        instance order, from one pass over the instances."""
+        by_node = self._by_node.get((clone, task))
+        if by_node is None:
+            by_node = {}
+            for instance in clone.instances:
+                seen: set[str] = set()
+                for action in reversed(instance.actions_by_task.get(task, ())):
+                    if action.interval_ms == 0 and action.node is not None and action.node not in seen:
+                        seen.add(action.node)
+                        by_node.setdefault(action.node, []).append((instance, action))
+            self._by_node[(clone, task)] = by_node
+        return by_node
+
+
+def clone_action_flags(clone: WClone, action: WAction, node: str | None, instances: InstanceActions,
+                       ) -> tuple[bool, bool]:
     """(optional, runnable) of a clone pseudo-action, from its instances'.
 
     Required when any instance's action is; runnable when at least one is.
@@ -286,16 +350,21 @@ def clone_action_flags(clone: WClone, action: WAction, node: str | None) -> tupl
     task = _child_task(clone, action.task)
     optional = True
     any_runnable = False
-    for instance in clone.instances:
-        found = find_first_action(instance, task, None if isinstance(instance, WGroup) else node)
-        if found is None:
-            continue
-        child_optional, child_runnable = instance_action_flags(instance, found, node)
-        if optional and not child_optional:
+    actions = instances.of_primitives(clone, task, node)
+    if actions is not None:
+        # Primitive instances: their actions' own flags, read without side effects.
+        if not all(child.optional for child in actions):
             optional = False
             action.optional = False
-        if child_runnable:
-            any_runnable = True
+        any_runnable = any(child.runnable for child in actions)
+    else:
+        for instance, found in instances.of(clone, task, node):
+            child_optional, child_runnable = instance_action_flags(instance, found, node)
+            if optional and not child_optional:
+                optional = False
+                action.optional = False
+            if child_runnable:
+                any_runnable = True
     runnable = True
     if not any_runnable:
         runnable = False
@@ -319,8 +388,9 @@ def interleave_pairs(work: Work, first: WAction, then: WAction) -> list[tuple[WA
     current = first.task in ("stopped", "demoted")
     pairs: list[tuple[WAction, WAction]] = []
     first_task = _child_task(first.rsc, first.task)
+    by_node = instances_by_node(work, first.rsc, current)
     for then_instance in then.rsc.instances:
-        first_instance = compatible_instance(work, then_instance, first.rsc, current)
+        first_instance = compatible_instance(work, then_instance, first.rsc, current, by_node)
         if first_instance is None:
             continue
         first_action = find_first_action(first_instance, first_task, then.node)
@@ -336,9 +406,10 @@ def unpaired_instances(work: Work, first: WAction, then: WAction) -> list[Instan
     assert isinstance(first.rsc, WClone) and isinstance(then.rsc, WClone)
     if first.task in ("stopped", "demoted"):
         return []
+    by_node = instances_by_node(work, first.rsc, False)
     return [
         instance for instance in then.rsc.instances
-        if compatible_instance(work, instance, first.rsc, False) is None
+        if compatible_instance(work, instance, first.rsc, False, by_node) is None
     ]
 
 
@@ -361,21 +432,33 @@ def inhibit_instance(work: Work, instance: Instance) -> bool:
     return changed
 
 
-def probe_targets(work: Work, clone: WClone, node: str) -> list[Instance]:
-    """Which instances to probe on ``node``: for an anonymous clone just one,
-    the one known there, else the one placed there, else the first."""
+def probe_targets(clone: WClone) -> Callable[[str], list[Instance]]:
+    """Which instances to probe on a node: every instance of a unique clone;
+    for an anonymous clone just one (none where an instance is known, else
+    the one placed there, else the first), in instance number order.  Worked
+    out once per clone, for all nodes."""
     ordered = sorted(clone.instances, key=instance_number)
     if clone.unique:
-        return ordered
+        return lambda node: ordered
+    known: set[str] = set()
+    placed: dict[str, Instance] = {}
     for instance in ordered:
-        if any(node in prim.known_on for prim in instance.primitives()):
+        for prim in instance.primitives():
+            known.update(prim.known_on)
+        location = instance_location(instance)
+        if location is not None:
+            placed.setdefault(location, instance)
+    first = ordered[:1]
+
+    def targets(node: str) -> list[Instance]:
+        if node in known:
             return []
-    for instance in ordered:
-        if instance_location(instance) == node:
-            return [instance]
-    return ordered[:1]
+        found = placed.get(node)
+        return [found] if found is not None else first
+
+    return targets
 
 
-__all__ = ["assign_clone", "can_interleave", "clone_action_flags",
+__all__ = ["InstanceActions", "assign_clone", "can_interleave", "clone_action_flags",
            "clone_ordering_specs", "create_clone_actions", "inhibit_instance", "instance_number",
            "interleave_pairs", "probe_targets", "unpaired_instances"]

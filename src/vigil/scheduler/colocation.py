@@ -206,9 +206,9 @@ def add_colocated_node_scores(work: Work, rsc: WRes, nodes: dict[str, int] | Non
 
 def _add_matching(work: Work, scores: dict[str, int], rsc: WRsc | WClone, attribute: str, factor: float,
                   only_positive: bool) -> None:
+    best = _best_scores_by_value(work, rsc, attribute)
     for name, weight in list(scores.items()):
-        value = node_attr(work, name, attribute)
-        score = _best_score_matching(work, rsc, attribute, value)
+        score = best.get(_attribute_key(node_attr(work, name, attribute)), -INFINITY)
         if factor < 0 and score < 0:
             continue
         if weight == INFINITY_HACK:
@@ -226,13 +226,21 @@ def _add_matching(work: Work, scores: dict[str, int], rsc: WRsc | WClone, attrib
         scores[name] = new_score
 
 
-def _best_score_matching(work: Work, rsc: WRsc | WClone, attribute: str, value: str | None) -> int:
-    best = -INFINITY
+def _attribute_key(value: str | None) -> str | None:
+    """Node attribute values compare without case (see ``_same``)."""
+    return value.lower() if value is not None else None
+
+
+def _best_scores_by_value(work: Work, rsc: WRsc | WClone, attribute: str) -> dict[str | None, int]:
+    """For each value of ``attribute``, ``rsc``'s best score on an available
+    node that has it (computed once per colocation, not once per node)."""
+    best: dict[str | None, int] = {}
     for name, weight in rsc.allowed.items():
-        if weight <= best or not work.nodes[name].is_available():
+        if weight <= -INFINITY or not work.nodes[name].is_available():
             continue
-        if _same(value, node_attr(work, name, attribute)):
-            best = weight
+        key = _attribute_key(node_attr(work, name, attribute))
+        if weight > best.get(key, -INFINITY):
+            best[key] = weight
     return best
 
 

@@ -10,10 +10,10 @@ space and a trailing newline.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from xml.sax.saxutils import quoteattr
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from vigil.isodate import parse_interval_ms
 from vigil.model.config import Config, Op, Primitive
@@ -22,6 +22,18 @@ from vigil.scheduler.nvsets import resolve_nvsets
 from vigil.scheduler.rules import RuleContext
 from vigil.scheduler.unpack_resources import find_op
 from vigil.scheduler.working import Work, WRsc
+
+if TYPE_CHECKING:
+    from hashlib import md5
+else:
+    try:
+        # CPython's own MD5, which hashlib falls back to without OpenSSL:
+        # importing hashlib loads OpenSSL's libcrypto, 3.7 MiB of the 25 MiB
+        # a small `vigil simulate` needs in all (and this is faster for short
+        # texts).
+        from _md5 import md5
+    except ImportError:  # a Python built without it
+        from hashlib import md5
 
 DEFAULT_TIMEOUT_MS = 20000
 
@@ -32,21 +44,27 @@ def params_xml(params: dict[str, str]) -> str:
 
 
 def _quote(value: str) -> str:
-    quoted = quoteattr(value, {"\n": "&#10;", "\r": "&#13;", "\t": "&#9;"})
-    if quoted.startswith("'"):
-        # quoteattr picks single quotes when the value has a double quote;
-        # Pacemaker always writes double quotes and escapes.
-        quoted = '"' + value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace(
-            '"', "&quot;") + '"'
-    return quoted
+    """``value`` as a double-quoted attribute, escaped the way these digests
+    have always been computed (``xml.sax.saxutils.quoteattr``, forced to
+    double quotes: a value with a double quote and no single quote keeps its
+    whitespace unescaped).  Written out here because importing
+    ``xml.sax.saxutils`` pulls in ``urllib.request`` and the HTTP and e-mail
+    packages, which a one-shot ``vigil simulate`` would pay for at start-up."""
+    text = value.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
+    if '"' not in value or "'" in value:
+        text = text.replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#9;")
+    return '"' + text.replace('"', "&quot;") + '"'
 
 
 def digest(params: dict[str, str]) -> str:
-    return hashlib.md5(f" {params_xml(params)}\n".encode()).hexdigest()
+    return md5(f" {params_xml(params)}\n".encode()).hexdigest()
 
 
 def resource_params(work: Work, rsc: WRsc, node: str) -> dict[str, str]:
-    """Instance attributes as they apply on ``node`` (rules evaluated there)."""
+    """Instance attributes as they apply on ``node`` (rules evaluated there;
+    without rules they are the same everywhere, as unpacked)."""
+    if all(nvset.rule is None for nvset in rsc.prim.params):
+        return rsc.params
     ctx = RuleContext(now=work.now, node_attrs=work.nodes[node].attrs, rsc_class=rsc.prim.cls,
                       rsc_provider=rsc.prim.provider, rsc_type=rsc.prim.type)
     return resolve_nvsets(rsc.prim.params, ctx)
@@ -101,6 +119,7 @@ class Digests:
     has_op_params: bool  # the operation has instance attributes of its own
 
 
+@lru_cache(maxsize=64)
 def _version(text: str | None) -> tuple[int, ...]:
     parts = []
     for piece in (text or "0").split("."):
@@ -145,7 +164,11 @@ def expected_digests(work: Work, rsc: WRsc, node: str, task: str, interval_ms: i
         if rsc.prim.cls == "stonith":
             secure = {k: v for k, v in secure.items() if not is_fence_param(k)}
         secure.pop("CRM_meta_timeout", None)
-    return Digests(digest(params), digest(restart_params), digest(secure), bool(op_params))
+    # Usually nothing is left out and the three texts are one: hash it once.
+    all_digest = digest(params)
+    restart_digest = all_digest if restart_params == params else digest(restart_params)
+    secure_digest = all_digest if secure == params else digest(secure)
+    return Digests(all_digest, restart_digest, secure_digest, bool(op_params))
 
 
 def compare_digests(work: Work, rsc: WRsc, node: str, record: OpRecord) -> tuple[str, Digests]:

@@ -4,6 +4,10 @@ Pacemaker keeps one ``fail-count-RSC#OP_INTERVAL`` (and ``last-failure-…``)
 transient attribute per failed operation; a resource's fail-count on a node
 is their sum, and it stops counting once ``failure-timeout`` has passed since
 the newest failure.
+
+Each node's attributes are read once into a :class:`~vigil.scheduler.working.NodeFailures`
+index, so that asking for one resource's fail-count is a dictionary lookup
+rather than a scan of the node's attributes.
 """
 
 from __future__ import annotations
@@ -11,7 +15,11 @@ from __future__ import annotations
 import re
 
 from vigil.model.scores import ScoreError, add, parse_score
-from vigil.scheduler.working import WClone, WNode, WRsc
+from vigil.scheduler.working import FailTotals, NodeFailures, WClone, WNode, WRsc
+
+# What follows the resource's name and the ``#``: the operation and interval.
+_OP_SUFFIX = re.compile(r".+_[0-9]+$")
+_NO_FAILURES = (0, 0)
 
 
 def _is_unique_instance(rsc: WRsc) -> bool:
@@ -23,54 +31,77 @@ def _is_unique_instance(rsc: WRsc) -> bool:
     return False
 
 
-def _patterns(rsc: WRsc) -> tuple[re.Pattern[str], re.Pattern[str]]:
-    """``fail-count-RSC#OP_INTERVAL`` and ``last-failure-...`` names of this
-    resource: an instance of a globally-unique clone has its own
-    (``RSC:N#...``); anonymous instances share the primitive's, with or
-    without an old ``:N``.  Compiled once per resource and run."""
-    if rsc.failcount_patterns is None:
-        if _is_unique_instance(rsc):
-            name = re.escape(rsc.id)
+def _without_instance_number(name: str) -> str:
+    """``RSC:N`` -> ``RSC`` (an anonymous instance's old-style name); else ``name``."""
+    base, colon, number = name.rpartition(":")
+    if colon and number and all("0" <= char <= "9" for char in number):
+        return base
+    return name
+
+
+def _fold(totals: dict[str, FailTotals], name: str, is_count: bool, value: int) -> None:
+    count, last = totals.get(name, _NO_FAILURES)
+    if is_count:
+        totals[name] = (add(count, value), last)
+    else:
+        totals[name] = (count, max(last, value))
+
+
+def index_failures(attrs: dict[str, str]) -> NodeFailures:
+    """Sum a node's ``fail-count-*`` and ``last-failure-*`` attributes per
+    resource name, in attribute order (score addition saturates, so the
+    order is kept as it was read)."""
+    failures = NodeFailures()
+    for key, text in attrs.items():
+        if key.startswith("fail-count-"):
+            is_count, rest = True, key[len("fail-count-"):]
+        elif key.startswith("last-failure-"):
+            is_count, rest = False, key[len("last-failure-"):]
         else:
-            name = re.escape(rsc.id.split(":", 1)[0]) + "(:[0-9]+)?"
-        rsc.failcount_patterns = (
-            re.compile(f"^fail-count-{name}#.+_[0-9]+$"),
-            re.compile(f"^last-failure-{name}#.+_[0-9]+$"),
-        )
-    return rsc.failcount_patterns
+            continue
+        try:
+            value = parse_score(text) if is_count else int(text)
+        except (ScoreError, ValueError):
+            continue
+        # RSC#OP_INTERVAL: the resource's name ends at a "#" that is followed
+        # by an operation key (an id with a "#" in it may split several ways).
+        cut = rest.find("#")
+        while cut >= 0:
+            if _OP_SUFFIX.match(rest, cut + 1):
+                name = rest[:cut]
+                _fold(failures.by_name, name, is_count, value)
+                _fold(failures.by_base, _without_instance_number(name), is_count, value)
+            cut = rest.find("#", cut + 1)
+    return failures
 
 
-def _failure_attrs(node: WNode) -> list[tuple[str, str]]:
-    """The node's fail-count and last-failure attributes (most nodes have
-    none, and most resources never failed: this keeps the check cheap)."""
-    if node.failure_attrs is None:
-        node.failure_attrs = [
-            (key, value) for key, value in node.attrs.items()
-            if key.startswith(("fail-count-", "last-failure-"))
-        ]
-    return node.failure_attrs
+def node_failures(node: WNode) -> NodeFailures:
+    """The node's index, built on first use (attributes are final once the
+    status has been read)."""
+    if node.failures is None:
+        node.failures = index_failures(node.attrs)
+    return node.failures
 
 
-def raw_failcount(node: WNode, rsc: WRsc) -> tuple[int, int]:
+def failcount_name(rsc: WRsc) -> tuple[bool, str]:
+    """How ``rsc``'s fail-count attributes name it: (True, id) for an
+    instance of a globally-unique clone, which has its own (``RSC:N#...``);
+    (False, base id) for anything else, anonymous instances sharing the
+    primitive's, written with or without an old ``:N``."""
+    if _is_unique_instance(rsc):
+        return True, rsc.id
+    return False, rsc.id.split(":", 1)[0]
+
+
+def recorded_failures(failures: NodeFailures, exact: bool, name: str) -> FailTotals | None:
+    """The totals of the resource :func:`failcount_name` names, if any."""
+    return (failures.by_name if exact else failures.by_base).get(name)
+
+
+def raw_failcount(node: WNode, rsc: WRsc) -> FailTotals:
     """(fail-count ignoring failure-timeout, newest last-failure time)."""
-    attrs = _failure_attrs(node)
-    if not attrs:
-        return 0, 0
-    counts, failures = _patterns(rsc)
-    count = 0
-    last = 0
-    for key, value in attrs:
-        if counts.match(key):
-            try:
-                count = add(count, parse_score(value))
-            except ScoreError:
-                continue
-        elif failures.match(key):
-            try:
-                last = max(last, int(value))
-            except ValueError:
-                continue
-    return count, last
+    found = recorded_failures(node_failures(node), *failcount_name(rsc))
+    return found if found is not None else _NO_FAILURES
 
 
 def effective_failcount(node: WNode, rsc: WRsc, now: int, with_fillers: bool = False) -> int:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from vigil.model.scores import INFINITY
 from vigil.scheduler.colocation import add_colocation, insert_sorted
-from vigil.scheduler.working import Ord, WAction, WColoc, WGroup, Work, WRes, WRsc
+from vigil.scheduler.working import Ord, OrdFlags, WAction, WColoc, WGroup, Work, WRes, WRsc
 
 
 def _expand_colocations(group: WGroup) -> None:
@@ -103,15 +103,15 @@ def group_action_flags(group: WGroup, action: WAction, node: str | None) -> tupl
 
 def find_first_action(rsc: WRes, task: str, node: str | None) -> WAction | None:
     """The newest action of ``rsc`` for ``task`` (on ``node`` if given)."""
-    for action in reversed(rsc.actions):
-        if action.task == task and action.interval_ms == 0 and (node is None or action.node == node):
+    for action in reversed(rsc.actions_by_task.get(task, ())):
+        if action.interval_ms == 0 and (node is None or action.node == node):
             return action
     return None
 
 
-def group_ordering_specs(group: WGroup) -> list[tuple[WRes, str, WRes, str, Ord]]:
+def group_ordering_specs(group: WGroup) -> list[tuple[WRes, str, WRes, str, OrdFlags]]:
     """The orderings that make a group a group, as (first, task, then, task, flags)."""
-    specs: list[tuple[WRes, str, WRes, str, Ord]] = [
+    specs: list[tuple[WRes, str, WRes, str, OrdFlags]] = [
         (group, "stop", group, "stopped", Ord.RUNNABLE_LEFT),
         (group, "stopped", group, "start", Ord.OPTIONAL),
         (group, "start", group, "running", Ord.RUNNABLE_LEFT),

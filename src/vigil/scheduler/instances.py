@@ -33,13 +33,18 @@ def is_blocked(instance: Instance) -> bool:
     return any(prim.blocked for prim in instance.primitives())
 
 
-def compatible_instance(work: Work, local: WRes, clone: WClone, current: bool) -> Instance | None:
-    """The clone's instance on the same node as ``local`` (for interleave)."""
+def compatible_instance(work: Work, local: WRes, clone: WClone, current: bool,
+                        by_node: dict[str, Instance] | None = None) -> Instance | None:
+    """The clone's instance on the same node as ``local`` (for interleave).
+
+    ``by_node`` is :func:`instances_by_node` of the clone, for a caller that
+    pairs many instances with the same clone."""
+    on = by_node if by_node is not None else instances_by_node(work, clone, current)
     node = _location(work, local, current)
     if node is not None:
-        return _instance_on(work, clone, node, current)
+        return on.get(node)
     for candidate in sorted_nodes(work, local.allowed, None):
-        found = _instance_on(work, clone, candidate, current)
+        found = on.get(candidate)
         if found is not None:
             return found
     return None
@@ -55,10 +60,14 @@ def _location(work: Work, rsc: WRes, current: bool) -> str | None:
     return None
 
 
-def _instance_on(work: Work, clone: WClone, node: str, current: bool) -> Instance | None:
+def instances_by_node(work: Work, clone: WClone, current: bool) -> dict[str, Instance]:
+    """The first instance (in the clone's order) that is not blocked, on each
+    node where one is placed (or, with ``current``, runs)."""
+    found: dict[str, Instance] = {}
     for instance in clone.instances:
         if is_blocked(instance):
             continue
-        if _location(work, instance, current) == node:
-            return instance
-    return None
+        node = _location(work, instance, current)
+        if node is not None:
+            found.setdefault(node, instance)
+    return found

@@ -12,7 +12,7 @@ import re
 
 from vigil.model.config import Location, Primitive
 from vigil.model.scores import INFINITY, add
-from vigil.scheduler.failcounts import effective_failcount
+from vigil.scheduler.failcounts import effective_failcount, failcount_name, node_failures, recorded_failures
 from vigil.scheduler.rules import RuleContext, rule_passes, rule_score
 from vigil.scheduler.working import Role, WClone, WGroup, Work, WRes, WRsc
 
@@ -166,15 +166,22 @@ def apply_stickiness(work: Work) -> None:
 
 
 def has_clear_failcount(rsc: WRsc, node: str) -> bool:
-    return any(a.task == "clear_failcount" and a.node == node for a in rsc.actions)
+    return node in rsc.failcount_cleared_on
 
 
 def apply_failure_thresholds(work: Work) -> None:
     """Ban a resource from a node where it reached migration-threshold."""
+    candidates = [
+        (rsc, *failcount_name(rsc)) for rsc in work.rscs.values()
+        if rsc.migration_threshold != 0 and not rsc.failure_ignored
+    ]
     for node in work.nodes.values():
-        for rsc in work.rscs.values():
-            if rsc.migration_threshold == 0 or rsc.failure_ignored:
-                continue
+        failures = node_failures(node)
+        if not failures.by_name:
+            continue  # no fail-count at all here (most nodes)
+        for rsc, exact, name in candidates:
+            if not rsc.fillers and recorded_failures(failures, exact, name) is None:
+                continue  # a fail-count of 0 (resources inside a container count too)
             if has_clear_failcount(rsc, node.name):
                 continue
             count = effective_failcount(node, rsc, work.now, with_fillers=True)

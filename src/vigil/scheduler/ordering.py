@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from vigil.model.scores import INFINITY
 from vigil.scheduler.actions import update_runnable
 from vigil.scheduler.clone import (
+    InstanceActions,
     OrderTuple,
     can_interleave,
     clone_action_flags,
@@ -26,7 +27,7 @@ from vigil.scheduler.clone import (
     unpaired_instances,
 )
 from vigil.scheduler.group import find_first_action, group_action_flags, group_ordering_specs
-from vigil.scheduler.working import Ord, Role, WAction, WClone, WGroup, Work, WRes, WRsc, order
+from vigil.scheduler.working import Ord, OrdFlags, Role, WAction, WClone, WGroup, Work, WRes, WRsc, order
 
 _INVERSE = {
     "start": "stop",
@@ -48,14 +49,14 @@ class OrderSpec:
     first_task: str
     then: WRes
     then_task: str
-    flags: Ord
+    flags: OrdFlags
     # When set, the ordering starts from this very action (e.g. a probe).
     first_action: WAction | None = None
     # When set, the ordering ends at this very action (e.g. a clone-min point).
     then_action: WAction | None = None
 
 
-def flags_for_kind(kind: str, first_task: str, symmetry: str) -> Ord:
+def flags_for_kind(kind: str, first_task: str, symmetry: str) -> OrdFlags:
     flags = Ord.OPTIONAL
     if kind == "Serialize":
         return flags | Ord.SERIALIZE_ONLY
@@ -109,7 +110,7 @@ def _minimum_first_instances(first: WRes, require_all: bool) -> int:
 
 
 def _clone_min_orderings(work: Work, order_id: str, first: WClone, first_task: str, then: WRes,
-                         then_task: str, flags: Ord, minimum: int) -> list[OrderSpec]:
+                         then_task: str, flags: OrdFlags, minimum: int) -> list[OrderSpec]:
     """"then" waits for a point that is reached once ``minimum`` instances of
     the clone have done ``first_task``."""
     name = f"clone-one-or-more:{order_id}"
@@ -152,7 +153,7 @@ def _internal_tuples(rsc: WRes) -> list[OrderTuple]:
 
 
 def _actions_for(rsc: WRes, task: str) -> list[WAction]:
-    return [a for a in rsc.actions if a.task == task and a.interval_ms == 0]
+    return [a for a in rsc.actions_by_task.get(task, ()) if a.interval_ms == 0]
 
 
 def apply_order_specs(work: Work, specs: list[OrderSpec]) -> None:
@@ -259,7 +260,7 @@ def _action_node(action: WAction) -> str | None:
     return action.node
 
 
-def flags_for_ordering(action: WAction, node: str | None = None) -> tuple[bool, bool]:
+def flags_for_ordering(action: WAction, node: str | None, instances: InstanceActions) -> tuple[bool, bool]:
     """(optional, runnable) as orderings see them: a group's or clone's
     pseudo-action stands for its members'.  For a clone, ``node`` narrows
     "required" to the instances on that node, while it stays runnable when
@@ -267,16 +268,16 @@ def flags_for_ordering(action: WAction, node: str | None = None) -> tuple[bool, 
     if isinstance(action.rsc, WGroup):
         return group_action_flags(action.rsc, action, None)
     if isinstance(action.rsc, WClone):
-        optional, runnable = clone_action_flags(action.rsc, action, None)
+        optional, runnable = clone_action_flags(action.rsc, action, None, instances)
         if node is None:
             return optional, runnable
-        on_optional, on_runnable = clone_action_flags(action.rsc, action, node)
+        on_optional, on_runnable = clone_action_flags(action.rsc, action, node, instances)
         return on_optional, on_runnable or runnable
     return action.optional, action.runnable
 
 
 def _update_ordered(first: WAction, then: WAction, f_optional: bool, f_runnable: bool,
-                    check_optional: bool, check_runnable: bool, kind: Ord) -> tuple[bool, bool]:
+                    check_optional: bool, check_runnable: bool, kind: OrdFlags) -> tuple[bool, bool]:
     """One ordering rule applied to one pair of actions."""
     f_changed = t_changed = False
     if kind == Ord.ASYMMETRICAL:
@@ -294,6 +295,18 @@ def _update_ordered(first: WAction, then: WAction, f_optional: bool, f_runnable:
         t_changed |= tc
     return f_changed, t_changed
 
+
+# The rules an ordering's flags switch on, in the order they are applied:
+# (kind, applied through then's resource (else first's), whether the first's
+# runnable state counts (else it is taken as runnable), check optional,
+# check runnable).
+_PAIR_RULES = (
+    (Ord.IMPLIES_THEN, True, False, True, False),
+    (Ord.RESTART, True, True, True, True),
+    (Ord.IMPLIES_FIRST, False, True, True, False),
+    (Ord.RUNNABLE_LEFT, True, True, False, True),
+    (Ord.ASYMMETRICAL, True, True, False, True),
+)
 
 # A step of the propagation: yields actions to revisit at once (nested, as
 # Pacemaker's recursive update does) and returns (first changed, then changed).
@@ -313,6 +326,9 @@ class _Propagator:
     def __init__(self, work: Work) -> None:
         self.work = work
         self.pending: list[WAction] = []
+        # No action is created while propagating, so which instance actions
+        # a clone's action stands for is looked up once.
+        self.instances = InstanceActions()
 
     def push(self, action: WAction) -> None:
         """Ask for ``action`` to be revisited (as a nested call)."""
@@ -323,9 +339,11 @@ class _Propagator:
             self.push(after)
 
     def run(self) -> None:
+        created = len(self.work.actions)
         for action in reversed(self.work.actions):
             block_colocation_dependents(action, self.push)
             self._call(action)
+        assert len(self.work.actions) == created, "an action was created while propagating"
 
     def _call(self, action: WAction) -> None:
         stack: list[Iterator[WAction]] = [self._update_then(action)]
@@ -361,7 +379,7 @@ class _Propagator:
                         then.befores[index] = (first, Ord.NONE)
                         then_changed = True
                     continue
-            if flags & Ord.ONE_OR_MORE and flags_for_ordering(first, then.node)[1]:
+            if flags & Ord.ONE_OR_MORE and flags_for_ordering(first, then.node, self.instances)[1]:
                 runnable_before += 1
                 if runnable_before >= then.required_runnable_before:
                     then.runnable = True
@@ -382,28 +400,27 @@ class _Propagator:
             for after, _ in list(then.afters):
                 yield after
 
-    def _update_pair(self, first: WAction, then: WAction, flags: Ord) -> Updates:
+    def _update_pair(self, first: WAction, then: WAction, flags: OrdFlags) -> Updates:
         """Apply one ordering's flag rules; return (first changed, then changed)."""
         f_changed = False
         t_changed = False
-        first_optional, first_runnable = flags_for_ordering(first, _action_node(then))
-        rules: list[tuple[Ord, WRes | None, bool, bool, bool, bool]] = [
-            # kind, owner, first's optional, first's runnable, check optional, check runnable
-            (Ord.IMPLIES_THEN, then.rsc, first_optional, True, True, False),
-            (Ord.RESTART, then.rsc, first_optional, first_runnable, True, True),
-            (Ord.IMPLIES_FIRST, first.rsc, first_optional, first_runnable, True, False),
-            (Ord.RUNNABLE_LEFT, then.rsc, first_optional, first_runnable, False, True),
-            (Ord.ASYMMETRICAL, then.rsc, first_optional, first_runnable, False, True),
-        ]
-        for kind, owner, f_opt, f_run, check_opt, check_run in rules:
+        first_optional, first_runnable = flags_for_ordering(first, _action_node(then), self.instances)
+        # Pacemaker weighs "then" too (action_flags_for_ordering), which for a
+        # group's or clone's pseudo-action makes it required or unrunnable
+        # from its members' actions before any rule applies: then a rule does
+        # not count as changing it, and what follows it is not revisited.
+        flags_for_ordering(then, _action_node(first), self.instances)
+        for kind, owned_by_then, sees_runnable, check_opt, check_run in _PAIR_RULES:
             if not flags & kind:
                 continue
+            owner = then.rsc if owned_by_then else first.rsc
+            f_run = first_runnable if sees_runnable else True
             if owner is None:
                 fc, tc = _update_without_resource(first, then, kind, first_optional, first_runnable)
             elif kind == Ord.RESTART and then.rsc is None:
                 continue
             else:
-                fc, tc = yield from self._update_via(owner, first, then, f_opt, f_run, check_opt,
+                fc, tc = yield from self._update_via(owner, first, then, first_optional, f_run, check_opt,
                                                      check_run, kind)
             f_changed |= fc
             t_changed |= tc
@@ -421,7 +438,7 @@ class _Propagator:
         return f_changed, t_changed
 
     def _update_one(self, first: WAction, then: WAction, f_optional: bool, f_runnable: bool,
-                    check_optional: bool, check_runnable: bool, kind: Ord) -> Updates:
+                    check_optional: bool, check_runnable: bool, kind: OrdFlags) -> Updates:
         """One rule on one pair; an action of a member or instance that
         changes is revisited at once, as Pacemaker does, which decides which
         reason a dependent reports."""
@@ -432,7 +449,7 @@ class _Propagator:
         return fc, tc
 
     def _update_via(self, owner: WRes, first: WAction, then: WAction, f_optional: bool, f_runnable: bool,
-                    check_optional: bool, check_runnable: bool, kind: Ord) -> Updates:
+                    check_optional: bool, check_runnable: bool, kind: OrdFlags) -> Updates:
         """Apply a rule through ``owner``'s method: a group also applies it to
         its members' action of the same task, a clone to its instances'."""
         if isinstance(owner, WClone):
@@ -451,7 +468,7 @@ class _Propagator:
         return f_changed, t_changed
 
     def _update_clone(self, first: WAction, then: WAction, f_optional: bool, f_runnable: bool,
-                      check_optional: bool, check_runnable: bool, kind: Ord) -> Updates:
+                      check_optional: bool, check_runnable: bool, kind: OrdFlags) -> Updates:
         if can_interleave(first, then):
             return (yield from self._update_interleaved(first, then, check_optional, check_runnable,
                                                         kind))
@@ -476,7 +493,7 @@ class _Propagator:
         return f_changed, t_changed
 
     def _update_interleaved(self, first: WAction, then: WAction, check_optional: bool,
-                            check_runnable: bool, kind: Ord) -> Updates:
+                            check_runnable: bool, kind: OrdFlags) -> Updates:
         """Between interleaved clones, each instance waits only for the
         instance of the other clone on its own node."""
         f_changed = t_changed = False
@@ -493,7 +510,7 @@ class _Propagator:
                 f_changed = t_changed = True
                 self.push(then_action)
             owner_instance = then_action.rsc
-            f_opt, f_run = flags_for_ordering(first_action, then_action.node)
+            f_opt, f_run = flags_for_ordering(first_action, then_action.node, self.instances)
             if owner_instance is None:
                 continue
             fc, tc = yield from self._update_via(owner_instance, first_action, then_action, f_opt, f_run,
@@ -509,7 +526,7 @@ class _Propagator:
         return f_changed, t_changed
 
 
-def _update_without_resource(first: WAction, then: WAction, kind: Ord, first_optional: bool,
+def _update_without_resource(first: WAction, then: WAction, kind: OrdFlags, first_optional: bool,
                              first_runnable: bool) -> tuple[bool, bool]:
     """The rules when one side is not a resource action (e.g. fencing)."""
     if kind == Ord.IMPLIES_THEN and not first_optional and then.optional:

@@ -9,9 +9,11 @@ that is not running anywhere.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from vigil.scheduler.actions import resource_action
 from vigil.scheduler.clone import probe_targets
-from vigil.scheduler.instances import instance_number
+from vigil.scheduler.instances import Instance, instance_number
 from vigil.scheduler.ordering import OrderSpec
 from vigil.scheduler.working import Ord, WClone, Work, WRes, WRsc
 
@@ -20,11 +22,13 @@ def schedule_probes(work: Work) -> list[OrderSpec]:
     specs: list[OrderSpec] = []
     if not work.options.enable_startup_probes:
         return specs
-    for node in work.nodes.values():
-        if not node.online or node.unclean:
-            continue
+    nodes = [node for node in work.nodes.values() if node.online and not node.unclean]
+    if not nodes:
+        return specs
+    candidates = _candidates(work)
+    for node in nodes:
         for top in work.top:
-            for rsc, start_of in _probe_candidates(work, top, node.name):
+            for rsc, start_of in candidates(top, node.name):
                 if rsc.orphan or node.name in rsc.known_on:
                     continue
                 probe = resource_action(work, rsc, "monitor", node.name, optional=False)
@@ -37,10 +41,26 @@ def schedule_probes(work: Work) -> list[OrderSpec]:
     return specs
 
 
-def _probe_candidates(work: Work, top: WRes, node: str) -> list[tuple[WRsc, WRes]]:
-    """The primitives to probe, each with what its probe must precede."""
-    if isinstance(top, WClone):
-        # Instances are handled in number order from here on, as Pacemaker does.
-        top.instances.sort(key=instance_number)
-        return [(prim, top) for instance in probe_targets(work, top, node) for prim in instance.primitives()]
-    return [(prim, prim) for prim in top.primitives()]
+Candidates = Callable[[WRes, str], list[tuple[WRsc, WRes]]]
+
+
+def _candidates(work: Work) -> Candidates:
+    """For a top-level resource and a node: the primitives to probe there,
+    each with what its probe must precede.  Worked out once per resource
+    (only a clone's depend on the node)."""
+    clones: dict[WRes, Callable[[str], list[Instance]]] = {}
+    others: dict[WRes, list[tuple[WRsc, WRes]]] = {}
+    for top in work.top:
+        if isinstance(top, WClone):
+            # Instances are handled in number order from here on, as Pacemaker does.
+            top.instances.sort(key=instance_number)
+            clones[top] = probe_targets(top)
+        else:
+            others[top] = [(prim, prim) for prim in top.primitives()]
+
+    def candidates(top: WRes, node: str) -> list[tuple[WRsc, WRes]]:
+        if top in others:
+            return others[top]
+        return [(prim, top) for instance in clones[top](node) for prim in instance.primitives()]
+
+    return candidates

@@ -112,6 +112,8 @@ def _sort_key(op: OpRecord) -> tuple[int, int, int]:
 
 def sort_ops(ops: tuple[OpRecord, ...]) -> list[OpRecord]:
     """Operations in the order they ran (pending ones last)."""
+    if len(ops) < 2:
+        return list(ops)  # the common case: one probe or one start
     return sorted(ops, key=_sort_key)
 
 
@@ -161,12 +163,17 @@ def _top_parent(rsc: WRsc) -> WRsc | WGroup | WClone:
     return top
 
 
-def _active_or_pending(instance: WRsc | WGroup) -> list[str]:
-    nodes = list(instance.running_on)
-    for prim in instance.primitives():
-        if prim.pending_node is not None and prim.pending_node not in nodes:
-            nodes.append(prim.pending_node)
-    return nodes
+def _first_location(instance: WRsc | WGroup) -> str | None:
+    """The first node where ``instance`` is active, else where one of its
+    primitives is starting; None if neither."""
+    if instance.running_on:
+        return instance.running_on[0]
+    if isinstance(instance, WRsc):
+        return instance.pending_node
+    for member in instance.members:
+        if member.pending_node is not None:
+            return member.pending_node
+    return None
 
 
 def _instance_member(instance: WRsc | WGroup, base: str) -> WRsc | None:
@@ -186,9 +193,9 @@ def _find_anonymous_instance(work: Work, node: WNode, clone: WClone, base: str) 
     inactive: WRsc | None = None
     skip_inactive = False
     for instance in clone.instances:
-        locations = _active_or_pending(instance)
-        if locations:
-            if locations[0] == node.name:
+        location = _first_location(instance)
+        if location is not None:
+            if location == node.name:
                 candidate = _instance_member(instance, base)
                 if candidate is not None:
                     if candidate.running_on:
@@ -219,6 +226,9 @@ def _unpack_resource_history(work: Work, node: WNode, history: ResourceHistory) 
     rsc = _find_or_make_resource(work, node, history)
     if rsc is None:
         return
+    if len(history.ops) == 1 and _is_plain_probe_miss(rsc, history.ops[0]):
+        _record_probe_miss(node, rsc)
+        return
     saved_role = rsc.role
     rsc.role = Role.UNKNOWN
     replay = _Replay(work, node, rsc)
@@ -232,6 +242,36 @@ def _unpack_resource_history(work: Work, node: WNode, history: ResourceHistory) 
         rsc.next_role = Role.STOPPED
     if saved_role > rsc.role:
         rsc.role = saved_role
+
+
+def _is_plain_probe_miss(rsc: WRsc, op: OpRecord) -> bool:
+    """The most common history by far: one probe that found the resource not
+    running, with nothing that could make it a failure to expire or clear
+    (see ``_Replay._expired``)."""
+    return (
+        op.rc == RC_NOT_RUNNING
+        and op.op_status == OP_DONE
+        and op.interval_ms == 0
+        and op.operation == "monitor"
+        and rsc.failure_timeout_s <= 0
+        and not op.id.endswith("_last_failure_0")
+    )
+
+
+def _record_probe_miss(node: WNode, rsc: WRsc) -> None:
+    """What replaying a plain probe miss amounts to (the general path, traced
+    through for it: ``_remap`` stops the resource and forgets its next role,
+    ``_process_state`` records that the node knows it and that any stop
+    there is optional, and a role found on another node is kept)."""
+    if rsc.role < Role.STOPPED:
+        rsc.role = Role.STOPPED
+    rsc.next_role = Role.UNKNOWN
+    if rsc.meta.get("target-role", "").lower() == "stopped":
+        rsc.next_role = Role.STOPPED
+    rsc.known_on.add(node.name)
+    for action in rsc.actions:
+        if action.task == "stop" and action.node == node.name:
+            action.optional = True
 
 
 def active_range(ops: list[OpRecord]) -> tuple[int, int]:
@@ -289,8 +329,8 @@ class _Replay:
         target_rc = -1 if target is None else target
         expired = op.op_status != OP_NOT_INSTALLED and self._expired(op)
         old_rc = op.rc
-        rc, status = self._remap(op, target_rc)
         maskable = _mask_probe_failure(op)
+        rc, status = self._remap(op, target_rc, maskable)
         if expired and maskable and old_rc != target_rc:
             if rsc.role <= Role.STOPPED:
                 rsc.role = Role.UNKNOWN
@@ -301,7 +341,7 @@ class _Replay:
             if node.online and not node.unclean:
                 return
         if maskable:
-            self._update_state(op, target_rc)
+            self._update_state(op, target_rc, maskable)
             ban(ban_target(rsc), node.name)
             return
         if status == OP_CANCELLED:
@@ -317,7 +357,7 @@ class _Replay:
                 rsc.role = Role.PROMOTED
             return
         if status == OP_DONE:
-            self._update_state(op, rc)
+            self._update_state(op, rc, maskable)
             return
         if status == OP_NOT_INSTALLED:
             strategy, _ = op_on_fail(self.work, rsc, op.operation, op.interval_ms)
@@ -330,7 +370,7 @@ class _Replay:
             status = OP_ERROR_HARD
         strategy, _ = op_on_fail(self.work, rsc, op.operation, op.interval_ms)
         if strategy == OnFail.IGNORE or (strategy == OnFail.RESTART_CONTAINER and op.operation == "stop"):
-            self._update_state(op, target_rc)
+            self._update_state(op, target_rc, maskable)
             rsc.failure_ignored = True
             if strategy == OnFail.RESTART_CONTAINER and self.on_fail <= OnFail.RECOVER:
                 self.on_fail = strategy
@@ -371,7 +411,9 @@ class _Replay:
             return False
         return expired
 
-    def _remap(self, op: OpRecord, target_rc: int) -> tuple[int, int]:
+    def _remap(self, op: OpRecord, target_rc: int, masked: bool) -> tuple[int, int]:
+        """(rc, op-status) as Pacemaker reads them; ``masked`` is a probe
+        failure that only means "not installed here"."""
         rsc = self.rsc
         rc, status = op.rc, op.op_status
         if op.operation == "monitor":
@@ -379,7 +421,7 @@ class _Replay:
                 rc = RC_OK
             elif rc == RC_DEGRADED_PROMOTED:
                 rc = RC_RUNNING_PROMOTED
-        if _mask_probe_failure(op):
+        if masked:
             return RC_NOT_RUNNING, OP_DONE
         if status not in (OP_DONE, OP_ERROR):
             return rc, status
@@ -427,11 +469,11 @@ class _Replay:
         self.rsc.managed = False
         self.rsc.blocked = True
 
-    def _update_state(self, op: OpRecord, rc: int) -> None:
+    def _update_state(self, op: OpRecord, rc: int, masked: bool) -> None:
         rsc = self.rsc
         task = op.operation
         clear = False
-        if rc == RC_ERR_INSTALLED or _mask_probe_failure(op):
+        if rc == RC_ERR_INSTALLED or masked:
             rsc.role = Role.STOPPED
         elif rc == RC_NOT_RUNNING:
             clear = True
@@ -503,22 +545,44 @@ def _mask_probe_failure(op: OpRecord) -> bool:
 
 
 def _schedule_clear_failcount(work: Work, rsc: WRsc, node: WNode) -> None:
-    for action in rsc.actions:
-        if action.task == "clear_failcount" and action.node == node.name:
-            return
+    if node.name in rsc.failcount_cleared_on:
+        return
+    rsc.failcount_cleared_on.add(node.name)
     action = work.new_action(rsc, "clear_failcount", node.name, optional=False)
     action.runnable = node.online
 
 
 def _process_state(work: Work, node: WNode, rsc: WRsc, on_fail: OnFail) -> None:
+    # Roles are ordered: above STOPPED means active in some role.
+    active = rsc.role > Role.STOPPED
     if rsc.role != Role.UNKNOWN:
         rsc.known_on.add(node.name)
-    if rsc.role > Role.STOPPED and not node.online and not node.maintenance and rsc.managed \
-            and work.options.stonith_enabled:
+    if active and not node.online and not node.maintenance and rsc.managed and work.options.stonith_enabled:
         fence_node(work, node, f"{rsc.id} is thought to be active there")
     saved_on_fail = on_fail
     if node.unclean:
         on_fail = OnFail.IGNORE
+    if on_fail != OnFail.IGNORE:
+        _react_to_failure(work, node, rsc, on_fail, active)
+        if active:
+            rsc.failed_on.add(node.name)
+    if active:
+        _add_running(work, rsc, node, saved_on_fail != OnFail.IGNORE)
+        if on_fail == OnFail.IGNORE:
+            pass
+        elif on_fail in (OnFail.DEMOTE, OnFail.BLOCK):
+            rsc.failed = True
+        else:
+            rsc.failed = True
+            rsc.stop_needed = True
+    else:
+        for action in rsc.actions:
+            if action.task == "stop" and action.node == node.name:
+                action.optional = True
+
+
+def _react_to_failure(work: Work, node: WNode, rsc: WRsc, on_fail: OnFail, active: bool) -> None:
+    """What the on-fail of the worst failure in a node's history asks for."""
     if on_fail == OnFail.DEMOTE:
         rsc.failed = True
     elif on_fail == OnFail.FENCE:
@@ -533,7 +597,7 @@ def _process_state(work: Work, node: WNode, rsc: WRsc, on_fail: OnFail) -> None:
         ban(rsc, node.name)
     elif on_fail == OnFail.STOP:
         rsc.next_role = Role.STOPPED
-    elif on_fail == OnFail.RECOVER and rsc.role not in (Role.STOPPED, Role.UNKNOWN):
+    elif on_fail == OnFail.RECOVER and active:
         rsc.failed = True
         rsc.stop_needed = True
         stop = _existing_or_new_stop(work, rsc, node.name)
@@ -543,23 +607,8 @@ def _process_state(work: Work, node: WNode, rsc: WRsc, on_fail: OnFail) -> None:
         rsc.stop_needed = True
         if rsc.container is not None:
             _existing_or_new_stop(work, rsc.container, node.name).optional = False
-        elif rsc.role not in (Role.STOPPED, Role.UNKNOWN):
+        elif active:
             _existing_or_new_stop(work, rsc, node.name).optional = False
-    if on_fail not in (OnFail.IGNORE,) and rsc.role not in (Role.STOPPED, Role.UNKNOWN):
-        rsc.failed_on.add(node.name)
-    if rsc.role not in (Role.STOPPED, Role.UNKNOWN):
-        _add_running(work, rsc, node, saved_on_fail != OnFail.IGNORE)
-        if on_fail == OnFail.IGNORE:
-            pass
-        elif on_fail in (OnFail.DEMOTE, OnFail.BLOCK):
-            rsc.failed = True
-        else:
-            rsc.failed = True
-            rsc.stop_needed = True
-    else:
-        for action in rsc.actions:
-            if action.task == "stop" and action.node == node.name:
-                action.optional = True
 
 
 def _existing_or_new_stop(work: Work, rsc: WRsc, node: str) -> WAction:

@@ -160,8 +160,7 @@ def _unpack_primitive(work: Work, prim: Primitive, parent: WGroup | WClone | Non
     if target is not None and target.lower() == "stopped":
         wrsc.next_role = Role.STOPPED
     if opts.symmetric_cluster:
-        for name in work.nodes:
-            wrsc.allowed[name] = 0
+        wrsc.allowed = dict.fromkeys(work.nodes, 0)
     return wrsc
 
 

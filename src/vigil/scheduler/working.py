@@ -8,9 +8,8 @@ escapes; ``schedule()`` turns it into the frozen ``Transition``.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from enum import IntEnum, IntFlag
+from enum import IntEnum
 
 from vigil.model.cluster import Cluster
 from vigil.model.config import Op, Primitive
@@ -43,8 +42,12 @@ class OnFail(IntEnum):
     FENCE = 8
 
 
-class Ord(IntFlag):
-    """How an ordering ties two actions' flags together."""
+class Ord:
+    """How an ordering ties two actions' flags together: bits of an ``int``
+    (an :data:`OrdFlags`).  Plain integers rather than an ``IntFlag``: the
+    propagation combines and tests them a few hundred thousand times in a
+    large cluster, and on Python 3.11 every ``IntFlag`` operation builds a
+    new member through ``Enum.__call__`` (about 2 us, against 30 ns)."""
 
     NONE = 0
     OPTIONAL = 1 << 0
@@ -65,6 +68,25 @@ class Ord(IntFlag):
     ONE_OR_MORE = 1 << 13
 
 
+# (fail-count, newest last-failure time) of one resource on one node.
+FailTotals = tuple[int, int]
+
+
+@dataclass(eq=False)
+class NodeFailures:
+    """A node's fail-count and last-failure attributes, summed per resource
+    (see failcounts)."""
+
+    # By the resource name written in the attribute (``RSC`` or ``RSC:N``).
+    by_name: dict[str, FailTotals] = field(default_factory=dict)
+    # By the name without an instance number: what anonymous instances share.
+    by_base: dict[str, FailTotals] = field(default_factory=dict)
+
+
+# A combination of Ord bits.
+OrdFlags = int
+
+
 @dataclass(eq=False)
 class WNode:
     name: str
@@ -82,9 +104,8 @@ class WNode:
     is_dc: bool = False
     has_state: bool = False
     attrs: dict[str, str] = field(default_factory=dict)
-    # The fail-count and last-failure attributes, gathered on first use
-    # (attributes are final once the status has been read).
-    failure_attrs: list[tuple[str, str]] | None = None
+    # Its fail-counts per resource, indexed on first use (see failcounts).
+    failures: NodeFailures | None = None
     fence_reason: str | None = None
     num_resources: int = 0
     health_score: int = 0
@@ -136,8 +157,8 @@ class WAction:
     # kept to explain a stop or start (the stop context).
     required_by: WAction | None = None
     blocked_by: WAction | None = None
-    befores: list[tuple[WAction, Ord]] = field(default_factory=list)
-    afters: list[tuple[WAction, Ord]] = field(default_factory=list)
+    befores: list[tuple[WAction, OrdFlags]] = field(default_factory=list)
+    afters: list[tuple[WAction, OrdFlags]] = field(default_factory=list)
 
     @property
     def key(self) -> str:
@@ -195,14 +216,16 @@ class WRsc:
     this_with: list[WColoc] = field(default_factory=list)
     with_this: list[WColoc] = field(default_factory=list)
     actions: list[WAction] = field(default_factory=list)
+    # The same actions by task, each list in creation order (see Work.new_action).
+    actions_by_task: dict[str, list[WAction]] = field(default_factory=dict)
     # per node: the recurring ops found active in the history (name, interval)
     active_recurring: dict[str, list[tuple[str, int, str | None]]] = field(default_factory=dict)
     # Nodes where the resource is failed now (a failure that still counts).
     failed_on: set[str] = field(default_factory=set)
     # Nodes where it runs with an outdated definition (restart or reload).
     changed_on: set[str] = field(default_factory=set)
-    # Compiled names of its fail-count attributes (see failcounts).
-    failcount_patterns: tuple[re.Pattern[str], re.Pattern[str]] | None = None
+    # Nodes where this transition clears its fail-count.
+    failcount_cleared_on: set[str] = field(default_factory=set)
     # Nodes it is banned from because another resource failed there (an
     # instance of an anonymous clone shares its siblings' failures).
     banned_by: dict[str, WRsc] = field(default_factory=dict)
@@ -245,6 +268,8 @@ class WGroup:
     this_with: list[WColoc] = field(default_factory=list)
     with_this: list[WColoc] = field(default_factory=list)
     actions: list[WAction] = field(default_factory=list)
+    # The same actions by task, each list in creation order (see Work.new_action).
+    actions_by_task: dict[str, list[WAction]] = field(default_factory=dict)
     critical: bool = True
     parent: WClone | None = None
     blocked: bool = False
@@ -301,6 +326,8 @@ class WClone:
     this_with: list[WColoc] = field(default_factory=list)
     with_this: list[WColoc] = field(default_factory=list)
     actions: list[WAction] = field(default_factory=list)
+    # The same actions by task, each list in creation order (see Work.new_action).
+    actions_by_task: dict[str, list[WAction]] = field(default_factory=dict)
     total_instances: int = 0
     # Where its instances run, in the order the status section shows them.
     running_on: list[str] = field(default_factory=list)
@@ -364,6 +391,7 @@ class Work:
         self.actions.append(action)
         if rsc is not None:
             rsc.actions.append(action)
+            rsc.actions_by_task.setdefault(task, []).append(action)
         return action
 
     def current_node(self, rsc: WRes) -> str | None:
@@ -388,7 +416,7 @@ class Work:
         return node is not None and node.online
 
 
-def order(first: WAction, then: WAction, flags: Ord) -> None:
+def order(first: WAction, then: WAction, flags: OrdFlags) -> None:
     """Record "first before then" with ``flags`` (deduplicated, flags merged)."""
     if first is then:
         return

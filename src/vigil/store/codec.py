@@ -22,7 +22,7 @@ from vigil.store.base import ResourceRef, StoreError
 _NODE_FIELDS = tuple(
     f.name for f in dataclasses.fields(NodeState) if f.name not in ("attributes", "resources")
 )
-_RECORD_FIELDS = frozenset(f.name for f in dataclasses.fields(OpRecord))
+_RECORD_FIELDS = frozenset(OpRecord._fields)
 _RESOURCE_FIELDS = frozenset(f.name for f in dataclasses.fields(ResourceRef))
 
 
@@ -80,7 +80,7 @@ def decode_node(text: str, where: str) -> NodeState:
 
 
 def encode_record(record: OpRecord) -> str:
-    return json.dumps(dataclasses.asdict(record), sort_keys=True)
+    return json.dumps(record._asdict(), sort_keys=True)
 
 
 def decode_record(text: str, where: str) -> OpRecord:
