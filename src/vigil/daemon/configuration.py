@@ -99,21 +99,22 @@ def check_policies(config: Config) -> list[Problem]:
     return problems
 
 
-async def install(store: Store, config: Config) -> bool:
+async def install(store: Store, config: Config, attempts: int = 3) -> bool:
     """Store ``config`` unless it is already the stored one; whether it changed anything.
 
-    Compare-and-set against the revision just read, retried once if a command
-    changed the configuration in between.
+    Compare-and-set against the revision just read, read again if a command
+    changed the configuration in between; the last conflict is raised (a
+    :class:`StoreError` with a clear message).
     """
-    for _ in range(2):
+    for attempt in range(attempts):
         current, revision = await store.get_config()
         if current == config:
             return False
         try:
             await store.put_config(config, revision)
-            return True
         except RevisionConflict:
+            if attempt == attempts - 1:
+                raise
             continue
-    current, revision = await store.get_config()
-    await store.put_config(config, revision)
-    return True
+        return True
+    return False
