@@ -151,7 +151,7 @@ def _executing_line(action: Action) -> str:
 # Current cluster status block
 # ---------------------------------------------------------------------------
 
-_NODE_MODES = {
+NODE_MODES = {
     "standby": "standby",
     "standby-with-resources": "standby (with active resources)",
     "maintenance": "maintenance",
@@ -186,7 +186,7 @@ def _node_list(nodes: Iterable[NodeView]) -> list[str]:
             groups["RemoteOFFLINE" if node.is_remote else "OFFLINE"].append(node.name)
         else:
             kind = "RemoteNode" if node.is_remote else "Node"
-            lines.append(f"    * {kind} {node.name}: {_NODE_MODES.get(node.state, node.state)}")
+            lines.append(f"    * {kind} {node.name}: {NODE_MODES.get(node.state, node.state)}")
     for label, names in groups.items():
         if names:
             lines.append(f"    * {label}: [ {' '.join(names)} ]")

@@ -7,16 +7,10 @@ import re
 from vigil.admin.failcounts import FailCount
 from vigil.admin.history import format_interval, format_time
 from vigil.admin.report import FailedAction, NodeReport, ResourceReport, StatusReport, TransitionInfo
+from vigil.render import NODE_MODES
 
-_NODE_MODES = {
-    "standby": "standby",
-    "standby-with-resources": "standby (with active resources)",
-    "maintenance": "maintenance",
-    "unclean-online": "UNCLEAN (online)",
-    "unclean-offline": "UNCLEAN (offline)",
-    "pending": "pending",
-    "shutting-down": "shutting down",
-}
+# crm_mon's words for a node that is not simply online; a shutting-down node too.
+_NODE_MODES = {**NODE_MODES, "shutting-down": "shutting down"}
 
 
 def _natural_key(name: str) -> list[tuple[int, int | str]]:

@@ -24,7 +24,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from vigil.controller.escalation import Escalation
 from vigil.controller.graph import GraphResult, run_graph
@@ -571,5 +571,5 @@ def _history_of(state: NodeState | None, resource: str) -> ResourceHistory | Non
 
 def _orphan_primitive(resource: str, history: ResourceHistory) -> Primitive:
     """A removed resource, as its history remembers it, so that it can still be stopped."""
-    return replace(Primitive(id=history.id, cls=history.cls or "ocf", type=history.type or ""),
-                   provider=history.provider)
+    return Primitive(id=history.id, cls=history.cls or "ocf", type=history.type or "",
+                     provider=history.provider)

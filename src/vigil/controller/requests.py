@@ -19,11 +19,12 @@ from dataclasses import dataclass
 
 from vigil.executor.environment import clone_meta, is_true
 from vigil.executor.request import ActionRequest, AgentSpec
-from vigil.model.config import Clone, Config, Group, Op, Primitive
+from vigil.model.config import Clone, Config, Group, Node, Op, Primitive
 from vigil.model.status import NodeState
 from vigil.scheduler.digests import definition_params, digest, operation_timeout_ms
 from vigil.scheduler.nvsets import resolve_nvsets
 from vigil.scheduler.rules import RuleContext
+from vigil.scheduler.unpack_nodes import configured_attributes
 
 # Operation attributes Pacemaker passes to the agent as CRM_meta_<name>.
 _OP_META = ("record-pending", "interval-origin")
@@ -91,16 +92,11 @@ class Catalog:
 
 
 def node_attributes(config: Config, state: NodeState | None, node: str, now: int) -> dict[str, str]:
-    """The attributes rules see on ``node``: configured, then transient, then the built-ins."""
-    attrs: dict[str, str] = {}
-    node_id = node
-    for configured in config.nodes:
-        if configured.uname == node:
-            attrs.update(resolve_nvsets(configured.attributes, RuleContext(now=now)))
-            node_id = configured.id
+    """The attributes rules see on ``node``, exactly as the scheduler builds them."""
+    configured = next((n for n in config.nodes if n.uname == node), Node(id=node, uname=node))
+    attrs = configured_attributes(configured, now)
     if state is not None:
         attrs.update(state.attributes)
-    attrs.update({"#uname": node, "#id": node_id, "#kind": "cluster"})
     return attrs
 
 

@@ -48,15 +48,22 @@ def unpack_nodes(work: Work) -> None:
     _apply_health(work)
 
 
+def configured_attributes(node: Node, now: int, *, is_dc: bool = False) -> dict[str, str]:
+    """What rules see on ``node`` before its status: its configured attributes
+    and the built-ins (``#uname``, ``#id``, ``#kind``, ``#is_dc``); the
+    transient attributes of its status entry go on top of these."""
+    attrs = resolve_nvsets(node.attributes, RuleContext(now=now))
+    attrs["#uname"] = node.uname
+    attrs["#id"] = node.id
+    attrs["#kind"] = "remote" if node.type == "remote" else "cluster"
+    attrs["#is_dc"] = "true" if is_dc else "false"
+    return attrs
+
+
 def _new_node(work: Work, node: Node) -> WNode:
     wnode = WNode(name=node.uname, id=node.id, type=node.type or "member")
-    ctx = RuleContext(now=work.now)
-    wnode.attrs = resolve_nvsets(node.attributes, ctx)
-    wnode.attrs["#uname"] = node.uname
-    wnode.attrs["#id"] = node.id
-    wnode.attrs["#kind"] = "remote" if node.type == "remote" else "cluster"
     wnode.is_dc = work.cluster.status.dc_uuid == node.id
-    wnode.attrs["#is_dc"] = "true" if wnode.is_dc else "false"
+    wnode.attrs = configured_attributes(node, work.now, is_dc=wnode.is_dc)
     # Until its status entry is seen, a node is unclean when startup fencing
     # is on: we cannot know it is not running anything.
     wnode.unclean = work.options.startup_fencing
