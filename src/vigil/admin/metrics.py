@@ -38,6 +38,9 @@ class ControllerFigures:
     aborted_transitions: int = 0
     actions: tuple[ActionFigures, ...] = ()
     last_transition: float | None = None
+    # Plans by how they were made (incremental, unchanged, full).
+    plans: tuple[tuple[str, int], ...] = ()
+    scheduling_seconds: float = 0.0
 
 
 def escape(value: str) -> str:
@@ -146,6 +149,12 @@ def render_metrics(report: StatusReport, counts: list[FailCount], figures: Contr
                [({"task": a.task}, a.failed) for a in figures.actions])
     out.metric("vigil_action_duration_seconds_total", "counter", "Time spent in agent actions, per task.",
                [({"task": a.task}, a.seconds) for a in figures.actions])
+    out.metric("vigil_plans_total", "counter",
+               "Plans made by the scheduler, by how: incremental (only what changed re-planned), "
+               "unchanged, or full.",
+               [({"mode": mode}, count) for mode, count in figures.plans])
+    out.metric("vigil_scheduling_seconds_total", "counter", "Time spent planning.",
+               [({}, figures.scheduling_seconds)])
     out.metric("vigil_last_transition_timestamp_seconds", "gauge",
                "When the last transition ended (or started, while it runs); 0 before the first.",
                [({}, figures.last_transition or 0)])

@@ -27,4 +27,6 @@ def controller_figures(controller: ControllerView) -> ControllerFigures:
         actions=tuple(ActionFigures(task, a.count, a.failed, a.seconds)
                       for task, a in sorted(stats.actions.items())),
         last_transition=(last.finished or last.started) if last is not None else None,
+        plans=tuple(sorted(stats.plans.items())),
+        scheduling_seconds=stats.scheduling_seconds,
     )

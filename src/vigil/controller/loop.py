@@ -51,7 +51,7 @@ from vigil.model.cluster import Cluster
 from vigil.model.config import Config, Primitive
 from vigil.model.status import NodeState, ResourceHistory
 from vigil.model.transition import Action, Transition
-from vigil.scheduler import schedule
+from vigil.scheduler.incremental import IncrementalScheduler
 from vigil.store.base import ResourceRef, Snapshot, Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -91,6 +91,13 @@ class ControllerStats:
     transitions: int = 0
     aborted_transitions: int = 0
     actions: dict[str, ActionStats] = field(default_factory=dict)
+    # Plans made, by how (incremental, unchanged, full), and the time they took.
+    plans: dict[str, int] = field(default_factory=dict)
+    scheduling_seconds: float = 0.0
+
+    def count_plan(self, mode: str, seconds: float) -> None:
+        self.plans[mode] = self.plans.get(mode, 0) + 1
+        self.scheduling_seconds += seconds
 
     def count(self, task: str, seconds: float, failed: bool) -> None:
         stats = self.actions.setdefault(task, ActionStats())
@@ -138,6 +145,7 @@ class Controller:
         self.monitors = RecurringMonitors(self._run_monitor, self._monitor_changed)
         self.transitions: deque[TransitionReport] = deque(maxlen=KEPT_TRANSITIONS)
         self.stats = ControllerStats()
+        self.scheduler = IncrementalScheduler()
         # Set once the first transition after joining has run (or none was needed).
         self.settled = asyncio.Event()
         self._wake = asyncio.Event()
@@ -243,7 +251,7 @@ class Controller:
             options = controller_options(snapshot.cluster.config, now)
             self._start_failure_is_fatal = options.start_failure_is_fatal
             await self._reconcile_monitors(snapshot)
-            transition = schedule(snapshot.cluster, now)
+            transition = self._plan(snapshot, now)
             work = [a for a in transition.actions if not a.pseudo]
             if self._stopping and (self._leave_running or not work):
                 return
@@ -269,6 +277,17 @@ class Controller:
             result = await self._execute(transition, snapshot, options)
             if result.is_complete:
                 self.settled.set()
+
+    def _plan(self, snapshot: Snapshot, now: int) -> Transition:
+        """The scheduler's plan for this snapshot (re-planning only what changed
+        since the last one, see vigil.scheduler.incremental)."""
+        started = time.perf_counter()
+        transition = self.scheduler.schedule(snapshot.cluster, now)
+        seconds = time.perf_counter() - started
+        mode = self.scheduler.last_mode
+        self.stats.count_plan(mode.split(":", 1)[0], seconds)
+        log.debug("planned revision %d in %.3f s (%s)", snapshot.revision, seconds, mode)
+        return transition
 
     async def _idle(self, revision: int, recheck_by: int | None, options: ControllerOptions) -> None:
         """Wait for a change, a poke, or the next time the plan may change by itself."""

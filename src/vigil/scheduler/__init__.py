@@ -8,8 +8,10 @@ order everything, and summarise.  No I/O, no clock, no randomness.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from vigil.model.cluster import Cluster
-from vigil.model.transition import Action, ClusterView, NodeView, ResourceView, Transition
+from vigil.model.transition import Action, ClusterView, NodeView, ResourceView, SummaryLine, Transition
 from vigil.scheduler.actions import create_primitive_actions
 from vigil.scheduler.assign import assign_all
 from vigil.scheduler.clone import create_clone_actions
@@ -29,13 +31,13 @@ from vigil.scheduler.ordering import apply_order_specs, config_orderings, intern
 from vigil.scheduler.probes import schedule_probes
 from vigil.scheduler.recheck import next_failure_expiry
 from vigil.scheduler.rules import RuleContext
-from vigil.scheduler.summary import summarize
+from vigil.scheduler.summary import summarize_by_top
 from vigil.scheduler.unpack_history import unpack_history
 from vigil.scheduler.unpack_nodes import unpack_nodes
 from vigil.scheduler.unpack_resources import unpack_resources
 from vigil.scheduler.working import Role, WAction, WClone, WGroup, Work, WRes, WRsc
 
-__all__ = ["schedule"]
+__all__ = ["StagesRun", "Tracer", "run_stages", "schedule", "top_rank"]
 
 
 def schedule(cluster: Cluster, now: int, *, sanitized: bool = False) -> Transition:
@@ -44,12 +46,47 @@ def schedule(cluster: Cluster, now: int, *, sanitized: bool = False) -> Transiti
     ``sanitized`` says the CIB's secret parameters are masked, so that a
     difference only in them is not taken for a definition change.
     """
+    return run_stages(cluster, now, sanitized=sanitized).transition
+
+
+class Tracer:
+    """Watches (and may steer) one run of the stages; the incremental
+    scheduler uses it to record a run and to replay part of one.
+
+    The default does nothing, so that ``schedule()`` stays a plain function.
+    """
+
+    def resources_unpacked(self, work: Work) -> None:
+        """Called once the resources are unpacked, before their history."""
+
+    def assign_all(self, work: Work) -> None:
+        """Places every top-level resource, in order."""
+        assign_all(work)
+
+
+@dataclass(eq=False)
+class StagesRun:
+    """One run of the stages: its working state and what came out of it."""
+
+    work: Work
+    transition: Transition
+    # The summary lines of each top-level resource, in ``work.top`` order.
+    summary_by_top: list[list[SummaryLine]]
+    # For each action of the transition, the place of its top-level
+    # resource in ``work.top`` (-1: an action of no resource).
+    action_tops: list[int]
+
+
+def run_stages(cluster: Cluster, now: int, *, sanitized: bool = False,
+               tracer: Tracer | None = None) -> StagesRun:
+    tracer = tracer or Tracer()
     panic = dict(cluster.cib_attributes).get("no-quorum-panic", "0") not in ("0", "", "false")
     options = unpack_options(cluster.config, RuleContext(now=now), cluster.status.have_quorum, panic)
     work = Work(cluster=cluster, options=options, now=now, have_quorum=cluster.status.have_quorum,
                 sanitized=sanitized)
     unpack_nodes(work)
     unpack_resources(work)
+    tracer.resources_unpacked(work)
     unpack_history(work)
     view = _view(work)
     apply_node_health(work)
@@ -59,7 +96,7 @@ def schedule(cluster: Cluster, now: int, *, sanitized: bool = False) -> Transiti
     apply_stickiness(work)
     apply_failure_thresholds(work)
     handle_config_changes(work)
-    assign_all(work)
+    tracer.assign_all(work)
     specs = config_orderings(work) + internal_orderings(work)
     specs += schedule_probes(work)
     for top in work.top:
@@ -69,7 +106,10 @@ def schedule(cluster: Cluster, now: int, *, sanitized: bool = False) -> Transiti
     propagate(work)
     cancel_reloads_of_restarted(work)
     attach_stop_context(work)
-    return _transition(work, view)
+    fence_lines, by_top = summarize_by_top(work)
+    summary = fence_lines + [line for lines in by_top for line in lines]
+    transition, action_tops = _transition(work, view, summary)
+    return StagesRun(work, transition, by_top, action_tops)
 
 
 def _create_actions(work: Work, rsc: WRes) -> None:
@@ -128,8 +168,37 @@ def _is_scheduled(action: WAction) -> bool:
     return not action.optional and (action.runnable or action.pseudo)
 
 
-def _transition(work: Work, view: ClusterView) -> Transition:
-    chosen = [a for a in work.actions if _is_scheduled(a)]
+def top_rank(work: Work) -> dict[int, int]:
+    """Each primitive, group and clone (by ``id()``) -> the place of its
+    top-level resource in ``work.top``."""
+    rank: dict[int, int] = {}
+    for position, top in enumerate(work.top):
+        rank[id(top)] = position
+        if isinstance(top, WClone):
+            for instance in top.instances:
+                rank[id(instance)] = position
+                if isinstance(instance, WGroup):
+                    for member in instance.members:
+                        rank[id(member)] = position
+        elif isinstance(top, WGroup):
+            for member in top.members:
+                rank[id(member)] = position
+    return rank
+
+
+def _transition(work: Work, view: ClusterView,
+                summary: list[SummaryLine]) -> tuple[Transition, list[int]]:
+    # Actions are listed by top-level resource (in placement order), each
+    # resource's in the order they were made; actions of no resource
+    # (fencing) first.  Every top-level resource's actions are thus one run
+    # of the list, which the incremental scheduler relies on.
+    rank = top_rank(work)
+    ranked = sorted(
+        ((rank.get(id(a.rsc), -1) if a.rsc is not None else -1, a.id, a)
+         for a in work.actions if _is_scheduled(a)),
+        key=lambda item: (item[0], item[1]),
+    )
+    chosen = [a for _, _, a in ranked]
     index = {id(a): i for i, a in enumerate(chosen)}
     actions = tuple(
         Action(
@@ -148,11 +217,12 @@ def _transition(work: Work, view: ClusterView) -> Transition:
         for before, _flags in a.befores:
             if id(before) in index:
                 edges.add((index[id(before)], index[id(a)]))
-    return Transition(
+    transition = Transition(
         actions=actions,
         order=tuple(sorted(edges)),
-        summary=tuple(summarize(work)),
+        summary=tuple(summary),
         notes=tuple(work.notes),
         view=view,
         recheck_by=next_failure_expiry(work),
     )
+    return transition, [position for position, _, _ in ranked]

@@ -14,9 +14,10 @@ from vigil.scheduler.failcounts import raw_failcount
 from vigil.scheduler.working import Work
 
 
-def next_failure_expiry(work: Work) -> int | None:
-    """The earliest epoch second after ``work.now`` at which a counted failure expires."""
-    earliest: int | None = None
+def failure_expiries(work: Work) -> dict[str, int]:
+    """Per primitive (by id): the earliest epoch second after ``work.now`` at
+    which one of its counted failures expires; primitives with none are left out."""
+    earliest: dict[str, int] = {}
     for node in work.nodes.values():
         if not any(key.startswith("last-failure-") for key in node.attrs):
             continue
@@ -28,6 +29,11 @@ def next_failure_expiry(work: Work) -> int | None:
                 continue
             # Pacemaker's test is "now > last + timeout": counted up to that second.
             expiry = last + rsc.failure_timeout_s + 1
-            if expiry > work.now and (earliest is None or expiry < earliest):
-                earliest = expiry
+            if expiry > work.now and expiry < earliest.get(rsc.id, expiry + 1):
+                earliest[rsc.id] = expiry
     return earliest
+
+
+def next_failure_expiry(work: Work) -> int | None:
+    """The earliest epoch second after ``work.now`` at which a counted failure expires."""
+    return min(failure_expiries(work).values(), default=None)

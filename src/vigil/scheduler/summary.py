@@ -13,18 +13,22 @@ from vigil.scheduler.actions import find_actions
 from vigil.scheduler.working import Role, WAction, Work, WRsc
 
 
-def summarize(work: Work) -> list[SummaryLine]:
-    lines: list[SummaryLine] = []
+def summarize_by_top(work: Work) -> tuple[list[SummaryLine], list[list[SummaryLine]]]:
+    """The fencing lines, and each top-level resource's lines (in ``work.top`` order)."""
+    fence_lines: list[SummaryLine] = []
     # Pacemaker lists its actions newest first.
     for action in reversed(work.actions):
         if action.rsc is None and action.task == "stonith" and not action.optional:
             op = action.meta.get("stonith_action", "reboot")
             if action.reason:
-                lines.append(SummaryLine("Fence", f"({op}) {action.node}", f"'{action.reason}'"))
+                fence_lines.append(SummaryLine("Fence", f"({op}) {action.node}", f"'{action.reason}'"))
+    by_top: list[list[SummaryLine]] = []
     for top in work.top:
+        lines: list[SummaryLine] = []
         for rsc in top.primitives():
             lines.extend(_resource_lines(work, rsc))
-    return lines
+        by_top.append(lines)
+    return fence_lines, by_top
 
 
 def _first(actions: list[WAction]) -> WAction | None:
