@@ -115,7 +115,7 @@ def check_sharing(previous: Snapshot, current: Snapshot, touched: Touched) -> No
         old = before.get(state.uname)
         if old is None:
             continue
-        if state.uname not in touched.nodes and not touched.config:
+        if state.uname not in touched.nodes and (not touched.config or state.id == old.id):
             assert state is old, state.uname
         old_histories: dict[str, ResourceHistory] = {h.id: h for h in old.resources}
         for history in state.resources:
