@@ -153,7 +153,12 @@ class NodeData:
         histories = self.histories
         order = self.order
         resources: tuple[ResourceHistory, ...]
-        if built is not None and order is not None and self.stale is not None:
+        if (
+            built is not None
+            and order is not None
+            and self.stale is not None
+            and len(built.resources) == len(order)
+        ):
             # Same resources as last time: rebuild only the changed histories.
             resources = built.resources
             if self.stale:
