@@ -262,3 +262,72 @@ def test_nothing_reported_as_committed_is_lost_after_kill_9(tmp_path: Path) -> N
 
         run(_check_after_kill(store_url, reported, all_reported))
     assert time.monotonic() - started < 15
+
+
+def _schema(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+    return sorted(
+        (str(name), " ".join(str(sql).split()))
+        for name, sql in conn.execute("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL")
+    )
+
+
+def test_a_version_1_store_is_migrated_in_place_and_keeps_everything(tmp_path: Path) -> None:
+    """A file written before the tombstones (schema 1) opens, keeps its data, and reads incrementally."""
+    from vigil.store.sqlite import _SCHEMA
+
+    path = tmp_path / "vigil.db"
+    other = tmp_path / "other.db"
+
+    async def write() -> None:
+        async with open_store(url(path)) as store:
+            await store.put_config(CONFIG, 0)
+            await store.set_node_state(NodeState(id="1", uname="node1", crmd="online"))
+            await store.record_operation("node1", RSC, failure(1), failcount_delta=1, failed_at=5)
+            await store.record_operation("node2", RSC, failure(2))
+            await store.set_node_attribute("node2", "standby", "on")
+
+    run(write())
+    # Turn it into what vigil with schema 1 wrote: the same tables, no tombstones, no indexes.
+    conn = sqlite3.connect(path)
+    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+        conn.execute(f"DROP TRIGGER {name}")
+    for table in ("nodes", "node_attributes", "resources", "operations"):
+        conn.execute(f"DROP INDEX {table}_revision")
+    conn.execute("DROP TABLE deletions")
+    conn.execute("DROP TABLE deletions_horizon")
+    conn.execute("UPDATE schema_version SET version = 1")
+    conn.commit()
+    reference = sqlite3.connect(other)
+    for statement in _SCHEMA.split(";"):
+        reference.execute(statement)
+    assert _schema(conn) == _schema(reference)  # a true schema-1 file
+    reference.close()
+    conn.close()
+
+    async def reopen() -> None:
+        async with open_store(url(path)) as store:
+            assert isinstance(store, SQLiteStore)
+            before = await store.snapshot()
+            assert before.revision == 5
+            node1, node2 = before.cluster.status.nodes
+            assert node1.crmd == "online"
+            assert node1.attribute("fail-count-rsc1#monitor_0") == "1"
+            assert node2.attribute("standby") == "on"
+            assert before.cluster.config == CONFIG
+            await store.clear_failcount("node1", "rsc1")
+            await store.forget_resource("node2", "rsc1")
+            after = await store.snapshot()
+            assert after.cluster.status.nodes[0].attributes == ()
+            assert after.cluster.status.nodes[1].resources == ()
+            assert after.cluster.status.nodes[0].resources[0] is node1.resources[0]
+            async with open_store(url(path)) as fresh:
+                assert await fresh.snapshot() == after
+
+    run(reopen())
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
+        assert conn.execute("SELECT revision FROM deletions_horizon").fetchall() == [(5,)]
+        assert conn.execute("SELECT count(*) FROM deletions").fetchone()[0] == 4  # 2 attributes, rsc, op
+    finally:
+        conn.close()

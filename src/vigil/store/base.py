@@ -30,7 +30,9 @@ Atomicity and ordering
 What a reader may see
     :meth:`Store.snapshot` returns the state as of exactly one revision:
     never half of a write, never a mix of two revisions.  A snapshot never
-    changes after it is taken (frozen dataclasses, tuples).
+    changes after it is taken (frozen dataclasses, tuples).  Consecutive
+    snapshots share every object that did not change (see
+    :meth:`Store.snapshot`), so a consumer can diff them by identity.
 
 Ordering of collections in a snapshot
     Nodes by name, attributes by name, resources by id, operation records
@@ -251,6 +253,21 @@ class Store(ABC):
         are the nodes that have any state, attribute or history; a node's id
         is the one given to :meth:`set_node_state`, else the id of the
         configured node with that name, else its name.
+
+        Structural sharing: between two snapshots taken one after the other
+        from the same store object, every ``ResourceHistory`` whose content
+        did not change is the very same object (``is``), and so is every
+        ``NodeState`` of a node where nothing changed, and the ``Config``
+        when the configuration was not written.  A consumer can therefore
+        diff two snapshots by identity: per node, ``old is new`` means
+        unchanged; otherwise compare the ``resources`` tuples element by
+        element, ``is`` first.  The converse is not promised: an object
+        whose content was written again may be a new object equal to the
+        old one (a history forgotten and recorded again, say), so compare
+        with ``==`` after ``is``.  Reading a snapshot costs work in
+        proportion to what changed since the previous one, not to the size
+        of the cluster (the first snapshot of a store object reads
+        everything).
         """
 
     # -- writing the configuration --------------------------------------------

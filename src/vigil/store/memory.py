@@ -2,8 +2,11 @@
 
 Every ``open_store("memory://")`` gives a new, empty store that lives as
 long as the object.  Nothing is durable and nothing is shared with other
-processes.  Writes are atomic by copy-on-write: a write works on copies of
-the node it touches and swaps them in only once every step has succeeded.
+processes.  Writes are atomic by copy-on-write: a write works on a copy of
+the node it touches (sharing the resource histories it leaves alone, copying
+the one it changes) and swaps it in only once every step has succeeded.
+Snapshots share every unchanged node state and history with the previous
+one (see :mod:`vigil.store.state`).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from vigil.store.base import (
 )
 from vigil.store.codec import check_node_state
 from vigil.store.notify import LocalNotifier
-from vigil.store.state import History, NodeData, apply_attributes, build_cluster, failure_updates
+from vigil.store.state import NodeData, apply_attributes, build_cluster, failure_updates
 
 
 class MemoryStore(Store):
@@ -157,7 +160,8 @@ class MemoryStore(Store):
         logged_meta = tuple(sorted((meta or {}).items()))
 
         def change(data: NodeData) -> bool:
-            history = data.histories.setdefault(resource.id, History(resource))
+            history = data.edit_history(resource.id, resource)
+            assert history is not None  # created when missing
             history.resource = resource
             history.ops[record.id] = record
             for extra in also:
@@ -190,9 +194,11 @@ class MemoryStore(Store):
         doomed = set(op_ids)
 
         def change(data: NodeData) -> bool:
-            history = data.histories.get(rsc)
-            if history is None or not doomed & history.ops.keys():
+            present = data.histories.get(rsc)
+            if present is None or not doomed & present.ops.keys():
                 return False
+            history = data.edit_history(rsc)
+            assert history is not None  # present
             for op_id in doomed:
                 history.ops.pop(op_id, None)
             return True
@@ -212,7 +218,7 @@ class MemoryStore(Store):
         return found[-limit:] if limit > 0 else []
 
     async def forget_resource(self, node: str, rsc: str) -> int:
-        return self._update_node(node, lambda data: data.histories.pop(rsc, None) is not None)
+        return self._update_node(node, lambda data: data.remove_history(rsc))
 
     async def remove_node(self, node: str) -> int:
         with self._lock:

@@ -24,14 +24,33 @@ Concurrency
     worker threads (``asyncio.to_thread``) under a lock, so the event loop
     never waits for the disk.
 
-Layout (schema version 1; ``schema_version`` refuses a newer file)
+Layout (schema version 2; ``schema_version`` refuses a newer file)
     ``store`` (one row: revision, config_revision), ``config`` (one row:
     the configuration as CIB XML), ``nodes`` (membership fields as JSON),
     ``node_attributes``, ``resources`` (``<lrm_resource>`` fields as JSON),
     ``operations`` (one ``OpRecord`` as JSON per node, resource and op id),
     ``operation_log`` (every recorded result, append-only, pruned to the
     newest ``LOG_RETENTION``).
-    Every row keeps the revision that last wrote it (etcd's mod_revision).
+    Every row keeps the revision that last wrote it (etcd's mod_revision),
+    indexed.  Since version 2, ``deletions`` keeps a tombstone for every
+    status row deleted (written by triggers, so no deleting write can
+    forget one), pruned after ``DELETIONS_RETENTION`` revisions; the one
+    row of ``deletions_horizon`` is the revision up to which tombstones may
+    be gone.  A version 1 file is migrated in place when opened.
+
+Incremental snapshots
+    A store object keeps the status of its last snapshot (revision R) as
+    :class:`~vigil.store.state.NodeData` tables.  The next snapshot, in one
+    read transaction, removes what the tombstones after R name, then applies
+    every row whose revision is after R, and rebuilds only the histories and
+    node states so touched (:func:`~vigil.store.state.build_cluster`): work
+    in proportion to the change, and every untouched object shared with the
+    previous snapshot.  This is exact: a row present now was either written
+    after R (read again) or unchanged since R (it would have a newer
+    revision otherwise); a row absent now that was there at R was deleted
+    after R (a tombstone).  It falls back to reading every row when R is
+    older than the horizon, when the revision went backwards, or when the
+    changes do not fit the cache (an operation without its history).
 """
 
 from __future__ import annotations
@@ -70,15 +89,18 @@ from vigil.store.codec import (
     encode_resource,
 )
 from vigil.store.notify import LocalNotifier
-from vigil.store.state import History, NodeData, build_cluster, failure_updates
+from vigil.store.state import History, NodeData, adopt, build_cluster, failure_updates
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # ``PRAGMA application_id``: "VIGL", so `file` and tools can tell the file apart.
 APPLICATION_ID = 0x5649474C
 # The file name used when the URL names a directory (the state directory).
 DEFAULT_FILE_NAME = "vigil.db"
 BUSY_TIMEOUT_S = 10.0
 POLL_INTERVAL_S = 0.25
+# Tombstones of deleted rows are kept for this many revisions; a store object
+# whose last snapshot is older than that reads the next one whole.
+DELETIONS_RETENTION = 10_000
 
 _SCHEMA = """
 CREATE TABLE schema_version (version INTEGER NOT NULL);
@@ -131,9 +153,45 @@ CREATE TABLE operation_log (
 CREATE INDEX operation_log_rsc ON operation_log (rsc, seq);
 """
 
+
+def _tombstone_trigger(table: str, rsc: str, name: str) -> str:
+    # Runs inside a write (``SQLiteStore._write``), which updates the store
+    # row last: the revision it commits as is the stored one plus 1.
+    return (
+        f"CREATE TRIGGER {table}_deleted AFTER DELETE ON {table} BEGIN "
+        "INSERT INTO deletions (revision, tbl, node, rsc, name) VALUES "
+        f"((SELECT revision + 1 FROM store WHERE id = 1), '{table}', OLD.node, {rsc}, {name}); END"
+    )
+
+
+# Version N's statements turn a version N-1 file into a version N one (a new
+# file is created at version 1 and migrated, so both take the same path).
+_MIGRATIONS: dict[int, tuple[str, ...]] = {
+    2: (
+        "CREATE TABLE deletions (revision INTEGER NOT NULL, tbl TEXT NOT NULL, node TEXT NOT NULL, "
+        "rsc TEXT NOT NULL, name TEXT NOT NULL)",
+        "CREATE INDEX deletions_revision ON deletions (revision)",
+        "CREATE TABLE deletions_horizon (id INTEGER PRIMARY KEY CHECK (id = 1), revision INTEGER NOT NULL)",
+        # No tombstone exists for what was deleted before the migration.
+        "INSERT INTO deletions_horizon (id, revision) SELECT 1, revision FROM store WHERE id = 1",
+        "CREATE INDEX nodes_revision ON nodes (revision)",
+        "CREATE INDEX node_attributes_revision ON node_attributes (revision)",
+        "CREATE INDEX resources_revision ON resources (revision)",
+        "CREATE INDEX operations_revision ON operations (revision)",
+        _tombstone_trigger("nodes", "''", "''"),
+        _tombstone_trigger("node_attributes", "''", "OLD.name"),
+        _tombstone_trigger("resources", "OLD.rsc", "''"),
+        _tombstone_trigger("operations", "OLD.rsc", "OLD.op_id"),
+    ),
+}
+
 T = TypeVar("T")
 # A write's body: (connection, the revision it commits as) -> whether it changed anything.
 Work = Callable[[sqlite3.Connection, int], bool]
+
+
+class _Unaccounted(Exception):
+    """The changed rows do not fit the cached status: read it whole instead."""
 
 
 def resolve_path(path: Path) -> Path:
@@ -155,6 +213,8 @@ class SQLiteStore(Store):
         self._lock = threading.Lock()
         self._closed = False
         self._snapshot: Snapshot | None = None
+        # The status as of a revision, kept to bring the next snapshot up to date.
+        self._status: tuple[int, dict[str, NodeData]] | None = None
         self._config_cache: tuple[int, Config] = (0, Config())
         self._conn = self._connect(create)
         self._notifier = LocalNotifier(self._read_change())
@@ -208,26 +268,32 @@ class SQLiteStore(Store):
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         conn.execute(statement)
-                conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+                conn.execute("INSERT INTO schema_version (version) VALUES (1)")
                 conn.execute("INSERT INTO store (id, revision, config_revision) VALUES (1, 0, 0)")
                 conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                version = 1
             elif "schema_version" not in tables:
                 raise StoreError(
                     f"{self.path}: this SQLite file is not a vigil store (no schema_version table)"
                 )
             else:
                 row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
-                version = row[0] if row else None
-                if not isinstance(version, int):
+                stored = row[0] if row else None
+                if not isinstance(stored, int):
                     raise StoreError(f"{self.path}: the store's schema_version table is empty or damaged")
-                if version > SCHEMA_VERSION:
+                if stored > SCHEMA_VERSION:
                     raise StoreError(
-                        f"{self.path}: the store was written by a newer vigil (schema version {version}; "
+                        f"{self.path}: the store was written by a newer vigil (schema version {stored}; "
                         f"this vigil knows up to {SCHEMA_VERSION}): "
                         "upgrade vigil, or use another state directory"
                     )
-                if version < SCHEMA_VERSION:  # pragma: no cover - no older schema exists yet
-                    raise StoreError(f"{self.path}: unknown old schema version {version}")
+                if stored < 1:
+                    raise StoreError(f"{self.path}: unknown old schema version {stored}")
+                version = stored
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in _MIGRATIONS[target]:
+                    conn.execute(statement)
+                conn.execute("UPDATE schema_version SET version = ?", (target,))
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
@@ -270,6 +336,10 @@ class SQLiteStore(Store):
                 self._notifier.publish(current)
                 return current.revision
             config_revision = revision if config else current.config_revision
+            cut = revision - DELETIONS_RETENTION
+            if cut > 0 and conn.execute("DELETE FROM deletions WHERE revision <= ?", (cut,)).rowcount:
+                conn.execute("UPDATE deletions_horizon SET revision = max(revision, ?) WHERE id = 1", (cut,))
+            # Last: the tombstone triggers take the revision from the store row.
             conn.execute(
                 "UPDATE store SET revision = ?, config_revision = ? WHERE id = 1", (revision, config_revision)
             )
@@ -320,26 +390,123 @@ class SQLiteStore(Store):
             if cached is not None and cached.revision == change.revision:
                 return cached
             config = self._read_config(change.config_revision)
-            nodes: dict[str, NodeData] = {}
-            where = str(self.path)
-            for node, state in conn.execute("SELECT node, state FROM nodes"):
-                nodes.setdefault(node, NodeData()).state = decode_node(state, f"{where} node {node}")
-            for node, name, value in conn.execute("SELECT node, name, value FROM node_attributes"):
-                nodes.setdefault(node, NodeData()).attributes[name] = value
-            for node, rsc, resource in conn.execute("SELECT node, rsc, resource FROM resources"):
-                ref = decode_resource(resource, f"{where} node {node} resource {rsc}")
-                nodes.setdefault(node, NodeData()).histories[rsc] = History(ref)
-            for node, rsc, op_id, record in conn.execute("SELECT node, rsc, op_id, record FROM operations"):
-                label = f"{where} node {node} resource {rsc} op {op_id}"
-                history = nodes.get(node, NodeData()).histories.get(rsc)
-                if history is None:
-                    raise StoreError(f"{label}: an operation without its resource: the store is damaged")
-                history.ops[op_id] = decode_record(record, label)
+            nodes = self._read_status(change.revision)
             snapshot = Snapshot(build_cluster(config, nodes), change.revision, change.config_revision)
             self._snapshot = snapshot
             return snapshot
+        except BaseException:
+            self._status = None  # possibly half brought up to date
+            raise
         finally:
             conn.execute("COMMIT")
+
+    def _read_status(self, revision: int) -> dict[str, NodeData]:
+        """The status as of ``revision`` (inside the read transaction): the cache brought up to date."""
+        kept, self._status = self._status, None
+        if kept is not None:
+            since, nodes = kept
+            horizon = self._conn.execute("SELECT revision FROM deletions_horizon WHERE id = 1").fetchone()
+            if horizon is not None and horizon[0] <= since <= revision:
+                try:
+                    self._apply_changes(nodes, since)
+                except _Unaccounted:
+                    pass
+                else:
+                    self._status = (revision, nodes)
+                    return nodes
+        fresh = self._read_all()
+        if kept is not None:
+            adopt(kept[1], fresh)
+        self._status = (revision, fresh)
+        return fresh
+
+    def _read_all(self) -> dict[str, NodeData]:
+        conn = self._conn
+        nodes: dict[str, NodeData] = {}
+        where = str(self.path)
+        for node, state in conn.execute("SELECT node, state FROM nodes"):
+            nodes.setdefault(node, NodeData()).state = decode_node(state, f"{where} node {node}")
+        for node, name, value in conn.execute("SELECT node, name, value FROM node_attributes"):
+            nodes.setdefault(node, NodeData()).attributes[name] = value
+        for node, rsc, resource in conn.execute("SELECT node, rsc, resource FROM resources"):
+            ref = decode_resource(resource, f"{where} node {node} resource {rsc}")
+            nodes.setdefault(node, NodeData()).histories[rsc] = History(ref)
+        for node, rsc, op_id, record in conn.execute("SELECT node, rsc, op_id, record FROM operations"):
+            label = f"{where} node {node} resource {rsc} op {op_id}"
+            history = nodes.get(node, NodeData()).histories.get(rsc)
+            if history is None:
+                raise StoreError(f"{label}: an operation without its resource: the store is damaged")
+            history.ops[op_id] = decode_record(record, label)
+        return nodes
+
+    def _apply_changes(self, nodes: dict[str, NodeData], since: int) -> None:
+        """Bring ``nodes`` (the status as of ``since``) up to the read transaction's revision.
+
+        First every deletion after ``since`` (its tombstone), then every row
+        written after ``since``.  Raises :class:`_Unaccounted` when a row
+        does not fit (the caller then reads everything).
+        """
+        conn = self._conn
+        where = str(self.path)
+        touched: set[str] = set()
+        for table, node, rsc, name in conn.execute(
+            "SELECT tbl, node, rsc, name FROM deletions WHERE revision > ?", (since,)
+        ):
+            data = nodes.get(node)
+            touched.add(node)
+            if data is None:
+                continue  # created and deleted since: nothing cached
+            if table == "nodes":
+                if data.state is not None:
+                    data.state = None
+                    data.changed()
+            elif table == "node_attributes":
+                if data.attributes.pop(name, None) is not None:
+                    data.changed()
+            elif table == "resources":
+                data.remove_history(rsc)
+            elif table == "operations":
+                history = data.histories.get(rsc)
+                if history is not None and history.ops.pop(name, None) is not None:
+                    data.history_changed(rsc)
+            else:
+                raise _Unaccounted(table)
+        for node, state in conn.execute("SELECT node, state FROM nodes WHERE revision > ?", (since,)):
+            data = nodes.setdefault(node, NodeData())
+            data.state = decode_node(state, f"{where} node {node}")
+            data.changed()
+        for node, name, value in conn.execute(
+            "SELECT node, name, value FROM node_attributes WHERE revision > ?", (since,)
+        ):
+            data = nodes.setdefault(node, NodeData())
+            data.attributes[name] = value
+            data.changed()
+        for node, rsc, resource in conn.execute(
+            "SELECT node, rsc, resource FROM resources WHERE revision > ?", (since,)
+        ):
+            ref = decode_resource(resource, f"{where} node {node} resource {rsc}")
+            data = nodes.setdefault(node, NodeData())
+            history = data.histories.get(rsc)
+            if history is None:
+                data.edit_history(rsc, ref)
+            elif history.resource != ref:
+                history.resource = ref
+                data.history_changed(rsc)
+        for node, rsc, op_id, record in conn.execute(
+            "SELECT node, rsc, op_id, record FROM operations WHERE revision > ?", (since,)
+        ):
+            data = nodes.get(node)
+            history = data.histories.get(rsc) if data is not None else None
+            if data is None or history is None:
+                raise _Unaccounted(f"operation {op_id} of {rsc} on {node} without its history")
+            # The cache is this store object's own (snapshots hold only the
+            # immutable objects built from it): changed in place, not copied.
+            history.ops[op_id] = decode_record(record, f"{where} node {node} resource {rsc} op {op_id}")
+            data.history_changed(rsc)
+        for node in touched:
+            data = nodes.get(node)
+            if data is not None and data.is_empty():
+                del nodes[node]
 
     # -- writing ------------------------------------------------------------------------------
 
