@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 # Extra arguments for `make conformance`, e.g. ARGS="--list-failures core".
 ARGS   ?=
 
-.PHONY: run test lint conformance clean bench-scheduler
+.PHONY: run test lint conformance clean bench-scheduler bench-incremental
 
 # The virtual environment, created once.
 $(BIN)/python:
@@ -43,6 +43,10 @@ lint:
 ## conformance: vigil against Pacemaker's regression corpus (../shared/pacemaker-corpus)
 conformance: $(VENV)/.vigil-installed
 	$(BIN)/python scripts/conformance.py $(ARGS)
+
+## bench-incremental: what one change costs the daemon's scheduler at 16x5000, against schedule() from scratch
+bench-incremental: $(VENV)/.vigil-installed
+	$(BIN)/python bench/scheduler/incremental.py $(ARGS)
 
 ## bench-scheduler: vigil against crm_simulate on ../shared/bench's grid; results in bench/scheduler/results
 ## (docs/benchmarks.md).  Takes up to 45 min; e.g. ARGS="--sizes 3x100,16x1000" for a quick one.

@@ -151,7 +151,7 @@ def run(size: str, trials: int, work: Path) -> Result:
         result.recorded.append(plan)
     # One resource failed until it leaves its node.
     rsc, node = rng.choice([c for c in _candidates(cluster, transition) if _has_threshold(cluster, c[0])])
-    for count in range(1, 100):
+    for count in range(1, 12):
         cluster = inject_failure(cluster, Failure(rsc, node), now)
         transition, plan = _plan(scheduler, cluster, now, f"failure {count} of {rsc} on {node}", True)
         if _moves(plan.summary):

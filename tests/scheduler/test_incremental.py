@@ -228,7 +228,7 @@ def test_one_failure_replans_only_what_it_is_linked_to(failing: str, replanned: 
     assert scheduler.last_mode == "incremental"
     assert scheduler.last_replanned == replanned
     assert _differences(got, schedule(failed, now)) == []
-    assert [line.render() for line in got.summary][0] == f"* Recover {failing} ( {node} )"
+    assert got.summary[0].render() == f"* Recover {failing} ( {node} )"
 
 
 def test_a_move_is_planned_from_scratch() -> None:

@@ -46,7 +46,7 @@ from vigil.model.transition import Action, ClusterView, NodeView, ResourceView, 
 from vigil.scheduler import StagesRun, Tracer, run_stages, top_rank
 from vigil.scheduler.assign import assign
 from vigil.scheduler.recheck import failure_expiries
-from vigil.scheduler.working import WNode, Work, WRsc
+from vigil.scheduler.working import WNode, Work
 
 __all__ = ["INTERNAL_ERROR", "IncrementalScheduler"]
 
