@@ -139,6 +139,9 @@ class _Memo:
     # Config resource ids (primitives, groups, clones, clone children) and
     # orphan history ids -> the position of their top-level resource.
     top_of: dict[str, int]
+    # The configuration's resource ids -> their top-level resource's id
+    # (the configuration does not change while the memo lives).
+    config_tops: dict[str, str]
     starts: list[tuple[int, ...]]
     signature: tuple[tuple[Any, ...], ...]
     have_stonith_resource: bool
@@ -289,7 +292,8 @@ def _build_memo(run: StagesRun, record: _Record, sanitized: bool) -> _Memo:
     if len(top_index) != len(top_ids):
         raise _Fallback("not incremental")
     top_of = _primitive_tops(work, rank)
-    for rid, top_id in _config_tops(config).items():
+    config_tops = _config_tops(config)
+    for rid, top_id in config_tops.items():
         if top_id in top_index:
             top_of[rid] = top_index[top_id]
 
@@ -326,7 +330,7 @@ def _build_memo(run: StagesRun, record: _Record, sanitized: bool) -> _Memo:
     memo = _Memo(
         cluster=cluster, sanitized=sanitized, transition=transition, top_ids=top_ids,
         top_index=top_index, component=component, members=members, volatile=volatile,
-        top_of=top_of, starts=record.starts, signature=record.signature,
+        top_of=top_of, config_tops=config_tops, starts=record.starts, signature=record.signature,
         have_stonith_resource=work.have_stonith_resource,
         actions=[() for _ in top_ids], edges=[[] for _ in top_ids], summary=[[] for _ in top_ids],
         view_ids=[[] for _ in top_ids], expiry=[None for _ in top_ids], view_position={},
@@ -460,7 +464,7 @@ def _cut(cluster: Cluster, memo: _Memo, wanted: set[str]) -> Cluster:
     """``cluster`` with only the top-level resources ``wanted`` (ids), their
     constraints and their histories."""
     config = cluster.config
-    tops = _config_tops(config)
+    tops = memo.config_tops
 
     def keep(rsc_id: str) -> bool:
         return tops.get(rsc_id, rsc_id) in wanted
