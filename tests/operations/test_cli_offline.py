@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import shutil
 import socket
 import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -163,3 +167,74 @@ def test_simulate_needs_a_file_or_live(tmp_path: Path) -> None:
     assert code == 2 and "give a CIB file to simulate, or --live" in err
     code, _, err = vigil("simulate", "--live", "--steps", "2", str(tmp_path / "x.xml"))
     assert code == 2 and "it takes none of: a CIB file, --steps" in err
+
+
+# -- a read never creates a store; a store that is gone is an error (issue 12, defects 6 and 10) --------
+
+VIGIL = Path(sys.executable).parent / "vigil"
+
+
+def test_show_without_a_store_says_how_to_make_one_and_creates_nothing(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    code, out, err = vigil("config", "show", "--state-dir", str(state))
+    assert (code, out) == (1, "")
+    assert err == (f"vigil: error: {state / 'vigil.db'}: no vigil store there; create one with "
+                   "`vigil config load FILE` or `vigil run --config FILE`, or check the path\n")
+    assert not state.exists()
+
+
+@pytest.mark.parametrize(("spoil", "message"), [
+    (lambda db: db.write_bytes(b""), "the store file is empty (0 bytes)"),
+    (lambda db: db.mkdir(), "a directory is where the store file should be"),
+    (lambda db: db.write_bytes(b"not a database\n" * 300), "not a vigil store, or it is damaged"),
+])
+def test_show_and_run_refuse_a_store_that_is_gone(tmp_path: Path, spoil: Callable[[Path], object],
+                                                  message: str) -> None:
+    state = tmp_path / "state"
+    state.mkdir(mode=0o700)
+    db = state / "vigil.db"
+    spoil(db)
+
+    def shape() -> object:
+        return sorted(p.name for p in db.iterdir()) if db.is_dir() else db.read_bytes()
+
+    before = shape()
+    code, out, err = vigil("config", "show", "--state-dir", str(state))
+    assert (code, out) == (1, "")
+    assert err.startswith(f"vigil: error: {db}: ") and message in err
+    result = subprocess.run([str(VIGIL), "run", "--state-dir", str(state), "--listen", "127.0.0.1:0",
+                             "--node", "n1"], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 1
+    assert f"vigil: error: {db}: " in result.stderr and message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (state / "api.json").exists()
+    assert shape() == before  # nothing made in its place
+
+
+def _as_a_user_who_cannot_write() -> list[str]:
+    """Root writes anywhere: without CAP_DAC_OVERRIDE it obeys the modes like any other user."""
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("needs setpriv to drop root's right to write anywhere")
+    caps = "-dac_override,-dac_read_search"
+    return [setpriv, f"--inh-caps={caps}", f"--bounding-set={caps}"]
+
+
+def test_show_reads_a_store_it_cannot_write(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    code, _, err = vigil("config", "load", str(write_cib(tmp_path / "cib.xml")), "--state-dir", str(state))
+    assert code == 0, err
+    before = {p.name: p.read_bytes() for p in state.iterdir()}
+    os.chmod(state / "vigil.db", 0o444)
+    os.chmod(state, 0o555)
+    try:
+        result = subprocess.run([*_as_a_user_who_cannot_write(), str(VIGIL), "config", "show",
+                                 "--state-dir", str(state)], capture_output=True, text=True, timeout=60)
+    finally:
+        os.chmod(state, 0o700)
+        os.chmod(state / "vigil.db", 0o644)
+    assert result.returncode == 0, result.stderr
+    assert '<primitive id="web" class="ocf" provider="heartbeat" type="Dummy">' in result.stdout
+    assert {p.name: p.read_bytes() for p in state.iterdir()} == before

@@ -17,7 +17,16 @@ from typing import Any, NoReturn
 import click
 import httpx
 
-from vigil.statedir import ApiAddress, StateDirError, read_api_address, read_token, resolve_state_dir
+from vigil.cli.listener import NothingListens, check_token_recipient
+from vigil.statedir import (
+    API_FILE,
+    ApiAddress,
+    StateDirError,
+    read_api_address,
+    read_token,
+    resolve_state_dir,
+    written_by_owner,
+)
 
 CONNECT_TIMEOUT_S = 3.0
 READ_TIMEOUT_S = 30.0
@@ -58,6 +67,7 @@ class Client:
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = state_dir
         self.address: ApiAddress = read_api_address(state_dir)
+        self._token: str | None = None
         self._http = httpx.Client(base_url=self.address.url,
                                   timeout=httpx.Timeout(READ_TIMEOUT_S, connect=CONNECT_TIMEOUT_S))
 
@@ -75,13 +85,29 @@ class Client:
             f"vigil is not running with state dir {self.state_dir}: nothing answers at {self.address.url}"
             f"{state}; start it with `vigil run --state-dir {self.state_dir} --config FILE`")
 
+    def token(self) -> str:
+        """The token, once sure the address it goes to is the daemon's and no one else's.
+
+        ``api.json`` must be the directory owner's and writable by no one else
+        (:func:`~vigil.statedir.written_by_owner`), and the socket listening
+        at its address must be that owner's (:mod:`vigil.cli.listener`).
+        """
+        if self._token is None:
+            owner = written_by_owner(self.state_dir)
+            try:
+                check_token_recipient(self.address.url, owner, self.state_dir / API_FILE)
+            except NothingListens:
+                raise self._not_running() from None
+            self._token = read_token(self.state_dir)
+        return self._token
+
     def request(self, method: str, path: str, *, change: bool = False, json_body: Any = None,
                 content: bytes | None = None, params: dict[str, Any] | None = None,
                 headers: dict[str, str] | None = None, timeout: float | None = None) -> httpx.Response:
         """Send a request; raise :class:`ClientError` with the API's message when it fails."""
         sent = dict(headers or {})
         if change:
-            sent["Authorization"] = f"Bearer {read_token(self.state_dir)}"
+            sent["Authorization"] = f"Bearer {self.token()}"
         extra: dict[str, Any] = {}
         if timeout is not None:
             extra["timeout"] = httpx.Timeout(timeout, connect=CONNECT_TIMEOUT_S)

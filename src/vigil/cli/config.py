@@ -138,7 +138,7 @@ async def _show_offline(directory: Path, fmt: str) -> str:
     from vigil.statedir import store_url
     from vigil.store import open_store
 
-    store = open_store(store_url(directory), create=False)
+    store = open_store(store_url(directory), read_only=True)
     try:
         text, _ = await show_config(store, fmt)
     finally:

@@ -56,11 +56,13 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite://{path.resolve().as_posix()}" if path.is_absolute() else f"sqlite:{path.as_posix()}"
 
 
-def open_store(url: str, *, create: bool = True) -> Store:
+def open_store(url: str, *, create: bool = True, read_only: bool = False) -> Store:
     """Open the store ``url`` names; raise :class:`StoreError` with a clear message if it cannot.
 
     ``create=False`` refuses to create a new, empty store (for commands that
     only read or change an existing one, so a mistyped path is an error).
+    ``read_only=True`` (implies ``create=False``) never writes, so a reader
+    needs no write access to the store or its directory.
     """
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
@@ -78,7 +80,8 @@ def open_store(url: str, *, create: bool = True) -> Store:
             raise StoreError(
                 f"invalid store URL {url!r}: use sqlite:///PATH to the store file or state directory"
             )
-        return SQLiteStore(url, Path(unquote(parts.path)), create=create)
+        return SQLiteStore(url, Path(unquote(parts.path)), create=create and not read_only,
+                           read_only=read_only)
     if scheme in ("etcd", "etcd+http", "etcd+https"):
         raise StoreError(f"the etcd store ({url}) is not implemented yet; on one machine use sqlite:///PATH")
     shown = f"{scheme}://" if scheme else "no scheme"

@@ -195,8 +195,13 @@ class _Unaccounted(Exception):
 
 
 def resolve_path(path: Path) -> Path:
-    """The database file: ``path`` itself, or ``vigil.db`` in it when it is a directory."""
-    return path / DEFAULT_FILE_NAME if path.is_dir() else path
+    """The database file: ``path`` itself, or ``vigil.db`` in it when it is a directory.
+
+    A directory that is itself named ``vigil.db`` is a store file gone wrong,
+    not a state directory: it is kept, so that opening it is an error that
+    names it rather than a new, empty store inside it.
+    """
+    return path / DEFAULT_FILE_NAME if path.is_dir() and path.name != DEFAULT_FILE_NAME else path
 
 
 class SQLiteStore(Store):
@@ -205,7 +210,8 @@ class SQLiteStore(Store):
     )
 
     def __init__(
-        self, url: str, path: Path, *, create: bool = True, poll_interval: float = POLL_INTERVAL_S
+        self, url: str, path: Path, *, create: bool = True, read_only: bool = False,
+        poll_interval: float = POLL_INTERVAL_S,
     ) -> None:
         super().__init__(url)
         self.path = resolve_path(path)
@@ -216,7 +222,8 @@ class SQLiteStore(Store):
         # The status as of a revision, kept to bring the next snapshot up to date.
         self._status: tuple[int, dict[str, NodeData]] | None = None
         self._config_cache: tuple[int, Config] = (0, Config())
-        self._conn = self._connect(create)
+        self.read_only = read_only
+        self._conn = self._open_read_only() if read_only else self._connect(create)
         self._notifier = LocalNotifier(self._read_change())
 
     # -- opening ---------------------------------------------------------------------
@@ -227,29 +234,50 @@ class SQLiteStore(Store):
             message += " (the file is not a vigil store, or it is damaged)"
         return StoreError(f"{self.path}: cannot {doing}: {message}")
 
+    def _check_file(self, create: bool) -> None:
+        try:
+            self._check_file_state(create)
+        except OSError as error:
+            raise StoreError(f"{self.path}: cannot look at the store file: {error.strerror or error}") \
+                from None
+
+    def _check_file_state(self, create: bool) -> None:
+        """Tell a store never created (no file) from one that existed and is now unusable.
+
+        vigil's own opening writes the file's header (the switch to WAL)
+        before anything else, so an empty file, a directory in its place, or
+        a journal left without its database was a store once: opening it as a
+        new one would run the node as if nothing had ever been configured.
+        """
+        if self.path.is_dir():
+            raise StoreError(f"{self.path}: a directory is where the store file should be; "
+                             "restore the store from a backup, or remove the directory to start afresh")
+        if not self.path.exists():
+            journal = self.path.with_name(self.path.name + "-wal")
+            if journal.exists() and journal.stat().st_size > 0:
+                raise StoreError(f"{self.path}: the store is missing but its journal {journal.name} is "
+                                 "there: it was deleted; restore it, or remove the journal to start afresh")
+            if not create:
+                raise StoreError(f"{self.path}: no vigil store there; create one with `vigil config load "
+                                 "FILE` or `vigil run --config FILE`, or check the path")
+        elif self.path.stat().st_size == 0:
+            raise StoreError(f"{self.path}: the store file is empty (0 bytes), so it lost what it held; "
+                             "restore it from a backup, or remove it to start afresh")
+
     def _connect(self, create: bool) -> sqlite3.Connection:
-        if not create and not self.path.exists():
-            raise StoreError(
-                f"{self.path}: no vigil store there (start vigil to create one, or check the path)"
-            )
+        self._check_file(create)
         if not self.path.parent.is_dir():
             raise StoreError(f"{self.path}: the directory {self.path.parent} does not exist; create it first")
+        conn = self._sqlite_connect(self.path, uri=False)
         try:
-            conn = sqlite3.connect(
-                self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
-            )
-        except sqlite3.Error as error:
-            raise self._fail(error, "open the store") from None
-        try:
+            self._refuse_before_writing(conn, create)
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":
                 raise StoreError(f"{self.path}: cannot switch the store to WAL mode (got {mode!r})")
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA foreign_keys = ON")
             self._check_schema(conn)
-            problems = [str(row[0]) for row in conn.execute("PRAGMA quick_check")]
-            if problems != ["ok"]:
-                raise StoreError(f"{self.path}: the store is damaged: {'; '.join(problems[:5])}")
+            self._quick_check(conn)
         except sqlite3.Error as error:
             conn.close()
             raise self._fail(error, "open the store") from None
@@ -258,12 +286,93 @@ class SQLiteStore(Store):
             raise
         return conn
 
+    def _refuse_before_writing(self, conn: sqlite3.Connection, create: bool) -> None:
+        """Refuse a file that is not a vigil store before the first write (the switch to WAL)."""
+        tables = self._tables(conn)
+        if tables:
+            self._stored_version(conn, tables)
+        elif not create:
+            raise StoreError(f"{self.path}: this SQLite file holds no vigil store (it has no tables)")
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        """A connection that never writes, for commands that only read (``vigil config show``).
+
+        It works where the user may not write: a read-only file or directory.
+        SQLite needs to create the ``-shm`` file to read a WAL database; where
+        it cannot and there is no ``-wal`` (so no writer has the store open),
+        the file is read as immutable instead.
+        """
+        self._check_file(create=False)
+        uri = self.path.resolve().as_uri()
+        conn = self._sqlite_connect(uri + "?mode=ro", uri=True)
+        try:
+            try:
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            except sqlite3.OperationalError:
+                if self.path.with_name(self.path.name + "-wal").exists():
+                    raise
+                conn.close()
+                conn = self._sqlite_connect(uri + "?immutable=1", uri=True)
+            self._check_schema_read_only(conn)
+            self._quick_check(conn)
+        except sqlite3.Error as error:
+            conn.close()
+            raise self._fail(error, "read the store") from None
+        except StoreError:
+            conn.close()
+            raise
+        return conn
+
+    def _sqlite_connect(self, target: Path | str, *, uri: bool) -> sqlite3.Connection:
+        try:
+            return sqlite3.connect(
+                target, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False, uri=uri
+            )
+        except sqlite3.Error as error:
+            raise self._fail(error, "open the store") from None
+
+    def _quick_check(self, conn: sqlite3.Connection) -> None:
+        problems = [str(row[0]) for row in conn.execute("PRAGMA quick_check")]
+        if problems != ["ok"]:
+            raise StoreError(f"{self.path}: the store is damaged: {'; '.join(problems[:5])}")
+
+    def _check_schema_read_only(self, conn: sqlite3.Connection) -> None:
+        """The schema checks of :meth:`_check_schema`, where nothing may be created or migrated."""
+        tables = self._tables(conn)
+        if not tables:
+            raise StoreError(f"{self.path}: this SQLite file holds no vigil store (it has no tables)")
+        version = self._stored_version(conn, tables)
+        if version < SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path}: the store is at schema version {version} and must be upgraded, which a "
+                "read cannot do; open it once with write access (`vigil run`, or `vigil config load`)"
+            )
+
+    @staticmethod
+    def _tables(conn: sqlite3.Connection) -> set[str]:
+        return {str(row[0]) for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+    def _stored_version(self, conn: sqlite3.Connection, tables: set[str]) -> int:
+        if "schema_version" not in tables:
+            raise StoreError(f"{self.path}: this SQLite file is not a vigil store (no schema_version table)")
+        row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
+        stored = row[0] if row else None
+        if not isinstance(stored, int):
+            raise StoreError(f"{self.path}: the store's schema_version table is empty or damaged")
+        if stored > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path}: the store was written by a newer vigil (schema version {stored}; "
+                f"this vigil knows up to {SCHEMA_VERSION}): "
+                "upgrade vigil, or use another state directory"
+            )
+        if stored < 1:
+            raise StoreError(f"{self.path}: unknown old schema version {stored}")
+        return stored
+
     def _check_schema(self, conn: sqlite3.Connection) -> None:
         conn.execute("BEGIN IMMEDIATE")
         try:
-            tables = {
-                str(row[0]) for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-            }
+            tables = self._tables(conn)
             if not tables:
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
@@ -272,24 +381,8 @@ class SQLiteStore(Store):
                 conn.execute("INSERT INTO store (id, revision, config_revision) VALUES (1, 0, 0)")
                 conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                 version = 1
-            elif "schema_version" not in tables:
-                raise StoreError(
-                    f"{self.path}: this SQLite file is not a vigil store (no schema_version table)"
-                )
             else:
-                row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
-                stored = row[0] if row else None
-                if not isinstance(stored, int):
-                    raise StoreError(f"{self.path}: the store's schema_version table is empty or damaged")
-                if stored > SCHEMA_VERSION:
-                    raise StoreError(
-                        f"{self.path}: the store was written by a newer vigil (schema version {stored}; "
-                        f"this vigil knows up to {SCHEMA_VERSION}): "
-                        "upgrade vigil, or use another state directory"
-                    )
-                if stored < 1:
-                    raise StoreError(f"{self.path}: unknown old schema version {stored}")
-                version = stored
+                version = self._stored_version(conn, tables)
             for target in range(version + 1, SCHEMA_VERSION + 1):
                 for statement in _MIGRATIONS[target]:
                     conn.execute(statement)
