@@ -60,10 +60,10 @@ def to_result(
         reason = what
     elif proc.cancelled:
         rc, status = OcfRc.SUCCESS, ExecStatus.CANCELLED
-        reason = "cancelled: vigil is shutting down; the agent's process group was ended"
+        reason = "cancelled: vigil is shutting down; the agent's process tree was ended"
     elif proc.timed_out:
         rc, status = OcfRc.ERR_GENERIC, ExecStatus.TIMEOUT
-        reason = f"did not exit within its timeout of {request.timeout_ms} ms; its process group was ended"
+        reason = f"did not exit within its timeout of {request.timeout_ms} ms; its process tree was ended"
         if proc.leftovers_killed:
             reason += f" (SIGKILL for {len(proc.leftovers_killed)} process(es) that outlived SIGTERM)"
     elif proc.signal is not None:

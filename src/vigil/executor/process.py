@@ -6,9 +6,13 @@ makes each failure mode a result instead of a hang or a leak:
 - Each action runs in its **own session and process group** (the leader is
   ``setsid``), so the whole tree it forks can be signalled at once, and it
   cannot read the terminal vigil runs on.
-- **Timeout**: SIGTERM to the group, then SIGKILL to whatever is left after
-  a short grace (children that ignore SIGTERM included), and the result says
-  *timed out*; it carries no exit code, because the agent never gave one.
+- **Timeout**: SIGTERM to the action's whole tree, then SIGKILL to whatever
+  is left after a short grace (children that ignore SIGTERM included), and
+  the result says *timed out*; it carries no exit code, because the agent
+  never gave one.  The tree is the group plus what left it (``setsid``, a
+  double fork): each action carries an id in its environment
+  (``VIGIL_ACTION_ID``) and the tree is found through it and through
+  ancestry (:mod:`vigil.executor.subreaper`).
 - **Output** is captured with a cap per stream (the head and the tail are
   kept, the middle dropped and counted), and reading never stops, so an
   agent printing megabytes neither blocks on a full pipe nor fills memory.
@@ -21,14 +25,16 @@ makes each failure mode a result instead of a hang or a leak:
   waiting for a slot is reported apart and does not count against the
   timeout).
 - **Nothing is left running** when vigil stops: a cancelled action ends
-  its group before the cancellation goes on, :meth:`Spawner.shutdown` ends
-  every action in flight, and an ``atexit`` hook SIGKILLs any group still
+  its tree before the cancellation goes on, :meth:`Spawner.shutdown` ends
+  every action in flight, and an ``atexit`` hook SIGKILLs any tree still
   known at interpreter exit.  (A SIGKILL of vigil itself cannot be caught;
   see docs/executor.md.)
 
 A successful action may legitimately leave processes behind (a ``start``
-that launches a daemon in its own group): the spawner signals a group only
-on timeout, cancellation or shutdown, never after a normal exit.
+that launches a daemon in its own group): the spawner signals a tree only
+on timeout, cancellation or shutdown of the action in flight, never after a
+normal exit.  When vigil is the child subreaper, the spawner also reaps the
+zombies of what agents orphaned, before and after each action.
 """
 
 from __future__ import annotations
@@ -43,6 +49,17 @@ import time
 import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
+from vigil.executor.subreaper import (
+    ACTION_ID_VAR,
+    action_tree,
+    new_action_id,
+    read_proc,
+    reap_orphans,
+    reaping,
+    release_spawned,
+    spawning,
+)
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +98,7 @@ class ProcessResult:
     marked_text: str | None = None  # text after the last marker on stderr
     duration_s: float = 0.0
     queued_s: float = 0.0
-    leftovers_killed: tuple[int, ...] = ()  # pids still in the group when SIGKILL went out
+    leftovers_killed: tuple[int, ...] = ()  # pids still in the tree when SIGKILL went out
 
 
 class SpawnerClosed(RuntimeError):
@@ -239,6 +256,32 @@ def _signal_group(pgid: int, signum: int) -> None:
         log.warning("cannot signal process group %d: %s", pgid, err)
 
 
+def _signal_tree(leader: int, action_id: str, signum: int) -> list[int]:
+    """Signal the action's group and each process of its tree; returns the tree's pids."""
+    tree = action_tree(leader, action_id)
+    _signal_group(leader, signum)
+    for pid in tree:
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            pass
+        except PermissionError as err:
+            log.warning("cannot signal process %d: %s", pid, err)
+    return tree
+
+
+def _live_among(pids: set[int]) -> list[int]:
+    return sorted(pid for pid in pids if (info := read_proc(pid)) is not None and info.live)
+
+
+@dataclass(frozen=True)
+class _InFlight:
+    """An action whose leader is running: what ends it."""
+
+    exited: asyncio.Future[None]
+    action_id: str
+
+
 def _kill_leftover_groups(ref: weakref.ReferenceType[Spawner]) -> None:
     spawner = ref()
     if spawner is not None:
@@ -262,7 +305,7 @@ class Spawner:
         self.drain_s = drain_s
         self.output_cap = output_cap
         self._slots = asyncio.Semaphore(self.max_concurrent)
-        self._live: dict[int, asyncio.Future[None]] = {}
+        self._live: dict[int, _InFlight] = {}
         self._shut: set[int] = set()
         self._closed = False
         self.peak_running = 0
@@ -315,18 +358,23 @@ class Spawner:
     ) -> ProcessResult:
         loop = asyncio.get_running_loop()
         collector = _Collector(loop, cap, marker)
+        action = _InFlight(collector.exited, new_action_id())
+        if reaping():
+            reap_orphans()  # so that the agent finds no dead daemon's zombie
         started = time.monotonic()
         try:
-            transport, _ = await loop.subprocess_exec(
-                lambda: collector,
-                *argv,
-                stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                env=dict(env),
-                cwd=cwd,
-                start_new_session=True,
-            )
+            with spawning() as spawned:
+                transport, _ = await loop.subprocess_exec(
+                    lambda: collector,
+                    *argv,
+                    stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    env={**env, ACTION_ID_VAR: action.action_id},
+                    cwd=cwd,
+                    start_new_session=True,
+                )
+                spawned.add(transport.get_pid())
         except OSError as err:
             return ProcessResult(
                 None,
@@ -338,7 +386,7 @@ class Spawner:
         pid = transport.get_pid()
         if stdin is not None:
             _write_stdin(transport, stdin)
-        self._live[pid] = collector.exited
+        self._live[pid] = action
         self.peak_running = max(self.peak_running, len(self._live))
         timed_out = False
         leftovers: tuple[int, ...] = ()
@@ -347,9 +395,9 @@ class Spawner:
             if not done:
                 timed_out = True
                 log.warning(
-                    "%s (pid %d) timed out after %.1f s; ending its process group", argv[0], pid, timeout_s
+                    "%s (pid %d) timed out after %.1f s; ending its process tree", argv[0], pid, timeout_s
                 )
-                leftovers = await self._end_group(pid, collector.exited)
+                leftovers = await self._end_tree(pid, action)
             else:
                 # The agent is done: what it left running (a daemon a start
                 # launched) is the resource, not ours to end.
@@ -358,13 +406,16 @@ class Spawner:
         except asyncio.CancelledError:
             if pid in self._live:
                 try:
-                    await self._end_group(pid, collector.exited)
+                    await self._end_tree(pid, action)
                 except asyncio.CancelledError:
-                    _signal_group(pid, signal.SIGKILL)
+                    _signal_tree(pid, action.action_id, signal.SIGKILL)
             raise
         finally:
             self._live.pop(pid, None)
             transport.close()
+            release_spawned(pid, collector.exited)
+            if reaping():
+                reap_orphans()
         for capture in collector.captures.values():
             capture.finish()
         code = transport.get_returncode()
@@ -390,40 +441,54 @@ class Spawner:
             leftovers_killed=leftovers,
         )
 
-    async def _end_group(self, pgid: int, exited: asyncio.Future[None]) -> tuple[int, ...]:
-        """SIGTERM the group, SIGKILL what is left after the grace, wait until it is gone.
+    async def _end_tree(self, leader: int, action: _InFlight) -> tuple[int, ...]:
+        """SIGTERM the action's tree, SIGKILL what is left after the grace, wait until it is gone.
 
-        Returns the pids that were still there for SIGKILL.
+        Returns the pids that were still there for SIGKILL.  Between full
+        scans of ``/proc`` (reading environments is not free) only the pids
+        already found are watched; a last scan confirms the tree is empty.
+        A process once found is waited for even when it can no longer be
+        told apart (a child that lost its parent and its group while dying).
         """
-        _signal_group(pgid, signal.SIGTERM)
+        known = set(_signal_tree(leader, action.action_id, signal.SIGTERM))
         deadline = time.monotonic() + self.kill_grace_s
         while time.monotonic() < deadline:
-            if exited.done() and not group_members(pgid):
-                return ()
+            if action.exited.done() and not _live_among(known):
+                newcomers = _signal_tree(leader, action.action_id, signal.SIGTERM)
+                if not newcomers:
+                    return ()
+                known.update(newcomers)
             await asyncio.sleep(_POLL_S)
-        leftovers = tuple(group_members(pgid))
-        _signal_group(pgid, signal.SIGKILL)
+        leftovers = tuple(_signal_tree(leader, action.action_id, signal.SIGKILL))
+        known.update(leftovers)
         # SIGKILL cannot be ignored; only a process stuck in the kernel (D
-        # state) outlives these waits, and it is logged.
-        await asyncio.wait({exited}, timeout=5.0)
+        # state) outlives these waits, and it is logged.  Each pass kills
+        # again what a process forked before it died.
+        await asyncio.wait({action.exited}, timeout=5.0)
         deadline = time.monotonic() + 2.0
-        while (remaining := group_members(pgid)) and time.monotonic() < deadline:
+        while True:
+            known.update(_signal_tree(leader, action.action_id, signal.SIGKILL))
+            remaining = _live_among(known)
+            if not remaining or time.monotonic() >= deadline:
+                break
             await asyncio.sleep(_POLL_S)
         if remaining:
-            log.error("process group %d still has %s after SIGKILL", pgid, remaining)
+            log.error("the tree of process %d still has %s after SIGKILL", leader, remaining)
         return leftovers
 
     async def shutdown(self) -> None:
         """Refuse new actions and end every action in flight (TERM, grace, KILL).
 
-        The runs in flight return with ``cancelled`` set.
+        Each in-flight action's whole tree, escaped processes included; what
+        a finished action left running (a started service) is the resource
+        and stays.  The runs in flight return with ``cancelled`` set.
         """
         self._closed = True
         live = dict(self._live)
         self._shut.update(live)
-        await asyncio.gather(*(self._end_group(pid, exited) for pid, exited in live.items()))
+        await asyncio.gather(*(self._end_tree(pid, action) for pid, action in live.items()))
 
     def kill_all_now(self) -> None:
-        """SIGKILL every group in flight, without waiting: the last resort at exit."""
-        for pgid in list(self._live):
-            _signal_group(pgid, signal.SIGKILL)
+        """SIGKILL every tree in flight, without waiting: the last resort at exit."""
+        for leader, action in list(self._live.items()):
+            _signal_tree(leader, action.action_id, signal.SIGKILL)
