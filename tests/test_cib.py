@@ -969,3 +969,159 @@ def test_a_problem_in_a_shared_set_is_reported_once() -> None:
     )
     problem = only_problem(cib(xml))
     assert problem.where.endswith("/primitive[@id='a']/meta_attributes[@id='m']")
+
+
+# -- names that could steer a path, values Pacemaker refuses (issue 12) --------------
+
+
+@pytest.mark.parametrize("with_status", [True, False])
+@pytest.mark.parametrize(
+    ("element", "ident"),
+    [
+        ('<primitive id="{id}" class="ocf" provider="pacemaker" type="Dummy"/>', "../../../tmp/x/PWNED"),
+        ('<primitive id="{id}" class="ocf" provider="pacemaker" type="Dummy"/>', "web:0"),
+        ('<primitive id="{id}" class="ocf" provider="pacemaker" type="Dummy"/>', "1web"),
+        ('<primitive id="{id}" class="ocf" provider="pacemaker" type="Dummy"/>', ".."),
+        ('<group id="{id}">' + DUMMY + "</group>", "a/b"),
+        ('<clone id="{id}">' + DUMMY + "</clone>", "a b"),
+        (
+            '<primitive id="rsc1" class="ocf" provider="pacemaker" type="Dummy"><operations>'
+            '<op id="{id}" name="monitor" interval="10"/></operations></primitive>',
+            "op/../x",
+        ),
+    ],
+)
+def test_ids_that_are_not_pacemaker_ids_are_refused_one_problem_each(
+    element: str, ident: str, with_status: bool
+) -> None:
+    xml = resources(element.format(id=ident))
+    with pytest.raises(InputError) as caught:
+        load_cib(cib(xml), name="test.xml", with_status=with_status)
+    [problem] = caught.value.problems
+    assert problem.where.startswith("test.xml:6 ")
+    assert problem.message.startswith(f"id {ident!r} is not a valid id: an id starts with a letter or '_'")
+
+
+def test_a_constraint_id_is_checked_too_and_ids_pacemaker_accepts_are_not() -> None:
+    ok = '<primitive id="_a.b-c_1" class="ocf" provider="pacemaker" type="Dummy"/>'
+    load_cib(cib(resources(ok) + '<constraints><rsc_location id="Ünïcode.1" rsc="_a.b-c_1" node="n"'
+                 ' score="1"/></constraints>'))
+    problem = only_problem(cib(resources(DUMMY) + '<constraints><rsc_location id="l/x" rsc="rsc1" node="n"'
+                               ' score="1"/></constraints>'))
+    assert "rsc_location[@id='l/x']" in problem.where and "is not a valid id" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("xml", "message"),
+    [
+        (
+            resources('<primitive id="rsc1" class="ocf" provider="pacemaker" type="Dummy"><operations>'
+                      '<op id="m" name="monitor" interval="10" on-fail="explode"/></operations></primitive>'),
+            "invalid value 'explode' for on-fail: use one of ignore, block, demote, stop, restart, standby,"
+            " fence, restart-container",
+        ),
+        (
+            '<op_defaults><meta_attributes id="od"><nvpair id="od-1" name="on-fail" value="explode"/>'
+            "</meta_attributes></op_defaults>",
+            "invalid value 'explode' for on-fail",
+        ),
+        (
+            resources('<primitive id="rsc1" class="ocf" provider="pacemaker" type="Dummy"><meta_attributes'
+                      ' id="m"><nvpair id="m-1" name="migration-threshold" value="three"/></meta_attributes>'
+                      "</primitive>"),
+            "invalid value 'three' for migration-threshold: use an integer or INFINITY",
+        ),
+        (
+            '<rsc_defaults><meta_attributes id="rd"><nvpair id="rd-1" name="migration-threshold"'
+            ' value="three"/></meta_attributes></rsc_defaults>',
+            "invalid value 'three' for migration-threshold",
+        ),
+        (
+            '<crm_config><cluster_property_set id="o"><nvpair id="o-1" name="stonith-enabled" value="maybe"/>'
+            "</cluster_property_set></crm_config>",
+            "invalid value 'maybe' for stonith-enabled: use true or false",
+        ),
+        (
+            '<crm_config><cluster_property_set id="o"><nvpair id="o-1" name="no-quorum-policy"'
+            ' value="dance"/></cluster_property_set></crm_config>',
+            "invalid value 'dance' for no-quorum-policy: use one of stop, freeze, ignore, demote, suicide,"
+            " fence",
+        ),
+        (
+            resources('<primitive id="rsc1" class="ocf" provider="pacemaker" type="Dummy"><operations>'
+                      '<op id="m" name="monitor" interval="100000000000000000000000000"/></operations>'
+                      "</primitive>"),
+            "interval: '100000000000000000000000000' is too long: at most 4294967s (about 49 days)",
+        ),
+        (
+            resources('<primitive id="rsc1" class="ocf" provider="pacemaker" type="Dummy"><operations>'
+                      '<op id="m" name="monitor" interval="10" timeout="50d"/></operations></primitive>'
+                      .replace("50d", "4294968s")),
+            "timeout: '4294968s' is too long",
+        ),
+        (
+            resources('<primitive id="rsc1" class="ocf" provider="pacemaker" type="Dummy"><operations>'
+                      '<op id="m" name="monitor" interval="10" timeout="-5s"/></operations></primitive>'),
+            "timeout: '-5s' is negative: an action needs time to run",
+        ),
+        (
+            resources(DUMMY) + '<constraints><rsc_location id="l" rsc-pattern="([" node="n" score="1"/>'
+            "</constraints>",
+            "rsc-pattern '([' is not a regular expression (unterminated character set at position 1): fix it",
+        ),
+        (
+            '<fencing-topology><fencing-level id="f" index="1" devices="d" target-pattern="*x"/>'
+            "</fencing-topology>",
+            "target-pattern '*x' is not a regular expression",
+        ),
+    ],
+)
+def test_values_pacemaker_refuses_are_refused_with_what_to_use(xml: str, message: str) -> None:
+    data = cib(xml).replace(b"<crm_config/>\n", b"") if "<crm_config>" in xml else cib(xml)
+    problem = only_problem(data)
+    assert problem.message.startswith(message), problem
+
+
+def test_values_pacemaker_accepts_still_load() -> None:
+    xml = resources(
+        '<primitive id="rsc1" class="ocf" provider="pacemaker" type="Dummy"><meta_attributes id="m">'
+        '<nvpair id="m-1" name="migration-threshold" value="-INFINITY"/>'
+        '<nvpair id="m-2" name="on-fail" value="Restart"/></meta_attributes><operations>'
+        '<op id="mon" name="monitor" interval="4294967s" timeout="PT10S" on-fail="fence"/></operations>'
+        "</primitive>"
+    ).replace("<resources>", '<crm_config><cluster_property_set id="o"><nvpair id="o-1"'
+              ' name="stonith-enabled" value="No"/><nvpair id="o-2" name="no-quorum-policy" value="freeze"/>'
+              "</cluster_property_set></crm_config><resources>")
+    cluster, _ = load_cib(cib(xml).replace(b"<crm_config/>\n", b""))
+    assert primitive(cluster, "rsc1").ops[0].interval_ms == 4_294_967_000
+
+
+@pytest.mark.parametrize("doctype", ['<!DOCTYPE cib SYSTEM "pacemaker.dtd">',
+                                     '<!DOCTYPE cib PUBLIC "-//x" "http://example.com/cib.dtd">'])
+@pytest.mark.parametrize("with_status", [True, False])
+def test_an_undeclared_entity_is_an_error_not_an_empty_value(doctype: str, with_status: bool) -> None:
+    xml = resources('<primitive id="rsc1" class="ocf" provider="pacemaker" type="Dummy">'
+                    '<instance_attributes id="i"><nvpair id="i-1" name="state" value="&nowhere;"/>'
+                    "</instance_attributes></primitive>")
+    with pytest.raises(InputError) as caught:
+        load_cib(doctype.encode() + b"\n" + cib(xml), name="test.xml", with_status=with_status)
+    [problem] = caught.value.problems
+    assert problem.where.startswith("test.xml:7:")  # the line of the nvpair
+    assert problem.message.startswith("malformed XML: Entity 'nowhere' not defined: write the character")
+
+
+def test_orders_in_a_circle_are_refused_naming_each_order() -> None:
+    three = "".join(f'<primitive id="{r}" class="ocf" provider="pacemaker" type="Dummy"/>' for r in "abc")
+    orders = ('<rsc_order id="o1" first="a" then="b"/>\n<rsc_order id="o2" first="b" then="c"/>\n'
+              '<rsc_order id="o3" first="c" then="a" kind="Optional"/>\n'
+              '<rsc_order id="s" first="c" then="b" kind="Serialize"/>')
+    problem = only_problem(cib(resources(three) + f"<constraints>{orders}</constraints>"))
+    assert "rsc_order[@id='o1']" in problem.where
+    assert problem.message == (
+        "these orders wait on each other in a circle, so none of their actions can ever run:"
+        " o1 (a start before b start), o2 (b start before c start), o3 (c start before a start);"
+        " remove one of them"
+    )
+    # An order between different actions of the same resources is no circle.
+    ok = '<rsc_order id="o1" first="a" then="b"/><rsc_order id="o2" first="b" first-action="stop" then="a"/>'
+    load_cib(cib(resources(three) + f"<constraints>{ok}</constraints>"))

@@ -87,3 +87,14 @@ def test_filters_and_zeros(config: Config) -> None:
     assert len(everything) == 2 * len([p for p in config.primitives()])
     zero = next(f for f in everything if f.node == "n1" and f.resource == "a")
     assert (zero.count, zero.recoveries_left) == (0, "INFINITY")
+
+
+def test_a_fail_count_that_is_not_a_number_counts_as_0_but_is_shown(config: Config) -> None:
+    """Pacemaker reads garbage as 0 (char2score); vigil does too, and says so instead of hiding it."""
+    found = failcounts(config, status({"fail-count-web#monitor_10000": "notanumber",
+                                       "fail-count-web#start_0": "1"}), NOW)
+    assert found == [FailCount(
+        resource="web", node="n1", count=1,
+        operations=(OperationFailures("monitor_10000", 0), OperationFailures("start_0", 1)),
+        migration_threshold=3, recoveries_left="2", unreadable=("monitor_10000='notanumber'",),
+    )]

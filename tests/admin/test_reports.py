@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 
 import pytest
 
@@ -11,10 +12,13 @@ from vigil.admin.failcounts import failcounts
 from vigil.admin.metrics import ActionFigures, ControllerFigures, escape, render_metrics
 from vigil.admin.report import ControllerInfo, MonitorInfo, StatusReport, TransitionInfo, build_report
 from vigil.admin.status_text import render_status
+from vigil.model.cib import load_cib
 from vigil.model.cluster import Cluster
 from vigil.model.config import Config
 from vigil.model.status import NodeState, OpRecord, ResourceHistory, Status
 from vigil.scheduler import schedule
+
+from .conftest import CIB
 
 NOW = 1_700_000_000
 DIGEST = "f2317cad3d54cec5d7d7aa7d0bf35cf8"  # Dummy without parameters
@@ -170,3 +174,32 @@ def test_metrics_parse_back_with_the_recoveries_left(report: StatusReport, confi
 
 def test_label_values_are_escaped() -> None:
     assert escape('a\\b"c\nd') == 'a\\\\b\\"c\\nd'
+
+
+def test_status_warns_of_a_fail_count_that_is_not_a_number(config: Config) -> None:
+    cluster = running_web_after_a_failure(config)
+    n1 = cluster.status.nodes[0]
+    garbled = replace(n1, attributes=(("fail-count-web#monitor_10000", "notanumber"),))
+    cluster = Cluster(config, Status(nodes=(garbled, *cluster.status.nodes[1:])))
+    report = build_report(cluster, schedule(cluster, NOW), NOW, ControllerInfo(node="n1"), revision=1,
+                          config_revision=1)
+    lines = render_status(report).splitlines()
+    at = lines.index("    * web: migration-threshold=3, fail-count=0 (monitor_10000: 0): 3 recoveries left")
+    assert lines[at + 1] == ("      warning: fail-count not a number, counted as 0:"
+                             " monitor_10000='notanumber' (clear it: vigil failcount clear web --node n1)")
+
+
+def test_status_shows_what_loading_the_configuration_warned_about() -> None:
+    """Values Pacemaker accepts and ignores are printed at load and kept for ``vigil status``."""
+    order = b'<rsc_order id="o" first="web" then="plain" kind="soon"/>'
+    data = CIB.replace(b"<constraints>", b"<constraints>" + order)
+    loaded, warnings = load_cib(data, name="stored", with_status=False)
+    assert loaded.config.warnings == tuple(warnings)
+    assert any("invalid kind 'soon' is treated as Mandatory" in warning for warning in warnings)
+    cluster = running_web_after_a_failure(loaded.config)
+    report = build_report(cluster, schedule(cluster, NOW), NOW, ControllerInfo(node="n1"), revision=1,
+                          config_revision=1)
+    lines = render_status(report).splitlines()
+    at = lines.index("Configuration Warnings:")
+    assert lines[at + 1].endswith("invalid kind 'soon' is treated as Mandatory (use Mandatory, Optional or"
+                                  " Serialize)")

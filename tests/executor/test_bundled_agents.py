@@ -552,3 +552,23 @@ def test_flaky_monitor_fails_while_its_fail_file_exists(executor: Executor, stat
 def test_flaky_passes_vigil_agent_test(executor: Executor, state_dir: Path) -> None:
     report = run(AgentTest(executor, AgentSpec.parse("ocf:vigil:Flaky"), {"state_dir": str(state_dir)}).run())
     assert report.passed, report.first_failure
+
+
+@pytest.mark.parametrize("agent", ["Service", "Flaky", "NovaCompute"])
+def test_an_instance_name_that_is_a_path_writes_nothing_outside_the_state_directory(
+    agent: str, tmp_path: Path
+) -> None:
+    """The instance name is a file name in state_dir: ``../x`` is refused (6), nothing is written."""
+    state = tmp_path / "state"
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "OCF_ROOT": str(tmp_path),
+           "OCF_RESOURCE_INSTANCE": "../PWNED", "OCF_RESKEY_state_dir": str(state),
+           "OCF_RESKEY_command": "true"}
+    for action in ("start", "monitor", "stop"):
+        result = subprocess.run([BUNDLED_SHELL, str(BUNDLED / agent), action], env=env, capture_output=True,
+                                text=True, timeout=30, check=False)
+        assert result.returncode == int(OcfRc.ERR_CONFIGURED), (action, result.stderr)
+        assert "resource instance name '../PWNED' is not a plain name" in result.stderr
+    assert not any(path.name.startswith("PWNED") for path in tmp_path.iterdir())
+    result = subprocess.run([BUNDLED_SHELL, str(BUNDLED / agent), "meta-data"], env=env, capture_output=True,
+                            timeout=30, check=False)
+    assert result.returncode == 0

@@ -8,11 +8,13 @@ looking for the processes, not by a clock.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 from pathlib import Path
 
-from vigil.executor import ActionRequest, ExecStatus, Executor, OcfRc, Recovery, Spawner
+from vigil.executor import ActionRequest, AgentSpec, ExecStatus, Executor, OcfRc, Recovery, Spawner
 from vigil.executor.process import group_members
+from vigil.fencing.agent import FenceAgents
 
 from .conftest import is_alive, kill_if_alive, run
 
@@ -191,3 +193,41 @@ def test_concurrent_actions_are_limited_per_node(ocf_root: Path) -> None:
     assert run(scenario()) == [OcfRc.SUCCESS] * 4
     assert executor.spawner.peak_running == 2
     assert executor.spawner.running == 0
+
+
+def _planted_agent(directory: Path) -> tuple[Path, Path]:
+    """An executable outside every class directory that leaves a mark when anything runs it."""
+    directory.mkdir()
+    marker = directory / "RAN"
+    agent = directory / "evil"
+    agent.write_text(f"#!/bin/sh\necho \"$@\" >>{marker}\necho '<resource-agent name=\"evil\"/>'\n")
+    agent.chmod(0o755)
+    return agent, marker
+
+
+def test_an_agent_name_that_leaves_its_class_directory_is_never_run(
+    executor: Executor, ocf_root: Path, lsb_dir: Path, tmp_path: Path
+) -> None:
+    """Defence in depth for a stored configuration: ``ocf:../../x:evil`` is "not installed", not run."""
+    agent, marker = _planted_agent(tmp_path / "x")
+    provider = os.path.relpath(agent.parent, ocf_root / "resource.d")
+    init_name = os.path.relpath(agent, lsb_dir)
+    assert provider.startswith("..") and init_name.startswith("..")
+    for spec in (AgentSpec("ocf", "evil", provider), AgentSpec("lsb", init_name)):
+        result = run(executor.run(ActionRequest("rsc", spec, "start", timeout_ms=10_000)))
+        assert result.rc == OcfRc.ERR_INSTALLED and result.status == ExecStatus.NOT_INSTALLED, spec
+        assert "is not a plain name" in result.exit_reason, result.exit_reason
+        fetch = run(executor.fetch_metadata(spec))
+        assert fetch.metadata is None and "is not a plain name" in fetch.error
+    assert not marker.exists()
+
+
+def test_a_fence_agent_name_that_leaves_its_directory_is_never_run(tmp_path: Path) -> None:
+    agent, marker = _planted_agent(tmp_path / "x")
+    directory = tmp_path / "sbin"
+    directory.mkdir()
+    agents = FenceAgents(Spawner(), directory)
+    name = os.path.relpath(agent, directory)
+    assert not agents.is_installed(name)
+    assert run(agents.raw_metadata(name)) is None
+    assert not marker.exists()

@@ -54,6 +54,9 @@ class FailCount:
     last_failure: int | None = None
     # failure-timeout has passed since the last failure: the scheduler no longer counts it.
     expired: bool = False
+    # Operations whose fail-count is not a number, as written (``monitor_10000='notanumber'``):
+    # counted as 0, as Pacemaker and vigil's scheduler read them, and shown so that it is not silent.
+    unreadable: tuple[str, ...] = ()
 
     @property
     def count_text(self) -> str:
@@ -137,6 +140,7 @@ def failcounts(config: Config, status: Status, now: int, *, resources: list[str]
     on every node with a status), ordered by node, then resource."""
     found: dict[tuple[str, str], dict[str, int]] = {}
     last: dict[tuple[str, str], int] = {}
+    unreadable: dict[tuple[str, str], list[str]] = {}
     for state in status.nodes:
         if node is not None and state.uname != node:
             continue
@@ -152,7 +156,8 @@ def failcounts(config: Config, status: Status, now: int, *, resources: list[str]
                 try:
                     count = parse_score(value)
                 except ScoreError:
-                    continue
+                    count = 0  # Pacemaker's char2score of garbage; the scheduler skips it alike
+                    unreadable.setdefault(key, []).append(f"{split[1]}={value!r}")
                 operations = found.setdefault(key, {})
                 operations[split[1]] = add(operations.get(split[1], 0), count)
             elif name.startswith(LAST_FAILURE_PREFIX):
@@ -178,7 +183,7 @@ def failcounts(config: Config, status: Status, now: int, *, resources: list[str]
             operations=tuple(OperationFailures(op, count) for op, count in sorted(operations.items())),
             migration_threshold=policy.migration_threshold,
             recoveries_left=recoveries_left(policy.migration_threshold, 0 if expired else total),
-            last_failure=newest, expired=expired,
+            last_failure=newest, expired=expired, unreadable=tuple(unreadable.get((node_name, rsc), ())),
         ))
     return result
 

@@ -17,8 +17,9 @@ from vigil.errors import Problem
 from vigil.events.exhausted import POLICIES, POLICY_META
 from vigil.executor.executor import Executor
 from vigil.executor.request import AgentSpec
-from vigil.model.config import Clone, Config, Group, Node, Resource
+from vigil.model.config import Clone, Config, Group, Node, Primitive, Resource
 from vigil.model.config_file import load_config_data, load_config_file
+from vigil.model.names import agent_name_problem
 from vigil.store.base import RevisionConflict, Store
 
 SUPPORTED_CLASSES = ("ocf", "lsb", "stonith")
@@ -70,7 +71,11 @@ async def check_agents(config: Config, executor: Executor) -> list[Problem]:
             problems.append(Problem(where, f"agent class {prim.cls!r} ({prim.agent}) is not supported yet; "
                                            f"vigil runs {', '.join(SUPPORTED_CLASSES)} agents"))
             continue
-
+        name_problem = _agent_name_problem(prim)
+        if name_problem is not None:
+            # Never looked up, let alone run for its meta-data.
+            problems.append(Problem(where, name_problem))
+            continue
         if prim.agent not in checked:
             spec = AgentSpec(prim.cls, prim.type, prim.provider)
             fetch = await executor.fetch_metadata(spec)
@@ -79,6 +84,14 @@ async def check_agents(config: Config, executor: Executor) -> list[Problem]:
         if error is not None:
             problems.append(Problem(where, f"agent {prim.agent} cannot be used: {error}"))
     return problems
+
+
+def _agent_name_problem(prim: Primitive) -> str | None:
+    """Why the agent's provider or type is not a plain name (a CIB may name a path), or None."""
+    parts = [("provider", prim.provider)] if prim.cls == "ocf" else []
+    parts.append(("type", prim.type))
+    found = (agent_name_problem(prim.agent, part, value) for part, value in parts if value is not None)
+    return next(filter(None, found), None)
 
 
 def check_policies(config: Config) -> list[Problem]:

@@ -131,6 +131,9 @@ class Executor:
         ``use_cache=False`` always runs the agent (and refreshes the cache).
         """
         if spec.standard == "lsb":
+            outside = self.lsb.outside(spec)
+            if outside is not None:
+                return MetadataFetch(None, None, outside)
             if not self.lsb.path(spec).is_file():
                 return MetadataFetch(None, None, f"init script {self.lsb.path(spec)} not found")
             return MetadataFetch(None, self.lsb.metadata(spec))

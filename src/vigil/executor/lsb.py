@@ -26,6 +26,7 @@ from vigil.executor.outcome import not_run, to_result
 from vigil.executor.process import Spawner
 from vigil.executor.request import ActionRequest, AgentSpec
 from vigil.executor.results import ActionResult, ExecStatus, OcfRc
+from vigil.model.names import agent_name_problem
 
 DEFAULT_INIT_DIR = Path("/etc/init.d")
 LSB_STATUS_NOT_INSTALLED = 150
@@ -88,6 +89,10 @@ class LsbClass:
     def path(self, spec: AgentSpec) -> Path:
         return self.init_dir / spec.type
 
+    def outside(self, spec: AgentSpec) -> str | None:
+        """Why ``spec`` would name a file outside the init directory (a path, ``..``), or None."""
+        return agent_name_problem(str(spec), "name", spec.type)
+
     def agents(self) -> list[str]:
         """Executable files of the init directory, as Pacemaker lists them."""
         try:
@@ -126,6 +131,9 @@ class LsbClass:
         warnings: tuple[str, ...] = (),
     ) -> ActionResult:
         """Run one action of an init script."""
+        outside = self.outside(request.agent)
+        if outside is not None:
+            return not_run(request, OcfRc.ERR_INSTALLED, ExecStatus.NOT_INSTALLED, outside)
         path = self.path(request.agent)
         if not path.exists() or path.is_dir():
             return not_run(

@@ -28,6 +28,7 @@ from vigil.executor.outcome import not_run, to_result
 from vigil.executor.process import Spawner
 from vigil.executor.request import ActionRequest, AgentSpec
 from vigil.executor.results import ActionResult, ExecStatus, OcfRc
+from vigil.model.names import agent_name_problem, is_plain_name
 
 # Pacemaker's timeout for a meta-data call.
 METADATA_TIMEOUT_MS = 30_000
@@ -84,10 +85,21 @@ class OcfClass:
             return bundled
         return installed
 
+    def outside(self, spec: AgentSpec) -> str | None:
+        """Why a named agent would be looked for outside ``resource.d/PROVIDER/``, or None.
+
+        The configuration is checked when it is loaded; this holds for one
+        stored before that check, or reaching the executor any other way.
+        """
+        if spec.path is not None:
+            return None  # a file the operator named on the command line
+        parts = (("provider", spec.provider or ""), ("type", spec.type))
+        return next(filter(None, (agent_name_problem(str(spec), part, value) for part, value in parts)), None)
+
     def bundled_path(self, spec: AgentSpec) -> Path | None:
         """The bundled agent's file, when vigil ships one of that name."""
         directory = self.bundled.get(spec.provider or "")
-        if directory is None or spec.path is not None or spec.type.startswith("."):
+        if directory is None or spec.path is not None or not is_plain_name(spec.type):
             return None
         path = directory / spec.type
         return path if path.is_file() else None
@@ -140,6 +152,9 @@ class OcfClass:
                 ExecStatus.NOT_INSTALLED,
                 f"{request.agent}: an OCF agent needs a provider (ocf:PROVIDER:TYPE)",
             )
+        outside = self.outside(request.agent)
+        if outside is not None:
+            return not_run(request, OcfRc.ERR_INSTALLED, ExecStatus.NOT_INSTALLED, outside)
         if not path.exists():
             hint = (
                 ""

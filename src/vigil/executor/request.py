@@ -8,15 +8,15 @@ fact the agent's environment is built from, nothing else.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+
+from vigil.model.names import is_plain_name
 
 # Pacemaker's default operation timeout.
 DEFAULT_TIMEOUT_MS = 20_000
 
 STANDARDS = ("ocf", "lsb")
-_NAME = re.compile(r"[A-Za-z0-9_.+-][A-Za-z0-9_.+@-]*")
 
 Pairs = tuple[tuple[str, str], ...]
 
@@ -51,9 +51,9 @@ class AgentSpec:
             return cls.for_path(text)
         parts = text.split(":")
         standard = parts[0].lower()
-        if standard == "ocf" and len(parts) == 3 and all(_NAME.fullmatch(p) for p in parts[1:]):
+        if standard == "ocf" and len(parts) == 3 and all(is_plain_name(p) for p in parts[1:]):
             return cls("ocf", parts[2], parts[1])
-        if standard == "lsb" and len(parts) == 2 and _NAME.fullmatch(parts[1]):
+        if standard == "lsb" and len(parts) == 2 and is_plain_name(parts[1]):
             return cls("lsb", parts[1])
         if standard == "systemd" or standard == "service":
             raise ValueError(f"{text!r}: the {standard} class is not supported yet (ocf and lsb are)")

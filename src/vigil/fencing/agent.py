@@ -29,6 +29,7 @@ from pathlib import Path
 from lxml import etree
 
 from vigil.executor.process import ProcessResult, Spawner, SpawnerClosed
+from vigil.model.names import is_plain_name
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +182,7 @@ class FenceAgents:
 
     def is_installed(self, agent: str) -> bool:
         path = self.path(agent)
-        return "/" not in agent and path.is_file()
+        return is_plain_name(agent) and path.is_file()
 
     async def raw_metadata(self, agent: str) -> bytes | None:
         """The agent's meta-data XML (``action=metadata`` on stdin), or None."""

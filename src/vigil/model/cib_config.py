@@ -6,6 +6,7 @@ together and checks that every constraint names a resource that exists.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from vigil.model.cib_alerts import load_alerts
@@ -25,6 +26,7 @@ from vigil.model.config import (
     Resource,
     iter_primitives,
 )
+from vigil.model.order_cycles import describe_cycle, order_cycles
 from vigil.model.rules import Rule
 
 ORDER_KINDS: tuple[OrderKind, ...] = ("Mandatory", "Optional", "Serialize")
@@ -116,6 +118,9 @@ def _load_fencing(reader: Reader, section: Element | None) -> tuple[FencingLevel
         if index is None:
             reader.required(element, "index")
         devices = reader.required(element, "devices") or ""
+        pattern = element.get("target-pattern")
+        if pattern is not None:
+            is_pattern(reader, element, "target-pattern", pattern)
         levels.append(
             FencingLevel(
                 id=reader.ident(element),
@@ -176,6 +181,8 @@ class _Constraints:
         pattern = element.get("rsc-pattern")
         rsc = element.get("rsc")
         if pattern is None and not self.names_resource(element, "rsc", rsc):
+            return
+        if pattern is not None and not is_pattern(self.reader, element, "rsc-pattern", pattern):
             return
         rules: list[Rule] = []
         for child in children(element):
@@ -277,6 +284,16 @@ class _Constraints:
         return "Optional" if score == 0 else "Mandatory"
 
 
+def is_pattern(reader: Reader, element: Element, name: str, pattern: str) -> bool:
+    """Whether ``pattern`` is a regular expression; a problem if not (Pacemaker refuses it too)."""
+    try:
+        re.compile(pattern)
+    except re.error as error:
+        reader.problem(element, f"{name} {pattern!r} is not a regular expression ({error}): fix it")
+        return False
+    return True
+
+
 def _influence(reader: Reader, element: Element) -> bool:
     """``influence``; an unparsable value is ignored as Pacemaker does (default true)."""
     text = element.get("influence")
@@ -312,9 +329,21 @@ def _load_constraints(reader: Reader, section: Element, config: Config) -> Confi
             reader.unsupported(element)
         else:
             handler(element)
+    _report_cycles(reader, section, reading.orders)
     return replace(
         config,
         locations=tuple(reading.locations),
         colocations=tuple(reading.colocations),
         orders=tuple(reading.orders),
     )
+
+
+def _report_cycles(reader: Reader, section: Element, orders: list[Order]) -> None:
+    """One problem per circle of orders, at its first order."""
+    elements = {str(child.get("id")): child for child in children(section) if child.tag == "rsc_order"}
+    for cycle in order_cycles(orders):
+        reader.problem(
+            elements.get(cycle[0].id, section),
+            f"these orders wait on each other in a circle, so none of their actions can ever run:"
+            f" {describe_cycle(cycle)}; remove one of them",
+        )

@@ -58,18 +58,40 @@ def _read(source: str | os.PathLike[str] | bytes, filename: str) -> bytes:
 
 
 _PARSER_OPTIONS = {"resolve_entities": False, "no_network": True, "remove_pis": True, "huge_tree": False}
+# What libxml2 calls an ``&name;`` that no DTD declares.
+_UNDECLARED_ENTITY = frozenset({"WAR_UNDECLARED_ENTITY", "ERR_UNDECLARED_ENTITY"})
 
 
 def _parse_xml(data: bytes, filename: str) -> Element:
     parser = etree.XMLParser(**_PARSER_OPTIONS)  # type: ignore[arg-type]
     try:
-        return etree.fromstring(data, parser)
+        root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as error:
         # libxml2 stops at the first fatal error, so there is only one to report.
         line, column = error.position
         raise InputError(
             [Problem(f"{filename}:{line}:{column}", f"malformed XML: {error.msg}; fix the XML syntax there")]
         ) from None
+    _refuse_undeclared_entities(parser, filename)
+    return root
+
+
+def _refuse_undeclared_entities(parser: etree.XMLParser, filename: str) -> None:
+    """An entity no DTD declares is an error, not an empty value.
+
+    With a DOCTYPE naming an external DTD (which is never read), libxml2
+    only warns about ``&name;`` and leaves it out: a value would silently
+    be stored empty.
+    """
+    problems = [
+        Problem(f"{filename}:{entry.line}:{entry.column}",
+                f"malformed XML: {entry.message.strip()}: write the character or text itself"
+                " (or &amp; for '&')")
+        for entry in parser.error_log
+        if entry.type_name in _UNDECLARED_ENTITY
+    ]
+    if problems:
+        raise InputError(problems)
 
 
 def _read_usual(reader: Reader, data: bytes) -> Cluster | None:
@@ -114,7 +136,8 @@ def _complete(reader: Reader, root: Element, config: Config, status: Status) -> 
     for tag, child in sections.items():
         if tag not in ("configuration", "status"):
             reader.unsupported(child)
-    config = Config(**{**config.__dict__, "unsupported": tuple(reader.unsupported_messages())})
+    config = Config(**{**config.__dict__, "unsupported": tuple(reader.unsupported_messages()),
+                       "warnings": tuple(reader.warnings())})
     return Cluster(config=config, status=status, cib_attributes=tuple(_attributes(root)))
 
 

@@ -13,24 +13,35 @@ from lxml import etree
 
 from vigil.errors import Problem
 from vigil.isodate import parse_interval_ms
+from vigil.model.names import id_problem
+from vigil.model.option_values import parse_bool as parse_bool  # where the CIB readers look for it
 from vigil.model.scores import ScoreError, parse_score
 
 Element = etree._Element
 
-_TRUE = frozenset({"true", "yes", "on", "y", "1"})
-_FALSE = frozenset({"false", "no", "off", "n", "0"})
 _LEGACY_ROLES = {"master": "Promoted", "slave": "Unpromoted"}
 _ID_REFERENCES = frozenset({"resource_ref", "obj_ref"})
+# Pacemaker keeps an interval or a timeout as milliseconds in a 32-bit
+# unsigned int, and refuses what does not fit.
+MAX_DURATION_MS = 2**32 - 1
+# Elements whose ids name what users, agents and file names see: resources,
+# their operations and constraints.  Held to Pacemaker's id syntax (the ids
+# of sets, rules and the like are not: tools derive them from other names).
+_NAMED_ELEMENTS = frozenset({
+    "primitive", "template", "group", "clone", "master", "bundle", "op",
+    "rsc_location", "rsc_colocation", "rsc_order", "rsc_ticket",
+})
 
 
-def parse_bool(text: str) -> bool | None:
-    """Pacemaker's boolean spellings; None if ``text`` is not one."""
-    word = text.strip().lower()
-    if word in _TRUE:
-        return True
-    if word in _FALSE:
-        return False
-    return None
+def parse_duration_ms(text: str) -> int:
+    """An interval or timeout in ms, no longer than Pacemaker can hold; ValueError saying what is wrong."""
+    value = parse_interval_ms(text)
+    if value > MAX_DURATION_MS:
+        raise ValueError(
+            f"{text!r} is too long: at most {MAX_DURATION_MS // 1000}s (about 49 days),"
+            " what Pacemaker's 32-bit count of milliseconds holds"
+        )
+    return value
 
 
 def normalize_role(role: str | None) -> str | None:
@@ -140,6 +151,8 @@ class Reader:
             ident = element.get("id")
             if ident is None or _inside_acls(element):
                 continue
+            if element.tag in _NAMED_ELEMENTS:
+                self.check_id(element, ident)
             namespace = node_ids if element.tag == "node" else self.ids
             first = namespace.get(ident)
             if first is not None:
@@ -150,6 +163,12 @@ class Reader:
                 )
                 continue
             namespace[ident] = element
+
+    def check_id(self, element: Element, ident: str) -> None:
+        """A problem when ``ident`` is not a valid id (one that no path can be built from)."""
+        problem = id_problem(ident)
+        if problem is not None:
+            self.problem(element, problem)
 
     def resolve(self, element: Element) -> Element | None:
         """Follow ``id-ref`` to the element it names; None (and a problem) if dangling."""
@@ -203,7 +222,7 @@ class Reader:
         if text is None:
             return None
         try:
-            return parse_interval_ms(text)
+            return parse_duration_ms(text)
         except ValueError as error:
             self.problem(element, f"{name}: {error}")
             return None

@@ -11,9 +11,17 @@ from __future__ import annotations
 from dataclasses import replace
 
 from vigil.isodate import parse_interval_ms
-from vigil.model.cib_reader import Element, Reader, children, normalize_role, parse_bool
+from vigil.model.cib_reader import (
+    Element,
+    Reader,
+    children,
+    normalize_role,
+    parse_bool,
+    parse_duration_ms,
+)
 from vigil.model.cib_rules import load_nvset, load_nvsets
 from vigil.model.config import Clone, Group, NvSet, Op, Primitive, Resource
+from vigil.model.option_values import meta_problem
 
 Templates = dict[str, Primitive]
 
@@ -187,7 +195,7 @@ def _load_op(reader: Reader, element: Element) -> Op | None:
         interval_ms=_op_interval(reader, target, attr("interval")),
         timeout_ms=_op_timeout(reader, target, attr("timeout")),
         role=normalize_role(attr("role")),
-        on_fail=attr("on-fail"),
+        on_fail=_op_on_fail(reader, target, attr("on-fail")),
         enabled=_op_enabled(reader, target, attr("enabled")),
         start_delay_ms=_op_duration(reader, target, "start-delay", attr("start-delay")),
         meta=tuple(meta),
@@ -199,7 +207,7 @@ def _op_duration(reader: Reader, element: Element, name: str, text: str | None) 
     if text is None:
         return None
     try:
-        return parse_interval_ms(text)
+        return parse_duration_ms(text)
     except ValueError as error:
         reader.problem(element, f"{name}: {error}")
         return None
@@ -213,14 +221,28 @@ def _op_interval(reader: Reader, element: Element, text: str | None) -> int:
 
 
 def _op_timeout(reader: Reader, element: Element, text: str | None) -> int | None:
-    """An unparsable timeout falls back to the default, as in Pacemaker (warning only)."""
+    """An unparsable timeout falls back to the default, as in Pacemaker (a warning only);
+    a negative or too long one is refused."""
     if text is None:
         return None
+    if text.strip().startswith("-"):
+        reader.problem(element, f"timeout: {text!r} is negative: an action needs time to run")
+        return None
     try:
-        return parse_interval_ms(text)
+        parse_interval_ms(text)
     except ValueError as error:
         reader.warn(element, f"timeout: {error}; the default timeout is used instead")
         return None
+    return _op_duration(reader, element, "timeout", text)  # readable: refused only when too long
+
+
+def _op_on_fail(reader: Reader, element: Element, text: str | None) -> str | None:
+    """``on-fail``, one of Pacemaker's reactions (an op meta nvpair is checked with the other meta)."""
+    if text is not None and element.get("on-fail") is not None:
+        problem = meta_problem("on-fail", text)
+        if problem is not None:
+            reader.problem(element, problem)
+    return text
 
 
 def _op_enabled(reader: Reader, element: Element, text: str | None) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from vigil.isodate import parse_iso8601
 from vigil.model.cib_reader import Element, Reader, children, normalize_role
 from vigil.model.config import NvSet
+from vigil.model.option_values import cluster_option_problem, meta_problem
 from vigil.model.rules import (
     Condition,
     DateExpression,
@@ -66,7 +67,21 @@ def _load_nvpair(reader: Reader, element: Element) -> tuple[str, str] | None:
     if name is None or value is None:
         # Pacemaker treats a pair without a value as unset.
         return None
+    problem = _value_problem(target, name, value)
+    if problem is not None:
+        reader.problem(target, problem)
     return name, value
+
+
+def _value_problem(nvpair: Element, name: str, value: str) -> str | None:
+    """A typed option or meta attribute with a value of the wrong type (parameters are the agent's)."""
+    parent = nvpair.getparent()
+    kind = None if parent is None else parent.tag
+    if kind == "cluster_property_set":
+        return cluster_option_problem(name, value)
+    if kind == "meta_attributes":
+        return meta_problem(name, value)
+    return None
 
 
 def load_rule(reader: Reader, element: Element) -> Rule | None:

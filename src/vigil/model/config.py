@@ -240,6 +240,10 @@ class Config:
     alerts: tuple[Alert, ...] = ()
     # Elements we read but do not act on, reported to the user once each.
     unsupported: tuple[str, ...] = field(default=(), compare=False)
+    # Everything the reader warned about (those elements, and values Pacemaker
+    # accepts and ignores), kept with the configuration so that ``vigil
+    # status`` can still show them after ``vigil config load`` printed them.
+    warnings: tuple[str, ...] = field(default=(), compare=False)
     # Resource templates (<template>), as primitives.  Primitives that use
     # one are already expanded; these are kept only for export.
     templates: tuple[Primitive, ...] = ()

@@ -36,6 +36,7 @@ from vigil.model.config import (
     Primitive,
 )
 from vigil.model.config import Node as ClusterNode
+from vigil.model.names import is_plain_name
 from vigil.model.scores import format_score
 from vigil.model.yaml_dump_base import USE_XML, Flow, FlowList, WriterBase, Yaml, op_fields
 from vigil.model.yaml_format import (
@@ -262,10 +263,11 @@ class _Writer(WriterBase):
         if (
             primitive.cls not in AGENT_CLASSES
             or not all(parts)
-            or any(":" in part for part in parts)
+            or not all(is_plain_name(part) for part in parts[1:])
             or (primitive.cls == "ocf" and not primitive.provider)
         ):
-            self.refuse(what, f"its agent {primitive.agent!r} cannot be written as class:provider:type")
+            self.refuse(what, f"its agent {primitive.agent!r} cannot be written as class:provider:type"
+                              " of plain names")
         return ":".join(parts)
 
     def op(self, op: Op, resource: str, what: str) -> Yaml:

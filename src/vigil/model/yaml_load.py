@@ -13,6 +13,7 @@ Only :class:`~vigil.errors.InputError` ever escapes, listing every problem.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from yaml.error import Mark
@@ -50,7 +51,8 @@ def load_yaml_config(source: Path | bytes | str, name: str | None = None) -> tup
     problems = translation.problems + reader.located_problems
     if problems:
         raise InputError([problem for _, problem in sorted(problems, key=lambda item: item[0])])
-    return config, reader.warnings()
+    warnings = reader.warnings()
+    return replace(config, warnings=tuple(warnings)), warnings
 
 
 def _read(source: Path | bytes | str, filename: str) -> bytes | str:
@@ -84,6 +86,11 @@ class YamlReader(Reader):
             self.problems.append(problem)
             position = (mark.line, mark.column) if mark is not None else (0, 0)
             self.located_problems.append((position, problem))
+
+    def check_id(self, element: Element, ident: str) -> None:
+        """Only the ids the user wrote: a generated one is made of them, and was checked through them."""
+        if "id" in self.positions.attributes.get(element, {}):
+            super().check_id(element, ident)
 
     def _where(self, mark: Mark | None) -> str:
         return self.filename if mark is None else f"{self.filename}:{mark.line + 1}:{mark.column + 1}"

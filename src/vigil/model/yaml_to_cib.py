@@ -19,6 +19,7 @@ from yaml.nodes import MappingNode, Node
 
 from vigil.isodate import parse_interval_ms
 from vigil.model.cib_reader import Element, parse_bool
+from vigil.model.names import agent_name_problem
 from vigil.model.yaml_alerts import AlertTranslator
 from vigil.model.yaml_build import Builder, Positions
 from vigil.model.yaml_format import (
@@ -222,7 +223,8 @@ class _Translator:
             return (
                 f"agent {text!r} lacks its provider: write ocf:PROVIDER:TYPE, e.g. ocf:heartbeat:{parts[1]}"
             )
-        return None
+        named = zip(("provider", "type") if len(parts) == 3 else ("type",), parts[1:], strict=True)
+        return next(filter(None, (agent_name_problem(text, part, value) for part, value in named)), None)
 
     def sets(self, element: Element, mapping: Mapping, ident: str, what: str, keys: tuple[str, ...]) -> None:
         tags = {
