@@ -23,6 +23,8 @@ import pytest
 
 from vigil.api.app import create_app
 from vigil.api.context import ApiContext
+from vigil.api.hosts import HostPolicy
+from vigil.api.secrets import private_params_of
 from vigil.controller.loop import ControllerStats, TransitionReport
 from vigil.controller.monitors import MonitorKey
 from vigil.daemon.configuration import check_for_node, parse_config, with_node
@@ -143,26 +145,29 @@ ApiTest = Callable[[Api], Awaitable[None]]
 
 
 def run_api(test: ApiTest, *, store: Store | None = None, acting: bool = False,
-            config: Config | None = None) -> None:
+            config: Config | None = None, executor: Executor | None = None,
+            hosts: HostPolicy | None = None) -> None:
+    """Run ``test`` against the API; ``executor`` gives the agents (default: the system's),
+    ``hosts`` the Host names it answers to (default: any)."""
     async def main() -> None:
         used = store or MemoryStore()
         await used.put_config(config or base_config(), 0)
         await used.set_node_state(NodeState(id="n1", uname="n1", in_ccm="true", crmd="online", join="member",
                                             expected="member"))
-        executor = Executor()
+        agents = executor or Executor()
 
         async def check(checked: Config) -> list[Any]:
-            return await check_for_node(with_node(checked, "n1"), "n1", executor, multi_node=False)
+            return await check_for_node(with_node(checked, "n1"), "n1", agents, multi_node=False)
 
         controller = StandInController(used, acting)
         context = ApiContext(store=used, controller=controller, token=TOKEN, parse_config=parse_config,
-                             check_config=check, clock=time.time)
-        transport = httpx.ASGITransport(app=create_app(context))
+                             check_config=check, clock=time.time, private_params=private_params_of(agents))
+        transport = httpx.ASGITransport(app=create_app(context, hosts))
         try:
             async with httpx.AsyncClient(transport=transport, base_url="http://vigil") as client:
                 await test(Api(client, used, controller))
         finally:
-            await executor.close()
+            await agents.close()
             await used.close()
 
     asyncio.run(main())

@@ -14,7 +14,7 @@ from vigil.admin.tree import find_node
 from vigil.model.config import Config
 from vigil.model.yaml_load import load_yaml_config
 from vigil.store import MemoryStore
-from vigil.store.base import RevisionConflict
+from vigil.store.base import RevisionConflict, StoreError
 
 CHANGES = [
     ("POST", "/api/v1/resources/web/start", None),
@@ -468,5 +468,25 @@ def test_a_failing_store_is_a_json_error() -> None:
         await api.store.close()
         status, message, _ = error_of(await api.client.get("/api/v1/status"))
         assert status == 503 and message.startswith("the store failed:")
+
+    run_api(scenario)
+
+
+def test_a_store_that_cannot_record_is_reported_unhealthy_everywhere() -> None:
+    async def scenario(api: Api) -> None:
+        assert (await api.client.get("/healthz")).status_code == 200
+        api.controller.stats.store_failed(StoreError("vigil.db: database or disk is full"), 1_800_000_000.0)
+        health = await api.client.get("/healthz")
+        assert health.status_code == 503
+        assert "disk is full" in health.json()["error"]
+        metrics = (await api.client.get("/metrics")).text
+        assert "\nvigil_store_up 0\n" in metrics and "\nvigil_store_errors_total 1\n" in metrics
+        text = (await api.client.get("/api/v1/status?format=text")).text
+        assert text.startswith("WARNING: the store cannot record since")
+        status = (await api.client.get("/api/v1/status")).json()
+        assert "disk is full" in status["store_problem"]["error"]
+        api.controller.stats.store_ok()
+        assert (await api.client.get("/healthz")).status_code == 200
+        assert (await api.client.get("/api/v1/status")).json()["store_problem"] is None
 
     run_api(scenario)

@@ -1,18 +1,27 @@
-"""``/api/v1/config``: the whole configuration, as CIB XML (or YAML when this build has it)."""
+"""``/api/v1/config``: the whole configuration, as CIB XML or YAML.
+
+Read without the token, secret parameters are masked (:mod:`vigil.api.secrets`);
+a configuration that still holds the mask is refused on the way back in.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Literal
 
+import fastapi
 from fastapi import APIRouter, Header, Request
 from fastapi.params import Depends
 from fastapi.responses import Response
 
 from vigil.admin.commands import Admin, CommandResult
-from vigil.admin.configuration import load_config, show_config
+from vigil.admin.configuration import load_config, render_config
 from vigil.admin.errors import AdminError
 from vigil.api.context import ApiContext
+from vigil.api.secrets import masked_config, placeholder_problems
+from vigil.errors import Problem
+from vigil.model.config import Config
+from vigil.model.yaml_dump import NotExpressibleInYaml
 
 REVISION_HEADER = "X-Vigil-Config-Revision"
 MEDIA_TYPES = {"xml": "application/xml", "yaml": "application/yaml"}
@@ -28,14 +37,27 @@ def _revision(text: str | None) -> int | None:
     return int(cleaned)
 
 
-def config_routes(admin: Admin, context: ApiContext, auth: Sequence[Depends]) -> APIRouter:
+def config_routes(admin: Admin, context: ApiContext, auth: Sequence[Depends],
+                  has_token: Callable[..., Awaitable[bool]]) -> APIRouter:
     router = APIRouter(tags=["configuration"])
 
+    async def check(config: Config) -> list[Problem]:
+        return placeholder_problems(config) + await context.check_config(config)
+
     @router.get("/config", summary="The configuration (its revision in the ETag and "
-                f"{REVISION_HEADER} headers)",
-                responses={200: {"content": {t: _TEXT_BODY for t in MEDIA_TYPES.values()}}})
-    async def get_config(format: Literal["xml", "yaml"] = "xml") -> Response:
-        text, revision = await show_config(admin.store, format)
+                f"{REVISION_HEADER} headers); secret parameters masked without the token",
+                responses={200: {"content": {t: _TEXT_BODY for t in MEDIA_TYPES.values()}},
+                           401: {"description": "A wrong token (none: secrets masked)"}})
+    async def get_config(format: Literal["xml", "yaml"] = "xml",
+                         authorized: bool = fastapi.Depends(has_token)) -> Response:
+        config, revision = await admin.store.get_config()
+        if not authorized:
+            config = await masked_config(config, context.private_params)
+        try:
+            text = render_config(config, format, revision)
+        except NotExpressibleInYaml as error:
+            raise AdminError("the configuration cannot be shown as YAML: ask for format=xml",
+                             [str(problem) for problem in error.problems]) from None
         return Response(text, media_type=MEDIA_TYPES[format],
                         headers={REVISION_HEADER: str(revision), "ETag": f'"{revision}"'})
 
@@ -51,7 +73,7 @@ def config_routes(admin: Admin, context: ApiContext, auth: Sequence[Depends]) ->
         data = await request.body()
         if not data.strip():
             raise AdminError("the request body is empty: send the configuration (CIB XML) as the body")
-        return await load_config(admin, data, name, context.parse_config, context.check_config,
+        return await load_config(admin, data, name, context.parse_config, check,
                                  expected_revision=_revision(if_match))
 
     return router

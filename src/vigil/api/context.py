@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from vigil.api.secrets import PrivateParams
 from vigil.controller.loop import ControllerStats, TransitionReport
 from vigil.controller.monitors import MonitorKey
 from vigil.errors import Problem
@@ -46,3 +47,6 @@ class ApiContext:
     parse_config: ConfigParser
     check_config: ConfigChecker
     clock: Callable[[], float]
+    # Which parameters each agent's meta-data marks private (masked without the token, with the
+    # usual secret names); None: by name only.
+    private_params: PrivateParams | None = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from vigil.admin.metrics import ActionFigures, ControllerFigures
-from vigil.admin.report import ControllerInfo, MonitorInfo, TransitionInfo
+from vigil.admin.report import ControllerInfo, MonitorInfo, StoreProblem, TransitionInfo
 from vigil.api.context import ControllerView
 
 
@@ -14,7 +14,11 @@ def controller_info(controller: ControllerView) -> ControllerInfo:
         for t in controller.transitions
     )
     monitors = tuple(MonitorInfo(k.resource, k.node, k.interval_ms) for k in controller.active_monitors())
-    return ControllerInfo(node=controller.node, transitions=transitions, monitors=monitors)
+    stats = controller.stats
+    store = (StoreProblem(since=stats.store_failing_since, error=stats.store_error)
+             if stats.store_failing_since is not None else None)
+    return ControllerInfo(node=controller.node, transitions=transitions, monitors=monitors,
+                          store_problem=store)
 
 
 def controller_figures(controller: ControllerView) -> ControllerFigures:
@@ -29,4 +33,6 @@ def controller_figures(controller: ControllerView) -> ControllerFigures:
         last_transition=(last.finished or last.started) if last is not None else None,
         plans=tuple(sorted(stats.plans.items())),
         scheduling_seconds=stats.scheduling_seconds,
+        store_failing_since=stats.store_failing_since,
+        store_errors=stats.store_errors,
     )

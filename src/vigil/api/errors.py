@@ -19,6 +19,12 @@ class Unauthorized(AdminError):
     http_status = 401
 
 
+class BadBody(AdminError):
+    """A request body of the wrong shape (the status pydantic gives a body that does not validate)."""
+
+    http_status = 422
+
+
 def error_response(status: int, message: str, details: list[str] | tuple[str, ...] = (),
                    headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": message, "details": list(details)}, status_code=status, headers=headers)

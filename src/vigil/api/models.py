@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
+from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from vigil.admin.commands import RESTART_TIMEOUT_MAX_S, RESTART_TIMEOUT_S
+from vigil.api.errors import BadBody
 
 
 class _Body(BaseModel):
@@ -24,3 +28,19 @@ class RestartRequest(_Body):
 
 class Switch(_Body):
     enabled: bool = True
+
+
+async def require_object_body(request: Request) -> None:
+    """Refuse a JSON body that is not an object (``null``, a list, a number): optional bodies are
+    declared ``Model | None``, so without this a ``null`` would be taken as no body and the command
+    would run with its defaults."""
+    data = await request.body()
+    if not data.strip():
+        return
+    try:
+        body = json.loads(data)
+    except ValueError:
+        return  # not JSON at all: the route's own parsing says so (422)
+    if not isinstance(body, dict):
+        raise BadBody(f"the request body must be a JSON object (such as {{\"node\": \"n1\"}}) or empty, "
+                      f"not {json.dumps(body)[:40]}; nothing was changed")

@@ -101,6 +101,17 @@ class Client:
             self._token = read_token(self.state_dir)
         return self._token
 
+    def token_if_ours(self) -> str | None:
+        """The token when this user may read it and may send it there; None otherwise.
+
+        For reads that show more to the token's holder (secret parameters):
+        another user still gets the masked answer rather than an error.
+        """
+        try:
+            return self.token()
+        except StateDirError:
+            return None
+
     def request(self, method: str, path: str, *, change: bool = False, json_body: Any = None,
                 content: bytes | None = None, params: dict[str, Any] | None = None,
                 headers: dict[str, str] | None = None, timeout: float | None = None) -> httpx.Response:

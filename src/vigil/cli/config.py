@@ -65,7 +65,10 @@ def show(fmt: str, state_dir: str | None) -> None:
         from vigil.cli.client import connect
 
         with connect(state_dir) as client:
-            text = client.request("GET", "/api/v1/config", params={"format": fmt}).text
+            # The owner sees secret parameters; anyone else the masked configuration.
+            token = client.token_if_ours()
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            text = client.request("GET", "/api/v1/config", params={"format": fmt}, headers=headers).text
     else:
         text = _offline(_show_offline(directory, fmt))
     click.echo(text, nl=not text.endswith("\n"))

@@ -21,13 +21,17 @@ from vigil.store import StoreError
                    "(default: $VIGIL_STATE_DIR, else /var/lib/vigil or ~/.local/state/vigil).")
 @click.option("--listen", default=None, metavar="HOST:PORT",
               help="Address of the REST API (default 127.0.0.1:7945; port 0 picks a free one).")
+@click.option("--allowed-host", "allowed_hosts", multiple=True, metavar="NAME", envvar="VIGIL_ALLOWED_HOSTS",
+              help="A further Host name the API answers to (repeat for several; $VIGIL_ALLOWED_HOSTS: "
+                   "separated by spaces); the listen address's names are always accepted "
+                   "(docs/security.md).")
 @click.option("--node", default=None, help="This node's name (default: the host name).")
 @click.option("--leave-running", is_flag=True,
               help="On SIGTERM, leave the resources running (for maintenance of vigil itself).")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--verbose", "-v", is_flag=True, help="Log every action's result (debug level).")
-def run(config_file: Path | None, state_dir: str | None, listen: str | None, node: str | None,
-        leave_running: bool, log_format: str, verbose: bool) -> None:
+def run(config_file: Path | None, state_dir: str | None, listen: str | None, allowed_hosts: tuple[str, ...],
+        node: str | None, leave_running: bool, log_format: str, verbose: bool) -> None:
     """Keep this machine's resources running: probe, schedule, recover, until stopped.
 
     SIGTERM or Ctrl-C stops every resource here in order first (each stop is
@@ -46,6 +50,7 @@ def run(config_file: Path | None, state_dir: str | None, listen: str | None, nod
         listen=listen or DEFAULT_LISTEN,
         config_file=config_file,
         leave_running=leave_running,
+        allowed_hosts=allowed_hosts,
     )
     try:
         asyncio.run(Daemon(options).run())

@@ -24,12 +24,15 @@ import uvicorn
 
 from vigil.api.app import create_app
 from vigil.api.context import ApiContext
+from vigil.api.hosts import HostPolicy
+from vigil.api.secrets import private_params_of
 from vigil.controller.loop import Controller
 from vigil.daemon.configuration import check_for_node, install, parse_config, read_config_file, with_node
 from vigil.daemon.systemd import notify
 from vigil.errors import InputError, Problem
 from vigil.events.dispatcher import EventDispatcher
 from vigil.executor.executor import Executor
+from vigil.executor.subreaper import Subreaper
 from vigil.fencing.agent import FenceAgents
 from vigil.fencing.device import StonithClass
 from vigil.fencing.fencer import Fencer
@@ -57,6 +60,8 @@ class DaemonOptions:
     listen: str = DEFAULT_LISTEN
     config_file: Path | None = None
     leave_running: bool = False
+    # Further Host names the API answers to (--allowed-host), beyond the listen address's.
+    allowed_hosts: tuple[str, ...] = ()
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -93,6 +98,8 @@ class Daemon:
         self.executor.classes["stonith"] = StonithClass(self.fence_agents)
         # Alert agents and webhooks, told of every event (docs/events.md).
         self.events = EventDispatcher(options.node)
+        # What agents orphan is re-parented to vigil and reaped by it (docs/executor.md).
+        self.subreaper = Subreaper()
         self.controller: Controller | None = None
         self._signals = 0
 
@@ -100,10 +107,12 @@ class Daemon:
         """Run until stopped; raises InputError or StoreError (clear messages) when it cannot start."""
         options = self.options
         host, port = parse_listen(options.listen)
+        hosts = HostPolicy.for_listen(host, options.allowed_hosts)
         prepare_state_dir(options.state_dir)
         token = ensure_token(options.state_dir)
         store = open_store(store_url(options.state_dir))
         self.store = store
+        self.subreaper.start()
         following: asyncio.Task[None] | None = None
         try:
             await self._take_configuration(store)
@@ -114,13 +123,14 @@ class Daemon:
             controller = Controller(store, self.executor, options.node, events=self.events,
                                     fencer=Fencer(self.fence_agents))
             self.controller = controller
-            await self._serve(controller, store, token, host, port)
+            await self._serve(controller, store, token, host, port, hosts)
         finally:
             remove_api_address(options.state_dir)
             if following is not None:
                 following.cancel()
             await self.events.close()
             await self.executor.close()
+            await self.subreaper.close()
             await store.close()
 
     async def _follow_alerts(self, store: Store, config_revision: int) -> None:
@@ -157,12 +167,14 @@ class Daemon:
     async def _check_for_api(self, config: Config) -> list[Problem]:
         return await self.check(with_node(config, self.options.node))
 
-    async def _serve(self, controller: Controller, store: Store, token: str, host: str, port: int) -> None:
+    async def _serve(self, controller: Controller, store: Store, token: str, host: str, port: int,
+                     hosts: HostPolicy) -> None:
         context = ApiContext(store=store, controller=controller, token=token, parse_config=parse_config,
-                             check_config=self._check_for_api, clock=time.time)
+                             check_config=self._check_for_api, clock=time.time,
+                             private_params=private_params_of(self.executor))
         # A request still running at shutdown (a `resource restart` waiting) is ended after a few
         # seconds rather than holding up the exit.
-        server = _ApiServer(uvicorn.Config(create_app(context), host=host, port=port, log_config=None,
+        server = _ApiServer(uvicorn.Config(create_app(context, hosts), host=host, port=port, log_config=None,
                                            lifespan="off", access_log=False,
                                            timeout_graceful_shutdown=API_SHUTDOWN_GRACE_S))
         serving = asyncio.create_task(server.serve(), name="api")
