@@ -41,6 +41,9 @@ class ControllerFigures:
     # Plans by how they were made (incremental, unchanged, full).
     plans: tuple[tuple[str, int], ...] = ()
     scheduling_seconds: float = 0.0
+    # The store refusing to read or record: since when (None: it works), and how often.
+    store_failing_since: float | None = None
+    store_errors: int = 0
 
 
 def escape(value: str) -> str:
@@ -155,6 +158,12 @@ def render_metrics(report: StatusReport, counts: list[FailCount], figures: Contr
                [({"mode": mode}, count) for mode, count in figures.plans])
     out.metric("vigil_scheduling_seconds_total", "counter", "Time spent planning.",
                [({}, figures.scheduling_seconds)])
+    out.metric("vigil_store_up", "gauge",
+               "1 when the store reads and records; 0 while it refuses (a full disk, a lost server).",
+               [({}, int(figures.store_failing_since is None))])
+    out.metric("vigil_store_errors_total", "counter",
+               "Times the store refused to read or record since the daemon started.",
+               [({}, figures.store_errors)])
     out.metric("vigil_last_transition_timestamp_seconds", "gauge",
                "When the last transition ended (or started, while it runs); 0 before the first.",
                [({}, figures.last_transition or 0)])

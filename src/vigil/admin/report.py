@@ -100,12 +100,22 @@ class MonitorInfo:
 
 
 @dataclass(frozen=True)
+class StoreProblem:
+    """The store refuses to read or record: nothing that happens now is recorded."""
+
+    since: float
+    error: str
+
+
+@dataclass(frozen=True)
 class ControllerInfo:
-    """What the controller tells about itself: its node, transitions (oldest first), monitors."""
+    """What the controller tells about itself: its node, transitions (oldest first), monitors,
+    and whether its store refuses to record."""
 
     node: str
     transitions: tuple[TransitionInfo, ...] = ()
     monitors: tuple[MonitorInfo, ...] = ()
+    store_problem: StoreProblem | None = None
 
 
 @dataclass(frozen=True)
@@ -126,6 +136,10 @@ class StatusReport:
     # What the scheduler would do now (empty when the cluster is where it should be).
     pending: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    # Set while the daemon's store refuses to read or record (status cannot be trusted to be current).
+    store_problem: StoreProblem | None = None
+    # What reading the configuration warned about (values Pacemaker accepts and ignores, ...).
+    config_warnings: tuple[str, ...] = ()
 
     def primitives(self) -> list[ResourceReport]:
         return [p for rsc in self.resources for p in rsc.primitives()]
@@ -153,6 +167,8 @@ def build_report(cluster: Cluster, transition: Transition, now: int, controller:
         monitors=controller.monitors,
         pending=tuple(line.render().removeprefix("* ") for line in transition.summary),
         notes=transition.notes,
+        store_problem=controller.store_problem,
+        config_warnings=config.warnings,
     )
 
 

@@ -24,7 +24,8 @@ def _flags(*words: str) -> str:
 
 
 def render_status(report: StatusReport) -> str:
-    lines = _summary(report)
+    lines = _store_problem_lines(report)
+    lines += _summary(report)
     lines += ["", "Node List:", *_node_lines(report.nodes)]
     lines += ["", "Full List of Resources:"]
     resource_lines = [line for rsc in report.resources for line in _resource_lines(rsc, report, "  ")]
@@ -42,7 +43,19 @@ def render_status(report: StatusReport) -> str:
               for m in report.monitors] or ["  * none"]
     if report.notes:
         lines += ["", "Notes:", *(f"  * {note}" for note in report.notes)]
+    if report.config_warnings:
+        lines += ["", "Configuration Warnings:", *(f"  * {warning}" for warning in report.config_warnings)]
     return "\n".join(lines) + "\n"
+
+
+def _store_problem_lines(report: StatusReport) -> list[str]:
+    """First, loud: while the store refuses to record, nothing that happens is recorded or acted on."""
+    problem = report.store_problem
+    if problem is None:
+        return []
+    return [f"WARNING: the store cannot record since {format_time(int(problem.since))}: {problem.error}",
+            "  (results and failures are not recorded or recovered until it can; vigil keeps trying)",
+            ""]
 
 
 def _summary(report: StatusReport) -> list[str]:
@@ -151,6 +164,10 @@ def _failcount_lines(counts: tuple[FailCount, ...]) -> list[str]:
         if count.expired:
             text += " (failure-timeout has passed: no longer counted)"
         lines.append(text)
+        if count.unreadable:
+            values = ", ".join(count.unreadable)
+            lines.append(f"      warning: fail-count not a number, counted as 0: {values}"
+                         f" (clear it: vigil failcount clear {count.resource} --node {count.node})")
     return lines
 
 

@@ -19,6 +19,7 @@ each stop told ``stop_reason=shutdown``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -29,7 +30,7 @@ from dataclasses import dataclass, field
 from vigil.controller.escalation import Escalation
 from vigil.controller.graph import GraphResult, run_graph
 from vigil.controller.monitors import MonitorKey, RecurringMonitors
-from vigil.controller.recording import RecordContext, expected_rc, record_result
+from vigil.controller.recording import RecordContext, expected_rc, is_failure, record_result
 from vigil.controller.requests import Catalog, PreparedAction, node_attributes, prepare
 from vigil.controller.settings import ControllerOptions, controller_options
 from vigil.events.exhausted import recovery_exhausted
@@ -49,6 +50,7 @@ from vigil.fencing.agent import FenceAgents
 from vigil.fencing.fencer import Fencer
 from vigil.model.cluster import Cluster
 from vigil.model.config import Config, Primitive
+from vigil.model.failcounts import is_failure_attribute
 from vigil.model.status import NodeState, ResourceHistory
 from vigil.model.transition import Action, Transition
 from vigil.scheduler.incremental import IncrementalScheduler
@@ -58,9 +60,20 @@ log = logging.getLogger(__name__)
 
 # How many finished transitions are kept for `vigil status` and the API.
 KEPT_TRANSITIONS = 20
-# The same transition planned this many times in a row (run to its end, or
-# aborted by an action that fails every time, such as fencing that cannot
-# work) means the cluster cannot get where the plan leads: wait for a change.
+# A store that refuses to read or record is tried again after this long, doubling
+# up to the maximum: the controller never stops trying, and says so at error level.
+STORE_RETRY_S = 0.25
+STORE_RETRY_MAX_S = 5.0
+# How long one result is retried before the action counts as failed (the
+# transition is then aborted and the next cycle goes on trying).
+RECORD_RETRY_S = 10.0
+
+# The same transition planned this many times in a row from the same
+# failures (run to its end, or aborted by an action that fails every time
+# without being counted, such as fencing that cannot work) means the cluster
+# cannot get where the plan leads: wait for a change.  A plan that keeps
+# failing while the fail-counts rise is not stuck: it is recovery, and only
+# migration-threshold ends it, as in Pacemaker.
 REPEAT_LIMIT = 3
 
 
@@ -94,6 +107,24 @@ class ControllerStats:
     # Plans made, by how (incremental, unchanged, full), and the time they took.
     plans: dict[str, int] = field(default_factory=dict)
     scheduling_seconds: float = 0.0
+    # The store refusing to read or record (a full disk, a lost server): since when, why,
+    # and how many times it refused since the daemon started.
+    store_failing_since: float | None = None
+    store_error: str = ""
+    store_errors: int = 0
+
+    def store_failed(self, error: StoreError, now: float) -> None:
+        if self.store_failing_since is None:
+            self.store_failing_since = now
+        self.store_error = str(error)
+        self.store_errors += 1
+
+    def store_ok(self) -> bool:
+        """Note that the store works again; whether it had been failing."""
+        was_failing = self.store_failing_since is not None
+        self.store_failing_since = None
+        self.store_error = ""
+        return was_failing
 
     def count_plan(self, mode: str, seconds: float) -> None:
         self.plans[mode] = self.plans.get(mode, 0) + 1
@@ -104,6 +135,22 @@ class ControllerStats:
         stats.count += 1
         stats.failed += int(failed)
         stats.seconds += seconds
+
+
+class _Repeats:
+    """How many times in a row the same plan came back (see REPEAT_LIMIT)."""
+
+    def __init__(self) -> None:
+        self._last: object = None
+        self.times = 0
+
+    def count(self, plan: object) -> int:
+        self.times = self.times + 1 if plan == self._last else 0
+        self._last = plan
+        return self.times
+
+    def reset(self) -> None:
+        self._last, self.times = None, 0
 
 
 @dataclass(frozen=True)
@@ -132,11 +179,13 @@ class Controller:
         clock: Callable[[], float] = time.time,
         events: EventSink = NO_EVENTS,
         fencer: Fencer | None = None,
+        record_retry_s: float = RECORD_RETRY_S,
     ) -> None:
         self.store = store
         self.executor = executor
         self.node = node
         self.clock = clock
+        self.record_retry_s = record_retry_s
         # Events (alerts): told of every result, node change, fencing, exhausted recovery.
         self.events = events
         self.escalation = Escalation(store, fencer or Fencer(FenceAgents(executor.spawner)), events, node,
@@ -242,41 +291,75 @@ class Controller:
         log.info("node %s left the cluster", self.node)
 
     async def _cycle_until_stopped(self) -> None:
-        last_plan: tuple[tuple[str, str | None, str | None, int], ...] | None = None
-        repeats = 0
+        repeats = _Repeats()
+        delay = STORE_RETRY_S
         while True:
-            snapshot = await self.store.snapshot()
-            self._note_attributes(snapshot.cluster)
-            now = int(self.clock())
-            options = controller_options(snapshot.cluster.config, now)
-            self._start_failure_is_fatal = options.start_failure_is_fatal
-            await self._reconcile_monitors(snapshot)
-            transition = self._plan(snapshot, now)
-            work = [a for a in transition.actions if not a.pseudo]
-            if self._stopping and (self._leave_running or not work):
-                return
-            if not work:
-                self.settled.set()
-                last_plan, repeats = None, 0
-                await self._idle(snapshot.revision, transition.recheck_by, options)
+            errors_before = self.stats.store_errors
+            try:
+                if await self._cycle(repeats):
+                    return
+            except StoreError as error:
+                self._store_failed(error, "read or write the cluster's state")
+                # Not busy-looping on a broken store, yet never giving up on it.
+                await self._pause(delay)
+                delay = min(delay * 2, STORE_RETRY_MAX_S)
                 continue
-            plan = tuple((a.task, a.resource, a.node, a.interval_ms) for a in work)
-            repeats = repeats + 1 if plan == last_plan else 0
-            last_plan = plan
-            if repeats >= REPEAT_LIMIT:
-                log.error(
-                    "the same transition was planned %d times and cannot reach its goal "
-                    "(%s); waiting for a change before trying again",
-                    repeats,
-                    "; ".join(line.render() for line in transition.summary) or f"{len(work)} actions",
-                )
-                repeats = 0
-                # From now: the failed attempts' own records are not the change awaited.
-                await self._idle(await self.store.revision(), transition.recheck_by, options)
-                continue
-            result = await self._execute(transition, snapshot, options)
-            if result.is_complete:
-                self.settled.set()
+            delay = STORE_RETRY_S
+            if self.stats.store_errors == errors_before:
+                self._store_ok()
+
+    async def _cycle(self, repeats: _Repeats) -> bool:
+        """Observe, plan and run one transition (or wait for a change); whether to end."""
+        snapshot = await self.store.snapshot()
+        self._note_attributes(snapshot.cluster)
+        now = int(self.clock())
+        options = controller_options(snapshot.cluster.config, now)
+        self._start_failure_is_fatal = options.start_failure_is_fatal
+        await self._reconcile_monitors(snapshot)
+        transition = self._plan(snapshot, now)
+        work = [a for a in transition.actions if not a.pseudo]
+        if self._stopping and (self._leave_running or not work):
+            return True
+        if not work:
+            self.settled.set()
+            repeats.reset()
+            await self._idle(snapshot.revision, transition.recheck_by, options)
+            return False
+        plan = (tuple((a.task, a.resource, a.node, a.interval_ms) for a in work),
+                _failure_attributes(snapshot.cluster))
+        if repeats.count(plan) >= REPEAT_LIMIT:
+            log.error(
+                "the same transition was planned %d times and cannot reach its goal "
+                "(%s); waiting for a change before trying again",
+                repeats.times,
+                "; ".join(line.render() for line in transition.summary) or f"{len(work)} actions",
+            )
+            repeats.reset()
+            # From now: the failed attempts' own records are not the change awaited.
+            await self._idle(await self.store.revision(), transition.recheck_by, options)
+            return False
+        result = await self._execute(transition, snapshot, options)
+        if result.is_complete:
+            self.settled.set()
+        return False
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep, but wake at once for a poke (a stop request, a command)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+        self._wake.clear()
+
+    def _store_failed(self, error: StoreError, doing: str) -> None:
+        """The store refused: loud in the log, the status and the metrics; the caller retries."""
+        first = self.stats.store_failing_since is None
+        self.stats.store_failed(error, self.clock())
+        if first or self.stats.store_errors % 20 == 0:
+            log.error("the store cannot %s (%d times so far; retrying until it can): %s", doing,
+                      self.stats.store_errors, error)
+
+    def _store_ok(self) -> None:
+        if self.stats.store_ok():
+            log.warning("the store works again")
 
     def _plan(self, snapshot: Snapshot, now: int) -> Transition:
         """The scheduler's plan for this snapshot (re-planning only what changed
@@ -439,8 +522,15 @@ class Controller:
         return f"{number}:{index}:{expected_rc(action.task, action.interval_ms)}:{self.instance}"
 
     async def _record(self, number: int, index: int, prepared: PreparedAction, result: ActionResult,
-                      meta: dict[str, str], transition_key: str | None = None) -> bool:
-        """Commit a result (and its fail-count) to the store; whether the transition may go on."""
+                      meta: dict[str, str], transition_key: str | None = None, *,
+                      counted: bool = True) -> bool:
+        """Commit a result (and its fail-count) to the store; whether the transition may go on.
+
+        A store that refuses is asked again (the same record, the same call id)
+        for ``record_retry_s`` (:data:`RECORD_RETRY_S`); then the :class:`StoreError` is raised,
+        nothing having been recorded.  ``counted``: whether this run enters the
+        action metrics (a recurring monitor's runs are counted as they run).
+        """
         request = prepared.request
         self._call_id += 1
         key = transition_key or (
@@ -451,17 +541,26 @@ class Controller:
             RecordContext(self._call_id, int(self.clock()), key, self._start_failure_is_fatal),
         )
         prim = prepared.placement.primitive
-        await self.store.record_operation(
-            self.node,
-            ResourceRef(prepared.history_id, prim.cls, prim.provider, prim.type),
-            recorded.record,
-            failcount_delta=recorded.failcount_delta,
-            attributes=dict(recorded.attributes),
-            meta=meta,
-            also=recorded.also,
-        )
-        self.stats.count(request.action if request.interval_ms == 0 or request.action != "monitor"
-                         else "monitor (recurring)", result.duration_ms / 1000, recorded.is_failure)
+        ref = ResourceRef(prepared.history_id, prim.cls, prim.provider, prim.type)
+        deadline = time.monotonic() + self.record_retry_s
+        delay = STORE_RETRY_S
+        while True:
+            try:
+                await self.store.record_operation(
+                    self.node, ref, recorded.record, failcount_delta=recorded.failcount_delta,
+                    attributes=dict(recorded.attributes), meta=meta, also=recorded.also,
+                )
+                break
+            except StoreError as error:
+                self._store_failed(error, f"record {recorded.record.id} on {self.node}")
+                if time.monotonic() + delay > deadline:
+                    raise
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, STORE_RETRY_MAX_S)
+        self._store_ok()
+        if counted:
+            self.stats.count(_metrics_task(request.action, request.interval_ms), result.duration_ms / 1000,
+                             recorded.is_failure)
         level = logging.WARNING if recorded.is_failure else logging.DEBUG
         log.log(level, "%s %s%s on %s: %s", request.resource_id, request.action,
                 f" ({request.interval_ms} ms)" if request.interval_ms else "", self.node, result.describe())
@@ -540,10 +639,15 @@ class Controller:
     # -- recurring monitors ----------------------------------------------------------------------
 
     async def _run_monitor(self, prepared: PreparedAction) -> ActionResult:
-        return await self.executor.run(prepared.request)
+        """One run of a recurring monitor, counted in the metrics whether or not its result changed."""
+        request = prepared.request
+        result = await self.executor.run(request)
+        self.stats.count(_metrics_task(request.action, request.interval_ms), result.duration_ms / 1000,
+                         is_failure(request.action, request.interval_ms, result))
+        return result
 
     async def _monitor_changed(self, key: MonitorKey, prepared: PreparedAction, result: ActionResult) -> None:
-        expected = await self._record(0, 0, prepared, result, {}, self._monitor_keys.get(key))
+        expected = await self._record(0, 0, prepared, result, {}, self._monitor_keys.get(key), counted=False)
         if not expected:
             self.poke(f"{key} failed: {result.describe()}")
         else:
@@ -576,6 +680,16 @@ def _describe(summary: tuple[str, ...], work: list[Action]) -> str:
         name = "probe" if action.task == "monitor" and action.interval_ms == 0 else action.task
         counts[name] = counts.get(name, 0) + 1
     return ", ".join(f"{count} {name}{'s' if count > 1 else ''}" for name, count in sorted(counts.items()))
+
+
+def _metrics_task(action: str, interval_ms: int) -> str:
+    return "monitor (recurring)" if action == "monitor" and interval_ms > 0 else action
+
+
+def _failure_attributes(cluster: Cluster) -> tuple[tuple[str, str, str], ...]:
+    """Every node's fail-count and last-failure attributes: what a recovery changes each time."""
+    return tuple((state.uname, name, value) for state in cluster.status.nodes
+                 for name, value in state.attributes if is_failure_attribute(name))
 
 
 def _history_of(state: NodeState | None, resource: str) -> ResourceHistory | None:

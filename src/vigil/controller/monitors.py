@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from vigil.controller.requests import PreparedAction
 from vigil.executor.results import ActionResult, ExecStatus, OcfRc
+from vigil.store.base import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,9 @@ class MonitorKey:
 
 Run = Callable[[PreparedAction], Awaitable[ActionResult]]
 Report = Callable[[MonitorKey, PreparedAction, ActionResult], Awaitable[None]]
+
+# How soon a change that could not be recorded is tried again (at most the interval).
+REPORT_RETRY_S = 1.0
 
 _DEGRADED = {OcfRc.DEGRADED: OcfRc.SUCCESS, OcfRc.DEGRADED_PROMOTED: OcfRc.RUNNING_PROMOTED}
 
@@ -88,11 +92,28 @@ class RecurringMonitors:
             now = outcome(result)
             if now == last:
                 continue
-            last = now
             log.debug("%s: result changed: %s", key, result.describe())
+            await self._report_until_recorded(key, prepared, result)
+            last = now
+
+    async def _report_until_recorded(self, key: MonitorKey, prepared: PreparedAction,
+                                     result: ActionResult) -> None:
+        """Report one result, again and again until it is recorded.
+
+        The result is what happened, so it is the one reported, even if the
+        resource has changed since: a failure is never skipped because an
+        earlier attempt to record it failed (a full disk, a brief outage),
+        and the monitor does not run on while its last result is unknown to
+        the cluster.
+        """
+        while True:
             try:
                 await self._report(key, prepared, result)
+                return
             except asyncio.CancelledError:
                 raise
-            except Exception:  # keep monitoring even if one report could not be written
-                log.exception("%s: could not record the result", key)
+            except StoreError as error:
+                log.error("%s: could not record the result (%s); trying again", key, error)
+            except Exception:  # a bug in reporting must not end the monitor either
+                log.exception("%s: could not record the result; trying again", key)
+            await asyncio.sleep(min(key.interval_ms / 1000, REPORT_RETRY_S))
