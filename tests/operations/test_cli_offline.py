@@ -103,6 +103,15 @@ def test_a_bad_configuration_without_a_daemon_changes_nothing(tmp_path: Path) ->
     assert stored(state) == before
 
 
+def test_a_configuration_that_does_not_parse_creates_no_store(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    broken = tmp_path / "broken.xml"
+    broken.write_text("<cib>\n<configuration>\n")
+    code, _, err = vigil("config", "load", str(broken), "--state-dir", str(state))
+    assert code == 2 and f"  {broken}:3" in err
+    assert not state.exists()
+
+
 def test_load_names_the_node_and_checks_the_revision(tmp_path: Path) -> None:
     state = tmp_path / "state"
     code, _, _ = vigil("config", "load", str(write_cib(tmp_path / "cib.xml")), "--node", "n1",

@@ -51,11 +51,7 @@ async def load_config(admin: Admin, data: bytes, name: str, parse: ConfigParser,
 
     A configuration that names no node gets ``admin.node`` (when it is set).
     """
-    try:
-        config, warnings = parse(data, name)
-    except InputError as error:
-        raise BadConfiguration(f"{name}: {_count(error.problems)}; nothing was changed",
-                               [str(problem) for problem in error.problems]) from None
+    config, warnings = parse_or_refuse(data, name, parse)
     if admin.node:
         config = with_node(config, admin.node)
     problems = await check(config)
@@ -82,6 +78,15 @@ async def load_config(admin: Admin, data: bytes, name: str, parse: ConfigParser,
                              tuple(warnings))
     raise Conflict(f"the configuration kept changing while {name} was loaded ({CAS_ATTEMPTS} attempts); "
                    "nothing was changed: try again")
+
+
+def parse_or_refuse(data: bytes, name: str, parse: ConfigParser) -> tuple[Config, list[str]]:
+    """The configuration and its warnings; :class:`BadConfiguration` listing every problem."""
+    try:
+        return parse(data, name)
+    except InputError as error:
+        raise BadConfiguration(f"{name}: {_count(error.problems)}; nothing was changed",
+                               [str(problem) for problem in error.problems]) from None
 
 
 def _count(problems: list[Problem]) -> str:

@@ -152,7 +152,7 @@ async def _show_offline(directory: Path, fmt: str) -> str:
 async def _load_offline(directory: Path, data: bytes, name: str, node: str | None,
                         if_revision: int | None) -> CommandResult:
     from vigil.admin.commands import Admin
-    from vigil.admin.configuration import load_config
+    from vigil.admin.configuration import load_config, parse_or_refuse
     from vigil.daemon.configuration import check_agents, check_nodes, check_policies, parse_config
     from vigil.errors import Problem
     from vigil.executor.executor import Executor
@@ -160,6 +160,7 @@ async def _load_offline(directory: Path, data: bytes, name: str, node: str | Non
     from vigil.statedir import prepare_state_dir, store_url
     from vigil.store import open_store
 
+    parse_or_refuse(data, name, parse_config)  # a file with problems creates no store
     prepare_state_dir(directory)
     store = open_store(store_url(directory), create=True)
     executor = Executor()
