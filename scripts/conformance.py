@@ -53,7 +53,7 @@ class CorpusMissing(Exception):
 
 
 class VigilUnavailable(Exception):
-    """``vigil.simulate`` cannot be imported (the scheduler is incomplete)."""
+    """``vigil.simulator.from_file`` cannot be imported (the scheduler is incomplete)."""
 
 
 def corpus_dir() -> Path:
@@ -198,9 +198,9 @@ def _load_vigil() -> None:
     """Import vigil once per worker; remember the failure instead of raising."""
     global _runner, _import_error
     try:
-        from vigil.simulate import render, simulate_file
+        from vigil.simulator.from_file import render, simulate_file
     except Exception as err:  # any import failure is reported as such
-        _import_error = f"cannot import vigil.simulate: {type(err).__name__}: {err}"
+        _import_error = f"cannot import vigil.simulator.from_file: {type(err).__name__}: {err}"
         return
 
     def run(xml: Path, date: str | None) -> str:
@@ -222,7 +222,7 @@ def run_test(test: CorpusTest, timeout: float) -> TestResult:
     if _runner is None:
         _load_vigil()
     if _runner is None:
-        result.reason = _import_error or "vigil.simulate is unavailable"
+        result.reason = _import_error or "vigil.simulator.from_file is unavailable"
         return result
     started = time.monotonic()
     previous = signal.signal(signal.SIGALRM, _on_alarm)

@@ -21,9 +21,9 @@ import pytest
 from lxml import etree
 
 from vigil.errors import InputError, Problem
-from vigil.model.cib import dump_cib, load_cib
-from vigil.model.cib_load import _load_root, _parse_xml
-from vigil.model.cib_reader import Reader
+from vigil.formats.cib import dump_cib, load_cib
+from vigil.formats.cib.load import _load_root, _parse_xml
+from vigil.formats.cib.reader import Reader
 from vigil.model.cluster import Cluster
 from vigil.model.config import Clone, Config, Group, Node, NvSet, Op, Primitive
 from vigil.model.rules import DateExpression, Expression, OpExpression, ResourceExpression, Rule

@@ -77,7 +77,7 @@ def test_simulate_starts_without_the_agent_tooling() -> None:
     code = (
         "import sys, vigil.cli.main; "
         "print(' '.join(sorted(m for m in sys.modules if m.startswith(('asyncio', 'vigil.executor', "
-        "'vigil.cli.agent', 'vigil.model.cib_dump', 'xml.sax', 'urllib.request', 'hashlib')))))"
+        "'vigil.cli.agent', 'vigil.formats.cib.dump', 'xml.sax', 'urllib.request', 'hashlib')))))"
     )
     found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert found.stdout.split() == []

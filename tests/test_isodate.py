@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from vigil.isodate import (
+from vigil.model.isodate import (
     Duration,
     add_duration,
     format_iso8601,

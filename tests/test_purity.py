@@ -11,10 +11,9 @@ transitively, and fails on any reached module that
 - calls the ``open``, ``print``, ``input``, ``eval``, ``exec`` or
   ``__import__`` builtins;
 - calls ``datetime.now()``/``utcnow()``/``today()`` or ``date.today()``;
-- is a file-format adapter (``vigil.model.cib*``, ``vigil.model.yaml*``,
-  ``vigil.model.config_file``):
-  those read files and belong at the edge, reached only from
-  ``vigil.simulate``, the CLI and the controller.
+- is a file-format adapter (``vigil.formats``: the CIB XML and YAML
+  adapters and the configuration file reader): those read files and belong
+  at the edge, reached only from the simulator, the CLI and the daemon.
 
 Imports under ``if TYPE_CHECKING:`` do not run and are not followed.
 """
@@ -33,8 +32,8 @@ PURE_PACKAGES = ("vigil.scheduler", "vigil.model")
 # The operator's edits and reports are pure too: the API and the CLI only orchestrate them.
 PURE_MODULES = ("vigil.admin.edits", "vigil.admin.tree", "vigil.admin.failcounts", "vigil.admin.history",
                 "vigil.admin.report", "vigil.admin.status_text", "vigil.admin.metrics")
-# config_file reads a file and hands it to the CIB or the YAML adapter.
-ADAPTER_PREFIXES = ("vigil.model.cib", "vigil.model.yaml", "vigil.model.config_file")
+# The file formats: never reached from the decision core.
+ADAPTER_PREFIXES = ("vigil.formats",)
 FORBIDDEN_MODULES = frozenset(
     {
         "asyncio",
@@ -175,7 +174,7 @@ def impurities(module: Module) -> list[str]:
 
 
 def roots() -> list[str]:
-    """Every module of the scheduler and the pure model (adapters excepted), and the pure admin modules."""
+    """Every module of the scheduler and the model, and the pure admin modules."""
     names: list[str] = []
     for package in PURE_PACKAGES:
         directory = SRC.joinpath(*package.split("."))
@@ -183,8 +182,7 @@ def roots() -> list[str]:
             relative = path.relative_to(SRC).with_suffix("")
             parts = relative.parts[:-1] if relative.name == "__init__" else relative.parts
             name = ".".join(parts)
-            if not name.startswith(ADAPTER_PREFIXES):
-                names.append(name)
+            names.append(name)
     return names + list(PURE_MODULES)
 
 
@@ -259,7 +257,8 @@ def test_checker_allows_pure_code_and_type_checking_imports() -> None:
 
 
 def test_checker_flags_adapters() -> None:
-    assert check_source("", name="vigil.model.cib_load") == ["is a file-format adapter (reads files)"]
+    assert check_source("", name="vigil.formats.cib.load") == ["is a file-format adapter (reads files)"]
+    assert check_source("", name="vigil.formats.config_file") == ["is a file-format adapter (reads files)"]
 
 
 def test_relative_imports_resolve_within_vigil() -> None:

@@ -15,7 +15,7 @@ from vigil.model.transition import (
     SummaryLine,
     Transition,
 )
-from vigil.render import (
+from vigil.output.transition import (
     format_summary_lines,
     render_json,
     render_pacemaker,

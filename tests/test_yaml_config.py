@@ -20,7 +20,10 @@ from pathlib import Path
 import pytest
 
 from vigil.errors import InputError, Problem
-from vigil.model.cib import load_cib
+from vigil.formats.cib import load_cib
+from vigil.formats.config_file import detect_format, load_config_data, load_config_file
+from vigil.formats.yaml.dump import NotExpressibleInYaml, dump_yaml_config
+from vigil.formats.yaml.load import load_yaml_config
 from vigil.model.config import (
     Alert,
     AlertRecipient,
@@ -37,11 +40,8 @@ from vigil.model.config import (
     Primitive,
     SelectedAttribute,
 )
-from vigil.model.config_file import detect_format, load_config_data, load_config_file
 from vigil.model.rules import DateExpression, DateSpec, Expression, OpExpression, ResourceExpression, Rule
 from vigil.model.scores import INFINITY
-from vigil.model.yaml_dump import NotExpressibleInYaml, dump_yaml_config
-from vigil.model.yaml_load import load_yaml_config
 from vigil.scheduler import schedule
 
 ROOT = Path(__file__).resolve().parents[1]

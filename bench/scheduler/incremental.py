@@ -44,13 +44,13 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from vigil.model.cib_load import load_cib
+from vigil.formats.cib.load import load_cib
 from vigil.model.cluster import Cluster
 from vigil.model.transition import Transition
 from vigil.scheduler import schedule
 from vigil.scheduler.incremental import IncrementalScheduler
-from vigil.simulate import resolve_now
-from vigil.simulation import Failure, apply_transition, inject_failure
+from vigil.simulator.from_file import resolve_now
+from vigil.simulator.steps import Failure, apply_transition, inject_failure
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from run import REPO, generator, machine, parse_size

@@ -45,12 +45,12 @@ REPO = Path(__file__).resolve().parents[2]
 STAGES = [
     # load_cib reads a CIB of the usual shape in one pass (_read_usual: the
     # status from the parser's events), the configuration model inside it.
-    ("vigil.model.cib_load", "_read_usual", "read: parse + models"),
-    ("vigil.model.cib_stream", "load_configuration", "read: configuration model"),
+    ("vigil.formats.cib.load", "_read_usual", "read: parse + models"),
+    ("vigil.formats.cib.stream", "load_configuration", "read: configuration model"),
     # CIBs of another shape (and vigil before 1ccb6c9) are read the careful way:
-    ("vigil.model.cib_load", "_parse_xml", "read: XML parse (careful path)"),
-    ("vigil.model.cib_load", "load_configuration", "read: configuration (careful path)"),
-    ("vigil.model.cib_load", "load_node_states", "read: status model (careful path)"),
+    ("vigil.formats.cib.load", "_parse_xml", "read: XML parse (careful path)"),
+    ("vigil.formats.cib.load", "load_configuration", "read: configuration (careful path)"),
+    ("vigil.formats.cib.load", "load_node_states", "read: status model (careful path)"),
     ("vigil.scheduler", "unpack_options", "unpack: options"),
     ("vigil.scheduler", "unpack_nodes", "unpack: nodes"),
     ("vigil.scheduler", "unpack_resources", "unpack: resources"),
@@ -75,7 +75,7 @@ STAGES = [
     ("vigil.scheduler", "attach_stop_context", "context: stop context"),
     ("vigil.scheduler", "summarize", "summary"),
     ("vigil.scheduler", "_transition", "transition (incl. summary)"),
-    ("vigil.simulate", "render_pacemaker", "render: pacemaker text"),
+    ("vigil.simulator.from_file", "render_pacemaker", "render: pacemaker text"),
 ]
 
 # Stages timed inside another one (shown apart, not added to the total).
@@ -83,14 +83,14 @@ NESTED = {"summary": "transition", "read: configuration model": "read: parse + m
 
 # Areas for own time, by module name prefix (first match wins).
 AREAS = [
-    ("vigil.model.cib", "read CIB (vigil.model.cib*)"),
+    ("vigil.formats.cib", "read CIB (vigil.formats.cib*)"),
     ("vigil.model", "model (other vigil.model)"),
     ("vigil.scheduler.unpack_", "unpack (scheduler.unpack_*)"),
     ("vigil.scheduler.failcounts", "fail counts (scheduler.failcounts)"),
     ("vigil.scheduler.digests", "unpack (scheduler.unpack_*)"),
-    ("vigil.scheduler.nvsets", "unpack (scheduler.unpack_*)"),
-    ("vigil.scheduler.rules", "unpack (scheduler.unpack_*)"),
-    ("vigil.scheduler.options", "unpack (scheduler.unpack_*)"),
+    ("vigil.model.nvsets", "unpack (scheduler.unpack_*)"),
+    ("vigil.model.rule_eval", "unpack (scheduler.unpack_*)"),
+    ("vigil.model.options", "unpack (scheduler.unpack_*)"),
     ("vigil.scheduler.nodes", "unpack (scheduler.unpack_*)"),
     ("vigil.scheduler.assign", "placement (assign, colocation, location, group, clone)"),
     ("vigil.scheduler.colocation", "placement (assign, colocation, location, group, clone)"),
@@ -107,7 +107,7 @@ AREAS = [
     ("vigil.scheduler.summary", "summary"),
     ("vigil.scheduler.working", "working objects (scheduler.working)"),
     ("vigil.scheduler", "scheduler (schedule, view, transition)"),
-    ("vigil.render", "rendering"),
+    ("vigil.output.transition", "rendering"),
     ("vigil", "vigil (other)"),
 ]
 
@@ -131,7 +131,7 @@ def area_of(module: str) -> str:
 
 
 def run_once() -> str:
-    from vigil.simulate import render, simulate_file
+    from vigil.simulator.from_file import render, simulate_file
 
     # As `vigil simulate` runs it: with the cyclic garbage collector paused
     # (--keep-gc for a vigil from before it did).
@@ -300,7 +300,8 @@ def main() -> None:
                             "--seed", "1", "-o", ARGS.cib], check=True)
 
     started = time.perf_counter()
-    for name in ("vigil.cli.main", "vigil.simulate"):     # the CLI's imports, as `vigil simulate` pays them
+    # The CLI's imports, as `vigil simulate` pays them.
+    for name in ("vigil.cli.main", "vigil.simulator.from_file"):
         importlib.import_module(name)
     imports = time.perf_counter() - started
 

@@ -9,7 +9,7 @@ import pytest
 from vigil.admin import edits
 from vigil.admin.errors import AdminError, NotFound
 from vigil.admin.tree import find_node, find_resource, fresh_id
-from vigil.model.cib import dump_cib, load_cib
+from vigil.formats.cib import dump_cib, load_cib
 from vigil.model.cluster import Cluster
 from vigil.model.config import Config, Location, NvSet
 from vigil.model.rules import Rule

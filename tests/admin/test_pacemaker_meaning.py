@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from vigil.admin import edits
-from vigil.model.cib import dump_cib, load_cib
+from vigil.formats.cib import dump_cib, load_cib
 from vigil.model.cluster import Cluster
 from vigil.model.config import Config
-from vigil.render import format_summary_lines
+from vigil.output.transition import format_summary_lines
 from vigil.scheduler import schedule
 
 RUNNING = b"""<cib validate-with="pacemaker-3.9" epoch="5" num_updates="0" admin_epoch="0"

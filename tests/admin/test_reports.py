@@ -12,7 +12,7 @@ from vigil.admin.failcounts import failcounts
 from vigil.admin.metrics import ActionFigures, ControllerFigures, escape, render_metrics
 from vigil.admin.report import ControllerInfo, MonitorInfo, StatusReport, TransitionInfo, build_report
 from vigil.admin.status_text import render_status
-from vigil.model.cib import load_cib
+from vigil.formats.cib import load_cib
 from vigil.model.cluster import Cluster
 from vigil.model.config import Config
 from vigil.model.status import NodeState, OpRecord, ResourceHistory, Status

@@ -30,9 +30,9 @@ from vigil.controller.monitors import MonitorKey
 from vigil.daemon.configuration import check_for_node, parse_config, with_node
 from vigil.executor.executor import Executor
 from vigil.model.config import Config
+from vigil.model.nvsets import resolve_nvsets
+from vigil.model.rule_eval import RuleContext
 from vigil.model.status import NodeState, OpRecord
-from vigil.scheduler.nvsets import resolve_nvsets
-from vigil.scheduler.rules import RuleContext
 from vigil.store import MemoryStore, ResourceRef, Store
 
 TOKEN = "s3cret-token"

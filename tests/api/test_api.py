@@ -11,8 +11,8 @@ import pytest
 from tests.api.conftest import AUTH, CIB, Api, record, run_api
 from vigil.admin import edits
 from vigil.admin.tree import find_node
+from vigil.formats.yaml.load import load_yaml_config
 from vigil.model.config import Config
-from vigil.model.yaml_load import load_yaml_config
 from vigil.store import MemoryStore
 from vigil.store.base import RevisionConflict, StoreError
 

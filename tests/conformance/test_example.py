@@ -14,7 +14,7 @@ from types import ModuleType
 
 import pytest
 
-from vigil.simulate import render, simulate_file
+from vigil.simulator.from_file import render, simulate_file
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "recovery.xml"
 EXPECTED = ["* Recover webserver ( node1 )"]

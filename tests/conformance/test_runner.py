@@ -144,8 +144,9 @@ def test_an_unimportable_vigil_is_one_clear_error(
     conformance: ModuleType, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def broken() -> None:
-        monkeypatch.setattr(conformance, "_import_error", "cannot import vigil.simulate: ImportError: x")
+        monkeypatch.setattr(conformance, "_import_error",
+                            "cannot import vigil.simulator.from_file: ImportError: x")
 
     monkeypatch.setattr(conformance, "_load_vigil", broken)
-    with pytest.raises(conformance.VigilUnavailable, match=r"cannot import vigil\.simulate"):
+    with pytest.raises(conformance.VigilUnavailable, match=r"cannot import vigil\.simulator\.from_file"):
         conformance.check_vigil_importable()

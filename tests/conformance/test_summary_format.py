@@ -2,7 +2,7 @@
 
 Each summary block of the corpus is parsed into SummaryLine objects and
 rendered back; the result must be byte for byte what crm_simulate printed,
-column widths included.  This pins the padding rule in vigil.render without
+column widths included.  This pins the padding rule in vigil.output.transition without
 needing the scheduler.
 """
 
@@ -14,7 +14,7 @@ from types import ModuleType
 import pytest
 
 from vigil.model.transition import SummaryLine
-from vigil.render import format_summary_lines
+from vigil.output.transition import format_summary_lines
 
 
 def parse_summary_line(line: str) -> SummaryLine:

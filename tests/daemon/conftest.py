@@ -24,9 +24,9 @@ from pathlib import Path
 
 import pytest
 
+from vigil.daemon.statedir import store_url
 from vigil.model.transition import ResourceView
 from vigil.scheduler import schedule
-from vigil.statedir import store_url
 from vigil.store import Snapshot, open_store
 from vigil.store.base import LOG_RETENTION, LogEntry
 

@@ -12,7 +12,7 @@ import asyncio
 from pathlib import Path
 
 from tests.daemon.conftest import Daemon, cib, log_lines, needs_dummy, primitive, wait_for
-from vigil.statedir import store_url
+from vigil.daemon.statedir import store_url
 from vigil.store import open_store
 
 

@@ -143,7 +143,7 @@ def run_vigil(cib: Path, timeout: float = VIGIL_TIMEOUT_S) -> SideResult:
     """vigil's simulator in-process; any exception or a hang becomes an error result.
 
     The import happens here, not at module level, on purpose: while the
-    scheduler is being written ``vigil.simulate`` may not even import, and
+    scheduler is being written ``vigil.simulator.from_file`` may not even import, and
     that must show up as a per-seed error, not stop the Pacemaker side.
     """
     use_alarm = threading.current_thread() is threading.main_thread()
@@ -152,7 +152,7 @@ def run_vigil(cib: Path, timeout: float = VIGIL_TIMEOUT_S) -> SideResult:
         old = signal.signal(signal.SIGALRM, _on_alarm)
         signal.setitimer(signal.ITIMER_REAL, timeout)
     try:
-        simulate = importlib.import_module("vigil.simulate")
+        simulate = importlib.import_module("vigil.simulator.from_file")
         out = str(simulate.render(simulate.simulate_file(cib), "pacemaker"))
     except _VigilTimeout:
         return SideResult(None, f"vigil timed out after {timeout:g}s")

@@ -122,10 +122,10 @@ def test_cause_key_ignores_which_resource_or_instance() -> None:
 
 
 class _FakeSimulate(types.ModuleType):
-    """Stands in for ``vigil.simulate`` to check that vigil failing never stops a run."""
+    """Stands in for ``vigil.simulator.from_file`` to check that vigil failing never stops a run."""
 
     def __init__(self, behaviour: str) -> None:
-        super().__init__("vigil.simulate")
+        super().__init__("vigil.simulator.from_file")
         self.behaviour = behaviour
 
     def simulate_file(self, path: Path) -> str:
@@ -141,12 +141,12 @@ class _FakeSimulate(types.ModuleType):
 
 def test_vigil_exception_and_hang_become_errors(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     cib = tmp_path / "c.xml"
-    monkeypatch.setitem(sys.modules, "vigil.simulate", _FakeSimulate("raise"))
+    monkeypatch.setitem(sys.modules, "vigil.simulator.from_file", _FakeSimulate("raise"))
     raised = dh.run_vigil(cib)
     assert raised.lines is None and raised.error is not None
     assert raised.error.startswith("KeyError: 'rsc1' [at test_diffharness.py:")
-    monkeypatch.setitem(sys.modules, "vigil.simulate", _FakeSimulate("hang"))
+    monkeypatch.setitem(sys.modules, "vigil.simulator.from_file", _FakeSimulate("hang"))
     hung = dh.run_vigil(cib, timeout=0.2)
     assert hung.error == "vigil timed out after 0.2s"
-    monkeypatch.setitem(sys.modules, "vigil.simulate", _FakeSimulate("ok"))
+    monkeypatch.setitem(sys.modules, "vigil.simulator.from_file", _FakeSimulate("ok"))
     assert dh.run_vigil(cib).lines == ("* Start rsc1 ( node1 )",)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from tests.daemon.conftest import Daemon, cib
-from vigil.statedir import store_url
+from vigil.daemon.statedir import store_url
 from vigil.store import open_store
 
 

@@ -25,7 +25,7 @@ from vigil.events.model import (
     event_fields,
     result_text,
 )
-from vigil.model.cib import load_cib
+from vigil.formats.cib import load_cib
 
 AT = 1_700_000_000.123456
 COMMON = {"CRM_alert_kind", "CRM_alert_version", "CRM_alert_recipient", "CRM_alert_node_sequence",

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from make_scenarios import SCENARIOS, Scenario
 
-from vigil.simulate import simulate_file
+from vigil.simulator.from_file import simulate_file
 
 HERE = Path(__file__).resolve().parent
 

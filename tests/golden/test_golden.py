@@ -30,7 +30,7 @@ from make_scenarios import (
 )
 
 from vigil.cli.main import cli
-from vigil.simulate import render, simulate_file
+from vigil.simulator.from_file import render, simulate_file
 
 # Scenario name -> how vigil's summary differs from Pacemaker's.  Empty: vigil
 # agrees with crm_simulate 2.1.5 on every compute scenario.

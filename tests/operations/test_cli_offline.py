@@ -17,8 +17,8 @@ import pytest
 from click.testing import CliRunner
 
 from vigil.cli.main import cli
+from vigil.daemon.statedir import store_url
 from vigil.model.config import Config
-from vigil.statedir import store_url
 from vigil.store import open_store
 
 CIB = """<cib validate-with="pacemaker-3.9" epoch="1" num_updates="0" admin_epoch="0">

@@ -23,7 +23,7 @@ from click.testing import CliRunner
 
 from vigil.cli.listener import check_token_recipient, listener_uids
 from vigil.cli.main import cli
-from vigil.statedir import (
+from vigil.daemon.statedir import (
     ApiAddress,
     StateDirError,
     ensure_token,
@@ -57,7 +57,7 @@ def test_modes_open_to_others_are_narrowed_on_start_with_a_warning(tmp_path: Pat
     os.chmod(state, 0o777)
     os.chmod(state / "token", 0o644)
     os.chmod(state / "vigil.db", 0o666)
-    with caplog.at_level(logging.WARNING, logger="vigil.statedir"):
+    with caplog.at_level(logging.WARNING, logger="vigil.daemon.statedir"):
         prepare_state_dir(state)
     assert (mode(state), mode(state / "token"), mode(state / "vigil.db")) == (0o700, 0o600, 0o644)
     assert caplog.messages == [

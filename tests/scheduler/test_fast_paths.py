@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 from vigil.errors import InputError
-from vigil.model.cib_load import load_cib
+from vigil.formats.cib.load import load_cib
+from vigil.model.options import unpack_options
+from vigil.model.rule_eval import RuleContext
 from vigil.model.status import OpRecord, ResourceHistory
 from vigil.scheduler import schedule
-from vigil.scheduler.options import unpack_options
-from vigil.scheduler.rules import RuleContext
 from vigil.scheduler.unpack_nodes import unpack_nodes
 from vigil.scheduler.unpack_resources import unpack_resources
 from vigil.scheduler.working import Role, Work, WRsc

@@ -23,15 +23,15 @@ from pathlib import Path
 import pytest
 
 from vigil.errors import InputError
-from vigil.model.cib_load import load_cib
+from vigil.formats.cib.load import load_cib
 from vigil.model.cluster import Cluster
 from vigil.model.config import NvSet
 from vigil.model.transition import Transition
-from vigil.render import topological_order
+from vigil.output.transition import topological_order
 from vigil.scheduler import schedule
 from vigil.scheduler.incremental import INTERNAL_ERROR, IncrementalScheduler
-from vigil.simulate import resolve_now
-from vigil.simulation import Failure, apply_transition, inject_failure
+from vigil.simulator.from_file import resolve_now
+from vigil.simulator.steps import Failure, apply_transition, inject_failure
 from vigil.testing.gen_cluster import generate_cluster
 
 CORPUS = Path(

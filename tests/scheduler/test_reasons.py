@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from vigil.simulate import render, simulate_file
+from vigil.simulator.from_file import render, simulate_file
 
 CIB = Path(__file__).resolve().parents[1] / "data" / "cib" / "group-restarts-after-its-first.xml"
 # As crm_simulate 2.1.5 prints them.

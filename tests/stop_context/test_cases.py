@@ -23,11 +23,11 @@ from tests.stop_context.cibs import (
     group,
     primitive,
 )
-from vigil.model.cib import load_cib
+from vigil.formats.cib import load_cib
 from vigil.model.transition import Action, Transition
 from vigil.scheduler import schedule
-from vigil.simulate import simulate_steps
-from vigil.simulation import Failure
+from vigil.simulator.from_file import simulate_steps
+from vigil.simulator.steps import Failure
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.store.conftest import Backend, run
-from vigil.model.cib import load_cib
+from vigil.formats.cib import load_cib
 from vigil.model.config import Config, Node, Primitive
 from vigil.model.scores import INFINITY
 from vigil.model.status import NodeState, OpRecord, ResourceHistory

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.store.conftest import run
+from vigil.daemon.statedir import store_url
 from vigil.model.config import Config, Node
-from vigil.statedir import store_url
 from vigil.store import SQLiteStore, StoreError, open_store
 
 CONFIG = Config(nodes=(Node(id="1", uname="node1"),))

@@ -26,7 +26,7 @@ from vigil.admin.report import ControllerInfo, StatusReport, build_report
 from vigil.admin.tree import belongs_to, find_resource, node_names, resource_ids
 from vigil.model.config import Config
 from vigil.model.transition import ClusterView
-from vigil.render import render_json, render_pacemaker, render_text
+from vigil.output.transition import render_json, render_pacemaker, render_text
 from vigil.scheduler import schedule
 from vigil.store.base import FAILCOUNT_PREFIX, LAST_FAILURE_PREFIX, RevisionConflict, Snapshot, Store
 

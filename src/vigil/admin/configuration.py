@@ -15,11 +15,11 @@ from vigil.admin.commands import CAS_ATTEMPTS, Admin, CommandResult
 from vigil.admin.errors import AdminError, BadConfiguration, Conflict
 from vigil.daemon.configuration import with_node
 from vigil.errors import InputError, Problem
-from vigil.model.cib import dump_cib
+from vigil.formats.cib import dump_cib
+from vigil.formats.yaml.dump import dump_yaml_config
 from vigil.model.cluster import Cluster
 from vigil.model.config import Config
 from vigil.model.status import Status
-from vigil.model.yaml_dump import dump_yaml_config
 from vigil.store.base import RevisionConflict, Store
 
 # Parses configuration text (CIB XML or YAML): (config, warnings), or InputError.

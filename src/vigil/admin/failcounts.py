@@ -13,12 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vigil.admin.tree import all_resources, is_unique_clone
-from vigil.isodate import parse_interval_ms
 from vigil.model.config import Config, Primitive
+from vigil.model.isodate import parse_interval_ms
+from vigil.model.nvsets import resolve_nvsets
+from vigil.model.rule_eval import RuleContext
 from vigil.model.scores import INFINITY, ScoreError, add, format_score, lenient_score, parse_score
 from vigil.model.status import Status
-from vigil.scheduler.nvsets import resolve_nvsets
-from vigil.scheduler.rules import RuleContext
 
 # Pacemaker's attribute names (vigil.store.base writes them; not imported, to keep this module pure).
 FAILCOUNT_PREFIX = "fail-count-"

@@ -16,10 +16,10 @@ from vigil.admin.history import RC_WORDS, rc_name, status_name
 from vigil.admin.tree import is_unique_clone
 from vigil.model.cluster import Cluster
 from vigil.model.config import Clone, Config, Group, NvSet, Primitive, Resource
+from vigil.model.nvsets import resolve_nvsets
+from vigil.model.options import is_true, unpack_options
+from vigil.model.rule_eval import RuleContext
 from vigil.model.transition import ClusterView, ResourceView, Transition
-from vigil.scheduler.nvsets import resolve_nvsets
-from vigil.scheduler.options import is_true, unpack_options
-from vigil.scheduler.rules import RuleContext
 
 
 @dataclass(frozen=True)

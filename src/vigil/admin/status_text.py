@@ -7,7 +7,7 @@ import re
 from vigil.admin.failcounts import FailCount
 from vigil.admin.history import format_interval, format_time
 from vigil.admin.report import FailedAction, NodeReport, ResourceReport, StatusReport, TransitionInfo
-from vigil.render import NODE_MODES
+from vigil.output.transition import NODE_MODES
 
 # crm_mon's words for a node that is not simply online; a shutting-down node too.
 _NODE_MODES = {**NODE_MODES, "shutting-down": "shutting down"}

@@ -7,9 +7,9 @@ from dataclasses import dataclass, replace
 
 from vigil.admin.errors import NotFound
 from vigil.model.config import Clone, Config, Group, Node, Primitive, Resource, iter_primitives
-from vigil.scheduler.nvsets import resolve_nvsets
-from vigil.scheduler.options import is_true
-from vigil.scheduler.rules import RuleContext
+from vigil.model.nvsets import resolve_nvsets
+from vigil.model.options import is_true
+from vigil.model.rule_eval import RuleContext
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ from vigil.admin.errors import AdminError
 from vigil.api.context import ApiContext
 from vigil.api.secrets import masked_config, placeholder_problems
 from vigil.errors import Problem
+from vigil.formats.yaml.dump import NotExpressibleInYaml
 from vigil.model.config import Config
-from vigil.model.yaml_dump import NotExpressibleInYaml
 
 REVISION_HEADER = "X-Vigil-Config-Revision"
 MEDIA_TYPES = {"xml": "application/xml", "yaml": "application/yaml"}

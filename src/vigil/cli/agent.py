@@ -25,7 +25,7 @@ import click
 from vigil.executor import ActionRequest, ActionResult, AgentMetadata, AgentSpec, Executor
 from vigil.executor.agenttest import AgentTest, StepReport, TestReport
 from vigil.executor.lsb import DEFAULT_INIT_DIR
-from vigil.isodate import parse_interval_ms
+from vigil.model.isodate import parse_interval_ms
 
 T = TypeVar("T")
 

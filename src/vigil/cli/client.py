@@ -18,7 +18,7 @@ import click
 import httpx
 
 from vigil.cli.listener import NothingListens, check_token_recipient
-from vigil.statedir import (
+from vigil.daemon.statedir import (
     API_FILE,
     ApiAddress,
     StateDirError,
@@ -89,7 +89,7 @@ class Client:
         """The token, once sure the address it goes to is the daemon's and no one else's.
 
         ``api.json`` must be the directory owner's and writable by no one else
-        (:func:`~vigil.statedir.written_by_owner`), and the socket listening
+        (:func:`~vigil.daemon.statedir.written_by_owner`), and the socket listening
         at its address must be that owner's (:mod:`vigil.cli.listener`).
         """
         if self._token is None:

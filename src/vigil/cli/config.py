@@ -22,7 +22,7 @@ T = TypeVar("T")
 def _daemon_runs(directory: Path) -> bool:
     """Does a vigil serve this state directory (api.json names a live process)?"""
     from vigil.cli.client import is_alive
-    from vigil.statedir import StateDirError, read_api_address
+    from vigil.daemon.statedir import StateDirError, read_api_address
 
     try:
         address = read_api_address(directory)
@@ -58,7 +58,7 @@ def show(fmt: str, state_dir: str | None) -> None:
     Works without a running vigil too: it then opens the store in the state
     directory directly.
     """
-    from vigil.statedir import resolve_state_dir
+    from vigil.daemon.statedir import resolve_state_dir
 
     directory = resolve_state_dir(state_dir)
     if _daemon_runs(directory):
@@ -93,7 +93,7 @@ def load(file: Path, if_revision: int | None, node: str | None, state_dir: str |
     directory directly, so a configuration can be prepared before the first
     `vigil run`.
     """
-    from vigil.statedir import resolve_state_dir
+    from vigil.daemon.statedir import resolve_state_dir
 
     try:
         data = file.read_bytes()
@@ -102,7 +102,7 @@ def load(file: Path, if_revision: int | None, node: str | None, state_dir: str |
     directory = resolve_state_dir(state_dir)
     if _daemon_runs(directory):
         from vigil.cli.client import connect, echo_result
-        from vigil.model.config_file import detect_format
+        from vigil.formats.config_file import detect_format
 
         headers = {"Content-Type": "application/xml" if detect_format(data) == "xml" else "application/yaml"}
         if if_revision is not None:
@@ -121,8 +121,8 @@ def load(file: Path, if_revision: int | None, node: str | None, state_dir: str |
 def _offline(work: Coroutine[Any, Any, T]) -> T:
     """Run ``work`` on the store directly; a clear message and exit code for anything that fails."""
     from vigil.admin.errors import AdminError, BadConfiguration
+    from vigil.daemon.statedir import StateDirError
     from vigil.errors import InputError
-    from vigil.statedir import StateDirError
     from vigil.store import StoreError
 
     try:
@@ -138,7 +138,7 @@ def _offline(work: Coroutine[Any, Any, T]) -> T:
 
 async def _show_offline(directory: Path, fmt: str) -> str:
     from vigil.admin.configuration import show_config
-    from vigil.statedir import store_url
+    from vigil.daemon.statedir import store_url
     from vigil.store import open_store
 
     store = open_store(store_url(directory), read_only=True)
@@ -154,10 +154,10 @@ async def _load_offline(directory: Path, data: bytes, name: str, node: str | Non
     from vigil.admin.commands import Admin
     from vigil.admin.configuration import load_config, parse_or_refuse
     from vigil.daemon.configuration import check_agents, check_nodes, check_policies, parse_config
+    from vigil.daemon.statedir import prepare_state_dir, store_url
     from vigil.errors import Problem
     from vigil.executor.executor import Executor
     from vigil.model.config import Config
-    from vigil.statedir import prepare_state_dir, store_url
     from vigil.store import open_store
 
     parse_or_refuse(data, name, parse_config)  # a file with problems creates no store

@@ -13,8 +13,8 @@ import click
 
 from vigil.cli.options import state_dir_option
 from vigil.errors import InputError
-from vigil.simulate import render, simulate_file, simulate_steps
-from vigil.simulation import Failure
+from vigil.simulator.from_file import render, simulate_file, simulate_steps
+from vigil.simulator.steps import Failure
 
 
 class LazyGroup(click.Group):

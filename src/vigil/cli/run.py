@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
+from vigil.daemon.statedir import StateDirError, resolve_state_dir
 from vigil.errors import InputError
-from vigil.statedir import StateDirError, resolve_state_dir
 from vigil.store import StoreError
 
 

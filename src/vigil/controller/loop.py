@@ -202,6 +202,7 @@ class Controller:
         self._abort: asyncio.Event | None = None
         self._stopping = False
         self._leave_running = False
+        self._shutdown_asked = False
         self._call_id = 0
         self._transition_number = 0
         self._monitor_keys: dict[MonitorKey, str] = {}
@@ -231,15 +232,25 @@ class Controller:
         """Ask the controller to end: stop every resource here first, unless ``leave_running``.
 
         Asked again with ``leave_running``, it ends after the actions in flight.
+        The ``shutdown`` attribute is written before the controller counts as
+        stopping: a plan made in between, from a snapshot without it, would
+        find nothing to do and end the controller with every resource running.
         """
-        if self._stopping and (self._leave_running or not leave_running):
+        if self._leave_running or (self._stopping and not leave_running):
             return
-        first = not self._stopping
+        if not leave_running:
+            if self._shutdown_asked:
+                return
+            self._shutdown_asked = True
+            try:
+                await self.store.set_node_attribute(self.node, "shutdown", str(int(self.clock())))
+            except StoreError as error:
+                log.error("cannot ask for this node's shutdown, the store failed (%s): stopping without "
+                          "stopping the resources", error)
+                leave_running = True
         self._stopping = True
-        self._leave_running = leave_running
-        if first and not leave_running:
-            await self.store.set_node_attribute(self.node, "shutdown", str(int(self.clock())))
-        self.poke("shutdown requested" + (" (leaving resources running)" if leave_running else ""))
+        self._leave_running = self._leave_running or leave_running
+        self.poke("shutdown requested" + (" (leaving resources running)" if self._leave_running else ""))
 
     def active_monitors(self) -> list[MonitorKey]:
         return self.monitors.active()

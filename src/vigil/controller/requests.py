@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from vigil.executor.environment import clone_meta, is_true
 from vigil.executor.request import ActionRequest, AgentSpec
 from vigil.model.config import Clone, Config, Group, Node, Op, Primitive
+from vigil.model.nvsets import resolve_nvsets
+from vigil.model.rule_eval import RuleContext
 from vigil.model.status import NodeState
 from vigil.scheduler.digests import definition_params, digest, operation_timeout_ms
-from vigil.scheduler.nvsets import resolve_nvsets
-from vigil.scheduler.rules import RuleContext
 from vigil.scheduler.unpack_nodes import configured_attributes
 
 # Operation attributes Pacemaker passes to the agent as CRM_meta_<name>.

@@ -17,8 +17,8 @@ from vigil.errors import Problem
 from vigil.events.exhausted import POLICIES, POLICY_META
 from vigil.executor.executor import Executor
 from vigil.executor.request import AgentSpec
+from vigil.formats.config_file import load_config_data, load_config_file
 from vigil.model.config import Clone, Config, Group, Node, Primitive, Resource
-from vigil.model.config_file import load_config_data, load_config_file
 from vigil.model.names import agent_name_problem
 from vigil.store.base import RevisionConflict, Store
 

@@ -28,6 +28,14 @@ from vigil.api.hosts import HostPolicy
 from vigil.api.secrets import private_params_of
 from vigil.controller.loop import Controller
 from vigil.daemon.configuration import check_for_node, install, parse_config, read_config_file, with_node
+from vigil.daemon.statedir import (
+    ApiAddress,
+    ensure_token,
+    prepare_state_dir,
+    remove_api_address,
+    store_url,
+    write_api_address,
+)
 from vigil.daemon.systemd import notify
 from vigil.errors import InputError, Problem
 from vigil.events.dispatcher import EventDispatcher
@@ -37,14 +45,6 @@ from vigil.fencing.agent import FenceAgents
 from vigil.fencing.device import StonithClass
 from vigil.fencing.fencer import Fencer
 from vigil.model.config import Config
-from vigil.statedir import (
-    ApiAddress,
-    ensure_token,
-    prepare_state_dir,
-    remove_api_address,
-    store_url,
-    write_api_address,
-)
 from vigil.store import Store, StoreError, open_store
 
 log = logging.getLogger(__name__)

@@ -19,10 +19,10 @@ import logging
 from dataclasses import dataclass
 
 from vigil.events.model import AttributeEvent, Event
-from vigil.isodate import parse_interval_ms
 from vigil.model.config import Alert, Config, NvSet
-from vigil.scheduler.nvsets import resolve_nvsets
-from vigil.scheduler.rules import RuleContext
+from vigil.model.isodate import parse_interval_ms
+from vigil.model.nvsets import resolve_nvsets
+from vigil.model.rule_eval import RuleContext
 
 log = logging.getLogger(__name__)
 

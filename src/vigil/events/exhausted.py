@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from vigil.events.model import RecoveryExhausted
 from vigil.model.cluster import Cluster
 from vigil.model.config import Clone, Config, Group, Primitive
+from vigil.model.nvsets import resolve_nvsets
+from vigil.model.rule_eval import RuleContext
 from vigil.model.scores import INFINITY, ScoreError, format_score, parse_score
 from vigil.model.status import NodeState
 from vigil.model.transition import Transition
-from vigil.scheduler.nvsets import resolve_nvsets
-from vigil.scheduler.rules import RuleContext
 
 POLICY_META = "on-recovery-exhausted"
 POLICIES = ("none", "standby", "fence")

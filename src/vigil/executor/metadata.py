@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from vigil.isodate import parse_interval_ms
+from vigil.model.isodate import parse_interval_ms
 
 MANDATORY_ACTIONS = ("start", "stop", "monitor", "meta-data")
 PARAMETER_TYPES = ("string", "integer", "boolean", "select")

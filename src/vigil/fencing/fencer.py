@@ -34,10 +34,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from vigil.fencing.agent import FenceAgents, FenceDevice, FenceRun, host_list, host_map
-from vigil.isodate import parse_interval_ms
 from vigil.model.config import Config, FencingLevel
-from vigil.scheduler.nvsets import resolve_nvsets
-from vigil.scheduler.rules import RuleContext
+from vigil.model.isodate import parse_interval_ms
+from vigil.model.nvsets import resolve_nvsets
+from vigil.model.rule_eval import RuleContext
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Rules: boolean conditions on node attributes, dates and resource/op kinds.
 
-Only the data lives here; evaluation is in ``vigil.scheduler.rules`` because it
+Only the data lives here; evaluation is in ``vigil.model.rule_eval`` because it
 needs the scheduler's view of node attributes and of "now".
 """
 

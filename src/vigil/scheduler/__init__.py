@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vigil.model.cluster import Cluster
+from vigil.model.options import unpack_options
+from vigil.model.rule_eval import RuleContext
 from vigil.model.transition import Action, ClusterView, NodeView, ResourceView, SummaryLine, Transition
 from vigil.scheduler.actions import create_primitive_actions
 from vigil.scheduler.assign import assign_all
@@ -26,11 +28,9 @@ from vigil.scheduler.location import (
     apply_node_health,
     apply_stickiness,
 )
-from vigil.scheduler.options import unpack_options
 from vigil.scheduler.ordering import apply_order_specs, config_orderings, internal_orderings, propagate
 from vigil.scheduler.probes import schedule_probes
 from vigil.scheduler.recheck import next_failure_expiry
-from vigil.scheduler.rules import RuleContext
 from vigil.scheduler.summary import summarize_by_top
 from vigil.scheduler.unpack_history import unpack_history
 from vigil.scheduler.unpack_nodes import unpack_nodes

@@ -7,7 +7,7 @@ ends up in the transition is decided later, when orderings propagate
 
 from __future__ import annotations
 
-from vigil.scheduler.options import is_true
+from vigil.model.options import is_true
 from vigil.scheduler.working import Ord, Role, WAction, WNode, Work, WRes, WRsc, order
 
 

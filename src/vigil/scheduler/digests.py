@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from vigil.isodate import parse_interval_ms
 from vigil.model.config import Config, Op, Primitive
+from vigil.model.isodate import parse_interval_ms
+from vigil.model.nvsets import resolve_nvsets
+from vigil.model.rule_eval import RuleContext
 from vigil.model.status import OpRecord
-from vigil.scheduler.nvsets import resolve_nvsets
-from vigil.scheduler.rules import RuleContext
 from vigil.scheduler.unpack_resources import find_op
 from vigil.scheduler.working import Work, WRsc
 

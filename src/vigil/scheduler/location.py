@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 
 from vigil.model.config import Location, Primitive
+from vigil.model.rule_eval import RuleContext, rule_passes, rule_score
 from vigil.model.scores import INFINITY, add
 from vigil.scheduler.failcounts import effective_failcount, failcount_name, node_failures, recorded_failures
-from vigil.scheduler.rules import RuleContext, rule_passes, rule_score
 from vigil.scheduler.working import Role, WClone, WGroup, Work, WRes, WRsc
 
 

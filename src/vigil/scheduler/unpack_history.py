@@ -10,6 +10,8 @@ how Pacemaker reads the status section, because the rest of the scheduler
 from __future__ import annotations
 
 from vigil.model.config import Primitive
+from vigil.model.nvsets import resolve_nvsets
+from vigil.model.rule_eval import RuleContext
 from vigil.model.scores import INFINITY
 from vigil.model.status import (
     OP_CANCELLED,
@@ -39,8 +41,6 @@ from vigil.model.status import (
 from vigil.scheduler.digests import compare_digests
 from vigil.scheduler.failcounts import effective_failcount, raw_failcount
 from vigil.scheduler.location import ban, ban_everywhere, ban_target, resource_node_score
-from vigil.scheduler.nvsets import resolve_nvsets
-from vigil.scheduler.rules import RuleContext
 from vigil.scheduler.unpack_nodes import fence_node
 from vigil.scheduler.unpack_resources import find_op, new_clone_instance
 from vigil.scheduler.working import OnFail, Role, WAction, WClone, WGroup, WNode, Work, WRsc

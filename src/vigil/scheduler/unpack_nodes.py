@@ -10,12 +10,12 @@ fenced.
 from __future__ import annotations
 
 from vigil.model.config import Node
+from vigil.model.nvsets import resolve_nvsets
+from vigil.model.options import is_true
+from vigil.model.rule_eval import RuleContext
 from vigil.model.scores import INFINITY, ScoreError, add, parse_score
 from vigil.model.status import NodeState
 from vigil.scheduler.fencing import fence_op
-from vigil.scheduler.nvsets import resolve_nvsets
-from vigil.scheduler.options import is_true
-from vigil.scheduler.rules import RuleContext
 from vigil.scheduler.working import WNode, Work
 
 

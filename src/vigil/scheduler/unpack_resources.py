@@ -7,12 +7,12 @@ migration-threshold, failure-timeout, requires, ...) are read once here.
 
 from __future__ import annotations
 
-from vigil.isodate import parse_interval_ms
 from vigil.model.config import Clone, Group, Op, Primitive
+from vigil.model.isodate import parse_interval_ms
+from vigil.model.nvsets import resolve_nvsets
+from vigil.model.options import is_true
+from vigil.model.rule_eval import RuleContext
 from vigil.model.scores import INFINITY, lenient_score
-from vigil.scheduler.nvsets import resolve_nvsets
-from vigil.scheduler.options import is_true
-from vigil.scheduler.rules import RuleContext
 from vigil.scheduler.working import Role, WClone, WGroup, Work, WRes, WRsc
 
 

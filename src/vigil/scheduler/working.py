@@ -13,7 +13,7 @@ from enum import IntEnum
 
 from vigil.model.cluster import Cluster
 from vigil.model.config import Op, Primitive
-from vigil.scheduler.options import Options
+from vigil.model.options import Options
 
 
 class Role(IntEnum):

@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from vigil.errors import InputError
-from vigil.model.cib import dump_cib, load_cib
+from vigil.formats.cib import dump_cib, load_cib
 from vigil.model.cluster import Cluster
 from vigil.model.config import Config
 from vigil.model.status import NodeState, OpRecord, Status

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from vigil.isodate import parse_interval_ms
-from vigil.model.cib_reader import (
+from vigil.formats.cib.reader import (
     Element,
     Reader,
     children,
@@ -19,8 +18,9 @@ from vigil.model.cib_reader import (
     parse_bool,
     parse_duration_ms,
 )
-from vigil.model.cib_rules import load_nvset, load_nvsets
+from vigil.formats.cib.rules import load_nvset, load_nvsets
 from vigil.model.config import Clone, Group, NvSet, Op, Primitive, Resource
+from vigil.model.isodate import parse_interval_ms
 from vigil.model.option_values import meta_problem
 
 Templates = dict[str, Primitive]

@@ -14,8 +14,8 @@ from collections.abc import Callable
 
 from lxml import etree
 
-from vigil.model.cib_reader import Element, Reader, children
-from vigil.model.cib_rules import load_nvsets
+from vigil.formats.cib.reader import Element, Reader, children
+from vigil.formats.cib.rules import load_nvsets
 from vigil.model.config import Alert, AlertRecipient, AlertSelect, NvSet, SelectedAttribute
 
 _SELECT_KINDS = ("select_nodes", "select_fencing", "select_resources", "select_attributes")

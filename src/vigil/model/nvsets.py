@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from vigil.model.config import NvSet
-from vigil.scheduler.rules import RuleContext, rule_passes
+from vigil.model.rule_eval import RuleContext, rule_passes
 
 
 def resolve_nvsets(sets: Iterable[NvSet], ctx: RuleContext, into: dict[str, str] | None = None,

@@ -19,12 +19,12 @@ from pathlib import Path
 from yaml.error import Mark
 
 from vigil.errors import InputError, Problem
-from vigil.model.cib_config import load_configuration
-from vigil.model.cib_reader import Element, Reader
+from vigil.formats.cib.config import load_configuration
+from vigil.formats.cib.reader import Element, Reader
+from vigil.formats.yaml.build import Positions
+from vigil.formats.yaml.source import parse_yaml
+from vigil.formats.yaml.to_cib import translate
 from vigil.model.config import Config
-from vigil.model.yaml_build import Positions
-from vigil.model.yaml_source import parse_yaml
-from vigil.model.yaml_to_cib import translate
 
 EMPTY_HINT = "write at least one section, e.g. 'resources: []' (see docs/configuration.md)"
 

@@ -6,7 +6,7 @@ so this module only converts types; it does not interpret results.
 
 from __future__ import annotations
 
-from vigil.model.cib_reader import Element, Reader, children, parse_bool
+from vigil.formats.cib.reader import Element, Reader, children, parse_bool
 from vigil.model.status import (
     OP_PENDING,
     RC_UNKNOWN,

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from lxml import etree
 
-from vigil.model.cib_reader import Element
+from vigil.formats.cib.reader import Element
 from vigil.model.status import NodeState, OpRecord, ResourceHistory, Status, Ticket
 
 FreshId = Callable[[str], str]

@@ -19,10 +19,10 @@ from dataclasses import fields, is_dataclass, replace
 
 from lxml import etree
 
-from vigil.model.cib_alerts import write_alerts
-from vigil.model.cib_dump_status import write_status
-from vigil.model.cib_reader import Element, parse_bool
-from vigil.model.cib_resources import has_promotable_meta
+from vigil.formats.cib.alerts import write_alerts
+from vigil.formats.cib.dump_status import write_status
+from vigil.formats.cib.reader import Element, parse_bool
+from vigil.formats.cib.resources import has_promotable_meta
 from vigil.model.cluster import Cluster
 from vigil.model.config import (
     Clone,

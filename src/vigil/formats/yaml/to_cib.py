@@ -17,12 +17,11 @@ from collections.abc import Callable
 
 from yaml.nodes import MappingNode, Node
 
-from vigil.isodate import parse_interval_ms
-from vigil.model.cib_reader import Element, parse_bool
-from vigil.model.names import agent_name_problem
-from vigil.model.yaml_alerts import AlertTranslator
-from vigil.model.yaml_build import Builder, Positions
-from vigil.model.yaml_format import (
+from vigil.formats.cib.reader import Element, parse_bool
+from vigil.formats.yaml.alerts import AlertTranslator
+from vigil.formats.yaml.build import Builder, Positions
+from vigil.formats.yaml.source import Mapping, Source, describe
+from vigil.formats.yaml.vocabulary import (
     CLONE_KEYS,
     COLOCATION_KEYS,
     CONSTRAINT_KINDS,
@@ -47,7 +46,8 @@ from vigil.model.yaml_format import (
     op_id,
     rule_id,
 )
-from vigil.model.yaml_source import Mapping, Source, describe
+from vigil.model.isodate import parse_interval_ms
+from vigil.model.names import agent_name_problem
 
 AGENT_CLASSES = ("ocf", "lsb", "systemd", "service", "stonith", "upstart", "nagios")
 ORDER_KINDS = ("Mandatory", "Optional", "Serialize")

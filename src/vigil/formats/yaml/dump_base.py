@@ -10,12 +10,18 @@ from __future__ import annotations
 from typing import TypeAlias
 
 from vigil.errors import Problem
-from vigil.isodate import parse_interval_ms
-from vigil.model.cib_reader import normalize_role, parse_bool
+from vigil.formats.cib.reader import normalize_role, parse_bool
+from vigil.formats.yaml.vocabulary import (
+    DATE_FIELDS,
+    DURATION_FIELDS,
+    condition_id,
+    date_spec_id,
+    format_duration,
+)
 from vigil.model.config import Op
+from vigil.model.isodate import parse_interval_ms
 from vigil.model.rules import Condition, DateExpression, Expression, OpExpression, ResourceExpression, Rule
 from vigil.model.scores import format_score
-from vigil.model.yaml_format import DATE_FIELDS, DURATION_FIELDS, condition_id, date_spec_id, format_duration
 
 Yaml: TypeAlias = "str | list[Yaml] | dict[str, Yaml]"
 USE_XML = "use --format xml"

@@ -12,10 +12,10 @@ import os
 from lxml import etree
 
 from vigil.errors import InputError, Problem
-from vigil.model.cib_config import load_configuration
-from vigil.model.cib_reader import Element, Reader, children, parse_bool
-from vigil.model.cib_status import load_node_states, load_tickets
-from vigil.model.cib_stream import read_usual_cib
+from vigil.formats.cib.config import load_configuration
+from vigil.formats.cib.reader import Element, Reader, children, parse_bool
+from vigil.formats.cib.status import load_node_states, load_tickets
+from vigil.formats.cib.stream import read_usual_cib
 from vigil.model.cluster import Cluster
 from vigil.model.config import Config
 from vigil.model.status import Status

@@ -17,9 +17,10 @@ import difflib
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from vigil.model.cib_reader import Element, parse_bool
-from vigil.model.yaml_build import Builder
-from vigil.model.yaml_format import (
+from vigil.formats.cib.reader import Element, parse_bool
+from vigil.formats.yaml.build import Builder
+from vigil.formats.yaml.source import Mapping, describe, is_null
+from vigil.formats.yaml.vocabulary import (
     ALERT_KEYS,
     META_SUFFIX,
     PARAMS_SUFFIX,
@@ -30,7 +31,6 @@ from vigil.model.yaml_format import (
     recipient_id,
     selected_attribute_id,
 )
-from vigil.model.yaml_source import Mapping, describe, is_null
 
 _PATH_HELP = "the alert agent's executable, or vigil:webhook for the built-in webhook"
 _SELECT_HELP = (

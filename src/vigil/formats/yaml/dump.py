@@ -22,24 +22,12 @@ import yaml
 from yaml.nodes import Node, ScalarNode
 
 from vigil.errors import InputError, Problem
-from vigil.model.cib_resources import has_promotable_meta
-from vigil.model.config import (
-    Alert,
-    AlertRecipient,
-    AlertSelect,
-    Clone,
-    Config,
-    FencingLevel,
-    Group,
-    NvSet,
-    Op,
-    Primitive,
-)
-from vigil.model.config import Node as ClusterNode
-from vigil.model.names import is_plain_name
-from vigil.model.scores import format_score
-from vigil.model.yaml_dump_base import USE_XML, Flow, FlowList, WriterBase, Yaml, op_fields
-from vigil.model.yaml_format import (
+from vigil.formats.cib.resources import has_promotable_meta
+from vigil.formats.yaml.dump_base import USE_XML, Flow, FlowList, WriterBase, Yaml, op_fields
+from vigil.formats.yaml.load import load_yaml_config
+from vigil.formats.yaml.source import NULL_TAG
+from vigil.formats.yaml.to_cib import AGENT_CLASSES
+from vigil.formats.yaml.vocabulary import (
     META_SUFFIX,
     OP_DEFAULTS_SET,
     OPTIONS_SET,
@@ -55,9 +43,21 @@ from vigil.model.yaml_format import (
     rule_id,
     selected_attribute_id,
 )
-from vigil.model.yaml_load import load_yaml_config
-from vigil.model.yaml_source import NULL_TAG
-from vigil.model.yaml_to_cib import AGENT_CLASSES
+from vigil.model.config import (
+    Alert,
+    AlertRecipient,
+    AlertSelect,
+    Clone,
+    Config,
+    FencingLevel,
+    Group,
+    NvSet,
+    Op,
+    Primitive,
+)
+from vigil.model.config import Node as ClusterNode
+from vigil.model.names import is_plain_name
+from vigil.model.scores import format_score
 
 
 class NotExpressibleInYaml(InputError):

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Literal
 
 from vigil.errors import InputError, Problem
-from vigil.model.cib_load import load_cib
+from vigil.formats.cib.load import load_cib
+from vigil.formats.yaml.load import load_yaml_config
 from vigil.model.config import Config
-from vigil.model.yaml_load import load_yaml_config
 
 Format = Literal["xml", "yaml"]
 _EXTENSIONS: dict[str, Format] = {".xml": "xml", ".cib": "xml", ".yaml": "yaml", ".yml": "yaml"}

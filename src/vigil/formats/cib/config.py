@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from vigil.model.cib_alerts import load_alerts
-from vigil.model.cib_reader import Element, Reader, children, normalize_role, parse_bool
-from vigil.model.cib_resources import load_resources
-from vigil.model.cib_rules import load_nvsets, load_rule
+from vigil.formats.cib.alerts import load_alerts
+from vigil.formats.cib.reader import Element, Reader, children, normalize_role, parse_bool
+from vigil.formats.cib.resources import load_resources
+from vigil.formats.cib.rules import load_nvsets, load_rule
 from vigil.model.config import (
     Clone,
     Colocation,

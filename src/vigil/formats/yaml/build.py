@@ -19,8 +19,9 @@ from lxml import etree
 from yaml.error import Mark
 from yaml.nodes import MappingNode, Node, SequenceNode
 
-from vigil.model.cib_reader import Element
-from vigil.model.yaml_format import (
+from vigil.formats.cib.reader import Element
+from vigil.formats.yaml.source import Mapping, Source, describe
+from vigil.formats.yaml.vocabulary import (
     DATE_FIELDS,
     DATE_KEYS,
     DURATION_FIELDS,
@@ -34,7 +35,6 @@ from vigil.model.yaml_format import (
     indexed,
     rule_id,
 )
-from vigil.model.yaml_source import Mapping, Source, describe
 
 
 @dataclass(frozen=True)

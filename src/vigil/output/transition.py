@@ -21,6 +21,9 @@ from datetime import UTC, datetime
 
 from vigil.model.cluster import Cluster
 from vigil.model.config import Clone, Group, NvSet, Primitive, Resource
+from vigil.model.nvsets import resolve_nvsets
+from vigil.model.options import is_true
+from vigil.model.rule_eval import RuleContext
 from vigil.model.transition import (
     Action,
     ClusterView,
@@ -29,9 +32,6 @@ from vigil.model.transition import (
     SummaryLine,
     Transition,
 )
-from vigil.scheduler.nvsets import resolve_nvsets
-from vigil.scheduler.options import is_true
-from vigil.scheduler.rules import RuleContext
 
 __all__ = [
     "format_summary_lines",

@@ -8,9 +8,9 @@ allows it (set, nvpair, rule).
 
 from __future__ import annotations
 
-from vigil.isodate import parse_iso8601
-from vigil.model.cib_reader import Element, Reader, children, normalize_role
+from vigil.formats.cib.reader import Element, Reader, children, normalize_role
 from vigil.model.config import NvSet
+from vigil.model.isodate import parse_iso8601
 from vigil.model.option_values import cluster_option_problem, meta_problem
 from vigil.model.rules import (
     Condition,

@@ -13,13 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from vigil.errors import InputError, Problem
-from vigil.isodate import parse_iso8601
-from vigil.model.cib_load import load_cib
+from vigil.formats.cib.load import load_cib
 from vigil.model.cluster import Cluster
+from vigil.model.isodate import parse_iso8601
 from vigil.model.transition import Transition
-from vigil.render import render_json, render_pacemaker, render_text
+from vigil.output.transition import render_json, render_pacemaker, render_text
 from vigil.scheduler import schedule
-from vigil.simulation import Failure, apply_transition, inject_failure
+from vigil.simulator.steps import Failure, apply_transition, inject_failure
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,9 @@ from typing import Any, NamedTuple
 
 from lxml import etree
 
-from vigil.model.cib_config import load_configuration
-from vigil.model.cib_reader import Element, Reader, parse_bool
-from vigil.model.cib_status import node_state_from, op_record_from, resource_history_from
+from vigil.formats.cib.config import load_configuration
+from vigil.formats.cib.reader import Element, Reader, parse_bool
+from vigil.formats.cib.status import node_state_from, op_record_from, resource_history_from
 from vigil.model.config import Config
 from vigil.model.status import NodeState, OpRecord, ResourceHistory, Ticket
 

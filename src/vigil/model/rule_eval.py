@@ -9,7 +9,7 @@ import calendar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from vigil.isodate import parse_iso8601
+from vigil.model.isodate import parse_iso8601
 from vigil.model.rules import (
     Condition,
     DateExpression,

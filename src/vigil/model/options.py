@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vigil.model.config import Config
+from vigil.model.nvsets import resolve_nvsets
+from vigil.model.rule_eval import RuleContext
 from vigil.model.scores import INFINITY, lenient_score
-from vigil.scheduler.nvsets import resolve_nvsets
-from vigil.scheduler.rules import RuleContext
 
 # 3.x name -> 2.x name
 RENAMED_OPTIONS = {
