@@ -21,14 +21,13 @@ from typing import Any
 import httpx
 import pytest
 
+from vigil.admin.intake import check_for_node, parse_config, with_node
 from vigil.api.app import create_app
 from vigil.api.context import ApiContext
 from vigil.api.hosts import HostPolicy
 from vigil.api.secrets import private_params_of
-from vigil.controller.loop import ControllerStats, TransitionReport
-from vigil.controller.monitors import MonitorKey
-from vigil.daemon.configuration import check_for_node, parse_config, with_node
 from vigil.executor.executor import Executor
+from vigil.model.activity import ControllerStats, MonitorKey, TransitionReport
 from vigil.model.config import Config
 from vigil.model.nvsets import resolve_nvsets
 from vigil.model.rule_eval import RuleContext

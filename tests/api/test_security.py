@@ -13,10 +13,10 @@ import yaml
 
 from tests.api.conftest import AUTH, Api, run_api
 from tests.api.test_api import CHANGES, READS, error_of
+from vigil.admin.intake import parse_config
 from vigil.api.hosts import HostPolicy
 from vigil.api.limits import COMMAND_BODY_LIMIT, CONFIG_BODY_LIMIT
 from vigil.api.secrets import MASK
-from vigil.daemon.configuration import parse_config
 from vigil.errors import InputError
 from vigil.executor.executor import Executor
 

@@ -14,8 +14,8 @@ import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+from vigil.admin.intake import install, parse_config, with_node
 from vigil.controller.loop import RECORD_RETRY_S, Controller
-from vigil.daemon.configuration import install, parse_config, with_node
 from vigil.executor.executor import Executor
 from vigil.fencing.agent import FenceAgents
 from vigil.fencing.device import StonithClass

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 
 from vigil.admin.commands import CAS_ATTEMPTS, Admin, CommandResult
 from vigil.admin.errors import AdminError, BadConfiguration, Conflict
-from vigil.daemon.configuration import with_node
+from vigil.admin.intake import with_node
 from vigil.errors import InputError, Problem
 from vigil.formats.cib import dump_cib
 from vigil.formats.yaml.dump import dump_yaml_config

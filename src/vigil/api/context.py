@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from vigil.api.secrets import PrivateParams
-from vigil.controller.loop import ControllerStats, TransitionReport
-from vigil.controller.monitors import MonitorKey
 from vigil.errors import Problem
+from vigil.model.activity import ControllerStats, MonitorKey, TransitionReport
 from vigil.model.config import Config
 from vigil.store.base import Store
 

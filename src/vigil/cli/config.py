@@ -153,7 +153,7 @@ async def _load_offline(directory: Path, data: bytes, name: str, node: str | Non
                         if_revision: int | None) -> CommandResult:
     from vigil.admin.commands import Admin
     from vigil.admin.configuration import load_config, parse_or_refuse
-    from vigil.daemon.configuration import check_agents, check_nodes, check_policies, parse_config
+    from vigil.admin.intake import check_agents, check_nodes, check_policies, parse_config
     from vigil.daemon.statedir import prepare_state_dir, store_url
     from vigil.errors import Problem
     from vigil.executor.executor import Executor

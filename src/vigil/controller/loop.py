@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from vigil.controller.escalation import Escalation
 from vigil.controller.graph import GraphResult, run_graph
-from vigil.controller.monitors import MonitorKey, RecurringMonitors
+from vigil.controller.monitors import RecurringMonitors
 from vigil.controller.recording import RecordContext, expected_rc, is_failure, record_result
 from vigil.controller.requests import Catalog, PreparedAction, node_attributes, prepare
 from vigil.controller.settings import ControllerOptions, controller_options
@@ -48,12 +48,13 @@ from vigil.executor.executor import Executor
 from vigil.executor.results import ActionResult, ExecStatus
 from vigil.fencing.agent import FenceAgents
 from vigil.fencing.fencer import Fencer
+from vigil.model.activity import ControllerStats, MonitorKey, TransitionReport
 from vigil.model.cluster import Cluster
 from vigil.model.config import Config, Primitive
 from vigil.model.failcounts import is_failure_attribute
 from vigil.model.status import NodeState, ResourceHistory
 from vigil.model.transition import Action, Transition
-from vigil.scheduler.incremental import IncrementalScheduler
+from vigil.scheduler import IncrementalScheduler
 from vigil.store.base import ResourceRef, Snapshot, Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -75,66 +76,6 @@ RECORD_RETRY_S = 10.0
 # failing while the fail-counts rise is not stuck: it is recovery, and only
 # migration-threshold ends it, as in Pacemaker.
 REPEAT_LIMIT = 3
-
-
-@dataclass
-class TransitionReport:
-    """One transition as the operator sees it."""
-
-    number: int
-    started: float
-    summary: tuple[str, ...]
-    actions: int
-    trigger: str
-    finished: float | None = None
-    outcome: str = "running"
-
-
-@dataclass
-class ActionStats:
-    count: int = 0
-    failed: int = 0
-    seconds: float = 0.0
-
-
-@dataclass
-class ControllerStats:
-    """Counters for /metrics, kept in memory (they restart with the daemon)."""
-
-    transitions: int = 0
-    aborted_transitions: int = 0
-    actions: dict[str, ActionStats] = field(default_factory=dict)
-    # Plans made, by how (incremental, unchanged, full), and the time they took.
-    plans: dict[str, int] = field(default_factory=dict)
-    scheduling_seconds: float = 0.0
-    # The store refusing to read or record (a full disk, a lost server): since when, why,
-    # and how many times it refused since the daemon started.
-    store_failing_since: float | None = None
-    store_error: str = ""
-    store_errors: int = 0
-
-    def store_failed(self, error: StoreError, now: float) -> None:
-        if self.store_failing_since is None:
-            self.store_failing_since = now
-        self.store_error = str(error)
-        self.store_errors += 1
-
-    def store_ok(self) -> bool:
-        """Note that the store works again; whether it had been failing."""
-        was_failing = self.store_failing_since is not None
-        self.store_failing_since = None
-        self.store_error = ""
-        return was_failing
-
-    def count_plan(self, mode: str, seconds: float) -> None:
-        self.plans[mode] = self.plans.get(mode, 0) + 1
-        self.scheduling_seconds += seconds
-
-    def count(self, task: str, seconds: float, failed: bool) -> None:
-        stats = self.actions.setdefault(task, ActionStats())
-        stats.count += 1
-        stats.failed += int(failed)
-        stats.seconds += seconds
 
 
 class _Repeats:

@@ -13,23 +13,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from vigil.controller.requests import PreparedAction
 from vigil.executor.results import ActionResult, ExecStatus, OcfRc
+from vigil.model.activity import MonitorKey
 from vigil.store.base import StoreError
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class MonitorKey:
-    resource: str
-    node: str
-    interval_ms: int
-
-    def __str__(self) -> str:
-        return f"{self.resource}_monitor_{self.interval_ms} on {self.node}"
 
 
 Run = Callable[[PreparedAction], Awaitable[ActionResult]]

@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from vigil.executor.environment import clone_meta, is_true
 from vigil.executor.request import ActionRequest, AgentSpec
 from vigil.model.config import Clone, Config, Group, Node, Op, Primitive
+from vigil.model.digests import definition_params, digest, operation_timeout_ms
+from vigil.model.node_attributes import configured_attributes
 from vigil.model.nvsets import resolve_nvsets
 from vigil.model.rule_eval import RuleContext
 from vigil.model.status import NodeState
-from vigil.scheduler.digests import definition_params, digest, operation_timeout_ms
-from vigil.scheduler.unpack_nodes import configured_attributes
 
 # Operation attributes Pacemaker passes to the agent as CRM_meta_<name>.
 _OP_META = ("record-pending", "interval-origin")

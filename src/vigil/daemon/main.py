@@ -22,12 +22,12 @@ from pathlib import Path
 
 import uvicorn
 
+from vigil.admin.intake import check_for_node, install, parse_config, read_config_file, with_node
 from vigil.api.app import create_app
 from vigil.api.context import ApiContext
 from vigil.api.hosts import HostPolicy
 from vigil.api.secrets import private_params_of
 from vigil.controller.loop import Controller
-from vigil.daemon.configuration import check_for_node, install, parse_config, read_config_file, with_node
 from vigil.daemon.statedir import (
     ApiAddress,
     ensure_token,

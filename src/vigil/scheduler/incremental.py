@@ -43,9 +43,9 @@ from vigil.model.config import Clone, Config, Group, Primitive
 from vigil.model.rules import DateExpression
 from vigil.model.status import NodeState, ResourceHistory
 from vigil.model.transition import Action, ClusterView, NodeView, ResourceView, SummaryLine, Transition
-from vigil.scheduler import StagesRun, Tracer, run_stages, top_rank
 from vigil.scheduler.assign import assign
 from vigil.scheduler.recheck import failure_expiries
+from vigil.scheduler.stages import StagesRun, Tracer, run_stages, top_rank
 from vigil.scheduler.working import WNode, Work
 
 __all__ = ["INTERNAL_ERROR", "IncrementalScheduler"]

@@ -10,9 +10,8 @@ fenced.
 from __future__ import annotations
 
 from vigil.model.config import Node
-from vigil.model.nvsets import resolve_nvsets
+from vigil.model.node_attributes import configured_attributes
 from vigil.model.options import is_true
-from vigil.model.rule_eval import RuleContext
 from vigil.model.scores import INFINITY, ScoreError, add, parse_score
 from vigil.model.status import NodeState
 from vigil.scheduler.fencing import fence_op
@@ -46,18 +45,6 @@ def unpack_nodes(work: Work) -> None:
             continue
         _unpack_node_state(work, found, state)
     _apply_health(work)
-
-
-def configured_attributes(node: Node, now: int, *, is_dc: bool = False) -> dict[str, str]:
-    """What rules see on ``node`` before its status: its configured attributes
-    and the built-ins (``#uname``, ``#id``, ``#kind``, ``#is_dc``); the
-    transient attributes of its status entry go on top of these."""
-    attrs = resolve_nvsets(node.attributes, RuleContext(now=now))
-    attrs["#uname"] = node.uname
-    attrs["#id"] = node.id
-    attrs["#kind"] = "remote" if node.type == "remote" else "cluster"
-    attrs["#is_dc"] = "true" if is_dc else "false"
-    return attrs
 
 
 def _new_node(work: Work, node: Node) -> WNode:

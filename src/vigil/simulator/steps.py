@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from vigil.errors import InputError, Problem
 from vigil.model.cluster import Cluster
 from vigil.model.config import Clone, Primitive, iter_primitives
+from vigil.model.digests import digest
 from vigil.model.nvsets import resolve_nvsets
 from vigil.model.rule_eval import RuleContext
 from vigil.model.scores import INFINITY, ScoreError, add, format_score, parse_score
@@ -30,7 +31,6 @@ from vigil.model.status import (
     Status,
 )
 from vigil.model.transition import Transition
-from vigil.scheduler.digests import digest
 
 FAILED_MONITOR_RC = RC_NOT_RUNNING
 DEFAULT_TIMEOUT_MS = 20000

@@ -1,0 +1,226 @@
+"""The scheduler's stages, run in order: ``schedule(cluster, now) -> Transition``.
+
+``schedule()`` reads as the list of stages, in Pacemaker's order: unpack the
+configuration and status, apply location preferences, assign resources to
+nodes, create the actions each resource needs, fence what must be fenced,
+order everything, and summarise.  No I/O, no clock, no randomness.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vigil.model.cluster import Cluster
+from vigil.model.options import unpack_options
+from vigil.model.rule_eval import RuleContext
+from vigil.model.transition import Action, ClusterView, NodeView, ResourceView, SummaryLine, Transition
+from vigil.scheduler.actions import create_primitive_actions
+from vigil.scheduler.assign import assign_all
+from vigil.scheduler.clone import create_clone_actions
+from vigil.scheduler.colocation import unpack_colocations
+from vigil.scheduler.config_changes import cancel_reloads_of_restarted, handle_config_changes
+from vigil.scheduler.context import attach_stop_context
+from vigil.scheduler.fencing import schedule_fencing
+from vigil.scheduler.group import add_group_colocations, create_group_actions
+from vigil.scheduler.location import (
+    apply_failure_thresholds,
+    apply_locations,
+    apply_node_health,
+    apply_stickiness,
+)
+from vigil.scheduler.ordering import apply_order_specs, config_orderings, internal_orderings, propagate
+from vigil.scheduler.probes import schedule_probes
+from vigil.scheduler.recheck import next_failure_expiry
+from vigil.scheduler.summary import summarize_by_top
+from vigil.scheduler.unpack_history import unpack_history
+from vigil.scheduler.unpack_nodes import unpack_nodes
+from vigil.scheduler.unpack_resources import unpack_resources
+from vigil.scheduler.working import Role, WAction, WClone, WGroup, Work, WRes, WRsc
+
+
+def schedule(cluster: Cluster, now: int, *, sanitized: bool = False) -> Transition:
+    """Plan the transition for ``cluster`` at time ``now`` (epoch seconds).
+
+    ``sanitized`` says the CIB's secret parameters are masked, so that a
+    difference only in them is not taken for a definition change.
+    """
+    return run_stages(cluster, now, sanitized=sanitized).transition
+
+
+class Tracer:
+    """Watches (and may steer) one run of the stages; the incremental
+    scheduler uses it to record a run and to replay part of one.
+
+    The default does nothing, so that ``schedule()`` stays a plain function.
+    """
+
+    def resources_unpacked(self, work: Work) -> None:
+        """Called once the resources are unpacked, before their history."""
+
+    def assign_all(self, work: Work) -> None:
+        """Places every top-level resource, in order."""
+        assign_all(work)
+
+
+@dataclass(eq=False)
+class StagesRun:
+    """One run of the stages: its working state and what came out of it."""
+
+    work: Work
+    transition: Transition
+    # The summary lines of each top-level resource, in ``work.top`` order.
+    summary_by_top: list[list[SummaryLine]]
+    # For each action of the transition, the place of its top-level
+    # resource in ``work.top`` (-1: an action of no resource).
+    action_tops: list[int]
+
+
+def run_stages(cluster: Cluster, now: int, *, sanitized: bool = False,
+               tracer: Tracer | None = None) -> StagesRun:
+    tracer = tracer or Tracer()
+    panic = dict(cluster.cib_attributes).get("no-quorum-panic", "0") not in ("0", "", "false")
+    options = unpack_options(cluster.config, RuleContext(now=now), cluster.status.have_quorum, panic)
+    work = Work(cluster=cluster, options=options, now=now, have_quorum=cluster.status.have_quorum,
+                sanitized=sanitized)
+    unpack_nodes(work)
+    unpack_resources(work)
+    tracer.resources_unpacked(work)
+    unpack_history(work)
+    view = _view(work)
+    apply_node_health(work)
+    unpack_colocations(work)
+    add_group_colocations(work)
+    apply_locations(work)
+    apply_stickiness(work)
+    apply_failure_thresholds(work)
+    handle_config_changes(work)
+    tracer.assign_all(work)
+    specs = config_orderings(work) + internal_orderings(work)
+    specs += schedule_probes(work)
+    for top in work.top:
+        _create_actions(work, top)
+    schedule_fencing(work)
+    apply_order_specs(work, specs)
+    propagate(work)
+    cancel_reloads_of_restarted(work)
+    attach_stop_context(work)
+    fence_lines, by_top = summarize_by_top(work)
+    summary = fence_lines + [line for lines in by_top for line in lines]
+    transition, action_tops = _transition(work, view, summary)
+    return StagesRun(work, transition, by_top, action_tops)
+
+
+def _create_actions(work: Work, rsc: WRes) -> None:
+    """Each resource's own actions, then its parent's pseudo-actions."""
+    if isinstance(rsc, WClone):
+        for instance in rsc.instances:
+            _create_actions(work, instance)
+        create_clone_actions(work, rsc)
+    elif isinstance(rsc, WGroup):
+        for member in rsc.members:
+            create_primitive_actions(work, member)
+        create_group_actions(work, rsc)
+    else:
+        create_primitive_actions(work, rsc)
+
+
+def _view(work: Work) -> ClusterView:
+    nodes = []
+    for node in work.nodes.values():
+        if node.unclean:
+            state = "unclean-online" if node.online else "unclean-offline"
+        elif not node.online:
+            state = "offline"
+        elif node.pending:
+            state = "pending"
+        elif node.shutdown:
+            state = "shutting-down"
+        elif node.maintenance:
+            state = "maintenance"
+        elif node.standby:
+            state = "standby-with-resources" if any(
+                node.name in r.running_on for r in work.rscs.values()
+            ) else "standby"
+        else:
+            state = "online"
+        nodes.append(NodeView(node.name, state))
+    resources = []
+    for rsc in _document_order(work):
+        role = rsc.role.text if rsc.role != Role.UNKNOWN else "Stopped"
+        if not rsc.running_on:
+            role = "Stopped"
+        resources.append(ResourceView(
+            id=rsc.id, agent=rsc.agent, role=role, nodes=tuple(rsc.running_on),
+            failed=rsc.failed, managed=rsc.managed, blocked=rsc.blocked, orphan=rsc.orphan,
+            disabled=rsc.meta.get("target-role", "").lower() == "stopped", parent=rsc.prim.parent,
+        ))
+    return ClusterView(tuple(nodes), tuple(resources), work.have_quorum)
+
+
+def _document_order(work: Work) -> list[WRsc]:
+    order = {p.id: i for i, p in enumerate(work.cluster.config.primitives())}
+    return sorted(work.rscs.values(), key=lambda r: order.get(r.id, len(order)))
+
+
+def _is_scheduled(action: WAction) -> bool:
+    return not action.optional and (action.runnable or action.pseudo)
+
+
+def top_rank(work: Work) -> dict[int, int]:
+    """Each primitive, group and clone (by ``id()``) -> the place of its
+    top-level resource in ``work.top``."""
+    rank: dict[int, int] = {}
+    for position, top in enumerate(work.top):
+        rank[id(top)] = position
+        if isinstance(top, WClone):
+            for instance in top.instances:
+                rank[id(instance)] = position
+                if isinstance(instance, WGroup):
+                    for member in instance.members:
+                        rank[id(member)] = position
+        elif isinstance(top, WGroup):
+            for member in top.members:
+                rank[id(member)] = position
+    return rank
+
+
+def _transition(work: Work, view: ClusterView,
+                summary: list[SummaryLine]) -> tuple[Transition, list[int]]:
+    # Actions are listed by top-level resource (in placement order), each
+    # resource's in the order they were made; actions of no resource
+    # (fencing) first.  Every top-level resource's actions are thus one run
+    # of the list, which the incremental scheduler relies on.
+    rank = top_rank(work)
+    ranked = sorted(
+        ((rank.get(id(a.rsc), -1) if a.rsc is not None else -1, a.id, a)
+         for a in work.actions if _is_scheduled(a)),
+        key=lambda item: (item[0], item[1]),
+    )
+    chosen = [a for _, _, a in ranked]
+    index = {id(a): i for i, a in enumerate(chosen)}
+    actions = tuple(
+        Action(
+            index=i,
+            task=a.task,
+            resource=a.rsc.id if a.rsc is not None else None,
+            node=a.node,
+            interval_ms=a.interval_ms,
+            pseudo=a.pseudo,
+            meta=tuple(sorted(a.meta.items())),
+        )
+        for i, a in enumerate(chosen)
+    )
+    edges = set()
+    for a in chosen:
+        for before, _flags in a.befores:
+            if id(before) in index:
+                edges.add((index[id(before)], index[id(a)]))
+    transition = Transition(
+        actions=actions,
+        order=tuple(sorted(edges)),
+        summary=tuple(summary),
+        notes=tuple(work.notes),
+        view=view,
+        recheck_by=next_failure_expiry(work),
+    )
+    return transition, [position for position, _, _ in ranked]
