@@ -22,9 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "differential"))
-
-import diffharness as dh  # lives beside the test that shares it
+import diffharness as dh  # beside this script; the tests of tests/differential use it too
 
 
 def _knob(text: str) -> tuple[str, Any]:

@@ -8,6 +8,9 @@
 #     put in maint through its admin socket) and fence-agents (fence_dummy);
 #     Pacemaker's sample alert agents come with pacemaker-common, which
 #     pacemaker-cli-utils brings;
+#   - Debian's etcd-server (and etcd-client, for etcdctl), only when missing:
+#     the store tests start their own etcd on 127.0.0.1 with free ports (never
+#     2379, where the package's own etcd.service may listen);
 #   - vigil with its test extras, editable, into the virtual environment
 #     (redone only when pyproject.toml changed since the last install).
 # Runs unattended (CI=true, no stdin): apt is noninteractive, sudo never prompts.
@@ -51,6 +54,8 @@ agent_packages() {
     [ -x /usr/sbin/haproxy ] || echo haproxy
     [ -x /usr/sbin/fence_dummy ] || echo fence-agents
     [ -f /usr/share/pacemaker/alerts/alert_file.sh.sample ] || echo pacemaker-common
+    command -v etcd >/dev/null 2>&1 || [ -x /usr/bin/etcd ] || echo etcd-server
+    command -v etcdctl >/dev/null 2>&1 || [ -x /usr/bin/etcdctl ] || echo etcd-client
 }
 missing_agents=$(agent_packages)
 if [ -n "$missing_agents" ]; then
@@ -67,7 +72,7 @@ if [ -n "$missing_agents" ]; then
         fi
         sudo="sudo -n"
     fi
-    echo "install-test-deps: installing" $missing_agents "(Debian's agents, haproxy)"
+    echo "install-test-deps: installing" $missing_agents "(Debian's agents, haproxy, etcd)"
     export DEBIAN_FRONTEND=noninteractive
     $sudo apt-get update -q
     # shellcheck disable=SC2086  # one word per package

@@ -21,14 +21,15 @@ import pytest
 from lxml import etree
 
 from vigil.errors import InputError, Problem
-from vigil.formats.cib import dump_cib, load_cib
-from vigil.formats.cib.load import _load_root, _parse_xml
+from vigil.formats.cib.dump import dump_cib
+from vigil.formats.cib.load import _load_root, _parse_xml, load_cib
 from vigil.formats.cib.reader import Reader
 from vigil.model.cluster import Cluster
 from vigil.model.config import Clone, Config, Group, Node, NvSet, Op, Primitive
+from vigil.model.results import ExecStatus, OcfRc
 from vigil.model.rules import DateExpression, Expression, OpExpression, ResourceExpression, Rule
 from vigil.model.scores import INFINITY
-from vigil.model.status import OP_PENDING, RC_UNKNOWN, NodeState, Status
+from vigil.model.status import NodeState, Status
 
 DATA = Path(__file__).parent / "data" / "cib"
 FULL = DATA / "full.xml"
@@ -361,8 +362,8 @@ def test_op_record_defaults_when_results_are_missing() -> None:
     record = cluster.status.nodes[0].resources[0].ops[0]
     assert (record.interval_ms, record.rc, record.op_status, record.call_id) == (
         0,
-        RC_UNKNOWN,
-        OP_PENDING,
+        OcfRc.UNKNOWN,
+        ExecStatus.PENDING,
         -1,
     )
 
@@ -435,13 +436,19 @@ def test_lenient_values_pacemaker_accepts_are_warnings() -> None:
 # -- errors ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("score", ["INFINITY", "+INFINITY", "-infinity", "inf", "100", "-5"])
-def test_valid_score_spellings(score: str) -> None:
+@pytest.mark.parametrize(
+    ("score", "value"),
+    [("INFINITY", INFINITY), ("+INFINITY", INFINITY), ("-infinity", -INFINITY), ("inf", INFINITY),
+     ("100", 100), ("-5", -5), ("+7", 7), ("1000001", INFINITY)],
+)
+def test_valid_score_spellings(score: str, value: int) -> None:
     xml = (
         resources(DUMMY)
         + f'<constraints><rsc_location id="l" rsc="rsc1" node="n" score="{score}"/></constraints>'
     )
-    load_cib(cib(xml))
+    cluster, warnings = load_cib(cib(xml))
+    assert [location.score for location in cluster.config.locations] == [value]
+    assert warnings == []
 
 
 CONSTRAINT_LINE = 7  # line of the <constraints> content in cib(resources(DUMMY) + "\n<constraints>\n...")

@@ -7,10 +7,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
-from vigil.cli.main import cli
+from vigil.admin.errors import AdminError, BadConfiguration, NotFound
+from vigil.cli.client import ClientError
+from vigil.cli.main import LazyGroup, cli
+from vigil.daemon.statedir import StateDirError
+from vigil.errors import InputError, Problem, VigilError
+from vigil.executor import MetadataError
+from vigil.store import RevisionConflict, StoreError
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 COMPUTE = str(EXAMPLES / "compute.xml")
@@ -83,3 +90,34 @@ def test_simulate_starts_without_the_agent_tooling() -> None:
     assert found.stdout.split() == []
     code, out, _ = run("agent", "--help")
     assert code == 0 and "run" in out
+
+
+def test_every_error_meant_for_the_user_is_a_vigil_error() -> None:
+    user_errors = (InputError, AdminError, BadConfiguration, NotFound, StoreError, RevisionConflict,
+                   StateDirError, ClientError, MetadataError)
+    assert [error.__name__ for error in user_errors if not issubclass(error, VigilError)] == []
+
+
+def test_a_vigil_error_is_printed_with_its_details_and_notes_and_exits_with_its_code() -> None:
+    @click.group(cls=LazyGroup, lazy_subcommands={})
+    def group() -> None:
+        """A command line with one failing command."""
+
+    @group.command()
+    def refused() -> None:
+        error = ClientError("the daemon refused", ["first reason", "second reason"], exit_code=3)
+        error.add_note("nothing was changed")
+        raise error
+
+    @group.command()
+    def bad_input() -> None:
+        raise InputError([Problem("a.xml:3", "one problem"), Problem("", "another")])
+
+    result = CliRunner().invoke(group, ["refused"])
+    assert (result.exit_code, result.stdout) == (3, "")
+    assert isinstance(result.exception, SystemExit)  # no traceback: a clean exit
+    assert result.stderr == ("vigil: error: the daemon refused\n  first reason\n  second reason\n"
+                             "vigil: nothing was changed\n")
+    result = CliRunner().invoke(group, ["bad-input"])
+    assert result.exit_code == 2
+    assert result.stderr == "vigil: error: a.xml:3: one problem\nvigil: error: another\n"

@@ -14,13 +14,13 @@ from vigil.model.transition import (
     ResourceView,
     SummaryLine,
     Transition,
+    topological_order,
 )
 from vigil.output.transition import (
     format_summary_lines,
     render_json,
     render_pacemaker,
     render_text,
-    topological_order,
 )
 
 NOW = 1_700_000_400  # 2023-11-14 22:20:00Z

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from vigil.errors import InputError, Problem
-from vigil.formats.cib import load_cib
+from vigil.formats.cib.load import load_cib
 from vigil.formats.config_file import detect_format, load_config_data, load_config_file
 from vigil.formats.yaml.dump import NotExpressibleInYaml, dump_yaml_config
 from vigil.formats.yaml.load import load_yaml_config

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vigil.formats.cib import load_cib
+from vigil.formats.cib.load import load_cib
 from vigil.model.config import Config
 
 CIB = b"""<cib validate-with="pacemaker-3.9" epoch="1" num_updates="0" admin_epoch="0">

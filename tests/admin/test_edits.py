@@ -9,9 +9,11 @@ import pytest
 from vigil.admin import edits
 from vigil.admin.errors import AdminError, NotFound
 from vigil.admin.tree import find_node, find_resource, fresh_id
-from vigil.formats.cib import dump_cib, load_cib
+from vigil.formats.cib.dump import dump_cib
+from vigil.formats.cib.load import load_cib
 from vigil.model.cluster import Cluster
 from vigil.model.config import Config, Location, NvSet
+from vigil.model.nvsets import plain_value
 from vigil.model.rules import Rule
 from vigil.model.scores import INFINITY
 from vigil.model.status import Status
@@ -72,8 +74,8 @@ def test_get_value_ignores_sets_with_rules_and_follows_scores() -> None:
     rule = Rule(id="r", conditions=())
     sets = (NvSet("low", (("a", "low"),)), NvSet("high", (("a", "high"),), score=5),
             NvSet("ruled", (("a", "ruled"),), score=100, rule=rule))
-    assert edits.get_value(sets, "a") == "high"
-    assert edits.get_value(sets, "b") is None
+    assert plain_value(sets, "a") == "high"
+    assert plain_value(sets, "b") is None
 
 
 # -- target-role ------------------------------------------------------------------------------

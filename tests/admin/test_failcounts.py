@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 from vigil.admin import edits
-from vigil.admin.failcounts import FailCount, OperationFailures, failcounts, failure_policy, recoveries_left
 from vigil.model.config import Config, NvSet
+from vigil.model.failcounts import recoveries_left
 from vigil.model.scores import INFINITY
 from vigil.model.status import NodeState, Status
+from vigil.output.failcounts import FailCount, OperationFailures, failcounts, failure_policy
 
 NOW = 1_700_000_000
 

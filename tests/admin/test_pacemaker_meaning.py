@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from vigil.admin import edits
-from vigil.formats.cib import dump_cib, load_cib
+from vigil.formats.cib.dump import dump_cib
+from vigil.formats.cib.load import load_cib
 from vigil.model.cluster import Cluster
 from vigil.model.config import Config
 from vigil.output.transition import format_summary_lines

@@ -8,14 +8,14 @@ from dataclasses import replace
 
 import pytest
 
-from vigil.admin.failcounts import failcounts
-from vigil.admin.metrics import ActionFigures, ControllerFigures, escape, render_metrics
-from vigil.admin.report import ControllerInfo, MonitorInfo, StatusReport, TransitionInfo, build_report
-from vigil.admin.status_text import render_status
-from vigil.formats.cib import load_cib
+from vigil.formats.cib.load import load_cib
 from vigil.model.cluster import Cluster
 from vigil.model.config import Config
 from vigil.model.status import NodeState, OpRecord, ResourceHistory, Status
+from vigil.output.failcounts import failcounts
+from vigil.output.metrics import ActionFigures, ControllerFigures, escape, render_metrics
+from vigil.output.report import ControllerInfo, MonitorInfo, StatusReport, TransitionInfo, build_report
+from vigil.output.status_text import render_status
 from vigil.scheduler import schedule
 
 from .conftest import CIB

@@ -44,13 +44,7 @@ def corpus_run(conformance: ModuleType, report_conformance: Callable[[str], None
         corpus = conformance.load_corpus()
     except conformance.CorpusMissing as err:
         pytest.skip(f"Pacemaker corpus not available: {err}")
-    problem = ""
-    try:
-        run = conformance.run_corpus(corpus)
-    except conformance.VigilUnavailable as err:
-        problem = str(err)
-    if problem:  # failed outside the except block: one message, no chained traceback
-        pytest.fail(f"the conformance suite cannot run vigil: {problem}", pytrace=False)
+    run = conformance.run_corpus(corpus)
     report = conformance.format_report(run)
     ratchet = json.loads(RATCHET.read_text())
     raise_to = {subset: run.count(subset).passed for subset in conformance.SUBSETS}

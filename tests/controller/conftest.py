@@ -15,7 +15,8 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from vigil.admin.intake import install, parse_config, with_node
-from vigil.controller.loop import RECORD_RETRY_S, Controller
+from vigil.controller.loop import Controller
+from vigil.controller.recording import RECORD_RETRY_S
 from vigil.executor.executor import Executor
 from vigil.fencing.agent import FenceAgents
 from vigil.fencing.device import StonithClass

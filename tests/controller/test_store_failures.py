@@ -21,10 +21,10 @@ import pytest
 from tests.controller.conftest import NODE, eventually, running_controller
 from vigil.admin import commands
 from vigil.admin.commands import Admin
-from vigil.admin.metrics import render_metrics
-from vigil.admin.status_text import render_status
 from vigil.api.convert import controller_figures, controller_info
 from vigil.controller.loop import Controller
+from vigil.output.metrics import render_metrics
+from vigil.output.status_text import render_status
 from vigil.store import open_store
 from vigil.store.base import Store
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.daemon.conftest import Daemon, cib, needs_dummy, primitive, wait_for
-from vigil.formats.cib import dump_cib
+from vigil.formats.cib.dump import dump_cib
 
 needs_crm_simulate = pytest.mark.skipif(shutil.which("crm_simulate") is None,
                                         reason="Pacemaker's crm_simulate is not installed")

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import sys
 import time
-import types
+from collections.abc import Callable
 from pathlib import Path
 
 import diffharness as dh
@@ -121,32 +120,27 @@ def test_cause_key_ignores_which_resource_or_instance() -> None:
         "pacemaker-only: Stop (due to unrunnable X stop); vigil-only: -")
 
 
-class _FakeSimulate(types.ModuleType):
-    """Stands in for ``vigil.simulator.from_file`` to check that vigil failing never stops a run."""
+def _fake_vigil(behaviour: str) -> Callable[[Path], str]:
+    """Stands in for vigil's simulator to check that vigil failing never stops a run."""
 
-    def __init__(self, behaviour: str) -> None:
-        super().__init__("vigil.simulator.from_file")
-        self.behaviour = behaviour
-
-    def simulate_file(self, path: Path) -> str:
-        if self.behaviour == "hang":
+    def output(cib: Path) -> str:
+        if behaviour == "hang":
             time.sleep(10)
-        if self.behaviour == "raise":
+        if behaviour == "raise":
             raise KeyError("rsc1")
-        return "sim"
-
-    def render(self, sim: str, fmt: str) -> str:
         return "Transition Summary:\n  * Start   rsc1  ( node1 )\n"
+
+    return output
 
 
 def test_vigil_exception_and_hang_become_errors(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     cib = tmp_path / "c.xml"
-    monkeypatch.setitem(sys.modules, "vigil.simulator.from_file", _FakeSimulate("raise"))
+    monkeypatch.setattr(dh, "vigil_output", _fake_vigil("raise"))
     raised = dh.run_vigil(cib)
     assert raised.lines is None and raised.error is not None
     assert raised.error.startswith("KeyError: 'rsc1' [at test_diffharness.py:")
-    monkeypatch.setitem(sys.modules, "vigil.simulator.from_file", _FakeSimulate("hang"))
+    monkeypatch.setattr(dh, "vigil_output", _fake_vigil("hang"))
     hung = dh.run_vigil(cib, timeout=0.2)
     assert hung.error == "vigil timed out after 0.2s"
-    monkeypatch.setitem(sys.modules, "vigil.simulator.from_file", _FakeSimulate("ok"))
+    monkeypatch.setattr(dh, "vigil_output", _fake_vigil("ok"))
     assert dh.run_vigil(cib).lines == ("* Start rsc1 ( node1 )",)

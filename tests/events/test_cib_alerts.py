@@ -9,7 +9,8 @@ from lxml import etree
 
 from tests.test_cib import CORPUS, DATA, cib, corpus_files
 from vigil.errors import InputError
-from vigil.formats.cib import dump_cib, load_cib
+from vigil.formats.cib.dump import dump_cib
+from vigil.formats.cib.load import load_cib
 from vigil.model.cluster import Cluster
 from vigil.model.config import Alert, AlertRecipient, AlertSelect, Config, NvSet, SelectedAttribute
 from vigil.model.status import Status

@@ -23,9 +23,9 @@ from vigil.events.model import (
     RecoveryExhausted,
     ResourceEvent,
     event_fields,
-    result_text,
 )
-from vigil.formats.cib import load_cib
+from vigil.formats.cib.load import load_cib
+from vigil.model.results import result_text
 
 AT = 1_700_000_000.123456
 COMMON = {"CRM_alert_kind", "CRM_alert_version", "CRM_alert_recipient", "CRM_alert_node_sequence",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from tests.stop_context.cibs import NOW, History, NodeStatus, cib, group, primitive
 from vigil.events.exhausted import recovery_exhausted
 from vigil.events.model import RecoveryExhausted
-from vigil.formats.cib import load_cib
+from vigil.formats.cib.load import load_cib
 from vigil.scheduler import schedule
 
 

@@ -13,11 +13,11 @@ import pytest
 
 from vigil.executor.process import Spawner
 from vigil.executor.request import ActionRequest, AgentSpec
-from vigil.executor.results import ExecStatus, OcfRc
 from vigil.fencing.agent import FenceAgents, FenceDevice, FenceMetadata, fence_arguments, host_map
 from vigil.fencing.device import StonithClass
 from vigil.fencing.fencer import STATUS_ERROR, STATUS_NO_DEVICE, Fencer, fence_devices
 from vigil.model.config import Config, FencingLevel, NvSet, Primitive
+from vigil.model.results import ExecStatus, OcfRc
 
 FENCE_DUMMY = Path("/usr/sbin/fence_dummy")
 needs_fence_dummy = pytest.mark.skipif(

@@ -22,10 +22,11 @@ import pytest
 from click.testing import CliRunner
 
 from vigil.cli.main import cli
-from vigil.executor import ActionRequest, ActionResult, AgentSpec, ExecStatus, Executor, OcfRc, Spawner
+from vigil.executor import ActionRequest, ActionResult, AgentSpec, Executor, Spawner
 from vigil.executor.agenttest import AgentTest
 from vigil.executor.metadata import missing_mandatory_actions, parse_metadata
 from vigil.executor.ocf import BUNDLED_AGENTS_DIR, BUNDLED_SHELL, OcfClass
+from vigil.model.results import ExecStatus, OcfRc
 
 from .conftest import is_alive, run
 
@@ -119,9 +120,9 @@ def log_lines(log: Path) -> list[str]:
 
 
 def test_bundled_agents_are_found_under_an_empty_ocf_root(executor: Executor, empty_root: Path) -> None:
-    catalog = executor.catalog()
-    assert catalog.ocf == (("vigil", AGENTS),)
-    assert catalog.bundled == (("vigil", BUNDLED),)
+    installed = executor.installed_agents()
+    assert installed.ocf == (("vigil", AGENTS),)
+    assert installed.bundled == (("vigil", BUNDLED),)
     for name in AGENTS:
         assert executor.ocf.path(AgentSpec("ocf", name, "vigil")) == BUNDLED / name
     result = act(executor, "Flaky", "monitor", {"state_dir": str(empty_root / "state")})
@@ -139,7 +140,7 @@ def test_an_installed_copy_under_the_ocf_root_wins(executor: Executor, empty_roo
     assert executor.ocf.path(AgentSpec("ocf", "Flaky", "vigil")) == BUNDLED / "Flaky"
     result = act(executor, "Service", "monitor", {})
     assert result.rc == OcfRc.NOT_RUNNING and "installed copy" in result.stdout
-    assert executor.catalog().ocf == (("vigil", AGENTS),)
+    assert executor.installed_agents().ocf == (("vigil", AGENTS),)
 
 
 def test_an_unknown_bundled_type_names_the_agents_there_are(executor: Executor) -> None:
@@ -161,7 +162,7 @@ def test_a_bundled_agent_that_lost_its_mode_bit_runs_through_sh(tmp_path: Path, 
     for agent in copy.iterdir():
         agent.chmod(0o644)
     executor = Executor(Spawner(kill_grace_s=0.5), ocf_root_dir=empty_root, bundled_ocf={"vigil": copy})
-    assert executor.catalog().ocf == (("vigil", AGENTS),)
+    assert executor.installed_agents().ocf == (("vigil", AGENTS),)
     assert executor.ocf.command(copy / "Flaky", "start") == [BUNDLED_SHELL, str(copy / "Flaky"), "start"]
     params = {"state_dir": str(tmp_path / "state")}
     assert [act(executor, "Flaky", a, params).rc for a in ("start", "monitor", "stop")] == [0, 0, 0]
@@ -218,7 +219,9 @@ def test_agents_are_self_contained_posix_sh(name: str) -> None:
 
 @pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed")
 def test_agents_are_shellcheck_clean() -> None:
-    subprocess.run(["shellcheck", "-s", "sh", *(str(BUNDLED / n) for n in AGENTS)], check=True)
+    checked = subprocess.run(["shellcheck", "-s", "sh", *(str(BUNDLED / n) for n in AGENTS)],
+                             capture_output=True, text=True, check=False)
+    assert (checked.returncode, checked.stdout) == (0, ""), checked.stdout
 
 
 def test_service_and_nova_compute_share_one_text_of_the_process_helpers() -> None:

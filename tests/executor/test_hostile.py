@@ -12,9 +12,10 @@ import os
 import re
 from pathlib import Path
 
-from vigil.executor import ActionRequest, AgentSpec, ExecStatus, Executor, OcfRc, Recovery, Spawner
+from vigil.executor import ActionRequest, AgentSpec, Executor, Recovery, Spawner
 from vigil.executor.process import group_members
 from vigil.fencing.agent import FenceAgents
+from vigil.model.results import ExecStatus, OcfRc
 
 from .conftest import is_alive, kill_if_alive, run
 

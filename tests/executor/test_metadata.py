@@ -163,7 +163,9 @@ def test_every_installed_ocf_agent_has_readable_meta_data() -> None:
     async def fetch_all() -> list[tuple[AgentSpec, str, list[str]]]:
         executor = Executor()
         specs = [
-            AgentSpec("ocf", name, provider) for provider, names in executor.catalog().ocf for name in names
+            AgentSpec("ocf", name, provider)
+            for provider, names in executor.installed_agents().ocf
+            for name in names
         ]
         assert len(specs) > 100
         fetches = await asyncio.gather(*(executor.fetch_metadata(spec) for spec in specs))

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from vigil.executor import ActionRequest, ExecStatus, Executor, OcfRc
+from vigil.executor import ActionRequest, Executor
 from vigil.executor.environment import CRM_FEATURE_SET, PACEMAKER_OCF_VARIABLES, clone_meta
+from vigil.model.results import ExecStatus, OcfRc
 
 from .conftest import needs_debian_agents, run
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from vigil.executor import ActionRequest, ExecStatus, Executor, OcfRc, Spawner
+from vigil.executor import ActionRequest, Executor, Spawner
 from vigil.executor.subreaper import (
     Subreaper,
     adopted_orphans,
@@ -29,6 +29,7 @@ from vigil.executor.subreaper import (
     set_child_subreaper,
     spawning,
 )
+from vigil.model.results import ExecStatus, OcfRc
 
 from .conftest import is_alive, kill_if_alive, run
 

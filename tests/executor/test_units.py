@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from vigil.executor import ActionRequest, AgentSpec, ExecStatus, OcfRc, Recovery, recovery_class
+from vigil.executor import ActionRequest, AgentSpec, Recovery, recovery_class
 from vigil.executor.environment import (
     CRM_FEATURE_SET,
     PACEMAKER_OCF_VARIABLES,
@@ -16,19 +16,24 @@ from vigil.executor.environment import (
     instance_name,
 )
 from vigil.executor.lsb import lsb_to_ocf, read_header
-from vigil.model import status as model_status
+from vigil.model.results import ExecStatus, OcfRc
 
 HERE = Path(__file__).resolve().parent
 
 
 def test_result_enums_have_pacemakers_numbers_as_the_model_records_them() -> None:
-    for rc in OcfRc:
-        assert getattr(model_status, f"RC_{rc.name}", None) in (int(rc), None)
-    assert int(OcfRc.SUCCESS) == model_status.RC_OK
-    assert int(OcfRc.NOT_RUNNING) == model_status.RC_NOT_RUNNING
-    assert int(OcfRc.DEGRADED_PROMOTED) == model_status.RC_DEGRADED_PROMOTED
-    for status in ExecStatus:
-        assert getattr(model_status, f"OP_{status.name}") == int(status)
+    # enum ocf_exitcode and enum pcmk_exec_status, as a CIB's history records them.
+    assert {rc.name: int(rc) for rc in OcfRc} == {
+        "SUCCESS": 0, "ERR_GENERIC": 1, "ERR_ARGS": 2, "ERR_UNIMPLEMENTED": 3, "ERR_PERM": 4,
+        "ERR_INSTALLED": 5, "ERR_CONFIGURED": 6, "NOT_RUNNING": 7, "RUNNING_PROMOTED": 8,
+        "FAILED_PROMOTED": 9, "DEGRADED": 190, "DEGRADED_PROMOTED": 191, "UNKNOWN": 193,
+    }
+    assert {status.name: int(status) for status in ExecStatus} == {
+        "PENDING": -1, "DONE": 0, "CANCELLED": 1, "TIMEOUT": 2, "NOT_SUPPORTED": 3, "ERROR": 4,
+        "ERROR_HARD": 5, "ERROR_FATAL": 6, "NOT_INSTALLED": 7, "NOT_CONNECTED": 8, "INVALID": 9,
+        "NO_FENCE_DEVICE": 10, "NO_SECRETS": 11,
+    }
+    assert OcfRc.from_exit_code(193) == OcfRc.ERR_GENERIC
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,7 @@ from vigil.model.status import OpRecord, ResourceHistory
 from vigil.scheduler import schedule
 from vigil.scheduler.unpack_nodes import unpack_nodes
 from vigil.scheduler.unpack_resources import unpack_resources
-from vigil.scheduler.working import Role, Work, WRsc
+from vigil.scheduler.working import Role, Work, WorkPrimitive
 
 # The module (its name is shadowed in vigil.scheduler by the stage function).
 replay = importlib.import_module("vigil.scheduler.unpack_history")
@@ -42,7 +42,7 @@ def test_probe_miss_shortcut_changes_no_transition(monkeypatch: pytest.MonkeyPat
     original = replay._is_plain_probe_miss
     taken = 0
 
-    def counting(rsc: WRsc, op: OpRecord) -> bool:
+    def counting(rsc: WorkPrimitive, op: OpRecord) -> bool:
         nonlocal taken
         result = original(rsc, op)
         taken += result

@@ -23,7 +23,7 @@ from tests.stop_context.cibs import (
     group,
     primitive,
 )
-from vigil.formats.cib import load_cib
+from vigil.formats.cib.load import load_cib
 from vigil.model.transition import Action, Transition
 from vigil.scheduler import schedule
 from vigil.simulator.from_file import simulate_steps

@@ -34,8 +34,10 @@ def test_sqlite_urls_absolute_and_relative(tmp_path: Path, monkeypatch: pytest.M
 @pytest.mark.parametrize(
     ("url", "message"),
     [
-        ("etcd://127.0.0.1:2379", "etcd store .* is not implemented yet; on one machine use sqlite:///PATH"),
-        ("redis://localhost", r"unknown store URL .*redis://.*use sqlite:///PATH"),
+        ("etcd://127.0.0.1", r"write etcd://HOST:PORT\[,HOST:PORT...\]\[/CLUSTER\]"),
+        ("etcd://127.0.0.1:2379/a/b", "the cluster name .* is one word"),
+        ("etcd://127.0.0.1:2379?colour=red", "unknown option 'colour'"),
+        ("redis://localhost", r"unknown store URL .*redis://.*use sqlite:///PATH.*etcd://HOST:PORT"),
         ("/var/lib/vigil/vigil.db", "unknown store URL .*no scheme"),
         ("sqlite://vigil.db", "three slashes"),
         ("sqlite://", "use sqlite:///PATH"),
@@ -46,3 +48,22 @@ def test_sqlite_urls_absolute_and_relative(tmp_path: Path, monkeypatch: pytest.M
 def test_bad_urls_are_refused_clearly(url: str, message: str) -> None:
     with pytest.raises(StoreError, match=message):
         open_store(url)
+
+
+def test_etcd_urls_without_the_client_installed_name_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import vigil.store.etcd as etcd
+
+    monkeypatch.setattr(etcd, "rpc", None)
+    with pytest.raises(StoreError, match=r"pip install 'vigil\[etcd\]'"):
+        open_store("etcd://127.0.0.1:23790")
+
+
+def test_etcd_urls_name_endpoints_and_cluster() -> None:
+    from vigil.store.etcd import channel_target, parse_url
+
+    endpoints, cluster, options = parse_url("etcd://10.0.0.1:2379,10.0.0.2:2379/prod?compact=0")
+    assert endpoints == [("10.0.0.1", 2379), ("10.0.0.2", 2379)] and cluster == "prod"
+    assert options == {"compact": "0"}
+    assert channel_target(endpoints) == "ipv4:10.0.0.1:2379,10.0.0.2:2379"  # pick_first over both
+    assert parse_url("etcd://127.0.0.1:2379")[1] == "default"
+    assert channel_target([("localhost", 1)]) == "localhost:1"

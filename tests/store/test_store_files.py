@@ -95,6 +95,12 @@ def test_the_first_start_still_creates_the_store(tmp_path: Path) -> None:
     run(store.close())
     assert (tmp_path / "vigil.db").stat().st_size > 0
 
+    async def read_back() -> tuple[Config, int]:
+        async with open_store(store_url(tmp_path), read_only=True) as created:
+            return await created.get_config()
+
+    assert run(read_back()) == (Config(), 0)  # a store a read opens: empty, nothing configured yet
+
 
 def test_a_read_only_open_reads_and_never_writes(tmp_path: Path) -> None:
     make_store(tmp_path)

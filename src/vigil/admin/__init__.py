@@ -1,7 +1,7 @@
-"""The operator's commands: configuration edits (pure), status reports (pure), and their orchestration.
+"""The operator's commands: configuration edits (pure) and their orchestration over a store.
 
-``edits``, ``tree``, ``report``, ``failcounts``, ``history``, ``status_text``
-and ``metrics`` are pure functions of the configuration, a snapshot and the
-time; ``commands`` applies them to the store (compare-and-set) and pokes the
-controller.  The REST API and the CLI are thin layers over them.
+``edits`` and ``tree`` are pure functions of the configuration; ``commands``
+applies them to the store (compare-and-set), pokes the controller and builds
+the reports (:mod:`vigil.output`) from one snapshot.  ``intake`` checks and
+loads a configuration.  The REST API and the CLI are thin layers over them.
 """

@@ -20,15 +20,17 @@ from dataclasses import dataclass
 
 from vigil.admin import edits
 from vigil.admin.errors import AdminError, Conflict, NotFound
-from vigil.admin.failcounts import FailCount, failcounts
-from vigil.admin.history import HistoryEntry, history_entries
-from vigil.admin.report import ControllerInfo, StatusReport, build_report
-from vigil.admin.tree import belongs_to, find_resource, node_names, resource_ids
+from vigil.admin.tree import find_resource, node_names
 from vigil.model.config import Config
+from vigil.model.failcounts import failure_attribute
+from vigil.model.resources import TARGET_ROLE, belongs_to, instance_base, resource_ids
 from vigil.model.transition import ClusterView
+from vigil.output.failcounts import FailCount, failcounts
+from vigil.output.history import HistoryEntry, history_entries
+from vigil.output.report import ControllerInfo, StatusReport, build_report
 from vigil.output.transition import render_json, render_pacemaker, render_text
 from vigil.scheduler import schedule
-from vigil.store.base import FAILCOUNT_PREFIX, LAST_FAILURE_PREFIX, RevisionConflict, Snapshot, Store
+from vigil.store.base import RevisionConflict, Snapshot, Store
 
 # How often a configuration edit is reapplied when another writer got in first.
 CAS_ATTEMPTS = 5
@@ -87,7 +89,7 @@ async def set_target_role(admin: Admin, rsc: str, role: str | None, verb: str) -
     """start (Started), stop (Stopped), enable (None), disable (Stopped)."""
     before, changed, revision = await edit_config(
         admin, lambda config: edits.set_target_role(config, rsc, role), f"resource {verb} {rsc}")
-    was = edits.meta_value(before, rsc, edits.TARGET_ROLE)
+    was = edits.meta_value(before, rsc, TARGET_ROLE)
     shown = f"target-role={role}" if role is not None else "no target-role"
     message = (f"{rsc}: {shown} (was {'target-role=' + was if was else 'unset'})" if changed
                else f"{rsc}: already {shown}, nothing changed")
@@ -251,8 +253,8 @@ async def restart(admin: Admin, rsc: str, timeout_s: float = RESTART_TIMEOUT_S) 
                        f"(`vigil resource start {rsc}` starts it)")
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
-    previous = edits.meta_value(config, rsc, edits.TARGET_ROLE)
-    await edit_config(admin, lambda c: edits.set_resource_meta(c, rsc, edits.TARGET_ROLE, "Stopped"),
+    previous = edits.meta_value(config, rsc, TARGET_ROLE)
+    await edit_config(admin, lambda c: edits.set_resource_meta(c, rsc, TARGET_ROLE, "Stopped"),
                       f"resource restart {rsc} (stopping)")
     try:
         stopped = await _wait_for(admin, rsc, lambda nodes: not nodes, deadline)
@@ -274,7 +276,7 @@ async def _restore_target_role(admin: Admin, rsc: str, previous: str | None) -> 
     def restore(config: Config) -> Config:
         if rsc not in resource_ids(config):
             return config
-        return edits.set_resource_meta(config, rsc, edits.TARGET_ROLE, previous)
+        return edits.set_resource_meta(config, rsc, TARGET_ROLE, previous)
 
     await edit_config(admin, restore, f"resource restart {rsc} (starting again)")
 
@@ -304,12 +306,9 @@ def _primitives_or_orphan(snapshot: Snapshot, rsc: str) -> list[str]:
 
 
 def _attribute_resource(name: str) -> str | None:
-    for prefix in (FAILCOUNT_PREFIX, LAST_FAILURE_PREFIX):
-        if name.startswith(prefix):
-            rsc = name[len(prefix):].rpartition("#")[0]
-            base, _, number = rsc.rpartition(":")
-            return base if number.isdigit() else rsc
-    return None
+    """The resource a fail-count or last-failure attribute is of (a clone instance's: the primitive)."""
+    parts = failure_attribute(name)
+    return None if parts is None else instance_base(parts[1].rpartition("#")[0])
 
 
 def _failed_resources(snapshot: Snapshot, node: str) -> list[str]:
@@ -324,8 +323,7 @@ def _failed_resources(snapshot: Snapshot, node: str) -> list[str]:
             found.append(rsc)
     for history in state.resources:
         if any(op.id.endswith("_last_failure_0") for op in history.ops):
-            base, _, number = history.id.rpartition(":")
-            rsc = base if number.isdigit() else history.id
+            rsc = instance_base(history.id)
             if rsc not in found:
                 found.append(rsc)
     return found

@@ -15,7 +15,7 @@ from vigil.admin.commands import CAS_ATTEMPTS, Admin, CommandResult
 from vigil.admin.errors import AdminError, BadConfiguration, Conflict
 from vigil.admin.intake import with_node
 from vigil.errors import InputError, Problem
-from vigil.formats.cib import dump_cib
+from vigil.formats.cib.dump import dump_cib
 from vigil.formats.yaml.dump import dump_yaml_config
 from vigil.model.cluster import Cluster
 from vigil.model.config import Config

@@ -23,12 +23,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 from vigil.admin.errors import AdminError, NotFound
-from vigil.admin.tree import descendants, find_node, find_resource, fresh_id, map_resource, node_names
+from vigil.admin.tree import find_node, find_resource, fresh_id, map_resource, node_names
 from vigil.model.config import Clone, Config, Location, NvSet, Resource
+from vigil.model.nvsets import plain_value
+from vigil.model.resources import MAINTENANCE, TARGET_ROLE, descendants
 from vigil.model.scores import INFINITY
 
-TARGET_ROLE = "target-role"
-MAINTENANCE = "maintenance"
 STANDBY = "standby"
 
 
@@ -62,24 +62,12 @@ def set_value(sets: tuple[NvSet, ...], name: str, value: str | None, new_set_id:
     return tuple(result)
 
 
-def get_value(sets: tuple[NvSet, ...], name: str) -> str | None:
-    """``name`` as the sets without rules define it (highest score first, then document order)."""
-    ordered = sorted(enumerate(sets), key=lambda item: (-item[1].score, item[0]))
-    for _, nvset in ordered:
-        if nvset.rule is not None:
-            continue
-        for key, value in nvset.values:
-            if key == name:
-                return value
-    return None
-
-
 # -- resource meta attributes -------------------------------------------------------------------
 
 
 def meta_value(config: Config, rsc_id: str, name: str) -> str | None:
     """The value of meta attribute ``name`` configured on ``rsc_id`` itself (not inherited)."""
-    return get_value(find_resource(config, rsc_id).resource.meta, name)
+    return plain_value(find_resource(config, rsc_id).resource.meta, name)
 
 
 def set_resource_meta(config: Config, rsc_id: str, name: str, value: str | None) -> Config:
@@ -108,7 +96,7 @@ def set_target_role(config: Config, rsc_id: str, role: str | None) -> Config:
         config = set_resource_meta(config, child, TARGET_ROLE, None)
     if role is None or role.lower() != "stopped":
         for ancestor in found.ancestors:
-            if isinstance(ancestor, Clone) and _is_stopped(get_value(ancestor.meta, TARGET_ROLE)):
+            if isinstance(ancestor, Clone) and _is_stopped(plain_value(ancestor.meta, TARGET_ROLE)):
                 config = set_resource_meta(config, ancestor.id, TARGET_ROLE, None)
     return config
 
@@ -120,7 +108,7 @@ def _is_stopped(role: str | None) -> bool:
 def stopped_ancestors(config: Config, rsc_id: str) -> list[str]:
     """The groups or clones around ``rsc_id`` whose ``target-role=Stopped`` keeps it stopped."""
     found = find_resource(config, rsc_id)
-    return [a.id for a in found.ancestors if _is_stopped(get_value(a.meta, TARGET_ROLE))]
+    return [a.id for a in found.ancestors if _is_stopped(plain_value(a.meta, TARGET_ROLE))]
 
 
 def set_maintenance(config: Config, rsc_id: str, on: bool) -> Config:

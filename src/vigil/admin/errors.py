@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from vigil.errors import VigilError
 
-class AdminError(Exception):
+
+class AdminError(VigilError):
     """A command that cannot be done as asked: a message for the operator, and details.
 
-    Nothing was changed when it is raised.
+    Nothing was changed when it is raised.  Offline (the command line on the
+    store) it exits 1, or 2 for a bad configuration; through the API it is
+    answered with ``http_status``.
     """
 
     http_status = 400
-
-    def __init__(self, message: str, details: Sequence[str] = ()) -> None:
-        super().__init__(message)
-        self.message = message
-        self.details = tuple(details)
 
 
 class NotFound(AdminError):
@@ -43,3 +42,4 @@ class BadConfiguration(AdminError):
     """A configuration that does not parse or cannot run here; ``details`` names every problem."""
 
     http_status = 400
+    exit_code = 2

@@ -1,83 +1,24 @@
-"""Finding things in a configuration: resources (with the groups and clones around them) and nodes."""
+"""Finding what an operator names in a configuration (resources, nodes, free ids), and editing a
+resource wherever it is nested; unknown names raise :class:`~vigil.admin.errors.NotFound`.
+
+The resource tree itself is the model's (:mod:`vigil.model.resources`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from vigil.admin.errors import NotFound
-from vigil.model.config import Clone, Config, Group, Node, Primitive, Resource, iter_primitives
-from vigil.model.nvsets import resolve_nvsets
-from vigil.model.options import is_true
-from vigil.model.rule_eval import RuleContext
-
-
-@dataclass(frozen=True)
-class Found:
-    """A configured resource and the groups or clones that contain it, outermost first."""
-
-    resource: Resource
-    ancestors: tuple[Group | Clone, ...] = ()
-
-    @property
-    def clone(self) -> Clone | None:
-        """The clone this resource is (part of), if any."""
-        if isinstance(self.resource, Clone):
-            return self.resource
-        return next((a for a in self.ancestors if isinstance(a, Clone)), None)
-
-    @property
-    def primitives(self) -> list[Primitive]:
-        return iter_primitives(self.resource)
-
-
-def _walk(rsc: Resource, ancestors: tuple[Group | Clone, ...]) -> list[Found]:
-    found = [Found(rsc, ancestors)]
-    if isinstance(rsc, Group):
-        for member in rsc.members:
-            found.extend(_walk(member, (*ancestors, rsc)))
-    elif isinstance(rsc, Clone):
-        found.extend(_walk(rsc.child, (*ancestors, rsc)))
-    return found
-
-
-def descendants(found: Found) -> list[str]:
-    """The ids of every group member, clone child and nested primitive under ``found``."""
-    return [inner.resource.id for inner in _walk(found.resource, ())[1:]]
-
-
-def all_resources(config: Config) -> list[Found]:
-    """Every configured resource (clones, groups, primitives), in document order."""
-    found: list[Found] = []
-    for top in config.resources:
-        found.extend(_walk(top, ()))
-    return found
-
-
-def resource_ids(config: Config) -> list[str]:
-    return [found.resource.id for found in all_resources(config)]
+from vigil.model.config import Clone, Config, Group, Node, Primitive, Resource
+from vigil.model.resources import Found, find, resource_ids
 
 
 def find_resource(config: Config, rsc_id: str) -> Found:
     """The resource ``rsc_id``; :class:`NotFound` (listing the known ones) when it is not configured."""
-    for found in all_resources(config):
-        if found.resource.id == rsc_id:
-            return found
-    raise NotFound("resource", rsc_id, resource_ids(config))
-
-
-def is_unique_clone(clone: Clone | None) -> bool:
-    if clone is None:
-        return False
-    return is_true(resolve_nvsets(clone.meta, RuleContext(now=0)).get("globally-unique"))
-
-
-def belongs_to(history_id: str, primitive: str) -> bool:
-    """Is ``history_id`` the history of ``primitive`` or of one of its clone instances (``prim:N``)?"""
-    if history_id == primitive:
-        return True
-    base, _, number = history_id.rpartition(":")
-    return base == primitive and number.isdigit()
+    found = find(config, rsc_id)
+    if found is None:
+        raise NotFound("resource", rsc_id, resource_ids(config))
+    return found
 
 
 def map_resource(config: Config, rsc_id: str, change: Callable[[Resource], Resource]) -> Config:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from vigil.admin.metrics import ActionFigures, ControllerFigures
-from vigil.admin.report import ControllerInfo, MonitorInfo, StoreProblem, TransitionInfo
 from vigil.api.context import ControllerView
+from vigil.output.metrics import ActionFigures, ControllerFigures
+from vigil.output.report import ControllerInfo, MonitorInfo, StoreProblem, TransitionInfo
 
 
 def controller_info(controller: ControllerView) -> ControllerInfo:

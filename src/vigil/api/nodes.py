@@ -10,11 +10,11 @@ from fastapi.params import Depends
 from vigil.admin import commands
 from vigil.admin.commands import Admin, CommandResult
 from vigil.admin.errors import NotFound
-from vigil.admin.report import NodeReport
 from vigil.api.auth import changing
 from vigil.api.context import ControllerView
 from vigil.api.convert import controller_info
 from vigil.api.models import Switch
+from vigil.output.report import NodeReport
 
 
 def node_routes(admin: Admin, controller: ControllerView, auth: Sequence[Depends]) -> APIRouter:

@@ -9,11 +9,11 @@ from fastapi.responses import PlainTextResponse, Response
 
 from vigil.admin import commands
 from vigil.admin.commands import Admin
-from vigil.admin.metrics import CONTENT_TYPE, render_metrics
-from vigil.admin.report import StatusReport
-from vigil.admin.status_text import render_status
 from vigil.api.context import ControllerView
 from vigil.api.convert import controller_figures, controller_info
+from vigil.output.metrics import CONTENT_TYPE, render_metrics
+from vigil.output.report import StatusReport
+from vigil.output.status_text import render_status
 
 
 def read_routes(admin: Admin, controller: ControllerView) -> APIRouter:

@@ -10,13 +10,13 @@ from fastapi.params import Depends
 from vigil.admin import commands
 from vigil.admin.commands import Admin, CommandResult
 from vigil.admin.errors import NotFound
-from vigil.admin.failcounts import FailCount
-from vigil.admin.history import HistoryEntry
-from vigil.admin.report import ResourceReport
 from vigil.api.auth import changing
 from vigil.api.context import ControllerView
 from vigil.api.convert import controller_info
 from vigil.api.models import NodeChoice, RestartRequest, Switch
+from vigil.output.failcounts import FailCount
+from vigil.output.history import HistoryEntry
+from vigil.output.report import ResourceReport
 
 
 def _find(resources: Sequence[ResourceReport], rsc: str) -> ResourceReport | None:

@@ -15,17 +15,25 @@ import json
 import os
 import signal
 import sys
-import textwrap
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from vigil.executor import ActionRequest, ActionResult, AgentMetadata, AgentSpec, Executor
-from vigil.executor.agenttest import AgentTest, StepReport, TestReport
+from vigil.executor import ActionRequest, ActionResult, AgentSpec, Executor
+from vigil.executor.agenttest import AgentTest
 from vigil.executor.lsb import DEFAULT_INIT_DIR
 from vigil.model.isodate import parse_interval_ms
+from vigil.output.agent import (
+    metadata_json,
+    metadata_text,
+    report_json,
+    report_text,
+    result_json,
+    result_text,
+    wrapped,
+)
 
 T = TypeVar("T")
 
@@ -126,44 +134,40 @@ def agent(ctx: click.Context, ocf_root: Path | None, lsb_dir: Path) -> None:
 @click.pass_context
 def list_agents(ctx: click.Context, standard: str | None, provider: str | None, fmt: str) -> None:
     """The agent classes, providers and agents found on this machine."""
-    catalog = _executor(ctx).catalog()
-    ocf = [(p, agents) for p, agents in catalog.ocf if provider is None or p == provider]
+    installed = _executor(ctx).installed_agents()
+    ocf = [(p, agents) for p, agents in installed.ocf if provider is None or p == provider]
     show_ocf, show_lsb = standard in (None, "ocf"), standard in (None, "lsb") and provider is None
     if fmt == "json":
         document: dict[str, Any] = {}
         if show_ocf:
-            document["ocf"] = {"root": str(catalog.ocf_root), "providers": {p: list(a) for p, a in ocf},
-                               "bundled": {p: str(d) for p, d in catalog.bundled if provider in (None, p)}}
+            document["ocf"] = {"root": str(installed.ocf_root), "providers": {p: list(a) for p, a in ocf},
+                               "bundled": {p: str(d) for p, d in installed.bundled if provider in (None, p)}}
         if show_lsb:
-            document["lsb"] = {"directory": str(catalog.lsb_dir), "agents": list(catalog.lsb)}
+            document["lsb"] = {"directory": str(installed.lsb_dir), "agents": list(installed.lsb)}
         click.echo(json.dumps(document, indent=2))
         return
     if fmt == "names":
         for p, agents in ocf if show_ocf else []:
             for name in agents:
                 click.echo(f"ocf:{p}:{name}")
-        for name in catalog.lsb if show_lsb else ():
+        for name in installed.lsb if show_lsb else ():
             click.echo(f"lsb:{name}")
         return
     if show_ocf:
-        click.echo(f"ocf  {catalog.ocf_root / 'resource.d'}")
+        click.echo(f"ocf  {installed.ocf_root / 'resource.d'}")
         if not ocf:
             click.echo("  (no provider found)")
         for p, agents in ocf:
-            click.echo(_wrapped(f"  {p} ({len(agents)}): ", " ".join(agents)))
-        for p, directory in catalog.bundled:
+            click.echo(wrapped(f"  {p} ({len(agents)}): ", " ".join(agents)))
+        for p, directory in installed.bundled:
             if provider in (None, p):
                 click.echo(f"  ({p}: bundled with vigil in {directory}; an agent of the same name "
                            "under the OCF root wins)")
     if show_lsb:
-        click.echo(f"lsb  {catalog.lsb_dir}")
-        click.echo(_wrapped(f"  ({len(catalog.lsb)}): ", " ".join(catalog.lsb) or "no init script found"))
+        click.echo(f"lsb  {installed.lsb_dir}")
+        click.echo(wrapped(f"  ({len(installed.lsb)}): ", " ".join(installed.lsb) or "no init script found"))
     if standard is None and provider is None:
         click.echo("systemd  not supported yet")
-
-
-def _wrapped(first: str, text: str) -> str:
-    return textwrap.fill(text, width=100, initial_indent=first, subsequent_indent=" " * 6)
 
 
 @agent.command()
@@ -174,114 +178,11 @@ def info(ctx: click.Context, agent_name: str, fmt: str) -> None:
     """Show AGENT's meta-data: parameters and actions (ocf:PROVIDER:TYPE, lsb:NAME or a path)."""
     spec = _spec(agent_name)
     executor = _executor(ctx)
-    fetch = _run_async(executor, lambda: executor.fetch_metadata(spec))
-    if fetch.metadata is None:
-        click.echo(f"vigil: error: {fetch.error}", err=True)
-        sys.exit(1)
+    metadata = _run_async(executor, lambda: executor.metadata(spec))  # MetadataError: printed by the CLI
     if fmt == "json":
-        click.echo(json.dumps(_metadata_json(spec, fetch.metadata), indent=2))
+        click.echo(json.dumps(metadata_json(spec, metadata), indent=2))
     else:
-        click.echo(_metadata_text(spec, fetch.metadata), nl=False)
-
-
-def _metadata_json(spec: AgentSpec, md: AgentMetadata) -> dict[str, Any]:
-    return {
-        "agent": str(spec), "name": md.name, "ocf_version": md.ocf_version, "agent_version": md.agent_version,
-        "shortdesc": md.shortdesc, "longdesc": md.longdesc,
-        "parameters": [{
-            "name": p.name, "type": p.type, "default": p.default, "required": p.required,
-            "unique_group": p.unique_group, "reloadable": p.reloadable, "private": p.private,
-            "deprecated": p.deprecated, "replaced_with": list(p.replaced_with), "options": list(p.options),
-            "shortdesc": p.shortdesc, "longdesc": p.longdesc,
-        } for p in md.parameters],
-        "actions": [{
-            "name": a.name, "timeout_ms": a.timeout_ms, "interval_ms": a.interval_ms, "depth": a.depth,
-            "role": a.role, "start_delay_ms": a.start_delay_ms,
-        } for a in md.actions],
-        "problems": list(md.problems),
-    }
-
-
-def _table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    rows = [list(headers)] + [list(r) for r in rows]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(headers) - 1)]
-    lines = ["  " + "  ".join([c.ljust(w) for c, w in zip(r, widths, strict=False)] + [r[-1]]).rstrip()
-             for r in rows]
-    return "\n".join(lines) + "\n"
-
-
-def _ms(value: int | None) -> str:
-    if value is None:
-        return "-"
-    return f"{value // 1000}s" if value % 1000 == 0 else f"{value}ms"
-
-
-def _metadata_text(spec: AgentSpec, md: AgentMetadata) -> str:
-    version = f"agent version {md.agent_version or '?'}, OCF {md.ocf_version}"
-    if spec.standard == "lsb":
-        version = "LSB init script; meta-data built from its header"
-    out = [f"{spec}: {md.shortdesc or '(no description)'}  ({version})\n\n"]
-    if md.longdesc and md.longdesc != md.shortdesc:
-        out.append(textwrap.fill(md.longdesc, width=100) + "\n\n")
-    if md.parameters:
-        out.append("Parameters:\n")
-        out.append(_table(
-            ("NAME", "TYPE", "DEFAULT", "REQUIRED", "UNIQUE", "RELOADABLE", "DESCRIPTION"),
-            ((p.name, p.type + (f" ({'|'.join(p.options)})" if p.options else ""),
-              "-" if p.default is None else p.default or '""', "yes" if p.required else "no",
-              p.unique_group or "-", "yes" if p.reloadable else "no",
-              (p.shortdesc or "-") + (" [deprecated]" if p.deprecated else ""))
-             for p in md.parameters)))
-    else:
-        out.append("Parameters: none\n")
-    out.append("\nActions:\n")
-    out.append(_table(("NAME", "TIMEOUT", "INTERVAL", "DEPTH", "ROLE"),
-                      ((a.name, _ms(a.timeout_ms), _ms(a.interval_ms),
-                        "-" if a.depth is None else str(a.depth), a.role or "-") for a in md.actions)))
-    if md.problems:
-        out.append("\nProblems with this meta-data:\n" + "".join(f"  - {p}\n" for p in md.problems))
-    return "".join(out)
-
-
-def _result_json(result: ActionResult) -> dict[str, Any]:
-    return {
-        "agent": str(result.request.agent), "resource": result.request.resource_id,
-        "action": result.request.action, "interval_ms": result.request.interval_ms,
-        "timeout_ms": result.request.timeout_ms, "rc": int(result.rc), "rc_name": f"OCF_{result.rc.name}",
-        "status": result.status.name.lower(), "exit_code": result.exit_code, "signal": result.signal,
-        "exit_reason": result.exit_reason, "duration_ms": result.duration_ms, "queued_ms": result.queued_ms,
-        "recovery_if_unexpected": result.recovery.value, "environment": dict(result.environment),
-        "stdout": result.stdout, "stderr": result.stderr, "output_truncated": result.output_truncated,
-        "warnings": list(result.warnings),
-    }
-
-
-def _indented(text: str, prefix: str = "    ") -> str:
-    return "".join(prefix + line + "\n" for line in text.rstrip("\n").splitlines())
-
-
-def _result_text(result: ActionResult, show_env: bool) -> str:
-    req = result.request
-    lines = [
-        f"agent:       {req.agent}",
-        f"action:      {req.action} (interval {req.interval_ms} ms, timeout {req.timeout_ms} ms)",
-        f"rc:          {result.rc.label}: {result.rc.meaning}"
-        + (f" (exit code {result.exit_code})" if result.exit_code not in (None, int(result.rc)) else ""),
-        f"status:      {result.status.label}" + (f" (signal {result.signal})" if result.signal else ""),
-        f"exit reason: {result.exit_reason or '-'}",
-        f"duration:    {result.duration_ms} ms",
-        f"recovery if unexpected: {result.recovery.value} ({result.recovery.meaning})",
-    ]
-    text = "\n".join(lines) + "\n"
-    text += "".join(f"warning: {w}\n" for w in result.warnings)
-    if show_env:
-        text += "environment set by vigil:\n" + "".join(f"    {k}={v}\n" for k, v in result.environment)
-    for name, output in (("stdout", result.stdout), ("stderr", result.stderr)):
-        if output.strip():
-            text += f"{name}:\n" + _indented(output)
-    if result.output_truncated:
-        text += "(output was longer than the cap; the middle was dropped)\n"
-    return text
+        click.echo(metadata_text(spec, metadata), nl=False)
 
 
 _common_options = [
@@ -338,9 +239,9 @@ def run(ctx: click.Context, agent_name: str, action: str, params: dict[str, str]
 
     result = _run_async(executor, work)
     if fmt == "json":
-        click.echo(json.dumps(_result_json(result), indent=2))
+        click.echo(json.dumps(result_json(result), indent=2))
     else:
-        click.echo(_result_text(result, show_env), nl=False)
+        click.echo(result_text(result, show_env), nl=False)
     sys.exit(int(result.rc))
 
 
@@ -369,77 +270,7 @@ def test(ctx: click.Context, agent_name: str, params: dict[str, str], meta: dict
                       node_uuid=uuid, timeout_ms=timeout, drill=not no_drill)
     report = _run_async(executor, bench.run)
     if fmt == "json":
-        click.echo(json.dumps(_report_json(report), indent=2))
+        click.echo(json.dumps(report_json(report), indent=2))
     else:
-        click.echo(_report_text(report, params, verbose), nl=False)
+        click.echo(report_text(report, params, verbose), nl=False)
     sys.exit(0 if report.passed else 1)
-
-
-def _report_json(report: TestReport) -> dict[str, Any]:
-    return {
-        "agent": report.agent, "resource": report.resource_id, "node": report.node, "passed": report.passed,
-        "steps": [{
-            "number": s.number, "phase": s.step.phase, "title": s.step.title, "action": s.step.action,
-            "interval_ms": s.step.interval_ms, "expect": [int(rc) for rc in s.step.expect],
-            "passed": s.passed, "skipped": s.skipped, "message": s.message, "notes": list(s.notes),
-            "result": _result_json(s.result) if s.result is not None else None,
-        } for s in report.steps],
-    }
-
-
-def _common_environment(steps: Sequence[StepReport]) -> dict[str, str]:
-    envs = [dict(s.result.environment) for s in steps
-            if s.result is not None and s.result.environment and s.step.action != "meta-data"]
-    if not envs:
-        return {}
-    return {k: v for k, v in envs[0].items() if all(e.get(k) == v for e in envs[1:])}
-
-
-_PHASE_TITLES = {
-    "sequence": "\nOCF sequence:\n",
-    "drill": "\nRecovery drill (migration-threshold=3):\n",
-    "cleanup": "\nCleanup:\n",
-}
-
-
-def _report_text(report: TestReport, params: dict[str, str], verbose: bool) -> str:
-    given = " ".join(f"{k}={v}" for k, v in params.items()) or "none"
-    out = [f"Testing {report.agent} as resource '{report.resource_id}' on node '{report.node}' "
-           f"(parameters: {given})\n"]
-    common = _common_environment(report.steps)
-    if common:
-        out.append("\nEnvironment common to every step:\n")
-        out.extend(f"    {k}={v}\n" for k, v in common.items())
-    phase = ""
-    for s in report.steps:
-        if s.step.phase != phase:
-            phase = s.step.phase
-            out.append(_PHASE_TITLES[phase])
-        verdict = "SKIP" if s.skipped else "PASS" if s.passed else "FAIL"
-        line = f"{s.number:3d} {verdict}  {s.step.title}"
-        if s.result is not None:
-            line += f"  -> rc {s.result.rc.label}, {s.result.status.label}, {s.result.duration_ms} ms"
-        out.append(line + "\n")
-        if s.message:
-            out.append(f"        {s.message}\n")
-        out.extend(f"        note: {n}\n" for n in s.notes)
-        if s.result is not None:
-            if s.result.exit_reason and s.passed:
-                out.append(f"        exit reason: {s.result.exit_reason}\n")
-            own = [(k, v) for k, v in s.result.environment if common.get(k) != v]
-            out.extend(f"        {k}={v}\n" for k, v in own)
-            gone = sorted(set(common) - {k for k, _ in s.result.environment})
-            if gone and s.result.environment:
-                out.append(f"        (not set: {', '.join(gone)})\n")
-            if verbose or not s.passed:
-                for name, text in (("stdout", s.result.stdout), ("stderr", s.result.stderr)):
-                    if text.strip():
-                        out.append(f"        {name}:\n" + _indented(text, "          "))
-    failure = report.first_failure
-    checks = report.checks
-    passed = sum(1 for s in checks if s.passed and not s.skipped)
-    if report.passed:
-        out.append(f"\nPASSED: {passed} of {len(checks)} checks passed.\n")
-    elif failure is not None:
-        out.append(f"\nFAILED at step {failure.number} '{failure.step.title}': {failure.message}\n")
-    return "".join(out)

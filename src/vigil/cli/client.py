@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import json
 import os
-import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 import httpx
@@ -27,28 +26,18 @@ from vigil.daemon.statedir import (
     resolve_state_dir,
     written_by_owner,
 )
+from vigil.errors import VigilError
 
 CONNECT_TIMEOUT_S = 3.0
 READ_TIMEOUT_S = 30.0
 
-class ClientError(Exception):
-    """A command that failed: a message (and details) for the operator, and the exit code."""
 
-    def __init__(self, message: str, details: list[str] | None = None, exit_code: int = 1) -> None:
-        super().__init__(message)
-        self.message = message
-        self.details = details or []
+class ClientError(VigilError):
+    """A command the daemon refused or did not answer: its message, details and exit code."""
+
+    def __init__(self, message: str, details: Sequence[str] = (), exit_code: int = 1) -> None:
+        super().__init__(message, details)
         self.exit_code = exit_code
-
-
-def fail(error: ClientError | StateDirError) -> NoReturn:
-    if isinstance(error, ClientError):
-        click.echo(f"vigil: error: {error.message}", err=True)
-        for detail in error.details:
-            click.echo(f"  {detail}", err=True)
-        sys.exit(error.exit_code)
-    click.echo(f"vigil: error: {error}", err=True)
-    sys.exit(error.exit_code)
 
 
 def is_alive(pid: int) -> bool:
@@ -156,15 +145,14 @@ def api_error(response: httpx.Response) -> ClientError:
 
 @contextmanager
 def connect(state_dir: str | None) -> Iterator[Client]:
-    """A client for the daemon of ``state_dir``; exits with a clear message on any error."""
-    try:
-        client = Client(resolve_state_dir(state_dir))
-    except StateDirError as error:
-        fail(error)
+    """A client for the daemon of ``state_dir``, closed after use.
+
+    What goes wrong is a :class:`~vigil.errors.VigilError` (:class:`ClientError`,
+    :class:`~vigil.daemon.statedir.StateDirError`), which the command line prints.
+    """
+    client = Client(resolve_state_dir(state_dir))
     try:
         yield client
-    except (ClientError, StateDirError) as error:
-        fail(error)
     finally:
         client.close()
 

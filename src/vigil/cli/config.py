@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 from collections.abc import Coroutine
 from pathlib import Path
@@ -11,7 +10,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from vigil.cli.options import state_dir_option
+from vigil.cli.options import state_dir_option, store_option
+from vigil.errors import InputError, Problem
 
 if TYPE_CHECKING:
     from vigil.admin.commands import CommandResult
@@ -31,13 +31,6 @@ def _daemon_runs(directory: Path) -> bool:
     return is_alive(address.pid)
 
 
-def _error(message: str, details: tuple[str, ...] | list[str] = (), code: int = 1) -> None:
-    click.echo(f"vigil: error: {message}", err=True)
-    for detail in details:
-        click.echo(f"  {detail}", err=True)
-    sys.exit(code)
-
-
 @click.group()
 def config() -> None:
     """Show the configuration, or load a new one (Pacemaker CIB XML).
@@ -52,7 +45,8 @@ def config() -> None:
 @click.option("--format", "fmt", type=click.Choice(["xml", "yaml"]), default="xml", show_default=True,
               help="xml: a Pacemaker CIB; yaml: vigil's YAML (docs/configuration.md).")
 @state_dir_option
-def show(fmt: str, state_dir: str | None) -> None:
+@store_option
+def show(fmt: str, state_dir: str | None, store: str | None) -> None:
     """Print the stored configuration (like `pcs cluster cib` / `cibadmin -Q`).
 
     Works without a running vigil too: it then opens the store in the state
@@ -70,7 +64,7 @@ def show(fmt: str, state_dir: str | None) -> None:
             headers = {"Authorization": f"Bearer {token}"} if token else {}
             text = client.request("GET", "/api/v1/config", params={"format": fmt}, headers=headers).text
     else:
-        text = _offline(_show_offline(directory, fmt))
+        text = _offline(_show_offline(directory, fmt, store))
     click.echo(text, nl=not text.endswith("\n"))
 
 
@@ -83,7 +77,9 @@ def show(fmt: str, state_dir: str | None) -> None:
               help="Without a running vigil only: the node it will run (checked to be configured, and "
                    "named when the file names no node).  A running vigil uses its own.")
 @state_dir_option
-def load(file: Path, if_revision: int | None, node: str | None, state_dir: str | None) -> None:
+@store_option
+def load(file: Path, if_revision: int | None, node: str | None, state_dir: str | None,
+         store: str | None) -> None:
     """Replace the configuration with FILE (like `cibadmin --replace` / `pcs cluster cib-push`).
 
     FILE is checked in full first (syntax, references, agents installed,
@@ -98,7 +94,7 @@ def load(file: Path, if_revision: int | None, node: str | None, state_dir: str |
     try:
         data = file.read_bytes()
     except OSError as error:
-        _error(f"cannot read {file}: {error.strerror or error}", code=2)
+        raise InputError([Problem("", f"cannot read {file}: {error.strerror or error}")]) from None
     directory = resolve_state_dir(state_dir)
     if _daemon_runs(directory):
         from vigil.cli.client import connect, echo_result
@@ -112,36 +108,33 @@ def load(file: Path, if_revision: int | None, node: str | None, state_dir: str |
                                     params={"name": str(file)}, headers=headers).json()
         echo_result(result)
         return
-    outcome = _offline(_load_offline(directory, data, str(file), node, if_revision))
+    outcome = _offline(_load_offline(directory, data, str(file), node, if_revision, store))
     click.echo(outcome.message + " (no vigil is running: stored for its next start)")
     for warning in outcome.notes:
         click.echo(f"  warning: {warning}")
 
 
 def _offline(work: Coroutine[Any, Any, T]) -> T:
-    """Run ``work`` on the store directly; a clear message and exit code for anything that fails."""
-    from vigil.admin.errors import AdminError, BadConfiguration
-    from vigil.daemon.statedir import StateDirError
-    from vigil.errors import InputError
-    from vigil.store import StoreError
+    """Run ``work`` on the store directly.
+
+    What fails is a :class:`~vigil.errors.VigilError` for the command line to
+    print; a configuration's problems are listed under one line that says so.
+    """
+    from vigil.admin.errors import BadConfiguration
 
     try:
         return asyncio.run(work)
-    except AdminError as error:
-        _error(error.message, error.details, code=2 if isinstance(error, BadConfiguration) else 1)
     except InputError as error:
-        _error("the configuration has problems; nothing was changed", [str(p) for p in error.problems], 2)
-    except (StoreError, StateDirError) as error:
-        _error(str(error))
-    raise AssertionError("unreachable")
+        raise BadConfiguration("the configuration has problems; nothing was changed",
+                               [str(problem) for problem in error.problems]) from None
 
 
-async def _show_offline(directory: Path, fmt: str) -> str:
+async def _show_offline(directory: Path, fmt: str, url: str | None = None) -> str:
     from vigil.admin.configuration import show_config
-    from vigil.daemon.statedir import store_url
+    from vigil.daemon.statedir import resolve_store_url
     from vigil.store import open_store
 
-    store = open_store(store_url(directory), read_only=True)
+    store = open_store(resolve_store_url(directory, url), read_only=True)
     try:
         text, _ = await show_config(store, fmt)
     finally:
@@ -150,19 +143,18 @@ async def _show_offline(directory: Path, fmt: str) -> str:
 
 
 async def _load_offline(directory: Path, data: bytes, name: str, node: str | None,
-                        if_revision: int | None) -> CommandResult:
+                        if_revision: int | None, url: str | None = None) -> CommandResult:
     from vigil.admin.commands import Admin
     from vigil.admin.configuration import load_config, parse_or_refuse
     from vigil.admin.intake import check_agents, check_nodes, check_policies, parse_config
-    from vigil.daemon.statedir import prepare_state_dir, store_url
-    from vigil.errors import Problem
+    from vigil.daemon.statedir import prepare_state_dir, resolve_store_url
     from vigil.executor.executor import Executor
     from vigil.model.config import Config
     from vigil.store import open_store
 
     parse_or_refuse(data, name, parse_config)  # a file with problems creates no store
     prepare_state_dir(directory)
-    store = open_store(store_url(directory), create=True)
+    store = open_store(resolve_store_url(directory, url), create=True)
     executor = Executor()
 
     async def check(config: Config) -> list[Problem]:

@@ -24,8 +24,8 @@ def history(rsc: str, node: str | None, limit: int, fmt: str, state_dir: str | N
     """
     from urllib.parse import quote
 
-    from vigil.admin.history import HistoryEntry, render_history
     from vigil.cli.client import connect, echo_json
+    from vigil.output.history import HistoryEntry, render_history
 
     with connect(state_dir) as client:
         entries = client.get_json(f"/api/v1/resources/{quote(rsc, safe='')}/history", node=node, limit=limit)

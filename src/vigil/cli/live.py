@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
+
+from vigil.errors import InputError, Problem
 
 
 def simulate_live(cib: str | None, state_dir: str | None, fmt: str, date: str | None,
@@ -12,9 +12,8 @@ def simulate_live(cib: str | None, state_dir: str | None, fmt: str, date: str | 
     refused = [name for name, given in (("a CIB file", cib is not None), ("-t/--date", date is not None),
                                         ("--fail", bool(failures)), ("--steps", steps is not None)) if given]
     if refused:
-        click.echo(f"vigil: error: --live schedules the running vigil's state now; it takes none of: "
-                   f"{', '.join(refused)}", err=True)
-        sys.exit(2)
+        raise InputError([Problem("", f"--live schedules the running vigil's state now; it takes none of: "
+                                      f"{', '.join(refused)}")])
     from vigil.cli.client import connect
 
     with connect(state_dir) as client:

@@ -7,21 +7,25 @@ import importlib
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
 from vigil.cli.options import state_dir_option
-from vigil.errors import InputError
+from vigil.errors import InputError, Problem, VigilError
+from vigil.simulator.failures import Failure
 from vigil.simulator.from_file import render, simulate_file, simulate_steps
-from vigil.simulator.steps import Failure
 
 
 class LazyGroup(click.Group):
     """A group whose subcommands are imported only when used (click's "lazily
     loading subcommands" pattern): ``vigil simulate`` is a one-shot process,
     and the daemon's, the API client's and the executor's imports would
-    otherwise be most of its start-up."""
+    otherwise be most of its start-up.
+
+    It is also where every command's :class:`~vigil.errors.VigilError` is
+    caught, once, and printed without a traceback.
+    """
 
     def __init__(self, *args: Any, lazy_subcommands: dict[str, str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -38,6 +42,23 @@ class LazyGroup(click.Group):
             assert isinstance(command, click.Command)
             return command
         return super().get_command(ctx, cmd_name)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except VigilError as error:
+            report(error)
+
+
+def report(error: VigilError) -> NoReturn:
+    """Print ``error`` for the user (its messages, details, notes) and exit with its code."""
+    for message in error.messages:
+        click.echo(f"vigil: error: {message}", err=True)
+    for detail in error.details:
+        click.echo(f"  {detail}", err=True)
+    for note in getattr(error, "__notes__", ()):
+        click.echo(f"vigil: {note}", err=True)
+    sys.exit(error.exit_code)
 
 
 LAZY_SUBCOMMANDS = {
@@ -89,8 +110,7 @@ def simulate(cib: str | None, live: bool, state_dir: str | None, fmt: str, date:
         simulate_live(cib, state_dir, fmt, date, failures, steps)
         return
     if cib is None:
-        click.echo("vigil: error: give a CIB file to simulate, or --live for the running vigil", err=True)
-        sys.exit(2)
+        raise InputError([Problem("", "give a CIB file to simulate, or --live for the running vigil")])
     if not failures and steps is None:
         with _collector_paused():
             _simulate(cib, fmt, date, failures, steps)
@@ -114,16 +134,11 @@ def _collector_paused() -> Iterator[None]:
 
 
 def _simulate(cib: str, fmt: str, date: str | None, failures: tuple[str, ...], steps: int | None) -> None:
-    try:
-        parsed = [Failure.parse(text) for text in failures]
-        if parsed or steps is not None:
-            sims = simulate_steps(cib, parsed, steps if steps is not None else 1, date)
-        else:
-            sims = [simulate_file(cib, date)]
-    except InputError as err:
-        for problem in err.problems:
-            click.echo(f"vigil: error: {problem}", err=True)
-        sys.exit(err.exit_code)
+    parsed = [Failure.parse(text) for text in failures]
+    if parsed or steps is not None:
+        sims = simulate_steps(cib, parsed, steps if steps is not None else 1, date)
+    else:
+        sims = [simulate_file(cib, date)]
     for warning in sims[0].warnings:
         click.echo(f"vigil: warning: {warning}", err=True)
     if len(sims) == 1:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 from pathlib import Path
 
 import click
 
-from vigil.daemon.statedir import StateDirError, resolve_state_dir
-from vigil.errors import InputError
-from vigil.store import StoreError
+from vigil.daemon.statedir import resolve_state_dir
+from vigil.errors import InputError, VigilError
 
 
 @click.command()
@@ -25,13 +23,17 @@ from vigil.store import StoreError
               help="A further Host name the API answers to (repeat for several; $VIGIL_ALLOWED_HOSTS: "
                    "separated by spaces); the listen address's names are always accepted "
                    "(docs/security.md).")
+@click.option("--store", default=None, metavar="URL",
+              help="The store: sqlite:///PATH (one machine) or etcd://HOST:PORT[,HOST:PORT...][/CLUSTER]; "
+                   "default: $VIGIL_STORE, else the one the state directory recorded, else the SQLite "
+                   "store in it.  Recorded in the state directory for the commands that run without vigil.")
 @click.option("--node", default=None, help="This node's name (default: the host name).")
 @click.option("--leave-running", is_flag=True,
               help="On SIGTERM, leave the resources running (for maintenance of vigil itself).")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--verbose", "-v", is_flag=True, help="Log every action's result (debug level).")
 def run(config_file: Path | None, state_dir: str | None, listen: str | None, allowed_hosts: tuple[str, ...],
-        node: str | None, leave_running: bool, log_format: str, verbose: bool) -> None:
+        store: str | None, node: str | None, leave_running: bool, log_format: str, verbose: bool) -> None:
     """Keep this machine's resources running: probe, schedule, recover, until stopped.
 
     SIGTERM or Ctrl-C stops every resource here in order first (each stop is
@@ -51,17 +53,15 @@ def run(config_file: Path | None, state_dir: str | None, listen: str | None, all
         config_file=config_file,
         leave_running=leave_running,
         allowed_hosts=allowed_hosts,
+        store=store,
     )
+    # The log is flushed (listener stopped) before the command line prints an error.
     try:
         asyncio.run(Daemon(options).run())
     except InputError as error:
+        error.add_note("nothing was changed; fix the problems above and start again")
+        raise
+    except OSError as error:
+        raise VigilError(str(error)) from error
+    finally:
         listener.stop()
-        for problem in error.problems:
-            click.echo(f"vigil: error: {problem}", err=True)
-        click.echo("vigil: nothing was changed; fix the problems above and start again", err=True)
-        sys.exit(error.exit_code)
-    except (StoreError, StateDirError, OSError) as error:
-        listener.stop()
-        click.echo(f"vigil: error: {error}", err=True)
-        sys.exit(1)
-    listener.stop()

@@ -35,6 +35,19 @@ log = logging.getLogger(__name__)
 STANDBY_ATTRIBUTE = "standby"
 
 
+async def forget_node(store: Store, target: str) -> None:
+    """Erase a fenced node's resource history and transient attributes (it runs nothing now)."""
+    snapshot = await store.snapshot()
+    state = snapshot.cluster.status.node(target)
+    if state is None:
+        return
+    for history in state.resources:
+        await store.forget_resource(target, history.id)
+    for name, _ in state.attributes:
+        await store.set_node_attribute(target, name, None)
+    log.info("forgot the resource history and transient attributes of fenced node %s", target)
+
+
 class Escalation:
     """Fencing and exhausted-recovery policies for the controller of ``node``."""
 
@@ -62,20 +75,8 @@ class Escalation:
             log.error("%s", desc)
             return False
         log.warning("%s (device %s)", desc, outcome.device)
-        await self.forget_node(target)
+        await forget_node(self.store, target)
         return True
-
-    async def forget_node(self, target: str) -> None:
-        """Erase a fenced node's resource history and transient attributes."""
-        snapshot = await self.store.snapshot()
-        state = snapshot.cluster.status.node(target)
-        if state is None:
-            return
-        for history in state.resources:
-            await self.store.forget_resource(target, history.id)
-        for name, _ in state.attributes:
-            await self.store.set_node_attribute(target, name, None)
-        log.info("forgot the resource history and transient attributes of fenced node %s", target)
 
     async def recovery_exhausted(self, event: RecoveryExhausted, config: Config,
                                  options: ControllerOptions) -> bool:

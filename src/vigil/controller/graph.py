@@ -1,10 +1,14 @@
 """Run a transition's graph: each action once all the actions before it are done.
 
-One runner, pluggable handlers (STYLE.md): the runner knows only the order
-between actions, the limit on how many run at once, and when to give up;
-what an action *does* is the handler's business (run an agent, clear a
-fail-count, cancel a monitor).  Pseudo-actions run nothing and complete at
-once, so they only carry order.
+One runner, a table of handlers (STYLE.md; Pacemaker's graph functions
+table): the runner knows only the order between actions, the limit on how
+many run at once, and when to give up; what an action *does* is its
+handler's business.  The table has one handler per kind of action: an
+agent action (start, stop, monitor ...), fencing (``stonith``), a cluster
+operation that only changes records (``clear_failcount``), and a pseudo
+action, which runs nothing and completes at once, so it only carries order.
+The daemon's controller and ``vigil simulate --steps`` plug in their own
+tables (see :mod:`vigil.controller.actions` and :mod:`vigil.simulator.steps`).
 
 As in Pacemaker, a transition is aborted when an action does not do what
 was expected or when something else changed meanwhile: actions in flight
@@ -20,12 +24,43 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from vigil.model.transition import Action, Transition
+from vigil.model.transition import Action, OrderGraph, Transition
 
 log = logging.getLogger(__name__)
 
 # Runs one (non-pseudo) action; True when it did what the transition needed.
 Handler = Callable[[Action], Coroutine[Any, Any, bool]]
+
+FENCING = "stonith"
+# Actions that change the cluster's records and run no agent.
+CLUSTER_OPERATIONS = frozenset({"clear_failcount"})
+
+
+def _nothing(action: Action) -> None:
+    """A pseudo action runs nothing."""
+
+
+@dataclass(frozen=True)
+class Handlers:
+    """What runs each kind of action: the table a graph runner is given."""
+
+    agent: Handler
+    fencing: Handler
+    cluster: Handler
+    # Told of each pseudo action as it completes (it cannot fail).
+    pseudo: Callable[[Action], None] = _nothing
+
+    def for_action(self, action: Action) -> Handler:
+        """The handler of a (non-pseudo) action."""
+        if action.task == FENCING:
+            return self.fencing
+        if action.task in CLUSTER_OPERATIONS:
+            return self.cluster
+        return self.agent
+
+    def each(self, wrap: Callable[[Handler], Handler]) -> Handlers:
+        """The same table with every runnable handler wrapped (a guard shared by all)."""
+        return Handlers(wrap(self.agent), wrap(self.fencing), wrap(self.cluster), self.pseudo)
 
 
 @dataclass
@@ -45,7 +80,7 @@ class GraphResult:
 
 
 async def run_graph(
-    transition: Transition, handler: Handler, *, limit: int, abort: asyncio.Event | None = None
+    transition: Transition, handlers: Handlers, *, limit: int, abort: asyncio.Event | None = None
 ) -> GraphResult:
     """Run every action of ``transition`` in order, at most ``limit`` at a time.
 
@@ -53,24 +88,18 @@ async def run_graph(
     new actions from starting; the ones running are waited for.
     """
     actions = transition.actions
-    waiting_on = {action.index: 0 for action in actions}
-    after: dict[int, list[int]] = {action.index: [] for action in actions}
-    for before, then in transition.order:
-        if before in waiting_on and then in waiting_on:
-            waiting_on[then] += 1
-            after[before].append(then)
-    ready = sorted(index for index, count in waiting_on.items() if count == 0)
+    graph = OrderGraph.of(transition)
+    ready = graph.ready()
     by_index = {action.index: action for action in actions}
     result = GraphResult()
-    running: dict[asyncio.Task[bool], Action] = {}
+    running: dict[asyncio.Future[bool], Action] = {}
     abort_event = abort if abort is not None else asyncio.Event()
     started: set[int] = set()
+    # One waiter for the whole run; once the abort is set, only the running actions are waited for.
+    abort_waiter = asyncio.ensure_future(abort_event.wait())
 
     def finish(index: int) -> None:
-        for then in after[index]:
-            waiting_on[then] -= 1
-            if waiting_on[then] == 0:
-                ready.append(then)
+        ready.extend(graph.finish(index))
         ready.sort()
 
     try:
@@ -84,6 +113,7 @@ async def run_graph(
                 if action.pseudo:
                     ready.pop(0)
                     started.add(action.index)
+                    handlers.pseudo(action)
                     result.completed.append(action)
                     finish(action.index)
                     continue
@@ -91,18 +121,20 @@ async def run_graph(
                     break
                 ready.pop(0)
                 started.add(action.index)
-                running[asyncio.create_task(handler(action), name=f"action {action.key}")] = action
+                task = asyncio.create_task(handlers.for_action(action)(action), name=f"action {action.key}")
+                running[task] = action
             if not running:
                 break
-            abort_waiter = asyncio.create_task(abort_event.wait())
-            done, _ = await asyncio.wait({*running, abort_waiter}, return_when=asyncio.FIRST_COMPLETED)
-            abort_waiter.cancel()
-            for task in done:
-                if task is abort_waiter:
+            waiting: set[asyncio.Future[Any]] = set(running)
+            if not abort_event.is_set():
+                waiting.add(abort_waiter)
+            done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+            for finished in done:
+                if finished is abort_waiter:
                     continue
-                action = running.pop(task)
+                action = running.pop(finished)
                 try:
-                    succeeded = task.result()
+                    succeeded = finished.result()
                 except Exception:  # a handler bug must not take the controller down
                     log.exception("running %s on %s failed", action.key, action.node)
                     succeeded = False
@@ -115,7 +147,8 @@ async def run_graph(
                         result.aborted = True
                         result.abort_reason = f"{action.key} on {action.node} did not succeed"
     finally:
-        for task in running:
-            task.cancel()
+        abort_waiter.cancel()
+        for unfinished in running:
+            unfinished.cancel()
     result.not_started = [action for action in actions if action.index not in started]
     return result

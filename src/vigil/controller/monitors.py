@@ -15,8 +15,9 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from vigil.controller.requests import PreparedAction
-from vigil.executor.results import ActionResult, ExecStatus, OcfRc
+from vigil.executor.results import ActionResult
 from vigil.model.activity import MonitorKey
+from vigil.model.results import ExecStatus
 from vigil.store.base import StoreError
 
 log = logging.getLogger(__name__)
@@ -24,11 +25,10 @@ log = logging.getLogger(__name__)
 
 Run = Callable[[PreparedAction], Awaitable[ActionResult]]
 Report = Callable[[MonitorKey, PreparedAction, ActionResult], Awaitable[None]]
+Sleep = Callable[[float], Awaitable[None]]
 
 # How soon a change that could not be recorded is tried again (at most the interval).
 REPORT_RETRY_S = 1.0
-
-_DEGRADED = {OcfRc.DEGRADED: OcfRc.SUCCESS, OcfRc.DEGRADED_PROMOTED: OcfRc.RUNNING_PROMOTED}
 
 
 def outcome(result: ActionResult) -> tuple[int, int, str]:
@@ -38,11 +38,12 @@ def outcome(result: ActionResult) -> tuple[int, int, str]:
 
 
 class RecurringMonitors:
-    """The recurring monitors running on this node, one task each."""
+    """The recurring monitors running on this node, one task each; ``sleep`` is the clock's."""
 
-    def __init__(self, run: Run, report: Report) -> None:
+    def __init__(self, run: Run, report: Report, sleep: Sleep) -> None:
         self._run = run
         self._report = report
+        self._sleep = sleep
         self._tasks: dict[MonitorKey, asyncio.Task[None]] = {}
 
     def start(self, key: MonitorKey, prepared: PreparedAction, first: ActionResult) -> None:
@@ -77,7 +78,7 @@ class RecurringMonitors:
     async def _loop(self, key: MonitorKey, prepared: PreparedAction, last: tuple[int, int, str]) -> None:
         interval_s = key.interval_ms / 1000
         while True:
-            await asyncio.sleep(interval_s)
+            await self._sleep(interval_s)
             result = await self._run(prepared)
             now = outcome(result)
             if now == last:
@@ -106,4 +107,4 @@ class RecurringMonitors:
                 log.error("%s: could not record the result (%s); trying again", key, error)
             except Exception:  # a bug in reporting must not end the monitor either
                 log.exception("%s: could not record the result; trying again", key)
-            await asyncio.sleep(min(key.interval_ms / 1000, REPORT_RETRY_S))
+            await self._sleep(min(key.interval_ms / 1000, REPORT_RETRY_S))

@@ -13,17 +13,37 @@ when ``start-failure-is-fatal`` (the default), a failed stop always
 INFINITY, anything else one more; a failure whose operation says
 ``on-fail=ignore`` counts nothing but still updates last-failure, so it
 shows and expires like any other.
+
+:class:`Recorder` commits those records to the store, for the daemon's
+controller and for ``vigil simulate --steps`` alike (one recorder, so the
+simulator cannot drift from the daemon): it numbers the calls, builds the
+transition keys, retries a store that refuses, counts the metrics and
+reports each result as an event.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
+from vigil.controller.clock import Clock
+from vigil.controller.health import STORE_RETRY_S, StoreHealth, next_delay
 from vigil.controller.requests import PreparedAction
-from vigil.executor.results import ActionResult, ExecStatus, OcfRc
+from vigil.events.model import NO_EVENTS, EventSink, ResourceEvent
+from vigil.executor.results import ActionResult
+from vigil.model.activity import ControllerStats
+from vigil.model.failcounts import last_failure_attribute
+from vigil.model.results import ExecStatus, OcfRc
 from vigil.model.scores import INFINITY
-from vigil.model.status import RC_NOT_RUNNING, RC_OK, OpRecord
-from vigil.store.base import last_failure_attribute
+from vigil.model.status import OpRecord
+from vigil.model.stop_context import context_items
+from vigil.store.base import ResourceRef, Store, StoreError
+
+log = logging.getLogger(__name__)
+
+# How long one result is retried before the action counts as failed (the
+# transition is then aborted and the next cycle goes on trying).
+RECORD_RETRY_S = 10.0
 
 # The feature set written into records, Pacemaker 2.1.5's.
 FEATURE_SET = "3.16.1"
@@ -39,7 +59,7 @@ _PROBE_NOT_COUNTED = frozenset({OcfRc.ERR_INSTALLED})
 
 def expected_rc(task: str, interval_ms: int) -> int:
     """What the controller expects: a probe expects "not running", the rest success."""
-    return RC_NOT_RUNNING if task == "monitor" and interval_ms == 0 else RC_OK
+    return OcfRc.NOT_RUNNING if task == "monitor" and interval_ms == 0 else OcfRc.SUCCESS
 
 
 def is_failure(task: str, interval_ms: int, result: ActionResult) -> bool:
@@ -138,3 +158,93 @@ def _failcount_delta(prepared: PreparedAction, result: ActionResult, ctx: Record
     if task == "start" and ctx.start_failure_is_fatal:
         return INFINITY
     return 1
+
+
+def metrics_task(action: str, interval_ms: int) -> str:
+    """The name an action is counted under in the metrics."""
+    return "monitor (recurring)" if action == "monitor" and interval_ms > 0 else action
+
+
+class Recorder:
+    """Writes results to the store as Pacemaker's controller writes them to the CIB.
+
+    ``instance`` ends every transition key, so the records of two runs of the
+    controller are told apart; call ids continue from :meth:`resume`.  Each
+    result is logged to ``logger`` (a failure as a warning).
+    """
+
+    def __init__(self, store: Store, *, instance: str, clock: Clock, stats: ControllerStats,
+                 events: EventSink = NO_EVENTS, record_retry_s: float = RECORD_RETRY_S,
+                 logger: logging.Logger = log) -> None:
+        self.store = store
+        self.log = logger
+        self.instance = instance
+        self.clock = clock
+        self.stats = stats
+        self.health = StoreHealth(stats, clock)
+        self.events = events
+        self.record_retry_s = record_retry_s
+        self.start_failure_is_fatal = True
+        self._call_id = 0
+
+    async def resume(self) -> None:
+        """Number the next call after every one the store has seen, as a restarted executor does."""
+        snapshot = await self.store.snapshot()
+        last_logged = await self.store.operation_log(limit=1)
+        self._call_id = max(
+            [op.call_id for n in snapshot.cluster.status.nodes for h in n.resources for op in h.ops]
+            + [entry.record.call_id for entry in last_logged]
+            + [0]
+        )
+
+    def transition_key(self, number: int, index: int, task: str, interval_ms: int) -> str:
+        """``TRANSITION:ACTION:EXPECTED_RC:INSTANCE``: how the scheduler tells a failure from a success."""
+        return f"{number}:{index}:{expected_rc(task, interval_ms)}:{self.instance}"
+
+    async def record(self, prepared: PreparedAction, result: ActionResult, meta: dict[str, str],
+                     transition_key: str, *, counted: bool = True) -> bool:
+        """Commit a result (and its fail-count) to the store; whether the transition may go on.
+
+        A store that refuses is asked again (the same record, the same call id)
+        for ``record_retry_s`` (:data:`RECORD_RETRY_S`); then the :class:`StoreError` is raised,
+        nothing having been recorded.  ``counted``: whether this run enters the
+        action metrics (a recurring monitor's runs are counted as they run).
+        """
+        request = prepared.request
+        node = request.node_name
+        self._call_id += 1
+        now = self.clock.time()
+        recorded = record_result(
+            prepared, result,
+            RecordContext(self._call_id, int(now), transition_key, self.start_failure_is_fatal),
+        )
+        prim = prepared.placement.primitive
+        ref = ResourceRef(prepared.history_id, prim.cls, prim.provider, prim.type)
+        deadline = self.clock.monotonic() + self.record_retry_s
+        delay = STORE_RETRY_S
+        while True:
+            try:
+                await self.store.record_operation(
+                    node, ref, recorded.record, failcount_delta=recorded.failcount_delta,
+                    attributes=dict(recorded.attributes), meta=meta, also=recorded.also,
+                )
+                break
+            except StoreError as error:
+                self.health.failed(error, f"record {recorded.record.id} on {node}")
+                if self.clock.monotonic() + delay > deadline:
+                    raise
+                await self.clock.sleep(delay)
+                delay = next_delay(delay)
+        self.health.ok()
+        if counted:
+            self.stats.count(metrics_task(request.action, request.interval_ms), result.duration_ms / 1000,
+                             recorded.is_failure)
+        level = logging.WARNING if recorded.is_failure else logging.DEBUG
+        self.log.log(level, "%s %s%s on %s: %s", request.resource_id, request.action,
+                f" ({request.interval_ms} ms)" if request.interval_ms else "", node, result.describe())
+        exec_time = result.duration_ms or (request.timeout_ms if result.status == ExecStatus.TIMEOUT else 0)
+        self.events.emit(ResourceEvent(
+            node, request.node_uuid or node, prepared.history_id, request.action, request.interval_ms,
+            int(result.rc), int(result.status), expected_rc(request.action, request.interval_ms), exec_time,
+            self.clock.time(), result.exit_reason, context_items(meta)))
+        return recorded.as_expected

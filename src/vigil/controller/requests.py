@@ -17,12 +17,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from vigil.executor.environment import clone_meta, is_true
+from vigil.executor.environment import clone_meta
 from vigil.executor.request import ActionRequest, AgentSpec
+from vigil.model.booleans import is_true
 from vigil.model.config import Clone, Config, Group, Node, Op, Primitive
 from vigil.model.digests import definition_params, digest, operation_timeout_ms
 from vigil.model.node_attributes import configured_attributes
 from vigil.model.nvsets import resolve_nvsets
+from vigil.model.resources import Found, effective_meta, is_globally_unique
 from vigil.model.rule_eval import RuleContext
 from vigil.model.status import NodeState
 
@@ -32,16 +34,12 @@ _OP_META = ("record-pending", "interval-origin")
 
 @dataclass(frozen=True)
 class Placement:
-    """A configured primitive and the clone it is an instance of, if any."""
+    """A configured primitive, the clone it is an instance of (if any), and whether that
+    clone is globally unique (its instances keep histories of their own)."""
 
     primitive: Primitive
     clone: Clone | None = None
-
-    @property
-    def unique(self) -> bool:
-        if self.clone is None:
-            return False
-        return is_true(resolve_nvsets(self.clone.meta, RuleContext(now=0)).get("globally-unique"))
+    unique: bool = False
 
     def history_id(self, resource_id: str) -> str:
         """The id a node's history keeps: anonymous instances share the primitive's."""
@@ -50,11 +48,12 @@ class Placement:
         return resource_id
 
 
-class Catalog:
-    """The configured primitives by id, with their clone: built once per configuration."""
+class ConfiguredPrimitives:
+    """The configured primitives by id, each with its clone: built once per configuration and time."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, now: int) -> None:
         self.config = config
+        self.now = now
         self._by_id: dict[str, Placement] = {}
         for top in config.resources:
             if isinstance(top, Primitive):
@@ -65,15 +64,15 @@ class Catalog:
             else:
                 child = top.child
                 members = child.members if isinstance(child, Group) else (child,)
+                unique = is_globally_unique(config, top, now)
                 for member in members:
-                    self._by_id[member.id] = Placement(member, top)
+                    self._by_id[member.id] = Placement(member, top, unique)
 
-    @classmethod
-    def for_orphan(cls, config: Config, primitive: Primitive) -> Catalog:
-        """A catalog that knows one removed primitive too, so it can still be stopped."""
-        catalog = cls(config)
-        catalog._by_id.setdefault(primitive.id, Placement(primitive))
-        return catalog
+    def with_orphan(self, primitive: Primitive) -> ConfiguredPrimitives:
+        """These primitives and one removed primitive too, so that it can still be stopped."""
+        index = ConfiguredPrimitives(self.config, self.now)
+        index._by_id.setdefault(primitive.id, Placement(primitive))
+        return index
 
     def find(self, resource_id: str) -> Placement | None:
         """The primitive of ``rsc``, ``rsc:N`` (a clone instance), or None (an orphan)."""
@@ -132,7 +131,7 @@ class PreparedAction:
 
 
 def prepare(
-    catalog: Catalog,
+    primitives: ConfiguredPrimitives,
     *,
     resource_id: str,
     task: str,
@@ -149,7 +148,7 @@ def prepare(
     the parameters its start ran with, as Pacemaker's executor does, so a
     changed definition cannot make the stop look for the wrong instance.
     """
-    placement = catalog.find(resource_id)
+    placement = primitives.find(resource_id)
     if placement is None:
         return None
     prim = placement.primitive
@@ -158,10 +157,10 @@ def prepare(
     resolved = dict(params) if params is not None else resolve_nvsets(prim.params, ctx)
     op = probe_op(prim) if task == "monitor" and interval_ms == 0 else find_op(prim, task, interval_ms)
     config_op = find_op(prim, task, interval_ms)
-    timeout_ms = operation_timeout_ms(catalog.config, prim, op, task, interval_ms, now)
+    timeout_ms = operation_timeout_ms(primitives.config, prim, op, task, interval_ms, now)
     action_meta = _op_meta(config_op)
     if placement.clone is not None:
-        action_meta.update(_clone_meta(catalog.config, placement.clone, resource_id))
+        action_meta.update(_clone_meta(primitives.config, placement, resource_id, now))
     action_meta.update(meta)
     run_params = dict(resolved)
     if config_op is not None:
@@ -184,7 +183,7 @@ def prepare(
     if on_fail is None:
         op_ctx = RuleContext(now=now, rsc_class=prim.cls, rsc_provider=prim.provider, rsc_type=prim.type,
                              op_name=task, op_interval_ms=interval_ms)
-        on_fail = resolve_nvsets(catalog.config.op_defaults, op_ctx).get("on-fail")
+        on_fail = resolve_nvsets(primitives.config.op_defaults, op_ctx).get("on-fail")
     return PreparedAction(request, placement, placement.history_id(resource_id), config_op,
                           digest(definition), on_fail)
 
@@ -205,16 +204,16 @@ def _op_meta(op: Op | None) -> dict[str, str]:
     return meta
 
 
-def _clone_meta(config: Config, clone: Clone, resource_id: str) -> dict[str, str]:
-    ctx = RuleContext(now=0)
-    meta = resolve_nvsets(clone.meta, ctx)
+def _clone_meta(config: Config, placement: Placement, resource_id: str, now: int) -> dict[str, str]:
+    assert placement.clone is not None
+    meta = effective_meta(config, Found(placement.clone), now)
     _, _, number = resource_id.rpartition(":")
     nodes = max(1, len(config.nodes))
     return clone_meta(
         int(number) if number.isdigit() else 0,
         _int(meta.get("clone-max"), nodes),
         _int(meta.get("clone-node-max"), 1),
-        globally_unique=is_true(meta.get("globally-unique")),
+        globally_unique=placement.unique,
         notify=is_true(meta.get("notify")),
     )
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from vigil.model.booleans import is_true
 from vigil.model.config import Config
 from vigil.model.isodate import parse_interval_ms
 from vigil.model.nvsets import resolve_nvsets
-from vigil.model.options import RENAMED_OPTIONS, is_true
+from vigil.model.options import RENAMED_OPTIONS
 from vigil.model.rule_eval import RuleContext
 
 DEFAULT_RECHECK_S = 15 * 60

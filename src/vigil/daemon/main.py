@@ -32,8 +32,9 @@ from vigil.daemon.statedir import (
     ApiAddress,
     ensure_token,
     prepare_state_dir,
+    record_store_url,
     remove_api_address,
-    store_url,
+    resolve_store_url,
     write_api_address,
 )
 from vigil.daemon.systemd import notify
@@ -62,6 +63,8 @@ class DaemonOptions:
     leave_running: bool = False
     # Further Host names the API answers to (--allowed-host), beyond the listen address's.
     allowed_hosts: tuple[str, ...] = ()
+    # The store URL (--store / $VIGIL_STORE); None: the one recorded, else the SQLite store in state_dir.
+    store: str | None = None
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -110,8 +113,10 @@ class Daemon:
         hosts = HostPolicy.for_listen(host, options.allowed_hosts)
         prepare_state_dir(options.state_dir)
         token = ensure_token(options.state_dir)
-        store = open_store(store_url(options.state_dir))
+        url = resolve_store_url(options.state_dir, options.store)
+        store = open_store(url)
         self.store = store
+        record_store_url(options.state_dir, url)  # so the CLI finds the store while vigil is down
         self.subreaper.start()
         following: asyncio.Task[None] | None = None
         try:

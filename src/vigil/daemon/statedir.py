@@ -24,9 +24,14 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from vigil.errors import VigilError
+
 log = logging.getLogger(__name__)
 
 STATE_DIR_ENV = "VIGIL_STATE_DIR"
+# The store: --store URL, else $VIGIL_STORE, else the URL the directory recorded, else its SQLite file.
+STORE_ENV = "VIGIL_STORE"
+STORE_URL_FILE = "store-url"
 API_FILE = "api.json"
 TOKEN_FILE = "token"
 STORE_FILE = "vigil.db"
@@ -34,14 +39,12 @@ DIR_MODE = 0o700
 TOKEN_MODE = 0o600
 API_FILE_MODE = 0o600
 # What vigil keeps in the directory: each must be the user's own, never a link.
-_OWN_FILES = (TOKEN_FILE, API_FILE, STORE_FILE, STORE_FILE + "-wal", STORE_FILE + "-shm")
+_OWN_FILES = (TOKEN_FILE, API_FILE, STORE_URL_FILE, STORE_FILE, STORE_FILE + "-wal", STORE_FILE + "-shm")
 _OTHERS_WRITE = stat.S_IWGRP | stat.S_IWOTH
 
 
-class StateDirError(Exception):
+class StateDirError(VigilError):
     """The state directory is missing, unreadable, unsafe, or the daemon is not there."""
-
-    exit_code = 1
 
 
 def default_state_dir() -> Path:
@@ -139,6 +142,42 @@ def _narrow(path: Path, current: int, wanted: int, what: str) -> None:
 
 def store_url(path: Path) -> str:
     return f"sqlite://{(path / STORE_FILE).resolve().as_posix()}"
+
+
+def resolve_store_url(path: Path, given: str | None = None) -> str:
+    """The store of the node whose state directory is ``path``.
+
+    ``--store URL``, else ``$VIGIL_STORE``, else the URL the daemon recorded
+    in the directory when it started (so the CLI finds an etcd store while
+    the daemon is down), else the SQLite store in the directory.
+    """
+    if given:
+        return given
+    from_env = os.environ.get(STORE_ENV)
+    if from_env:
+        return from_env
+    return read_store_url(path) or store_url(path)
+
+
+def read_store_url(path: Path) -> str | None:
+    """The store URL recorded in the state directory, or None when none was."""
+    try:
+        text = (path / STORE_URL_FILE).read_text().strip()
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise StateDirError(f"cannot read {path / STORE_URL_FILE}: {error.strerror or error}") from None
+    return text or None
+
+
+def record_store_url(path: Path, url: str) -> None:
+    """Record the daemon's store URL in its state directory (mode 0600, like the token)."""
+    if read_store_url(path) == url:
+        return
+    try:
+        _write_private(path / STORE_URL_FILE, url + "\n", TOKEN_MODE)
+    except OSError as error:
+        raise StateDirError(f"cannot write {path / STORE_URL_FILE}: {error.strerror or error}") from None
 
 
 def _write_private(path: Path, text: str, mode: int) -> None:

@@ -16,33 +16,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import ClassVar, Protocol
 
-# The stop context keys an action's meta may carry (see docs/stop-context.md)
-# that resource events pass on.
-CONTEXT_KEYS = ("stop_reason", "stop_final", "stop_cause", "stop_next_node", "recoveries_left",
-                "start_reason")
-
-# Pacemaker 2.1.5's texts for an agent's exit code (services_ocf_exitcode_str)
-# and for an execution status (pcmk_exec_status_str): CRM_alert_desc.
-OCF_RC_TEXT = {
-    0: "ok", 1: "error", 2: "invalid parameter", 3: "unimplemented feature",
-    4: "insufficient privileges", 5: "not installed", 6: "not configured", 7: "not running",
-    8: "promoted", 9: "promoted (failed)", 190: "OCF_DEGRADED", 191: "promoted (degraded)",
-}
-EXEC_STATUS_TEXT = {
-    -1: "pending", 0: "complete", 1: "Cancelled", 2: "Timed Out", 3: "NOT SUPPORTED", 4: "Error",
-    5: "Hard error", 6: "Fatal error", 7: "Not installed", 8: "Internal communication failure",
-    9: "Cannot execute now", 10: "No fence device", 11: "CIB secrets unavailable",
-}
-EXEC_DONE = 0
-EXEC_CANCELLED = 1
-EXEC_TIMEOUT = 2
-
-
-def result_text(rc: int, status: int) -> str:
-    """What Pacemaker puts in ``CRM_alert_desc`` for a resource operation's result."""
-    if status == EXEC_DONE:
-        return OCF_RC_TEXT.get(rc, "unknown")
-    return EXEC_STATUS_TEXT.get(status, "UNKNOWN!")
+from vigil.model.results import ExecStatus, result_text
 
 
 @dataclass(frozen=True)
@@ -90,7 +64,7 @@ class ResourceEvent:
     @property
     def is_expected_probe(self) -> bool:
         """A probe that found what was expected: Pacemaker sends no alert for it."""
-        return self.task == "monitor" and self.interval_ms == 0 and self.status == EXEC_DONE \
+        return self.task == "monitor" and self.interval_ms == 0 and self.status == ExecStatus.DONE \
             and self.rc == self.target_rc
 
     def describe(self) -> str:

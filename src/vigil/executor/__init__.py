@@ -3,26 +3,24 @@
 It knows agent classes and nothing of scheduling: its input is an
 :class:`ActionRequest` (which agent, which action, parameters, meta, timeout),
 its output an :class:`ActionResult` with the agent's exit code and the
-execution status kept apart.  See docs/executor.md.
+execution status kept apart (both in :mod:`vigil.model.results`).  See docs/executor.md.
 """
 
-from vigil.executor.executor import Catalog, Executor, MetadataFetch
+from vigil.executor.executor import Executor, InstalledAgents, MetadataFetch
 from vigil.executor.metadata import AgentMetadata, MetadataError, check_params, parse_metadata
 from vigil.executor.process import ProcessResult, Spawner
 from vigil.executor.request import ActionRequest, AgentSpec
-from vigil.executor.results import ActionResult, ExecStatus, OcfRc, Recovery, recovery_class
+from vigil.executor.results import ActionResult, Recovery, recovery_class
 
 __all__ = [
     "ActionRequest",
     "ActionResult",
     "AgentMetadata",
     "AgentSpec",
-    "Catalog",
-    "ExecStatus",
     "Executor",
+    "InstalledAgents",
     "MetadataError",
     "MetadataFetch",
-    "OcfRc",
     "ProcessResult",
     "Recovery",
     "Spawner",

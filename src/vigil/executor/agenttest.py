@@ -26,12 +26,13 @@ from vigil.executor.environment import clone_meta
 from vigil.executor.executor import Executor
 from vigil.executor.metadata import AgentMetadata, check_params, missing_mandatory_actions
 from vigil.executor.request import ActionRequest, AgentSpec, Pairs
-from vigil.executor.results import ActionResult, OcfRc
+from vigil.executor.results import ActionResult
+from vigil.model.results import OcfRc
+from vigil.model.stop_context import StopContext
 
 THRESHOLD = 3  # the drill's migration-threshold
 UPSTREAM = "upstream"  # the drill's failed dependency
 DEFAULT_MONITOR_MS = 10_000
-RECOVERY_KEYS = ("recoveries_left", "recovery_left", "retries_left")
 
 OK = (OcfRc.SUCCESS,)
 RUNNING = (OcfRc.SUCCESS, OcfRc.DEGRADED)
@@ -89,7 +90,7 @@ class TestReport:
 
 
 def _recovery(left: int) -> dict[str, str]:
-    return dict.fromkeys(RECOVERY_KEYS, str(left))
+    return StopContext(recoveries_left=str(left)).to_meta()
 
 
 def _pairs(meta: dict[str, str]) -> Pairs:

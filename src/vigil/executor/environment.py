@@ -30,6 +30,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from vigil.executor.request import ActionRequest
+from vigil.model.booleans import is_true
 
 OCF_RA_VERSION = ("1", "1")
 EXIT_REASON_PREFIX = "ocf-exit-reason:"
@@ -67,18 +68,12 @@ PACEMAKER_OCF_VARIABLES = frozenset(
 )
 
 _CLONE_SUFFIX = re.compile(r":\d+$")
-_TRUE = frozenset({"true", "on", "yes", "y", "1"})
 
 
 def ocf_root(environ: Mapping[str, str] | None = None) -> Path:
     """``$OCF_ROOT``, else Debian's (and Pacemaker's) ``/usr/lib/ocf``."""
     env = os.environ if environ is None else environ
     return Path(env.get("OCF_ROOT") or DEFAULT_OCF_ROOT)
-
-
-def is_true(value: str | None) -> bool:
-    """Pacemaker's booleans: true, on, yes, y, 1 (any case)."""
-    return value is not None and value.strip().lower() in _TRUE
 
 
 def meta_variable(name: str) -> str:

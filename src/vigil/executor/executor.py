@@ -19,7 +19,8 @@ from vigil.executor.ocf import OcfClass
 from vigil.executor.outcome import not_run
 from vigil.executor.process import Spawner, SpawnerClosed
 from vigil.executor.request import ActionRequest, AgentSpec
-from vigil.executor.results import ActionResult, ExecStatus, OcfRc
+from vigil.executor.results import ActionResult
+from vigil.model.results import ExecStatus, OcfRc
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +35,8 @@ class MetadataFetch:
 
 
 @dataclass(frozen=True)
-class Catalog:
-    """The agents this node has, per class and provider.
+class InstalledAgents:
+    """The agents installed on this node, per class and provider.
 
     ``ocf`` merges the OCF root's providers with the ones bundled with vigil;
     ``bundled`` says where each bundled provider's agents are.
@@ -177,7 +178,7 @@ class Executor:
             raise MetadataError(fetch.error)
         return fetch.metadata
 
-    def catalog(self) -> Catalog:
+    def installed_agents(self) -> InstalledAgents:
         """Every agent found, per class and provider."""
         ocf = tuple((provider, tuple(self.ocf.agents(provider))) for provider in self.ocf.providers())
         bundled = tuple(
@@ -185,7 +186,7 @@ class Executor:
             for provider, directory in sorted(self.ocf.bundled.items())
             if self.ocf.bundled_agents(provider)
         )
-        return Catalog(self.ocf.root, ocf, self.lsb.init_dir, tuple(self.lsb.agents()), bundled)
+        return InstalledAgents(self.ocf.root, ocf, self.lsb.init_dir, tuple(self.lsb.agents()), bundled)
 
     async def close(self) -> None:
         """End every action in flight and refuse new ones."""

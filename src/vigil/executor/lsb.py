@@ -25,8 +25,9 @@ from vigil.executor.metadata import ActionSpec, AgentMetadata
 from vigil.executor.outcome import not_run, to_result
 from vigil.executor.process import Spawner
 from vigil.executor.request import ActionRequest, AgentSpec
-from vigil.executor.results import ActionResult, ExecStatus, OcfRc
+from vigil.executor.results import ActionResult
 from vigil.model.names import agent_name_problem
+from vigil.model.results import ExecStatus, OcfRc
 
 DEFAULT_INIT_DIR = Path("/etc/init.d")
 LSB_STATUS_NOT_INSTALLED = 150

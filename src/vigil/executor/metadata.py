@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from vigil.errors import VigilError
+from vigil.model.booleans import is_true
 from vigil.model.isodate import parse_interval_ms
 
 MANDATORY_ACTIONS = ("start", "stop", "monitor", "meta-data")
@@ -29,7 +31,7 @@ _INTEGER = re.compile(r"[+-]?\d+")
 IMPLICIT_PARAMETERS = frozenset({"crm_feature_set", "OCF_CHECK_LEVEL", "trace_ra", "trace_file"})
 
 
-class MetadataError(ValueError):
+class MetadataError(VigilError):
     """The text is not OCF meta-data; the message says what is wrong with it."""
 
 
@@ -237,10 +239,6 @@ def _descriptions(element: etree._Element) -> tuple[str, str]:
     return found["shortdesc"], found["longdesc"]
 
 
-def _flag(value: str | None) -> bool:
-    return value is not None and value.strip().lower() in ("1", "true", "yes")
-
-
 def _parameters(root: etree._Element, problems: list[str]) -> tuple[ParameterSpec, ...]:
     container = root.find("parameters")
     if container is None:
@@ -276,7 +274,7 @@ def _parameters(root: etree._Element, problems: list[str]) -> tuple[ParameterSpe
         shortdesc, longdesc = _descriptions(element)
         if not shortdesc:
             problems.append(f"parameter '{name}' has no <shortdesc>")
-        group = element.get("unique-group") or (name if _flag(element.get("unique")) else None)
+        group = element.get("unique-group") or (name if is_true(element.get("unique")) else None)
         deprecated = element.find("deprecated")
         replaced = (
             ()
@@ -288,11 +286,11 @@ def _parameters(root: etree._Element, problems: list[str]) -> tuple[ParameterSpe
                 name=name,
                 type=ptype,
                 default=default,
-                required=_flag(element.get("required")),
+                required=is_true(element.get("required")),
                 unique_group=group,
-                reloadable=_flag(element.get("reloadable")),
-                private=_flag(element.get("private")),
-                deprecated=deprecated is not None or _flag(element.get("deprecated")),
+                reloadable=is_true(element.get("reloadable")),
+                private=is_true(element.get("private")),
+                deprecated=deprecated is not None or is_true(element.get("deprecated")),
                 replaced_with=replaced,
                 options=options,
                 shortdesc=shortdesc,

@@ -27,8 +27,9 @@ from vigil.executor.environment import (
 from vigil.executor.outcome import not_run, to_result
 from vigil.executor.process import Spawner
 from vigil.executor.request import ActionRequest, AgentSpec
-from vigil.executor.results import ActionResult, ExecStatus, OcfRc
+from vigil.executor.results import ActionResult
 from vigil.model.names import agent_name_problem, is_plain_name
+from vigil.model.results import ExecStatus, OcfRc
 
 # Pacemaker's timeout for a meta-data call.
 METADATA_TIMEOUT_MS = 30_000

@@ -12,7 +12,8 @@ from collections.abc import Callable, Mapping
 
 from vigil.executor.process import ProcessResult
 from vigil.executor.request import ActionRequest
-from vigil.executor.results import ActionResult, ExecStatus, OcfRc
+from vigil.executor.results import ActionResult
+from vigil.model.results import ExecStatus, OcfRc
 
 # Pacemaker keeps at most this many characters of an exit reason.
 EXIT_REASON_MAX = 128

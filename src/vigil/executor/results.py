@@ -1,18 +1,11 @@
-"""What an action came to: the agent's exit code and the execution status, kept apart.
+"""What an action came to, and what the cluster does about it when it was not what was expected.
 
-Pacemaker records two numbers per operation, and so does vigil:
-
-- the **OCF exit code** (:class:`OcfRc`), what the agent said (0 success,
-  7 not running, 8 running promoted, ...), after mapping: LSB codes are
-  translated, and an exit code outside the OCF set becomes 1, as Pacemaker's
-  executor does;
-- the **execution status** (:class:`ExecStatus`), whether the agent ran to
-  completion at all (done, timed out, not installed, error ...).
-
-A timeout is an execution status, never an exit code: the agent did not say
-anything.  The numeric values are Pacemaker's (``enum ocf_exitcode`` and
-``enum pcmk_exec_status``), equal to ``vigil.model.status``'s ``RC_*`` and
-``OP_*`` constants, so a result can be recorded in the operation history as is.
+An :class:`ActionResult` carries Pacemaker's two numbers, kept apart
+(:mod:`vigil.model.results`): the agent's OCF exit code, after mapping (LSB
+codes translated, a code outside the OCF set becomes 1, as Pacemaker's
+executor does), and the execution status (done, timed out, not installed
+...), plus what the agent printed.  :func:`recovery_class` is Pacemaker's
+table of what an unexpected result costs: nothing, a restart, a move, a ban.
 """
 
 from __future__ import annotations
@@ -21,88 +14,10 @@ import enum
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from vigil.model.results import ExecStatus, OcfRc
+
 if TYPE_CHECKING:
     from vigil.executor.request import ActionRequest
-
-
-class OcfRc(enum.IntEnum):
-    """An agent's exit code, in the OCF names agent authors use."""
-
-    SUCCESS = 0
-    ERR_GENERIC = 1
-    ERR_ARGS = 2
-    ERR_UNIMPLEMENTED = 3
-    ERR_PERM = 4
-    ERR_INSTALLED = 5
-    ERR_CONFIGURED = 6
-    NOT_RUNNING = 7
-    RUNNING_PROMOTED = 8
-    FAILED_PROMOTED = 9
-    DEGRADED = 190
-    DEGRADED_PROMOTED = 191
-
-    @property
-    def label(self) -> str:
-        """``7 (OCF_NOT_RUNNING)``: how people and ocf-shellfuncs name it."""
-        return f"{int(self)} (OCF_{self.name})"
-
-    @property
-    def meaning(self) -> str:
-        return _RC_MEANING[self]
-
-    @classmethod
-    def from_exit_code(cls, code: int) -> OcfRc:
-        """Map a raw OCF exit code as Pacemaker's executor does.
-
-        0-9, 190 and 191 are kept; anything else (a custom code, 127 from a
-        shell that could not find a command ...) becomes ``ERR_GENERIC``.
-        """
-        try:
-            return cls(code)
-        except ValueError:
-            return cls.ERR_GENERIC
-
-
-_RC_MEANING = {
-    OcfRc.SUCCESS: "success (monitor: running)",
-    OcfRc.ERR_GENERIC: "generic error",
-    OcfRc.ERR_ARGS: "invalid parameters on this host",
-    OcfRc.ERR_UNIMPLEMENTED: "action not implemented",
-    OcfRc.ERR_PERM: "insufficient privileges",
-    OcfRc.ERR_INSTALLED: "not installed (tools missing on this host)",
-    OcfRc.ERR_CONFIGURED: "not configured (parameters inherently invalid)",
-    OcfRc.NOT_RUNNING: "not running",
-    OcfRc.RUNNING_PROMOTED: "running promoted",
-    OcfRc.FAILED_PROMOTED: "failed while promoted",
-    OcfRc.DEGRADED: "running but degraded",
-    OcfRc.DEGRADED_PROMOTED: "running promoted but degraded",
-}
-
-
-class ExecStatus(enum.IntEnum):
-    """Whether the action ran to completion, apart from what the agent said."""
-
-    PENDING = -1
-    DONE = 0
-    CANCELLED = 1
-    TIMEOUT = 2
-    NOT_SUPPORTED = 3
-    ERROR = 4
-    ERROR_HARD = 5
-    ERROR_FATAL = 6
-    NOT_INSTALLED = 7
-    NOT_CONNECTED = 8
-    INVALID = 9
-    NO_FENCE_DEVICE = 10
-    NO_SECRETS = 11
-
-    @property
-    def label(self) -> str:
-        """``timed out``, ``not installed``: for people."""
-        return _STATUS_LABEL.get(self, self.name.lower().replace("_", " "))
-
-
-_STATUS_LABEL = {ExecStatus.TIMEOUT: "timed out"}
 
 
 class Recovery(enum.Enum):
@@ -142,6 +57,7 @@ _RC_RECOVERY = {
     OcfRc.FAILED_PROMOTED: Recovery.SOFT,
     OcfRc.DEGRADED: Recovery.NONE,
     OcfRc.DEGRADED_PROMOTED: Recovery.NONE,
+    OcfRc.UNKNOWN: Recovery.NONE,  # never an agent's answer (a pending record's rc)
 }
 
 

@@ -19,8 +19,9 @@ from vigil.executor.executor import MetadataFetch
 from vigil.executor.metadata import MetadataError, parse_metadata
 from vigil.executor.outcome import not_run
 from vigil.executor.request import ActionRequest, AgentSpec
-from vigil.executor.results import ActionResult, ExecStatus, OcfRc
+from vigil.executor.results import ActionResult
 from vigil.fencing.agent import FenceAgents, FenceDevice, FenceRun
+from vigil.model.results import ExecStatus, OcfRc
 
 _ACTION_RESULT_OUTPUT_CAP = 4096
 

@@ -34,9 +34,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from vigil.fencing.agent import FenceAgents, FenceDevice, FenceRun, host_list, host_map
-from vigil.model.config import Config, FencingLevel
+from vigil.model.config import Config, FencingLevel, Primitive
 from vigil.model.isodate import parse_interval_ms
 from vigil.model.nvsets import resolve_nvsets
+from vigil.model.options import raw_options
+from vigil.model.resources import TARGET_ROLE, all_resources, effective_meta
 from vigil.model.rule_eval import RuleContext
 
 log = logging.getLogger(__name__)
@@ -82,11 +84,11 @@ def fence_devices(config: Config, now: int) -> list[FenceDevice]:
     """The configured fence devices, their parameters resolved, in configuration order."""
     devices = []
     ctx = RuleContext(now=now)
-    for prim in config.primitives():
-        if prim.cls != "stonith":
+    for found in all_resources(config):
+        prim = found.resource
+        if not isinstance(prim, Primitive) or prim.cls != "stonith":
             continue
-        meta = resolve_nvsets(prim.meta, ctx)
-        if meta.get("target-role", "").lower() == "stopped":
+        if effective_meta(config, found, now).get(TARGET_ROLE, "").lower() == "stopped":
             continue
         devices.append(FenceDevice(prim.id, prim.type, tuple(resolve_nvsets(prim.params, ctx).items())))
     return devices
@@ -113,8 +115,7 @@ def levels_for(config: Config, target: str, node_attrs: Mapping[str, str]) -> li
 
 
 def stonith_timeout_s(config: Config, now: int) -> float:
-    options = resolve_nvsets(config.options, RuleContext(now=now))
-    text = options.get("fencing-timeout", options.get("stonith-timeout"))
+    text = raw_options(config, RuleContext(now=now)).get("stonith-timeout")
     if text is None:
         return DEFAULT_STONITH_TIMEOUT_S
     try:

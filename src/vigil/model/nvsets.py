@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from vigil.model.config import NvSet
 from vigil.model.rule_eval import RuleContext, rule_passes
@@ -29,3 +29,16 @@ def resolve_nvsets(sets: Iterable[NvSet], ctx: RuleContext, into: dict[str, str]
                 result[name] = value
             seen.add(name)
     return result
+
+
+def plain_value(sets: Sequence[NvSet], name: str) -> str | None:
+    """``name`` as the sets without rules define it (highest score first, then document order): the
+    value an operator set, which an edit changes, whatever rules may say at a given time."""
+    ordered = sorted(enumerate(sets), key=lambda item: (-item[1].score, item[0]))
+    for _, nvset in ordered:
+        if nvset.rule is not None:
+            continue
+        for key, value in nvset.values:
+            if key == name:
+                return value
+    return None

@@ -13,28 +13,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from vigil.model.booleans import parse_bool
 from vigil.model.scores import ScoreError, parse_score
 
 ON_FAIL = ("ignore", "block", "demote", "stop", "restart", "standby", "fence", "restart-container")
 NO_QUORUM_POLICIES = ("stop", "freeze", "ignore", "demote", "suicide", "fence")
-_TRUE = frozenset({"true", "yes", "on", "y", "1"})
-_FALSE = frozenset({"false", "no", "off", "n", "0"})
 BOOLEAN_OPTIONS = frozenset({
     "stonith-enabled", "fencing-enabled", "symmetric-cluster", "maintenance-mode",
     "start-failure-is-fatal", "stop-orphan-resources", "stop-orphan-actions", "stop-removed-resources",
     "cancel-removed-actions", "stop-all-resources", "startup-fencing", "concurrent-fencing",
     "shutdown-lock", "enable-startup-probes",
 })
-
-
-def parse_bool(text: str) -> bool | None:
-    """Pacemaker's boolean spellings; None if ``text`` is not one."""
-    word = text.strip().lower()
-    if word in _TRUE:
-        return True
-    if word in _FALSE:
-        return False
-    return None
 
 
 def _one_of(choices: tuple[str, ...]) -> Callable[[str, str], str | None]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from vigil.model.booleans import is_true
 from vigil.model.config import Config
 from vigil.model.nvsets import resolve_nvsets
 from vigil.model.rule_eval import RuleContext
@@ -22,12 +23,6 @@ RENAMED_OPTIONS = {
     "stop-removed-resources": "stop-orphan-resources",
     "cancel-removed-actions": "stop-orphan-actions",
 }
-
-
-def is_true(value: str | None, default: bool = False) -> bool:
-    if value is None:
-        return default
-    return value.strip().lower() in ("true", "yes", "on", "y", "1")
 
 
 @dataclass(frozen=True)
@@ -61,12 +56,18 @@ def _score(value: str | None, default: int) -> int:
     return lenient_score(value)
 
 
-def unpack_options(config: Config, ctx: RuleContext, have_quorum: bool = True,
-                   panic: bool = False) -> Options:
+def raw_options(config: Config, ctx: RuleContext) -> dict[str, str]:
+    """The cluster options as set, rules evaluated, under their 2.x names (a 3.x name wins)."""
     raw = resolve_nvsets(config.options, ctx)
     for new, old in RENAMED_OPTIONS.items():
         if new in raw:
             raw[old] = raw[new]
+    return raw
+
+
+def unpack_options(config: Config, ctx: RuleContext, have_quorum: bool = True,
+                   panic: bool = False) -> Options:
+    raw = raw_options(config, ctx)
     health = raw.get("node-health-strategy", "none")
     if health == "migrate-on-red":
         red, yellow, green = -INFINITY, 0, 0

@@ -11,37 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-# Execution status of an operation (``op-status``), kept apart from the
-# agent's exit code (``rc-code``).
-OP_PENDING = -1
-OP_DONE = 0
-OP_CANCELLED = 1
-OP_TIMEOUT = 2
-OP_NOT_SUPPORTED = 3
-OP_ERROR = 4
-OP_ERROR_HARD = 5
-OP_ERROR_FATAL = 6
-OP_NOT_INSTALLED = 7
-OP_NOT_CONNECTED = 8
-OP_INVALID = 9
-OP_NO_FENCE_DEVICE = 10
-OP_NO_SECRETS = 11
-
-# Agent exit codes (OCF).
-RC_OK = 0
-RC_ERR_GENERIC = 1
-RC_ERR_ARGS = 2
-RC_ERR_UNIMPLEMENTED = 3
-RC_ERR_PERM = 4
-RC_ERR_INSTALLED = 5
-RC_ERR_CONFIGURED = 6
-RC_NOT_RUNNING = 7
-RC_RUNNING_PROMOTED = 8
-RC_FAILED_PROMOTED = 9
-RC_DEGRADED = 190
-RC_DEGRADED_PROMOTED = 191
-RC_UNKNOWN = 193
-
 
 class OpRecord(NamedTuple):
     """One ``<lrm_rsc_op>``: the latest result of one operation key.

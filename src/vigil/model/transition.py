@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 
 
@@ -102,3 +103,63 @@ class ClusterView:
     nodes: tuple[NodeView, ...] = ()
     resources: tuple[ResourceView, ...] = ()
     have_quorum: bool = True
+
+
+@dataclass
+class OrderGraph:
+    """A transition's order edges as the graph runner and the printers walk it (once:
+    :meth:`finish` counts down ``waiting_on``).
+
+    ``waiting_on[i]``: how many actions must finish before action ``i`` may
+    start; ``after[i]``: the actions that wait for ``i``.  Edges naming an
+    action that is not in the transition (a part of one) are left out.
+    """
+
+    waiting_on: dict[int, int]
+    after: dict[int, list[int]]
+
+    @classmethod
+    def of(cls, transition: Transition) -> OrderGraph:
+        indexes = {action.index for action in transition.actions}
+        waiting_on = dict.fromkeys(indexes, 0)
+        after: dict[int, list[int]] = {index: [] for index in indexes}
+        for before, then in transition.order:
+            if before in indexes and then in indexes:
+                after[before].append(then)
+                waiting_on[then] += 1
+        return cls(waiting_on, after)
+
+    def ready(self) -> list[int]:
+        """The actions that wait for nothing, lowest index first."""
+        return sorted(index for index, count in self.waiting_on.items() if count == 0)
+
+    def finish(self, index: int) -> list[int]:
+        """Action ``index`` is done: the actions that this frees (that now wait for nothing)."""
+        freed = []
+        for then in self.after[index]:
+            self.waiting_on[then] -= 1
+            if self.waiting_on[then] == 0:
+                freed.append(then)
+        return freed
+
+
+def topological_order(transition: Transition) -> list[Action]:
+    """The actions in an order the graph allows, lowest index first on ties.
+
+    Deterministic, so that the same transition always prints the same way.
+    Edges that form a cycle (a scheduler bug) do not lose actions: whatever
+    is left once no action is free is appended in index order.
+    """
+    by_index = {action.index: action for action in transition.actions}
+    graph = OrderGraph.of(transition)
+    ready = graph.ready()
+    heapq.heapify(ready)
+    ordered: list[int] = []
+    while ready:
+        index = heapq.heappop(ready)
+        ordered.append(index)
+        for then in graph.finish(index):
+            heapq.heappush(ready, then)
+    seen = set(ordered)
+    ordered.extend(sorted(index for index in by_index if index not in seen))
+    return [by_index[index] for index in ordered]

@@ -13,17 +13,15 @@ suite compares after normalising white space.
 
 from __future__ import annotations
 
-import heapq
 import json
 import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
+from vigil.model.booleans import is_true
 from vigil.model.cluster import Cluster
-from vigil.model.config import Clone, Group, NvSet, Primitive, Resource
-from vigil.model.nvsets import resolve_nvsets
-from vigil.model.options import is_true
-from vigil.model.rule_eval import RuleContext
+from vigil.model.config import Clone, Config, Group, Primitive, Resource
+from vigil.model.resources import GLOBALLY_UNIQUE, IS_MANAGED, TARGET_ROLE, Found, effective_meta
 from vigil.model.transition import (
     Action,
     ClusterView,
@@ -31,6 +29,7 @@ from vigil.model.transition import (
     ResourceView,
     SummaryLine,
     Transition,
+    topological_order,
 )
 
 __all__ = [
@@ -38,7 +37,6 @@ __all__ = [
     "render_json",
     "render_pacemaker",
     "render_text",
-    "topological_order",
 ]
 
 # ---------------------------------------------------------------------------
@@ -96,35 +94,6 @@ def format_summary_lines(lines: Sequence[SummaryLine]) -> list[str]:
 # ---------------------------------------------------------------------------
 # Graph order, shared by the pacemaker and text formats
 # ---------------------------------------------------------------------------
-
-
-def topological_order(transition: Transition) -> list[Action]:
-    """The actions in an order the graph allows, lowest index first on ties.
-
-    Deterministic, so that the same transition always prints the same way.
-    Edges that form a cycle (a scheduler bug) do not lose actions: whatever
-    is left once no action is free is appended in index order.
-    """
-    by_index = {action.index: action for action in transition.actions}
-    waiting: dict[int, int] = dict.fromkeys(by_index, 0)
-    after: dict[int, list[int]] = {index: [] for index in by_index}
-    for before, then in transition.order:
-        if before in by_index and then in by_index:
-            after[before].append(then)
-            waiting[then] += 1
-    ready = [index for index, count in waiting.items() if count == 0]
-    heapq.heapify(ready)
-    ordered: list[int] = []
-    while ready:
-        index = heapq.heappop(ready)
-        ordered.append(index)
-        for then in after[index]:
-            waiting[then] -= 1
-            if waiting[then] == 0:
-                heapq.heappush(ready, then)
-    seen = set(ordered)
-    ordered.extend(sorted(index for index in by_index if index not in seen))
-    return [by_index[index] for index in ordered]
 
 
 _CLUSTER_TASKS = frozenset({"clear_failcount", "do_shutdown", "lrm_delete"})
@@ -229,8 +198,8 @@ def _parent_flags(meta: dict[str, str], *extra: str) -> str:
     return _flags(
         [
             *extra,
-            "disabled" if meta.get("target-role", "").lower() == "stopped" else "",
-            "unmanaged" if not is_true(meta.get("is-managed"), default=True) else "",
+            "disabled" if meta.get(TARGET_ROLE, "").lower() == "stopped" else "",
+            "unmanaged" if not is_true(meta.get(IS_MANAGED), default=True) else "",
         ]
     )
 
@@ -244,9 +213,9 @@ class _StatusWriter:
     lists them.
     """
 
-    def __init__(self, view: ClusterView, defaults: Sequence[NvSet], now: int) -> None:
-        self.defaults = defaults
-        self.rules = RuleContext(now=now)
+    def __init__(self, view: ClusterView, config: Config, now: int) -> None:
+        self.config = config
+        self.now = now
         self.views = {rsc.id: rsc for rsc in view.resources}
         self.order = [rsc.id for rsc in view.resources]
         # Positions of the views, by what a clone recognises its instances
@@ -284,15 +253,15 @@ class _StatusWriter:
             if view is not None:
                 self._primitive_view(view, rsc.id, indent)
         elif isinstance(rsc, Group):
-            self.lines.append(f"{indent}* Resource Group: {rsc.id}{_parent_flags(self._meta(rsc.meta))}:")
+            self.lines.append(f"{indent}* Resource Group: {rsc.id}{_parent_flags(self._meta(rsc))}:")
             for member in rsc.members:
                 self._resource(member, indent + "  ")
         else:
             self._clone(rsc, indent)
 
-    def _meta(self, sets: Sequence[NvSet]) -> dict[str, str]:
-        """Own meta attributes first, then rsc_defaults, as Pacemaker resolves them."""
-        return resolve_nvsets(self.defaults, self.rules, resolve_nvsets(sets, self.rules))
+    def _meta(self, rsc: Group | Clone) -> dict[str, str]:
+        """A group's or clone's own meta attributes in effect (its header's flags are its own)."""
+        return effective_meta(self.config, Found(rsc), self.now)
 
     def _instances(self, clone: Clone) -> list[ResourceView]:
         """The clone's instance views, by parent or by ``child:N`` naming, in
@@ -307,8 +276,8 @@ class _StatusWriter:
         return [self.views[self.order[i]] for i in sorted(found)]
 
     def _clone(self, clone: Clone, indent: str) -> None:
-        meta = self._meta(clone.meta)
-        unique = is_true(meta.get("globally-unique"))
+        meta = self._meta(clone)
+        unique = is_true(meta.get(GLOBALLY_UNIQUE))
         kind = ("promotable" if clone.promotable else "", "unique" if unique else "")
         header_flags = _parent_flags(meta, *kind)
         self.lines.append(f"{indent}* Clone Set: {clone.id} [{clone.child.id}]{header_flags}:")
@@ -352,7 +321,7 @@ def _status_block(cluster: Cluster, view: ClusterView | None, now: int) -> list[
         ]
     lines += ["Current cluster status:", "  * Node List:", *_node_list(view.nodes)]
     lines += ["", "  * Full List of Resources:"]
-    resources = _StatusWriter(view, cluster.config.rsc_defaults, now).write(cluster.config.resources)
+    resources = _StatusWriter(view, cluster.config, now).write(cluster.config.resources)
     lines += resources or ["    * No resources"]
     return lines
 

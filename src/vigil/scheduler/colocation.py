@@ -1,4 +1,4 @@
-"""Colocation: placing one resource relative to another.
+"""Stage 4 (with location) — colocation: placing one resource relative to another.
 
 A colocation ``rsc with with_rsc`` makes the *dependent* (``rsc``) follow the
 *primary* (``with_rsc``): the primary is placed first and the dependent's
@@ -14,8 +14,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from vigil.model.scores import INFINITY, add
-from vigil.scheduler.instances import compatible_instance, instance_location, is_blocked
-from vigil.scheduler.working import Role, WClone, WColoc, WGroup, Work, WRes, WRsc
+from vigil.scheduler.instances import compatible_instance, is_blocked
+from vigil.scheduler.working import (
+    Role,
+    Work,
+    WorkClone,
+    WorkColocation,
+    WorkGroup,
+    WorkPrimitive,
+    WorkResource,
+)
 
 # Marks a node that a non-negative-only merge found unusable.
 INFINITY_HACK = INFINITY * -2
@@ -34,13 +42,13 @@ def role_of(text: str | None) -> Role:
     return Role.UNKNOWN  # "Started" means any role
 
 
-def insert_sorted(items: list[WColoc], coloc: WColoc, other: WRes,
-                  other_of: Callable[[WColoc], WRes]) -> None:
+def insert_sorted(items: list[WorkColocation], coloc: WorkColocation, other: WorkResource,
+                  other_of: Callable[[WorkColocation], WorkResource]) -> None:
     """Keep colocations ordered by the other resource: higher priority first,
     then clones, groups, primitives, then by id; a new colocation goes before
     the ones that compare equal (as Pacemaker's sorted insert does)."""
-    def rank(res: WRes) -> tuple[int, int, str]:
-        return (-res.priority, -res.variant, res.id)
+    def rank(res: WorkResource) -> tuple[int, int, str]:
+        return (-res.priority, -res.variant.rank, res.id)
 
     new_rank = rank(other)
     index = len(items)
@@ -51,7 +59,7 @@ def insert_sorted(items: list[WColoc], coloc: WColoc, other: WRes,
     items.insert(index, coloc)
 
 
-def add_colocation(coloc: WColoc) -> None:
+def add_colocation(coloc: WorkColocation) -> None:
     insert_sorted(coloc.dependent.this_with, coloc, coloc.primary, lambda c: c.primary)
     insert_sorted(coloc.primary.with_this, coloc, coloc.dependent, lambda c: c.dependent)
 
@@ -64,7 +72,7 @@ def unpack_colocations(work: Work) -> None:
         primary = work.resource(constraint.with_rsc)
         if dependent is None or primary is None:
             continue
-        add_colocation(WColoc(
+        add_colocation(WorkColocation(
             id=constraint.id, dependent=dependent, primary=primary, score=constraint.score,
             dependent_role=role_of(constraint.rsc_role), primary_role=role_of(constraint.with_rsc_role),
             node_attribute=constraint.node_attribute or "#uname",
@@ -72,12 +80,12 @@ def unpack_colocations(work: Work) -> None:
         ))
 
 
-def has_influence(coloc: WColoc, primary: WRes | None = None) -> bool:
+def has_influence(coloc: WorkColocation, primary: WorkResource | None = None) -> bool:
     rsc = primary if primary is not None else coloc.primary
     return coloc.influence or not rsc.running_on
 
 
-def _affects_location(dependent: WRsc, primary: WRsc, coloc: WColoc) -> bool:
+def _affects_location(dependent: WorkPrimitive, primary: WorkPrimitive, coloc: WorkColocation) -> bool:
     if primary.provisional or not dependent.provisional:
         return False
     if coloc.score > 0:
@@ -101,9 +109,10 @@ def any_node_available(work: Work, scores: dict[str, int]) -> bool:
     return any(weight >= 0 and work.nodes[name].is_available() for name, weight in scores.items())
 
 
-def apply_coloc_for_dependent(work: Work, dependent: WRes, primary: WRes, coloc: WColoc) -> None:
+def apply_coloc_for_dependent(work: Work, dependent: WorkResource, primary: WorkResource,
+                              coloc: WorkColocation) -> None:
     """Adjust the dependent's scores now that the primary is placed."""
-    if isinstance(dependent, WGroup):
+    if isinstance(dependent, WorkGroup):
         if not dependent.members:
             return
         if dependent.colocated:
@@ -112,12 +121,12 @@ def apply_coloc_for_dependent(work: Work, dependent: WRes, primary: WRes, coloc:
             for member in dependent.members:
                 apply_coloc_for_dependent(work, member, primary, coloc)
         return
-    if isinstance(dependent, WClone):
+    if isinstance(dependent, WorkClone):
         return
-    if isinstance(primary, WClone):
+    if isinstance(primary, WorkClone):
         apply_coloc_with_clone(work, dependent, primary, coloc)
         return
-    if isinstance(primary, WGroup):
+    if isinstance(primary, WorkGroup):
         if primary.provisional or not primary.members:
             return
         if primary.colocated:
@@ -130,7 +139,8 @@ def apply_coloc_for_dependent(work: Work, dependent: WRes, primary: WRes, coloc:
     _apply_to_scores(work, dependent, primary, coloc)
 
 
-def _apply_to_scores(work: Work, dependent: WRsc, primary: WRsc, coloc: WColoc) -> None:
+def _apply_to_scores(work: Work, dependent: WorkPrimitive, primary: WorkPrimitive,
+                     coloc: WorkColocation) -> None:
     if not _affects_location(dependent, primary, coloc):
         return
     attribute = coloc.node_attribute or "#uname"
@@ -156,7 +166,7 @@ def _same(a: str | None, b: str | None) -> bool:
     return a.lower() == b.lower()
 
 
-def add_colocated_node_scores(work: Work, rsc: WRes, nodes: dict[str, int] | None, attribute: str,
+def add_colocated_node_scores(work: Work, rsc: WorkResource, nodes: dict[str, int] | None, attribute: str,
                               factor: float, only_positive: bool, select_active: bool,
                               ) -> dict[str, int] | None:
     """Fold ``rsc``'s preferences (and its dependents', recursively) into ``nodes``.
@@ -168,7 +178,7 @@ def add_colocated_node_scores(work: Work, rsc: WRes, nodes: dict[str, int] | Non
         return nodes
     rsc.merging = True
     try:
-        if isinstance(rsc, WGroup):
+        if isinstance(rsc, WorkGroup):
             if not rsc.members:
                 return nodes
             member = rsc.members[-1] if nodes is None else rsc.members[0]
@@ -182,7 +192,7 @@ def add_colocated_node_scores(work: Work, rsc: WRes, nodes: dict[str, int] | Non
             _add_matching(work, work_scores, rsc, attribute, factor, only_positive)
         if any_node_available(work, work_scores):
             multiplier = -1.0 if factor < 0 else 1.0
-            source = rsc.members[-1] if isinstance(rsc, WGroup) else rsc
+            source = rsc.members[-1] if isinstance(rsc, WorkGroup) else rsc
             for coloc in list(source.with_this):
                 if not has_influence(coloc):
                     continue
@@ -204,8 +214,8 @@ def add_colocated_node_scores(work: Work, rsc: WRes, nodes: dict[str, int] | Non
         rsc.merging = False
 
 
-def _add_matching(work: Work, scores: dict[str, int], rsc: WRsc | WClone, attribute: str, factor: float,
-                  only_positive: bool) -> None:
+def _add_matching(work: Work, scores: dict[str, int], rsc: WorkPrimitive | WorkClone, attribute: str,
+                  factor: float, only_positive: bool) -> None:
     best = _best_scores_by_value(work, rsc, attribute)
     for name, weight in list(scores.items()):
         score = best.get(_attribute_key(node_attr(work, name, attribute)), -INFINITY)
@@ -231,7 +241,8 @@ def _attribute_key(value: str | None) -> str | None:
     return value.lower() if value is not None else None
 
 
-def _best_scores_by_value(work: Work, rsc: WRsc | WClone, attribute: str) -> dict[str | None, int]:
+def _best_scores_by_value(work: Work, rsc: WorkPrimitive | WorkClone,
+                          attribute: str) -> dict[str | None, int]:
     """For each value of ``attribute``, ``rsc``'s best score on an available
     node that has it (computed once per colocation, not once per node)."""
     best: dict[str | None, int] = {}
@@ -244,9 +255,10 @@ def _best_scores_by_value(work: Work, rsc: WRsc | WClone, attribute: str) -> dic
     return best
 
 
-def apply_coloc_with_clone(work: Work, dependent: WRsc, clone: WClone, coloc: WColoc) -> None:
+def apply_coloc_with_clone(work: Work, dependent: WorkPrimitive, clone: WorkClone,
+                           coloc: WorkColocation) -> None:
     """Place ``dependent`` relative to a clone it is colocated with."""
-    interleave = isinstance(coloc.dependent, WClone) and coloc.dependent.interleave
+    interleave = isinstance(coloc.dependent, WorkClone) and coloc.dependent.interleave
     if clone.provisional:
         return
     if interleave:
@@ -260,7 +272,7 @@ def apply_coloc_with_clone(work: Work, dependent: WRsc, clone: WClone, coloc: WC
     if coloc.score >= INFINITY:
         placed: set[str] = set()
         for instance in clone.instances:
-            where = instance_location(instance)
+            where = instance.variant.location(instance)
             if where is not None and not is_blocked(instance):
                 placed.add(where)
         for node in dependent.allowed:

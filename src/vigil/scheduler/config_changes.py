@@ -1,4 +1,4 @@
-"""Definition changes: restart or reload what runs with outdated parameters.
+"""Stage 5 — definition changes: restart or reload what runs with outdated parameters.
 
 For every resource active on an available node, the operations recorded
 since its last start are compared (by digest) with what the configuration
@@ -10,11 +10,11 @@ a changed recurring monitor is simply rescheduled.
 from __future__ import annotations
 
 from vigil.model.status import OpRecord, ResourceHistory
-from vigil.scheduler.actions import needs_for, resource_action
 from vigil.scheduler.digests import compare_digests
 from vigil.scheduler.unpack_history import active_range, sort_ops
 from vigil.scheduler.unpack_resources import find_op
-from vigil.scheduler.working import Work, WRsc
+from vigil.scheduler.variants.primitive import needs_for, resource_action
+from vigil.scheduler.working import Work, WorkPrimitive
 
 
 def handle_config_changes(work: Work) -> None:
@@ -36,7 +36,7 @@ def handle_config_changes(work: Work) -> None:
             _check_history(work, rsc, node.name, sort_ops(history.ops))
 
 
-def _agent_changed(rsc: WRsc, history: ResourceHistory) -> bool:
+def _agent_changed(rsc: WorkPrimitive, history: ResourceHistory) -> bool:
     prim = rsc.prim
     return (
         (history.cls or None) != (prim.cls or None)
@@ -45,7 +45,7 @@ def _agent_changed(rsc: WRsc, history: ResourceHistory) -> bool:
     )
 
 
-def _check_history(work: Work, rsc: WRsc, node: str, ops: list[OpRecord]) -> None:
+def _check_history(work: Work, rsc: WorkPrimitive, node: str, ops: list[OpRecord]) -> None:
     start_index, stop_index = active_range(ops)
     if start_index < stop_index:
         return
@@ -58,7 +58,7 @@ def _check_history(work: Work, rsc: WRsc, node: str, ops: list[OpRecord]) -> Non
             _check_op(work, rsc, node, op)
 
 
-def _check_op(work: Work, rsc: WRsc, node: str, op: OpRecord) -> None:
+def _check_op(work: Work, rsc: WorkPrimitive, node: str, op: OpRecord) -> None:
     task = op.operation
     if op.interval_ms > 0 and find_op(rsc, task, op.interval_ms) is None:
         return  # an orphaned recurring op: cancelled, nothing to restart
@@ -82,7 +82,7 @@ def _check_op(work: Work, rsc: WRsc, node: str, op: OpRecord) -> None:
         _force_restart(work, rsc, task, op.interval_ms)
 
 
-def _force_restart(work: Work, rsc: WRsc, task: str, interval_ms: int) -> None:
+def _force_restart(work: Work, rsc: WorkPrimitive, task: str, interval_ms: int) -> None:
     for action in rsc.actions:
         if action.task == task and action.interval_ms == interval_ms and action.node is None:
             required = action
@@ -95,7 +95,7 @@ def _force_restart(work: Work, rsc: WRsc, task: str, interval_ms: int) -> None:
     required.set_reason("resource definition change", overwrite=True)
 
 
-def _schedule_reload(work: Work, rsc: WRsc, node: str) -> None:
+def _schedule_reload(work: Work, rsc: WorkPrimitive, node: str) -> None:
     if not rsc.managed or rsc.failed:
         return
     if rsc.start_pending:

@@ -1,4 +1,4 @@
-"""Stage 9: the stop context — why each stop and start runs, and what follows.
+"""Stage 11: the stop context — why each stop and start runs, and what follows.
 
 Every stop of a resource tells its agent why it runs (``stop_reason``),
 whether the cluster will start it again on this node in this transition
@@ -16,10 +16,27 @@ The values are strings, exactly as an agent sees them in
 
 from __future__ import annotations
 
+from vigil.model.failcounts import recoveries_left
 from vigil.model.scores import INFINITY
+from vigil.model.stop_context import (
+    RECOVERY_ALIASES,
+    START_REASON,
+    STOP_CAUSE,
+    STOP_FINAL,
+    STOP_NEXT_NODE,
+    STOP_REASON,
+)
 from vigil.scheduler.failcounts import effective_failcount
 from vigil.scheduler.location import has_clear_failcount
-from vigil.scheduler.working import WAction, WClone, WColoc, WGroup, Work, WRes, WRsc
+from vigil.scheduler.working import (
+    Work,
+    WorkAction,
+    WorkClone,
+    WorkColocation,
+    WorkGroup,
+    WorkPrimitive,
+    WorkResource,
+)
 
 # When several reasons apply, the first in this order wins.
 REASON_PRECEDENCE = ("failure", "shutdown", "standby", "admin", "orphan", "config", "dependency", "move")
@@ -35,10 +52,9 @@ START_REASON_FOR_STOP = {
     "shutdown": "move",
     "orphan": "move",
 }
-RECOVERY_ALIASES = ("recoveries_left", "recovery_left", "retries_left")
 
 
-def is_scheduled(action: WAction) -> bool:
+def is_scheduled(action: WorkAction) -> bool:
     """Will this action be in the transition (required and able to run)?"""
     return not action.optional and (action.runnable or action.pseudo)
 
@@ -46,11 +62,11 @@ def is_scheduled(action: WAction) -> bool:
 class _Context:
     def __init__(self, work: Work) -> None:
         self.work = work
-        self.stop_reasons: dict[tuple[str, str], tuple[str, WRsc | None]] = {}
+        self.stop_reasons: dict[tuple[str, str], tuple[str, WorkPrimitive | None]] = {}
 
     # --- stops -------------------------------------------------------------
 
-    def own_reasons(self, rsc: WRsc, node: str) -> list[str]:
+    def own_reasons(self, rsc: WorkPrimitive, node: str) -> list[str]:
         """Reasons that concern ``rsc`` on ``node`` itself."""
         wnode = self.work.nodes[node]
         reasons = []
@@ -68,16 +84,16 @@ class _Context:
             reasons.append("config")
         return reasons
 
-    def _is_admin_stop(self, rsc: WRsc, node: str) -> bool:
+    def _is_admin_stop(self, rsc: WorkPrimitive, node: str) -> bool:
         """Disabled (target-role=Stopped) or moved off ``node`` by an
         operator's ban or move (the cli-ban / cli-prefer constraints)."""
         if rsc.meta.get("target-role", "").lower() == "stopped":
             return True
         ids = {rsc.id, rsc.prim.id}
-        parent: WRes | None = rsc.parent
+        parent: WorkResource | None = rsc.parent
         while parent is not None:
             ids.add(parent.id)
-            if isinstance(parent, WClone):
+            if isinstance(parent, WorkClone):
                 ids.add(parent.template_id)
             parent = parent.parent
         for location in self.work.cluster.config.locations:
@@ -90,14 +106,15 @@ class _Context:
                 return True
         return False
 
-    def stop_reason(self, rsc: WRsc, node: str, stop: WAction | None) -> tuple[str, WRsc | None]:
+    def stop_reason(self, rsc: WorkPrimitive, node: str,
+                    stop: WorkAction | None) -> tuple[str, WorkPrimitive | None]:
         """(reason, cause) for ``rsc`` stopping on ``node``."""
         key = (rsc.id, node)
         if key in self.stop_reasons:
             return self.stop_reasons[key]
         self.stop_reasons[key] = ("move", None)  # guards against loops
         own = self.own_reasons(rsc, node)
-        candidates: list[tuple[str, WRsc | None]] = [(reason, rsc) for reason in own]
+        candidates: list[tuple[str, WorkPrimitive | None]] = [(reason, rsc) for reason in own]
         cause = self._dependency_cause(rsc, node, stop)
         if cause is not None:
             candidates.append(("dependency", cause))
@@ -108,7 +125,8 @@ class _Context:
         self.stop_reasons[key] = (reason, culprit)
         return reason, culprit
 
-    def _dependency_cause(self, rsc: WRsc, node: str, stop: WAction | None) -> WRsc | None:
+    def _dependency_cause(self, rsc: WorkPrimitive, node: str,
+                          stop: WorkAction | None) -> WorkPrimitive | None:
         """The failed or changed resource this stop follows from, if any:
         through the orderings that made the stop required (restarts, groups,
         mandatory orders), through an INFINITY colocation with something
@@ -118,7 +136,7 @@ class _Context:
             return banned_by
         if stop is not None:
             origin = _origin(stop)
-            if origin is not None and isinstance(origin.rsc, WRsc) and origin.rsc is not rsc:
+            if origin is not None and isinstance(origin.rsc, WorkPrimitive) and origin.rsc is not rsc:
                 found = self._root_cause(origin.rsc, origin.node or node)
                 if found is not None:
                     return found
@@ -132,7 +150,7 @@ class _Context:
                     return found
         return None
 
-    def _root_cause(self, rsc: WRsc, node: str) -> WRsc | None:
+    def _root_cause(self, rsc: WorkPrimitive, node: str) -> WorkPrimitive | None:
         reason, cause = self.stop_reason(rsc, node, _scheduled(rsc, "stop", node))
         if reason in ROOT_REASONS:
             return rsc
@@ -140,34 +158,34 @@ class _Context:
             return cause
         return None
 
-    def recoveries_left(self, failed: WRsc, node: str) -> str:
+    def recoveries_left(self, failed: WorkPrimitive, node: str) -> str:
         """The failure budget of ``failed`` on ``node`` as this transition
         leaves it: migration-threshold minus the fail-count once this
         transition's clears are applied and the current failure is counted."""
         threshold = failed.migration_threshold
         if threshold <= 0 or threshold >= INFINITY:
-            return "INFINITY"
+            return recoveries_left(threshold, 0)
         wnode = self.work.nodes[node]
         count = effective_failcount(wnode, failed, self.work.now)
         if has_clear_failcount(failed, node):
             count = 1 if node in failed.failed_on else 0
         elif node in failed.failed_on:
             count = max(count, 1)
-        return str(max(0, threshold - count))
+        return recoveries_left(threshold, count)
 
-    def stop_meta(self, rsc: WRsc, stop: WAction) -> dict[str, str]:
+    def stop_meta(self, rsc: WorkPrimitive, stop: WorkAction) -> dict[str, str]:
         node = stop.node
         assert node is not None
         reason, cause = self.stop_reason(rsc, node, stop)
         start = _scheduled(rsc, "start", None)
         meta = {
-            "stop_reason": reason,
-            "stop_final": "false" if start is not None and start.node == node else "true",
+            STOP_REASON: reason,
+            STOP_FINAL: "false" if start is not None and start.node == node else "true",
         }
         if cause is not None:
-            meta["stop_cause"] = instance_name(cause)
+            meta[STOP_CAUSE] = instance_name(cause)
         if start is not None and start.node is not None:
-            meta["stop_next_node"] = start.node
+            meta[STOP_NEXT_NODE] = start.node
         failed = rsc if reason == "failure" else (
             cause if reason == "dependency" and cause is not None and node in cause.failed_on else None
         )
@@ -179,61 +197,61 @@ class _Context:
 
     # --- starts ------------------------------------------------------------
 
-    def start_meta(self, rsc: WRsc, start: WAction) -> dict[str, str]:
+    def start_meta(self, rsc: WorkPrimitive, start: WorkAction) -> dict[str, str]:
         node = start.node
         assert node is not None
         stops = [a for a in rsc.actions if a.task == "stop" and is_scheduled(a) and a.node is not None]
         meta: dict[str, str] = {}
-        failed: WRsc | None = None
+        failed: WorkPrimitive | None = None
         if stops:
             reasons = [self.stop_reason(rsc, stop.node or "", stop) for stop in stops]
             reason, cause = min(reasons, key=lambda item: REASON_PRECEDENCE.index(item[0]))
-            meta["start_reason"] = START_REASON_FOR_STOP.get(reason, "move")
+            meta[START_REASON] = START_REASON_FOR_STOP.get(reason, "move")
             if reason == "failure":
                 failed = rsc
             elif reason == "dependency" and cause is not None and cause.failed_on:
                 failed = cause
         elif rsc.failed_on:
-            meta["start_reason"] = "recovery"
+            meta[START_REASON] = "recovery"
             failed = rsc
         elif not rsc.running_on:
             cause = self._start_dependency(start)
             if cause is not None:
-                meta["start_reason"] = "dependency"
+                meta[START_REASON] = "dependency"
                 failed = cause if cause.failed_on else None
             else:
-                meta["start_reason"] = "initial"
+                meta[START_REASON] = "initial"
         else:
-            meta["start_reason"] = "move"
+            meta[START_REASON] = "move"
         if failed is not None:
             budget = self.recoveries_left(failed, node)
             for alias in RECOVERY_ALIASES:
                 meta[alias] = budget
         return meta
 
-    def _start_dependency(self, start: WAction) -> WRsc | None:
+    def _start_dependency(self, start: WorkAction) -> WorkPrimitive | None:
         origin = _origin(start)
-        if origin is not None and isinstance(origin.rsc, WRsc) and origin.rsc is not start.rsc:
+        if origin is not None and isinstance(origin.rsc, WorkPrimitive) and origin.rsc is not start.rsc:
             return self._root_cause(origin.rsc, origin.node or start.node or "")
         return None
 
 
-def instance_name(rsc: WRsc) -> str:
+def instance_name(rsc: WorkPrimitive) -> str:
     """The name the agent knows the resource by (OCF_RESOURCE_INSTANCE):
     instances of anonymous clones go by the primitive's own id."""
-    parent: WRes | None = rsc.parent
+    parent: WorkResource | None = rsc.parent
     while parent is not None:
-        if isinstance(parent, WClone) and not parent.unique:
+        if isinstance(parent, WorkClone) and not parent.unique:
             return rsc.prim.id
         parent = parent.parent
     return rsc.id
 
 
-def _origin(action: WAction) -> WAction | None:
+def _origin(action: WorkAction) -> WorkAction | None:
     """Follow "required by" and "blocked by" back to where it started."""
     seen: set[int] = set()
-    current: WAction | None = action
-    last: WAction | None = None
+    current: WorkAction | None = action
+    last: WorkAction | None = None
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         last = current
@@ -241,7 +259,7 @@ def _origin(action: WAction) -> WAction | None:
     return last if last is not action else None
 
 
-def _scheduled(rsc: WRsc, task: str, node: str | None) -> WAction | None:
+def _scheduled(rsc: WorkPrimitive, task: str, node: str | None) -> WorkAction | None:
     for action in reversed(rsc.actions):
         if action.task == task and action.interval_ms == 0 and is_scheduled(action) \
                 and not action.pseudo and (node is None or action.node == node):
@@ -249,19 +267,19 @@ def _scheduled(rsc: WRsc, task: str, node: str | None) -> WAction | None:
     return None
 
 
-def _mandatory_colocations(rsc: WRsc) -> list[WColoc]:
+def _mandatory_colocations(rsc: WorkPrimitive) -> list[WorkColocation]:
     found = [c for c in rsc.this_with if c.score >= INFINITY]
-    parent: WRes | None = rsc.parent
+    parent: WorkResource | None = rsc.parent
     while parent is not None:
         found.extend(c for c in parent.this_with if c.score >= INFINITY)
         parent = parent.parent
     return found
 
 
-def _primitives(rsc: WRes) -> list[WRsc]:
-    if isinstance(rsc, WRsc):
+def _primitives(rsc: WorkResource) -> list[WorkPrimitive]:
+    if isinstance(rsc, WorkPrimitive):
         return [rsc]
-    if isinstance(rsc, WGroup | WClone):
+    if isinstance(rsc, WorkGroup | WorkClone):
         return rsc.primitives()
     return []
 

@@ -17,10 +17,10 @@ from vigil.model.nvsets import resolve_nvsets
 from vigil.model.rule_eval import RuleContext
 from vigil.model.status import OpRecord
 from vigil.scheduler.unpack_resources import find_op
-from vigil.scheduler.working import Work, WRsc
+from vigil.scheduler.working import Work, WorkPrimitive
 
 
-def resource_params(work: Work, rsc: WRsc, node: str) -> dict[str, str]:
+def resource_params(work: Work, rsc: WorkPrimitive, node: str) -> dict[str, str]:
     """Instance attributes as they apply on ``node`` (rules evaluated there;
     without rules they are the same everywhere, as unpacked)."""
     if all(nvset.rule is None for nvset in rsc.prim.params):
@@ -30,7 +30,7 @@ def resource_params(work: Work, rsc: WRsc, node: str) -> dict[str, str]:
     return resolve_nvsets(rsc.prim.params, ctx)
 
 
-def op_timeout_ms(work: Work, rsc: WRsc, op: Op | None, task: str, interval_ms: int) -> int:
+def op_timeout_ms(work: Work, rsc: WorkPrimitive, op: Op | None, task: str, interval_ms: int) -> int:
     return operation_timeout_ms(work.cluster.config, rsc.prim, op, task, interval_ms, work.now)
 
 
@@ -50,7 +50,7 @@ def _version(text: str | None) -> tuple[int, ...]:
     return tuple(parts)
 
 
-def expected_digests(work: Work, rsc: WRsc, node: str, task: str, interval_ms: int,
+def expected_digests(work: Work, rsc: WorkPrimitive, node: str, task: str, interval_ms: int,
                      op: Op | None, record: OpRecord) -> Digests:
     """The digests ``record`` should carry if the definition had not changed.
 
@@ -80,7 +80,7 @@ def expected_digests(work: Work, rsc: WRsc, node: str, task: str, interval_ms: i
     return Digests(all_digest, restart_digest, secure_digest, bool(op_params))
 
 
-def compare_digests(work: Work, rsc: WRsc, node: str, record: OpRecord) -> tuple[str, Digests]:
+def compare_digests(work: Work, rsc: WorkPrimitive, node: str, record: OpRecord) -> tuple[str, Digests]:
     """How ``record``'s parameters compare with the configuration now.
 
     One of ``restart`` (a non-reloadable parameter changed), ``unknown`` (no

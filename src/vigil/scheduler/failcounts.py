@@ -12,20 +12,17 @@ rather than a scan of the node's attributes.
 
 from __future__ import annotations
 
-import re
-
+from vigil.model.failcounts import failure_attribute, resource_cuts
 from vigil.model.scores import ScoreError, add, parse_score
-from vigil.scheduler.working import FailTotals, NodeFailures, WClone, WNode, WRsc
+from vigil.scheduler.working import FailTotals, NodeFailures, WorkClone, WorkNode, WorkPrimitive
 
-# What follows the resource's name and the ``#``: the operation and interval.
-_OP_SUFFIX = re.compile(r".+_[0-9]+$")
 _NO_FAILURES = (0, 0)
 
 
-def _is_unique_instance(rsc: WRsc) -> bool:
+def _is_unique_instance(rsc: WorkPrimitive) -> bool:
     parent = rsc.parent
     while parent is not None:
-        if isinstance(parent, WClone):
+        if isinstance(parent, WorkClone):
             return parent.unique
         parent = parent.parent
     return False
@@ -53,29 +50,21 @@ def index_failures(attrs: dict[str, str]) -> NodeFailures:
     order is kept as it was read)."""
     failures = NodeFailures()
     for key, text in attrs.items():
-        if key.startswith("fail-count-"):
-            is_count, rest = True, key[len("fail-count-"):]
-        elif key.startswith("last-failure-"):
-            is_count, rest = False, key[len("last-failure-"):]
-        else:
+        parts = failure_attribute(key)
+        if parts is None:
             continue
+        is_count, rest = parts
         try:
             value = parse_score(text) if is_count else int(text)
         except (ScoreError, ValueError):
             continue
-        # RSC#OP_INTERVAL: the resource's name ends at a "#" that is followed
-        # by an operation key (an id with a "#" in it may split several ways).
-        cut = rest.find("#")
-        while cut >= 0:
-            if _OP_SUFFIX.match(rest, cut + 1):
-                name = rest[:cut]
-                _fold(failures.by_name, name, is_count, value)
-                _fold(failures.by_base, _without_instance_number(name), is_count, value)
-            cut = rest.find("#", cut + 1)
+        for name, _operation in resource_cuts(rest):
+            _fold(failures.by_name, name, is_count, value)
+            _fold(failures.by_base, _without_instance_number(name), is_count, value)
     return failures
 
 
-def node_failures(node: WNode) -> NodeFailures:
+def node_failures(node: WorkNode) -> NodeFailures:
     """The node's index, built on first use (attributes are final once the
     status has been read)."""
     if node.failures is None:
@@ -83,7 +72,7 @@ def node_failures(node: WNode) -> NodeFailures:
     return node.failures
 
 
-def failcount_name(rsc: WRsc) -> tuple[bool, str]:
+def failcount_name(rsc: WorkPrimitive) -> tuple[bool, str]:
     """How ``rsc``'s fail-count attributes name it: (True, id) for an
     instance of a globally-unique clone, which has its own (``RSC:N#...``);
     (False, base id) for anything else, anonymous instances sharing the
@@ -98,13 +87,13 @@ def recorded_failures(failures: NodeFailures, exact: bool, name: str) -> FailTot
     return (failures.by_name if exact else failures.by_base).get(name)
 
 
-def raw_failcount(node: WNode, rsc: WRsc) -> FailTotals:
+def raw_failcount(node: WorkNode, rsc: WorkPrimitive) -> FailTotals:
     """(fail-count ignoring failure-timeout, newest last-failure time)."""
     found = recorded_failures(node_failures(node), *failcount_name(rsc))
     return found if found is not None else _NO_FAILURES
 
 
-def effective_failcount(node: WNode, rsc: WRsc, now: int, with_fillers: bool = False) -> int:
+def effective_failcount(node: WorkNode, rsc: WorkPrimitive, now: int, with_fillers: bool = False) -> int:
     """The fail-count that still counts at ``now`` (a container's includes
     the failures of the resources inside it when ``with_fillers``)."""
     count, last = raw_failcount(node, rsc)

@@ -1,4 +1,4 @@
-"""Stage 7: fencing of unclean nodes, before anything they ran starts elsewhere.
+"""Stage 9: fencing of unclean nodes, before anything they ran starts elsewhere.
 
 A fenced node's stops cannot run; they become pseudo-actions "implied by
 fencing" and are ordered after the fencing, as are the starts of resources
@@ -8,10 +8,10 @@ active on two nodes at once.
 
 from __future__ import annotations
 
-from vigil.scheduler.working import Ord, WAction, WNode, Work, order
+from vigil.scheduler.working import Ord, Work, WorkAction, WorkNode, order
 
 
-def fence_op(work: Work, node: WNode, reason: str, optional: bool) -> WAction:
+def fence_op(work: Work, node: WorkNode, reason: str, optional: bool) -> WorkAction:
     action = work.fence_ops.get(node.name)
     if action is None:
         action = work.new_action(None, "stonith", node.name, name=f"stonith-{node.name}")
@@ -40,7 +40,7 @@ def schedule_fencing(work: Work) -> None:
         _order_vs_fencing(work, stonith, node)
 
 
-def _order_vs_fencing(work: Work, stonith: WAction, target: WNode) -> None:
+def _order_vs_fencing(work: Work, stonith: WorkAction, target: WorkNode) -> None:
     for rsc in work.rscs.values():
         if not rsc.managed:
             continue

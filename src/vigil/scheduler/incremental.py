@@ -40,19 +40,18 @@ from typing import Any
 
 from vigil.model.cluster import Cluster
 from vigil.model.config import Clone, Config, Group, Primitive
+from vigil.model.failcounts import failure_attribute
 from vigil.model.rules import DateExpression
 from vigil.model.status import NodeState, ResourceHistory
 from vigil.model.transition import Action, ClusterView, NodeView, ResourceView, SummaryLine, Transition
-from vigil.scheduler.assign import assign
 from vigil.scheduler.recheck import failure_expiries
 from vigil.scheduler.stages import StagesRun, Tracer, run_stages, top_rank
-from vigil.scheduler.working import WNode, Work
+from vigil.scheduler.working import Work, WorkNode
 
 __all__ = ["INTERNAL_ERROR", "IncrementalScheduler"]
 
 # The reason counted when the incremental path itself fails.
 INTERNAL_ERROR = "internal error"
-_FAILURE_PREFIXES = ("fail-count-", "last-failure-")
 _STANDBY_STATES = ("standby", "standby-with-resources")
 
 
@@ -60,7 +59,7 @@ class _Fallback(Exception):
     """The cut-down run cannot vouch for its answer; plan from scratch."""
 
 
-def _node_signature(nodes: list[WNode]) -> tuple[tuple[Any, ...], ...]:
+def _node_signature(nodes: list[WorkNode]) -> tuple[tuple[Any, ...], ...]:
     """Everything about the nodes that placement and actions read, except
     their loads and attributes (which are checked on their own)."""
     return tuple(
@@ -71,7 +70,7 @@ def _node_signature(nodes: list[WNode]) -> tuple[tuple[Any, ...], ...]:
     )
 
 
-def _loads(nodes: list[WNode]) -> tuple[int, ...]:
+def _loads(nodes: list[WorkNode]) -> tuple[int, ...]:
     return tuple(node.num_resources for node in nodes)
 
 
@@ -87,7 +86,7 @@ class _Record(Tracer):
         self.signature = _node_signature(nodes)
         for top in list(work.top):
             self.starts.append(_loads(nodes))
-            assign(work, top)
+            top.variant.assign(work, top, None)
         self.starts.append(_loads(nodes))
 
 
@@ -117,7 +116,7 @@ class _Replay(Tracer):
             start = memo.starts[position]
             for node, load in zip(nodes, start, strict=True):
                 node.num_resources = load
-            assign(work, top)
+            top.variant.assign(work, top, None)
             if _loads(nodes) != memo.starts[position + 1]:
                 raise _Fallback("a resource's placement changed")
 
@@ -397,11 +396,11 @@ def _top_of_history(memo: _Memo, rsc_id: str) -> int:
 
 
 def _failure_attribute_resource(name: str) -> str | None:
-    for prefix in _FAILURE_PREFIXES:
-        if name.startswith(prefix):
-            rsc, hash_sign, _ = name[len(prefix):].rpartition("#")
-            return rsc if hash_sign else None
-    return None
+    parts = failure_attribute(name)
+    if parts is None:
+        return None
+    rsc, hash_sign, _ = parts[1].rpartition("#")
+    return rsc if hash_sign else None
 
 
 def _touched_components(memo: _Memo, cluster: Cluster) -> set[int]:

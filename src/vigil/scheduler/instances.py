@@ -7,22 +7,13 @@ which both need "the instance of that clone on this node".
 from __future__ import annotations
 
 from vigil.scheduler.nodes import sorted_nodes
-from vigil.scheduler.working import WClone, WGroup, Work, WRes, WRsc
+from vigil.scheduler.working import Work, WorkClone, WorkGroup, WorkPrimitive, WorkResource
 
-Instance = WRsc | WGroup
+Instance = WorkPrimitive | WorkGroup
 
 
 def instance_number(instance: Instance) -> int:
     return int(instance.id.rsplit(":", 1)[1])
-
-
-def instance_location(instance: Instance) -> str | None:
-    """Where an instance is placed (a group instance: its first member)."""
-    if isinstance(instance, WGroup):
-        # A group is somewhere only when all its placed members are there.
-        nodes = {m.assigned for m in instance.members if m.assigned is not None}
-        return nodes.pop() if len(nodes) == 1 else None
-    return instance.assigned
 
 
 def did_fail(instance: Instance) -> bool:
@@ -33,7 +24,7 @@ def is_blocked(instance: Instance) -> bool:
     return any(prim.blocked for prim in instance.primitives())
 
 
-def compatible_instance(work: Work, local: WRes, clone: WClone, current: bool,
+def compatible_instance(work: Work, local: WorkResource, clone: WorkClone, current: bool,
                         by_node: dict[str, Instance] | None = None) -> Instance | None:
     """The clone's instance on the same node as ``local`` (for interleave).
 
@@ -50,17 +41,13 @@ def compatible_instance(work: Work, local: WRes, clone: WClone, current: bool,
     return None
 
 
-def _location(work: Work, rsc: WRes, current: bool) -> str | None:
+def _location(work: Work, rsc: WorkResource, current: bool) -> str | None:
     if current:
         return work.current_node(rsc) if rsc.running_on else None
-    if isinstance(rsc, WRsc):
-        return rsc.assigned
-    if isinstance(rsc, WGroup):
-        return instance_location(rsc)
-    return None
+    return rsc.variant.location(rsc)
 
 
-def instances_by_node(work: Work, clone: WClone, current: bool) -> dict[str, Instance]:
+def instances_by_node(work: Work, clone: WorkClone, current: bool) -> dict[str, Instance]:
     """The first instance (in the clone's order) that is not blocked, on each
     node where one is placed (or, with ``current``, runs)."""
     found: dict[str, Instance] = {}

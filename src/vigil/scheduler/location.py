@@ -1,4 +1,4 @@
-"""Stage 4: node scores from location constraints, stickiness and failures.
+"""Stage 4 (with colocation): node scores from location constraints, stickiness and failures.
 
 Each primitive has a score per allowed node.  In a symmetric cluster every
 node starts allowed at 0; in an asymmetric one only nodes a location
@@ -14,7 +14,7 @@ from vigil.model.config import Location, Primitive
 from vigil.model.rule_eval import RuleContext, rule_passes, rule_score
 from vigil.model.scores import INFINITY, add
 from vigil.scheduler.failcounts import effective_failcount, failcount_name, node_failures, recorded_failures
-from vigil.scheduler.working import Role, WClone, WGroup, Work, WRes, WRsc
+from vigil.scheduler.working import Role, Work, WorkClone, WorkGroup, WorkPrimitive, WorkResource
 
 
 def base_weight(work: Work, node_name: str) -> int:
@@ -25,7 +25,7 @@ def base_weight(work: Work, node_name: str) -> int:
     return 0
 
 
-def resource_node_score(work: Work, rsc: WRes, node: str, score: int) -> None:
+def resource_node_score(work: Work, rsc: WorkResource, node: str, score: int) -> None:
     """Add ``score`` for ``node`` to ``rsc`` and everything inside it."""
     if node not in rsc.allowed:
         rsc.allowed[node] = base_weight(work, node)
@@ -34,25 +34,25 @@ def resource_node_score(work: Work, rsc: WRes, node: str, score: int) -> None:
         resource_node_score(work, child, node, score)
 
 
-def ban(rsc: WRes, node: str) -> None:
+def ban(rsc: WorkResource, node: str) -> None:
     """Never run ``rsc`` on ``node`` (a hard failure, a failed stop, ...)."""
     rsc.allowed[node] = -INFINITY
     for child in rsc.children():
         ban(child, node)
 
 
-def ban_everywhere(work: Work, rsc: WRes) -> None:
+def ban_everywhere(work: Work, rsc: WorkResource) -> None:
     for name in work.nodes:
         ban(rsc, name)
 
 
-def ban_target(rsc: WRsc) -> WRes:
+def ban_target(rsc: WorkPrimitive) -> WorkResource:
     """What a failure bans: the primitive, or for an instance of an
     anonymous clone, the whole clone (its instances are interchangeable)."""
-    top: WRes = rsc
+    top: WorkResource = rsc
     while top.parent is not None:
         top = top.parent
-    if isinstance(top, WClone) and not top.unique:
+    if isinstance(top, WorkClone) and not top.unique:
         return top
     return rsc
 
@@ -63,7 +63,7 @@ def apply_locations(work: Work) -> None:
             _apply_location(work, rsc, location)
 
 
-def _location_targets(work: Work, location: Location) -> list[WRes]:
+def _location_targets(work: Work, location: Location) -> list[WorkResource]:
     if location.rsc_pattern:
         try:
             pattern = re.compile(location.rsc_pattern)
@@ -74,23 +74,23 @@ def _location_targets(work: Work, location: Location) -> list[WRes]:
     return [rsc] if rsc is not None else []
 
 
-def _all_resources(work: Work) -> list[WRes]:
-    found: list[WRes] = []
+def _all_resources(work: Work) -> list[WorkResource]:
+    found: list[WorkResource] = []
     for rsc in work.top:
         found.append(rsc)
-        if isinstance(rsc, WGroup):
+        if isinstance(rsc, WorkGroup):
             found.extend(rsc.members)
     return found
 
 
-def _template_primitive(rsc: WRes) -> Primitive | None:
-    if isinstance(rsc, WRsc):
+def _template_primitive(rsc: WorkResource) -> Primitive | None:
+    if isinstance(rsc, WorkPrimitive):
         return rsc.prim
     prims = rsc.primitives()
     return prims[0].prim if prims else None
 
 
-def _apply_location(work: Work, rsc: WRes, location: Location) -> None:
+def _apply_location(work: Work, rsc: WorkResource, location: Location) -> None:
     if location.role is not None and location.role.lower() not in ("started", "any"):
         want = Role.PROMOTED if location.role.lower() in ("promoted", "master") else Role.UNPROMOTED
         if rsc.next_role != want:
@@ -108,7 +108,7 @@ def _apply_location(work: Work, rsc: WRes, location: Location) -> None:
                                   rsc_class=prim.cls if prim else None,
                                   rsc_provider=prim.provider if prim else None,
                                   rsc_type=prim.type if prim else None,
-                                  params=rsc.params if isinstance(rsc, WRsc) else {}, meta=rsc.meta)
+                                  params=rsc.params if isinstance(rsc, WorkPrimitive) else {}, meta=rsc.meta)
                 if not rule_passes(rule, ctx):
                     continue
                 score = rule_score(rule, ctx)
@@ -120,34 +120,20 @@ def _apply_location(work: Work, rsc: WRes, location: Location) -> None:
     _apply_scores(rsc, scored)
 
 
-def _apply_scores(rsc: WRes, scored: list[tuple[str, int]]) -> None:
-    if isinstance(rsc, WClone):
-        for name, score in scored:
-            _merge(rsc, name, score)
-        for instance in rsc.instances:
-            _apply_scores(instance, scored)
-        return
-    if isinstance(rsc, WGroup):
-        # The group's own scores, then the first member gets the preference
-        # and the others only learn which nodes are involved (a colocated
-        # group follows its first member anyway).
-        for name, score in scored:
-            _merge(rsc, name, score)
-        for member in rsc.members:
-            for name, score in scored:
-                _merge(member, name, score if gets_group_score(member, rsc) else 0)
-        return
+def _apply_scores(rsc: WorkResource, scored: list[tuple[str, int]]) -> None:
+    """The resource's own scores, then what its variant hands down inside it."""
     for name, score in scored:
-        _merge(rsc, name, score)
+        merge_score(rsc, name, score)
+    rsc.variant.apply_location_inside(rsc, scored)
 
 
-def gets_group_score(member: WRsc, group: WGroup) -> bool:
+def gets_group_score(member: WorkPrimitive, group: WorkGroup) -> bool:
     """Whether ``member`` gets a group location's real score: in a colocated
     group only the first member does, the others follow it."""
     return not group.colocated or member is group.members[0]
 
 
-def _merge(rsc: WRes, node: str, score: int) -> None:
+def merge_score(rsc: WorkResource, node: str, score: int) -> None:
     """A location score: added to the node's score, or the node's first."""
     if node not in rsc.allowed:
         rsc.allowed[node] = score
@@ -165,7 +151,7 @@ def apply_stickiness(work: Work) -> None:
         resource_node_score(work, rsc, node, rsc.stickiness)
 
 
-def has_clear_failcount(rsc: WRsc, node: str) -> bool:
+def has_clear_failcount(rsc: WorkPrimitive, node: str) -> bool:
     return node in rsc.failcount_cleared_on
 
 
@@ -193,9 +179,9 @@ def apply_failure_thresholds(work: Work) -> None:
                 record_ban(target, node.name, rsc)
 
 
-def record_ban(target: WRes, node: str, failed: WRsc) -> None:
+def record_ban(target: WorkResource, node: str, failed: WorkPrimitive) -> None:
     """Remember which failure banned every primitive under ``target``."""
-    prims = [target] if isinstance(target, WRsc) else target.primitives()
+    prims = [target] if isinstance(target, WorkPrimitive) else target.primitives()
     for prim in prims:
         prim.banned_by.setdefault(node, failed)
 

@@ -1,4 +1,4 @@
-"""Stage 8: orderings, and how they carry "required" and "unrunnable".
+"""Stages 7 and 10: orderings, and how they carry "required" and "unrunnable".
 
 An ordering says *first* happens before *then*; its flags also say how the
 two actions' fates are tied: a required *first* can make *then* required
@@ -14,20 +14,27 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 
 from vigil.model.scores import INFINITY
-from vigil.scheduler.actions import update_runnable
-from vigil.scheduler.clone import (
+from vigil.scheduler.variants.clone import (
     InstanceActions,
-    OrderTuple,
     can_interleave,
-    clone_action_flags,
-    clone_ordering_specs,
     inhibit_instance,
-    instance_action_flags,
     interleave_pairs,
     unpaired_instances,
 )
-from vigil.scheduler.group import find_first_action, group_action_flags, group_ordering_specs
-from vigil.scheduler.working import Ord, OrdFlags, Role, WAction, WClone, WGroup, Work, WRes, WRsc, order
+from vigil.scheduler.variants.primitive import update_runnable
+from vigil.scheduler.working import (
+    Ord,
+    OrdFlags,
+    Role,
+    Work,
+    WorkAction,
+    WorkClone,
+    WorkGroup,
+    WorkPrimitive,
+    WorkResource,
+    find_first_action,
+    order,
+)
 
 _INVERSE = {
     "start": "stop",
@@ -45,15 +52,15 @@ _INVERSE = {
 class OrderSpec:
     """An ordering between resource tasks, resolved to actions later."""
 
-    first: WRes
+    first: WorkResource
     first_task: str
-    then: WRes
+    then: WorkResource
     then_task: str
     flags: OrdFlags
     # When set, the ordering starts from this very action (e.g. a probe).
-    first_action: WAction | None = None
+    first_action: WorkAction | None = None
     # When set, the ordering ends at this very action (e.g. a clone-min point).
-    then_action: WAction | None = None
+    then_action: WorkAction | None = None
 
 
 def flags_for_kind(kind: str, first_task: str, symmetry: str) -> OrdFlags:
@@ -85,7 +92,7 @@ def config_orderings(work: Work) -> list[OrderSpec]:
         symmetry = "symmetric" if symmetric else "asymmetric"
         flags = flags_for_kind(constraint.kind, first_task, symmetry)
         minimum = _minimum_first_instances(first, constraint.require_all)
-        if minimum > 0 and isinstance(first, WClone):
+        if minimum > 0 and isinstance(first, WorkClone):
             specs.extend(_clone_min_orderings(work, constraint.id, first, first_task, then, then_task,
                                               flags, minimum))
         else:
@@ -99,17 +106,17 @@ def config_orderings(work: Work) -> list[OrderSpec]:
     return specs
 
 
-def _minimum_first_instances(first: WRes, require_all: bool) -> int:
+def _minimum_first_instances(first: WorkResource, require_all: bool) -> int:
     """How many instances of a clone must run before "then" may (clone-min,
     or the older require-all=false meaning one)."""
-    if not isinstance(first, WClone):
+    if not isinstance(first, WorkClone):
         return 0
     if "clone-min" in first.meta:
         return first.clone_min
     return 0 if require_all else 1
 
 
-def _clone_min_orderings(work: Work, order_id: str, first: WClone, first_task: str, then: WRes,
+def _clone_min_orderings(work: Work, order_id: str, first: WorkClone, first_task: str, then: WorkResource,
                          then_task: str, flags: OrdFlags, minimum: int) -> list[OrderSpec]:
     """"then" waits for a point that is reached once ``minimum`` instances of
     the clone have done ``first_task``."""
@@ -127,32 +134,11 @@ def _clone_min_orderings(work: Work, order_id: str, first: WClone, first_task: s
 
 
 def internal_orderings(work: Work) -> list[OrderSpec]:
-    specs: list[OrderSpec] = []
-    for rsc in work.top:
-        specs.extend(_internal_orderings_of(rsc))
-    return specs
+    """The orderings that hold each resource together (see its variant)."""
+    return [OrderSpec(*spec) for rsc in work.top for spec in rsc.variant.internal_orderings(rsc)]
 
 
-def _internal_orderings_of(rsc: WRes) -> list[OrderSpec]:
-    return [OrderSpec(*spec) for spec in _internal_tuples(rsc)]
-
-
-def _internal_tuples(rsc: WRes) -> list[OrderTuple]:
-    if isinstance(rsc, WClone):
-        return clone_ordering_specs(rsc, _internal_tuples)
-    if isinstance(rsc, WGroup):
-        return group_ordering_specs(rsc)
-    if rsc.managed:
-        specs: list[OrderTuple] = [(rsc, "stop", rsc, "start", Ord.OPTIONAL | Ord.IMPLIES_THEN | Ord.RESTART)]
-        if rsc.container is not None:
-            # Start inside a running container; stop before it stops.
-            specs.append((rsc.container, "start", rsc, "start", Ord.IMPLIES_THEN | Ord.RUNNABLE_LEFT))
-            specs.append((rsc, "stop", rsc.container, "stop", Ord.IMPLIES_FIRST))
-        return specs
-    return []
-
-
-def _actions_for(rsc: WRes, task: str) -> list[WAction]:
+def _actions_for(rsc: WorkResource, task: str) -> list[WorkAction]:
     return [a for a in rsc.actions_by_task.get(task, ()) if a.interval_ms == 0]
 
 
@@ -178,7 +164,7 @@ def apply_order_specs(work: Work, specs: list[OrderSpec]) -> None:
                 order(first, then, spec.flags)
 
 
-def _clear_optional(action: WAction, because: WAction) -> bool:
+def _clear_optional(action: WorkAction, because: WorkAction) -> bool:
     if not action.optional:
         return False
     action.optional = False
@@ -189,7 +175,7 @@ def _clear_optional(action: WAction, because: WAction) -> bool:
     return True
 
 
-def _clear_runnable(action: WAction, because: WAction) -> bool:
+def _clear_runnable(action: WorkAction, because: WorkAction) -> bool:
     if not action.runnable:
         return False
     action.runnable = False
@@ -200,13 +186,13 @@ def _clear_runnable(action: WAction, because: WAction) -> bool:
     return True
 
 
-def _reason_text(change: str, because: WAction) -> str:
+def _reason_text(change: str, because: WorkAction) -> str:
     if because.rsc is None:
         return f"{change} {because.task}"
     return f"{change} {because.rsc.id} {because.task}"
 
 
-def _handle_asymmetric(first: WAction, then: WAction) -> bool:
+def _handle_asymmetric(first: WorkAction, then: WorkAction) -> bool:
     rsc = then.rsc
     if rsc is None:
         return False
@@ -227,7 +213,7 @@ def _handle_asymmetric(first: WAction, then: WAction) -> bool:
     return changed
 
 
-def _handle_restart(first: WAction, then: WAction, check_optional: bool, check_runnable: bool
+def _handle_restart(first: WorkAction, then: WorkAction, check_optional: bool, check_runnable: bool
                     ) -> tuple[bool, bool]:
     reason = None
     if check_optional and not then.optional:
@@ -253,30 +239,23 @@ def _handle_restart(first: WAction, then: WAction, check_optional: bool, check_r
     return first_changed, then_changed
 
 
-def _action_node(action: WAction) -> str | None:
+def _action_node(action: WorkAction) -> str | None:
     """The node an action happens on, for a group's start: where it goes."""
-    if isinstance(action.rsc, WGroup) and action.task == "start":
+    if isinstance(action.rsc, WorkGroup) and action.task == "start":
         return action.rsc.assigned
     return action.node
 
 
-def flags_for_ordering(action: WAction, node: str | None, instances: InstanceActions) -> tuple[bool, bool]:
+def flags_for_ordering(action: WorkAction, node: str | None, instances: InstanceActions) -> tuple[bool, bool]:
     """(optional, runnable) as orderings see them: a group's or clone's
-    pseudo-action stands for its members'.  For a clone, ``node`` narrows
-    "required" to the instances on that node, while it stays runnable when
-    any instance can run."""
-    if isinstance(action.rsc, WGroup):
-        return group_action_flags(action.rsc, action, None)
-    if isinstance(action.rsc, WClone):
-        optional, runnable = clone_action_flags(action.rsc, action, None, instances)
-        if node is None:
-            return optional, runnable
-        on_optional, on_runnable = clone_action_flags(action.rsc, action, node, instances)
-        return on_optional, on_runnable or runnable
-    return action.optional, action.runnable
+    pseudo-action stands for its members' (see the variants)."""
+    rsc = action.rsc
+    if rsc is None:
+        return action.optional, action.runnable
+    return rsc.variant.ordering_flags(rsc, action, node, instances)
 
 
-def _update_ordered(first: WAction, then: WAction, f_optional: bool, f_runnable: bool,
+def _update_ordered(first: WorkAction, then: WorkAction, f_optional: bool, f_runnable: bool,
                     check_optional: bool, check_runnable: bool, kind: OrdFlags) -> tuple[bool, bool]:
     """One ordering rule applied to one pair of actions."""
     f_changed = t_changed = False
@@ -310,7 +289,7 @@ _PAIR_RULES = (
 
 # A step of the propagation: yields actions to revisit at once (nested, as
 # Pacemaker's recursive update does) and returns (first changed, then changed).
-Updates = Generator[WAction, None, tuple[bool, bool]]
+Updates = Generator[WorkAction, None, tuple[bool, bool]]
 
 
 class _Propagator:
@@ -325,16 +304,16 @@ class _Propagator:
 
     def __init__(self, work: Work) -> None:
         self.work = work
-        self.pending: list[WAction] = []
+        self.pending: list[WorkAction] = []
         # No action is created while propagating, so which instance actions
         # a clone's action stands for is looked up once.
         self.instances = InstanceActions()
 
-    def push(self, action: WAction) -> None:
+    def push(self, action: WorkAction) -> None:
         """Ask for ``action`` to be revisited (as a nested call)."""
         self.pending.append(action)
 
-    def push_after(self, action: WAction) -> None:
+    def push_after(self, action: WorkAction) -> None:
         for after, _ in action.afters:
             self.push(after)
 
@@ -345,8 +324,8 @@ class _Propagator:
             self._call(action)
         assert len(self.work.actions) == created, "an action was created while propagating"
 
-    def _call(self, action: WAction) -> None:
-        stack: list[Iterator[WAction]] = [self._update_then(action)]
+    def _call(self, action: WorkAction) -> None:
+        stack: list[Iterator[WorkAction]] = [self._update_then(action)]
         while stack:
             try:
                 nested = next(stack[-1])
@@ -355,11 +334,11 @@ class _Propagator:
                 continue
             stack.append(self._update_then(nested))
 
-    def _drain(self) -> Iterator[WAction]:
+    def _drain(self) -> Iterator[WorkAction]:
         while self.pending:
             yield self.pending.pop(0)
 
-    def _update_then(self, then: WAction) -> Iterator[WAction]:
+    def _update_then(self, then: WorkAction) -> Iterator[WorkAction]:
         yield from self._drain()
         was_runnable = then.runnable
         then_changed = False
@@ -400,7 +379,7 @@ class _Propagator:
             for after, _ in list(then.afters):
                 yield after
 
-    def _update_pair(self, first: WAction, then: WAction, flags: OrdFlags) -> Updates:
+    def _update_pair(self, first: WorkAction, then: WorkAction, flags: OrdFlags) -> Updates:
         """Apply one ordering's flag rules; return (first changed, then changed)."""
         f_changed = False
         t_changed = False
@@ -426,7 +405,7 @@ class _Propagator:
             t_changed |= tc
         if (
             flags & (Ord.IMPLIES_THEN | Ord.IMPLIES_FIRST | Ord.RESTART)
-            and isinstance(first.rsc, WRsc)
+            and isinstance(first.rsc, WorkPrimitive)
             and not first.rsc.managed
             and first.rsc.blocked
             and not first.runnable
@@ -437,7 +416,7 @@ class _Propagator:
             t_changed = True
         return f_changed, t_changed
 
-    def _update_one(self, first: WAction, then: WAction, f_optional: bool, f_runnable: bool,
+    def _update_one(self, first: WorkAction, then: WorkAction, f_optional: bool, f_runnable: bool,
                     check_optional: bool, check_runnable: bool, kind: OrdFlags) -> Updates:
         """One rule on one pair; an action of a member or instance that
         changes is revisited at once, as Pacemaker does, which decides which
@@ -448,16 +427,16 @@ class _Propagator:
             yield then
         return fc, tc
 
-    def _update_via(self, owner: WRes, first: WAction, then: WAction, f_optional: bool, f_runnable: bool,
-                    check_optional: bool, check_runnable: bool, kind: OrdFlags) -> Updates:
+    def _update_via(self, owner: WorkResource, first: WorkAction, then: WorkAction, f_optional: bool,
+                    f_runnable: bool, check_optional: bool, check_runnable: bool, kind: OrdFlags) -> Updates:
         """Apply a rule through ``owner``'s method: a group also applies it to
         its members' action of the same task, a clone to its instances'."""
-        if isinstance(owner, WClone):
+        if isinstance(owner, WorkClone):
             return (yield from self._update_clone(first, then, f_optional, f_runnable, check_optional,
                                                   check_runnable, kind))
         f_changed, t_changed = yield from self._update_one(first, then, f_optional, f_runnable,
                                                            check_optional, check_runnable, kind)
-        if isinstance(owner, WGroup) and isinstance(then.rsc, WGroup):
+        if isinstance(owner, WorkGroup) and isinstance(then.rsc, WorkGroup):
             for member in then.rsc.members:
                 member_action = find_first_action(member, then.task, then.node)
                 if member_action is not None:
@@ -467,20 +446,21 @@ class _Propagator:
                     t_changed |= tc
         return f_changed, t_changed
 
-    def _update_clone(self, first: WAction, then: WAction, f_optional: bool, f_runnable: bool,
+    def _update_clone(self, first: WorkAction, then: WorkAction, f_optional: bool, f_runnable: bool,
                       check_optional: bool, check_runnable: bool, kind: OrdFlags) -> Updates:
         if can_interleave(first, then):
             return (yield from self._update_interleaved(first, then, check_optional, check_runnable,
                                                         kind))
         f_changed, t_changed = yield from self._update_one(first, then, f_optional, f_runnable,
                                                            check_optional, check_runnable, kind)
-        if not isinstance(then.rsc, WClone):
+        if not isinstance(then.rsc, WorkClone):
             return f_changed, t_changed
         for instance in then.rsc.instances:
             child_action = find_first_action(instance, then.task, then.node)
             if child_action is None:
                 continue
-            _, child_runnable = instance_action_flags(instance, child_action, then.node)
+            _, child_runnable = instance.variant.action_flags(instance, child_action, then.node,
+                                                              self.instances)
             if not child_runnable:
                 continue
             fc, tc = yield from self._update_via(instance, first, child_action, f_optional, f_runnable,
@@ -492,7 +472,7 @@ class _Propagator:
                     yield after
         return f_changed, t_changed
 
-    def _update_interleaved(self, first: WAction, then: WAction, check_optional: bool,
+    def _update_interleaved(self, first: WorkAction, then: WorkAction, check_optional: bool,
                             check_runnable: bool, kind: OrdFlags) -> Updates:
         """Between interleaved clones, each instance waits only for the
         instance of the other clone on its own node."""
@@ -526,7 +506,7 @@ class _Propagator:
         return f_changed, t_changed
 
 
-def _update_without_resource(first: WAction, then: WAction, kind: OrdFlags, first_optional: bool,
+def _update_without_resource(first: WorkAction, then: WorkAction, kind: OrdFlags, first_optional: bool,
                              first_runnable: bool) -> tuple[bool, bool]:
     """The rules when one side is not a resource action (e.g. fencing)."""
     if kind == Ord.IMPLIES_THEN and not first_optional and then.optional:
@@ -544,16 +524,16 @@ def _update_without_resource(first: WAction, then: WAction, kind: OrdFlags, firs
 _REMAPPED = {"start": "running", "stop": "stopped", "promote": "promoted", "demote": "demoted"}
 
 
-def _ordering_action(first: WAction) -> WAction:
+def _ordering_action(first: WorkAction) -> WorkAction:
     """Orderings after a group or clone wait for its "running"/"stopped" point."""
-    if isinstance(first.rsc, WGroup | WClone) and first.task in _REMAPPED:
+    if isinstance(first.rsc, WorkGroup | WorkClone) and first.task in _REMAPPED:
         found = find_first_action(first.rsc, _REMAPPED[first.task], None)
         if found is not None:
             return found
     return first
 
 
-def _is_inside(child: WRes | None, parent: WRes | None) -> bool:
+def _is_inside(child: WorkResource | None, parent: WorkResource | None) -> bool:
     """Is ``child`` a member or instance (at any depth) of ``parent``?"""
     current = child.parent if child is not None else None
     while current is not None:
@@ -563,13 +543,13 @@ def _is_inside(child: WRes | None, parent: WRes | None) -> bool:
     return False
 
 
-def _top(rsc: WRes) -> WRes:
+def _top(rsc: WorkResource) -> WorkResource:
     while rsc.parent is not None:
         rsc = rsc.parent
     return rsc
 
 
-def block_colocation_dependents(action: WAction, push: Callable[[WAction], None]) -> None:
+def block_colocation_dependents(action: WorkAction, push: Callable[[WorkAction], None]) -> None:
     """A primary that cannot start keeps its mandatory dependents from starting."""
     if action.runnable or action.task not in ("start", "promote") or action.rsc is None:
         return
@@ -589,7 +569,8 @@ def block_colocation_dependents(action: WAction, push: Callable[[WAction], None]
         _mark_blocked(coloc.dependent, task, action.rsc, push)
 
 
-def _mark_blocked(rsc: WRes, task: str, reason: WRes, push: Callable[[WAction], None]) -> None:
+def _mark_blocked(rsc: WorkResource, task: str, reason: WorkResource,
+                  push: Callable[[WorkAction], None]) -> None:
     for action in list(reversed(rsc.actions)):
         if action.runnable and action.task == task:
             action.runnable = False
@@ -604,7 +585,7 @@ def _mark_blocked(rsc: WRes, task: str, reason: WRes, push: Callable[[WAction], 
         _mark_blocked(child, task, reason, push)
 
 
-def _start_of(rsc: WRes) -> WAction | None:
+def _start_of(rsc: WorkResource) -> WorkAction | None:
     return find_first_action(rsc, "start", None)
 
 

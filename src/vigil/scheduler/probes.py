@@ -1,4 +1,4 @@
-"""Probes: ask a node whether a resource runs there before relying on it.
+"""Stage 7 — probes: ask a node whether a resource runs there before relying on it.
 
 A resource whose state on an online node is unknown (no history there) gets
 a one-shot monitor on that node, ordered before any start, so the cluster
@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from vigil.scheduler.actions import resource_action
-from vigil.scheduler.clone import probe_targets
 from vigil.scheduler.instances import Instance, instance_number
 from vigil.scheduler.ordering import OrderSpec
-from vigil.scheduler.working import Ord, WClone, Work, WRes, WRsc
+from vigil.scheduler.variants.clone import probe_targets
+from vigil.scheduler.variants.primitive import resource_action
+from vigil.scheduler.working import Ord, Work, WorkClone, WorkPrimitive, WorkResource
 
 
 def schedule_probes(work: Work) -> list[OrderSpec]:
@@ -41,24 +41,24 @@ def schedule_probes(work: Work) -> list[OrderSpec]:
     return specs
 
 
-Candidates = Callable[[WRes, str], list[tuple[WRsc, WRes]]]
+Candidates = Callable[[WorkResource, str], list[tuple[WorkPrimitive, WorkResource]]]
 
 
 def _candidates(work: Work) -> Candidates:
     """For a top-level resource and a node: the primitives to probe there,
     each with what its probe must precede.  Worked out once per resource
     (only a clone's depend on the node)."""
-    clones: dict[WRes, Callable[[str], list[Instance]]] = {}
-    others: dict[WRes, list[tuple[WRsc, WRes]]] = {}
+    clones: dict[WorkResource, Callable[[str], list[Instance]]] = {}
+    others: dict[WorkResource, list[tuple[WorkPrimitive, WorkResource]]] = {}
     for top in work.top:
-        if isinstance(top, WClone):
+        if isinstance(top, WorkClone):
             # Instances are handled in number order from here on, as Pacemaker does.
             top.instances.sort(key=instance_number)
             clones[top] = probe_targets(top)
         else:
             others[top] = [(prim, prim) for prim in top.primitives()]
 
-    def candidates(top: WRes, node: str) -> list[tuple[WRsc, WRes]]:
+    def candidates(top: WorkResource, node: str) -> list[tuple[WorkPrimitive, WorkResource]]:
         if top in others:
             return others[top]
         return [(prim, top) for instance in clones[top](node) for prim in instance.primitives()]

@@ -10,6 +10,7 @@ fail-safe maximum).
 
 from __future__ import annotations
 
+from vigil.model.failcounts import LAST_FAILURE_PREFIX
 from vigil.scheduler.failcounts import raw_failcount
 from vigil.scheduler.working import Work
 
@@ -19,7 +20,7 @@ def failure_expiries(work: Work) -> dict[str, int]:
     which one of its counted failures expires; primitives with none are left out."""
     earliest: dict[str, int] = {}
     for node in work.nodes.values():
-        if not any(key.startswith("last-failure-") for key in node.attrs):
+        if not any(key.startswith(LAST_FAILURE_PREFIX) for key in node.attrs):
             continue
         for rsc in work.rscs.values():
             if not rsc.failure_timeout_s:

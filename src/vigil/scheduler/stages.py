@@ -1,9 +1,24 @@
 """The scheduler's stages, run in order: ``schedule(cluster, now) -> Transition``.
 
-``schedule()`` reads as the list of stages, in Pacemaker's order: unpack the
-configuration and status, apply location preferences, assign resources to
-nodes, create the actions each resource needs, fence what must be fenced,
-order everything, and summarise.  No I/O, no clock, no randomness.
+``schedule()`` reads as the list of stages, in Pacemaker's order; each stage
+module's docstring gives its number:
+
+1. unpack the nodes (``unpack_nodes``);
+2. unpack the resources (``unpack_resources``), each with its variant;
+3. unpack the operation history (``unpack_history``);
+4. node scores: health, colocations, locations, stickiness, failures
+   (``location``, ``colocation``);
+5. definition changes (``config_changes``);
+6. assign each resource to a node (its variant's ``assign``);
+7. the orderings to apply (``ordering``) and the probes (``probes``);
+8. create the actions (its variant's ``create_actions``);
+9. fence what must be fenced (``fencing``);
+10. apply the orderings and propagate "required" and "unrunnable"
+    (``ordering``), then drop reloads of what restarts anyway;
+11. the stop context of every stop and start (``context``);
+12. the transition summary (``summary``).
+
+No I/O, no clock, no randomness.
 """
 
 from __future__ import annotations
@@ -14,14 +29,10 @@ from vigil.model.cluster import Cluster
 from vigil.model.options import unpack_options
 from vigil.model.rule_eval import RuleContext
 from vigil.model.transition import Action, ClusterView, NodeView, ResourceView, SummaryLine, Transition
-from vigil.scheduler.actions import create_primitive_actions
-from vigil.scheduler.assign import assign_all
-from vigil.scheduler.clone import create_clone_actions
 from vigil.scheduler.colocation import unpack_colocations
 from vigil.scheduler.config_changes import cancel_reloads_of_restarted, handle_config_changes
 from vigil.scheduler.context import attach_stop_context
 from vigil.scheduler.fencing import schedule_fencing
-from vigil.scheduler.group import add_group_colocations, create_group_actions
 from vigil.scheduler.location import (
     apply_failure_thresholds,
     apply_locations,
@@ -35,7 +46,8 @@ from vigil.scheduler.summary import summarize_by_top
 from vigil.scheduler.unpack_history import unpack_history
 from vigil.scheduler.unpack_nodes import unpack_nodes
 from vigil.scheduler.unpack_resources import unpack_resources
-from vigil.scheduler.working import Role, WAction, WClone, WGroup, Work, WRes, WRsc
+from vigil.scheduler.variants.group import add_group_colocations
+from vigil.scheduler.working import Role, Work, WorkAction, WorkPrimitive
 
 
 def schedule(cluster: Cluster, now: int, *, sanitized: bool = False) -> Transition:
@@ -82,46 +94,44 @@ def run_stages(cluster: Cluster, now: int, *, sanitized: bool = False,
     options = unpack_options(cluster.config, RuleContext(now=now), cluster.status.have_quorum, panic)
     work = Work(cluster=cluster, options=options, now=now, have_quorum=cluster.status.have_quorum,
                 sanitized=sanitized)
-    unpack_nodes(work)
-    unpack_resources(work)
+    unpack_nodes(work)                                   # 1
+    unpack_resources(work)                               # 2
     tracer.resources_unpacked(work)
-    unpack_history(work)
+    unpack_history(work)                                 # 3
     view = _view(work)
-    apply_node_health(work)
+    apply_node_health(work)                              # 4
     unpack_colocations(work)
     add_group_colocations(work)
     apply_locations(work)
     apply_stickiness(work)
     apply_failure_thresholds(work)
-    handle_config_changes(work)
-    tracer.assign_all(work)
-    specs = config_orderings(work) + internal_orderings(work)
+    handle_config_changes(work)                          # 5
+    tracer.assign_all(work)                              # 6
+    specs = config_orderings(work) + internal_orderings(work)  # 7
     specs += schedule_probes(work)
-    for top in work.top:
-        _create_actions(work, top)
-    schedule_fencing(work)
-    apply_order_specs(work, specs)
+    create_actions(work)                                 # 8
+    schedule_fencing(work)                               # 9
+    apply_order_specs(work, specs)                       # 10
     propagate(work)
     cancel_reloads_of_restarted(work)
-    attach_stop_context(work)
-    fence_lines, by_top = summarize_by_top(work)
+    attach_stop_context(work)                            # 11
+    fence_lines, by_top = summarize_by_top(work)         # 12
     summary = fence_lines + [line for lines in by_top for line in lines]
     transition, action_tops = _transition(work, view, summary)
     return StagesRun(work, transition, by_top, action_tops)
 
 
-def _create_actions(work: Work, rsc: WRes) -> None:
-    """Each resource's own actions, then its parent's pseudo-actions."""
-    if isinstance(rsc, WClone):
-        for instance in rsc.instances:
-            _create_actions(work, instance)
-        create_clone_actions(work, rsc)
-    elif isinstance(rsc, WGroup):
-        for member in rsc.members:
-            create_primitive_actions(work, member)
-        create_group_actions(work, rsc)
-    else:
-        create_primitive_actions(work, rsc)
+def assign_all(work: Work) -> None:
+    """Place every top-level resource, in placement order (see its variant)."""
+    for rsc in list(work.top):
+        rsc.variant.assign(work, rsc, None)
+
+
+def create_actions(work: Work) -> None:
+    """Each resource's own actions, then its parent's pseudo-actions (see
+    its variant)."""
+    for rsc in work.top:
+        rsc.variant.create_actions(work, rsc)
 
 
 def _view(work: Work) -> ClusterView:
@@ -157,12 +167,12 @@ def _view(work: Work) -> ClusterView:
     return ClusterView(tuple(nodes), tuple(resources), work.have_quorum)
 
 
-def _document_order(work: Work) -> list[WRsc]:
+def _document_order(work: Work) -> list[WorkPrimitive]:
     order = {p.id: i for i, p in enumerate(work.cluster.config.primitives())}
     return sorted(work.rscs.values(), key=lambda r: order.get(r.id, len(order)))
 
 
-def _is_scheduled(action: WAction) -> bool:
+def _is_scheduled(action: WorkAction) -> bool:
     return not action.optional and (action.runnable or action.pseudo)
 
 
@@ -172,14 +182,9 @@ def top_rank(work: Work) -> dict[int, int]:
     rank: dict[int, int] = {}
     for position, top in enumerate(work.top):
         rank[id(top)] = position
-        if isinstance(top, WClone):
-            for instance in top.instances:
-                rank[id(instance)] = position
-                if isinstance(instance, WGroup):
-                    for member in instance.members:
-                        rank[id(member)] = position
-        elif isinstance(top, WGroup):
-            for member in top.members:
+        for child in top.children():
+            rank[id(child)] = position
+            for member in child.children():
                 rank[id(member)] = position
     return rank
 

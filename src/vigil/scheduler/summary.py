@@ -1,4 +1,4 @@
-"""Stage 10: the transition summary, in Pacemaker's words.
+"""Stage 12: the transition summary, in Pacemaker's words.
 
 One line per node fencing and per resource that changes: Start, Stop,
 Recover, Restart, Move, with the reason a stop or start was forced or
@@ -9,8 +9,8 @@ The same words as ``crm_simulate``, so the two can be compared line by line.
 from __future__ import annotations
 
 from vigil.model.transition import SummaryLine
-from vigil.scheduler.actions import find_actions
-from vigil.scheduler.working import Role, WAction, Work, WRsc
+from vigil.scheduler.variants.primitive import find_actions
+from vigil.scheduler.working import Role, Work, WorkAction, WorkPrimitive
 
 
 def summarize_by_top(work: Work) -> tuple[list[SummaryLine], list[list[SummaryLine]]]:
@@ -31,12 +31,12 @@ def summarize_by_top(work: Work) -> tuple[list[SummaryLine], list[list[SummaryLi
     return fence_lines, by_top
 
 
-def _first(actions: list[WAction]) -> WAction | None:
+def _first(actions: list[WorkAction]) -> WorkAction | None:
     return actions[0] if actions else None
 
 
-def _item(rsc: WRsc, verb: str, origin: str | None, destination: str | None,
-          action: WAction | None, source: WAction | None = None) -> SummaryLine:
+def _item(rsc: WorkPrimitive, verb: str, origin: str | None, destination: str | None,
+          action: WorkAction | None, source: WorkAction | None = None) -> SummaryLine:
     source = source or action
     if origin is None:
         details = destination or ""
@@ -56,11 +56,11 @@ def _item(rsc: WRsc, verb: str, origin: str | None, destination: str | None,
     return SummaryLine(verb, rsc.id, text)
 
 
-def _reload(rsc: WRsc) -> WAction | None:
+def _reload(rsc: WorkPrimitive) -> WorkAction | None:
     return _first(find_actions(rsc, "reload-agent", None))
 
 
-def _resource_lines(work: Work, rsc: WRsc) -> list[SummaryLine]:
+def _resource_lines(work: Work, rsc: WorkPrimitive) -> list[SummaryLine]:
     nxt = rsc.assigned
     current = work.current_node(rsc)
     role = rsc.role

@@ -11,39 +11,26 @@ from __future__ import annotations
 
 from vigil.model.config import Primitive
 from vigil.model.nvsets import resolve_nvsets
+from vigil.model.results import ExecStatus, OcfRc
 from vigil.model.rule_eval import RuleContext
 from vigil.model.scores import INFINITY
-from vigil.model.status import (
-    OP_CANCELLED,
-    OP_DONE,
-    OP_ERROR,
-    OP_ERROR_FATAL,
-    OP_ERROR_HARD,
-    OP_NO_FENCE_DEVICE,
-    OP_NO_SECRETS,
-    OP_NOT_INSTALLED,
-    OP_NOT_SUPPORTED,
-    OP_PENDING,
-    RC_DEGRADED,
-    RC_DEGRADED_PROMOTED,
-    RC_ERR_ARGS,
-    RC_ERR_CONFIGURED,
-    RC_ERR_INSTALLED,
-    RC_ERR_PERM,
-    RC_ERR_UNIMPLEMENTED,
-    RC_FAILED_PROMOTED,
-    RC_NOT_RUNNING,
-    RC_OK,
-    RC_RUNNING_PROMOTED,
-    OpRecord,
-    ResourceHistory,
-)
+from vigil.model.status import OpRecord, ResourceHistory
 from vigil.scheduler.digests import compare_digests
 from vigil.scheduler.failcounts import effective_failcount, raw_failcount
 from vigil.scheduler.location import ban, ban_everywhere, ban_target, resource_node_score
 from vigil.scheduler.unpack_nodes import fence_node
 from vigil.scheduler.unpack_resources import find_op, new_clone_instance
-from vigil.scheduler.working import OnFail, Role, WAction, WClone, WGroup, WNode, Work, WRsc
+from vigil.scheduler.variants.primitive import PRIMITIVE
+from vigil.scheduler.working import (
+    OnFail,
+    Role,
+    Work,
+    WorkAction,
+    WorkClone,
+    WorkGroup,
+    WorkNode,
+    WorkPrimitive,
+)
 
 _ON_FAIL_WORDS = {
     "ignore": OnFail.IGNORE,
@@ -74,7 +61,7 @@ def unpack_history(work: Work) -> None:
             _unpack_resource_history(work, node, history)
 
 
-def op_on_fail(work: Work, rsc: WRsc, task: str, interval_ms: int) -> tuple[OnFail, Role]:
+def op_on_fail(work: Work, rsc: WorkPrimitive, task: str, interval_ms: int) -> tuple[OnFail, Role]:
     """The configured reaction to a failure of ``task`` and the role after it."""
     op = find_op(rsc, task, interval_ms)
     value = op.on_fail if op is not None else None
@@ -122,19 +109,19 @@ def _orphan_primitive(history: ResourceHistory) -> Primitive:
                      provider=history.provider)
 
 
-def _find_or_make_resource(work: Work, node: WNode, history: ResourceHistory) -> WRsc | None:
+def _find_or_make_resource(work: Work, node: WorkNode, history: ResourceHistory) -> WorkPrimitive | None:
     rsc = work.rscs.get(history.id)
-    clone: WClone | None = None
+    clone: WorkClone | None = None
     if rsc is None:
         base = history.id.split(":", 1)[0]
         zero = work.rscs.get(f"{base}:0")
         if zero is not None:
             top = _top_parent(zero)
-            if isinstance(top, WClone) and not top.unique:
+            if isinstance(top, WorkClone) and not top.unique:
                 clone = top
     else:
         top = _top_parent(rsc)
-        if isinstance(top, WClone) and not top.unique:
+        if isinstance(top, WorkClone) and not top.unique:
             clone = top
     if clone is not None:
         return _find_anonymous_instance(work, node, clone, history.id.split(":", 1)[0])
@@ -142,7 +129,8 @@ def _find_or_make_resource(work: Work, node: WNode, history: ResourceHistory) ->
         return rsc
     if not history.ops:
         return None
-    orphan = WRsc(id=history.id, prim=_orphan_primitive(history), meta={}, params={}, ops=())
+    orphan = WorkPrimitive(id=history.id, prim=_orphan_primitive(history), meta={}, params={}, ops=(),
+                           variant=PRIMITIVE)
     orphan.orphan = True
     orphan.managed = work.options.stop_orphan_resources
     if work.options.maintenance_mode:
@@ -156,19 +144,19 @@ def _find_or_make_resource(work: Work, node: WNode, history: ResourceHistory) ->
     return orphan
 
 
-def _top_parent(rsc: WRsc) -> WRsc | WGroup | WClone:
-    top: WRsc | WGroup | WClone = rsc
+def _top_parent(rsc: WorkPrimitive) -> WorkPrimitive | WorkGroup | WorkClone:
+    top: WorkPrimitive | WorkGroup | WorkClone = rsc
     while top.parent is not None:
         top = top.parent
     return top
 
 
-def _first_location(instance: WRsc | WGroup) -> str | None:
+def _first_location(instance: WorkPrimitive | WorkGroup) -> str | None:
     """The first node where ``instance`` is active, else where one of its
     primitives is starting; None if neither."""
     if instance.running_on:
         return instance.running_on[0]
-    if isinstance(instance, WRsc):
+    if isinstance(instance, WorkPrimitive):
         return instance.pending_node
     for member in instance.members:
         if member.pending_node is not None:
@@ -176,21 +164,21 @@ def _first_location(instance: WRsc | WGroup) -> str | None:
     return None
 
 
-def _instance_member(instance: WRsc | WGroup, base: str) -> WRsc | None:
-    if isinstance(instance, WGroup):
+def _instance_member(instance: WorkPrimitive | WorkGroup, base: str) -> WorkPrimitive | None:
+    if isinstance(instance, WorkGroup):
         return instance.member(base)
     return instance if instance.prim.id == base else None
 
 
-def _find_anonymous_instance(work: Work, node: WNode, clone: WClone, base: str) -> WRsc | None:
+def _find_anonymous_instance(work: Work, node: WorkNode, clone: WorkClone, base: str) -> WorkPrimitive | None:
     """Which instance of an anonymous clone a node's history belongs to.
 
     Anonymous instances are interchangeable, so history is matched to an
     instance already active on that node, else to a free one, else to a new
     orphan instance past clone-max.
     """
-    found: WRsc | None = None
-    inactive: WRsc | None = None
+    found: WorkPrimitive | None = None
+    inactive: WorkPrimitive | None = None
     skip_inactive = False
     for instance in clone.instances:
         location = _first_location(instance)
@@ -220,7 +208,7 @@ def _find_anonymous_instance(work: Work, node: WNode, clone: WClone, base: str) 
     return found
 
 
-def _unpack_resource_history(work: Work, node: WNode, history: ResourceHistory) -> None:
+def _unpack_resource_history(work: Work, node: WorkNode, history: ResourceHistory) -> None:
     if not history.ops:
         return
     rsc = _find_or_make_resource(work, node, history)
@@ -244,13 +232,13 @@ def _unpack_resource_history(work: Work, node: WNode, history: ResourceHistory) 
         rsc.role = saved_role
 
 
-def _is_plain_probe_miss(rsc: WRsc, op: OpRecord) -> bool:
+def _is_plain_probe_miss(rsc: WorkPrimitive, op: OpRecord) -> bool:
     """The most common history by far: one probe that found the resource not
     running, with nothing that could make it a failure to expire or clear
     (see ``_Replay._expired``)."""
     return (
-        op.rc == RC_NOT_RUNNING
-        and op.op_status == OP_DONE
+        op.rc == OcfRc.NOT_RUNNING
+        and op.op_status == ExecStatus.DONE
         and op.interval_ms == 0
         and op.operation == "monitor"
         and rsc.failure_timeout_s <= 0
@@ -258,7 +246,7 @@ def _is_plain_probe_miss(rsc: WRsc, op: OpRecord) -> bool:
     )
 
 
-def _record_probe_miss(node: WNode, rsc: WRsc) -> None:
+def _record_probe_miss(node: WorkNode, rsc: WorkPrimitive) -> None:
     """What replaying a plain probe miss amounts to (the general path, traced
     through for it: ``_remap`` stops the resource and forgets its next role,
     ``_process_state`` records that the node knows it and that any stop
@@ -298,14 +286,14 @@ def active_range(ops: list[OpRecord]) -> tuple[int, int]:
     return start_index, stop_index
 
 
-def _record_active_recurring(rsc: WRsc, node: WNode, ops: list[OpRecord]) -> None:
+def _record_active_recurring(rsc: WorkPrimitive, node: WorkNode, ops: list[OpRecord]) -> None:
     """Recurring monitors started after the last (maybe implied) start and not since stopped."""
     start_index, stop_index = active_range(ops)
     if stop_index > start_index or start_index < 0:
         return
     active: list[tuple[str, int, str | None]] = []
     for op in ops[start_index + 1:]:
-        live = op.op_status in (OP_DONE, OP_PENDING, OP_ERROR)
+        live = op.op_status in (ExecStatus.DONE, ExecStatus.PENDING, ExecStatus.ERROR)
         if op.interval_ms > 0 and op.operation != "cancel" and live:
             active.append((op.operation, op.interval_ms, op.op_digest))
     rsc.active_recurring[node.name] = active
@@ -314,7 +302,7 @@ def _record_active_recurring(rsc: WRsc, node: WNode, ops: list[OpRecord]) -> Non
 class _Replay:
     """Replays one node's history of one resource, operation by operation."""
 
-    def __init__(self, work: Work, node: WNode, rsc: WRsc) -> None:
+    def __init__(self, work: Work, node: WorkNode, rsc: WorkPrimitive) -> None:
         self.work = work
         self.node = node
         self.rsc = rsc
@@ -327,7 +315,7 @@ class _Replay:
         rsc, node = self.rsc, self.node
         target = op.expected_rc
         target_rc = -1 if target is None else target
-        expired = op.op_status != OP_NOT_INSTALLED and self._expired(op)
+        expired = op.op_status != ExecStatus.NOT_INSTALLED and self._expired(op)
         old_rc = op.rc
         maskable = _mask_probe_failure(op)
         rc, status = self._remap(op, target_rc, maskable)
@@ -344,9 +332,9 @@ class _Replay:
             self._update_state(op, target_rc, maskable)
             ban(ban_target(rsc), node.name)
             return
-        if status == OP_CANCELLED:
+        if status == ExecStatus.CANCELLED:
             return
-        if status == OP_PENDING:
+        if status == ExecStatus.PENDING:
             if rsc.pending_node is None and (op.interval_ms != 0 or op.operation != "monitor"):
                 rsc.pending_node = node.name
             if op.operation == "start":
@@ -356,18 +344,18 @@ class _Replay:
             elif op.operation == "promote":
                 rsc.role = Role.PROMOTED
             return
-        if status == OP_DONE:
+        if status == ExecStatus.DONE:
             self._update_state(op, rc, maskable)
             return
-        if status == OP_NOT_INSTALLED:
+        if status == ExecStatus.NOT_INSTALLED:
             strategy, _ = op_on_fail(self.work, rsc, op.operation, op.interval_ms)
             if strategy == OnFail.IGNORE:
                 self.on_fail = OnFail.MIGRATE
             ban(ban_target(rsc), node.name)
             self._failure(op, rc)
             return
-        if status in (OP_NO_FENCE_DEVICE, OP_NO_SECRETS):
-            status = OP_ERROR_HARD
+        if status in (ExecStatus.NO_FENCE_DEVICE, ExecStatus.NO_SECRETS):
+            status = ExecStatus.ERROR_HARD
         strategy, _ = op_on_fail(self.work, rsc, op.operation, op.interval_ms)
         if strategy == OnFail.IGNORE or (strategy == OnFail.RESTART_CONTAINER and op.operation == "stop"):
             self._update_state(op, target_rc, maskable)
@@ -376,9 +364,9 @@ class _Replay:
                 self.on_fail = strategy
             return
         self._failure(op, rc)
-        if status == OP_ERROR_HARD:
+        if status == ExecStatus.ERROR_HARD:
             ban(ban_target(rsc), node.name)
-        elif status == OP_ERROR_FATAL:
+        elif status == ExecStatus.ERROR_FATAL:
             ban_everywhere(self.work, ban_target(rsc))
 
     def _expired(self, op: OpRecord) -> bool:
@@ -406,7 +394,7 @@ class _Replay:
         if clear:
             _schedule_clear_failcount(work, rsc, node)
         if expired and op.interval_ms == 0 and op.operation == "monitor" and op.rc in (
-            RC_OK, RC_NOT_RUNNING, RC_RUNNING_PROMOTED, RC_DEGRADED, RC_DEGRADED_PROMOTED,
+            OcfRc.SUCCESS, OcfRc.NOT_RUNNING, OcfRc.RUNNING_PROMOTED, OcfRc.DEGRADED, OcfRc.DEGRADED_PROMOTED,
         ):
             return False
         return expired
@@ -417,47 +405,47 @@ class _Replay:
         rsc = self.rsc
         rc, status = op.rc, op.op_status
         if op.operation == "monitor":
-            if rc == RC_DEGRADED:
-                rc = RC_OK
-            elif rc == RC_DEGRADED_PROMOTED:
-                rc = RC_RUNNING_PROMOTED
+            if rc == OcfRc.DEGRADED:
+                rc = OcfRc.SUCCESS
+            elif rc == OcfRc.DEGRADED_PROMOTED:
+                rc = OcfRc.RUNNING_PROMOTED
         if masked:
-            return RC_NOT_RUNNING, OP_DONE
-        if status not in (OP_DONE, OP_ERROR):
+            return OcfRc.NOT_RUNNING, ExecStatus.DONE
+        if status not in (ExecStatus.DONE, ExecStatus.ERROR):
             return rc, status
-        status = OP_DONE
+        status = ExecStatus.DONE
         is_probe = op.is_probe
         if target_rc < 0 or target_rc != rc:
-            status = OP_ERROR
-        if rc == RC_OK:
-            if is_probe and target_rc == RC_NOT_RUNNING:
-                status = OP_DONE
-        elif rc == RC_NOT_RUNNING:
+            status = ExecStatus.ERROR
+        if rc == OcfRc.SUCCESS:
+            if is_probe and target_rc == OcfRc.NOT_RUNNING:
+                status = ExecStatus.DONE
+        elif rc == OcfRc.NOT_RUNNING:
             if is_probe or target_rc == rc or not rsc.managed:
-                status = OP_DONE
+                status = ExecStatus.DONE
                 rsc.role = Role.STOPPED
                 self.on_fail = OnFail.IGNORE
                 rsc.next_role = Role.UNKNOWN
-        elif rc == RC_RUNNING_PROMOTED:
+        elif rc == OcfRc.RUNNING_PROMOTED:
             if is_probe and rc != target_rc:
-                status = OP_DONE
+                status = ExecStatus.DONE
             rsc.role = Role.PROMOTED
-        elif rc in (RC_DEGRADED_PROMOTED, RC_FAILED_PROMOTED):
+        elif rc in (OcfRc.DEGRADED_PROMOTED, OcfRc.FAILED_PROMOTED):
             rsc.role = Role.PROMOTED
-            status = OP_ERROR
-        elif rc == RC_ERR_CONFIGURED:
-            status = OP_ERROR_FATAL
-        elif rc == RC_ERR_UNIMPLEMENTED:
+            status = ExecStatus.ERROR
+        elif rc == OcfRc.ERR_CONFIGURED:
+            status = ExecStatus.ERROR_FATAL
+        elif rc == OcfRc.ERR_UNIMPLEMENTED:
             if op.interval_ms == 0:
                 self._check_recoverable(op)
-                status = OP_ERROR_HARD
+                status = ExecStatus.ERROR_HARD
             else:
-                status = OP_NOT_SUPPORTED
-        elif rc in (RC_ERR_INSTALLED, RC_ERR_ARGS, RC_ERR_PERM):
+                status = ExecStatus.NOT_SUPPORTED
+        elif rc in (OcfRc.ERR_INSTALLED, OcfRc.ERR_ARGS, OcfRc.ERR_PERM):
             self._check_recoverable(op)
-            status = OP_ERROR_HARD
-        elif status == OP_DONE:
-            status = OP_ERROR
+            status = ExecStatus.ERROR_HARD
+        elif status == ExecStatus.DONE:
+            status = ExecStatus.ERROR
         return rc, status
 
     def _check_recoverable(self, op: OpRecord) -> None:
@@ -473,9 +461,9 @@ class _Replay:
         rsc = self.rsc
         task = op.operation
         clear = False
-        if rc == RC_ERR_INSTALLED or masked:
+        if rc == OcfRc.ERR_INSTALLED or masked:
             rsc.role = Role.STOPPED
-        elif rc == RC_NOT_RUNNING:
+        elif rc == OcfRc.NOT_RUNNING:
             clear = True
         elif task == "monitor":
             if self.last_failure is not None and _op_key(op) == _op_key(self.last_failure):
@@ -520,11 +508,11 @@ class _Replay:
             if strategy == OnFail.BLOCK:
                 rsc.role = Role.PROMOTED
                 rsc.next_role = Role.STOPPED
-            elif rc == RC_NOT_RUNNING:
+            elif rc == OcfRc.NOT_RUNNING:
                 rsc.role = Role.STOPPED
             else:
                 rsc.role = Role.UNPROMOTED
-        if op.is_probe and rc == RC_ERR_INSTALLED:
+        if op.is_probe and rc == OcfRc.ERR_INSTALLED:
             rsc.role = Role.STOPPED
         elif rsc.role < Role.STARTED:
             rsc.role = Role.STARTED
@@ -541,10 +529,10 @@ def _op_key(op: OpRecord) -> str:
 def _mask_probe_failure(op: OpRecord) -> bool:
     if not op.is_probe:
         return False
-    return op.rc in (RC_ERR_INSTALLED, RC_ERR_ARGS) or op.op_status == OP_NOT_INSTALLED
+    return op.rc in (OcfRc.ERR_INSTALLED, OcfRc.ERR_ARGS) or op.op_status == ExecStatus.NOT_INSTALLED
 
 
-def _schedule_clear_failcount(work: Work, rsc: WRsc, node: WNode) -> None:
+def _schedule_clear_failcount(work: Work, rsc: WorkPrimitive, node: WorkNode) -> None:
     if node.name in rsc.failcount_cleared_on:
         return
     rsc.failcount_cleared_on.add(node.name)
@@ -552,7 +540,7 @@ def _schedule_clear_failcount(work: Work, rsc: WRsc, node: WNode) -> None:
     action.runnable = node.online
 
 
-def _process_state(work: Work, node: WNode, rsc: WRsc, on_fail: OnFail) -> None:
+def _process_state(work: Work, node: WorkNode, rsc: WorkPrimitive, on_fail: OnFail) -> None:
     # Roles are ordered: above STOPPED means active in some role.
     active = rsc.role > Role.STOPPED
     if rsc.role != Role.UNKNOWN:
@@ -581,7 +569,7 @@ def _process_state(work: Work, node: WNode, rsc: WRsc, on_fail: OnFail) -> None:
                 action.optional = True
 
 
-def _react_to_failure(work: Work, node: WNode, rsc: WRsc, on_fail: OnFail, active: bool) -> None:
+def _react_to_failure(work: Work, node: WorkNode, rsc: WorkPrimitive, on_fail: OnFail, active: bool) -> None:
     """What the on-fail of the worst failure in a node's history asks for."""
     if on_fail == OnFail.DEMOTE:
         rsc.failed = True
@@ -611,14 +599,14 @@ def _react_to_failure(work: Work, node: WNode, rsc: WRsc, on_fail: OnFail, activ
             _existing_or_new_stop(work, rsc, node.name).optional = False
 
 
-def _existing_or_new_stop(work: Work, rsc: WRsc, node: str) -> WAction:
+def _existing_or_new_stop(work: Work, rsc: WorkPrimitive, node: str) -> WorkAction:
     for action in rsc.actions:
         if action.task == "stop" and action.node == node:
             return action
     return work.new_action(rsc, "stop", node)
 
 
-def _add_running(work: Work, rsc: WRsc, node: WNode, failed: bool) -> None:
+def _add_running(work: Work, rsc: WorkPrimitive, node: WorkNode, failed: bool) -> None:
     if node.name in rsc.running_on:
         return
     rsc.running_on.append(node.name)

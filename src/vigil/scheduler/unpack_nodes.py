@@ -9,16 +9,16 @@ fenced.
 
 from __future__ import annotations
 
+from vigil.model.booleans import is_true
 from vigil.model.config import Node
 from vigil.model.node_attributes import configured_attributes
-from vigil.model.options import is_true
 from vigil.model.scores import INFINITY, ScoreError, add, parse_score
 from vigil.model.status import NodeState
 from vigil.scheduler.fencing import fence_op
-from vigil.scheduler.working import WNode, Work
+from vigil.scheduler.working import Work, WorkNode
 
 
-def fence_node(work: Work, node: WNode, reason: str) -> None:
+def fence_node(work: Work, node: WorkNode, reason: str) -> None:
     """Mark ``node`` unclean; the first reason given is the one reported.
 
     The fencing action is created now (optional until fencing is scheduled),
@@ -47,8 +47,8 @@ def unpack_nodes(work: Work) -> None:
     _apply_health(work)
 
 
-def _new_node(work: Work, node: Node) -> WNode:
-    wnode = WNode(name=node.uname, id=node.id, type=node.type or "member")
+def _new_node(work: Work, node: Node) -> WorkNode:
+    wnode = WorkNode(name=node.uname, id=node.id, type=node.type or "member")
     wnode.is_dc = work.cluster.status.dc_uuid == node.id
     wnode.attrs = configured_attributes(node, work.now, is_dc=wnode.is_dc)
     # Until its status entry is seen, a node is unclean when startup fencing
@@ -61,7 +61,7 @@ def _new_node(work: Work, node: Node) -> WNode:
     return wnode
 
 
-def _unpack_node_state(work: Work, node: WNode, state: NodeState) -> None:
+def _unpack_node_state(work: Work, node: WorkNode, state: NodeState) -> None:
     node.has_state = True
     for name, value in state.attributes:
         node.attrs[name] = value
@@ -80,12 +80,12 @@ def _unpack_node_state(work: Work, node: WNode, state: NodeState) -> None:
         fence_node(work, node, "cluster does not have quorum")
 
 
-def _shutdown_requested(node: WNode) -> bool:
+def _shutdown_requested(node: WorkNode) -> bool:
     value = node.attrs.get("shutdown")
     return value is not None and value not in ("", "0")
 
 
-def _determine_online(work: Work, node: WNode, state: NodeState) -> bool:
+def _determine_online(work: Work, node: WorkNode, state: NodeState) -> bool:
     node.shutdown = False
     node.expected_up = False
     if _shutdown_requested(node):
@@ -116,7 +116,7 @@ def _crmd_online(value: str | None) -> bool:
     return value.lower() == "online"
 
 
-def _online_without_fencing(work: Work, node: WNode, state: NodeState) -> bool:
+def _online_without_fencing(work: Work, node: WorkNode, state: NodeState) -> bool:
     if not _in_ccm(state.in_ccm):
         return False
     if _crmd_online(state.crmd):
@@ -127,7 +127,7 @@ def _online_without_fencing(work: Work, node: WNode, state: NodeState) -> bool:
     return False
 
 
-def _online_with_fencing(work: Work, node: WNode, state: NodeState) -> bool:
+def _online_with_fencing(work: Work, node: WorkNode, state: NodeState) -> bool:
     terminate = node.attrs.get("terminate")
     do_terminate = is_true(terminate) or bool(
         terminate and terminate[0].isdigit() and terminate[0] != "0"

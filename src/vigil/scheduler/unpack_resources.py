@@ -7,18 +7,22 @@ migration-threshold, failure-timeout, requires, ...) are read once here.
 
 from __future__ import annotations
 
+from vigil.model.booleans import is_true
 from vigil.model.config import Clone, Group, Op, Primitive
 from vigil.model.isodate import parse_interval_ms
 from vigil.model.nvsets import resolve_nvsets
-from vigil.model.options import is_true
+from vigil.model.resources import GLOBALLY_UNIQUE
 from vigil.model.rule_eval import RuleContext
 from vigil.model.scores import INFINITY, lenient_score
-from vigil.scheduler.working import Role, WClone, WGroup, Work, WRes, WRsc
+from vigil.scheduler.variants.clone import CLONE
+from vigil.scheduler.variants.group import GROUP
+from vigil.scheduler.variants.primitive import PRIMITIVE
+from vigil.scheduler.working import Role, Work, WorkClone, WorkGroup, WorkPrimitive, WorkResource
 
 
 def unpack_resources(work: Work) -> None:
     config = work.cluster.config
-    top: list[WRes] = []
+    top: list[WorkResource] = []
     for rsc in config.resources:
         if isinstance(rsc, Primitive):
             top.append(_add_primitive(work, rsc, None))
@@ -39,8 +43,8 @@ def _link_containers(work: Work) -> None:
             container.fillers.append(prim)
 
 
-def _add_primitive(work: Work, prim: Primitive, parent: WGroup | WClone | None,
-                   instance: int | None = None) -> WRsc:
+def _add_primitive(work: Work, prim: Primitive, parent: WorkGroup | WorkClone | None,
+                   instance: int | None = None) -> WorkPrimitive:
     wrsc = _unpack_primitive(work, prim, parent, instance)
     work.rscs[wrsc.id] = wrsc
     if prim.cls == "stonith":
@@ -48,7 +52,7 @@ def _add_primitive(work: Work, prim: Primitive, parent: WGroup | WClone | None,
     return wrsc
 
 
-def _unpack_group(work: Work, group: Group, parent: WClone | None, instance: int | None) -> WGroup:
+def _unpack_group(work: Work, group: Group, parent: WorkClone | None, instance: int | None) -> WorkGroup:
     ctx = RuleContext(now=work.now)
     meta = resolve_nvsets(group.meta, ctx)
     if parent is not None:
@@ -56,7 +60,7 @@ def _unpack_group(work: Work, group: Group, parent: WClone | None, instance: int
             meta.setdefault(name, value)
     resolve_nvsets(work.cluster.config.rsc_defaults, ctx, into=meta)
     group_id = group.id if instance is None else f"{group.id}:{instance}"
-    wgroup = WGroup(id=group_id, members=[], meta=meta, parent=parent)
+    wgroup = WorkGroup(id=group_id, members=[], meta=meta, parent=parent, variant=GROUP)
     wgroup.ordered = is_true(meta.get("ordered"), True)
     wgroup.colocated = is_true(meta.get("collocated"), True)
     _unpack_collective_meta(work, wgroup)
@@ -66,7 +70,7 @@ def _unpack_group(work: Work, group: Group, parent: WClone | None, instance: int
     return wgroup
 
 
-def _unpack_collective_meta(work: Work, rsc: WGroup | WClone) -> None:
+def _unpack_collective_meta(work: Work, rsc: WorkGroup | WorkClone) -> None:
     """What a group or clone reads from its own meta attributes."""
     meta = rsc.meta
     rsc.priority = _score(meta.get("priority"), 0)
@@ -80,16 +84,16 @@ def _unpack_collective_meta(work: Work, rsc: WGroup | WClone) -> None:
             rsc.allowed[name] = 0
 
 
-def _unpack_clone(work: Work, clone: Clone) -> WClone:
+def _unpack_clone(work: Work, clone: Clone) -> WorkClone:
     ctx = RuleContext(now=work.now)
     meta = resolve_nvsets(clone.meta, ctx)
     resolve_nvsets(work.cluster.config.rsc_defaults, ctx, into=meta)
     # Clone instances are a little sticky unless told otherwise, so that they
     # do not shuffle between nodes for no reason.
     meta.setdefault("resource-stickiness", "1")
-    wclone = WClone(id=clone.id, template_id=clone.child.id, meta=meta)
-    wclone.unique = is_true(meta.get("globally-unique"), False)
-    meta["globally-unique"] = "true" if wclone.unique else "false"
+    wclone = WorkClone(id=clone.id, template_id=clone.child.id, meta=meta, variant=CLONE)
+    wclone.unique = is_true(meta.get(GLOBALLY_UNIQUE), False)
+    meta[GLOBALLY_UNIQUE] = "true" if wclone.unique else "false"
     node_max = meta.get("clone-node-max")
     wclone.clone_node_max = max(0, lenient_score(node_max)) if node_max is not None else 1
     clone_max = meta.get("clone-max")
@@ -107,12 +111,12 @@ def _unpack_clone(work: Work, clone: Clone) -> WClone:
     return wclone
 
 
-def new_clone_instance(work: Work, wclone: WClone) -> WRsc | WGroup:
+def new_clone_instance(work: Work, wclone: WorkClone) -> WorkPrimitive | WorkGroup:
     """Add the clone's next numbered instance (an orphan past clone-max)."""
     clone = next(c for c in work.cluster.config.resources if isinstance(c, Clone) and c.id == wclone.id)
     number = wclone.total_instances
     wclone.total_instances += 1
-    instance: WRsc | WGroup
+    instance: WorkPrimitive | WorkGroup
     if isinstance(clone.child, Group):
         instance = _unpack_group(work, clone.child, wclone, number)
     else:
@@ -124,8 +128,8 @@ def new_clone_instance(work: Work, wclone: WClone) -> WRsc | WGroup:
     return instance
 
 
-def _unpack_primitive(work: Work, prim: Primitive, parent: WGroup | WClone | None,
-                      instance: int | None = None) -> WRsc:
+def _unpack_primitive(work: Work, prim: Primitive, parent: WorkGroup | WorkClone | None,
+                      instance: int | None = None) -> WorkPrimitive:
     ctx = RuleContext(now=work.now, rsc_class=prim.cls, rsc_provider=prim.provider, rsc_type=prim.type)
     meta = resolve_nvsets(prim.meta, ctx)
     if parent is not None:
@@ -135,7 +139,8 @@ def _unpack_primitive(work: Work, prim: Primitive, parent: WGroup | WClone | Non
     resolve_nvsets(work.cluster.config.rsc_defaults, ctx, into=meta)
     params = resolve_nvsets(prim.params, ctx)
     rsc_id = prim.id if instance is None else f"{prim.id}:{instance}"
-    wrsc = WRsc(id=rsc_id, prim=prim, meta=meta, params=params, ops=prim.ops, parent=parent)
+    wrsc = WorkPrimitive(id=rsc_id, prim=prim, meta=meta, params=params, ops=prim.ops, parent=parent,
+                         variant=PRIMITIVE)
     opts = work.options
     wrsc.is_fence_device = prim.cls == "stonith"
     wrsc.managed = is_true(meta.get("is-managed"), True)
@@ -164,7 +169,7 @@ def _unpack_primitive(work: Work, prim: Primitive, parent: WGroup | WClone | Non
     return wrsc
 
 
-def _unpack_requires(work: Work, wrsc: WRsc) -> None:
+def _unpack_requires(work: Work, wrsc: WorkPrimitive) -> None:
     """What a start needs first: fencing of lost nodes, quorum, or nothing."""
     value = (wrsc.meta.get("requires") or "").lower()
     opts = work.options
@@ -189,7 +194,7 @@ def _score(value: str | None, default: int) -> int:
     return lenient_score(value)
 
 
-def find_op(wrsc: WRsc, name: str, interval_ms: int) -> Op | None:
+def find_op(wrsc: WorkPrimitive, name: str, interval_ms: int) -> Op | None:
     for op in wrsc.ops:
         if op.name == name and op.interval_ms == interval_ms:
             return op

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import TYPE_CHECKING
 
 from vigil.model.cluster import Cluster
 from vigil.model.config import Op, Primitive
 from vigil.model.options import Options
+
+if TYPE_CHECKING:
+    from vigil.scheduler.variants import Variant
 
 
 class Role(IntEnum):
@@ -88,7 +92,7 @@ OrdFlags = int
 
 
 @dataclass(eq=False)
-class WNode:
+class WorkNode:
     name: str
     id: str
     type: str = "member"
@@ -122,12 +126,12 @@ class WNode:
 
 
 @dataclass(eq=False)
-class WColoc:
+class WorkColocation:
     """A colocation between two resources of this run (primitive or group)."""
 
     id: str
-    dependent: WRes
-    primary: WRes
+    dependent: WorkResource
+    primary: WorkResource
     score: int
     dependent_role: Role = Role.UNKNOWN
     primary_role: Role = Role.UNKNOWN
@@ -136,9 +140,9 @@ class WColoc:
 
 
 @dataclass(eq=False)
-class WAction:
+class WorkAction:
     id: int
-    rsc: WRes | None
+    rsc: WorkResource | None
     task: str
     node: str | None
     interval_ms: int = 0
@@ -155,10 +159,10 @@ class WAction:
     meta: dict[str, str] = field(default_factory=dict)
     # The action whose state first made this one required / unrunnable,
     # kept to explain a stop or start (the stop context).
-    required_by: WAction | None = None
-    blocked_by: WAction | None = None
-    befores: list[tuple[WAction, OrdFlags]] = field(default_factory=list)
-    afters: list[tuple[WAction, OrdFlags]] = field(default_factory=list)
+    required_by: WorkAction | None = None
+    blocked_by: WorkAction | None = None
+    befores: list[tuple[WorkAction, OrdFlags]] = field(default_factory=list)
+    afters: list[tuple[WorkAction, OrdFlags]] = field(default_factory=list)
 
     @property
     def key(self) -> str:
@@ -171,7 +175,7 @@ class WAction:
 
 
 @dataclass(eq=False)
-class WRsc:
+class WorkPrimitive:
     """A primitive as this run sees it."""
 
     id: str
@@ -206,18 +210,18 @@ class WRsc:
     is_fence_device: bool = False
     multiple_active: str = "stop_start"
     critical: bool = True
-    parent: WGroup | WClone | None = None
+    parent: WorkGroup | WorkClone | None = None
     # Where a start is in progress (from a pending operation in the history).
     pending_node: str | None = None
     # Old-style container: this resource runs inside ``container``, which is
     # restarted when it fails ("fillers" are the resources inside).
-    container: WRsc | None = None
-    fillers: list[WRsc] = field(default_factory=list)
-    this_with: list[WColoc] = field(default_factory=list)
-    with_this: list[WColoc] = field(default_factory=list)
-    actions: list[WAction] = field(default_factory=list)
+    container: WorkPrimitive | None = None
+    fillers: list[WorkPrimitive] = field(default_factory=list)
+    this_with: list[WorkColocation] = field(default_factory=list)
+    with_this: list[WorkColocation] = field(default_factory=list)
+    actions: list[WorkAction] = field(default_factory=list)
     # The same actions by task, each list in creation order (see Work.new_action).
-    actions_by_task: dict[str, list[WAction]] = field(default_factory=dict)
+    actions_by_task: dict[str, list[WorkAction]] = field(default_factory=dict)
     # per node: the recurring ops found active in the history (name, interval)
     active_recurring: dict[str, list[tuple[str, int, str | None]]] = field(default_factory=dict)
     # Nodes where the resource is failed now (a failure that still counts).
@@ -228,31 +232,31 @@ class WRsc:
     failcount_cleared_on: set[str] = field(default_factory=set)
     # Nodes it is banned from because another resource failed there (an
     # instance of an anonymous clone shares its siblings' failures).
-    banned_by: dict[str, WRsc] = field(default_factory=dict)
+    banned_by: dict[str, WorkPrimitive] = field(default_factory=dict)
     # recurring ops whose definition changed: (node, task, interval)
     reschedule: set[tuple[str, str, int]] = field(default_factory=set)
     # where the agent will reload a changed definition instead of a restart
     reload_node: str | None = None
+    variant: Variant = field(kw_only=True, repr=False)
 
-    variant = 0
 
     @property
     def agent(self) -> str:
         return self.prim.agent
 
-    def primitives(self) -> list[WRsc]:
+    def primitives(self) -> list[WorkPrimitive]:
         return [self]
 
-    def children(self) -> list[WRsc | WGroup]:
+    def children(self) -> list[WorkPrimitive | WorkGroup]:
         return []
 
 
 @dataclass(eq=False)
-class WGroup:
+class WorkGroup:
     """A group: members placed together and started in order."""
 
     id: str
-    members: list[WRsc]
+    members: list[WorkPrimitive]
     meta: dict[str, str]
     ordered: bool = True
     colocated: bool = True
@@ -265,19 +269,19 @@ class WGroup:
     merging: bool = False
     expanded: bool = False
     allowed: dict[str, int] = field(default_factory=dict)
-    this_with: list[WColoc] = field(default_factory=list)
-    with_this: list[WColoc] = field(default_factory=list)
-    actions: list[WAction] = field(default_factory=list)
+    this_with: list[WorkColocation] = field(default_factory=list)
+    with_this: list[WorkColocation] = field(default_factory=list)
+    actions: list[WorkAction] = field(default_factory=list)
     # The same actions by task, each list in creation order (see Work.new_action).
-    actions_by_task: dict[str, list[WAction]] = field(default_factory=dict)
+    actions_by_task: dict[str, list[WorkAction]] = field(default_factory=dict)
     critical: bool = True
-    parent: WClone | None = None
+    parent: WorkClone | None = None
     blocked: bool = False
     # Where its members run, in the order the status section shows them
     # (see unpack_history: an unmanaged member's node may appear twice).
     running_on: list[str] = field(default_factory=list)
+    variant: Variant = field(kw_only=True, repr=False)
 
-    variant = 1
 
     @property
     def assigned(self) -> str | None:
@@ -285,13 +289,13 @@ class WGroup:
             return None
         return self.members[0].assigned
 
-    def primitives(self) -> list[WRsc]:
+    def primitives(self) -> list[WorkPrimitive]:
         return list(self.members)
 
-    def children(self) -> list[WRsc | WGroup]:
+    def children(self) -> list[WorkPrimitive | WorkGroup]:
         return list(self.members)
 
-    def member(self, template_id: str) -> WRsc | None:
+    def member(self, template_id: str) -> WorkPrimitive | None:
         for member in self.members:
             if member.prim.id == template_id:
                 return member
@@ -299,13 +303,13 @@ class WGroup:
 
 
 @dataclass(eq=False)
-class WClone:
+class WorkClone:
     """A clone: instances of one primitive or group, each on its own node."""
 
     id: str
     template_id: str
     meta: dict[str, str]
-    instances: list[WRsc | WGroup] = field(default_factory=list)
+    instances: list[WorkPrimitive | WorkGroup] = field(default_factory=list)
     unique: bool = False
     clone_max: int = 1
     clone_node_max: int = 1
@@ -323,33 +327,36 @@ class WClone:
     allowed: dict[str, int] = field(default_factory=dict)
     # Instances placed on each node during placement.
     counts: dict[str, int] = field(default_factory=dict)
-    this_with: list[WColoc] = field(default_factory=list)
-    with_this: list[WColoc] = field(default_factory=list)
-    actions: list[WAction] = field(default_factory=list)
+    this_with: list[WorkColocation] = field(default_factory=list)
+    with_this: list[WorkColocation] = field(default_factory=list)
+    actions: list[WorkAction] = field(default_factory=list)
     # The same actions by task, each list in creation order (see Work.new_action).
-    actions_by_task: dict[str, list[WAction]] = field(default_factory=dict)
+    actions_by_task: dict[str, list[WorkAction]] = field(default_factory=dict)
     total_instances: int = 0
     # Where its instances run, in the order the status section shows them.
     running_on: list[str] = field(default_factory=list)
+    variant: Variant = field(kw_only=True, repr=False)
 
-    variant = 2
     parent = None
 
     @property
     def assigned(self) -> str | None:
         return None
 
-    def primitives(self) -> list[WRsc]:
-        found: list[WRsc] = []
+    def primitives(self) -> list[WorkPrimitive]:
+        found: list[WorkPrimitive] = []
         for instance in self.instances:
             found.extend(instance.primitives())
         return found
 
-    def children(self) -> list[WRsc | WGroup]:
+    def children(self) -> list[WorkPrimitive | WorkGroup]:
         return list(self.instances)
 
 
-WRes = WRsc | WGroup | WClone
+WorkResource = WorkPrimitive | WorkGroup | WorkClone
+
+# An ordering between two resources' actions: (first, its task, then, its task, flags).
+OrderTuple = tuple[WorkResource, str, WorkResource, str, OrdFlags]
 
 
 @dataclass(eq=False)
@@ -358,24 +365,24 @@ class Work:
     options: Options
     now: int
     have_quorum: bool
-    nodes: dict[str, WNode] = field(default_factory=dict)
+    nodes: dict[str, WorkNode] = field(default_factory=dict)
     # Every primitive, by id.
-    rscs: dict[str, WRsc] = field(default_factory=dict)
-    groups: dict[str, WGroup] = field(default_factory=dict)
+    rscs: dict[str, WorkPrimitive] = field(default_factory=dict)
+    groups: dict[str, WorkGroup] = field(default_factory=dict)
     # Top-level resources in the order they are placed (priority, then
     # document order).
-    top: list[WRes] = field(default_factory=list)
-    actions: list[WAction] = field(default_factory=list)
-    fence_ops: dict[str, WAction] = field(default_factory=dict)
+    top: list[WorkResource] = field(default_factory=list)
+    actions: list[WorkAction] = field(default_factory=list)
+    fence_ops: dict[str, WorkAction] = field(default_factory=dict)
     have_stonith_resource: bool = False
     # The CIB has its secrets masked (as in saved or shared CIBs): a change
     # only in secret parameters is not a definition change.
     sanitized: bool = False
     notes: list[str] = field(default_factory=list)
 
-    clones: dict[str, WClone] = field(default_factory=dict)
+    clones: dict[str, WorkClone] = field(default_factory=dict)
 
-    def resource(self, rsc_id: str) -> WRes | None:
+    def resource(self, rsc_id: str) -> WorkResource | None:
         """A resource by the id a constraint uses (a clone's child template
         id stands for the clone)."""
         found = self.rscs.get(rsc_id) or self.groups.get(rsc_id) or self.clones.get(rsc_id)
@@ -385,21 +392,21 @@ class Work:
                     return clone
         return found
 
-    def new_action(self, rsc: WRes | None, task: str, node: str | None, interval_ms: int = 0,
-                   optional: bool = True, name: str | None = None) -> WAction:
-        action = WAction(len(self.actions), rsc, task, node, interval_ms, optional=optional, name=name)
+    def new_action(self, rsc: WorkResource | None, task: str, node: str | None, interval_ms: int = 0,
+                   optional: bool = True, name: str | None = None) -> WorkAction:
+        action = WorkAction(len(self.actions), rsc, task, node, interval_ms, optional=optional, name=name)
         self.actions.append(action)
         if rsc is not None:
             rsc.actions.append(action)
             rsc.actions_by_task.setdefault(task, []).append(action)
         return action
 
-    def current_node(self, rsc: WRes) -> str | None:
+    def current_node(self, rsc: WorkResource) -> str | None:
         """Where ``rsc`` is considered active: the first node, or for a
         resource that does not need fencing, the first clean node."""
         if not rsc.running_on:
             return None
-        if not isinstance(rsc, WRsc):
+        if not isinstance(rsc, WorkPrimitive):
             return rsc.running_on[0]
         if not rsc.needs_fencing:
             for name in rsc.running_on:
@@ -408,7 +415,7 @@ class Work:
                     return name
         return rsc.running_on[0]
 
-    def can_fence(self, node: WNode | None) -> bool:
+    def can_fence(self, node: WorkNode | None) -> bool:
         if not self.options.stonith_enabled or not self.have_stonith_resource:
             return False
         if self.have_quorum or self.options.no_quorum_policy == "ignore":
@@ -416,7 +423,7 @@ class Work:
         return node is not None and node.online
 
 
-def order(first: WAction, then: WAction, flags: OrdFlags) -> None:
+def order(first: WorkAction, then: WorkAction, flags: OrdFlags) -> None:
     """Record "first before then" with ``flags`` (deduplicated, flags merged)."""
     if first is then:
         return
@@ -430,3 +437,11 @@ def order(first: WAction, then: WAction, flags: OrdFlags) -> None:
             return
     then.befores.append((first, flags))
     first.afters.append((then, flags))
+
+
+def find_first_action(rsc: WorkResource, task: str, node: str | None) -> WorkAction | None:
+    """The newest one-shot action of ``rsc`` for ``task`` (on ``node`` if given)."""
+    for action in reversed(rsc.actions_by_task.get(task, ())):
+        if action.interval_ms == 0 and (node is None or action.node == node):
+            return action
+    return None

@@ -19,7 +19,7 @@ from vigil.model.isodate import parse_iso8601
 from vigil.model.transition import Transition
 from vigil.output.transition import render_json, render_pacemaker, render_text
 from vigil.scheduler import schedule
-from vigil.simulator.steps import Failure, apply_transition, inject_failure
+from vigil.simulator.failures import Failure
 
 
 @dataclass(frozen=True)
@@ -57,10 +57,15 @@ def simulate_steps(path: str | os.PathLike[str], failures: Sequence[Failure], st
 
     Each step injects every failure in ``failures`` into the status (as the
     controller records a failed monitor and its fail-count), schedules, and
-    then records the whole transition as successful before the next step.
+    then runs the whole transition through the controller's graph runner,
+    handlers and recorder with agents that all succeed, before the next step
+    (see :mod:`vigil.simulator.steps`).
     """
     if steps < 1:
         raise InputError([Problem("--steps", f"{steps} is not a positive number of steps")])
+    # Playing steps runs the controller's machinery (asyncio, the executor's types): loaded only
+    # here, so that a plain `vigil simulate` (and the conformance runner) starts without it.
+    from vigil.simulator.steps import apply_transition, inject_failure
     cluster, warnings = load_cib(path)
     now = resolve_now(cluster, date)
     results = []

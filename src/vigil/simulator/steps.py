@@ -1,243 +1,224 @@
-"""Play scenarios on a cluster without touching a real one.
+"""Play scenarios on a cluster without touching a real one, through the daemon's own machinery.
 
-``inject_failure`` writes a failed operation (and the fail-count the
-controller would add) into the status; ``apply_transition`` records every
-action of a transition as if it had succeeded.  Together they let
+``inject_failure`` records a failed operation (and the fail-count it adds)
+as the controller records a failed monitor; ``apply_transition`` runs every
+action of a transition through the controller's graph runner and handlers
+with a scripted executor whose agents all succeed.  Together they let
 ``vigil simulate --fail ... --steps K`` show an agent author the sequence of
-transitions — and stop contexts — a real cluster would go through.
+transitions (and stop contexts) a real cluster would go through.
 
-Both are pure functions from model to model: no clock, no I/O.
+Both load the cluster into an in-memory store and run the controller's
+:class:`~vigil.controller.actions.AgentActions` and
+:class:`~vigil.controller.recording.Recorder` over it, so every record id,
+transition key, digest, call id and fail-count is the one the daemon would
+write: the simulator cannot drift from the daemon.  Only fencing is the
+simulator's own handler (the fenced node goes down and is forgotten, with
+no fence device run).  Time is a :class:`~vigil.testing.FakeClock` set to
+``now`` that never moves; no process is started and no file is written.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
-from collections.abc import Iterable
+import logging
+from collections.abc import Coroutine
+from typing import Any
 
+from vigil.controller.actions import AgentActions, TransitionRun
+from vigil.controller.escalation import forget_node
+from vigil.controller.graph import Handler, Handlers, run_graph
+from vigil.controller.recording import Recorder
+from vigil.controller.requests import ConfiguredPrimitives
+from vigil.controller.settings import controller_options
 from vigil.errors import InputError, Problem
+from vigil.model.activity import ControllerStats
 from vigil.model.cluster import Cluster
-from vigil.model.config import Clone, Primitive, iter_primitives
-from vigil.model.digests import digest
-from vigil.model.nvsets import resolve_nvsets
-from vigil.model.rule_eval import RuleContext
-from vigil.model.scores import INFINITY, ScoreError, add, format_score, parse_score
-from vigil.model.status import (
-    OP_DONE,
-    RC_NOT_RUNNING,
-    RC_OK,
-    NodeState,
-    OpRecord,
-    ResourceHistory,
-    Status,
-)
-from vigil.model.transition import Transition
+from vigil.model.config import Primitive
+from vigil.model.results import OcfRc
+from vigil.model.status import NodeState, ResourceHistory, Status
+from vigil.model.transition import Action, Transition
+from vigil.simulator.failures import Failure
+from vigil.store.memory import MemoryStore
+from vigil.testing import FakeClock, ScriptedExecutor
 
-FAILED_MONITOR_RC = RC_NOT_RUNNING
-DEFAULT_TIMEOUT_MS = 20000
-
-
-@dataclasses.dataclass(frozen=True)
-class Failure:
-    """``RSC:NODE[:OP]`` — a failure to inject before scheduling."""
-
-    resource: str
-    node: str
-    operation: str = "monitor"
-
-    @classmethod
-    def parse(cls, text: str) -> Failure:
-        parts = text.split(":")
-        if len(parts) not in (2, 3) or not all(parts):
-            raise InputError([Problem("--fail", f"{text!r} is not RSC:NODE or RSC:NODE:OP "
-                                      "(e.g. nova-compute:node1 or nova-compute:node1:monitor)")])
-        return cls(*parts)
-
-
-def _find_primitive(cluster: Cluster, rsc_id: str) -> tuple[Primitive, bool] | None:
-    """The configured primitive for ``rsc_id`` and whether its history is
-    kept under the bare id (instances of anonymous clones)."""
-    base = rsc_id.split(":", 1)[0]
-    for top in cluster.config.resources:
-        for prim in iter_primitives(top):
-            if prim.id in (rsc_id, base):
-                anonymous = isinstance(top, Clone) and not _is_unique(top)
-                return prim, anonymous
-    return None
-
-
-def _is_unique(clone: Clone) -> bool:
-    for nvset in clone.meta:
-        for name, value in nvset.values:
-            if name == "globally-unique":
-                return value.lower() in ("true", "yes", "1", "on")
-    return False
-
-
-def _history_id(cluster: Cluster, rsc_id: str) -> str:
-    found = _find_primitive(cluster, rsc_id)
-    if found is not None and found[1]:
-        return found[0].id
-    return rsc_id
-
-
-def _next_call_id(status: Status) -> int:
-    return 1 + max((op.call_id for state in status.nodes for h in state.resources for op in h.ops),
-                   default=0)
-
-
-def _params(prim: Primitive, now: int) -> dict[str, str]:
-    ctx = RuleContext(now=now, rsc_class=prim.cls, rsc_provider=prim.provider, rsc_type=prim.type)
-    return resolve_nvsets(prim.params, ctx)
-
-
-def _op_digest(prim: Primitive, task: str, interval_ms: int, now: int) -> str:
-    params = _params(prim, now)
-    for op in prim.ops:
-        if op.name == task and op.interval_ms == interval_ms:
-            params.update(dict(op.params))
-            if interval_ms > 0:
-                params["CRM_meta_timeout"] = str(op.timeout_ms or DEFAULT_TIMEOUT_MS)
-            break
-    else:
-        if interval_ms > 0:
-            params["CRM_meta_timeout"] = str(DEFAULT_TIMEOUT_MS)
-    return digest(params)
-
-
-def _record(prim: Primitive, history_id: str, node: str, task: str, interval_ms: int, rc: int,
-            expected_rc: int, call_id: int, now: int, suffix: str | None = None) -> OpRecord:
-    key = f"{history_id}_{task}_{interval_ms}"
-    record_id = f"{history_id}_{suffix}" if suffix else (key if interval_ms else f"{history_id}_last_0")
-    transition_key = f"0:0:{expected_rc}:vigil-simulate"
-    return OpRecord(
-        id=record_id, operation=task, interval_ms=interval_ms, rc=rc, op_status=OP_DONE,
-        call_id=call_id, on_node=node, op_digest=_op_digest(prim, task, interval_ms, now),
-        last_rc_change=now, last_run=now, transition_key=transition_key,
-        transition_magic=f"0:{rc};{transition_key}", crm_feature_set="3.16.1",
-    )
-
-
-def _replace_node(status: Status, node: NodeState) -> Status:
-    nodes = tuple(node if n.uname == node.uname else n for n in status.nodes)
-    return dataclasses.replace(status, nodes=nodes)
-
-
-def _with_history(node: NodeState, history: ResourceHistory) -> NodeState:
-    others = tuple(h for h in node.resources if h.id != history.id)
-    return dataclasses.replace(node, resources=(*others, history))
-
-
-def _history(node: NodeState, prim: Primitive, history_id: str) -> ResourceHistory:
-    for history in node.resources:
-        if history.id == history_id:
-            return history
-    return ResourceHistory(id=history_id, cls=prim.cls, provider=prim.provider, type=prim.type)
-
-
-def _set_attrs(node: NodeState, updates: dict[str, str | None]) -> NodeState:
-    attrs = [(k, v) for k, v in node.attributes if k not in updates]
-    attrs += [(k, v) for k, v in updates.items() if v is not None]
-    return dataclasses.replace(node, attributes=tuple(attrs))
+# The transition keys of simulated records end with this instead of a controller's id.
+INSTANCE = "vigil-simulate"
+# Simulated results are the simulation's output, not log lines: the recorder tells them to no one.
+_RECORDS_LOG = logging.getLogger(__name__ + ".records")
+_RECORDS_LOG.addHandler(logging.NullHandler())
+_RECORDS_LOG.propagate = False
 
 
 def inject_failure(cluster: Cluster, failure: Failure, now: int) -> Cluster:
-    """Record a failed operation of a resource on a node, with its fail-count."""
-    found = _find_primitive(cluster, failure.resource)
-    if found is None:
-        raise InputError([Problem("--fail", f"no resource {failure.resource!r} in the configuration")])
-    prim, anonymous = found
-    node = cluster.status.node(failure.node)
-    if node is None:
-        known = ", ".join(n.uname for n in cluster.status.nodes) or "none"
-        raise InputError([Problem("--fail", f"node {failure.node!r} has no status (known: {known})")])
-    task, _, interval_text = failure.operation.partition("_")
-    interval_ms = int(interval_text) if interval_text.isdigit() else _monitor_interval(prim, task)
-    history_id = prim.id if anonymous else failure.resource
-    rc = FAILED_MONITOR_RC if task == "monitor" else 1
-    record = _record(prim, history_id, failure.node, task, interval_ms, rc, RC_OK,
-                     _next_call_id(cluster.status), now, suffix="last_failure_0")
-    history = _history(node, prim, history_id)
-    ops = (*(op for op in history.ops if op.id != record.id), record)
-    node = _with_history(node, history._replace(ops=ops))
-    op_key = f"{task}_{interval_ms}"
-    count_name = f"fail-count-{prim.id}#{op_key}"
-    current = node.attribute(count_name)
-    try:
-        count = add(parse_score(current), 1) if current else 1
-    except ScoreError:
-        count = 1
-    if task == "start":
-        count = INFINITY  # start-failure-is-fatal, Pacemaker's default
-    node = _set_attrs(node, {count_name: format_score(count), f"last-failure-{prim.id}#{op_key}": str(now)})
-    return dataclasses.replace(cluster, status=_replace_node(cluster.status, node))
-
-
-def _monitor_interval(prim: Primitive, task: str) -> int:
-    if task != "monitor":
-        return 0
-    intervals = sorted(op.interval_ms for op in prim.ops if op.name == "monitor" and op.interval_ms > 0)
-    return intervals[0] if intervals else 0
+    """The cluster after a failed operation of a resource on a node was recorded, with its fail-count."""
+    return _run(_inject_failure(cluster, failure, now))
 
 
 def apply_transition(cluster: Cluster, transition: Transition, now: int) -> Cluster:
-    """The status after every action of ``transition`` succeeded."""
-    status = cluster.status
-    call_id = _next_call_id(status)
-    for action in transition.actions:
-        if action.pseudo or action.node is None:
+    """The cluster after every action of ``transition`` succeeded, recorded as the controller records it.
+
+    Actions on a node without status are left out, as there is no node to run them.
+    """
+    return _run(_apply_transition(cluster, transition, now))
+
+
+def _run(play: Coroutine[Any, Any, Cluster]) -> Cluster:
+    """Run ``play`` on an event loop of its own (no signal handlers: it never waits on anything real)."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(play)
+    finally:
+        loop.close()
+
+
+class _Sandbox:
+    """A cluster in a memory store, with the controller's handlers and recorder over it."""
+
+    def __init__(self, cluster: Cluster, now: int) -> None:
+        self.cluster = cluster
+        self.now = now
+        self.store = MemoryStore.holding(cluster)
+        self.executor = ScriptedExecutor()
+        clock = FakeClock(start=now)
+        self.recorder = Recorder(self.store, instance=INSTANCE, clock=clock, stats=ControllerStats(),
+                                 logger=_RECORDS_LOG)
+        self.actions = AgentActions(self.store, self.executor, self.recorder, clock)
+        self.fenced: set[str] = set()
+        self.loaded = cluster
+
+    async def load(self) -> TransitionRun:
+        """Read the store as the controller reads it at the start of a transition: the run its
+        actions share (the call ids continue from the status's)."""
+        config = self.cluster.config
+        await self.recorder.resume()
+        self.loaded = (await self.store.snapshot()).cluster
+        options = controller_options(config, self.now)
+        self.recorder.start_failure_is_fatal = options.start_failure_is_fatal
+        return TransitionRun(0, ConfiguredPrimitives(config, self.now), self.loaded, options)
+
+    def handlers(self, run: TransitionRun) -> Handlers:
+        """The simulator's table: the controller's agent and cluster handlers, and a fencing
+        that always works; nothing runs on a node without status."""
+
+        async def fence(action: Action) -> bool:
+            assert action.node is not None
+            state = self.loaded.status.node(action.node)
+            assert state is not None
+            await self.store.set_node_state(dataclasses.replace(
+                state, attributes=(), resources=(), in_ccm="false", crmd="offline", join="down",
+                expected="down"))
+            await forget_node(self.store, action.node)
+            self.fenced.add(action.node)
+            return True
+
+        table = Handlers(agent=lambda action: self.actions.run_agent_action(run, action), fencing=fence,
+                         cluster=lambda action: self.actions.clear_failcount(run, action))
+
+        def on_a_known_node(handler: Handler) -> Handler:
+            async def guarded(action: Action) -> bool:
+                if action.node is None or self.cluster.status.node(action.node) is None:
+                    return True
+                return await handler(action)
+            return guarded
+
+        return table.each(on_a_known_node)
+
+    async def result(self) -> Cluster:
+        """The cluster as it was, with what the store changed: see :func:`_merged`."""
+        await self.actions.monitors.close()
+        final = (await self.store.snapshot()).cluster
+        status = _merged(self.cluster.status, self.loaded.status, final.status, self.fenced)
+        return dataclasses.replace(self.cluster, status=status)
+
+
+async def _inject_failure(cluster: Cluster, failure: Failure, now: int) -> Cluster:
+    sandbox = _Sandbox(cluster, now)
+    run = await sandbox.load()
+    placement = run.primitives.find(failure.resource)
+    if placement is None:
+        raise InputError([Problem("--fail", f"no resource {failure.resource!r} in the configuration")])
+    if cluster.status.node(failure.node) is None:
+        known = ", ".join(n.uname for n in cluster.status.nodes) or "none"
+        raise InputError([Problem("--fail", f"node {failure.node!r} has no status (known: {known})")])
+    task, _, interval_text = failure.operation.partition("_")
+    primitive = placement.primitive
+    interval_ms = int(interval_text) if interval_text.isdigit() else _monitor_interval(primitive, task)
+    prepared = sandbox.actions.prepare(run, Action(0, task, failure.resource, failure.node, interval_ms))
+    assert prepared is not None  # configured
+    # A recurring monitor finds the resource stopped; anything else (a probe included) fails.
+    recurring = task == "monitor" and interval_ms > 0
+    sandbox.executor.script(rc=OcfRc.NOT_RUNNING if recurring else OcfRc.ERR_GENERIC)
+    result = await sandbox.executor.run(prepared.request)
+    key = sandbox.recorder.transition_key(0, 0, task, interval_ms)
+    await sandbox.recorder.record(prepared, result, {}, key)
+    return await sandbox.result()
+
+
+def _monitor_interval(primitive: Primitive, task: str) -> int:
+    """The interval a failed ``monitor`` is taken from: the most frequent recurring monitor."""
+    if task != "monitor":
+        return 0
+    intervals = sorted(op.interval_ms for op in primitive.ops if op.name == "monitor" and op.interval_ms > 0)
+    return intervals[0] if intervals else 0
+
+
+async def _apply_transition(cluster: Cluster, transition: Transition, now: int) -> Cluster:
+    sandbox = _Sandbox(cluster, now)
+    run = await sandbox.load()
+    # One action at a time, in graph order: the records' call ids follow the graph.
+    await run_graph(transition, sandbox.handlers(run), limit=1)
+    return await sandbox.result()
+
+
+def _merged(original: Status, loaded: Status, final: Status, fenced: set[str]) -> Status:
+    """``original`` with the changes from ``loaded`` to ``final`` (the store's view before and after).
+
+    What did not change keeps its object and its place (the store sorts what
+    it holds; a CIB need not be sorted), so the incremental scheduler and the
+    printers see the cluster as it was but for what the actions did.  What
+    the store does not keep (a history without operations, a shutdown lock)
+    is kept from ``original`` unless the node was fenced.
+    """
+    nodes = []
+    for state in original.nodes:
+        before, after = loaded.node(state.uname), final.node(state.uname)
+        if after is None or before is None:
+            nodes.append(state)
             continue
-        node = status.node(action.node)
-        if node is None:
+        nodes.append(_merged_node(state, before, after, state.uname in fenced))
+    return dataclasses.replace(original, nodes=tuple(nodes))
+
+
+def _merged_node(state: NodeState, before: NodeState, after: NodeState, fenced: bool) -> NodeState:
+    if before == after and not fenced:
+        return state
+    membership = {field.name: getattr(after, field.name) for field in dataclasses.fields(after)
+                  if field.name not in ("attributes", "resources")}
+    attributes = state.attributes
+    if before.attributes != after.attributes:
+        now, then = dict(after.attributes), dict(before.attributes)
+        changed = {name for name in now.keys() | then.keys() if now.get(name) != then.get(name)}
+        attributes = (*((k, v) for k, v in state.attributes if k not in changed),
+                      *((k, v) for k, v in after.attributes if k in changed))
+    kept_before = {history.id: history for history in before.resources}
+    now_there = {history.id: history for history in after.resources}
+    resources: list[ResourceHistory] = []
+    for history in state.resources:
+        if history.id not in kept_before:  # not held by the store (no operations)
+            if not fenced:
+                resources.append(history)
             continue
-        if action.task == "stonith":
-            node = _fenced(node)
-        elif action.task == "clear_failcount" and action.resource is not None:
-            node = _clear_failcount(node, action.resource.split(":", 1)[0])
-        elif action.resource is not None:
-            updated = _record_action(cluster, node, action.resource, action.task, action.interval_ms,
-                                     call_id, now)
-            if updated is None:
-                continue
-            node = updated
-            call_id += 1
-        status = _replace_node(status, node)
-    return dataclasses.replace(cluster, status=status)
-
-
-def _fenced(node: NodeState) -> NodeState:
-    return dataclasses.replace(node, in_ccm="false", crmd="offline", join="down", expected="down",
-                               resources=(), attributes=())
-
-
-def _clear_failcount(node: NodeState, base_id: str) -> NodeState:
-    drop: dict[str, str | None] = {k: None for k, _ in node.attributes
-            if k.startswith((f"fail-count-{base_id}#", f"last-failure-{base_id}#"))
-            or k in (f"fail-count-{base_id}", f"last-failure-{base_id}")}
-    return _set_attrs(node, drop)
-
-
-def _record_action(cluster: Cluster, node: NodeState, rsc_id: str, task: str, interval_ms: int,
-                   call_id: int, now: int) -> NodeState | None:
-    found = _find_primitive(cluster, rsc_id)
-    if found is None:
-        return None
-    prim, anonymous = found
-    history_id = prim.id if anonymous else rsc_id
-    history = _history(node, prim, history_id)
-    keep: Iterable[OpRecord] = history.ops
-    if task == "monitor" and interval_ms == 0:
-        record = _record(prim, history_id, node.uname, task, 0, RC_NOT_RUNNING, RC_NOT_RUNNING, call_id, now)
-    elif task in ("start", "stop"):
-        record = _record(prim, history_id, node.uname, task, 0, RC_OK, RC_OK, call_id, now)
-        # A start or stop replaces the last result; a stop also ends the
-        # recurring monitors, as the controller cancels them.
-        keep = [op for op in history.ops if op.id != record.id and not (task == "stop" and op.interval_ms)]
-    elif task == "monitor":
-        record = _record(prim, history_id, node.uname, task, interval_ms, RC_OK, RC_OK, call_id, now)
-    else:
-        return None
-    ops = (*(op for op in keep if op.id != record.id), record)
-    return _with_history(node, history._replace(ops=ops))
+        changed_to = now_there.get(history.id)
+        if changed_to is None:
+            continue
+        if changed_to == kept_before[history.id]:
+            resources.append(history)
+        else:
+            resources.append(changed_to._replace(shutdown_lock=history.shutdown_lock))
+    known = {history.id for history in state.resources}
+    resources += [history for history in after.resources if history.id not in known]
+    return dataclasses.replace(state, **membership, attributes=attributes, resources=tuple(resources))
 
 
 __all__ = ["Failure", "apply_transition", "inject_failure"]

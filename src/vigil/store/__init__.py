@@ -4,7 +4,8 @@
 ``sqlite:///ABS/PATH``     SQLite file at /ABS/PATH (or ``vigil.db`` in it, when a directory)
 ``sqlite:REL/PATH``        the same, relative to the working directory
 ``memory://``              a new, empty in-memory store (tests, simulations)
-``etcd://HOST:PORT``       not implemented yet (a later issue)
+``etcd://HOST:PORT[,...]``  etcd (``pip install vigil[etcd]``); ``/NAME`` after the hosts
+                           names the cluster (key prefix ``/vigil/NAME/``, default ``default``)
 =========================  ==============================================================
 
 The contract every backend keeps is in :mod:`vigil.store.base`; the
@@ -24,31 +25,32 @@ from vigil.store.base import (
     Snapshot,
     Store,
     StoreError,
-    failcount_attribute,
-    last_failure_attribute,
     require,
 )
+from vigil.store.coord import Guard, GuardLost, Lease, NodeNameTaken
 from vigil.store.memory import MemoryStore
 from vigil.store.sqlite import SQLiteStore
 
 __all__ = [
     "Capabilities",
     "Change",
+    "Guard",
+    "GuardLost",
+    "Lease",
     "MemoryStore",
+    "NodeNameTaken",
     "ResourceRef",
     "RevisionConflict",
     "SQLiteStore",
     "Snapshot",
     "Store",
     "StoreError",
-    "failcount_attribute",
-    "last_failure_attribute",
     "open_store",
     "require",
     "sqlite_url",
 ]
 
-_SCHEMES = "sqlite:///PATH (one machine) or memory:// (tests)"
+_SCHEMES = "sqlite:///PATH (one machine), etcd://HOST:PORT[,HOST:PORT...][/CLUSTER] or memory:// (tests)"
 
 
 def sqlite_url(path: Path) -> str:
@@ -82,7 +84,12 @@ def open_store(url: str, *, create: bool = True, read_only: bool = False) -> Sto
             )
         return SQLiteStore(url, Path(unquote(parts.path)), create=create and not read_only,
                            read_only=read_only)
-    if scheme in ("etcd", "etcd+http", "etcd+https"):
-        raise StoreError(f"the etcd store ({url}) is not implemented yet; on one machine use sqlite:///PATH")
+    if scheme == "etcd":
+        if parts.fragment:
+            raise StoreError(f"invalid store URL {url!r}: write etcd://HOST:PORT[,HOST:PORT...][/CLUSTER]")
+        # Imported here: the etcd client is an optional extra, needed only for etcd:// URLs.
+        from vigil.store.etcd import EtcdStore
+
+        return EtcdStore(url)
     shown = f"{scheme}://" if scheme else "no scheme"
     raise StoreError(f"unknown store URL {url!r} ({shown}): use {_SCHEMES}")

@@ -46,28 +46,30 @@ off the event loop.  Synchronous callers (the CLI) use ``asyncio.run``.
 
 from __future__ import annotations
 
-import re
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
+from vigil.errors import VigilError
 from vigil.model.cluster import Cluster
 from vigil.model.config import Config
+from vigil.model.resources import belongs_to
 from vigil.model.status import NodeState, OpRecord
+
+if TYPE_CHECKING:
+    from vigil.store.coord import Guard, Lease
 
 # -- errors ----------------------------------------------------------------------------
 
 
-class StoreError(Exception):
+class StoreError(VigilError):
     """The store cannot do what was asked: a message for the user, not a traceback.
 
     Raised for a bad URL, a file that is not a vigil store or is corrupt, a
     store written by a newer vigil, a closed store, an I/O error.
     """
-
-    exit_code = 1
 
 
 class RevisionConflict(StoreError):
@@ -161,41 +163,9 @@ class ResourceRef:
 # How many operation log entries a store keeps at least.
 LOG_RETENTION = 10_000
 
-FAILCOUNT_PREFIX = "fail-count-"
-LAST_FAILURE_PREFIX = "last-failure-"
-
-
-def failcount_attribute(rsc: str, operation: str, interval_ms: int) -> str:
-    """Pacemaker's per-operation fail-count attribute, ``fail-count-RSC#OP_INTERVAL``."""
-    return f"{FAILCOUNT_PREFIX}{rsc}#{operation}_{interval_ms}"
-
-
-def last_failure_attribute(rsc: str, operation: str, interval_ms: int) -> str:
-    """Pacemaker's ``last-failure-RSC#OP_INTERVAL`` (epoch seconds of the newest failure)."""
-    return f"{LAST_FAILURE_PREFIX}{rsc}#{operation}_{interval_ms}"
-
-
-def failure_attribute_matcher(
-    rsc: str, operation: str | None = None, interval_ms: int | None = None
-) -> Callable[[str], bool]:
-    """A predicate for the fail-count and last-failure attributes of ``rsc``.
-
-    ``rsc`` also matches its anonymous clone instances ``rsc:N``; with
-    ``operation`` (and ``interval_ms``) only those of that operation.
-    """
-    name = re.escape(rsc) + ("" if ":" in rsc else "(?::[0-9]+)?")
-    op = re.escape(operation) if operation is not None else "[^#]+"
-    interval = str(interval_ms) if interval_ms is not None else "[0-9]+"
-    pattern = re.compile(f"^(?:{FAILCOUNT_PREFIX}|{LAST_FAILURE_PREFIX}){name}#{op}_{interval}$")
-    return lambda attribute: pattern.match(attribute) is not None
-
-
 def log_matches(entry_resource: str, resource: str | None) -> bool:
     """Does a log entry of ``entry_resource`` belong to ``resource`` (or its instances)?"""
-    if resource is None or entry_resource == resource:
-        return True
-    base, _, number = entry_resource.rpartition(":")
-    return base == resource and number.isdigit()
+    return resource is None or belongs_to(entry_resource, resource)
 
 
 def require(store: Store, *, multi_node: bool = False) -> None:
@@ -218,6 +188,15 @@ class Store(ABC):
     tasks (and threads): each call is still one transaction.  A write whose
     awaiting task is cancelled may or may not have committed (as with a
     network store whose reply is lost): read the state again to know.
+
+    Guarded writes: every write method takes ``guard`` (a
+    :class:`~vigil.store.coord.Guard`: a key and its create revision, such
+    as the controller's term or the node's incarnation).  The guard is
+    checked in the write's own transaction: when it no longer holds, the
+    write changes nothing and raises :class:`~vigil.store.coord.GuardLost`
+    (also when the write would have changed nothing), never
+    :class:`RevisionConflict`.  Leases, membership and election are the
+    methods at the end (see :mod:`vigil.store.coord`).
     """
 
     capabilities: ClassVar[Capabilities]
@@ -273,7 +252,7 @@ class Store(ABC):
     # -- writing the configuration --------------------------------------------
 
     @abstractmethod
-    async def put_config(self, config: Config, expected_revision: int) -> int:
+    async def put_config(self, config: Config, expected_revision: int, *, guard: Guard | None = None) -> int:
         """Replace the configuration if its config revision is still ``expected_revision``.
 
         Compare-and-set: the comparison and the write are one transaction,
@@ -287,7 +266,7 @@ class Store(ABC):
     # -- writing the status -----------------------------------------------------
 
     @abstractmethod
-    async def set_node_state(self, state: NodeState) -> int:
+    async def set_node_state(self, state: NodeState, *, guard: Guard | None = None) -> int:
         """Set a node's membership fields (id, in_ccm, crmd, join, expected, ...).
 
         Every field of ``state`` except ``attributes`` and ``resources``
@@ -297,7 +276,9 @@ class Store(ABC):
         """
 
     @abstractmethod
-    async def set_node_attribute(self, node: str, name: str, value: str | None) -> int:
+    async def set_node_attribute(
+        self, node: str, name: str, value: str | None, *, guard: Guard | None = None
+    ) -> int:
         """Set one transient attribute of ``node`` (``None`` removes it).
 
         Creates the node if needed.  Returns the new revision, or the
@@ -316,6 +297,7 @@ class Store(ABC):
         attributes: Mapping[str, str | None] | None = None,
         meta: Mapping[str, str] | None = None,
         also: Sequence[OpRecord] = (),
+        guard: Guard | None = None,
     ) -> int:
         """Record an operation result, with the fail-count change it causes, atomically.
 
@@ -336,7 +318,13 @@ class Store(ABC):
 
     @abstractmethod
     async def clear_failcount(
-        self, node: str, rsc: str, operation: str | None = None, interval_ms: int | None = None
+        self,
+        node: str,
+        rsc: str,
+        operation: str | None = None,
+        interval_ms: int | None = None,
+        *,
+        guard: Guard | None = None,
     ) -> int:
         """Remove ``rsc``'s fail-count and last-failure attributes on ``node`` in one transaction.
 
@@ -347,7 +335,9 @@ class Store(ABC):
         """
 
     @abstractmethod
-    async def forget_operations(self, node: str, rsc: str, op_ids: Iterable[str]) -> int:
+    async def forget_operations(
+        self, node: str, rsc: str, op_ids: Iterable[str], *, guard: Guard | None = None
+    ) -> int:
         """Remove the records ``op_ids`` from ``node``'s history of ``rsc`` in one transaction.
 
         For cancelled recurring operations, whose records Pacemaker deletes.
@@ -356,7 +346,7 @@ class Store(ABC):
         """
 
     @abstractmethod
-    async def forget_resource(self, node: str, rsc: str) -> int:
+    async def forget_resource(self, node: str, rsc: str, *, guard: Guard | None = None) -> int:
         """Remove ``node``'s whole history of ``rsc`` (a cleanup, or a resource gone).
 
         Its fail-counts are left to :meth:`clear_failcount`.  Returns the new
@@ -364,7 +354,7 @@ class Store(ABC):
         """
 
     @abstractmethod
-    async def remove_node(self, node: str) -> int:
+    async def remove_node(self, node: str, *, guard: Guard | None = None) -> int:
         """Remove a node's state, attributes and history in one transaction.
 
         Returns the new revision, or the current one when the node had none.
@@ -413,6 +403,55 @@ class Store(ABC):
                 return
             seen = change.revision
             yield change
+
+    # -- leases, membership, election (see vigil.store.coord) ------------------------
+
+    @abstractmethod
+    async def grant_lease(self, ttl: int) -> Lease:
+        """A lease of ``ttl`` seconds (at least 2), kept alive off the caller's loop until revoked.
+
+        Closing the store revokes the leases it granted.
+        """
+
+    @abstractmethod
+    async def join(self, node: str, lease: Lease) -> Guard:
+        """Create ``node``'s membership key on ``lease``, create-only; its guard (the incarnation).
+
+        Raises :class:`~vigil.store.coord.NodeNameTaken` while another
+        holder's key lives.  The key vanishes when the lease ends.
+        """
+
+    @abstractmethod
+    async def members(self) -> dict[str, int]:
+        """The live members: node name -> incarnation, in name order."""
+
+    @abstractmethod
+    async def campaign(self, candidate: str, lease: Lease, timeout: float | None = None) -> Guard | None:
+        """Become the leader (the leader key on ``lease``); its guard, whose revision is the term.
+
+        Waits while another leader's key lives; ``None`` after ``timeout``
+        seconds.  A candidate already leading with this lease gets its guard.
+        """
+
+    @abstractmethod
+    async def leader(self) -> Guard | None:
+        """The current leader's guard (``holder`` is its name), or ``None``."""
+
+    @abstractmethod
+    async def resign(self, guard: Guard) -> None:
+        """Give up the leadership ``guard`` stands for (nothing when it no longer holds)."""
+
+    @abstractmethod
+    async def guard_holds(self, guard: Guard) -> bool:
+        """Whether ``guard``'s key still exists with the same create revision."""
+
+    @abstractmethod
+    async def wait_guard_lost(self, guard: Guard, timeout: float | None = None) -> bool:
+        """Wait until ``guard`` no longer holds (True), or ``timeout`` passes (False).
+
+        How a leader learns it was deposed (its lease expired, it was
+        resigned), without polling its own writes.
+        """
 
     # -- lifetime ------------------------------------------------------------------
 

@@ -12,7 +12,8 @@ import json
 from typing import Any
 
 from vigil.errors import InputError
-from vigil.formats.cib import dump_cib, load_cib
+from vigil.formats.cib.dump import dump_cib
+from vigil.formats.cib.load import load_cib
 from vigil.model.cluster import Cluster
 from vigil.model.config import Config
 from vigil.model.status import NodeState, OpRecord, Status

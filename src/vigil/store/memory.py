@@ -14,9 +14,12 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import ClassVar
 
+from vigil.model.cluster import Cluster
 from vigil.model.config import Config
+from vigil.model.failcounts import failure_attribute_matcher
 from vigil.model.status import NodeState, OpRecord
 from vigil.store.base import (
     LOG_RETENTION,
@@ -28,21 +31,23 @@ from vigil.store.base import (
     Snapshot,
     Store,
     StoreError,
-    failure_attribute_matcher,
     log_matches,
 )
 from vigil.store.codec import check_node_state
+from vigil.store.coord import Guard, LocalCoordination
 from vigil.store.notify import LocalNotifier
-from vigil.store.state import NodeData, apply_attributes, build_cluster, failure_updates
+from vigil.store.state import History, NodeData, apply_attributes, build_cluster, failure_updates
 
 
-class MemoryStore(Store):
+class MemoryStore(LocalCoordination, Store):
     capabilities: ClassVar[Capabilities] = Capabilities(
         backend="memory", multi_node=False, durable=False, shared_between_processes=False
     )
 
     def __init__(self, url: str = "memory://") -> None:
         super().__init__(url)
+        # Leases, members and the leader live as long as this object (vigil.store.coord).
+        self._coord_scope = f"memory:{id(self)}"
         self._lock = threading.Lock()
         self._revision = 0
         self._config = Config()
@@ -73,14 +78,20 @@ class MemoryStore(Store):
         self._notifier.publish(Change(self._revision, self._config_revision))
 
     def _update_node(
-        self, node: str, change: Callable[[NodeData], bool], log: Callable[[int], LogEntry] | None = None
+        self,
+        node: str,
+        change: Callable[[NodeData], bool],
+        log: Callable[[int], LogEntry] | None = None,
+        guard: Guard | None = None,
     ) -> int:
         """Apply ``change`` to a copy of ``node``'s data; commit it if it changed anything.
 
         ``log`` makes the log entry for the new revision, appended in the same commit.
+        A ``guard`` that no longer holds raises GuardLost before anything changes.
         """
         with self._lock:
             self._check_open()
+            self._check_guard(guard)
             data = self._nodes.get(node, NodeData()).copy()
             if not change(data):
                 return self._revision
@@ -93,6 +104,27 @@ class MemoryStore(Store):
                 self._log.append(log(revision))
         self._publish()
         return revision
+
+    @classmethod
+    def holding(cls, cluster: Cluster) -> MemoryStore:
+        """A store that holds ``cluster``'s configuration and status (a simulation's starting point),
+        put in at once rather than one record at a time; the operation log starts empty.
+
+        A history without operations is not kept, as a store never holds one.
+        """
+        store = cls()
+        store._config = cluster.config
+        store._revision = store._config_revision = 1
+        for state in cluster.status.nodes:
+            membership = replace(state, attributes=(), resources=())
+            data = NodeData(state=membership, attributes=dict(state.attributes))
+            for history in state.resources:
+                if history.ops:
+                    ref = ResourceRef(history.id, history.cls, history.provider, history.type,
+                                      history.container)
+                    data.histories[history.id] = History(ref, {op.id: op for op in history.ops})
+            store._nodes[state.uname] = data
+        return store
 
     # -- reading ---------------------------------------------------------------------
 
@@ -119,9 +151,10 @@ class MemoryStore(Store):
 
     # -- writing -----------------------------------------------------------------------
 
-    async def put_config(self, config: Config, expected_revision: int) -> int:
+    async def put_config(self, config: Config, expected_revision: int, *, guard: Guard | None = None) -> int:
         with self._lock:
             self._check_open()
+            self._check_guard(guard)
             if self._config_revision != expected_revision:
                 raise RevisionConflict(expected_revision, self._config_revision)
             self._fault("put_config")
@@ -131,7 +164,7 @@ class MemoryStore(Store):
         self._publish()
         return revision
 
-    async def set_node_state(self, state: NodeState) -> int:
+    async def set_node_state(self, state: NodeState, *, guard: Guard | None = None) -> int:
         check_node_state(state)
 
         def change(data: NodeData) -> bool:
@@ -140,10 +173,14 @@ class MemoryStore(Store):
             data.state = state
             return True
 
-        return self._update_node(state.uname, change)
+        return self._update_node(state.uname, change, guard=guard)
 
-    async def set_node_attribute(self, node: str, name: str, value: str | None) -> int:
-        return self._update_node(node, lambda data: apply_attributes(data.attributes, {name: value}))
+    async def set_node_attribute(
+        self, node: str, name: str, value: str | None, *, guard: Guard | None = None
+    ) -> int:
+        return self._update_node(
+            node, lambda data: apply_attributes(data.attributes, {name: value}), guard=guard
+        )
 
     async def record_operation(
         self,
@@ -156,6 +193,7 @@ class MemoryStore(Store):
         attributes: Mapping[str, str | None] | None = None,
         meta: Mapping[str, str] | None = None,
         also: Sequence[OpRecord] = (),
+        guard: Guard | None = None,
     ) -> int:
         logged_meta = tuple(sorted((meta or {}).items()))
 
@@ -174,11 +212,17 @@ class MemoryStore(Store):
             return True
 
         return self._update_node(
-            node, change, lambda revision: LogEntry(revision, node, resource.id, record, logged_meta)
+            node, change, lambda revision: LogEntry(revision, node, resource.id, record, logged_meta), guard
         )
 
     async def clear_failcount(
-        self, node: str, rsc: str, operation: str | None = None, interval_ms: int | None = None
+        self,
+        node: str,
+        rsc: str,
+        operation: str | None = None,
+        interval_ms: int | None = None,
+        *,
+        guard: Guard | None = None,
     ) -> int:
         matches = failure_attribute_matcher(rsc, operation, interval_ms)
 
@@ -188,9 +232,11 @@ class MemoryStore(Store):
                 del data.attributes[name]
             return bool(doomed)
 
-        return self._update_node(node, change)
+        return self._update_node(node, change, guard=guard)
 
-    async def forget_operations(self, node: str, rsc: str, op_ids: Iterable[str]) -> int:
+    async def forget_operations(
+        self, node: str, rsc: str, op_ids: Iterable[str], *, guard: Guard | None = None
+    ) -> int:
         doomed = set(op_ids)
 
         def change(data: NodeData) -> bool:
@@ -203,7 +249,7 @@ class MemoryStore(Store):
                 history.ops.pop(op_id, None)
             return True
 
-        return self._update_node(node, change)
+        return self._update_node(node, change, guard=guard)
 
     async def operation_log(
         self, resource: str | None = None, node: str | None = None, limit: int = 200
@@ -217,12 +263,13 @@ class MemoryStore(Store):
             ]
         return found[-limit:] if limit > 0 else []
 
-    async def forget_resource(self, node: str, rsc: str) -> int:
-        return self._update_node(node, lambda data: data.remove_history(rsc))
+    async def forget_resource(self, node: str, rsc: str, *, guard: Guard | None = None) -> int:
+        return self._update_node(node, lambda data: data.remove_history(rsc), guard=guard)
 
-    async def remove_node(self, node: str) -> int:
+    async def remove_node(self, node: str, *, guard: Guard | None = None) -> int:
         with self._lock:
             self._check_open()
+            self._check_guard(guard)
             if self._nodes.pop(node, None) is None:
                 return self._revision
             revision = self._commit()
@@ -236,6 +283,7 @@ class MemoryStore(Store):
         return await self._notifier.wait(since_revision, timeout)
 
     async def close(self) -> None:
+        await self._revoke_leases()
         with self._lock:
             self._closed = True
         self._notifier.close()

@@ -64,6 +64,7 @@ from pathlib import Path
 from typing import ClassVar, TypeVar
 
 from vigil.model.config import Config
+from vigil.model.failcounts import failure_attribute_matcher
 from vigil.model.status import NodeState, OpRecord
 from vigil.store.base import (
     LOG_RETENTION,
@@ -75,7 +76,6 @@ from vigil.store.base import (
     Snapshot,
     Store,
     StoreError,
-    failure_attribute_matcher,
     log_matches,
 )
 from vigil.store.codec import (
@@ -88,6 +88,7 @@ from vigil.store.codec import (
     encode_record,
     encode_resource,
 )
+from vigil.store.coord import Guard, LocalCoordination
 from vigil.store.notify import LocalNotifier
 from vigil.store.state import History, NodeData, adopt, build_cluster, failure_updates
 
@@ -204,7 +205,7 @@ def resolve_path(path: Path) -> Path:
     return path / DEFAULT_FILE_NAME if path.is_dir() and path.name != DEFAULT_FILE_NAME else path
 
 
-class SQLiteStore(Store):
+class SQLiteStore(LocalCoordination, Store):
     capabilities: ClassVar[Capabilities] = Capabilities(
         backend="SQLite", multi_node=False, durable=True, shared_between_processes=True
     )
@@ -215,6 +216,8 @@ class SQLiteStore(Store):
     ) -> None:
         super().__init__(url)
         self.path = resolve_path(path)
+        # Leases, members and the leader: per file, in this process (vigil.store.coord).
+        self._coord_scope = f"sqlite:{self.path.resolve()}"
         self.poll_interval = poll_interval
         self._lock = threading.Lock()
         self._closed = False
@@ -417,11 +420,15 @@ class SQLiteStore(Store):
             raise StoreError(f"{self.path}: the store's revision row is missing: the store is damaged")
         return Change(int(row[0]), int(row[1]))
 
-    def _write(self, work: Work, *, config: bool = False) -> int:
-        """``work`` in one ``BEGIN IMMEDIATE`` transaction; a new revision if it changed anything."""
+    def _write(self, work: Work, *, config: bool = False, guard: Guard | None = None) -> int:
+        """``work`` in one ``BEGIN IMMEDIATE`` transaction; a new revision if it changed anything.
+
+        A ``guard`` that no longer holds raises GuardLost before ``work`` runs.
+        """
         conn = self._conn
         conn.execute("BEGIN IMMEDIATE")
         try:
+            self._check_guard(guard)
             current = self._read_change()
             revision = current.revision + 1
             if not work(conn, revision):
@@ -603,7 +610,7 @@ class SQLiteStore(Store):
 
     # -- writing ------------------------------------------------------------------------------
 
-    async def put_config(self, config: Config, expected_revision: int) -> int:
+    async def put_config(self, config: Config, expected_revision: int, *, guard: Guard | None = None) -> int:
         data = await asyncio.to_thread(encode_config, config)  # the slow part: outside the transaction
 
         def work(conn: sqlite3.Connection, revision: int) -> bool:
@@ -619,13 +626,13 @@ class SQLiteStore(Store):
             return True
 
         def write() -> int:
-            revision = self._write(work, config=True)
+            revision = self._write(work, config=True, guard=guard)
             self._config_cache = (revision, config)
             return revision
 
         return await self._run(write)
 
-    async def set_node_state(self, state: NodeState) -> int:
+    async def set_node_state(self, state: NodeState, *, guard: Guard | None = None) -> int:
         text = encode_node(state)
 
         def work(conn: sqlite3.Connection, revision: int) -> bool:
@@ -639,12 +646,14 @@ class SQLiteStore(Store):
             )
             return True
 
-        return await self._run(lambda: self._write(work))
+        return await self._run(lambda: self._write(work, guard=guard))
 
-    async def set_node_attribute(self, node: str, name: str, value: str | None) -> int:
+    async def set_node_attribute(
+        self, node: str, name: str, value: str | None, *, guard: Guard | None = None
+    ) -> int:
         return await self._run(
             lambda: self._write(
-                lambda conn, revision: _update_attributes(conn, node, {name: value}, revision)
+                lambda conn, revision: _update_attributes(conn, node, {name: value}, revision), guard=guard
             )
         )
 
@@ -659,6 +668,7 @@ class SQLiteStore(Store):
         attributes: Mapping[str, str | None] | None = None,
         meta: Mapping[str, str] | None = None,
         also: Sequence[OpRecord] = (),
+        guard: Guard | None = None,
     ) -> int:
         resource_text = encode_resource(resource)
         record_texts = [(record.id, encode_record(record))] + [(r.id, encode_record(r)) for r in also]
@@ -694,10 +704,16 @@ class SQLiteStore(Store):
             )
             return True
 
-        return await self._run(lambda: self._write(work))
+        return await self._run(lambda: self._write(work, guard=guard))
 
     async def clear_failcount(
-        self, node: str, rsc: str, operation: str | None = None, interval_ms: int | None = None
+        self,
+        node: str,
+        rsc: str,
+        operation: str | None = None,
+        interval_ms: int | None = None,
+        *,
+        guard: Guard | None = None,
     ) -> int:
         matches = failure_attribute_matcher(rsc, operation, interval_ms)
 
@@ -705,9 +721,11 @@ class SQLiteStore(Store):
             doomed = [name for name in _attributes(conn, node) if matches(name)]
             return _update_attributes(conn, node, dict.fromkeys(doomed), revision)
 
-        return await self._run(lambda: self._write(work))
+        return await self._run(lambda: self._write(work, guard=guard))
 
-    async def forget_operations(self, node: str, rsc: str, op_ids: Iterable[str]) -> int:
+    async def forget_operations(
+        self, node: str, rsc: str, op_ids: Iterable[str], *, guard: Guard | None = None
+    ) -> int:
         doomed = sorted(set(op_ids))
 
         def work(conn: sqlite3.Connection, revision: int) -> bool:
@@ -718,7 +736,7 @@ class SQLiteStore(Store):
                 ).rowcount
             return removed > 0
 
-        return await self._run(lambda: self._write(work))
+        return await self._run(lambda: self._write(work, guard=guard))
 
     async def operation_log(
         self, resource: str | None = None, node: str | None = None, limit: int = 200
@@ -756,20 +774,20 @@ class SQLiteStore(Store):
 
         return await self._run(read)
 
-    async def forget_resource(self, node: str, rsc: str) -> int:
+    async def forget_resource(self, node: str, rsc: str, *, guard: Guard | None = None) -> int:
         def work(conn: sqlite3.Connection, revision: int) -> bool:
             return conn.execute("DELETE FROM resources WHERE node = ? AND rsc = ?", (node, rsc)).rowcount > 0
 
-        return await self._run(lambda: self._write(work))
+        return await self._run(lambda: self._write(work, guard=guard))
 
-    async def remove_node(self, node: str) -> int:
+    async def remove_node(self, node: str, *, guard: Guard | None = None) -> int:
         def work(conn: sqlite3.Connection, revision: int) -> bool:
             removed = 0
             for table in ("nodes", "node_attributes", "resources"):
                 removed += conn.execute(f"DELETE FROM {table} WHERE node = ?", (node,)).rowcount
             return removed > 0
 
-        return await self._run(lambda: self._write(work))
+        return await self._run(lambda: self._write(work, guard=guard))
 
     # -- watching and lifetime -------------------------------------------------------------------
 
@@ -784,6 +802,7 @@ class SQLiteStore(Store):
         )
 
     async def close(self) -> None:
+        await self._revoke_leases()
         with self._lock:
             if not self._closed:
                 self._closed = True

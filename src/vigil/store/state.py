@@ -25,9 +25,10 @@ from dataclasses import dataclass, field, replace
 
 from vigil.model.cluster import Cluster
 from vigil.model.config import Config
+from vigil.model.failcounts import failcount_attribute, last_failure_attribute
 from vigil.model.scores import ScoreError, add, format_score, parse_score
 from vigil.model.status import NodeState, OpRecord, ResourceHistory, Status
-from vigil.store.base import ResourceRef, failcount_attribute, last_failure_attribute
+from vigil.store.base import ResourceRef
 
 
 @dataclass(eq=False)

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 
 from lxml import etree
 
+from vigil.model.failcounts import FAILCOUNT_PREFIX, LAST_FAILURE_PREFIX
 from vigil.testing.gen_model import (
     EXECUTION_DATE,
     FEATURE_SET,
@@ -202,8 +203,8 @@ def _fail_attributes(records: Iterable[tuple[Primitive, str, History]]) -> dict[
             continue
         op = {"failed_start": "start_0", "failed_stop": "stop_0"}.get(
             hist.kind, f"monitor_{prim.monitor_interval_ms}")
-        attrs[f"fail-count-{lrm_id}#{op}"] = hist.fail_count
-        attrs[f"last-failure-{lrm_id}#{op}"] = str(HISTORY_START + 3600)
+        attrs[f"{FAILCOUNT_PREFIX}{lrm_id}#{op}"] = hist.fail_count
+        attrs[f"{LAST_FAILURE_PREFIX}{lrm_id}#{op}"] = str(HISTORY_START + 3600)
     return attrs
 
 

@@ -1,13 +1,7 @@
-"""The Pacemaker CIB XML adapter: ``load_cib`` and ``dump_cib``.
+"""The Pacemaker CIB XML adapter.
 
-Reading lives in ``load`` (with ``reader``, ``stream``, ``rules``,
-``resources``, ``config``, ``alerts``, ``status``); writing in ``dump`` and
-``dump_status``.
+Reading lives in ``load`` (``load_cib``, with ``reader``, ``stream``,
+``rules``, ``resources``, ``config``, ``alerts``, ``status``); writing in
+``dump`` (``dump_cib``) and ``dump_status``.  Import from those modules: a
+``vigil simulate`` that only reads must not pay for the writer.
 """
-
-from __future__ import annotations
-
-from vigil.formats.cib.dump import dump_cib
-from vigil.formats.cib.load import load_cib
-
-__all__ = ["dump_cib", "load_cib"]

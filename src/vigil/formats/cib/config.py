@@ -1,6 +1,6 @@
 """Reading ``<configuration>``: options, nodes, constraints, defaults, fencing.
 
-Resources are read in ``cib_resources``; this module ties the sections
+Resources are read in ``resources``; this module ties the sections
 together and checks that every constraint names a resource that exists.
 """
 
@@ -10,9 +10,10 @@ import re
 from dataclasses import replace
 
 from vigil.formats.cib.alerts import load_alerts
-from vigil.formats.cib.reader import Element, Reader, children, normalize_role, parse_bool
+from vigil.formats.cib.reader import Element, Reader, children, normalize_role
 from vigil.formats.cib.resources import load_resources
 from vigil.formats.cib.rules import load_nvsets, load_rule
+from vigil.model.booleans import parse_bool
 from vigil.model.config import (
     Clone,
     Colocation,

@@ -21,8 +21,9 @@ from lxml import etree
 
 from vigil.formats.cib.alerts import write_alerts
 from vigil.formats.cib.dump_status import write_status
-from vigil.formats.cib.reader import Element, parse_bool
+from vigil.formats.cib.reader import Element
 from vigil.formats.cib.resources import has_promotable_meta
+from vigil.model.booleans import parse_bool
 from vigil.model.cluster import Cluster
 from vigil.model.config import (
     Clone,
@@ -38,6 +39,7 @@ from vigil.model.config import (
     Primitive,
     Resource,
 )
+from vigil.model.options import RENAMED_OPTIONS  # 3.x -> the 2.x names 2.1.5 understands
 from vigil.model.rules import (
     Condition,
     DateExpression,
@@ -48,15 +50,6 @@ from vigil.model.rules import (
 )
 from vigil.model.scores import format_score
 
-# Pacemaker 3.x option names and the 2.x names that 2.1.5 understands.
-OPTION_NAMES_2_1_5 = {
-    "fencing-enabled": "stonith-enabled",
-    "fencing-action": "stonith-action",
-    "fencing-timeout": "stonith-timeout",
-    "fencing-reaction": "fence-reaction",
-    "stop-removed-resources": "stop-orphan-resources",
-    "cancel-removed-actions": "stop-orphan-actions",
-}
 # The newest schema Pacemaker 2.1.5 validates, and its CIB feature set.
 SCHEMA_2_1_5 = "pacemaker-3.9"
 FEATURE_SET_2_1_5 = "3.16.1"
@@ -214,7 +207,7 @@ class _Writer:
     def _options(self, nvset: NvSet) -> NvSet:
         if not self.pacemaker_2_1_5:
             return nvset
-        values = tuple((OPTION_NAMES_2_1_5.get(name, name), value) for name, value in nvset.values)
+        values = tuple((RENAMED_OPTIONS.get(name, name), value) for name, value in nvset.values)
         return NvSet(id=nvset.id, values=values, score=nvset.score, rule=nvset.rule)
 
     def defaults(self, parent: Element, tag: str, sets: tuple[NvSet, ...]) -> None:

@@ -1,4 +1,4 @@
-"""Writing ``<status>``: the inverse of ``cib_status``."""
+"""Writing ``<status>``: the inverse of ``status``."""
 
 from __future__ import annotations
 

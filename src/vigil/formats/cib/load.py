@@ -13,9 +13,10 @@ from lxml import etree
 
 from vigil.errors import InputError, Problem
 from vigil.formats.cib.config import load_configuration
-from vigil.formats.cib.reader import Element, Reader, children, parse_bool
+from vigil.formats.cib.reader import Element, Reader, children
 from vigil.formats.cib.status import load_node_states, load_tickets
 from vigil.formats.cib.stream import read_usual_cib
+from vigil.model.booleans import parse_bool
 from vigil.model.cluster import Cluster
 from vigil.model.config import Config
 from vigil.model.status import Status
@@ -95,7 +96,7 @@ def _refuse_undeclared_entities(parser: etree.XMLParser, filename: str) -> None:
 
 
 def _read_usual(reader: Reader, data: bytes) -> Cluster | None:
-    """A CIB of the usual shape, read fast (see cib_stream); None for any other."""
+    """A CIB of the usual shape, read fast (see ``stream``); None for any other."""
     usual = read_usual_cib(reader, data, _PARSER_OPTIONS)
     if usual is None:
         return None

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from lxml import etree
 
 from vigil.errors import Problem
+from vigil.model.booleans import parse_bool
 from vigil.model.isodate import parse_interval_ms
 from vigil.model.names import id_problem
-from vigil.model.option_values import parse_bool as parse_bool  # where the CIB readers look for it
 from vigil.model.scores import ScoreError, parse_score
 
 Element = etree._Element

@@ -15,10 +15,10 @@ from vigil.formats.cib.reader import (
     Reader,
     children,
     normalize_role,
-    parse_bool,
     parse_duration_ms,
 )
 from vigil.formats.cib.rules import load_nvset, load_nvsets
+from vigil.model.booleans import parse_bool
 from vigil.model.config import Clone, Group, NvSet, Op, Primitive, Resource
 from vigil.model.isodate import parse_interval_ms
 from vigil.model.option_values import meta_problem

@@ -6,15 +6,10 @@ so this module only converts types; it does not interpret results.
 
 from __future__ import annotations
 
-from vigil.formats.cib.reader import Element, Reader, children, parse_bool
-from vigil.model.status import (
-    OP_PENDING,
-    RC_UNKNOWN,
-    NodeState,
-    OpRecord,
-    ResourceHistory,
-    Ticket,
-)
+from vigil.formats.cib.reader import Element, Reader, children
+from vigil.model.booleans import parse_bool
+from vigil.model.results import ExecStatus, OcfRc
+from vigil.model.status import NodeState, OpRecord, ResourceHistory, Ticket
 
 _NODE_STATE_TYPED = frozenset(
     {"id", "uname", "in_ccm", "crmd", "join", "expected", "remote_node", "node_fenced", "node_in_maintenance"}
@@ -217,8 +212,8 @@ def op_record_from(attrs: dict[str, str]) -> OpRecord | None:
         return None
     if rc is None or op_status is None:
         magic_status, magic_rc = _magic_results(get("transition-magic"))
-        rc = _first_int(rc, magic_rc, RC_UNKNOWN)
-        op_status = _first_int(op_status, magic_status, OP_PENDING)
+        rc = _first_int(rc, magic_rc, int(OcfRc.UNKNOWN))
+        op_status = _first_int(op_status, magic_status, int(ExecStatus.PENDING))
     return OpRecord(  # the fields in order (positional: this runs once per operation)
         ident,
         operation,
@@ -265,8 +260,8 @@ def _load_op_record_carefully(reader: Reader, element: Element) -> OpRecord:
     rc, op_status = number("rc-code"), number("op-status")
     if rc is None or op_status is None:
         magic_status, magic_rc = _magic_results(attrs.get("transition-magic"))
-        rc = _first_int(rc, magic_rc, RC_UNKNOWN)
-        op_status = _first_int(op_status, magic_status, OP_PENDING)
+        rc = _first_int(rc, magic_rc, int(OcfRc.UNKNOWN))
+        op_status = _first_int(op_status, magic_status, int(ExecStatus.PENDING))
     if "operation" not in attrs:
         reader.required(element, "operation")
     return OpRecord(

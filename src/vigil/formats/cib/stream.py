@@ -14,7 +14,7 @@ and then at most one ``<status>`` of node states and tickets whose contents
 read without a single problem or warning.  For anything else it gives up,
 and ``load_cib`` reads the document the careful way, which reports every
 problem with its line and path.  Both ways give the same model: the records
-are built by the same functions of ``cib_status``.
+are built by the same functions of ``status``.
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ from typing import Any, NamedTuple
 from lxml import etree
 
 from vigil.formats.cib.config import load_configuration
-from vigil.formats.cib.reader import Element, Reader, parse_bool
+from vigil.formats.cib.reader import Element, Reader
 from vigil.formats.cib.status import node_state_from, op_record_from, resource_history_from
+from vigil.model.booleans import parse_bool
 from vigil.model.config import Config
 from vigil.model.status import NodeState, OpRecord, ResourceHistory, Ticket
 

@@ -3,7 +3,7 @@
 An alert is a mapping with a ``path``, its ``meta`` and ``params`` sets, a
 ``select`` of event kinds and a list of ``recipients``; each becomes the
 ``<alert>``, ``<select>`` and ``<recipient>`` Pacemaker defines, which the
-CIB reader (``cib_alerts``) then reads.  Ids follow ``pcs``: ``alert``,
+CIB reader (``vigil.formats.cib.alerts``) then reads.  Ids follow ``pcs``: ``alert``,
 ``alert-1`` ... for alerts, ``ALERT-recipient`` ... for recipients.
 
 ``select`` is written as a list of kinds (``[resources, fencing]``) or as a
@@ -17,7 +17,7 @@ import difflib
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from vigil.formats.cib.reader import Element, parse_bool
+from vigil.formats.cib.reader import Element
 from vigil.formats.yaml.build import Builder
 from vigil.formats.yaml.source import Mapping, describe, is_null
 from vigil.formats.yaml.vocabulary import (
@@ -31,6 +31,7 @@ from vigil.formats.yaml.vocabulary import (
     recipient_id,
     selected_attribute_id,
 )
+from vigil.model.booleans import parse_bool
 
 _PATH_HELP = "the alert agent's executable, or vigil:webhook for the built-in webhook"
 _SELECT_HELP = (

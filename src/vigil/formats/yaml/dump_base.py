@@ -1,6 +1,6 @@
 """The YAML writer's shared parts: ids, refusals, rules and op fields.
 
-Kept apart from ``yaml_dump`` (which walks the sections) because rules and
+Kept apart from ``dump`` (which walks the sections) because rules and
 ops are where the writer must mirror the reader most closely: a key may be
 left out only when the reader would arrive at the same value without it.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TypeAlias
 
 from vigil.errors import Problem
-from vigil.formats.cib.reader import normalize_role, parse_bool
+from vigil.formats.cib.reader import normalize_role
 from vigil.formats.yaml.vocabulary import (
     DATE_FIELDS,
     DURATION_FIELDS,
@@ -18,6 +18,7 @@ from vigil.formats.yaml.vocabulary import (
     date_spec_id,
     format_duration,
 )
+from vigil.model.booleans import parse_bool
 from vigil.model.config import Op
 from vigil.model.isodate import parse_interval_ms
 from vigil.model.rules import Condition, DateExpression, Expression, OpExpression, ResourceExpression, Rule

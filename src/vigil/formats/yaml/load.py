@@ -1,6 +1,6 @@
 """``load_yaml_config``: vigil's YAML configuration format into the model.
 
-The document is translated into a CIB ``<configuration>`` (``yaml_to_cib``)
+The document is translated into a CIB ``<configuration>`` (``to_cib``)
 and read by the same code that reads Pacemaker's CIB, so the two formats
 cannot drift apart.  What the CIB reader reports is moved back to the YAML:
 the file, line and column of the key the problem is about lead every

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from yaml.nodes import MappingNode, Node
 
-from vigil.formats.cib.reader import Element, parse_bool
+from vigil.formats.cib.reader import Element
 from vigil.formats.yaml.alerts import AlertTranslator
 from vigil.formats.yaml.build import Builder, Positions
 from vigil.formats.yaml.source import Mapping, Source, describe
@@ -46,6 +46,7 @@ from vigil.formats.yaml.vocabulary import (
     op_id,
     rule_id,
 )
+from vigil.model.booleans import parse_bool
 from vigil.model.isodate import parse_interval_ms
 from vigil.model.names import agent_name_problem
 

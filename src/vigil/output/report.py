@@ -1,0 +1,286 @@
+"""``vigil status``: the cluster as ``crm_mon -1`` shows it, as data.
+
+Built from one store snapshot, the scheduler's view of it (the same view the
+controller plans from) and what the controller reports (its transitions and
+its recurring monitors), so every figure is of one revision.  The text
+layout is in :mod:`vigil.output.status_text`; the JSON is these dataclasses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from vigil.model.booleans import is_true
+from vigil.model.cluster import Cluster
+from vigil.model.config import Clone, Config, Group, NvSet, Primitive, Resource
+from vigil.model.nvsets import plain_value, resolve_nvsets
+from vigil.model.options import unpack_options
+from vigil.model.resources import IS_MANAGED, MAINTENANCE, TARGET_ROLE, instance_base, is_globally_unique
+from vigil.model.results import rc_name, rc_word, status_label
+from vigil.model.rule_eval import RuleContext
+from vigil.model.transition import ClusterView, ResourceView, Transition
+from vigil.output.failcounts import FailCount, failcounts
+
+
+@dataclass(frozen=True)
+class NodeReport:
+    name: str
+    # online, offline, standby, standby-with-resources, maintenance, unclean-online,
+    # unclean-offline, pending, shutting-down (the scheduler's words)
+    state: str
+    online: bool
+    standby: bool
+    maintenance: bool
+    # The node this vigil runs.
+    local: bool
+
+
+@dataclass(frozen=True)
+class ResourceReport:
+    """A primitive (or clone instance), or a group or clone with its members."""
+
+    id: str
+    kind: str  # primitive, group, clone
+    agent: str | None = None
+    # Started, Stopped, Promoted, Unpromoted (primitives only)
+    role: str | None = None
+    nodes: tuple[str, ...] = ()
+    failed: bool = False
+    managed: bool = True
+    blocked: bool = False
+    orphan: bool = False
+    disabled: bool = False
+    maintenance: bool = False
+    unique: bool = False
+    # A clone's child (primitive or group) id.
+    child: str | None = None
+    members: tuple[ResourceReport, ...] = ()
+
+    def primitives(self) -> list[ResourceReport]:
+        if self.kind == "primitive":
+            return [self]
+        return [p for member in self.members for p in member.primitives()]
+
+
+@dataclass(frozen=True)
+class FailedAction:
+    """A failed operation still in the status (its ``RSC_last_failure_0`` record), until a cleanup."""
+
+    key: str
+    resource: str
+    node: str
+    operation: str
+    interval_ms: int
+    rc: int
+    rc_name: str
+    rc_text: str
+    status: str
+    call_id: int
+    exit_reason: str | None = None
+    last_rc_change: int | None = None
+    exec_time_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class TransitionInfo:
+    number: int
+    trigger: str
+    summary: tuple[str, ...]
+    actions: int
+    started: float
+    outcome: str
+    finished: float | None = None
+
+
+@dataclass(frozen=True)
+class MonitorInfo:
+    resource: str
+    node: str
+    interval_ms: int
+
+
+@dataclass(frozen=True)
+class StoreProblem:
+    """The store refuses to read or record: nothing that happens now is recorded."""
+
+    since: float
+    error: str
+
+
+@dataclass(frozen=True)
+class ControllerInfo:
+    """What the controller tells about itself: its node, transitions (oldest first), monitors,
+    and whether its store refuses to record."""
+
+    node: str
+    transitions: tuple[TransitionInfo, ...] = ()
+    monitors: tuple[MonitorInfo, ...] = ()
+    store_problem: StoreProblem | None = None
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    node: str
+    now: int
+    revision: int
+    config_revision: int
+    have_quorum: bool
+    stonith_enabled: bool
+    maintenance_mode: bool
+    nodes: tuple[NodeReport, ...]
+    resources: tuple[ResourceReport, ...]
+    failed_actions: tuple[FailedAction, ...]
+    failcounts: tuple[FailCount, ...]
+    last_transition: TransitionInfo | None
+    monitors: tuple[MonitorInfo, ...]
+    # What the scheduler would do now (empty when the cluster is where it should be).
+    pending: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    # Set while the daemon's store refuses to read or record (status cannot be trusted to be current).
+    store_problem: StoreProblem | None = None
+    # What reading the configuration warned about (values Pacemaker accepts and ignores, ...).
+    config_warnings: tuple[str, ...] = ()
+
+    def primitives(self) -> list[ResourceReport]:
+        return [p for rsc in self.resources for p in rsc.primitives()]
+
+
+def build_report(cluster: Cluster, transition: Transition, now: int, controller: ControllerInfo,
+                 revision: int, config_revision: int) -> StatusReport:
+    """The status of ``cluster`` (one snapshot) with ``transition`` = ``schedule(cluster, now)``."""
+    config = cluster.config
+    view = transition.view or ClusterView()
+    options = unpack_options(config, RuleContext(now=now), cluster.status.have_quorum)
+    return StatusReport(
+        node=controller.node,
+        now=now,
+        revision=revision,
+        config_revision=config_revision,
+        have_quorum=view.have_quorum,
+        stonith_enabled=options.stonith_enabled,
+        maintenance_mode=options.maintenance_mode,
+        nodes=tuple(_nodes(config, cluster, view, controller.node, now)),
+        resources=tuple(resource_tree(config, view, now)),
+        failed_actions=tuple(failed_actions(cluster)),
+        failcounts=tuple(failcounts(config, cluster.status, now)),
+        last_transition=controller.transitions[-1] if controller.transitions else None,
+        monitors=controller.monitors,
+        pending=tuple(line.render().removeprefix("* ") for line in transition.summary),
+        notes=transition.notes,
+        store_problem=controller.store_problem,
+        config_warnings=config.warnings,
+    )
+
+
+def _nodes(config: Config, cluster: Cluster, view: ClusterView, local: str, now: int) -> list[NodeReport]:
+    configured = {node.uname: resolve_nvsets(node.attributes, RuleContext(now=now)) for node in config.nodes}
+    reports = []
+    for node in view.nodes:
+        attrs = dict(configured.get(node.name, {}))
+        state = cluster.status.node(node.name)
+        if state is not None:
+            attrs.update(state.attributes)
+        reports.append(NodeReport(
+            name=node.name,
+            state=node.state,
+            online=node.state in ("online", "standby", "standby-with-resources", "maintenance",
+                                  "shutting-down", "unclean-online"),
+            standby=is_true(attrs.get("standby")),
+            maintenance=is_true(attrs.get(MAINTENANCE)),
+            local=node.name == local,
+        ))
+    return reports
+
+
+def _own_flags(meta: tuple[NvSet, ...]) -> tuple[bool, bool, bool]:
+    """(disabled, managed, maintenance) from a group's or clone's own meta attributes."""
+    role = plain_value(meta, TARGET_ROLE)
+    return (role is not None and role.lower() == "stopped",
+            is_true(plain_value(meta, IS_MANAGED), True),
+            is_true(plain_value(meta, MAINTENANCE)))
+
+
+def _primitive(view: ResourceView, prim: Primitive | None) -> ResourceReport:
+    maintenance = prim is not None and is_true(plain_value(prim.meta, MAINTENANCE))
+    return ResourceReport(
+        id=view.id, kind="primitive", agent=view.agent, role=view.role, nodes=view.nodes,
+        failed=view.failed, managed=view.managed, blocked=view.blocked, orphan=view.orphan,
+        disabled=view.disabled, maintenance=maintenance,
+    )
+
+
+def _container(rsc: Group | Clone, members: list[ResourceReport], unique: bool = False) -> ResourceReport:
+    disabled, managed, maintenance = _own_flags(rsc.meta)
+    nodes: list[str] = []
+    for member in members:
+        nodes.extend(n for n in member.nodes if n not in nodes)
+    return ResourceReport(
+        id=rsc.id, kind="group" if isinstance(rsc, Group) else "clone", nodes=tuple(nodes),
+        failed=any(m.failed for m in members), managed=managed and all(m.managed for m in members),
+        blocked=any(m.blocked for m in members), disabled=disabled, maintenance=maintenance,
+        unique=unique, child=rsc.child.id if isinstance(rsc, Clone) else None, members=tuple(members),
+    )
+
+
+def resource_tree(config: Config, view: ClusterView, now: int) -> list[ResourceReport]:
+    """The configured resources in document order, each with its state; orphans at the end."""
+    views = {rsc.id: rsc for rsc in view.resources}
+    shown: set[str] = set()
+
+    def primitive(prim: Primitive) -> ResourceReport | None:
+        found = views.get(prim.id)
+        if found is None:
+            return None
+        shown.add(found.id)
+        return _primitive(found, prim)
+
+    def instances(prim: Primitive) -> list[ResourceView]:
+        return [v for v in view.resources if instance_base(v.id) == prim.id and v.id not in shown]
+
+    def build(rsc: Resource) -> ResourceReport | None:
+        if isinstance(rsc, Primitive):
+            return primitive(rsc)
+        if isinstance(rsc, Group):
+            members = [m for m in (primitive(member) for member in rsc.members) if m is not None]
+            return _container(rsc, members)
+        child = rsc.child
+        entries: list[ResourceReport] = []
+        if isinstance(child, Primitive):
+            for found in instances(child):
+                shown.add(found.id)
+                entries.append(_primitive(found, child))
+        else:
+            by_number: dict[str, list[ResourceReport]] = {}
+            for member in child.members:
+                for found in instances(member):
+                    shown.add(found.id)
+                    number = found.id.rpartition(":")[2] if ":" in found.id else "0"
+                    by_number.setdefault(number, []).append(_primitive(found, member))
+            for number in sorted(by_number, key=lambda n: int(n) if n.isdigit() else 0):
+                entries.append(replace(_container(child, by_number[number]), id=f"{child.id}:{number}"))
+        return _container(rsc, entries, unique=is_globally_unique(config, rsc, now))
+
+    tree = [entry for entry in (build(rsc) for rsc in config.resources) if entry is not None]
+    for found in view.resources:
+        if found.id not in shown:
+            tree.append(_primitive(found, None))
+    return tree
+
+
+def failed_actions(cluster: Cluster) -> list[FailedAction]:
+    """Each node's ``*_last_failure_0`` records, as crm_mon's "Failed Resource Actions"."""
+    found = []
+    for state in cluster.status.nodes:
+        for history in state.resources:
+            for record in history.ops:
+                if not record.id.endswith("_last_failure_0"):
+                    continue
+                found.append(FailedAction(
+                    key=record.operation_key or f"{history.id}_{record.operation}_{record.interval_ms}",
+                    resource=history.id, node=state.uname, operation=record.operation,
+                    interval_ms=record.interval_ms, rc=record.rc, rc_name=rc_name(record.rc),
+                    rc_text=rc_word(record.rc), status=status_label(record.op_status),
+                    call_id=record.call_id, exit_reason=record.exit_reason,
+                    last_rc_change=record.last_rc_change, exec_time_ms=record.exec_time_ms,
+                ))
+    return found

@@ -1,0 +1,515 @@
+"""Clones: numbered instances of one primitive or group, one set per node.
+
+Placement hands out instances to nodes: first each active instance stays
+where it runs (so instances do not shuffle), then the rest go to the best
+nodes, at most ``clone-node-max`` per node and ``clone-max`` in all.  The
+clone itself is a set of pseudo-actions (start, running, stop, stopped) that
+other resources order against; with ``interleave``, an ordering between two
+clones ties each instance only to the instance on the same node.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from vigil.model.scores import INFINITY, add
+from vigil.scheduler.colocation import add_colocated_node_scores, has_influence, insert_sorted
+from vigil.scheduler.instances import (
+    Instance,
+    compatible_instance,
+    did_fail,
+    instance_number,
+    instances_by_node,
+)
+from vigil.scheduler.location import ban_everywhere, merge_score
+from vigil.scheduler.working import (
+    Ord,
+    OrderTuple,
+    Role,
+    Work,
+    WorkAction,
+    WorkClone,
+    WorkGroup,
+    WorkPrimitive,
+    WorkResource,
+    find_first_action,
+)
+
+
+def _compare_instances(work: Work, clone: WorkClone) -> Callable[[Instance, Instance], int]:
+    def active(instance: Instance) -> tuple[str | None, int]:
+        nodes = instance.running_on
+        return (work.current_node(instance) if nodes else None), len(nodes)
+
+    def allowed_here(instance: Instance, node: str | None) -> bool:
+        return node is None or instance.allowed.get(node, -INFINITY) >= 0
+
+    def compare(a: Instance, b: Instance) -> int:
+        node_a, count_a = active(a)
+        node_b, count_b = active(b)
+        if count_a and count_b and count_a != count_b:
+            return -1 if count_a < count_b else 1
+        can_a, can_b = allowed_here(a, node_a), allowed_here(b, node_b)
+        if can_a != can_b:
+            return -1 if can_a else 1
+        if a.priority != b.priority:
+            return -1 if a.priority > b.priority else 1
+        if node_a is None and node_b is None:
+            return 0
+        if node_a is None:
+            return 1
+        if node_b is None:
+            return -1
+        avail_a, avail_b = work.nodes[node_a].is_available(), work.nodes[node_b].is_available()
+        if avail_a != avail_b:
+            return -1 if avail_a else 1
+        top_a, top_b = node_a in clone.allowed, node_b in clone.allowed
+        if not top_a and not top_b:
+            return 0
+        if top_a != top_b:
+            return -1 if top_a else 1
+        used_a, used_b = clone.counts.get(node_a, 0), clone.counts.get(node_b, 0)
+        if used_a != used_b:
+            return -1 if used_a < used_b else 1
+        failed_a, failed_b = did_fail(a), did_fail(b)
+        if failed_a != failed_b:
+            return -1 if not failed_a else 1
+        up_a, up_b = _node_is_up(work, node_a), _node_is_up(work, node_b)
+        if up_a != up_b:
+            return -1 if up_a else 1
+        return instance_number(a) - instance_number(b)
+
+    return compare
+
+
+def _node_is_up(work: Work, node: str) -> bool:
+    wnode = work.nodes[node]
+    return wnode.online and not wnode.shutdown
+
+
+def _merge_sort(items: list[Instance], compare: Callable[[Instance, Instance], int]) -> list[Instance]:
+    """GLib's list sort (a merge sort taking ties from the left half).  The
+    instance comparison is not a total order, so the algorithm shows in the
+    result; this keeps instance placement the same as Pacemaker's."""
+    if len(items) <= 1:
+        return list(items)
+    middle = len(items) // 2
+    left, right = _merge_sort(items[:middle], compare), _merge_sort(items[middle:], compare)
+    merged: list[Instance] = []
+    i = j = 0
+    while i < len(left) and j < len(right):
+        if compare(left[i], right[j]) <= 0:
+            merged.append(left[i])
+            i += 1
+        else:
+            merged.append(right[j])
+            j += 1
+    return merged + left[i:] + right[j:]
+
+
+def _set_score(instance: WorkResource, node: str, score: int) -> None:
+    """Add ``score`` on ``node`` to an instance and everything inside it."""
+    if node in instance.allowed:
+        current = instance.allowed[node]
+        instance.allowed[node] = add(current, score)
+    for member in instance.children():
+        _set_score(member, node, score)
+
+
+def _restrict_to_runnable(work: Work, clone: WorkClone, instance: Instance, limit: int) -> None:
+    """Forbid nodes where this instance cannot go (down, banned, or full)."""
+    orphan = any(p.orphan for p in instance.primitives())
+    for node in list(instance.allowed):
+        if orphan or not work.nodes[node].is_available():
+            _set_score(instance, node, -INFINITY)
+            continue
+        top = clone.allowed.get(node)
+        if top is None or top < 0 or clone.counts.get(node, 0) >= limit:
+            _set_score(instance, node, -INFINITY)
+
+
+def _append_parent_colocations(clone: WorkClone, instance: Instance, all_coloc: bool) -> None:
+    for coloc in clone.this_with:
+        if all_coloc or coloc.score < 0 or coloc.score >= INFINITY:
+            insert_sorted(instance.this_with, coloc, coloc.primary, lambda c: c.primary)
+    for coloc in clone.with_this:
+        if not has_influence(coloc, instance):
+            continue
+        if all_coloc or coloc.score < 0:
+            insert_sorted(instance.with_this, coloc, coloc.dependent, lambda c: c.dependent)
+
+
+def _unassign(work: Work, instance: Instance) -> None:
+    if isinstance(instance, WorkPrimitive) and instance.assigned is not None:
+        work.nodes[instance.assigned].num_resources -= 1
+        instance.assigned = None
+        instance.provisional = True
+
+
+def _assign_instance(work: Work, clone: WorkClone, instance: Instance, prefer: str | None,
+                     all_coloc: bool, limit: int) -> str | None:
+    if not instance.provisional:
+        return instance.variant.location(instance)
+    if instance.allocating:
+        return None
+    _append_parent_colocations(clone, instance, all_coloc)
+    if prefer is not None and instance.allowed.get(prefer, -INFINITY) < 0:
+        return None
+    _restrict_to_runnable(work, clone, instance, limit)
+    backup = dict(instance.allowed)
+    chosen = instance.variant.assign(work, instance, prefer)
+    if chosen is not None and prefer is not None and chosen != prefer:
+        instance.allowed = backup
+        _unassign(work, instance)
+        chosen = None
+    if chosen is not None:
+        clone.counts[chosen] = clone.counts.get(chosen, 0) + 1
+    return chosen
+
+
+def assign_clone(work: Work, clone: WorkClone) -> None:
+    """Place the clone's instances: those active first, where they run."""
+    if not clone.provisional or clone.allocating:
+        return
+    clone.allocating = True
+    for coloc in list(clone.this_with):
+        coloc.primary.variant.assign(work, coloc.primary, None)
+    for coloc in list(clone.with_this):
+        if has_influence(coloc):
+            result = add_colocated_node_scores(
+                work, coloc.dependent, clone.allowed, coloc.node_attribute or "#uname",
+                coloc.score / INFINITY, True, True,
+            )
+            if result is not None:
+                clone.allowed = result
+    clone.instances[:] = _merge_sort(clone.instances, _compare_instances(work, clone))
+    _distribute(work, clone)
+    clone.allocating = False
+    clone.provisional = False
+
+
+def _distribute(work: Work, clone: WorkClone) -> None:
+    clone.counts = dict.fromkeys(clone.allowed, 0)
+    available = sum(1 for node in clone.allowed if work.nodes[node].is_available())
+    max_total = clone.clone_max
+    all_coloc = max_total < available
+    loop_max = max(1, max_total // available) if available else 1
+    allocated = 0
+    for instance in clone.instances:
+        if allocated >= max_total:
+            break
+        failed = isinstance(instance, WorkPrimitive) and instance.failed
+        if not instance.running_on or not instance.provisional or failed:
+            continue
+        current = work.current_node(instance)
+        if current is None or not work.nodes[current].is_available():
+            continue
+        if current in clone.allowed and clone.counts.get(current, 0) >= loop_max:
+            continue
+        if _assign_instance(work, clone, instance, current, all_coloc, clone.clone_node_max):
+            allocated += 1
+    for instance in clone.instances:
+        if not instance.provisional:
+            continue
+        if allocated >= max_total:
+            ban_everywhere(work, instance)
+            instance.variant.assign(work, instance, None)
+        elif _assign_instance(work, clone, instance, None, all_coloc, clone.clone_node_max):
+            allocated += 1
+
+
+# --- actions ------------------------------------------------------------------
+
+
+def create_clone_actions(work: Work, clone: WorkClone) -> None:
+    """The instances' actions, then the clone's pseudo-actions, optional
+    unless an instance starts or stops."""
+    for instance in clone.instances:
+        instance.variant.create_actions(work, instance)
+    active = starting = stopping = False
+    for prim in clone.primitives():
+        if prim.running_on:
+            active = True
+        for action in prim.actions:
+            if action.optional or not (action.pseudo or action.runnable):
+                continue
+            if action.task == "stop":
+                stopping = True
+            elif action.task == "start" and action.runnable:
+                starting = True
+    for task, optional, runnable in (
+        ("start", not starting, True),
+        ("running", not starting, active or starting),
+        ("stop", not stopping, True),
+        ("stopped", not stopping, True),
+    ):
+        action = work.new_action(clone, task, None)
+        action.pseudo = True
+        action.optional = optional
+        action.runnable = runnable
+
+
+def clone_ordering_specs(clone: WorkClone) -> list[OrderTuple]:
+    """The orderings that make a clone a clone, each instance's own included."""
+    specs: list[OrderTuple] = [
+        (clone, "stopped", clone, "start", Ord.OPTIONAL),
+        (clone, "start", clone, "running", Ord.RUNNABLE_LEFT),
+        (clone, "stop", clone, "stopped", Ord.RUNNABLE_LEFT),
+    ]
+    instances = sorted(clone.instances, key=instance_number) if clone.ordered else clone.instances
+    previous: Instance | None = None
+    for instance in instances:
+        specs.extend(instance.variant.internal_orderings(instance))
+        specs.append((clone, "start", instance, "start", Ord.RUNNABLE_LEFT | Ord.GRAPH_ONLY))
+        specs.append((instance, "start", clone, "running", Ord.GRAPH_ONLY))
+        if clone.ordered and previous is not None:
+            specs.append((previous, "start", instance, "start", Ord.OPTIONAL))
+        specs.append((clone, "stop", instance, "stop", Ord.GRAPH_ONLY))
+        specs.append((instance, "stop", clone, "stopped", Ord.GRAPH_ONLY))
+        if clone.ordered and previous is not None:
+            specs.append((instance, "stop", previous, "stop", Ord.OPTIONAL))
+        previous = instance
+    return specs
+
+
+def _child_task(clone: WorkClone, task: str) -> str:
+    """The instance task a clone pseudo-action stands for."""
+    if clone.instances and isinstance(clone.instances[0], WorkGroup):
+        return task
+    return {"running": "start", "stopped": "stop", "promoted": "promote",
+            "demoted": "demote"}.get(task, task)
+
+
+class InstanceActions:
+    """Which action of each instance a clone's action stands for, by (clone,
+    task, node), found once: the instances' actions must not change in the
+    meantime (the propagation, which uses this, creates none)."""
+
+    def __init__(self) -> None:
+        self._found: dict[tuple[WorkClone, str, str | None], list[tuple[Instance, WorkAction]]] = {}
+        # The same, the actions alone, for clones of primitives.
+        self._actions: dict[tuple[WorkClone, str, str | None], list[WorkAction]] = {}
+        # For a clone of primitives: per task, each node's instance actions.
+        self._by_node: dict[tuple[WorkClone, str], dict[str, list[tuple[Instance, WorkAction]]]] = {}
+        self._of_primitives: dict[WorkClone, bool] = {}
+
+    def of(self, clone: WorkClone, task: str, node: str | None) -> list[tuple[Instance, WorkAction]]:
+        key = (clone, task, node)
+        found = self._found.get(key)
+        if found is None:
+            if node is not None and self._is_of_primitives(clone):
+                found = self._on_nodes(clone, task).get(node, [])
+            else:
+                found = []
+                for instance in clone.instances:
+                    on = None if isinstance(instance, WorkGroup) else node
+                    action = find_first_action(instance, task, on)
+                    if action is not None:
+                        found.append((instance, action))
+            self._found[key] = found
+        return found
+
+    def of_primitives(self, clone: WorkClone, task: str, node: str | None) -> list[WorkAction] | None:
+        """The instances' actions when they are all primitives' (whose flags
+        are the actions' own), else None."""
+        if not self._is_of_primitives(clone):
+            return None
+        key = (clone, task, node)
+        actions = self._actions.get(key)
+        if actions is None:
+            actions = self._actions[key] = [action for _, action in self.of(clone, task, node)]
+        return actions
+
+    def _is_of_primitives(self, clone: WorkClone) -> bool:
+        found = self._of_primitives.get(clone)
+        if found is None:
+            found = self._of_primitives[clone] = all(isinstance(i, WorkPrimitive) for i in clone.instances)
+        return found
+
+    def _on_nodes(self, clone: WorkClone, task: str) -> dict[str, list[tuple[Instance, WorkAction]]]:
+        """Each node's (instance, its newest action for ``task`` there), in
+        instance order, from one pass over the instances."""
+        by_node = self._by_node.get((clone, task))
+        if by_node is None:
+            by_node = {}
+            for instance in clone.instances:
+                seen: set[str] = set()
+                for action in reversed(instance.actions_by_task.get(task, ())):
+                    if action.interval_ms == 0 and action.node is not None and action.node not in seen:
+                        seen.add(action.node)
+                        by_node.setdefault(action.node, []).append((instance, action))
+            self._by_node[(clone, task)] = by_node
+        return by_node
+
+
+def clone_action_flags(clone: WorkClone, action: WorkAction, node: str | None, instances: InstanceActions,
+                       ) -> tuple[bool, bool]:
+    """(optional, runnable) of a clone pseudo-action, from its instances'.
+
+    Required when any instance's action is; runnable when at least one is.
+    """
+    task = _child_task(clone, action.task)
+    optional = True
+    any_runnable = False
+    actions = instances.of_primitives(clone, task, node)
+    if actions is not None:
+        # Primitive instances: their actions' own flags, read without side effects.
+        if not all(child.optional for child in actions):
+            optional = False
+            action.optional = False
+        any_runnable = any(child.runnable for child in actions)
+    else:
+        for instance, found in instances.of(clone, task, node):
+            child_optional, child_runnable = instance.variant.action_flags(instance, found, node, instances)
+            if optional and not child_optional:
+                optional = False
+                action.optional = False
+            if child_runnable:
+                any_runnable = True
+    runnable = True
+    if not any_runnable:
+        runnable = False
+        if node is None:
+            action.runnable = False
+    return optional, runnable
+
+
+def can_interleave(first: WorkAction, then: WorkAction) -> bool:
+    if first.rsc is None or then.rsc is None or first.rsc is then.rsc:
+        return False
+    if not isinstance(first.rsc, WorkClone) or not isinstance(then.rsc, WorkClone):
+        return False
+    owner = first.rsc if then.task in ("stop", "demote") else then.rsc
+    return owner.interleave
+
+
+def interleave_pairs(work: Work, first: WorkAction, then: WorkAction) -> list[tuple[WorkAction, WorkAction]]:
+    """The instance-to-instance action pairs an interleaved ordering stands for."""
+    assert isinstance(first.rsc, WorkClone) and isinstance(then.rsc, WorkClone)
+    current = first.task in ("stopped", "demoted")
+    pairs: list[tuple[WorkAction, WorkAction]] = []
+    first_task = _child_task(first.rsc, first.task)
+    by_node = instances_by_node(work, first.rsc, current)
+    for then_instance in then.rsc.instances:
+        first_instance = compatible_instance(work, then_instance, first.rsc, current, by_node)
+        if first_instance is None:
+            continue
+        first_action = find_first_action(first_instance, first_task, then.node)
+        then_action = find_first_action(then_instance, then.task, then.node)
+        if first_action is None or then_action is None:
+            continue
+        pairs.append((first_action, then_action))
+    return pairs
+
+
+def unpaired_instances(work: Work, first: WorkAction, then: WorkAction) -> list[Instance]:
+    """Instances of ``then``'s clone with no partner in ``first``'s clone."""
+    assert isinstance(first.rsc, WorkClone) and isinstance(then.rsc, WorkClone)
+    if first.task in ("stopped", "demoted"):
+        return []
+    by_node = instances_by_node(work, first.rsc, False)
+    return [
+        instance for instance in then.rsc.instances
+        if compatible_instance(work, instance, first.rsc, False, by_node) is None
+    ]
+
+
+def inhibit_instance(work: Work, instance: Instance) -> bool:
+    """Keep an instance from running (nothing it depends on is on its node)."""
+    changed = False
+    for prim in instance.primitives():
+        if prim.assigned is not None:
+            work.nodes[prim.assigned].num_resources -= 1
+            prim.assigned = None
+            changed = True
+        prim.next_role = Role.STOPPED
+        for action in prim.actions:
+            if action.task == "start" and action.runnable:
+                action.runnable = False
+                changed = True
+            elif action.task == "stop" and action.optional:
+                action.optional = False
+                changed = True
+    return changed
+
+
+def probe_targets(clone: WorkClone) -> Callable[[str], list[Instance]]:
+    """Which instances to probe on a node: every instance of a unique clone;
+    for an anonymous clone just one (none where an instance is known, else
+    the one placed there, else the first), in instance number order.  Worked
+    out once per clone, for all nodes."""
+    ordered = sorted(clone.instances, key=instance_number)
+    if clone.unique:
+        return lambda node: ordered
+    known: set[str] = set()
+    placed: dict[str, Instance] = {}
+    for instance in ordered:
+        for prim in instance.primitives():
+            known.update(prim.known_on)
+        location = instance.variant.location(instance)
+        if location is not None:
+            placed.setdefault(location, instance)
+    first = ordered[:1]
+
+    def targets(node: str) -> list[Instance]:
+        if node in known:
+            return []
+        found = placed.get(node)
+        return [found] if found is not None else first
+
+    return targets
+
+
+def clone_ordering_flags(clone: WorkClone, action: WorkAction, node: str | None,
+                         instances: InstanceActions) -> tuple[bool, bool]:
+    """(optional, runnable) of a clone's action as an ordering sees them:
+    ``node`` narrows "required" to the instances on that node, while it stays
+    runnable when any instance can run."""
+    optional, runnable = clone_action_flags(clone, action, None, instances)
+    if node is None:
+        return optional, runnable
+    on_optional, on_runnable = clone_action_flags(clone, action, node, instances)
+    return on_optional, on_runnable or runnable
+
+
+class CloneVariant:
+    """A clone: numbered instances of a primitive or group, one set per node."""
+
+    rank = 2
+
+    def assign(self, work: Work, rsc: WorkResource, prefer: str | None) -> str | None:
+        assert isinstance(rsc, WorkClone)
+        assign_clone(work, rsc)
+        return None
+
+    def create_actions(self, work: Work, rsc: WorkResource) -> None:
+        assert isinstance(rsc, WorkClone)
+        create_clone_actions(work, rsc)
+
+    def internal_orderings(self, rsc: WorkResource) -> list[OrderTuple]:
+        assert isinstance(rsc, WorkClone)
+        return clone_ordering_specs(rsc)
+
+    def action_flags(self, rsc: WorkResource, action: WorkAction, node: str | None,
+                     instances: InstanceActions) -> tuple[bool, bool]:
+        assert isinstance(rsc, WorkClone)
+        return clone_action_flags(rsc, action, node, instances)
+
+    def ordering_flags(self, rsc: WorkResource, action: WorkAction, node: str | None,
+                       instances: InstanceActions) -> tuple[bool, bool]:
+        assert isinstance(rsc, WorkClone)
+        return clone_ordering_flags(rsc, action, node, instances)
+
+    def apply_location_inside(self, rsc: WorkResource, scored: list[tuple[str, int]]) -> None:
+        # Every instance as if the constraint named it.
+        assert isinstance(rsc, WorkClone)
+        for instance in rsc.instances:
+            for name, score in scored:
+                merge_score(instance, name, score)
+            instance.variant.apply_location_inside(instance, scored)
+
+    def location(self, rsc: WorkResource) -> str | None:
+        return None
+
+
+CLONE = CloneVariant()

@@ -1,0 +1,226 @@
+"""Groups: members placed together, started in order, stopped in reverse.
+
+A group is its members plus four pseudo-actions (start, running, stop,
+stopped) that other resources order against.  Placement goes through the
+members: colocations of the group become colocations of its first member
+(as dependent) or its last member (as primary), and each member is
+colocated with the one before it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from vigil.model.scores import INFINITY
+from vigil.scheduler.colocation import add_colocation, insert_sorted
+from vigil.scheduler.location import gets_group_score, merge_score
+from vigil.scheduler.working import (
+    Ord,
+    OrderTuple,
+    Work,
+    WorkAction,
+    WorkColocation,
+    WorkGroup,
+    WorkPrimitive,
+    WorkResource,
+    find_first_action,
+)
+
+if TYPE_CHECKING:
+    from vigil.scheduler.variants.clone import InstanceActions
+
+
+def _expand_colocations(group: WorkGroup) -> None:
+    """Hand the group's colocations to the members that carry them."""
+    if group.expanded or not group.members:
+        return
+    group.expanded = True
+    first = group.members[0]
+    for coloc in group.this_with:
+        _insert_this_with(first, coloc)
+    any_unmanaged = not first.managed
+    for member in group.members[1:]:
+        if any_unmanaged:
+            for coloc in group.this_with:
+                if coloc.score >= INFINITY:
+                    _insert_this_with(member, coloc)
+        elif not member.managed:
+            any_unmanaged = True
+    group.this_with = []
+    last = group.members[-1]
+    for coloc in group.with_this:
+        _insert_with_this(last, coloc)
+    group.with_this = []
+
+
+def _insert_this_with(member: WorkPrimitive, coloc: WorkColocation) -> None:
+    insert_sorted(member.this_with, coloc, coloc.primary, lambda c: c.primary)
+
+
+def _insert_with_this(member: WorkPrimitive, coloc: WorkColocation) -> None:
+    insert_sorted(member.with_this, coloc, coloc.dependent, lambda c: c.dependent)
+
+
+def assign_group(work: Work, group: WorkGroup, prefer: str | None) -> str | None:
+    """Place the members one by one, each following the one before it."""
+    if group.parent is not None and not group.parent.allocating:
+        # An instance is placed only as part of its clone.
+        group.parent.variant.assign(work, group.parent, None)
+    if not group.provisional:
+        return group.assigned
+    if group.allocating:
+        return None
+    if not group.members:
+        group.provisional = False
+        return None
+    group.allocating = True
+    group.role = group.members[0].role
+    _expand_colocations(group)
+    first_node = None
+    for member in group.members:
+        node = member.variant.assign(work, member, prefer)
+        if first_node is None:
+            first_node = node
+    group.next_role = group.members[0].next_role
+    group.allocating = False
+    group.provisional = False
+    return first_node if group.colocated else None
+
+
+def create_group_actions(work: Work, group: WorkGroup) -> None:
+    """The members' actions, then the group's pseudo-actions."""
+    for member in group.members:
+        member.variant.create_actions(work, member)
+    for task in ("start", "running", "stop", "stopped"):
+        action = work.new_action(group, task, None)
+        action.pseudo = True
+        action.runnable = True
+        action.optional = True
+
+
+def group_action_flags(group: WorkGroup, action: WorkAction, node: str | None) -> tuple[bool, bool]:
+    """(optional, runnable) of a group pseudo-action, from its members'.
+
+    A group action is required when any member's is, and a "running" or
+    "stopped" point cannot be reached when a member's action cannot run.
+    """
+    optional = True
+    runnable = True
+    member_task = {"running": "start", "stopped": "stop", "promoted": "promote",
+                   "demoted": "demote"}.get(action.task, action.task)
+    for member in group.members:
+        found = find_first_action(member, member_task, node)
+        if found is not None:
+            if optional and not found.optional:
+                optional = False
+                action.optional = False
+            if member_task != action.task and runnable and not found.runnable:
+                runnable = False
+                action.runnable = False
+        elif member_task not in ("stop", "demote"):
+            runnable = False
+    return optional, runnable
+
+
+def group_ordering_specs(group: WorkGroup) -> list[OrderTuple]:
+    """The orderings that make a group a group, as (first, task, then, task, flags)."""
+    specs: list[OrderTuple] = [
+        (group, "stop", group, "stopped", Ord.RUNNABLE_LEFT),
+        (group, "stopped", group, "start", Ord.OPTIONAL),
+        (group, "start", group, "running", Ord.RUNNABLE_LEFT),
+    ]
+    previous: WorkPrimitive | None = None
+    last_active: WorkPrimitive | None = None
+    for member in group.members:
+        if member.managed:
+            specs.append((member, "stop", member, "start", Ord.OPTIONAL | Ord.IMPLIES_THEN | Ord.RESTART))
+        down = Ord.GRAPH_ONLY
+        post_down = Ord.GRAPH_ONLY
+        if previous is None and group.ordered:
+            down |= Ord.OPTIONAL
+            post_down = Ord.IMPLIES_THEN
+        specs.append((group, "stop", member, "stop", down))
+        specs.append((member, "stop", group, "stopped", post_down))
+        specs.append((group, "start", member, "start", Ord.GRAPH_ONLY))
+        specs.append((member, "start", group, "running", Ord.RUNNABLE_LEFT | Ord.IMPLIES_THEN))
+        if not group.ordered:
+            specs.append((group, "start", member, "start", Ord.IMPLIES_THEN | Ord.RUNNABLE_LEFT))
+        elif previous is None:
+            specs.append((group, "start", member, "start", Ord.GRAPH_ONLY))
+        else:
+            specs.append((previous, "start", member, "start", Ord.IMPLIES_THEN | Ord.RUNNABLE_LEFT))
+            specs.append((member, "stop", previous, "stop", Ord.OPTIONAL | Ord.RESTART))
+        if member.running_on:
+            if group.ordered and previous is not None and not previous.running_on \
+                    and last_active is not None and last_active.running_on:
+                specs.append((member, "stop", last_active, "stop", Ord.OPTIONAL))
+            last_active = member
+        previous = member
+    return specs
+
+
+def add_group_colocations(work: Work) -> None:
+    """Each member of a colocated group goes where the previous one goes,
+    and a resource inside a container goes where the container goes."""
+    for rsc in work.rscs.values():
+        if rsc.container is not None and rsc.managed:
+            add_colocation(WorkColocation(id="resource-with-container", dependent=rsc, primary=rsc.container,
+                                  score=INFINITY, influence=rsc.critical))
+    for group in work.groups.values():
+        if not group.colocated:
+            continue
+        for previous, member in zip(group.members, group.members[1:], strict=False):
+            add_colocation(WorkColocation(id="group:internal_colocation", dependent=member, primary=previous,
+                                  score=INFINITY, influence=member.critical))
+
+
+
+def group_location(group: WorkGroup) -> str | None:
+    """A group is somewhere only when all its placed members are there."""
+    nodes = {m.assigned for m in group.members if m.assigned is not None}
+    return nodes.pop() if len(nodes) == 1 else None
+
+
+class GroupVariant:
+    """A group: members placed together, started in order, stopped in reverse."""
+
+    rank = 1
+
+    def assign(self, work: Work, rsc: WorkResource, prefer: str | None) -> str | None:
+        assert isinstance(rsc, WorkGroup)
+        return assign_group(work, rsc, prefer)
+
+    def create_actions(self, work: Work, rsc: WorkResource) -> None:
+        assert isinstance(rsc, WorkGroup)
+        create_group_actions(work, rsc)
+
+    def internal_orderings(self, rsc: WorkResource) -> list[OrderTuple]:
+        assert isinstance(rsc, WorkGroup)
+        return group_ordering_specs(rsc)
+
+    def action_flags(self, rsc: WorkResource, action: WorkAction, node: str | None,
+                     instances: InstanceActions) -> tuple[bool, bool]:
+        assert isinstance(rsc, WorkGroup)
+        return group_action_flags(rsc, action, node)
+
+    def ordering_flags(self, rsc: WorkResource, action: WorkAction, node: str | None,
+                       instances: InstanceActions) -> tuple[bool, bool]:
+        # Orderings see a group's action as its members' on every node.
+        assert isinstance(rsc, WorkGroup)
+        return group_action_flags(rsc, action, None)
+
+    def apply_location_inside(self, rsc: WorkResource, scored: list[tuple[str, int]]) -> None:
+        # The first member gets the preference and the others only learn
+        # which nodes are involved (a colocated group follows its first
+        # member anyway).
+        assert isinstance(rsc, WorkGroup)
+        for member in rsc.members:
+            for name, score in scored:
+                merge_score(member, name, score if gets_group_score(member, rsc) else 0)
+
+    def location(self, rsc: WorkResource) -> str | None:
+        assert isinstance(rsc, WorkGroup)
+        return group_location(rsc)
+
+
+GROUP = GroupVariant()

@@ -1,0 +1,378 @@
+"""Primitives: where one goes, and the actions it needs to get from its state to its goal.
+
+Placement: a primitive first places the resources it must be colocated with,
+takes in its dependents' preferences, and then picks its best node: highest
+score, then fewest resources already placed there, then the node it already
+runs on, then name.
+
+Actions: stops and starts are created optional or required; whether an
+optional one ends up in the transition is decided later, when orderings
+propagate "required" and "unrunnable" between actions.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from vigil.model.booleans import is_true
+from vigil.model.scores import INFINITY
+from vigil.scheduler.colocation import (
+    add_colocated_node_scores,
+    any_node_available,
+    apply_coloc_for_dependent,
+    has_influence,
+)
+from vigil.scheduler.nodes import sorted_nodes
+from vigil.scheduler.working import (
+    Ord,
+    OrderTuple,
+    Role,
+    Work,
+    WorkAction,
+    WorkClone,
+    WorkNode,
+    WorkPrimitive,
+    WorkResource,
+    order,
+)
+
+if TYPE_CHECKING:
+    from vigil.scheduler.variants.clone import InstanceActions
+
+
+def find_actions(rsc: WorkPrimitive, task: str, node: str | None, interval_ms: int = 0) -> list[WorkAction]:
+    """Matching actions, oldest first: Pacemaker keeps a resource's actions
+    newest first, and its find_actions() prepends each match, so the first
+    match it returns is the oldest one."""
+    return [
+        a for a in rsc.actions_by_task.get(task, ())
+        if a.interval_ms == interval_ms and (node is None or a.node == node)
+    ]
+
+
+def resource_action(work: Work, rsc: WorkPrimitive, task: str, node: str | None, optional: bool,
+                    interval_ms: int = 0) -> WorkAction:
+    """Find or create an action, then re-evaluate whether it can run."""
+    same_task = rsc.actions_by_task.get(task, ())
+    found = [a for a in same_task if a.interval_ms == interval_ms and a.node == node]
+    if not found and node is not None:
+        # An action created before placement (e.g. a restart forced by a
+        # definition change) takes the node it is first asked for.
+        found = [a for a in same_task if a.interval_ms == interval_ms and a.node is None]
+        if found:
+            found[0].node = node
+    action = found[0] if found else work.new_action(rsc, task, node, interval_ms)
+    if not found:
+        action.optional = optional
+        action.needs = needs_for(rsc, task)
+    if not rsc.managed and action.node is not None and not action.pseudo and interval_ms == 0:
+        # Every lookup of an unmanaged resource's one-shot action makes it
+        # optional again, even one a caller has just made required.
+        action.optional = True
+    elif not optional:
+        action.optional = False
+    update_runnable(work, action)
+    return action
+
+
+def needs_for(rsc: WorkPrimitive, task: str) -> str:
+    if task not in ("start", "promote"):
+        return "nothing"
+    if rsc.needs_fencing:
+        return "fencing"
+    if rsc.needs_quorum:
+        return "quorum"
+    return "nothing"
+
+
+def _is_active(rsc: WorkResource) -> bool:
+    return bool(rsc.running_on)
+
+
+def update_runnable(work: Work, action: WorkAction) -> None:
+    """Whether ``action`` can run at all: its node, and quorum."""
+    if action.pseudo or action.rsc is None:
+        return
+    rsc = action.rsc
+    node: WorkNode | None = work.nodes.get(action.node) if action.node else None
+    if node is None:
+        action.runnable = False
+        return
+    if not node.online:
+        action.runnable = False
+        return
+    if node.pending:
+        action.runnable = False
+        return
+    if action.needs == "nothing":
+        action.set_reason(None, overwrite=True)
+        action.runnable = True
+        return
+    policy = "ignore" if work.have_quorum else work.options.no_quorum_policy
+    if policy == "stop":
+        action.runnable = False
+        action.set_reason("no quorum", overwrite=True)
+    elif policy == "freeze":
+        if not _is_active(rsc) or rsc.next_role > rsc.role:
+            action.runnable = False
+            action.set_reason("quorum freeze", overwrite=True)
+    else:
+        action.runnable = True
+
+
+def stop_resource(work: Work, rsc: WorkPrimitive, optional: bool) -> None:
+    for node in list(rsc.running_on):
+        if rsc.stop_unexpected and rsc.restarting and rsc.next_role > Role.STOPPED \
+                and rsc.assigned == node:
+            continue
+        stop = resource_action(work, rsc, "stop", node, optional)
+        if rsc.assigned is None:
+            stop.set_reason("node availability", overwrite=True)
+        elif rsc.restarting and rsc.stop_unexpected:
+            stop.set_reason("being multiply active", overwrite=True)
+        if not rsc.managed:
+            stop.runnable = False
+
+
+def start_resource(work: Work, rsc: WorkPrimitive, node: str | None, optional: bool) -> None:
+    if node is None:
+        return
+    start = resource_action(work, rsc, "start", node, True)
+    if start.runnable and not optional:
+        start.optional = False
+
+
+def _schedule_restart(work: Work, rsc: WorkPrimitive, current: str | None, need_stop: bool) -> None:
+    rsc.restarting = True
+    role = rsc.role
+    if role != Role.STOPPED:
+        stop_resource(work, rsc, not need_stop)
+        role = Role.STOPPED
+    if rsc.role <= rsc.next_role and role != rsc.role and not rsc.blocked:
+        start_resource(work, rsc, rsc.assigned, not need_stop)
+    rsc.restarting = False
+
+
+def _schedule_role_transition(work: Work, rsc: WorkPrimitive) -> None:
+    role = Role.STARTED if rsc.role >= Role.STARTED else rsc.role
+    goal = Role.STARTED if rsc.next_role >= Role.STARTED else rsc.next_role
+    if role == goal:
+        return
+    if goal == Role.STARTED:
+        start_resource(work, rsc, rsc.assigned, False)
+    elif goal == Role.STOPPED and role != Role.UNKNOWN:
+        stop_resource(work, rsc, False)
+
+
+def create_primitive_actions(work: Work, rsc: WorkPrimitive) -> None:
+    if rsc.next_role == Role.UNKNOWN:
+        rsc.next_role = Role.STARTED if rsc.assigned else Role.STOPPED
+    current = work.current_node(rsc)
+    need_stop = False
+    is_moving = False
+    if current is not None and rsc.assigned is not None and current != rsc.assigned \
+            and rsc.next_role >= Role.STARTED:
+        is_moving = True
+        need_stop = True
+    clean_active = [n for n in rsc.running_on if not work.nodes[n].unclean]
+    active_count = len(rsc.running_on) if rsc.needs_fencing else len(clean_active)
+    if active_count > 1:
+        if rsc.multiple_active == "stop_start":
+            need_stop = True
+        elif rsc.multiple_active == "stop_unexpected":
+            need_stop = True
+            rsc.stop_unexpected = True
+    else:
+        rsc.stop_unexpected = False
+    if rsc.start_pending and rsc.assigned is not None:
+        pending = resource_action(work, rsc, "start", rsc.assigned, True)
+        pending.print_always = True
+    if is_moving:
+        pass
+    elif rsc.failed:
+        if rsc.stop_needed:
+            need_stop = True
+    elif rsc.blocked:
+        need_stop = True
+    _schedule_restart(work, rsc, current, need_stop)
+    _schedule_role_transition(work, rsc)
+    create_recurring_actions(work, rsc)
+
+
+def create_recurring_actions(work: Work, rsc: WorkPrimitive) -> None:
+    """Recurring monitors on the node the resource will run on."""
+    node = rsc.assigned
+    in_maintenance = work.options.maintenance_mode or is_true(rsc.meta.get("maintenance"))
+    if node is None or rsc.blocked or in_maintenance or work.nodes[node].maintenance:
+        return
+    if rsc.next_role != Role.STOPPED or not rsc.managed:
+        # Pacemaker looks the start up (creating it if need be) here; for an
+        # unmanaged resource that makes the start optional again.
+        resource_action(work, rsc, "start", node, True)
+    if rsc.next_role < Role.STARTED or not rsc.managed:
+        return
+    starts = find_actions(rsc, "start", node)
+    start = starts[0] if starts else None
+    for op in rsc.ops:
+        if op.name != "monitor" or op.interval_ms <= 0 or not op.enabled:
+            continue
+        role = (op.role or "").lower()
+        if role in ("stopped", "promoted", "master", "unpromoted", "slave"):
+            continue
+        already = any(
+            name == "monitor" and interval == op.interval_ms
+            for name, interval, _digest in rsc.active_recurring.get(node, [])
+        )
+        optional = already and (start is None or start.optional)
+        monitor = resource_action(work, rsc, "monitor", node, optional, op.interval_ms)
+        if start is not None:
+            # A monitor follows the start: needed whenever the start runs.
+            order(start, monitor, Ord.IMPLIES_THEN | Ord.RUNNABLE_LEFT)
+            if not start.runnable:
+                monitor.runnable = False
+
+
+# --- placement ---------------------------------------------------------------
+
+
+def assign_primitive(work: Work, rsc: WorkPrimitive, prefer: str | None = None) -> str | None:
+    if rsc.parent is not None and not rsc.parent.allocating:
+        # A member or instance is placed only as part of its group or clone.
+        rsc.parent.variant.assign(work, rsc.parent, None)
+    if not rsc.provisional:
+        return rsc.assigned
+    if rsc.allocating:
+        return None
+    rsc.allocating = True
+    try:
+        for coloc in list(rsc.this_with):
+            primary = coloc.primary
+            archive = None
+            if coloc.dependent_role >= Role.PROMOTED or 0 > coloc.score > -INFINITY:
+                archive = dict(rsc.allowed)
+            primary.variant.assign(work, primary, None)
+            apply_coloc_for_dependent(work, rsc, primary, coloc)
+            if archive is not None and not any_node_available(work, rsc.allowed):
+                rsc.allowed = archive
+        for coloc in list(rsc.with_this):
+            if not has_influence(coloc):
+                continue
+            result = add_colocated_node_scores(
+                work, coloc.dependent, rsc.allowed, coloc.node_attribute or "#uname",
+                coloc.score / INFINITY, False, True,
+            )
+            if result is not None:
+                rsc.allowed = result
+        if rsc.next_role == Role.STOPPED:
+            for name in work.nodes:
+                rsc.allowed[name] = -INFINITY
+        elif (
+            rsc.next_role > rsc.role
+            and not work.have_quorum
+            and work.options.no_quorum_policy == "freeze"
+        ):
+            rsc.next_role = rsc.role
+        if work.options.stonith_enabled and not work.have_stonith_resource:
+            rsc.managed = False
+        if not rsc.managed:
+            rsc.next_role = rsc.role
+            _finalize(work, rsc, work.current_node(rsc), force=True)
+        elif work.options.stop_all_resources:
+            _finalize(work, rsc, None, force=True)
+        else:
+            _assign_best_node(work, rsc, prefer)
+    finally:
+        rsc.allocating = False
+    return rsc.assigned
+
+
+def _assign_best_node(work: Work, rsc: WorkPrimitive, prefer: str | None = None) -> None:
+    nodes = sorted_nodes(work, rsc.allowed, work.current_node(rsc))
+    if not nodes:
+        _finalize(work, rsc, None, force=False)
+        return
+    best = nodes[0]
+    if prefer is not None and prefer in rsc.allowed and rsc.allowed[prefer] >= rsc.allowed[best] \
+            and work.nodes[prefer].is_available():
+        _finalize(work, rsc, prefer, force=False)
+        return
+    chosen = best
+    best_weight = rsc.allowed[chosen]
+    running = work.current_node(rsc)
+    unique_instance = isinstance(rsc.parent, WorkClone) and rsc.parent.unique
+    if best_weight > 0 and work.nodes[chosen].is_available() and running is not None \
+            and not unique_instance and work.nodes[running].is_available():
+        for name in nodes[1:]:
+            if rsc.allowed[name] != best_weight:
+                break
+            if name == running:
+                chosen = name
+    _finalize(work, rsc, chosen, force=False)
+
+
+def _finalize(work: Work, rsc: WorkPrimitive, chosen: str | None, force: bool) -> None:
+    if not force and chosen is not None:
+        weight = rsc.allowed.get(chosen, -INFINITY)
+        if weight < 0 or not work.nodes[chosen].is_available():
+            chosen = None
+    rsc.provisional = False
+    rsc.assigned = chosen
+    if chosen is None:
+        rsc.next_role = Role.STOPPED
+        for action in rsc.actions:
+            if action.task == "stop":
+                action.optional = False
+            elif action.task == "start":
+                action.runnable = False
+        return
+    work.nodes[chosen].num_resources += 1
+
+
+# --- the variant --------------------------------------------------------------
+
+
+def primitive_orderings(rsc: WorkPrimitive) -> list[OrderTuple]:
+    """A restart stops before it starts; a resource inside a container starts
+    after the container and stops before it."""
+    if not rsc.managed:
+        return []
+    specs: list[OrderTuple] = [(rsc, "stop", rsc, "start", Ord.OPTIONAL | Ord.IMPLIES_THEN | Ord.RESTART)]
+    if rsc.container is not None:
+        specs.append((rsc.container, "start", rsc, "start", Ord.IMPLIES_THEN | Ord.RUNNABLE_LEFT))
+        specs.append((rsc, "stop", rsc.container, "stop", Ord.IMPLIES_FIRST))
+    return specs
+
+
+class PrimitiveVariant:
+    """A primitive: one agent, its actions real ones on one node."""
+
+    rank = 0
+
+    def assign(self, work: Work, rsc: WorkResource, prefer: str | None) -> str | None:
+        assert isinstance(rsc, WorkPrimitive)
+        return assign_primitive(work, rsc, prefer)
+
+    def create_actions(self, work: Work, rsc: WorkResource) -> None:
+        assert isinstance(rsc, WorkPrimitive)
+        create_primitive_actions(work, rsc)
+
+    def internal_orderings(self, rsc: WorkResource) -> list[OrderTuple]:
+        assert isinstance(rsc, WorkPrimitive)
+        return primitive_orderings(rsc)
+
+    def action_flags(self, rsc: WorkResource, action: WorkAction, node: str | None,
+                     instances: InstanceActions) -> tuple[bool, bool]:
+        return action.optional, action.runnable
+
+    def ordering_flags(self, rsc: WorkResource, action: WorkAction, node: str | None,
+                       instances: InstanceActions) -> tuple[bool, bool]:
+        return action.optional, action.runnable
+
+    def apply_location_inside(self, rsc: WorkResource, scored: list[tuple[str, int]]) -> None:
+        return None
+
+    def location(self, rsc: WorkResource) -> str | None:
+        return rsc.assigned
+
+
+PRIMITIVE = PrimitiveVariant()

@@ -1,0 +1,1358 @@
+"""The etcd store (``etcd://HOST:PORT[,HOST:PORT...][/CLUSTER]``): one cluster on many machines.
+
+etcd is a real consensus store; vigil only maps its contract onto it
+(docs/store.md has the reasoning, ../shared/reference/etcd.md the measured
+facts about clients and servers this design follows).
+
+Client
+    aetcd's generated gRPC stubs (``pip install vigil[etcd]``), called
+    directly: vigil needs paged ranges at a fixed revision, its own watch
+    loop and raw transactions, which aetcd's convenience layer does not
+    offer.  The channel carries the keepalive options measured in etcd.md
+    (a silent cut is noticed in about 7 s instead of never) and pick_first
+    over every endpoint given (``ipv4:a:p,b:p``), so one dead member costs
+    one retry.  All of the store's work runs on a private thread with its
+    own event loop: a gRPC channel belongs to one loop, and the store's
+    callers come from several (each ``asyncio.run`` of the CLI, worker
+    threads), so every public method hands its work to that thread.
+
+Key layout (under ``/vigil/CLUSTER/``)
+    ``d/head``                     put by every write: its mod revision is the
+                                   last commit of this cluster's data
+    ``d/config/meta``              {sha, chunks, size}: its mod revision is the
+                                   config revision (what put_config compares)
+    ``d/config/blob/SHA/NNNN``     the CIB XML, zlib-compressed, in chunks
+    ``d/s/NODE/n``                 membership fields (JSON)
+    ``d/s/NODE/a/NAME``            one transient attribute
+    ``d/s/NODE/h/RSC``             ``<lrm_resource>`` fields (JSON); ``h`` sorts
+                                   before ``o``, so a paged read meets a
+                                   history before its records
+    ``d/s/NODE/o/RSC/OPID``        one operation record (JSON)
+    ``d/log/ID``                   one operation log entry; its create revision
+                                   is the commit that recorded it
+    ``c/members/NODE``             a node's membership key, on its lease
+    ``c/leader``                   the leader key, on the leader's lease
+    Names are percent-encoded, so a ``/`` in a name cannot escape its level.
+
+Revisions
+    The store revision is etcd's revision (every write is one transaction,
+    so one revision).  A snapshot is exact as of one revision: the cache
+    (below) is brought up to at least ``d/head``'s mod revision as read
+    linearizably at the start, and no data of this cluster changes between
+    that commit and any later revision without moving ``d/head``.
+
+The watch-fed cache
+    The first read loads every ``d/`` key in pages of :data:`PAGE_KEYS` at
+    one fixed revision (so a 55 MB status never travels as one message),
+    then a watch from that revision + 1 applies each event to per-node
+    tables (:mod:`vigil.store.state`).  A snapshot rebuilds only what the
+    events touched, sharing every other object with the previous snapshot.
+    The watch resumes from the last applied revision + 1 after a cut; when
+    etcd says that revision was compacted, the cache is read again whole
+    (and still shares the objects that did not change).
+
+Large configurations
+    The configuration is compressed; when it is larger than
+    :data:`INLINE_MAX` it is written in chunks first (each its own
+    transaction, under a name derived from its content, so invisible until
+    referenced) and then published by ONE transaction that compares the
+    config revision (and the guard), points ``d/config/meta`` at the chunks
+    and deletes the previous ones.  So the compare-and-set still decides
+    alone, and no request comes near etcd's 1.5 MiB limit.
+
+History
+    etcd keeps every old revision until compacted, and monitor churn writes
+    all the time, so the 2 GiB quota fills unless history is bounded.  The
+    store compacts every :data:`COMPACT_INTERVAL_S` seconds to
+    ``current - COMPACT_KEEP`` revisions (``?compact=0`` in the URL turns it
+    off, for a server run with ``--auto-compaction-mode revision
+    --auto-compaction-retention N``).  The operation log is pruned to
+    :data:`~vigil.store.base.LOG_RETENTION` entries by the writes themselves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import hashlib
+import ipaddress
+import json
+import socket
+import threading
+import time
+import uuid
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, TypeVar
+from urllib.parse import quote, unquote
+
+from vigil.model.config import Config
+from vigil.model.failcounts import failure_attribute_matcher
+from vigil.model.status import NodeState, OpRecord
+from vigil.store.base import (
+    LOG_RETENTION,
+    Capabilities,
+    Change,
+    LogEntry,
+    ResourceRef,
+    RevisionConflict,
+    Snapshot,
+    Store,
+    StoreError,
+    log_matches,
+)
+from vigil.store.codec import (
+    decode_config,
+    decode_node,
+    decode_record,
+    decode_resource,
+    encode_config,
+    encode_node,
+    encode_record,
+    encode_resource,
+)
+from vigil.store.coord import (
+    LEADER_KEY,
+    MEMBER_KEY,
+    Guard,
+    GuardLost,
+    Lease,
+    NodeNameTaken,
+    check_ttl,
+    holder_description,
+)
+from vigil.store.notify import LocalNotifier
+from vigil.store.state import NodeData, adopt, build_cluster, failure_updates
+
+try:  # the optional extra: ``pip install vigil[etcd]``
+    import grpc
+    from aetcd import rpc
+except ImportError:  # pragma: no cover - depends on the installation
+    grpc = None
+    rpc = None
+
+T = TypeVar("T")
+
+DEFAULT_CLUSTER = "default"
+# Keys per page of the first read; a page of history records stays well under gRPC's 4 MB.
+PAGE_KEYS = 5000
+# A compressed configuration up to this size is written inline, in the publishing transaction.
+INLINE_MAX = 1024 * 1024
+CHUNK_BYTES = 512 * 1024
+CALL_TIMEOUT_S = 10.0
+COMPACT_INTERVAL_S = 300.0
+COMPACT_KEEP = 10_000
+# Log entries pruned per write at most (etcd allows 128 operations per transaction), and, for a
+# store object without a cache, how often it looks for entries to prune and how many it prunes then.
+PRUNE_PER_WRITE = 32
+PRUNE_EVERY = 16
+PRUNE_WITHOUT_CACHE = 64
+# The measured settings that turn a silent cut into an error in ~7 s (etcd.md), and room for big pages.
+CHANNEL_OPTIONS: tuple[tuple[str, int], ...] = (
+    ("grpc.keepalive_time_ms", 5000),
+    ("grpc.keepalive_timeout_ms", 2000),
+    ("grpc.http2.ping_timeout_ms", 2000),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.max_pings_without_data", 0),
+    ("grpc.max_receive_message_length", 256 * 1024 * 1024),
+    ("grpc.max_send_message_length", 16 * 1024 * 1024),
+)
+
+
+def _require_client() -> None:
+    if rpc is None:
+        raise StoreError(
+            "the etcd store needs the etcd client, which is not installed: pip install 'vigil[etcd]' "
+            "(aetcd, grpcio, protobuf)"
+        )
+
+
+# -- URL and endpoints ---------------------------------------------------------------------
+
+
+def parse_url(url: str) -> tuple[list[tuple[str, int]], str, dict[str, str]]:
+    """``etcd://h:p[,h:p...][/CLUSTER][?compact=0]`` -> (endpoints, cluster name, options)."""
+    rest = url.split("://", 1)[1] if "://" in url else ""
+    rest, _, query = rest.partition("?")
+    hosts, _, path = rest.partition("/")
+    cluster = unquote(path.strip("/")) or DEFAULT_CLUSTER
+    if "/" in cluster or not cluster:
+        raise StoreError(f"invalid store URL {url!r}: the cluster name (after the hosts) is one word")
+    endpoints: list[tuple[str, int]] = []
+    for item in hosts.split(","):
+        host, sep, port = item.strip().rpartition(":")
+        if not sep or not host or not port.isdigit():
+            raise StoreError(
+                f"invalid store URL {url!r}: write etcd://HOST:PORT[,HOST:PORT...][/CLUSTER]"
+            )
+        endpoints.append((host.strip("[]"), int(port)))
+    options: dict[str, str] = {}
+    for pair in filter(None, query.split("&")):
+        name, _, value = pair.partition("=")
+        if name not in ("compact",):
+            raise StoreError(f"invalid store URL {url!r}: unknown option {name!r} (known: compact)")
+        options[name] = value
+    return endpoints, cluster, options
+
+
+def channel_target(endpoints: Sequence[tuple[str, int]]) -> str:
+    """A gRPC target: one ``host:port``, or ``ipv4:a:p,b:p`` (pick_first over all) for several."""
+    if len(endpoints) == 1:
+        host, port = endpoints[0]
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    addresses: list[str] = []
+    for host, port in endpoints:
+        try:
+            ipaddress.IPv4Address(host)
+            addresses.append(f"{host}:{port}")
+        except ValueError:
+            try:
+                infos = socket.getaddrinfo(host, port, socket.AF_INET, socket.SOCK_STREAM)
+            except OSError as error:
+                raise StoreError(f"cannot resolve the etcd endpoint {host}: {error}") from None
+            addresses.extend(f"{info[4][0]}:{port}" for info in infos[:1])
+    return "ipv4:" + ",".join(addresses)
+
+
+def _q(name: str) -> bytes:
+    return quote(name, safe="").encode()
+
+
+def _uq(part: bytes) -> str:
+    text = part.decode()
+    return unquote(text) if "%" in text else text  # most names need no decoding: spare the call
+
+
+def prefix_end(prefix: bytes) -> bytes:
+    """The end of the key range of everything starting with ``prefix``."""
+    return prefix[:-1] + bytes([prefix[-1] + 1])
+
+
+# -- the private loop --------------------------------------------------------------------------
+
+
+class _LoopThread:
+    """An event loop on its own daemon thread, and a way to run coroutines on it from anywhere."""
+
+    def __init__(self, name: str) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._main, name=name, daemon=True)
+        self._thread.start()
+
+    def _main(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        try:
+            self.loop.run_forever()
+        finally:
+            # End what is still pending, so no caller waits for ever on a stopped loop.
+            pending = asyncio.all_tasks(self.loop)
+            for task in pending:
+                task.cancel()
+            if pending:
+                self.loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            self.loop.close()
+
+    def submit(self, coro: Awaitable[T]) -> concurrent.futures.Future[T]:
+        async def wrap() -> T:
+            return await coro
+
+        return asyncio.run_coroutine_threadsafe(wrap(), self.loop)
+
+    async def call(self, coro: Awaitable[T]) -> T:
+        """Run ``coro`` on the private loop and await it from the caller's loop (cancellation passes)."""
+        if self.loop.is_closed():
+            if asyncio.iscoroutine(coro):
+                coro.close()
+            raise _LoopGone()
+        waiter = asyncio.wrap_future(self.submit(coro))
+        while True:
+            # A call submitted as the loop stops may never run: look now and then.
+            done, _ = await asyncio.wait({waiter}, timeout=0.5)
+            if done:
+                return waiter.result()
+            if self.loop.is_closed() or not self._thread.is_alive():
+                raise _LoopGone()  # (not cancelled: that would reach into the closed loop)
+
+    def stop(self) -> None:
+        if self.loop.is_running():
+            self.loop.call_soon_threadsafe(self.loop.stop)
+        if threading.current_thread() is not self._thread:
+            self._thread.join(timeout=5)
+
+
+class _LoopGone(Exception):
+    """The store's private loop has stopped (the store was closed)."""
+
+
+def _error(error: BaseException, target: str, doing: str) -> StoreError:
+    """A gRPC failure as a message for people."""
+    if grpc is not None and isinstance(error, grpc.aio.AioRpcError):
+        details = error.details() or ""
+        if "request is too large" in details:
+            return StoreError(
+                f"etcd at {target} refused a request as too large while it was {doing} ({details}); "
+                "raise the server's --max-request-bytes or store less"
+            )
+        code = error.code()
+        if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+            return StoreError(f"cannot reach etcd at {target} while {doing}: {code.name}: {details}")
+        return StoreError(f"etcd at {target} failed while {doing}: {code.name}: {details}")
+    return StoreError(f"etcd at {target}: {doing} failed: {error}")
+
+
+def _compacted(error: BaseException) -> bool:
+    return (
+        grpc is not None
+        and isinstance(error, grpc.aio.AioRpcError)
+        and error.code() == grpc.StatusCode.OUT_OF_RANGE
+        and "compacted" in (error.details() or "")
+    )
+
+
+class _Compacted(Exception):
+    """The watch's start revision was compacted away: read everything again."""
+
+
+# -- the cache -----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Cache:
+    """Everything under ``d/`` as of ``revision`` (the last applied event, or the first read's)."""
+
+    revision: int = 0
+    head: int = 0  # d/head's mod revision: the last data commit applied
+    nodes: dict[str, NodeData] = field(default_factory=dict)
+    meta: dict[str, Any] | None = None
+    config_revision: int = 0
+    blobs: dict[bytes, bytes] = field(default_factory=dict)
+    # log key -> (create revision, the stored bytes), in commit order; decoded when first asked for
+    log: dict[bytes, tuple[int, bytes]] = field(default_factory=dict)
+    decoded: dict[bytes, LogEntry] = field(default_factory=dict)
+
+
+class EtcdStore(Store):
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        backend="etcd", multi_node=True, durable=True, shared_between_processes=True
+    )
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        _require_client()
+        self.endpoints, self.cluster, options = parse_url(url)
+        self.target = channel_target(self.endpoints)
+        self.compact = options.get("compact", "1") not in ("0", "no", "false")
+        root = b"/vigil/" + _q(self.cluster) + b"/"
+        self._data = root + b"d/"
+        self._head = self._data + b"head"
+        self._meta_key = self._data + b"config/meta"
+        self._blob = self._data + b"config/blob/"
+        self._status = self._data + b"s/"
+        self._log = self._data + b"log/"
+        self._coord = root + b"c/"
+        self._closed = False
+        self._thread = _LoopThread(f"vigil-etcd-{self.cluster}")
+        self._notifier = LocalNotifier(Change(0, 0))
+        # Owned by the private loop from here on.
+        self._channel: Any = None
+        self._kv: Any = None
+        self._watch_stub: Any = None
+        self._lease_stub: Any = None
+        self._cache: _Cache | None = None
+        self._applied: asyncio.Condition | None = None
+        self._watch_task: asyncio.Task[None] | None = None
+        self._compact_task: asyncio.Task[None] | None = None
+        self._loading: asyncio.Lock | None = None
+        self._config: tuple[int, Config] = (0, Config())
+        self._snapshot: Snapshot | None = None
+        self._snapshot_head = -1
+        self._leases: list[EtcdLease] = []
+        self._writes = 0
+        self._pruning: set[bytes] = set()
+        self._refs: dict[bytes, ResourceRef] = {}
+
+    # -- plumbing (on the private loop) ------------------------------------------------------------
+
+    def _fault(self, step: str) -> None:
+        if self.fault_hook is not None:
+            self.fault_hook(step)
+
+    async def _run(self, doing: str, work: Callable[[], Awaitable[T]]) -> T:
+        if self._closed:
+            raise StoreError(f"the store {self.url} is closed")
+
+        async def guarded() -> T:
+            self._connect()
+            try:
+                return await work()
+            except StoreError:
+                raise
+            except (asyncio.CancelledError, RevisionConflict):
+                raise
+            except Exception as error:
+                if grpc is not None and isinstance(error, grpc.aio.AioRpcError):
+                    raise _error(error, self.target, doing) from None
+                raise
+
+        try:
+            return await self._thread.call(guarded())
+        except _LoopGone:
+            raise StoreError(f"the store {self.url} is closed") from None
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if self._closed and task is not None and not task.cancelling():
+                raise StoreError(f"the store {self.url} is closed") from None
+            raise
+
+    def _connect(self) -> None:
+        if self._channel is not None:
+            return
+        self._channel = grpc.aio.insecure_channel(self.target, options=list(CHANNEL_OPTIONS))
+        self._kv = rpc.KVStub(self._channel)
+        self._watch_stub = rpc.WatchStub(self._channel)
+        self._lease_stub = rpc.LeaseStub(self._channel)
+        self._applied = asyncio.Condition()
+        self._loading = asyncio.Lock()
+        if self.compact:
+            self._compact_task = asyncio.get_running_loop().create_task(self._compact_loop())
+
+    async def _range(self, key: bytes, end: bytes | None = None, **kw: Any) -> Any:
+        request = rpc.RangeRequest(key=key, range_end=end or b"", **kw)
+        return await self._kv.Range(request, timeout=CALL_TIMEOUT_S)
+
+    async def _txn(self, compare: Sequence[Any], success: Sequence[Any], failure: Sequence[Any] = ()) -> Any:
+        request = rpc.TxnRequest(compare=list(compare), success=list(success), failure=list(failure))
+        return await self._kv.Txn(request, timeout=CALL_TIMEOUT_S)
+
+    @staticmethod
+    def _put(key: bytes, value: bytes, lease: int = 0) -> Any:
+        return rpc.RequestOp(request_put=rpc.PutRequest(key=key, value=value, lease=lease))
+
+    @staticmethod
+    def _delete(key: bytes, end: bytes | None = None) -> Any:
+        return rpc.RequestOp(request_delete_range=rpc.DeleteRangeRequest(key=key, range_end=end or b""))
+
+    @staticmethod
+    def _get_op(key: bytes) -> Any:
+        return rpc.RequestOp(request_range=rpc.RangeRequest(key=key))
+
+    @staticmethod
+    def _compare(key: bytes, target: str, value: int) -> Any:
+        compare = rpc.Compare(key=key, result=rpc.Compare.EQUAL, target=getattr(rpc.Compare, target))
+        if target == "MOD":
+            compare.mod_revision = value
+        elif target == "CREATE":
+            compare.create_revision = value
+        return compare
+
+    def _guard_key(self, guard: Guard) -> bytes:
+        return self._coord + guard.key.encode()
+
+    def _guard_compares(self, guard: Guard | None) -> list[Any]:
+        return [] if guard is None else [self._compare(self._guard_key(guard), "CREATE", guard.revision)]
+
+    def _guard_failure(self, guard: Guard | None) -> list[Any]:
+        return [] if guard is None else [self._get_op(self._guard_key(guard))]
+
+    def _check_guard_response(self, guard: Guard | None, response: Any, index: int = 0) -> None:
+        """After a failed transaction: raise GuardLost when the guard was what failed."""
+        if guard is None:
+            return
+        kvs = response.responses[index].response_range.kvs
+        if not kvs or kvs[0].create_revision != guard.revision:
+            raise GuardLost(guard)
+
+    async def _check_guard(self, guard: Guard | None) -> None:
+        """For a write that changes nothing: still tell a deposed writer so."""
+        if guard is None:
+            return
+        found = await self._range(self._guard_key(guard))
+        if not found.kvs or found.kvs[0].create_revision != guard.revision:
+            raise GuardLost(guard)
+
+    async def _write(
+        self,
+        ops: list[Any],
+        guard: Guard | None,
+        compare: Sequence[Any] = (),
+    ) -> tuple[bool, int]:
+        """One transaction: ``ops`` and the head put if ``compare`` (and the guard) hold.
+
+        Returns (committed, revision).  A failed guard raises GuardLost.
+        """
+        response = await self._txn(
+            [*self._guard_compares(guard), *compare],
+            [*ops, self._put(self._head, b"")],
+            self._guard_failure(guard),
+        )
+        revision = int(response.header.revision)
+        if not response.succeeded:
+            self._check_guard_response(guard, response)
+            return False, revision
+        self._notifier.publish(Change(revision, self._known_config_revision()))
+        return True, revision
+
+    def _known_config_revision(self) -> int:
+        return self._cache.config_revision if self._cache is not None else self._config[0]
+
+    def _node_prefix(self, node: str) -> bytes:
+        return self._status + _q(node) + b"/"
+
+    # -- the cache -------------------------------------------------------------------------------
+
+    async def _ensure_cache(self) -> _Cache:
+        if self._cache is not None:
+            return self._cache
+        assert self._loading is not None
+        async with self._loading:
+            if self._cache is None:
+                self._cache = await self._load(None)
+                self._watch_task = asyncio.get_running_loop().create_task(self._watch_loop())
+        return self._cache
+
+    async def _load(self, previous: _Cache | None) -> _Cache:
+        """Every ``d/`` key in pages at one revision; the objects of ``previous`` reused where equal."""
+        while True:
+            cache = _Cache()
+            key, end, revision = self._data, prefix_end(self._data), 0
+            try:
+                while True:
+                    page = await self._range(key, end, limit=PAGE_KEYS, revision=revision)
+                    if revision == 0:
+                        revision = int(page.header.revision)
+                    for kv in page.kvs:
+                        self._apply_put(cache, kv)
+                    if not page.more or not page.kvs:
+                        break
+                    key = bytes(page.kvs[-1].key) + b"\0"
+            except Exception as error:
+                if _compacted(error):
+                    continue  # compacted while reading: read again at a newer revision
+                raise
+            cache.revision = revision
+            ordered = sorted(cache.log.items(), key=lambda item: item[1][0])
+            cache.log = dict(ordered)
+            if previous is not None:
+                adopt(previous.nodes, cache.nodes)
+            return cache
+
+    async def _watch_loop(self) -> None:
+        """Apply every event after the cache's revision, for as long as the store is open."""
+        while not self._closed:
+            cache = self._cache
+            assert cache is not None
+            try:
+                await self._follow(cache)
+            except asyncio.CancelledError:
+                raise
+            except _Compacted:
+                try:
+                    self._cache = await self._load(cache)
+                except Exception:
+                    await asyncio.sleep(0.5)
+                    continue
+                self._snapshot = None
+                await self._announce(self._cache)
+            except Exception:
+                await asyncio.sleep(0.5)  # a cut: resume from the last applied revision
+
+    async def _follow(self, cache: _Cache) -> None:
+        start = cache.revision + 1
+        stop = asyncio.Event()
+
+        async def requests() -> AsyncIterator[Any]:
+            create = rpc.WatchCreateRequest(
+                key=self._data, range_end=prefix_end(self._data), start_revision=start
+            )
+            yield rpc.WatchRequest(create_request=create)
+            await stop.wait()
+
+        call = self._watch_stub.Watch(requests())
+        try:
+            async for response in call:
+                if response.compact_revision:
+                    raise _Compacted()
+                if response.canceled:
+                    raise StoreError(f"etcd cancelled the watch: {response.cancel_reason}")
+                if not response.events:
+                    continue
+                for event in response.events:
+                    if event.type == rpc.Event.DELETE:
+                        self._apply_delete(cache, event.kv)
+                    else:
+                        self._apply_put(cache, event.kv)
+                cache.revision = max(int(event.kv.mod_revision) for event in response.events)
+                await self._announce(cache)
+        finally:
+            stop.set()
+            call.cancel()
+
+    async def _announce(self, cache: _Cache) -> None:
+        assert self._applied is not None
+        async with self._applied:
+            self._applied.notify_all()
+        self._notifier.publish(Change(cache.revision, cache.config_revision))
+
+    async def _sync(self) -> tuple[_Cache, int]:
+        """The cache brought up to every data commit before this call; the revision it stands for."""
+        cache = await self._ensure_cache()
+        head = await self._range(self._head)
+        wanted = int(head.kvs[0].mod_revision) if head.kvs else 0
+        now = int(head.header.revision)
+        assert self._applied is not None
+        try:
+            async with self._applied:
+                await asyncio.wait_for(
+                    self._applied.wait_for(lambda: self._current().head >= wanted), CALL_TIMEOUT_S
+                )
+        except TimeoutError:
+            raise StoreError(
+                f"the watch on etcd at {self.target} did not deliver revision {wanted} within "
+                f"{CALL_TIMEOUT_S:.0f} s (the connection is down, or etcd is overloaded)"
+            ) from None
+        cache = self._current()
+        return cache, max(now, cache.revision)
+
+    def _current(self) -> _Cache:
+        assert self._cache is not None
+        return self._cache
+
+    def _apply_put(self, cache: _Cache, kv: Any) -> None:
+        key = bytes(kv.key)
+        value = bytes(kv.value)
+        if key == self._head:
+            cache.head = int(kv.mod_revision)
+        elif key == self._meta_key:
+            cache.meta = json.loads(value)
+            cache.config_revision = int(kv.mod_revision)
+        elif key.startswith(self._blob):
+            cache.blobs[key] = value
+        elif key.startswith(self._log):
+            cache.log[key] = (int(kv.create_revision), value)
+            cache.decoded.pop(key, None)
+        elif key.startswith(self._status):
+            self._apply_status(cache, key, value)
+
+    def _apply_delete(self, cache: _Cache, kv: Any) -> None:
+        key = bytes(kv.key)
+        if key == self._meta_key:
+            cache.meta, cache.config_revision = None, 0
+        elif key.startswith(self._blob):
+            cache.blobs.pop(key, None)
+        elif key.startswith(self._log):
+            cache.log.pop(key, None)
+            cache.decoded.pop(key, None)
+        elif key.startswith(self._status):
+            self._apply_status(cache, key, None)
+
+    def _apply_status(self, cache: _Cache, key: bytes, value: bytes | None) -> None:
+        parts = key[len(self._status):].split(b"/")
+        node = _uq(parts[0])
+        kind = parts[1] if len(parts) > 1 else b""
+        where = f"{self.url} node {node}"
+        data = cache.nodes.get(node)
+        if value is None and data is None:
+            return
+        if data is None:
+            data = cache.nodes[node] = NodeData()
+        if kind == b"n":
+            data.state = None if value is None else decode_node(value.decode(), where)
+            data.changed()
+        elif kind == b"a":
+            name = _uq(parts[2])
+            if value is None:
+                data.attributes.pop(name, None)
+            else:
+                data.attributes[name] = value.decode()
+            data.changed()
+        elif kind == b"h":
+            rsc = _uq(parts[2])
+            if value is None:
+                data.remove_history(rsc)
+            else:
+                # The same reference is stored on every node that ran the resource: decoded once.
+                ref = self._refs.get(value)
+                if ref is None:
+                    ref = decode_resource(value.decode(), f"{where} resource {rsc}")
+                    if len(self._refs) > 100_000:
+                        self._refs.clear()
+                    self._refs[value] = ref
+                history = data.histories.get(rsc)
+                if history is None:
+                    data.edit_history(rsc, ref)
+                elif history.resource != ref:
+                    history.resource = ref
+                    data.history_changed(rsc)
+        elif kind == b"o":
+            rsc, op_id = _uq(parts[2]), _uq(parts[3])
+            history = data.histories.get(rsc)
+            if value is None:
+                if history is not None and history.ops.pop(op_id, None) is not None:
+                    data.history_changed(rsc)
+            else:
+                if history is None:  # written in the same transaction as its resource, after it
+                    raise StoreError(f"{where}: operation {op_id} of {rsc} without its resource: damaged")
+                # The cache is this store object's own: changed in place, as the SQLite cache is.
+                history.ops[op_id] = decode_record(value.decode(), f"{where} resource {rsc} op {op_id}")
+                data.history_changed(rsc)
+        if data.is_empty():
+            del cache.nodes[node]
+
+    def _log_entries(self, cache: _Cache) -> Iterable[LogEntry]:
+        """The log in commit order, each entry decoded once (a first read decodes none of them)."""
+        decoded = cache.decoded
+        for key, (revision, value) in cache.log.items():
+            entry = decoded.get(key)
+            if entry is None:
+                entry = decoded[key] = self._decode_log(value, revision)
+            yield entry
+
+    def _decode_log(self, value: bytes, revision: int) -> LogEntry:
+        where = f"{self.url} operation log"
+        try:
+            fields = json.loads(value)
+            record = OpRecord(**fields["record"])
+            meta = tuple((str(k), str(v)) for k, v in sorted(fields.get("meta", {}).items()))
+            return LogEntry(revision, str(fields["node"]), str(fields["rsc"]), record, meta)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise StoreError(f"{where}: an entry is damaged") from None
+
+    async def _config_of(self, cache: _Cache) -> Config:
+        revision = cache.config_revision
+        if self._config[0] == revision:
+            return self._config[1]
+        meta = cache.meta
+        if meta is None:
+            config = Config()
+        else:
+            sha = str(meta["sha"])
+            base = self._blob + sha.encode() + b"/"
+            try:
+                data = b"".join(cache.blobs[base + b"%04d" % i] for i in range(int(meta["chunks"])))
+            except KeyError:
+                raise StoreError(f"{self.url}: a chunk of the configuration is missing: damaged") from None
+            where = f"{self.url} (configuration revision {revision})"
+            config = await asyncio.to_thread(_decode_blob, data, sha, where)
+        self._config = (revision, config)
+        return config
+
+    async def _compact_loop(self) -> None:
+        """Bound etcd's history: compact to ``current - COMPACT_KEEP`` now and then."""
+        while not self._closed:
+            await asyncio.sleep(COMPACT_INTERVAL_S)
+            # A failure is retried next time; an old revision is harmless meanwhile.
+            with contextlib.suppress(Exception):
+                await self.compact_history(COMPACT_KEEP, on_loop=True)
+
+    async def compact_history(self, keep: int = COMPACT_KEEP, *, on_loop: bool = False) -> int:
+        """Compact etcd's history to ``current revision - keep``; the revision compacted to (0: none)."""
+
+        async def work() -> int:
+            now = int((await self._range(self._head)).header.revision)
+            target = now - keep
+            if target <= 0:
+                return 0
+            try:
+                await self._kv.Compact(rpc.CompactionRequest(revision=target), timeout=CALL_TIMEOUT_S)
+            except Exception as error:
+                if _compacted(error):
+                    return 0
+                raise
+            return target
+
+        if on_loop:
+            return await work()
+        return await self._run("compacting its history", work)
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    async def revision(self) -> int:
+        async def work() -> int:
+            return int((await self._range(self._head, count_only=True)).header.revision)
+
+        return await self._run("reading the revision", work)
+
+    async def get_config(self) -> tuple[Config, int]:
+        async def work() -> tuple[Config, int]:
+            cache, _ = await self._sync()
+            revision = cache.config_revision
+            return await self._config_of(cache), revision
+
+        return await self._run("reading the configuration", work)
+
+    async def snapshot(self) -> Snapshot:
+        async def work() -> Snapshot:
+            cache, revision = await self._sync()
+            previous = self._snapshot
+            if previous is not None and self._snapshot_head == cache.revision:
+                if previous.revision == revision:
+                    return previous
+                snapshot = Snapshot(previous.cluster, revision, previous.config_revision)
+            else:
+                while True:
+                    seen, config_revision = cache.revision, cache.config_revision
+                    config = await self._config_of(cache)  # may decode off the loop: events may land
+                    if self._cache is cache and cache.revision == seen:
+                        break
+                    cache = self._current()
+                revision = max(revision, cache.revision)
+                # No await from here on: the cache cannot move under the build.
+                snapshot = Snapshot(build_cluster(config, cache.nodes), revision, config_revision)
+            self._snapshot, self._snapshot_head = snapshot, cache.revision
+            return snapshot
+
+        return await self._run("reading a snapshot", work)
+
+    # -- writing the configuration -----------------------------------------------------------------
+
+    async def put_config(self, config: Config, expected_revision: int, *, guard: Guard | None = None) -> int:
+        data = await asyncio.to_thread(_encode_blob, config)
+        sha = hashlib.sha256(data).hexdigest()[:32]
+        chunks = [data[i:i + CHUNK_BYTES] for i in range(0, len(data), CHUNK_BYTES)] or [b""]
+        base = self._blob + sha.encode() + b"/"
+        meta = json.dumps({"sha": sha, "chunks": len(chunks), "size": len(data)}).encode()
+
+        async def work() -> int:
+            current = await self._range(self._meta_key)
+            actual = int(current.kvs[0].mod_revision) if current.kvs else 0
+            if actual != expected_revision:
+                await self._check_guard(guard)
+                raise RevisionConflict(expected_revision, actual)
+            old_sha = str(json.loads(bytes(current.kvs[0].value))["sha"]) if current.kvs else None
+            puts = [self._put(base + b"%04d" % i, chunk) for i, chunk in enumerate(chunks)]
+            inline = len(data) <= INLINE_MAX
+            if not inline:
+                for put in puts:  # staged: invisible until the meta key points at them
+                    await self._txn([], [put])
+                puts = []
+            ops = [*puts, self._put(self._meta_key, meta)]
+            if old_sha is not None and old_sha != sha:
+                old = self._blob + old_sha.encode() + b"/"
+                ops.append(self._delete(old, prefix_end(old)))
+            self._fault("put_config")
+            response = await self._txn(
+                [self._compare(self._meta_key, "MOD", expected_revision), *self._guard_compares(guard)],
+                [*ops, self._put(self._head, b"")],
+                [self._get_op(self._meta_key), *self._guard_failure(guard)],
+            )
+            revision = int(response.header.revision)
+            if not response.succeeded:
+                self._check_guard_response(guard, response, 1)
+                kvs = response.responses[0].response_range.kvs
+                if not inline and (not kvs or json.loads(bytes(kvs[0].value)).get("sha") != sha):
+                    await self._txn([], [self._delete(base, prefix_end(base))])
+                raise RevisionConflict(expected_revision, int(kvs[0].mod_revision) if kvs else 0)
+            self._config = (revision, config)
+            self._notifier.publish(Change(revision, revision))
+            return revision
+
+        return await self._run("writing the configuration", work)
+
+    # -- writing the status ------------------------------------------------------------------------
+
+    async def set_node_state(self, state: NodeState, *, guard: Guard | None = None) -> int:
+        text = encode_node(state).encode()
+        key = self._node_prefix(state.uname) + b"n"
+
+        async def work() -> int:
+            found = await self._range(key)
+            if found.kvs and bytes(found.kvs[0].value) == text:
+                await self._check_guard(guard)
+                return int(found.header.revision)
+            return (await self._write([self._put(key, text)], guard))[1]
+
+        return await self._run("writing a node state", work)
+
+    async def set_node_attribute(
+        self, node: str, name: str, value: str | None, *, guard: Guard | None = None
+    ) -> int:
+        key = self._node_prefix(node) + b"a/" + _q(name)
+
+        async def work() -> int:
+            found = await self._range(key)
+            present = bytes(found.kvs[0].value).decode() if found.kvs else None
+            if present == value:
+                await self._check_guard(guard)
+                return int(found.header.revision)
+            op = self._delete(key) if value is None else self._put(key, value.encode())
+            return (await self._write([op], guard))[1]
+
+        return await self._run("writing a node attribute", work)
+
+    async def _attributes(self, node: str) -> tuple[dict[str, str], dict[str, int], int]:
+        prefix = self._node_prefix(node) + b"a/"
+        found = await self._range(prefix, prefix_end(prefix))
+        values: dict[str, str] = {}
+        revisions: dict[str, int] = {}
+        for kv in found.kvs:
+            name = _uq(bytes(kv.key)[len(prefix):])
+            values[name] = bytes(kv.value).decode()
+            revisions[name] = int(kv.mod_revision)
+        return values, revisions, int(found.header.revision)
+
+    async def record_operation(
+        self,
+        node: str,
+        resource: ResourceRef,
+        record: OpRecord,
+        *,
+        failcount_delta: int = 0,
+        failed_at: int | None = None,
+        attributes: Mapping[str, str | None] | None = None,
+        meta: Mapping[str, str] | None = None,
+        also: Sequence[OpRecord] = (),
+        guard: Guard | None = None,
+    ) -> int:
+        prefix = self._node_prefix(node)
+        ops_prefix = prefix + b"o/" + _q(resource.id) + b"/"
+        resource_text = encode_resource(resource).encode()
+        # One put per record id (etcd refuses a key twice in a transaction); a later one wins, as in a dict.
+        records = list({r.id: r for r in (record, *also)}.values())
+        entry = json.dumps(
+            {"node": node, "rsc": resource.id, "record": record._asdict(), "meta": dict(meta or {})},
+            sort_keys=True,
+        ).encode()
+        log_key = self._log + uuid.uuid4().hex.encode()
+
+        async def work() -> int:
+            while True:
+                current, revisions, _ = await self._attributes(node)
+                ops = [self._put(prefix + b"h/" + _q(resource.id), resource_text)]
+                ops += [self._put(ops_prefix + _q(r.id), encode_record(r).encode()) for r in records]
+                self._fault("record_operation:recorded")
+                updates = failure_updates(current, resource.id, record, failcount_delta, failed_at)
+                # The fail-count is read-modify-write: it must not have moved since it was read.
+                compare = [
+                    self._compare(prefix + b"a/" + _q(name), "MOD", revisions.get(name, 0))
+                    for name in updates
+                ]
+                merged: dict[str, str | None] = {**updates, **(attributes or {})}
+                self._fault("record_operation:failcount")
+                for name, value in merged.items():
+                    key = prefix + b"a/" + _q(name)
+                    if value is None:
+                        if name in current:
+                            ops.append(self._delete(key))
+                    elif current.get(name) != value:
+                        ops.append(self._put(key, value.encode()))
+                ops.append(self._put(log_key, entry))
+                pruned = await self._prunable()
+                ops += [self._delete(key) for key in pruned]
+                try:
+                    committed, revision = await self._write(ops, guard, compare)
+                finally:
+                    self._pruning.difference_update(pruned)
+                if committed:
+                    return revision
+
+        return await self._run("recording an operation", work)
+
+    async def _prunable(self) -> list[bytes]:
+        """The oldest log keys beyond the retention, a few per write.
+
+        From the cache when this store object has one (no request); else,
+        on every :data:`PRUNE_EVERY`-th write, from a range read of the
+        oldest keys (a CLI or a loader that never takes a snapshot still
+        keeps the log bounded).
+        """
+        cache = self._cache
+        if cache is None:
+            self._writes += 1
+            if self._writes % PRUNE_EVERY:
+                return []
+            found = await self._range(
+                self._log, prefix_end(self._log), keys_only=True, limit=PRUNE_WITHOUT_CACHE,
+                sort_order=rpc.RangeRequest.ASCEND, sort_target=rpc.RangeRequest.CREATE,
+            )
+            excess = int(found.count) - LOG_RETENTION
+            return [bytes(kv.key) for kv in found.kvs[:max(excess, 0)]]
+        # Writes in flight have chosen keys the watch has not reported deleted yet: skip those.
+        pruning = self._pruning
+        count = min(len(cache.log) - len(pruning) - LOG_RETENTION, PRUNE_PER_WRITE)
+        keys: list[bytes] = []
+        if count <= 0:
+            return keys
+        for key in cache.log:
+            if key not in pruning:
+                keys.append(key)
+                if len(keys) >= count:
+                    break
+        pruning.update(keys)
+        return keys
+
+    async def clear_failcount(
+        self,
+        node: str,
+        rsc: str,
+        operation: str | None = None,
+        interval_ms: int | None = None,
+        *,
+        guard: Guard | None = None,
+    ) -> int:
+        matches = failure_attribute_matcher(rsc, operation, interval_ms)
+        prefix = self._node_prefix(node) + b"a/"
+
+        async def work() -> int:
+            current, _, revision = await self._attributes(node)
+            doomed = [name for name in current if matches(name)]
+            if not doomed:
+                await self._check_guard(guard)
+                return revision
+            return (await self._write([self._delete(prefix + _q(name)) for name in doomed], guard))[1]
+
+        return await self._run("clearing a fail-count", work)
+
+    async def forget_operations(
+        self, node: str, rsc: str, op_ids: Iterable[str], *, guard: Guard | None = None
+    ) -> int:
+        doomed = set(op_ids)
+        prefix = self._node_prefix(node) + b"o/" + _q(rsc) + b"/"
+
+        async def work() -> int:
+            found = await self._range(prefix, prefix_end(prefix), keys_only=True)
+            present = [bytes(kv.key) for kv in found.kvs if _uq(bytes(kv.key)[len(prefix):]) in doomed]
+            if not present:
+                await self._check_guard(guard)
+                return int(found.header.revision)
+            return (await self._write([self._delete(key) for key in present], guard))[1]
+
+        return await self._run("forgetting operations", work)
+
+    async def forget_resource(self, node: str, rsc: str, *, guard: Guard | None = None) -> int:
+        key = self._node_prefix(node) + b"h/" + _q(rsc)
+        ops_prefix = self._node_prefix(node) + b"o/" + _q(rsc) + b"/"
+
+        async def work() -> int:
+            found = await self._range(key, count_only=True)
+            if not found.count:
+                await self._check_guard(guard)
+                return int(found.header.revision)
+            ops = [self._delete(ops_prefix, prefix_end(ops_prefix)), self._delete(key)]
+            return (await self._write(ops, guard))[1]
+
+        return await self._run("forgetting a resource", work)
+
+    async def remove_node(self, node: str, *, guard: Guard | None = None) -> int:
+        prefix = self._node_prefix(node)
+
+        async def work() -> int:
+            found = await self._range(prefix, prefix_end(prefix), count_only=True)
+            if not found.count:
+                await self._check_guard(guard)
+                return int(found.header.revision)
+            return (await self._write([self._delete(prefix, prefix_end(prefix))], guard))[1]
+
+        return await self._run("removing a node", work)
+
+    # -- the operation log ---------------------------------------------------------------------------
+
+    async def operation_log(
+        self, resource: str | None = None, node: str | None = None, limit: int = 200
+    ) -> list[LogEntry]:
+        async def work() -> list[LogEntry]:
+            cache, _ = await self._sync()
+            found = [
+                entry
+                for entry in self._log_entries(cache)
+                if log_matches(entry.resource, resource) and (node is None or entry.node == node)
+            ]
+            return found[-limit:] if limit > 0 else []
+
+        return await self._run("reading the operation log", work)
+
+    # -- watching ---------------------------------------------------------------------------------
+
+    async def wait_for_change(self, since_revision: int, timeout: float | None = None) -> Change | None:
+        async def work() -> Change | None:
+            cache, revision = await self._sync()
+            if revision > since_revision:
+                return Change(revision, cache.config_revision)
+            return None
+
+        if self._closed:
+            raise StoreError(f"the store {self.url} is closed")
+        try:
+            change = await self._run("watching", work)
+        except StoreError:
+            if self._closed:
+                return None
+            raise
+        if change is not None:
+            return change
+        return await self._notifier.wait(since_revision, timeout)
+
+    # -- leases, membership, election -------------------------------------------------------------------
+
+    async def grant_lease(self, ttl: int) -> Lease:
+        check_ttl(ttl)
+        if self._closed:
+            raise StoreError(f"the store {self.url} is closed")
+        lease = EtcdLease(self.target, ttl)
+        try:
+            await lease.start()
+        except BaseException:
+            lease.close()
+            raise
+        self._leases.append(lease)
+        return lease
+
+    async def join(self, node: str, lease: Lease) -> Guard:
+        key = self._coord + (MEMBER_KEY + node).encode()
+        value = json.dumps({"node": node, "holder": holder_description()}).encode()
+
+        async def work() -> Guard:
+            response = await self._txn(
+                [self._compare(key, "CREATE", 0)], [self._put(key, value, lease.id)], [self._get_op(key)]
+            )
+            if not response.succeeded:
+                kvs = response.responses[0].response_range.kvs
+                holder = "another process"
+                if kvs:
+                    with contextlib.suppress(ValueError, KeyError):
+                        holder = str(json.loads(bytes(kvs[0].value))["holder"])
+                raise NodeNameTaken(node, holder)
+            return Guard(MEMBER_KEY + node, int(response.header.revision), node)
+
+        return await self._run("joining the cluster", work)
+
+    async def members(self) -> dict[str, int]:
+        prefix = self._coord + MEMBER_KEY.encode()
+
+        async def work() -> dict[str, int]:
+            found = await self._range(prefix, prefix_end(prefix))
+            return {bytes(kv.key)[len(prefix):].decode(): int(kv.create_revision) for kv in found.kvs}
+
+        return await self._run("listing the members", work)
+
+    async def campaign(self, candidate: str, lease: Lease, timeout: float | None = None) -> Guard | None:
+        key = self._coord + LEADER_KEY.encode()
+
+        async def attempt() -> tuple[Guard | None, int]:
+            response = await self._txn(
+                [self._compare(key, "CREATE", 0)],
+                [self._put(key, candidate.encode(), lease.id)],
+                [self._get_op(key)],
+            )
+            if response.succeeded:
+                return Guard(LEADER_KEY, int(response.header.revision), candidate), 0
+            kvs = response.responses[0].response_range.kvs
+            if kvs and int(kvs[0].lease) == lease.id:
+                return Guard(LEADER_KEY, int(kvs[0].create_revision), bytes(kvs[0].value).decode()), 0
+            return None, int(response.header.revision)
+
+        async def work() -> Guard | None:
+            while True:
+                guard, seen = await attempt()
+                if guard is not None:
+                    return guard
+                await self._wait_deleted(key, seen + 1)
+
+        try:
+            async with asyncio.timeout(timeout):
+                return await self._run("campaigning", work)
+        except TimeoutError:
+            return None
+
+    async def _wait_deleted(self, key: bytes, start: int) -> None:
+        """Until ``key`` is deleted after revision ``start`` (on the private loop)."""
+        stop = asyncio.Event()
+
+        async def requests() -> AsyncIterator[Any]:
+            yield rpc.WatchRequest(create_request=rpc.WatchCreateRequest(key=key, start_revision=start))
+            await stop.wait()
+
+        call = self._watch_stub.Watch(requests())
+        try:
+            async for response in call:
+                if response.compact_revision:
+                    return  # look again
+                if any(event.type == rpc.Event.DELETE for event in response.events):
+                    return
+        finally:
+            stop.set()
+            call.cancel()
+
+    async def leader(self) -> Guard | None:
+        key = self._coord + LEADER_KEY.encode()
+
+        async def work() -> Guard | None:
+            found = await self._range(key)
+            if not found.kvs:
+                return None
+            return Guard(LEADER_KEY, int(found.kvs[0].create_revision), bytes(found.kvs[0].value).decode())
+
+        return await self._run("reading the leader", work)
+
+    async def resign(self, guard: Guard) -> None:
+        key = self._guard_key(guard)
+
+        async def work() -> None:
+            await self._txn([self._compare(key, "CREATE", guard.revision)], [self._delete(key)])
+
+        await self._run("resigning", work)
+
+    async def guard_holds(self, guard: Guard) -> bool:
+        async def work() -> bool:
+            found = await self._range(self._guard_key(guard))
+            return bool(found.kvs) and int(found.kvs[0].create_revision) == guard.revision
+
+        return await self._run("checking a guard", work)
+
+    async def wait_guard_lost(self, guard: Guard, timeout: float | None = None) -> bool:
+        key = self._guard_key(guard)
+
+        async def work() -> bool:
+            while True:
+                found = await self._range(key)
+                if not found.kvs or int(found.kvs[0].create_revision) != guard.revision:
+                    return True
+                await self._wait_deleted(key, int(found.header.revision) + 1)
+
+        try:
+            async with asyncio.timeout(timeout):
+                return await self._run("watching a guard", work)
+        except TimeoutError:
+            return False
+
+    # -- lifetime ------------------------------------------------------------------------------------
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for lease in self._leases:
+            with contextlib.suppress(StoreError):
+                await lease.revoke()
+
+        async def shutdown() -> None:
+            for task in asyncio.all_tasks():
+                if task is not asyncio.current_task():
+                    task.cancel()
+            if self._channel is not None:
+                await self._channel.close()
+
+        with contextlib.suppress(TimeoutError, RuntimeError, _LoopGone):
+            await asyncio.wait_for(self._thread.call(shutdown()), 5)
+        self._thread.stop()
+        self._notifier.close()
+
+
+def _encode_blob(config: Config) -> bytes:
+    return zlib.compress(encode_config(config), 6)
+
+
+def _decode_blob(data: bytes, sha: str, where: str) -> Config:
+    if hashlib.sha256(data).hexdigest()[:32] != sha:
+        raise StoreError(f"{where}: the stored configuration does not match its checksum: damaged")
+    try:
+        return decode_config(zlib.decompress(data), where)
+    except zlib.error:
+        raise StoreError(f"{where}: the stored configuration does not decompress: damaged") from None
+
+
+# -- leases ----------------------------------------------------------------------------------------------
+
+
+class EtcdLease(Lease):
+    """An etcd lease refreshed from its own thread, loop and connection.
+
+    A blocked caller loop (or a busy store loop building a large snapshot)
+    cannot delay a refresh: measured in etcd.md, a refresh task on the
+    caller's loop lost a 2 s lease to a 3 s ``time.sleep``.
+    """
+
+    def __init__(self, target: str, ttl: int) -> None:
+        self.id = 0
+        self.ttl = ttl
+        self.target = target
+        self._thread = _LoopThread("vigil-etcd-lease")
+        self._valid_until = 0.0
+        self._lock = threading.Lock()
+        self._suspended = threading.Event()
+        self._ended = False
+        self._channel: Any = None
+        self._stub: Any = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        async def grant() -> None:
+            self._channel = grpc.aio.insecure_channel(self.target, options=list(CHANNEL_OPTIONS))
+            self._stub = rpc.LeaseStub(self._channel)
+            sent = time.monotonic()
+            try:
+                response = await self._stub.LeaseGrant(
+                    rpc.LeaseGrantRequest(TTL=self.ttl), timeout=CALL_TIMEOUT_S
+                )
+            except grpc.aio.AioRpcError as error:
+                raise _error(error, self.target, "granting a lease") from None
+            if response.error:
+                raise StoreError(f"etcd at {self.target} refused a lease: {response.error}")
+            self.id = int(response.ID)
+            self.ttl = int(response.TTL)
+            with self._lock:
+                self._valid_until = sent + self.ttl
+            self._task = asyncio.get_running_loop().create_task(self._keepalive())
+
+        await self._thread.call(grant())
+
+    async def _keepalive(self) -> None:
+        period = max(self.ttl / 4, 0.2)
+        while not self._ended:
+            await asyncio.sleep(period)
+            if self._suspended.is_set():
+                return
+            sent = time.monotonic()
+            reply = None
+            try:
+                stream = self._stub.LeaseKeepAlive(
+                    iter([rpc.LeaseKeepAliveRequest(ID=self.id)]), timeout=CALL_TIMEOUT_S
+                )
+                reply = await anext(aiter(stream))
+            except Exception:
+                continue  # a missed refresh: valid_until says how long the lease surely lasts
+            if reply is None or reply.TTL <= 0:
+                with self._lock:
+                    self._valid_until = 0.0  # expired at the server: gone for good
+                return
+            with self._lock:
+                if not self._ended:
+                    self._valid_until = sent + int(reply.TTL)
+
+    @property
+    def valid_until(self) -> float:
+        with self._lock:
+            return self._valid_until
+
+    def suspend_keepalive(self) -> None:
+        self._suspended.set()
+
+    async def revoke(self) -> None:
+        if self._ended:
+            return
+        self._ended = True
+        with self._lock:
+            self._valid_until = 0.0
+
+        async def end() -> None:
+            if self._task is not None:
+                self._task.cancel()
+            try:
+                if self.id:
+                    await self._stub.LeaseRevoke(rpc.LeaseRevokeRequest(ID=self.id), timeout=CALL_TIMEOUT_S)
+            except Exception:
+                pass  # it expires by itself within its TTL
+            await self._channel.close()
+
+        try:
+            await asyncio.wait_for(self._thread.call(end()), CALL_TIMEOUT_S)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self._ended = True
+        self._thread.stop()
+
+
+__all__ = ["EtcdLease", "EtcdStore", "parse_url"]
