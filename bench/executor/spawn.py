@@ -28,8 +28,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from vigil.executor import ActionRequest, ExecStatus, Executor, OcfRc, Spawner
+from vigil.executor import ActionRequest, Executor, Spawner
 from vigil.executor.process import group_members
+from vigil.model.results import ExecStatus, OcfRc
 
 TRIVIAL = "#!/bin/sh\nexit 0\n"
 HANG = """#!/bin/sh

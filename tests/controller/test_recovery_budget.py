@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import stat
 from pathlib import Path
 
 import pytest
 
 from tests.controller.conftest import NODE, eventually, running_controller
+from tests.controller.scripted import Scripted as ScriptedCluster
+from tests.controller.scripted import scripted_controller
+from vigil.model.results import ExecStatus, OcfRc
 from vigil.store.memory import MemoryStore
+from vigil.testing import ScriptedExecutor
 
 
 async def _failcount(store: MemoryStore, resource: str) -> int:
@@ -82,99 +85,74 @@ resources:
     asyncio.run(scenario())
 
 
-def test_a_monitor_that_times_out_every_time_is_recovered_until_migration_threshold(tmp_path: Path) -> None:
-    provider = tmp_path / "ocf" / "resource.d" / "test"
-    provider.mkdir(parents=True)
-    agent = provider / "Hangs"
-    state = tmp_path / "hangs.state"
-    # Starts fine; its monitor hangs past its timeout whenever the resource runs.
-    agent.write_text(f"""#!/bin/sh
-case "$1" in
-  meta-data) cat <<'EOF'
-<?xml version="1.0"?>
-<resource-agent name="Hangs" version="1.0"><version>1.1</version>
-<shortdesc lang="en">monitor hangs</shortdesc><longdesc lang="en">monitor hangs</longdesc>
-<parameters/><actions><action name="start" timeout="5s"/><action name="stop" timeout="5s"/>
-<action name="monitor" timeout="5s" interval="10s"/><action name="meta-data" timeout="5s"/></actions>
-</resource-agent>
-EOF
-  exit 0;;
-  start) touch {state}; exit 0;;
-  stop) rm -f {state}; exit 0;;
-  monitor) [ -f {state} ] || exit 7; sleep 30; exit 0;;
-  validate-all) exit 0;;
-  *) exit 3;;
-esac
-""")
-    agent.chmod(agent.stat().st_mode | stat.S_IXUSR)
+def test_a_monitor_that_times_out_every_time_is_recovered_until_migration_threshold() -> None:
+    """In fake time: each recovery's first monitor times out, and each timeout is counted."""
     config = """
 options:
   stonith-enabled: false
 resources:
   - id: hangs
-    agent: ocf:test:Hangs
+    agent: ocf:heartbeat:Dummy
     meta: {migration-threshold: 6}
     ops:
       - {name: monitor, interval: 2s, timeout: 1s}
 """
 
     async def scenario() -> None:
-        store = MemoryStore()
-        async with running_controller(config, store=store, ocf_root=tmp_path / "ocf") as controller:
-            await eventually("the fail-count to reach migration-threshold (6)",
-                             lambda: _at_least(store, "hangs", 6), timeout=6 * 2 + 10)
-            await eventually("hangs stopped for good", lambda: _stopped(store, "hangs"), timeout=10)
-            assert not controller.active_monitors()
-            log = await _log(store, "hangs")
-            timed_out = [e for e in log if e[0] == "monitor" and e[2] != 0]
-            assert await _failcount(store, "hangs") == 6
+        executor = ScriptedExecutor()
+        executor.script("hangs", "monitor", interval_ms=2000, status=ExecStatus.TIMEOUT, rc=OcfRc.UNKNOWN)
+        async with scripted_controller(config, executor=executor, settle=False) as cluster:
+            await cluster.until("the fail-count to reach migration-threshold (6)",
+                                lambda: _scripted_at_least(cluster, "hangs", 6))
+            await cluster.until("hangs stopped for good", lambda: _scripted_stopped(cluster, "hangs"))
+            assert not cluster.controller.active_monitors()
+            timed_out = [r for r in await cluster.records("hangs") if r[0] == "monitor" and r[1] == 2000]
+            assert await cluster.failcount("hangs") == 6
             assert len(timed_out) == 6
+            assert len(cluster.ran("hangs", "start")) == 6
 
     asyncio.run(scenario())
 
 
+async def _scripted_at_least(cluster: ScriptedCluster, resource: str, count: int) -> bool:
+    return await _failcount(cluster.store, resource) >= count
+
+
+async def _scripted_stopped(cluster: ScriptedCluster, resource: str) -> bool:
+    records = await cluster.records(resource)
+    return bool(records) and records[-1][0] == "stop"
+
+
 def test_a_plan_that_fails_without_counting_a_failure_waits_for_a_change(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    """Fencing that cannot work (a device that always fails) is tried a few times, not forever."""
-    provider = tmp_path / "ocf" / "resource.d" / "test"
-    provider.mkdir(parents=True)
-    agent = provider / "StopFails"
-    state = tmp_path / "stopfails.state"
-    agent.write_text(f"""#!/bin/sh
-case "$1" in
-  meta-data) echo '<?xml version="1.0"?><resource-agent name="StopFails"><version>1.1</version>'\\
-'<parameters/><actions/></resource-agent>'; exit 0;;
-  start) touch {state}; exit 0;;
-  stop) exit 1;;
-  monitor) [ -f {state} ] || exit 7; [ -f {state}.fail ] && exit 1; exit 0;;
-  *) exit 0;;
-esac
-""")
-    agent.chmod(agent.stat().st_mode | stat.S_IXUSR)
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Fencing that cannot work (its device's agent is missing) is tried a few times, not forever."""
     config = """
 options:
   stonith-enabled: true
 resources:
   - id: fence-fails
-    agent: stonith:fence_dummy
-    params: {type: fail, pcmk_host_list: node1, power_timeout: 1}
+    agent: stonith:fence_vigil_missing_agent
+    params: {pcmk_host_list: node1}
   - id: stuck
-    agent: ocf:test:StopFails
+    agent: ocf:heartbeat:Dummy
     ops:
       - {name: monitor, interval: 1s, timeout: 5s}
 """
 
     async def scenario() -> None:
-        store = MemoryStore()
         caplog.set_level(logging.INFO, logger="vigil")
-        async with running_controller(config, store=store, ocf_root=tmp_path / "ocf") as controller:
-            await eventually("stuck to start", lambda: bool(controller.active_monitors()), timeout=10)
-            Path(f"{state}.fail").touch()
-            await eventually("the controller to give up on a plan it cannot carry out",
-                             lambda: "cannot reach its goal" in caplog.text, timeout=20)
+        executor = ScriptedExecutor()
+        async with scripted_controller(config, executor=executor) as cluster:
+            # The monitor fails and the stop fails: the node must be fenced, and cannot be.
+            executor.script("stuck", "monitor", interval_ms=1000, rc=OcfRc.ERR_GENERIC)
+            executor.script("stuck", "stop", rc=OcfRc.ERR_GENERIC)
+            await cluster.advance(1)
+            await cluster.until("the controller to give up on a plan it cannot carry out",
+                                lambda: "cannot reach its goal" in caplog.text)
             attempts = caplog.text.count("Fence (reboot) node1")
-            await asyncio.sleep(2)
+            assert attempts >= 3
+            await cluster.advance(60)
             assert caplog.text.count("Fence (reboot) node1") == attempts
-            await controller.stop(leave_running=True)
+            await cluster.controller.stop(leave_running=True)
 
     asyncio.run(scenario())

@@ -5,8 +5,9 @@ A colocation ``rsc with with_rsc`` makes the *dependent* (``rsc``) follow the
 node scores are adjusted by where it went.  In the other direction, the
 dependents' own preferences are folded into the primary's scores, attenuated
 by score/INFINITY, so that a primary prefers nodes its dependents like.
-Groups take part through their members: "group with R" is placed through
-the first member, "R with group" through the last.
+What differs by kind of resource is asked of its variant: groups take part
+through their members ("group with R" is placed through the first member,
+"R with group" through the last), clones through their instances.
 """
 
 from __future__ import annotations
@@ -14,13 +15,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from vigil.model.scores import INFINITY, add
-from vigil.scheduler.instances import compatible_instance, is_blocked
 from vigil.scheduler.working import (
     Role,
     Work,
-    WorkClone,
     WorkColocation,
-    WorkGroup,
     WorkPrimitive,
     WorkResource,
 )
@@ -109,38 +107,9 @@ def any_node_available(work: Work, scores: dict[str, int]) -> bool:
     return any(weight >= 0 and work.nodes[name].is_available() for name, weight in scores.items())
 
 
-def apply_coloc_for_dependent(work: Work, dependent: WorkResource, primary: WorkResource,
-                              coloc: WorkColocation) -> None:
-    """Adjust the dependent's scores now that the primary is placed."""
-    if isinstance(dependent, WorkGroup):
-        if not dependent.members:
-            return
-        if dependent.colocated:
-            apply_coloc_for_dependent(work, dependent.members[0], primary, coloc)
-        elif coloc.score < INFINITY:
-            for member in dependent.members:
-                apply_coloc_for_dependent(work, member, primary, coloc)
-        return
-    if isinstance(dependent, WorkClone):
-        return
-    if isinstance(primary, WorkClone):
-        apply_coloc_with_clone(work, dependent, primary, coloc)
-        return
-    if isinstance(primary, WorkGroup):
-        if primary.provisional or not primary.members:
-            return
-        if primary.colocated:
-            member = primary.members[-1] if coloc.score >= INFINITY else primary.members[0]
-            _apply_to_scores(work, dependent, member, coloc)
-        elif coloc.score < INFINITY:
-            for member in primary.members:
-                _apply_to_scores(work, dependent, member, coloc)
-        return
-    _apply_to_scores(work, dependent, primary, coloc)
-
-
-def _apply_to_scores(work: Work, dependent: WorkPrimitive, primary: WorkPrimitive,
-                     coloc: WorkColocation) -> None:
+def apply_to_scores(work: Work, dependent: WorkPrimitive, primary: WorkPrimitive,
+                    coloc: WorkColocation) -> None:
+    """Adjust a primitive dependent's scores by where a primitive primary went."""
     if not _affects_location(dependent, primary, coloc):
         return
     attribute = coloc.node_attribute or "#uname"
@@ -178,22 +147,13 @@ def add_colocated_node_scores(work: Work, rsc: WorkResource, nodes: dict[str, in
         return nodes
     rsc.merging = True
     try:
-        if isinstance(rsc, WorkGroup):
-            if not rsc.members:
-                return nodes
-            member = rsc.members[-1] if nodes is None else rsc.members[0]
-            base = add_colocated_node_scores(work, member, dict(nodes) if nodes is not None else None,
-                                             attribute, factor, only_positive, select_active)
-            work_scores = dict(base) if base is not None else (dict(nodes) if nodes is not None else {})
-        elif nodes is None:
-            work_scores = dict(rsc.allowed)
-        else:
-            work_scores = dict(nodes)
-            _add_matching(work, work_scores, rsc, attribute, factor, only_positive)
+        work_scores = rsc.variant.colocation_node_scores(work, rsc, nodes, attribute, factor, only_positive,
+                                                         select_active)
+        if work_scores is None:
+            return nodes
         if any_node_available(work, work_scores):
             multiplier = -1.0 if factor < 0 else 1.0
-            source = rsc.members[-1] if isinstance(rsc, WorkGroup) else rsc
-            for coloc in list(source.with_this):
+            for coloc in list(rsc.variant.with_this_colocations(rsc)):
                 if not has_influence(coloc):
                     continue
                 other_factor = multiplier * coloc.score / INFINITY
@@ -214,7 +174,18 @@ def add_colocated_node_scores(work: Work, rsc: WorkResource, nodes: dict[str, in
         rsc.merging = False
 
 
-def _add_matching(work: Work, scores: dict[str, int], rsc: WorkPrimitive | WorkClone, attribute: str,
+def own_node_scores(work: Work, rsc: WorkResource, nodes: dict[str, int] | None, attribute: str,
+                    factor: float, only_positive: bool) -> dict[str, int]:
+    """A copy of ``nodes`` with ``rsc``'s own best scores added (by node
+    attribute value, times ``factor``); ``rsc``'s scores when ``nodes`` is None."""
+    if nodes is None:
+        return dict(rsc.allowed)
+    scores = dict(nodes)
+    _add_matching(work, scores, rsc, attribute, factor, only_positive)
+    return scores
+
+
+def _add_matching(work: Work, scores: dict[str, int], rsc: WorkResource, attribute: str,
                   factor: float, only_positive: bool) -> None:
     best = _best_scores_by_value(work, rsc, attribute)
     for name, weight in list(scores.items()):
@@ -241,8 +212,7 @@ def _attribute_key(value: str | None) -> str | None:
     return value.lower() if value is not None else None
 
 
-def _best_scores_by_value(work: Work, rsc: WorkPrimitive | WorkClone,
-                          attribute: str) -> dict[str | None, int]:
+def _best_scores_by_value(work: Work, rsc: WorkResource, attribute: str) -> dict[str | None, int]:
     """For each value of ``attribute``, ``rsc``'s best score on an available
     node that has it (computed once per colocation, not once per node)."""
     best: dict[str | None, int] = {}
@@ -253,33 +223,3 @@ def _best_scores_by_value(work: Work, rsc: WorkPrimitive | WorkClone,
         if weight > best.get(key, -INFINITY):
             best[key] = weight
     return best
-
-
-def apply_coloc_with_clone(work: Work, dependent: WorkPrimitive, clone: WorkClone,
-                           coloc: WorkColocation) -> None:
-    """Place ``dependent`` relative to a clone it is colocated with."""
-    interleave = isinstance(coloc.dependent, WorkClone) and coloc.dependent.interleave
-    if clone.provisional:
-        return
-    if interleave:
-        partner = compatible_instance(work, dependent, clone, False)
-        if partner is not None:
-            apply_coloc_for_dependent(work, dependent, partner, coloc)
-        elif coloc.score >= INFINITY:
-            for node in dependent.allowed:
-                dependent.allowed[node] = -INFINITY
-        return
-    if coloc.score >= INFINITY:
-        placed: set[str] = set()
-        for instance in clone.instances:
-            where = instance.variant.location(instance)
-            if where is not None and not is_blocked(instance):
-                placed.add(where)
-        for node in dependent.allowed:
-            if node not in placed:
-                dependent.allowed[node] = -INFINITY
-        for node in placed:
-            dependent.allowed.setdefault(node, -INFINITY)
-        return
-    for instance in clone.instances:
-        apply_coloc_for_dependent(work, dependent, instance, coloc)

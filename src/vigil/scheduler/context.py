@@ -31,9 +31,7 @@ from vigil.scheduler.location import has_clear_failcount
 from vigil.scheduler.working import (
     Work,
     WorkAction,
-    WorkClone,
     WorkColocation,
-    WorkGroup,
     WorkPrimitive,
     WorkResource,
 )
@@ -92,9 +90,7 @@ class _Context:
         ids = {rsc.id, rsc.prim.id}
         parent: WorkResource | None = rsc.parent
         while parent is not None:
-            ids.add(parent.id)
-            if isinstance(parent, WorkClone):
-                ids.add(parent.template_id)
+            ids.update(parent.variant.constraint_ids(parent))
             parent = parent.parent
         for location in self.work.cluster.config.locations:
             if location.rsc not in ids or not location.id.startswith(("cli-ban-", "cli-prefer-")):
@@ -136,12 +132,13 @@ class _Context:
             return banned_by
         if stop is not None:
             origin = _origin(stop)
-            if origin is not None and isinstance(origin.rsc, WorkPrimitive) and origin.rsc is not rsc:
-                found = self._root_cause(origin.rsc, origin.node or node)
+            culprit = self._primitive_of(origin)
+            if origin is not None and culprit is not None and culprit is not rsc:
+                found = self._root_cause(culprit, origin.node or node)
                 if found is not None:
                     return found
         for coloc in _mandatory_colocations(rsc):
-            for primary in _primitives(coloc.primary):
+            for primary in coloc.primary.primitives():
                 primary_stop = _scheduled(primary, "stop", node)
                 if primary_stop is None or primary is rsc:
                     continue
@@ -231,9 +228,18 @@ class _Context:
 
     def _start_dependency(self, start: WorkAction) -> WorkPrimitive | None:
         origin = _origin(start)
-        if origin is not None and isinstance(origin.rsc, WorkPrimitive) and origin.rsc is not start.rsc:
-            return self._root_cause(origin.rsc, origin.node or start.node or "")
+        culprit = self._primitive_of(origin)
+        if origin is not None and culprit is not None and culprit is not start.rsc:
+            return self._root_cause(culprit, origin.node or start.node or "")
         return None
+
+    def _primitive_of(self, action: WorkAction | None) -> WorkPrimitive | None:
+        """The primitive ``action`` is an action of; None for a resource-less
+        action or a group's or clone's pseudo-action (the run holds every
+        primitive by id)."""
+        if action is None or action.rsc is None or action.rsc.variant.collective:
+            return None
+        return self.work.rscs[action.rsc.id]
 
 
 def instance_name(rsc: WorkPrimitive) -> str:
@@ -241,7 +247,7 @@ def instance_name(rsc: WorkPrimitive) -> str:
     instances of anonymous clones go by the primitive's own id."""
     parent: WorkResource | None = rsc.parent
     while parent is not None:
-        if isinstance(parent, WorkClone) and not parent.unique:
+        if parent.variant.is_anonymous_clone(parent):
             return rsc.prim.id
         parent = parent.parent
     return rsc.id
@@ -274,14 +280,6 @@ def _mandatory_colocations(rsc: WorkPrimitive) -> list[WorkColocation]:
         found.extend(c for c in parent.this_with if c.score >= INFINITY)
         parent = parent.parent
     return found
-
-
-def _primitives(rsc: WorkResource) -> list[WorkPrimitive]:
-    if isinstance(rsc, WorkPrimitive):
-        return [rsc]
-    if isinstance(rsc, WorkGroup | WorkClone):
-        return rsc.primitives()
-    return []
 
 
 def attach_stop_context(work: Work) -> None:

@@ -14,16 +14,18 @@ from __future__ import annotations
 
 from vigil.model.failcounts import failure_attribute, resource_cuts
 from vigil.model.scores import ScoreError, add, parse_score
-from vigil.scheduler.working import FailTotals, NodeFailures, WorkClone, WorkNode, WorkPrimitive
+from vigil.scheduler.working import FailTotals, NodeFailures, WorkNode, WorkPrimitive
 
 _NO_FAILURES = (0, 0)
 
 
 def _is_unique_instance(rsc: WorkPrimitive) -> bool:
+    """Inside a globally-unique clone (clones hold no clones, so the first
+    clone up is the only one)."""
     parent = rsc.parent
     while parent is not None:
-        if isinstance(parent, WorkClone):
-            return parent.unique
+        if parent.variant.is_unique_clone(parent):
+            return True
         parent = parent.parent
     return False
 

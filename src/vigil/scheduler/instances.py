@@ -1,13 +1,34 @@
 """Clone instances: numbering, where they are, and pairing across clones.
 
 Shared by placement (colocation with a clone) and ordering (interleave),
-which both need "the instance of that clone on this node".
+which both need "the instance of that clone on this node", and by the
+ordering propagation, which needs "the instances' actions a clone's action
+stands for" (as Pacemaker's pcmk_sched_instances.c holds what is common to
+clones' and bundles' instances).
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from vigil.scheduler.nodes import sorted_nodes
-from vigil.scheduler.working import Work, WorkClone, WorkGroup, WorkPrimitive, WorkResource
+from vigil.scheduler.working import (
+    Ord,
+    OrdFlags,
+    Role,
+    Updates,
+    Work,
+    WorkAction,
+    WorkClone,
+    WorkGroup,
+    WorkPrimitive,
+    WorkResource,
+    find_first_action,
+    order,
+)
+
+if TYPE_CHECKING:
+    from vigil.scheduler.variants import Propagation
 
 Instance = WorkPrimitive | WorkGroup
 
@@ -58,3 +79,168 @@ def instances_by_node(work: Work, clone: WorkClone, current: bool) -> dict[str, 
         if node is not None:
             found.setdefault(node, instance)
     return found
+
+
+# --- the instances' actions -------------------------------------------------------
+
+
+def instance_task(clone: WorkClone, task: str) -> str:
+    """The instance task a clone pseudo-action stands for: the same one for
+    instances that have pseudo-actions of their own (groups), else the
+    primitive task ("running" is the instances' "start")."""
+    if clone.instances and clone.instances[0].variant.collective:
+        return task
+    return {"running": "start", "stopped": "stop", "promoted": "promote",
+            "demoted": "demote"}.get(task, task)
+
+
+class InstanceActions:
+    """Which action of each instance a clone's action stands for, by (clone,
+    task, node), found once: the instances' actions must not change in the
+    meantime (the propagation, which uses this, creates none)."""
+
+    def __init__(self) -> None:
+        self._found: dict[tuple[WorkClone, str, str | None], list[tuple[Instance, WorkAction]]] = {}
+        # The same, the actions alone, for clones of primitives.
+        self._actions: dict[tuple[WorkClone, str, str | None], list[WorkAction]] = {}
+        # For a clone of primitives: per task, each node's instance actions.
+        self._by_node: dict[tuple[WorkClone, str], dict[str, list[tuple[Instance, WorkAction]]]] = {}
+        self._of_primitives: dict[WorkClone, bool] = {}
+
+    def of(self, clone: WorkClone, task: str, node: str | None) -> list[tuple[Instance, WorkAction]]:
+        key = (clone, task, node)
+        found = self._found.get(key)
+        if found is None:
+            if node is not None and self._is_of_primitives(clone):
+                found = self._on_nodes(clone, task).get(node, [])
+            else:
+                found = []
+                for instance in clone.instances:
+                    # A group's actions are on no node.
+                    on = None if instance.variant.collective else node
+                    action = find_first_action(instance, task, on)
+                    if action is not None:
+                        found.append((instance, action))
+            self._found[key] = found
+        return found
+
+    def of_primitives(self, clone: WorkClone, task: str, node: str | None) -> list[WorkAction] | None:
+        """The instances' actions when they are all primitives' (whose flags
+        are the actions' own), else None."""
+        if not self._is_of_primitives(clone):
+            return None
+        key = (clone, task, node)
+        actions = self._actions.get(key)
+        if actions is None:
+            actions = self._actions[key] = [action for _, action in self.of(clone, task, node)]
+        return actions
+
+    def _is_of_primitives(self, clone: WorkClone) -> bool:
+        found = self._of_primitives.get(clone)
+        if found is None:
+            found = self._of_primitives[clone] = not any(i.variant.collective for i in clone.instances)
+        return found
+
+    def _on_nodes(self, clone: WorkClone, task: str) -> dict[str, list[tuple[Instance, WorkAction]]]:
+        """Each node's (instance, its newest action for ``task`` there), in
+        instance order, from one pass over the instances."""
+        by_node = self._by_node.get((clone, task))
+        if by_node is None:
+            by_node = {}
+            for instance in clone.instances:
+                seen: set[str] = set()
+                for action in reversed(instance.actions_by_task.get(task, ())):
+                    if action.interval_ms == 0 and action.node is not None and action.node not in seen:
+                        seen.add(action.node)
+                        by_node.setdefault(action.node, []).append((instance, action))
+            self._by_node[(clone, task)] = by_node
+        return by_node
+
+
+# --- interleaving ---------------------------------------------------------------------
+
+
+def interleave_pairs(work: Work, first: WorkAction, then: WorkAction) -> list[tuple[WorkAction, WorkAction]]:
+    """The instance-to-instance action pairs an interleaved ordering stands for."""
+    assert isinstance(first.rsc, WorkClone) and isinstance(then.rsc, WorkClone)
+    current = first.task in ("stopped", "demoted")
+    pairs: list[tuple[WorkAction, WorkAction]] = []
+    first_task = instance_task(first.rsc, first.task)
+    by_node = instances_by_node(work, first.rsc, current)
+    for then_instance in then.rsc.instances:
+        first_instance = compatible_instance(work, then_instance, first.rsc, current, by_node)
+        if first_instance is None:
+            continue
+        first_action = find_first_action(first_instance, first_task, then.node)
+        then_action = find_first_action(then_instance, then.task, then.node)
+        if first_action is None or then_action is None:
+            continue
+        pairs.append((first_action, then_action))
+    return pairs
+
+
+def unpaired_instances(work: Work, first: WorkAction, then: WorkAction) -> list[Instance]:
+    """Instances of ``then``'s clone with no partner in ``first``'s clone."""
+    assert isinstance(first.rsc, WorkClone) and isinstance(then.rsc, WorkClone)
+    if first.task in ("stopped", "demoted"):
+        return []
+    by_node = instances_by_node(work, first.rsc, False)
+    return [
+        instance for instance in then.rsc.instances
+        if compatible_instance(work, instance, first.rsc, False, by_node) is None
+    ]
+
+
+def inhibit_instance(work: Work, instance: Instance) -> bool:
+    """Keep an instance from running (nothing it depends on is on its node)."""
+    changed = False
+    for prim in instance.primitives():
+        if prim.assigned is not None:
+            work.nodes[prim.assigned].num_resources -= 1
+            prim.assigned = None
+            changed = True
+        prim.next_role = Role.STOPPED
+        for action in prim.actions:
+            if action.task == "start" and action.runnable:
+                action.runnable = False
+                changed = True
+            elif action.task == "stop" and action.optional:
+                action.optional = False
+                changed = True
+    return changed
+
+
+def update_interleaved(prop: Propagation, first: WorkAction, then: WorkAction, check_optional: bool,
+                       check_runnable: bool, kind: OrdFlags) -> Updates:
+    """Between interleaved clones, each instance waits only for the
+    instance of the other clone on its own node."""
+    work = prop.work
+    f_changed = t_changed = False
+    if kind in (Ord.RUNNABLE_LEFT, Ord.IMPLIES_THEN):
+        for instance in unpaired_instances(work, first, then):
+            if inhibit_instance(work, instance):
+                t_changed = True
+                for prim in instance.primitives():
+                    for action in prim.actions:
+                        prop.push(action)
+    for first_action, then_action in interleave_pairs(work, first, then):
+        if not any(b is first_action for b, _ in then_action.befores):
+            order(first_action, then_action, kind)
+            f_changed = t_changed = True
+            prop.push(then_action)
+        owner_instance = then_action.rsc
+        f_opt, f_run = prop.ordering_flags(first_action, then_action.node)
+        if owner_instance is None:
+            continue
+        fc, tc = yield from owner_instance.variant.update_ordered_actions(
+            prop, owner_instance, first_action, then_action, f_opt, f_run, check_optional, check_runnable,
+            kind)
+        f_changed |= fc
+        t_changed |= tc
+        if fc:
+            prop.push(first_action)
+            prop.push_after(first_action)
+        if tc:
+            prop.push(then_action)
+            prop.push_after(then_action)
+    return f_changed, t_changed

@@ -14,7 +14,7 @@ from vigil.model.config import Location, Primitive
 from vigil.model.rule_eval import RuleContext, rule_passes, rule_score
 from vigil.model.scores import INFINITY, add
 from vigil.scheduler.failcounts import effective_failcount, failcount_name, node_failures, recorded_failures
-from vigil.scheduler.working import Role, Work, WorkClone, WorkGroup, WorkPrimitive, WorkResource
+from vigil.scheduler.working import Role, Work, WorkGroup, WorkPrimitive, WorkResource
 
 
 def base_weight(work: Work, node_name: str) -> int:
@@ -52,7 +52,7 @@ def ban_target(rsc: WorkPrimitive) -> WorkResource:
     top: WorkResource = rsc
     while top.parent is not None:
         top = top.parent
-    if isinstance(top, WorkClone) and not top.unique:
+    if top.variant.is_anonymous_clone(top):
         return top
     return rsc
 
@@ -78,14 +78,13 @@ def _all_resources(work: Work) -> list[WorkResource]:
     found: list[WorkResource] = []
     for rsc in work.top:
         found.append(rsc)
-        if isinstance(rsc, WorkGroup):
-            found.extend(rsc.members)
+        found.extend(rsc.variant.named_members(rsc))
     return found
 
 
 def _template_primitive(rsc: WorkResource) -> Primitive | None:
-    if isinstance(rsc, WorkPrimitive):
-        return rsc.prim
+    """The definition a rule's resource tests read: the primitive's own, or
+    a group's or clone's first primitive's."""
     prims = rsc.primitives()
     return prims[0].prim if prims else None
 
@@ -108,7 +107,7 @@ def _apply_location(work: Work, rsc: WorkResource, location: Location) -> None:
                                   rsc_class=prim.cls if prim else None,
                                   rsc_provider=prim.provider if prim else None,
                                   rsc_type=prim.type if prim else None,
-                                  params=rsc.params if isinstance(rsc, WorkPrimitive) else {}, meta=rsc.meta)
+                                  params=rsc.params, meta=rsc.meta)
                 if not rule_passes(rule, ctx):
                     continue
                 score = rule_score(rule, ctx)
@@ -181,8 +180,7 @@ def apply_failure_thresholds(work: Work) -> None:
 
 def record_ban(target: WorkResource, node: str, failed: WorkPrimitive) -> None:
     """Remember which failure banned every primitive under ``target``."""
-    prims = [target] if isinstance(target, WorkPrimitive) else target.primitives()
-    for prim in prims:
+    for prim in target.primitives():
         prim.banned_by.setdefault(node, failed)
 
 

@@ -10,27 +10,19 @@ flags are propagated to a fixed point; flags only ever move one way
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from vigil.model.scores import INFINITY
-from vigil.scheduler.variants.clone import (
-    InstanceActions,
-    can_interleave,
-    inhibit_instance,
-    interleave_pairs,
-    unpaired_instances,
-)
+from vigil.scheduler.instances import InstanceActions
 from vigil.scheduler.variants.primitive import update_runnable
 from vigil.scheduler.working import (
     Ord,
     OrdFlags,
     Role,
+    Updates,
     Work,
     WorkAction,
-    WorkClone,
-    WorkGroup,
-    WorkPrimitive,
     WorkResource,
     find_first_action,
     order,
@@ -91,8 +83,8 @@ def config_orderings(work: Work) -> list[OrderSpec]:
         symmetric = constraint.is_symmetrical and constraint.kind != "Serialize"
         symmetry = "symmetric" if symmetric else "asymmetric"
         flags = flags_for_kind(constraint.kind, first_task, symmetry)
-        minimum = _minimum_first_instances(first, constraint.require_all)
-        if minimum > 0 and isinstance(first, WorkClone):
+        minimum = first.variant.minimum_runnable(first, constraint.require_all)
+        if minimum > 0:
             specs.extend(_clone_min_orderings(work, constraint.id, first, first_task, then, then_task,
                                               flags, minimum))
         else:
@@ -106,17 +98,7 @@ def config_orderings(work: Work) -> list[OrderSpec]:
     return specs
 
 
-def _minimum_first_instances(first: WorkResource, require_all: bool) -> int:
-    """How many instances of a clone must run before "then" may (clone-min,
-    or the older require-all=false meaning one)."""
-    if not isinstance(first, WorkClone):
-        return 0
-    if "clone-min" in first.meta:
-        return first.clone_min
-    return 0 if require_all else 1
-
-
-def _clone_min_orderings(work: Work, order_id: str, first: WorkClone, first_task: str, then: WorkResource,
+def _clone_min_orderings(work: Work, order_id: str, first: WorkResource, first_task: str, then: WorkResource,
                          then_task: str, flags: OrdFlags, minimum: int) -> list[OrderSpec]:
     """"then" waits for a point that is reached once ``minimum`` instances of
     the clone have done ``first_task``."""
@@ -127,7 +109,7 @@ def _clone_min_orderings(work: Work, order_id: str, first: WorkClone, first_task
     point.required_runnable_before = minimum
     specs = [
         OrderSpec(instance, first_task, then, then_task, Ord.ONE_OR_MORE | Ord.GRAPH_ONLY, then_action=point)
-        for instance in first.instances
+        for instance in first.children()
     ]
     specs.append(OrderSpec(then, then_task, then, then_task, flags | Ord.RUNNABLE_LEFT, first_action=point))
     return specs
@@ -240,10 +222,12 @@ def _handle_restart(first: WorkAction, then: WorkAction, check_optional: bool, c
 
 
 def _action_node(action: WorkAction) -> str | None:
-    """The node an action happens on, for a group's start: where it goes."""
-    if isinstance(action.rsc, WorkGroup) and action.task == "start":
-        return action.rsc.assigned
-    return action.node
+    """The node an action happens on (a start: as its variant sees it; a
+    group's happens where the group goes)."""
+    rsc = action.rsc
+    if rsc is None or action.task != "start":
+        return action.node
+    return rsc.variant.start_node(rsc, action)
 
 
 def flags_for_ordering(action: WorkAction, node: str | None, instances: InstanceActions) -> tuple[bool, bool]:
@@ -287,11 +271,6 @@ _PAIR_RULES = (
     (Ord.ASYMMETRICAL, True, True, False, True),
 )
 
-# A step of the propagation: yields actions to revisit at once (nested, as
-# Pacemaker's recursive update does) and returns (first changed, then changed).
-Updates = Generator[WorkAction, None, tuple[bool, bool]]
-
-
 class _Propagator:
     """Carries "required" and "unrunnable" along orderings to a fixed point.
 
@@ -316,6 +295,9 @@ class _Propagator:
     def push_after(self, action: WorkAction) -> None:
         for after, _ in action.afters:
             self.push(after)
+
+    def ordering_flags(self, action: WorkAction, node: str | None) -> tuple[bool, bool]:
+        return flags_for_ordering(action, node, self.instances)
 
     def run(self) -> None:
         created = len(self.work.actions)
@@ -399,13 +381,14 @@ class _Propagator:
             elif kind == Ord.RESTART and then.rsc is None:
                 continue
             else:
-                fc, tc = yield from self._update_via(owner, first, then, first_optional, f_run, check_opt,
-                                                     check_run, kind)
+                # The owner's variant carries the rule on to what is inside it.
+                fc, tc = yield from owner.variant.update_ordered_actions(
+                    self, owner, first, then, first_optional, f_run, check_opt, check_run, kind)
             f_changed |= fc
             t_changed |= tc
         if (
             flags & (Ord.IMPLIES_THEN | Ord.IMPLIES_FIRST | Ord.RESTART)
-            and isinstance(first.rsc, WorkPrimitive)
+            and first.rsc is not None
             and not first.rsc.managed
             and first.rsc.blocked
             and not first.runnable
@@ -416,7 +399,7 @@ class _Propagator:
             t_changed = True
         return f_changed, t_changed
 
-    def _update_one(self, first: WorkAction, then: WorkAction, f_optional: bool, f_runnable: bool,
+    def update_one(self, first: WorkAction, then: WorkAction, f_optional: bool, f_runnable: bool,
                     check_optional: bool, check_runnable: bool, kind: OrdFlags) -> Updates:
         """One rule on one pair; an action of a member or instance that
         changes is revisited at once, as Pacemaker does, which decides which
@@ -426,84 +409,6 @@ class _Propagator:
         if tc and then.rsc is not None and then.rsc.parent is not None:
             yield then
         return fc, tc
-
-    def _update_via(self, owner: WorkResource, first: WorkAction, then: WorkAction, f_optional: bool,
-                    f_runnable: bool, check_optional: bool, check_runnable: bool, kind: OrdFlags) -> Updates:
-        """Apply a rule through ``owner``'s method: a group also applies it to
-        its members' action of the same task, a clone to its instances'."""
-        if isinstance(owner, WorkClone):
-            return (yield from self._update_clone(first, then, f_optional, f_runnable, check_optional,
-                                                  check_runnable, kind))
-        f_changed, t_changed = yield from self._update_one(first, then, f_optional, f_runnable,
-                                                           check_optional, check_runnable, kind)
-        if isinstance(owner, WorkGroup) and isinstance(then.rsc, WorkGroup):
-            for member in then.rsc.members:
-                member_action = find_first_action(member, then.task, then.node)
-                if member_action is not None:
-                    fc, tc = yield from self._update_one(first, member_action, f_optional, f_runnable,
-                                                         check_optional, check_runnable, kind)
-                    f_changed |= fc
-                    t_changed |= tc
-        return f_changed, t_changed
-
-    def _update_clone(self, first: WorkAction, then: WorkAction, f_optional: bool, f_runnable: bool,
-                      check_optional: bool, check_runnable: bool, kind: OrdFlags) -> Updates:
-        if can_interleave(first, then):
-            return (yield from self._update_interleaved(first, then, check_optional, check_runnable,
-                                                        kind))
-        f_changed, t_changed = yield from self._update_one(first, then, f_optional, f_runnable,
-                                                           check_optional, check_runnable, kind)
-        if not isinstance(then.rsc, WorkClone):
-            return f_changed, t_changed
-        for instance in then.rsc.instances:
-            child_action = find_first_action(instance, then.task, then.node)
-            if child_action is None:
-                continue
-            _, child_runnable = instance.variant.action_flags(instance, child_action, then.node,
-                                                              self.instances)
-            if not child_runnable:
-                continue
-            fc, tc = yield from self._update_via(instance, first, child_action, f_optional, f_runnable,
-                                                 check_optional, check_runnable, kind)
-            f_changed |= fc
-            t_changed |= tc
-            if tc:
-                for after, _ in list(child_action.afters):
-                    yield after
-        return f_changed, t_changed
-
-    def _update_interleaved(self, first: WorkAction, then: WorkAction, check_optional: bool,
-                            check_runnable: bool, kind: OrdFlags) -> Updates:
-        """Between interleaved clones, each instance waits only for the
-        instance of the other clone on its own node."""
-        f_changed = t_changed = False
-        if kind in (Ord.RUNNABLE_LEFT, Ord.IMPLIES_THEN):
-            for instance in unpaired_instances(self.work, first, then):
-                if inhibit_instance(self.work, instance):
-                    t_changed = True
-                    for prim in instance.primitives():
-                        for action in prim.actions:
-                            self.push(action)
-        for first_action, then_action in interleave_pairs(self.work, first, then):
-            if not any(b is first_action for b, _ in then_action.befores):
-                order(first_action, then_action, kind)
-                f_changed = t_changed = True
-                self.push(then_action)
-            owner_instance = then_action.rsc
-            f_opt, f_run = flags_for_ordering(first_action, then_action.node, self.instances)
-            if owner_instance is None:
-                continue
-            fc, tc = yield from self._update_via(owner_instance, first_action, then_action, f_opt, f_run,
-                                                 check_optional, check_runnable, kind)
-            f_changed |= fc
-            t_changed |= tc
-            if fc:
-                self.push(first_action)
-                self.push_after(first_action)
-            if tc:
-                self.push(then_action)
-                self.push_after(then_action)
-        return f_changed, t_changed
 
 
 def _update_without_resource(first: WorkAction, then: WorkAction, kind: OrdFlags, first_optional: bool,
@@ -526,7 +431,7 @@ _REMAPPED = {"start": "running", "stop": "stopped", "promote": "promoted", "demo
 
 def _ordering_action(first: WorkAction) -> WorkAction:
     """Orderings after a group or clone wait for its "running"/"stopped" point."""
-    if isinstance(first.rsc, WorkGroup | WorkClone) and first.task in _REMAPPED:
+    if first.rsc is not None and first.rsc.variant.collective and first.task in _REMAPPED:
         found = find_first_action(first.rsc, _REMAPPED[first.task], None)
         if found is not None:
             return found

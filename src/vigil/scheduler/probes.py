@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from vigil.scheduler.instances import Instance, instance_number
 from vigil.scheduler.ordering import OrderSpec
-from vigil.scheduler.variants.clone import probe_targets
+from vigil.scheduler.variants import ProbeTargets
 from vigil.scheduler.variants.primitive import resource_action
-from vigil.scheduler.working import Ord, Work, WorkClone, WorkPrimitive, WorkResource
+from vigil.scheduler.working import Ord, Work, WorkPrimitive, WorkResource
 
 
 def schedule_probes(work: Work) -> list[OrderSpec]:
@@ -46,21 +45,12 @@ Candidates = Callable[[WorkResource, str], list[tuple[WorkPrimitive, WorkResourc
 
 def _candidates(work: Work) -> Candidates:
     """For a top-level resource and a node: the primitives to probe there,
-    each with what its probe must precede.  Worked out once per resource
-    (only a clone's depend on the node)."""
-    clones: dict[WorkResource, Callable[[str], list[Instance]]] = {}
-    others: dict[WorkResource, list[tuple[WorkPrimitive, WorkResource]]] = {}
-    for top in work.top:
-        if isinstance(top, WorkClone):
-            # Instances are handled in number order from here on, as Pacemaker does.
-            top.instances.sort(key=instance_number)
-            clones[top] = probe_targets(top)
-        else:
-            others[top] = [(prim, prim) for prim in top.primitives()]
+    each with what its probe must precede (see its variant).  Worked out
+    once per resource, before any probe is created (only a clone's depend on
+    the node)."""
+    targets: dict[WorkResource, ProbeTargets] = {top: top.variant.probe_targets(top) for top in work.top}
 
     def candidates(top: WorkResource, node: str) -> list[tuple[WorkPrimitive, WorkResource]]:
-        if top in others:
-            return others[top]
-        return [(prim, top) for instance in clones[top](node) for prim in instance.primitives()]
+        return targets[top](node)
 
     return candidates

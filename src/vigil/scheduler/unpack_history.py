@@ -30,6 +30,7 @@ from vigil.scheduler.working import (
     WorkGroup,
     WorkNode,
     WorkPrimitive,
+    WorkResource,
 )
 
 _ON_FAIL_WORDS = {
@@ -116,13 +117,9 @@ def _find_or_make_resource(work: Work, node: WorkNode, history: ResourceHistory)
         base = history.id.split(":", 1)[0]
         zero = work.rscs.get(f"{base}:0")
         if zero is not None:
-            top = _top_parent(zero)
-            if isinstance(top, WorkClone) and not top.unique:
-                clone = top
+            clone = _anonymous_clone(work, zero)
     else:
-        top = _top_parent(rsc)
-        if isinstance(top, WorkClone) and not top.unique:
-            clone = top
+        clone = _anonymous_clone(work, rsc)
     if clone is not None:
         return _find_anonymous_instance(work, node, clone, history.id.split(":", 1)[0])
     if rsc is not None:
@@ -144,11 +141,12 @@ def _find_or_make_resource(work: Work, node: WorkNode, history: ResourceHistory)
     return orphan
 
 
-def _top_parent(rsc: WorkPrimitive) -> WorkPrimitive | WorkGroup | WorkClone:
-    top: WorkPrimitive | WorkGroup | WorkClone = rsc
+def _anonymous_clone(work: Work, rsc: WorkPrimitive) -> WorkClone | None:
+    """The anonymous clone ``rsc`` is (part of) an instance of, if any."""
+    top: WorkResource = rsc
     while top.parent is not None:
         top = top.parent
-    return top
+    return work.clones[top.id] if top.variant.is_anonymous_clone(top) else None
 
 
 def _first_location(instance: WorkPrimitive | WorkGroup) -> str | None:
@@ -156,18 +154,18 @@ def _first_location(instance: WorkPrimitive | WorkGroup) -> str | None:
     primitives is starting; None if neither."""
     if instance.running_on:
         return instance.running_on[0]
-    if isinstance(instance, WorkPrimitive):
-        return instance.pending_node
-    for member in instance.members:
-        if member.pending_node is not None:
-            return member.pending_node
+    for prim in instance.primitives():
+        if prim.pending_node is not None:
+            return prim.pending_node
     return None
 
 
 def _instance_member(instance: WorkPrimitive | WorkGroup, base: str) -> WorkPrimitive | None:
-    if isinstance(instance, WorkGroup):
-        return instance.member(base)
-    return instance if instance.prim.id == base else None
+    """The primitive of ``instance`` made from the template ``base``."""
+    for prim in instance.primitives():
+        if prim.prim.id == base:
+            return prim
+    return None
 
 
 def _find_anonymous_instance(work: Work, node: WorkNode, clone: WorkClone, base: str) -> WorkPrimitive | None:

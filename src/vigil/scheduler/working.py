@@ -8,6 +8,7 @@ escapes; ``schedule()`` turns it into the frozen ``Transition``.
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import TYPE_CHECKING
@@ -276,7 +277,10 @@ class WorkGroup:
     actions_by_task: dict[str, list[WorkAction]] = field(default_factory=dict)
     critical: bool = True
     parent: WorkClone | None = None
+    # Pacemaker's blocked and failed flags: never set on a group here (its
+    # members carry them), present so that every resource answers.
     blocked: bool = False
+    failed: bool = False
     # Where its members run, in the order the status section shows them
     # (see unpack_history: an unmanaged member's node may appear twice).
     running_on: list[str] = field(default_factory=list)
@@ -289,17 +293,16 @@ class WorkGroup:
             return None
         return self.members[0].assigned
 
+    @property
+    def params(self) -> dict[str, str]:
+        """A group has no instance attributes of its own (rules see none)."""
+        return {}
+
     def primitives(self) -> list[WorkPrimitive]:
         return list(self.members)
 
     def children(self) -> list[WorkPrimitive | WorkGroup]:
         return list(self.members)
-
-    def member(self, template_id: str) -> WorkPrimitive | None:
-        for member in self.members:
-            if member.prim.id == template_id:
-                return member
-        return None
 
 
 @dataclass(eq=False)
@@ -335,6 +338,9 @@ class WorkClone:
     total_instances: int = 0
     # Where its instances run, in the order the status section shows them.
     running_on: list[str] = field(default_factory=list)
+    # Pacemaker's blocked flag: never set on a clone here (its instances'
+    # primitives carry it), present so that every resource answers.
+    blocked: bool = False
     variant: Variant = field(kw_only=True, repr=False)
 
     parent = None
@@ -342,6 +348,11 @@ class WorkClone:
     @property
     def assigned(self) -> str | None:
         return None
+
+    @property
+    def params(self) -> dict[str, str]:
+        """A clone has no instance attributes of its own (rules see none)."""
+        return {}
 
     def primitives(self) -> list[WorkPrimitive]:
         found: list[WorkPrimitive] = []
@@ -357,6 +368,11 @@ WorkResource = WorkPrimitive | WorkGroup | WorkClone
 
 # An ordering between two resources' actions: (first, its task, then, its task, flags).
 OrderTuple = tuple[WorkResource, str, WorkResource, str, OrdFlags]
+
+# A step of the ordering propagation: yields actions to revisit at once
+# (nested, as Pacemaker's recursive update does) and returns (first changed,
+# then changed).
+Updates = Generator[WorkAction, None, tuple[bool, bool]]
 
 
 @dataclass(eq=False)
@@ -402,18 +418,10 @@ class Work:
         return action
 
     def current_node(self, rsc: WorkResource) -> str | None:
-        """Where ``rsc`` is considered active: the first node, or for a
-        resource that does not need fencing, the first clean node."""
+        """Where ``rsc`` is considered active (see its variant)."""
         if not rsc.running_on:
             return None
-        if not isinstance(rsc, WorkPrimitive):
-            return rsc.running_on[0]
-        if not rsc.needs_fencing:
-            for name in rsc.running_on:
-                node = self.nodes[name]
-                if node.online and not node.unclean:
-                    return name
-        return rsc.running_on[0]
+        return rsc.variant.current_node(self, rsc)
 
     def can_fence(self, node: WorkNode | None) -> bool:
         if not self.options.stonith_enabled or not self.have_stonith_resource:

@@ -11,29 +11,42 @@ clones ties each instance only to the instance on the same node.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from vigil.model.scores import INFINITY, add
-from vigil.scheduler.colocation import add_colocated_node_scores, has_influence, insert_sorted
+from vigil.scheduler.colocation import (
+    add_colocated_node_scores,
+    has_influence,
+    insert_sorted,
+    own_node_scores,
+)
 from vigil.scheduler.instances import (
     Instance,
+    InstanceActions,
     compatible_instance,
     did_fail,
     instance_number,
-    instances_by_node,
+    instance_task,
+    is_blocked,
+    update_interleaved,
 )
 from vigil.scheduler.location import ban_everywhere, merge_score
 from vigil.scheduler.working import (
     Ord,
     OrderTuple,
-    Role,
+    OrdFlags,
+    Updates,
     Work,
     WorkAction,
     WorkClone,
-    WorkGroup,
+    WorkColocation,
     WorkPrimitive,
     WorkResource,
     find_first_action,
 )
+
+if TYPE_CHECKING:
+    from vigil.scheduler.variants import ProbeTargets, Propagation
 
 
 def _compare_instances(work: Work, clone: WorkClone) -> Callable[[Instance, Instance], int]:
@@ -139,13 +152,6 @@ def _append_parent_colocations(clone: WorkClone, instance: Instance, all_coloc: 
             insert_sorted(instance.with_this, coloc, coloc.dependent, lambda c: c.dependent)
 
 
-def _unassign(work: Work, instance: Instance) -> None:
-    if isinstance(instance, WorkPrimitive) and instance.assigned is not None:
-        work.nodes[instance.assigned].num_resources -= 1
-        instance.assigned = None
-        instance.provisional = True
-
-
 def _assign_instance(work: Work, clone: WorkClone, instance: Instance, prefer: str | None,
                      all_coloc: bool, limit: int) -> str | None:
     if not instance.provisional:
@@ -160,7 +166,7 @@ def _assign_instance(work: Work, clone: WorkClone, instance: Instance, prefer: s
     chosen = instance.variant.assign(work, instance, prefer)
     if chosen is not None and prefer is not None and chosen != prefer:
         instance.allowed = backup
-        _unassign(work, instance)
+        instance.variant.unassign(work, instance)
         chosen = None
     if chosen is not None:
         clone.counts[chosen] = clone.counts.get(chosen, 0) + 1
@@ -198,8 +204,7 @@ def _distribute(work: Work, clone: WorkClone) -> None:
     for instance in clone.instances:
         if allocated >= max_total:
             break
-        failed = isinstance(instance, WorkPrimitive) and instance.failed
-        if not instance.running_on or not instance.provisional or failed:
+        if not instance.running_on or not instance.provisional or instance.failed:
             continue
         current = work.current_node(instance)
         if current is None or not work.nodes[current].is_available():
@@ -272,83 +277,13 @@ def clone_ordering_specs(clone: WorkClone) -> list[OrderTuple]:
     return specs
 
 
-def _child_task(clone: WorkClone, task: str) -> str:
-    """The instance task a clone pseudo-action stands for."""
-    if clone.instances and isinstance(clone.instances[0], WorkGroup):
-        return task
-    return {"running": "start", "stopped": "stop", "promoted": "promote",
-            "demoted": "demote"}.get(task, task)
-
-
-class InstanceActions:
-    """Which action of each instance a clone's action stands for, by (clone,
-    task, node), found once: the instances' actions must not change in the
-    meantime (the propagation, which uses this, creates none)."""
-
-    def __init__(self) -> None:
-        self._found: dict[tuple[WorkClone, str, str | None], list[tuple[Instance, WorkAction]]] = {}
-        # The same, the actions alone, for clones of primitives.
-        self._actions: dict[tuple[WorkClone, str, str | None], list[WorkAction]] = {}
-        # For a clone of primitives: per task, each node's instance actions.
-        self._by_node: dict[tuple[WorkClone, str], dict[str, list[tuple[Instance, WorkAction]]]] = {}
-        self._of_primitives: dict[WorkClone, bool] = {}
-
-    def of(self, clone: WorkClone, task: str, node: str | None) -> list[tuple[Instance, WorkAction]]:
-        key = (clone, task, node)
-        found = self._found.get(key)
-        if found is None:
-            if node is not None and self._is_of_primitives(clone):
-                found = self._on_nodes(clone, task).get(node, [])
-            else:
-                found = []
-                for instance in clone.instances:
-                    on = None if isinstance(instance, WorkGroup) else node
-                    action = find_first_action(instance, task, on)
-                    if action is not None:
-                        found.append((instance, action))
-            self._found[key] = found
-        return found
-
-    def of_primitives(self, clone: WorkClone, task: str, node: str | None) -> list[WorkAction] | None:
-        """The instances' actions when they are all primitives' (whose flags
-        are the actions' own), else None."""
-        if not self._is_of_primitives(clone):
-            return None
-        key = (clone, task, node)
-        actions = self._actions.get(key)
-        if actions is None:
-            actions = self._actions[key] = [action for _, action in self.of(clone, task, node)]
-        return actions
-
-    def _is_of_primitives(self, clone: WorkClone) -> bool:
-        found = self._of_primitives.get(clone)
-        if found is None:
-            found = self._of_primitives[clone] = all(isinstance(i, WorkPrimitive) for i in clone.instances)
-        return found
-
-    def _on_nodes(self, clone: WorkClone, task: str) -> dict[str, list[tuple[Instance, WorkAction]]]:
-        """Each node's (instance, its newest action for ``task`` there), in
-        instance order, from one pass over the instances."""
-        by_node = self._by_node.get((clone, task))
-        if by_node is None:
-            by_node = {}
-            for instance in clone.instances:
-                seen: set[str] = set()
-                for action in reversed(instance.actions_by_task.get(task, ())):
-                    if action.interval_ms == 0 and action.node is not None and action.node not in seen:
-                        seen.add(action.node)
-                        by_node.setdefault(action.node, []).append((instance, action))
-            self._by_node[(clone, task)] = by_node
-        return by_node
-
-
 def clone_action_flags(clone: WorkClone, action: WorkAction, node: str | None, instances: InstanceActions,
                        ) -> tuple[bool, bool]:
     """(optional, runnable) of a clone pseudo-action, from its instances'.
 
     Required when any instance's action is; runnable when at least one is.
     """
-    task = _child_task(clone, action.task)
+    task = instance_task(clone, action.task)
     optional = True
     any_runnable = False
     actions = instances.of_primitives(clone, task, node)
@@ -375,6 +310,8 @@ def clone_action_flags(clone: WorkClone, action: WorkAction, node: str | None, i
 
 
 def can_interleave(first: WorkAction, then: WorkAction) -> bool:
+    """Whether an ordering between two clones' actions ties instances to
+    instances (``interleave`` on the clone whose instances wait)."""
     if first.rsc is None or then.rsc is None or first.rsc is then.rsc:
         return False
     if not isinstance(first.rsc, WorkClone) or not isinstance(then.rsc, WorkClone):
@@ -383,62 +320,14 @@ def can_interleave(first: WorkAction, then: WorkAction) -> bool:
     return owner.interleave
 
 
-def interleave_pairs(work: Work, first: WorkAction, then: WorkAction) -> list[tuple[WorkAction, WorkAction]]:
-    """The instance-to-instance action pairs an interleaved ordering stands for."""
-    assert isinstance(first.rsc, WorkClone) and isinstance(then.rsc, WorkClone)
-    current = first.task in ("stopped", "demoted")
-    pairs: list[tuple[WorkAction, WorkAction]] = []
-    first_task = _child_task(first.rsc, first.task)
-    by_node = instances_by_node(work, first.rsc, current)
-    for then_instance in then.rsc.instances:
-        first_instance = compatible_instance(work, then_instance, first.rsc, current, by_node)
-        if first_instance is None:
-            continue
-        first_action = find_first_action(first_instance, first_task, then.node)
-        then_action = find_first_action(then_instance, then.task, then.node)
-        if first_action is None or then_action is None:
-            continue
-        pairs.append((first_action, then_action))
-    return pairs
-
-
-def unpaired_instances(work: Work, first: WorkAction, then: WorkAction) -> list[Instance]:
-    """Instances of ``then``'s clone with no partner in ``first``'s clone."""
-    assert isinstance(first.rsc, WorkClone) and isinstance(then.rsc, WorkClone)
-    if first.task in ("stopped", "demoted"):
-        return []
-    by_node = instances_by_node(work, first.rsc, False)
-    return [
-        instance for instance in then.rsc.instances
-        if compatible_instance(work, instance, first.rsc, False, by_node) is None
-    ]
-
-
-def inhibit_instance(work: Work, instance: Instance) -> bool:
-    """Keep an instance from running (nothing it depends on is on its node)."""
-    changed = False
-    for prim in instance.primitives():
-        if prim.assigned is not None:
-            work.nodes[prim.assigned].num_resources -= 1
-            prim.assigned = None
-            changed = True
-        prim.next_role = Role.STOPPED
-        for action in prim.actions:
-            if action.task == "start" and action.runnable:
-                action.runnable = False
-                changed = True
-            elif action.task == "stop" and action.optional:
-                action.optional = False
-                changed = True
-    return changed
-
-
-def probe_targets(clone: WorkClone) -> Callable[[str], list[Instance]]:
+def probe_instances(clone: WorkClone) -> Callable[[str], list[Instance]]:
     """Which instances to probe on a node: every instance of a unique clone;
     for an anonymous clone just one (none where an instance is known, else
     the one placed there, else the first), in instance number order.  Worked
     out once per clone, for all nodes."""
-    ordered = sorted(clone.instances, key=instance_number)
+    # Instances are handled in number order from here on, as Pacemaker does.
+    clone.instances.sort(key=instance_number)
+    ordered = list(clone.instances)
     if clone.unique:
         return lambda node: ordered
     known: set[str] = set()
@@ -472,23 +361,126 @@ def clone_ordering_flags(clone: WorkClone, action: WorkAction, node: str | None,
     return on_optional, on_runnable or runnable
 
 
+def minimum_runnable(clone: WorkClone, require_all: bool) -> int:
+    """How many instances must run before what is ordered after the clone
+    may (clone-min, or the older require-all=false meaning one)."""
+    if "clone-min" in clone.meta:
+        return clone.clone_min
+    return 0 if require_all else 1
+
+
+def constrain_clone_dependent(work: Work, dependent: WorkPrimitive, clone: WorkClone,
+                              coloc: WorkColocation) -> None:
+    """Place ``dependent`` relative to a clone it is colocated with: with the
+    instance on its own node when its clone interleaves, else where any
+    instance is (mandatory) or by each instance's node (advisory)."""
+    interleave = isinstance(coloc.dependent, WorkClone) and coloc.dependent.interleave
+    if clone.provisional:
+        return
+    if interleave:
+        partner = compatible_instance(work, dependent, clone, False)
+        if partner is not None:
+            partner.variant.constrain_dependent(work, dependent, partner, coloc)
+        elif coloc.score >= INFINITY:
+            for node in dependent.allowed:
+                dependent.allowed[node] = -INFINITY
+        return
+    if coloc.score >= INFINITY:
+        placed: set[str] = set()
+        for instance in clone.instances:
+            where = instance.variant.location(instance)
+            if where is not None and not is_blocked(instance):
+                placed.add(where)
+        for node in dependent.allowed:
+            if node not in placed:
+                dependent.allowed[node] = -INFINITY
+        for node in placed:
+            dependent.allowed.setdefault(node, -INFINITY)
+        return
+    for instance in clone.instances:
+        instance.variant.constrain_dependent(work, dependent, instance, coloc)
+
+
 class CloneVariant:
     """A clone: numbered instances of a primitive or group, one set per node."""
 
     rank = 2
+    collective = True
+
+    # --- placement
 
     def assign(self, work: Work, rsc: WorkResource, prefer: str | None) -> str | None:
         assert isinstance(rsc, WorkClone)
         assign_clone(work, rsc)
         return None
 
+    def unassign(self, work: Work, rsc: WorkResource) -> None:
+        # A clone is never an instance: nothing asks it to give a node back.
+        return None
+
+    def location(self, rsc: WorkResource) -> str | None:
+        return None
+
+    def current_node(self, work: Work, rsc: WorkResource) -> str | None:
+        return rsc.running_on[0] if rsc.running_on else None
+
+    def apply_location_inside(self, rsc: WorkResource, scored: list[tuple[str, int]]) -> None:
+        # Every instance as if the constraint named it.
+        assert isinstance(rsc, WorkClone)
+        for instance in rsc.instances:
+            for name, score in scored:
+                merge_score(instance, name, score)
+            instance.variant.apply_location_inside(instance, scored)
+
+    def named_members(self, rsc: WorkResource) -> list[WorkResource]:
+        # Its instances are named after the clone's child, whose id names
+        # the clone itself.
+        return []
+
+    def constraint_ids(self, rsc: WorkResource) -> tuple[str, ...]:
+        assert isinstance(rsc, WorkClone)
+        return (rsc.id, rsc.template_id)
+
+    # --- colocation
+
+    def apply_colocation(self, work: Work, dependent: WorkResource, primary: WorkResource,
+                         coloc: WorkColocation) -> None:
+        # A clone's instances carry its colocations as their own (see
+        # _append_parent_colocations); the clone itself has no scores to adjust.
+        return None
+
+    def constrain_dependent(self, work: Work, dependent: WorkPrimitive, primary: WorkResource,
+                            coloc: WorkColocation) -> None:
+        assert isinstance(primary, WorkClone)
+        constrain_clone_dependent(work, dependent, primary, coloc)
+
+    def colocation_node_scores(self, work: Work, rsc: WorkResource, nodes: dict[str, int] | None,
+                               attribute: str, factor: float, only_positive: bool,
+                               select_active: bool) -> dict[str, int] | None:
+        return own_node_scores(work, rsc, nodes, attribute, factor, only_positive)
+
+    def with_this_colocations(self, rsc: WorkResource) -> list[WorkColocation]:
+        return rsc.with_this
+
+    # --- actions and orderings
+
     def create_actions(self, work: Work, rsc: WorkResource) -> None:
         assert isinstance(rsc, WorkClone)
         create_clone_actions(work, rsc)
 
+    def probe_targets(self, rsc: WorkResource) -> ProbeTargets:
+        # The instances' primitives, each probe before the clone's start.
+        assert isinstance(rsc, WorkClone)
+        instances = probe_instances(rsc)
+        return lambda node: [(prim, rsc) for instance in instances(node) for prim in instance.primitives()]
+
     def internal_orderings(self, rsc: WorkResource) -> list[OrderTuple]:
         assert isinstance(rsc, WorkClone)
         return clone_ordering_specs(rsc)
+
+    def minimum_runnable(self, rsc: WorkResource, require_all: bool) -> int:
+        assert isinstance(rsc, WorkClone)
+        return minimum_runnable(rsc, require_all)
 
     def action_flags(self, rsc: WorkResource, action: WorkAction, node: str | None,
                      instances: InstanceActions) -> tuple[bool, bool]:
@@ -500,16 +492,48 @@ class CloneVariant:
         assert isinstance(rsc, WorkClone)
         return clone_ordering_flags(rsc, action, node, instances)
 
-    def apply_location_inside(self, rsc: WorkResource, scored: list[tuple[str, int]]) -> None:
-        # Every instance as if the constraint named it.
-        assert isinstance(rsc, WorkClone)
-        for instance in rsc.instances:
-            for name, score in scored:
-                merge_score(instance, name, score)
-            instance.variant.apply_location_inside(instance, scored)
+    def start_node(self, rsc: WorkResource, start: WorkAction) -> str | None:
+        return start.node
 
-    def location(self, rsc: WorkResource) -> str | None:
-        return None
+    def update_ordered_actions(self, prop: Propagation, rsc: WorkResource, first: WorkAction,
+                               then: WorkAction, f_optional: bool, f_runnable: bool, check_optional: bool,
+                               check_runnable: bool, kind: OrdFlags) -> Updates:
+        # Interleaved: instance to instance.  Otherwise the pair itself, and
+        # when "then" is a clone's action, each instance's action that can
+        # run (through the instance's own variant).
+        if can_interleave(first, then):
+            return (yield from update_interleaved(prop, first, then, check_optional, check_runnable, kind))
+        f_changed, t_changed = yield from prop.update_one(first, then, f_optional, f_runnable, check_optional,
+                                                          check_runnable, kind)
+        if not isinstance(then.rsc, WorkClone):
+            return f_changed, t_changed
+        for instance in then.rsc.instances:
+            child_action = find_first_action(instance, then.task, then.node)
+            if child_action is None:
+                continue
+            _, child_runnable = instance.variant.action_flags(instance, child_action, then.node,
+                                                              prop.instances)
+            if not child_runnable:
+                continue
+            fc, tc = yield from instance.variant.update_ordered_actions(
+                prop, instance, first, child_action, f_optional, f_runnable, check_optional, check_runnable,
+                kind)
+            f_changed |= fc
+            t_changed |= tc
+            if tc:
+                for after, _ in list(child_action.afters):
+                    yield after
+        return f_changed, t_changed
+
+    # --- what it is
+
+    def is_anonymous_clone(self, rsc: WorkResource) -> bool:
+        assert isinstance(rsc, WorkClone)
+        return not rsc.unique
+
+    def is_unique_clone(self, rsc: WorkResource) -> bool:
+        assert isinstance(rsc, WorkClone)
+        return rsc.unique
 
 
 CLONE = CloneVariant()

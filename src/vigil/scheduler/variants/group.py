@@ -12,11 +12,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from vigil.model.scores import INFINITY
-from vigil.scheduler.colocation import add_colocation, insert_sorted
+from vigil.scheduler.colocation import (
+    add_colocated_node_scores,
+    add_colocation,
+    apply_to_scores,
+    insert_sorted,
+)
 from vigil.scheduler.location import gets_group_score, merge_score
 from vigil.scheduler.working import (
     Ord,
     OrderTuple,
+    OrdFlags,
+    Updates,
     Work,
     WorkAction,
     WorkColocation,
@@ -27,7 +34,8 @@ from vigil.scheduler.working import (
 )
 
 if TYPE_CHECKING:
-    from vigil.scheduler.variants.clone import InstanceActions
+    from vigil.scheduler.instances import InstanceActions
+    from vigil.scheduler.variants import ProbeTargets, Propagation
 
 
 def _expand_colocations(group: WorkGroup) -> None:
@@ -181,22 +189,132 @@ def group_location(group: WorkGroup) -> str | None:
     return nodes.pop() if len(nodes) == 1 else None
 
 
+# --- colocation ----------------------------------------------------------------
+
+
+def apply_group_colocation(work: Work, group: WorkGroup, primary: WorkResource,
+                           coloc: WorkColocation) -> None:
+    """A colocated group follows through its first member (the others follow
+    it); the members of a group that is not colocated each follow on their
+    own, unless the colocation is mandatory."""
+    if not group.members:
+        return
+    if group.colocated:
+        first = group.members[0]
+        first.variant.apply_colocation(work, first, primary, coloc)
+    elif coloc.score < INFINITY:
+        for member in group.members:
+            member.variant.apply_colocation(work, member, primary, coloc)
+
+
+def constrain_group_dependent(work: Work, dependent: WorkPrimitive, group: WorkGroup,
+                              coloc: WorkColocation) -> None:
+    """A dependent of a colocated group goes with its last member when the
+    colocation is mandatory (where the whole group is), else with its first;
+    with each member of a group that is not colocated, unless mandatory."""
+    if group.provisional or not group.members:
+        return
+    if group.colocated:
+        member = group.members[-1] if coloc.score >= INFINITY else group.members[0]
+        apply_to_scores(work, dependent, member, coloc)
+    elif coloc.score < INFINITY:
+        for member in group.members:
+            apply_to_scores(work, dependent, member, coloc)
+
+
+def group_colocation_scores(work: Work, group: WorkGroup, nodes: dict[str, int] | None, attribute: str,
+                            factor: float, only_positive: bool, select_active: bool) -> dict[str, int] | None:
+    """A group's preferences are its members': the last one's when asked for
+    its own scores, else the first one's (whom the others follow)."""
+    if not group.members:
+        return None
+    member = group.members[-1] if nodes is None else group.members[0]
+    base = add_colocated_node_scores(work, member, dict(nodes) if nodes is not None else None,
+                                     attribute, factor, only_positive, select_active)
+    return dict(base) if base is not None else (dict(nodes) if nodes is not None else {})
+
+
+
 class GroupVariant:
     """A group: members placed together, started in order, stopped in reverse."""
 
     rank = 1
+    collective = True
+
+    # --- placement
 
     def assign(self, work: Work, rsc: WorkResource, prefer: str | None) -> str | None:
         assert isinstance(rsc, WorkGroup)
         return assign_group(work, rsc, prefer)
 
+    def unassign(self, work: Work, rsc: WorkResource) -> None:
+        # The members keep their nodes (Pacemaker would take them back too);
+        # kept as it always was here, so that placements do not change.
+        return None
+
+    def location(self, rsc: WorkResource) -> str | None:
+        assert isinstance(rsc, WorkGroup)
+        return group_location(rsc)
+
+    def current_node(self, work: Work, rsc: WorkResource) -> str | None:
+        return rsc.running_on[0] if rsc.running_on else None
+
+    def apply_location_inside(self, rsc: WorkResource, scored: list[tuple[str, int]]) -> None:
+        # The first member gets the preference and the others only learn
+        # which nodes are involved (a colocated group follows its first
+        # member anyway).
+        assert isinstance(rsc, WorkGroup)
+        for member in rsc.members:
+            for name, score in scored:
+                merge_score(member, name, score if gets_group_score(member, rsc) else 0)
+
+    def named_members(self, rsc: WorkResource) -> list[WorkResource]:
+        assert isinstance(rsc, WorkGroup)
+        return list(rsc.members)
+
+    def constraint_ids(self, rsc: WorkResource) -> tuple[str, ...]:
+        return (rsc.id,)
+
+    # --- colocation
+
+    def apply_colocation(self, work: Work, dependent: WorkResource, primary: WorkResource,
+                         coloc: WorkColocation) -> None:
+        assert isinstance(dependent, WorkGroup)
+        apply_group_colocation(work, dependent, primary, coloc)
+
+    def constrain_dependent(self, work: Work, dependent: WorkPrimitive, primary: WorkResource,
+                            coloc: WorkColocation) -> None:
+        assert isinstance(primary, WorkGroup)
+        constrain_group_dependent(work, dependent, primary, coloc)
+
+    def colocation_node_scores(self, work: Work, rsc: WorkResource, nodes: dict[str, int] | None,
+                               attribute: str, factor: float, only_positive: bool,
+                               select_active: bool) -> dict[str, int] | None:
+        assert isinstance(rsc, WorkGroup)
+        return group_colocation_scores(work, rsc, nodes, attribute, factor, only_positive, select_active)
+
+    def with_this_colocations(self, rsc: WorkResource) -> list[WorkColocation]:
+        # Expanded onto the last member (see _expand_colocations).
+        assert isinstance(rsc, WorkGroup)
+        return rsc.members[-1].with_this if rsc.members else []
+
+    # --- actions and orderings
+
     def create_actions(self, work: Work, rsc: WorkResource) -> None:
         assert isinstance(rsc, WorkGroup)
         create_group_actions(work, rsc)
 
+    def probe_targets(self, rsc: WorkResource) -> ProbeTargets:
+        # Each member, its probe before its own start.
+        targets: list[tuple[WorkPrimitive, WorkResource]] = [(prim, prim) for prim in rsc.primitives()]
+        return lambda node: targets
+
     def internal_orderings(self, rsc: WorkResource) -> list[OrderTuple]:
         assert isinstance(rsc, WorkGroup)
         return group_ordering_specs(rsc)
+
+    def minimum_runnable(self, rsc: WorkResource, require_all: bool) -> int:
+        return 0
 
     def action_flags(self, rsc: WorkResource, action: WorkAction, node: str | None,
                      instances: InstanceActions) -> tuple[bool, bool]:
@@ -209,18 +327,35 @@ class GroupVariant:
         assert isinstance(rsc, WorkGroup)
         return group_action_flags(rsc, action, None)
 
-    def apply_location_inside(self, rsc: WorkResource, scored: list[tuple[str, int]]) -> None:
-        # The first member gets the preference and the others only learn
-        # which nodes are involved (a colocated group follows its first
-        # member anyway).
-        assert isinstance(rsc, WorkGroup)
-        for member in rsc.members:
-            for name, score in scored:
-                merge_score(member, name, score if gets_group_score(member, rsc) else 0)
+    def start_node(self, rsc: WorkResource, start: WorkAction) -> str | None:
+        # A group's start is a pseudo-action on no node: it happens where the
+        # group goes.
+        return rsc.assigned
 
-    def location(self, rsc: WorkResource) -> str | None:
-        assert isinstance(rsc, WorkGroup)
-        return group_location(rsc)
+    def update_ordered_actions(self, prop: Propagation, rsc: WorkResource, first: WorkAction,
+                               then: WorkAction, f_optional: bool, f_runnable: bool, check_optional: bool,
+                               check_runnable: bool, kind: OrdFlags) -> Updates:
+        # The pair itself, and when "then" is a group's action, each member's
+        # action of the same task too.
+        f_changed, t_changed = yield from prop.update_one(first, then, f_optional, f_runnable, check_optional,
+                                                          check_runnable, kind)
+        if isinstance(then.rsc, WorkGroup):
+            for member in then.rsc.members:
+                member_action = find_first_action(member, then.task, then.node)
+                if member_action is not None:
+                    fc, tc = yield from prop.update_one(first, member_action, f_optional, f_runnable,
+                                                        check_optional, check_runnable, kind)
+                    f_changed |= fc
+                    t_changed |= tc
+        return f_changed, t_changed
+
+    # --- what it is
+
+    def is_anonymous_clone(self, rsc: WorkResource) -> bool:
+        return False
+
+    def is_unique_clone(self, rsc: WorkResource) -> bool:
+        return False
 
 
 GROUP = GroupVariant()

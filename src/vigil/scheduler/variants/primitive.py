@@ -19,17 +19,20 @@ from vigil.model.scores import INFINITY
 from vigil.scheduler.colocation import (
     add_colocated_node_scores,
     any_node_available,
-    apply_coloc_for_dependent,
+    apply_to_scores,
     has_influence,
+    own_node_scores,
 )
 from vigil.scheduler.nodes import sorted_nodes
 from vigil.scheduler.working import (
     Ord,
     OrderTuple,
+    OrdFlags,
     Role,
+    Updates,
     Work,
     WorkAction,
-    WorkClone,
+    WorkColocation,
     WorkNode,
     WorkPrimitive,
     WorkResource,
@@ -37,7 +40,8 @@ from vigil.scheduler.working import (
 )
 
 if TYPE_CHECKING:
-    from vigil.scheduler.variants.clone import InstanceActions
+    from vigil.scheduler.instances import InstanceActions
+    from vigil.scheduler.variants import ProbeTargets, Propagation
 
 
 def find_actions(rsc: WorkPrimitive, task: str, node: str | None, interval_ms: int = 0) -> list[WorkAction]:
@@ -251,7 +255,7 @@ def assign_primitive(work: Work, rsc: WorkPrimitive, prefer: str | None = None) 
             if coloc.dependent_role >= Role.PROMOTED or 0 > coloc.score > -INFINITY:
                 archive = dict(rsc.allowed)
             primary.variant.assign(work, primary, None)
-            apply_coloc_for_dependent(work, rsc, primary, coloc)
+            primary.variant.constrain_dependent(work, rsc, primary, coloc)
             if archive is not None and not any_node_available(work, rsc.allowed):
                 rsc.allowed = archive
         for coloc in list(rsc.with_this):
@@ -299,7 +303,7 @@ def _assign_best_node(work: Work, rsc: WorkPrimitive, prefer: str | None = None)
     chosen = best
     best_weight = rsc.allowed[chosen]
     running = work.current_node(rsc)
-    unique_instance = isinstance(rsc.parent, WorkClone) and rsc.parent.unique
+    unique_instance = rsc.parent is not None and rsc.parent.variant.is_unique_clone(rsc.parent)
     if best_weight > 0 and work.nodes[chosen].is_available() and running is not None \
             and not unique_instance and work.nodes[running].is_available():
         for name in nodes[1:]:
@@ -328,6 +332,27 @@ def _finalize(work: Work, rsc: WorkPrimitive, chosen: str | None, force: bool) -
     work.nodes[chosen].num_resources += 1
 
 
+def unassign_primitive(work: Work, rsc: WorkPrimitive) -> None:
+    if rsc.assigned is not None:
+        work.nodes[rsc.assigned].num_resources -= 1
+        rsc.assigned = None
+        rsc.provisional = True
+
+
+def current_node(work: Work, rsc: WorkPrimitive) -> str | None:
+    """The first node it runs on, or for a resource that does not need
+    fencing, the first clean one (a lost node's copy is taken care of by
+    its fencing otherwise)."""
+    if not rsc.running_on:
+        return None
+    if not rsc.needs_fencing:
+        for name in rsc.running_on:
+            node = work.nodes[name]
+            if node.online and not node.unclean:
+                return name
+    return rsc.running_on[0]
+
+
 # --- the variant --------------------------------------------------------------
 
 
@@ -347,18 +372,73 @@ class PrimitiveVariant:
     """A primitive: one agent, its actions real ones on one node."""
 
     rank = 0
+    collective = False
+
+    # --- placement
 
     def assign(self, work: Work, rsc: WorkResource, prefer: str | None) -> str | None:
         assert isinstance(rsc, WorkPrimitive)
         return assign_primitive(work, rsc, prefer)
 
+    def unassign(self, work: Work, rsc: WorkResource) -> None:
+        assert isinstance(rsc, WorkPrimitive)
+        unassign_primitive(work, rsc)
+
+    def location(self, rsc: WorkResource) -> str | None:
+        return rsc.assigned
+
+    def current_node(self, work: Work, rsc: WorkResource) -> str | None:
+        assert isinstance(rsc, WorkPrimitive)
+        return current_node(work, rsc)
+
+    def apply_location_inside(self, rsc: WorkResource, scored: list[tuple[str, int]]) -> None:
+        return None
+
+    def named_members(self, rsc: WorkResource) -> list[WorkResource]:
+        return []
+
+    def constraint_ids(self, rsc: WorkResource) -> tuple[str, ...]:
+        return (rsc.id,)
+
+    # --- colocation
+
+    def apply_colocation(self, work: Work, dependent: WorkResource, primary: WorkResource,
+                         coloc: WorkColocation) -> None:
+        # How a primitive follows depends on what it follows: the primary's
+        # variant decides, as Pacemaker's primitive method hands it over.
+        assert isinstance(dependent, WorkPrimitive)
+        primary.variant.constrain_dependent(work, dependent, primary, coloc)
+
+    def constrain_dependent(self, work: Work, dependent: WorkPrimitive, primary: WorkResource,
+                            coloc: WorkColocation) -> None:
+        assert isinstance(primary, WorkPrimitive)
+        apply_to_scores(work, dependent, primary, coloc)
+
+    def colocation_node_scores(self, work: Work, rsc: WorkResource, nodes: dict[str, int] | None,
+                               attribute: str, factor: float, only_positive: bool,
+                               select_active: bool) -> dict[str, int] | None:
+        return own_node_scores(work, rsc, nodes, attribute, factor, only_positive)
+
+    def with_this_colocations(self, rsc: WorkResource) -> list[WorkColocation]:
+        return rsc.with_this
+
+    # --- actions and orderings
+
     def create_actions(self, work: Work, rsc: WorkResource) -> None:
         assert isinstance(rsc, WorkPrimitive)
         create_primitive_actions(work, rsc)
 
+    def probe_targets(self, rsc: WorkResource) -> ProbeTargets:
+        assert isinstance(rsc, WorkPrimitive)
+        targets: list[tuple[WorkPrimitive, WorkResource]] = [(rsc, rsc)]
+        return lambda node: targets
+
     def internal_orderings(self, rsc: WorkResource) -> list[OrderTuple]:
         assert isinstance(rsc, WorkPrimitive)
         return primitive_orderings(rsc)
+
+    def minimum_runnable(self, rsc: WorkResource, require_all: bool) -> int:
+        return 0
 
     def action_flags(self, rsc: WorkResource, action: WorkAction, node: str | None,
                      instances: InstanceActions) -> tuple[bool, bool]:
@@ -368,11 +448,22 @@ class PrimitiveVariant:
                        instances: InstanceActions) -> tuple[bool, bool]:
         return action.optional, action.runnable
 
-    def apply_location_inside(self, rsc: WorkResource, scored: list[tuple[str, int]]) -> None:
-        return None
+    def start_node(self, rsc: WorkResource, start: WorkAction) -> str | None:
+        return start.node
 
-    def location(self, rsc: WorkResource) -> str | None:
-        return rsc.assigned
+    def update_ordered_actions(self, prop: Propagation, rsc: WorkResource, first: WorkAction,
+                               then: WorkAction, f_optional: bool, f_runnable: bool, check_optional: bool,
+                               check_runnable: bool, kind: OrdFlags) -> Updates:
+        return (yield from prop.update_one(first, then, f_optional, f_runnable, check_optional,
+                                           check_runnable, kind))
+
+    # --- what it is
+
+    def is_anonymous_clone(self, rsc: WorkResource) -> bool:
+        return False
+
+    def is_unique_clone(self, rsc: WorkResource) -> bool:
+        return False
 
 
 PRIMITIVE = PrimitiveVariant()
