@@ -73,13 +73,13 @@ STAGES = [
     ("vigil.scheduler.stages", "propagate", "ordering: propagate"),
     ("vigil.scheduler.stages", "cancel_reloads_of_restarted", "actions: cancel reloads"),
     ("vigil.scheduler.stages", "attach_stop_context", "context: stop context"),
-    ("vigil.scheduler.stages", "summarize", "summary"),
-    ("vigil.scheduler.stages", "_transition", "transition (incl. summary)"),
+    ("vigil.scheduler.stages", "summarize_by_top", "summary"),
+    ("vigil.scheduler.stages", "_transition", "transition"),
     ("vigil.simulator.from_file", "render_pacemaker", "render: pacemaker text"),
 ]
 
 # Stages timed inside another one (shown apart, not added to the total).
-NESTED = {"summary": "transition", "read: configuration model": "read: parse + models"}
+NESTED = {"read: configuration model": "read: parse + models"}
 
 # Areas for own time, by module name prefix (first match wins).
 AREAS = [
@@ -310,7 +310,7 @@ def main() -> None:
     for _m, _a, lab in STAGES:
         if lab in spent:
             rows.append((lab, spent[lab]))
-    transition = spent.get("transition (incl. summary)", 0.0)
+    transition = spent.get("transition", 0.0)
     accounted = sum(v for k, v in spent.items() if k not in NESTED)
     accounted_cpu = sum(v for k, v in cpu.items() if k not in NESTED)
     for lab, secs in rows:

@@ -1,8 +1,8 @@
 """The cluster configuration: what the operator asked for.
 
 Frozen dataclasses, one per Pacemaker concept, so that a CIB maps one to one
-and the scheduler can never mutate its input.  Adapters (CIB XML, later YAML)
-live beside this module and are the only code that knows a file format.
+and the scheduler can never mutate its input.  The adapters (CIB XML and YAML)
+live in :mod:`vigil.formats` and are the only code that knows a file format.
 """
 
 from __future__ import annotations

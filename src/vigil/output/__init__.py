@@ -1,7 +1,7 @@
 """What vigil shows people and programs: every output format in one place, all pure.
 
 - ``transition``: a plan in crm_simulate's layout, as JSON, or as text with
-  each action's context (``vigil simulate``, ``vigil plan``);
+  each action's context (``vigil simulate``);
 - ``report``: ``vigil status`` as data (crm_mon's picture of one snapshot),
   with ``status_text`` its crm_mon-style text and ``metrics`` its
   Prometheus exposition;
