@@ -8,6 +8,9 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 # Extra arguments for `make conformance`, e.g. ARGS="--list-failures core".
 ARGS   ?=
+# pytest workers for `make test` (pytest-xdist): most tests wait on processes, so two
+# share this machine's two cores well; TEST_WORKERS=0 runs them in this process.
+TEST_WORKERS ?= 2
 
 .PHONY: run test lint conformance clean bench-scheduler bench-incremental
 
@@ -30,7 +33,7 @@ test: | $(BIN)/python
 	VENV=$(VENV) scripts/install-test-deps.sh
 	@status=0; \
 	$(MAKE) --no-print-directory lint || status=1; \
-	$(BIN)/python -m pytest || status=1; \
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) || status=1; \
 	exit $$status
 
 ## lint: ruff and mypy (strict, per pyproject.toml)

@@ -105,17 +105,24 @@ class Scripted:
 
 @contextlib.asynccontextmanager
 async def scripted_controller(yaml_config: str, *, executor: ScriptedExecutor | None = None,
-                              settle: bool = True) -> AsyncIterator[Scripted]:
-    """A controller running ``yaml_config`` in fake time; stopped (resources too) on exit."""
+                              settle: bool = True, store: MemoryStore | None = None,
+                              events: Events | None = None,
+                              record_retry_s: float | None = None) -> AsyncIterator[Scripted]:
+    """A controller running ``yaml_config`` in fake time; stopped (resources too) on exit.
+
+    ``store``: a memory store of the test's (one with a hook, say); ``record_retry_s``: how long
+    a result is retried before the node stops acting (the controller's default otherwise).
+    """
     config, _warnings = parse_config(yaml_config.encode(), "test.yaml")
-    store = MemoryStore()
+    store = store if store is not None else MemoryStore()
     await install(store, with_node(config, NODE))
     clock = FakeClock()
     executor = executor or ScriptedExecutor(clock)
     executor.clock = executor.clock or clock
-    events = Events()
+    events = events if events is not None else Events()
     controller = Controller(store, executor, NODE, fencer=Fencer(FenceAgents(Spawner())), clock=clock,
-                            events=events)
+                            events=events,
+                            **({"record_retry_s": record_retry_s} if record_retry_s is not None else {}))
     task = asyncio.create_task(controller.run())
     scripted = Scripted(controller, store, executor, clock, events)
     try:

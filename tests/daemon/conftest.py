@@ -119,8 +119,8 @@ class Daemon:
     def env(self) -> dict[str, str]:
         return {**os.environ, "OCF_ROOT": str(self.ocf_root), **self.extra_env}
 
-    def start(self, *, config: bool = True, leave_running: bool = False) -> None:
-        args = ["--config", str(self.config_file)] if config else []
+    def start(self, *, config: bool = True, leave_running: bool = False, extra: tuple[str, ...] = ()) -> None:
+        args = (["--config", str(self.config_file)] if config else []) + list(extra)
         log = self.log_file.open("ab")
         self.process = subprocess.Popen(self.command(*args, leave_running=leave_running), env=self.env(),
                                         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)

@@ -10,6 +10,7 @@ commit moves the revision by exactly one.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from vigil.model.scores import INFINITY
 from vigil.model.status import NodeState, OpRecord, ResourceHistory
 from vigil.store import (
     Change,
+    FenceEntry,
     ResourceRef,
     RevisionConflict,
     Store,
@@ -517,5 +519,151 @@ def test_forget_operations_removes_only_the_named_records(backend: Backend) -> N
             node = (await store.snapshot()).cluster.status.node("node1")
             assert node is not None and [r.id for r in node.resources[0].ops] == ["rsc1_last_0"]
             assert len(await store.operation_log("rsc1")) == 2
+
+    run(main())
+
+
+# -- idempotent recording, one-transaction cleanup, fencing (issue 14) ------------------------------
+
+
+def _unclear_commit(at: str) -> None:
+    """The write committed, the caller gets an error: a lost reply, a connection cut after the commit."""
+    if at.endswith(":committed"):
+        raise StoreError(f"connection lost after the commit ({at})")
+
+
+def test_recording_again_after_an_unclear_commit_counts_once(backend: Backend) -> None:
+    async def main() -> None:
+        async with backend.open() as store:
+            record = op(7, operation_key="rsc1_monitor_10000")
+            store.fault_hook = _unclear_commit
+            with pytest.raises(StoreError, match="after the commit"):
+                await store.record_operation("node1", DUMMY, record, failcount_delta=1, meta={"k": "v"})
+            store.fault_hook = None
+            committed = await store.revision()
+            # The retry (same operation key, same call id) changes nothing and says where the store is.
+            assert await store.record_operation("node1", DUMMY, record, failcount_delta=1,
+                                                meta={"k": "v"}) == committed
+            assert await store.revision() == committed
+            assert await node_attributes(store, "node1") == {
+                failcount_attribute("rsc1", "monitor", 10_000): "1",
+                last_failure_attribute("rsc1", "monitor", 10_000): str(record.last_rc_change),
+            }
+            assert [e.record.call_id for e in await store.operation_log("rsc1")] == [7]
+            # A new call of the same operation is a new result: it counts.
+            await store.record_operation("node1", DUMMY, op(8, operation_key="rsc1_monitor_10000"),
+                                         failcount_delta=1)
+            counts = await node_attributes(store, "node1")
+            assert counts[failcount_attribute("rsc1", "monitor", 10_000)] == "2"
+            assert [e.record.call_id for e in await store.operation_log("rsc1")] == [7, 8]
+
+    run(main())
+
+
+async def _with_failures(store: Store) -> None:
+    await store.record_operation("node1", DUMMY, op(1), failcount_delta=1)
+    await store.record_operation("node1", ResourceRef("rsc1:0", "ocf", "pacemaker", "Dummy"),
+                                 op(2, id="rsc1:0_last_failure_0"), failcount_delta=1)
+    await store.record_operation("node1", ResourceRef("rsc10", "ocf", "pacemaker", "Dummy"),
+                                 op(3, id="rsc10_last_failure_0"), failcount_delta=1)
+    await store.set_node_attribute("node1", failcount_attribute("rsc1:0", "stop", 0), "1")
+    await store.set_node_attribute("node1", "standby", "on")
+
+
+def test_cleanup_resource_forgets_history_and_fail_counts_in_one_commit(backend: Backend) -> None:
+    async def main() -> None:
+        async with backend.open() as store:
+            await _with_failures(store)
+            before = await store.revision()
+            assert await store.cleanup_resource("node1", "rsc1") == before + 1
+            node = (await store.snapshot()).cluster.status.node("node1")
+            assert node is not None
+            assert [h.id for h in node.resources] == ["rsc10"]
+            assert set(dict(node.attributes)) == {
+                failcount_attribute("rsc10", "monitor", 10_000),
+                last_failure_attribute("rsc10", "monitor", 10_000),
+                "standby",
+            }
+            # Nothing left: no commit.
+            assert await store.cleanup_resource("node1", "rsc1") == before + 1
+            assert await store.cleanup_resource("node9", "rsc1") == before + 1
+            # The log keeps what happened.
+            assert len(await store.operation_log("rsc1")) == 2
+
+    run(main())
+
+
+def test_a_failure_inside_cleanup_resource_leaves_everything_as_it_was(backend: Backend) -> None:
+    async def main() -> None:
+        async with backend.open() as store:
+            await _with_failures(store)
+            before = await store.snapshot()
+
+            def crash(at: str) -> None:
+                if at == "cleanup_resource:failcount":
+                    raise RuntimeError("crash between the fail-counts and the history")
+
+            store.fault_hook = crash
+            with pytest.raises(RuntimeError, match="crash between"):
+                await store.cleanup_resource("node1", "rsc1")
+            store.fault_hook = None
+            after = await store.snapshot()
+            assert after.revision == before.revision and after.cluster == before.cluster
+
+    run(main())
+
+
+FENCING = FenceEntry(target="node1", action="reboot", succeeded=True, completed=1_700_000_100,
+                     executioner="node2", origin="node2", client="vigil.42", device="fence1")
+
+
+def test_record_fencing_erases_the_node_marks_it_down_and_keeps_a_history(backend: Backend) -> None:
+    async def main() -> None:
+        async with backend.open() as store:
+            await store.put_config(CONFIG, 0)
+            await store.set_node_state(NodeState(id="1", uname="node1", in_ccm="true", crmd="online",
+                                                 join="member", expected="member"))
+            await _with_failures(store)
+            await store.record_operation("node2", DUMMY, op(9, rc=0))
+            before = await store.snapshot()
+            failed = dataclasses.replace(FENCING, target="node2", succeeded=False, completed=1_700_000_050)
+            rev_failed = await store.record_fencing(failed)
+            assert rev_failed == before.revision + 1
+            assert (await store.snapshot()).cluster.status.nodes == before.cluster.status.nodes
+            rev = await store.record_fencing(FENCING)
+            assert rev == rev_failed + 1
+            node = (await store.snapshot()).cluster.status.node("node1")
+            assert node is not None
+            assert (node.id, node.in_ccm, node.crmd, node.join, node.expected, node.node_fenced) == (
+                "1", "false", "offline", "down", "down", "1700000100")
+            assert node.attributes == () and node.resources == ()
+            other = (await store.snapshot()).cluster.status.node("node2")
+            assert other is not None and len(other.resources) == 1
+            history = await store.fence_history()
+            assert history == [dataclasses.replace(failed, revision=rev_failed),
+                               dataclasses.replace(FENCING, revision=rev)]
+            assert await store.fence_history("node1") == [dataclasses.replace(FENCING, revision=rev)]
+            assert await store.fence_history(limit=1) == [dataclasses.replace(FENCING, revision=rev)]
+
+    run(main())
+
+
+def test_a_failure_inside_record_fencing_leaves_the_node_as_it_was(backend: Backend) -> None:
+    async def main() -> None:
+        async with backend.open() as store:
+            await _with_failures(store)
+            before = await store.snapshot()
+
+            def crash(at: str) -> None:
+                if at == "record_fencing:erased":
+                    raise RuntimeError("crash while erasing")
+
+            store.fault_hook = crash
+            with pytest.raises(RuntimeError, match="crash while erasing"):
+                await store.record_fencing(FENCING)
+            store.fault_hook = None
+            after = await store.snapshot()
+            assert after.revision == before.revision and after.cluster == before.cluster
+            assert await store.fence_history() == []
 
     run(main())

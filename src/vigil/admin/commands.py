@@ -15,6 +15,7 @@ was changed, except for ``restart``, which documents what it leaves behind.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -27,7 +28,7 @@ from vigil.model.resources import TARGET_ROLE, belongs_to, instance_base, resour
 from vigil.model.transition import ClusterView
 from vigil.output.failcounts import FailCount, failcounts
 from vigil.output.history import HistoryEntry, history_entries
-from vigil.output.report import ControllerInfo, StatusReport, build_report
+from vigil.output.report import ControllerInfo, FencingInfo, StatusReport, build_report
 from vigil.output.transition import render_json, render_pacemaker, render_text
 from vigil.scheduler import schedule
 from vigil.store.base import RevisionConflict, Snapshot, Store
@@ -341,13 +342,10 @@ async def cleanup(admin: Admin, rsc: str | None, node: str | None) -> CommandRes
     revision = snapshot.revision
     cleaned: list[str] = []
     for name in nodes:
-        state = snapshot.cluster.status.node(name)
         primitives = wanted if wanted is not None else _failed_resources(snapshot, name)
         for prim in primitives:
-            revision = max(revision, await admin.store.clear_failcount(name, prim))
-            for history in state.resources if state is not None else ():
-                if belongs_to(history.id, prim):
-                    revision = max(revision, await admin.store.forget_resource(name, history.id))
+            # One transaction: a crash never leaves the history forgotten and the fail-count kept.
+            revision = max(revision, await admin.store.cleanup_resource(name, prim))
             cleaned.append(f"{prim} on {name}")
     changed = revision != snapshot.revision
     if changed:
@@ -404,8 +402,11 @@ async def status(admin: Admin, controller: ControllerInfo) -> StatusReport:
     snapshot = await admin.store.snapshot()
     now = int(admin.clock())
     transition = await asyncio.to_thread(schedule, snapshot.cluster, now)
-    return build_report(snapshot.cluster, transition, now, controller, snapshot.revision,
-                        snapshot.config_revision)
+    report = build_report(snapshot.cluster, transition, now, controller, snapshot.revision,
+                          snapshot.config_revision)
+    fencing = tuple(FencingInfo(e.target, e.action, e.succeeded, e.completed, e.executioner, e.origin,
+                                e.client, e.device) for e in await admin.store.fence_history())
+    return dataclasses.replace(report, fencing=fencing)
 
 
 async def all_failcounts(admin: Admin) -> list[FailCount]:

@@ -28,12 +28,16 @@ from vigil.errors import InputError, VigilError
                    "default: $VIGIL_STORE, else the one the state directory recorded, else the SQLite "
                    "store in it.  Recorded in the state directory for the commands that run without vigil.")
 @click.option("--node", default=None, help="This node's name (default: the host name).")
+@click.option("--member-ttl", "member_ttl", type=click.IntRange(min=2), default=None, metavar="SECONDS",
+              help="TTL of this node's membership lease in the store (default 5): how long the name of "
+                   "a vigil that died stays taken.")
 @click.option("--leave-running", is_flag=True,
               help="On SIGTERM, leave the resources running (for maintenance of vigil itself).")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--verbose", "-v", is_flag=True, help="Log every action's result (debug level).")
 def run(config_file: Path | None, state_dir: str | None, listen: str | None, allowed_hosts: tuple[str, ...],
-        store: str | None, node: str | None, leave_running: bool, log_format: str, verbose: bool) -> None:
+        store: str | None, node: str | None, member_ttl: int | None, leave_running: bool, log_format: str,
+        verbose: bool) -> None:
     """Keep this machine's resources running: probe, schedule, recover, until stopped.
 
     SIGTERM or Ctrl-C stops every resource here in order first (each stop is
@@ -54,6 +58,7 @@ def run(config_file: Path | None, state_dir: str | None, listen: str | None, all
         leave_running=leave_running,
         allowed_hosts=allowed_hosts,
         store=store,
+        **({"member_ttl_s": member_ttl} if member_ttl is not None else {}),
     )
     # The log is flushed (listener stopped) before the command line prints an error.
     try:

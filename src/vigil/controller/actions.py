@@ -80,6 +80,8 @@ class AgentActions:
         self.monitors = RecurringMonitors(self._run_monitor, self._monitor_changed, clock.sleep)
         # The transition key each recurring monitor was started by: its later results keep it.
         self._monitor_keys: dict[MonitorKey, str] = {}
+        # The changed result each recurring monitor is reporting, with its call id, until recorded.
+        self._monitor_calls: dict[MonitorKey, tuple[ActionResult, int]] = {}
         # The parameters each running resource was started with: its stop uses them.
         self._start_params: dict[tuple[str, str], dict[str, str]] = {}
         # (resource, node) whose exhausted recovery was reported and that has not started there since.
@@ -196,9 +198,22 @@ class AgentActions:
         return result
 
     async def _monitor_changed(self, key: MonitorKey, prepared: PreparedAction, result: ActionResult) -> None:
+        """Record a recurring monitor's changed result and plan again.
+
+        Reported again and again until this returns (see
+        :class:`~vigil.controller.monitors.RecurringMonitors`): every attempt
+        for the same result keeps its call id, so an attempt that did store it
+        before failing (an unclear commit, an error after the commit) is not
+        counted twice by the next one.
+        """
+        pending = self._monitor_calls.get(key)
+        if pending is None or pending[0] is not result:
+            pending = self._monitor_calls[key] = (result, self.recorder.next_call_id())
         transition_key = self._monitor_keys.get(key) or self.recorder.transition_key(
             0, 0, prepared.request.action, prepared.request.interval_ms)
-        expected = await self.recorder.record(prepared, result, {}, transition_key, counted=False)
+        expected = await self.recorder.record(prepared, result, {}, transition_key, counted=False,
+                                              call_id=pending[1])
+        self._monitor_calls.pop(key, None)
         self.on_monitor_change(f"{key} {'recovered' if expected else 'failed'}: {result.describe()}")
 
     async def reconcile_monitors(self, primitives: ConfiguredPrimitives) -> None:

@@ -1,10 +1,12 @@
 """What the controller does beyond running agents: fence a node, and act when recovery is exhausted.
 
 Fencing runs the fencer (:mod:`vigil.fencing`), reports a fencing event
-whatever the result, and on success forgets what the fenced node had, as
-Pacemaker's controller does once a fencing is confirmed: its resource
-history and its transient attributes (fail-counts included), because the
-node has been reset and runs nothing.
+whatever the result, enters it in the store's fence history, and on
+success records what Pacemaker's controller records once a fencing is
+confirmed, in one transaction: the node's resource history and transient
+attributes (fail-counts included) erased, because the node has been reset
+and runs nothing, and the node down and not expected back
+(``expected=down``), so it is not fenced again.
 
 A resource whose recovery is exhausted on a node asks, through its
 ``on-recovery-exhausted`` meta attribute, for one more thing besides the
@@ -28,24 +30,28 @@ from vigil.controller.settings import ControllerOptions
 from vigil.events.model import EventSink, FencingEvent, RecoveryExhausted
 from vigil.fencing.fencer import Fencer
 from vigil.model.config import Config
-from vigil.store.base import Store
+from vigil.store.base import FenceEntry, Store
 
 log = logging.getLogger(__name__)
 
 STANDBY_ATTRIBUTE = "standby"
 
 
-async def forget_node(store: Store, target: str) -> None:
-    """Erase a fenced node's resource history and transient attributes (it runs nothing now)."""
-    snapshot = await store.snapshot()
-    state = snapshot.cluster.status.node(target)
-    if state is None:
-        return
-    for history in state.resources:
-        await store.forget_resource(target, history.id)
-    for name, _ in state.attributes:
-        await store.set_node_attribute(target, name, None)
-    log.info("forgot the resource history and transient attributes of fenced node %s", target)
+async def record_fenced(store: Store, target: str, action: str, *, at: float, executioner: str = "",
+                        origin: str = "", client: str = "", device: str = "") -> int:
+    """Record a confirmed fencing of ``target`` in one transaction (see :meth:`Store.record_fencing`).
+
+    Its resource history and transient attributes are erased (it was reset
+    and runs nothing), it is marked down with ``expected=down`` and
+    ``node_fenced`` (as Pacemaker's controller records a fenced node: a node
+    still expected as a member would be taken for one that vanished, and
+    fenced again and again), and the fencing enters the fence history.
+    """
+    revision = await store.record_fencing(FenceEntry(
+        target=target, action=action, succeeded=True, completed=int(at), executioner=executioner,
+        origin=origin, client=client, device=device))
+    log.info("recorded the fencing of %s: history and transient attributes erased, node down", target)
+    return revision
 
 
 class Escalation:
@@ -73,9 +79,13 @@ class Escalation:
                                       executioner=self.node, origin=self.node, reason=outcome.reason))
         if not outcome.succeeded:
             log.error("%s", desc)
+            await self.store.record_fencing(FenceEntry(
+                target=target, action=action, succeeded=False, completed=int(self.clock()),
+                executioner=self.node, origin=self.node, client=client, device=outcome.device or ""))
             return False
         log.warning("%s (device %s)", desc, outcome.device)
-        await forget_node(self.store, target)
+        await record_fenced(self.store, target, action, at=self.clock(), executioner=self.node,
+                            origin=self.node, client=client, device=outcome.device or "")
         return True
 
     async def recovery_exhausted(self, event: RecoveryExhausted, config: Config,

@@ -81,10 +81,15 @@ class Controller:
         self.health = self.recorder.health
         self.actions = AgentActions(store, executor, self.recorder, clock, events=events,
                                     on_monitor_change=self.poke)
+        self.recorder.on_unstored = self._stop_acting
         self.scheduler = IncrementalScheduler()
         # Set once the first transition after joining has run (or none was needed).
         self.settled = asyncio.Event()
         self._wake = asyncio.Event()
+        # Pokes so far, and how many there had been when the snapshot being acted on was read:
+        # a poke after that snapshot is a change the plan does not know (never cleared, aborts it).
+        self._pokes = 0
+        self._pokes_seen = 0
         self._wake_reason = "start-up"
         self._abort: asyncio.Event | None = None
         self._stopping = False
@@ -103,7 +108,18 @@ class Controller:
         what runs finishes, nothing new starts, and the next plan sees the change.
         """
         self._wake_reason = reason
+        self._pokes += 1
         self._wake.set()
+        if self._abort is not None:
+            self._abort.set()
+
+    def _stop_acting(self, what: str) -> None:
+        """A result that happened could not be stored in time: start nothing more until it is.
+
+        The transition in flight is aborted (what runs finishes, nothing new
+        starts); the next cycle waits until the recorder has stored every
+        result (:meth:`Recorder.wait_all_stored`) before it plans again.
+        """
         if self._abort is not None:
             self._abort.set()
 
@@ -152,17 +168,23 @@ class Controller:
     async def _join(self) -> None:
         snapshot = await self.store.snapshot()
         await self.recorder.resume()
+        await self._set_member()
+        await self.store.set_node_attribute(self.node, "shutdown", None)
+        state = snapshot.cluster.status.node(self.node)
+        for history in state.resources if state is not None else ():
+            await self.store.forget_resource(self.node, history.id)
+        log.info("node %s joined; probing every resource to learn what runs here", self.node)
+
+    async def _set_member(self) -> str:
+        """Record this node as an online member (joining, or back after being fenced); its id."""
+        snapshot = await self.store.snapshot()
         node_id = next((n.id for n in snapshot.cluster.config.nodes if n.uname == self.node), self.node)
         await self.store.set_node_state(
             NodeState(id=node_id, uname=self.node, in_ccm="true", crmd="online", join="member",
                       expected="member")
         )
         self.events.emit(NodeEvent(self.node, node_id, "member", self.clock.time()))
-        await self.store.set_node_attribute(self.node, "shutdown", None)
-        state = snapshot.cluster.status.node(self.node)
-        for history in state.resources if state is not None else ():
-            await self.store.forget_resource(self.node, history.id)
-        log.info("node %s joined; probing every resource to learn what runs here", self.node)
+        return node_id
 
     async def _leave(self) -> None:
         snapshot = await self.store.snapshot()
@@ -194,6 +216,10 @@ class Controller:
 
     async def _cycle(self, repeats: Repeats) -> bool:
         """Observe, plan and run one transition (or wait for a change); whether to end."""
+        if self.recorder.unstored:
+            return await self._wait_until_stored()
+        # Before the snapshot is read: a poke from now on is news to this cycle's plan.
+        self._pokes_seen = self._pokes
         snapshot = await self.store.snapshot()
         self._note_attributes(snapshot.cluster)
         now = int(self.clock.time())
@@ -224,6 +250,28 @@ class Controller:
         if result.is_complete:
             self.settled.set()
         return False
+
+    async def _wait_until_stored(self) -> bool:
+        """Act on nothing while a result that happened is not in the store; whether to end.
+
+        The recorder keeps trying to store it (and says so); a plan made
+        meanwhile would be made without it, so none is made.  A stop that
+        leaves the resources running ends the wait (the result is then
+        retried until the process ends).
+        """
+        log.error("not acting on node %s until these results are stored: %s", self.node,
+                  "; ".join(self.recorder.unstored))
+        while self.recorder.unstored:
+            if self._stopping and self._leave_running:
+                return True
+            await self._wait_for_any([self.recorder.wait_all_stored(), self._wake.wait()], None)
+            self._wake.clear()
+        log.warning("every result is stored: node %s acts again", self.node)
+        self._wake_reason = "results stored at last"
+        return False
+
+    def _poked_since_snapshot(self) -> bool:
+        return self._pokes != self._pokes_seen
 
     async def _pause(self, seconds: float) -> None:
         """Sleep, but wake at once for a poke (a stop request, a command)."""
@@ -260,9 +308,10 @@ class Controller:
         if recheck_by is not None:
             until = max(0.0, recheck_by - self.clock.time())
             timeout = until if timeout is None else min(timeout, until)
-        if self._wake.is_set():
-            self._wake.clear()
-            return
+        if self._poked_since_snapshot():
+            return  # news the plan did not have: plan again at once
+        # Every poke so far came before the snapshot: it has been seen.
+        self._wake.clear()
         first = await self._wait_for_any([self._wake.wait(), self.store.wait_for_change(revision)], timeout)
         if first == 0:
             self._wake.clear()
@@ -285,9 +334,13 @@ class Controller:
         report = TransitionReport(number, now, summary, len(work), self._wake_reason)
         self.transitions.append(report)
         log.info("transition %d (after %s): %s", number, self._wake_reason, _describe(summary, work))
-        self._wake.clear()
         abort = asyncio.Event()
         self._abort = abort
+        if self._poked_since_snapshot() or self.recorder.unstored:
+            # Planned from a snapshot older than a command (or a result not stored): nothing of it runs.
+            abort.set()
+        else:
+            self._wake.clear()
         try:
             result = await run_graph(transition, self._handlers(run), limit=options.concurrency, abort=abort)
         finally:
@@ -382,6 +435,8 @@ class Controller:
         monitored, every resource probed.
         """
         await self.actions.forget_what_ran()
+        # Recorded down (expected=down) by the fencing; back as a member, as after a reboot.
+        await self._set_member()
         log.warning("node %s was fenced: probing every resource to learn what runs here", self.node)
         self.poke(f"node {self.node} was fenced")
 

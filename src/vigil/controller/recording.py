@@ -17,13 +17,16 @@ shows and expires like any other.
 :class:`Recorder` commits those records to the store, for the daemon's
 controller and for ``vigil simulate --steps`` alike (one recorder, so the
 simulator cannot drift from the daemon): it numbers the calls, builds the
-transition keys, retries a store that refuses, counts the metrics and
-reports each result as an event.
+transition keys, retries a store that refuses until the result is stored
+(never forgetting a result that happened; the node stops acting while one
+waits), counts the metrics and reports each result as an event.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from vigil.controller.clock import Clock
@@ -38,11 +41,12 @@ from vigil.model.scores import INFINITY
 from vigil.model.status import OpRecord
 from vigil.model.stop_context import context_items
 from vigil.store.base import ResourceRef, Store, StoreError
+from vigil.store.coord import GuardLost
 
 log = logging.getLogger(__name__)
 
-# How long one result is retried before the action counts as failed (the
-# transition is then aborted and the next cycle goes on trying).
+# How long one result is retried before the node stops acting (no new action
+# starts) until it is stored; the attempts never end.
 RECORD_RETRY_S = 10.0
 
 # The feature set written into records, Pacemaker 2.1.5's.
@@ -186,6 +190,11 @@ class Recorder:
         self.record_retry_s = record_retry_s
         self.start_failure_is_fatal = True
         self._call_id = 0
+        # Told (with what) when a result could not be stored in time: the controller stops acting.
+        self.on_unstored: Callable[[str], None] = lambda what: None
+        self._unstored: dict[object, str] = {}
+        self._all_stored = asyncio.Event()
+        self._all_stored.set()
 
     async def resume(self) -> None:
         """Number the next call after every one the store has seen, as a restarted executor does."""
@@ -201,41 +210,97 @@ class Recorder:
         """``TRANSITION:ACTION:EXPECTED_RC:INSTANCE``: how the scheduler tells a failure from a success."""
         return f"{number}:{index}:{expected_rc(task, interval_ms)}:{self.instance}"
 
+    def next_call_id(self) -> int:
+        """A new call id: one per result, kept by every attempt to record that result."""
+        self._call_id += 1
+        return self._call_id
+
+    @property
+    def unstored(self) -> list[str]:
+        """Results that happened and could not be stored within ``record_retry_s``, still being retried.
+
+        While any is, this node starts no new action (the controller waits for :attr:`all_stored`).
+        """
+        return list(self._unstored.values())
+
+    async def wait_all_stored(self) -> None:
+        """Until every result that happened is in the store."""
+        await self._all_stored.wait()
+
     async def record(self, prepared: PreparedAction, result: ActionResult, meta: dict[str, str],
-                     transition_key: str, *, counted: bool = True) -> bool:
+                     transition_key: str, *, counted: bool = True, call_id: int | None = None) -> bool:
         """Commit a result (and its fail-count) to the store; whether the transition may go on.
 
-        A store that refuses is asked again (the same record, the same call id)
-        for ``record_retry_s`` (:data:`RECORD_RETRY_S`); then the :class:`StoreError` is raised,
-        nothing having been recorded.  ``counted``: whether this run enters the
-        action metrics (a recurring monitor's runs are counted as they run).
+        Never gives up: the result happened, so it is recorded whatever it
+        takes.  A store that refuses is asked again (the same record, the same
+        call id, so a retry after an unclear commit counts nothing twice:
+        ``record_operation`` is idempotent on the operation and its call id).
+        After ``record_retry_s`` (:data:`RECORD_RETRY_S`) the node **stops
+        acting**: the result is listed in :attr:`unstored`, ``on_unstored`` is
+        told (the controller aborts its transition and starts nothing new),
+        the failure is logged at critical level, and the attempts go on,
+        doubling their interval up to :data:`~vigil.controller.health.STORE_RETRY_MAX_S`,
+        until the store takes it.  Only :class:`~vigil.store.coord.GuardLost`
+        (this writer was deposed) is raised.  ``call_id``: the id of an earlier
+        attempt to record the same result (a recurring monitor reporting again).
+        ``counted``: whether this run enters the action metrics (a recurring
+        monitor's runs are counted as they run).
         """
         request = prepared.request
         node = request.node_name
-        self._call_id += 1
+        call_id = call_id if call_id is not None else self.next_call_id()
         now = self.clock.time()
         recorded = record_result(
             prepared, result,
-            RecordContext(self._call_id, int(now), transition_key, self.start_failure_is_fatal),
+            RecordContext(call_id, int(now), transition_key, self.start_failure_is_fatal),
         )
         prim = prepared.placement.primitive
         ref = ResourceRef(prepared.history_id, prim.cls, prim.provider, prim.type)
+        what = f"{recorded.record.id} (call {call_id}) on {node}"
         deadline = self.clock.monotonic() + self.record_retry_s
         delay = STORE_RETRY_S
-        while True:
-            try:
-                await self.store.record_operation(
-                    node, ref, recorded.record, failcount_delta=recorded.failcount_delta,
-                    attributes=dict(recorded.attributes), meta=meta, also=recorded.also,
-                )
-                break
-            except StoreError as error:
-                self.health.failed(error, f"record {recorded.record.id} on {node}")
-                if self.clock.monotonic() + delay > deadline:
+        token = object()
+        try:
+            while True:
+                try:
+                    await self.store.record_operation(
+                        node, ref, recorded.record, failcount_delta=recorded.failcount_delta,
+                        attributes=dict(recorded.attributes), meta=meta, also=recorded.also,
+                    )
+                    break
+                except GuardLost:
                     raise
-                await self.clock.sleep(delay)
-                delay = next_delay(delay)
+                except StoreError as error:
+                    self.health.failed(error, f"record {what}")
+                    if token not in self._unstored and self.clock.monotonic() + delay > deadline:
+                        self._stop_acting(token, what, error)
+                    await self.clock.sleep(delay)
+                    delay = next_delay(delay)
+        finally:
+            if self._unstored.pop(token, None) is not None:
+                self.log.warning("the result %s is stored at last", what)
+                if not self._unstored:
+                    self._all_stored.set()
         self.health.ok()
+        try:
+            self._after_recording(prepared, result, recorded, meta, counted)
+        except Exception:  # the result is stored: a failing event sink must not make it look lost
+            self.log.exception("%s: reporting the recorded result failed", what)
+        return recorded.as_expected
+
+    def _stop_acting(self, token: object, what: str, error: StoreError) -> None:
+        """A result could not be stored in time: stop acting on this node until it is (loudly)."""
+        self._unstored[token] = what
+        self._all_stored.clear()
+        self.log.critical(
+            "the result %s could not be stored for %.0f s (%s): this node starts no new action until it is; "
+            "still trying to store it", what, self.record_retry_s, error)
+        self.on_unstored(what)
+
+    def _after_recording(self, prepared: PreparedAction, result: ActionResult, recorded: Recorded,
+                         meta: dict[str, str], counted: bool) -> None:
+        request = prepared.request
+        node = request.node_name
         if counted:
             self.stats.count(metrics_task(request.action, request.interval_ms), result.duration_ms / 1000,
                              recorded.is_failure)
@@ -247,4 +312,3 @@ class Recorder:
             node, request.node_uuid or node, prepared.history_id, request.action, request.interval_ms,
             int(result.rc), int(result.status), expected_rc(request.action, request.interval_ms), exec_time,
             self.clock.time(), result.exit_reason, context_items(meta)))
-        return recorded.as_expected

@@ -30,6 +30,7 @@ from vigil.api.secrets import private_params_of
 from vigil.controller.loop import Controller
 from vigil.daemon.statedir import (
     ApiAddress,
+    StateDirLock,
     ensure_token,
     prepare_state_dir,
     record_store_url,
@@ -46,12 +47,13 @@ from vigil.fencing.agent import FenceAgents
 from vigil.fencing.device import StonithClass
 from vigil.fencing.fencer import Fencer
 from vigil.model.config import Config
-from vigil.store import Store, StoreError, open_store
+from vigil.store import NodeNameTaken, Store, StoreError, open_store
 
 log = logging.getLogger(__name__)
 
 DEFAULT_LISTEN = "127.0.0.1:7945"
 API_SHUTDOWN_GRACE_S = 5
+MEMBER_TTL_S = 5
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,9 @@ class DaemonOptions:
     allowed_hosts: tuple[str, ...] = ()
     # The store URL (--store / $VIGIL_STORE); None: the one recorded, else the SQLite store in state_dir.
     store: str | None = None
+    # The TTL of this node's membership lease: how long the name of a daemon that died
+    # (kill -9) stays taken in a shared store.
+    member_ttl_s: int = MEMBER_TTL_S
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -112,14 +117,26 @@ class Daemon:
         host, port = parse_listen(options.listen)
         hosts = HostPolicy.for_listen(host, options.allowed_hosts)
         prepare_state_dir(options.state_dir)
+        # One daemon per state directory: a second one is refused before it touches anything.
+        lock = StateDirLock(options.state_dir)
+        lock.acquire()
+        try:
+            await self._run_locked(host, port, hosts)
+        finally:
+            lock.release()
+
+    async def _run_locked(self, host: str, port: int, hosts: HostPolicy) -> None:
+        options = self.options
         token = ensure_token(options.state_dir)
         url = resolve_store_url(options.state_dir, options.store)
         store = open_store(url)
         self.store = store
-        record_store_url(options.state_dir, url)  # so the CLI finds the store while vigil is down
-        self.subreaper.start()
         following: asyncio.Task[None] | None = None
         try:
+            # One daemon per node name in the cluster: a second one is refused (NodeNameTaken).
+            await self._join(store)
+            record_store_url(options.state_dir, url)  # so the CLI finds the store while vigil is down
+            self.subreaper.start()
             await self._take_configuration(store)
             config, config_revision = await store.get_config()
             self.events.configure(config)
@@ -137,6 +154,28 @@ class Daemon:
             await self.executor.close()
             await self.subreaper.close()
             await store.close()
+
+    async def _join(self, store: Store) -> None:
+        """Take this node's membership key (create-only, on a lease kept alive off the loop).
+
+        A daemon killed with ``kill -9`` leaves its key until its lease
+        expires, so a name that is taken is asked for again until one TTL has
+        passed; a daemon that is alive keeps its lease, and the second one is
+        then refused with the holder named.  (On SQLite the state directory's
+        lock has already kept a second daemon out.)
+        """
+        ttl = self.options.member_ttl_s
+        lease = await store.grant_lease(ttl)
+        deadline = time.monotonic() + ttl + 1
+        while True:
+            try:
+                await store.join(self.options.node, lease)
+                return
+            except NodeNameTaken:
+                if time.monotonic() >= deadline:
+                    await lease.revoke()
+                    raise
+                await asyncio.sleep(0.25)
 
     async def _follow_alerts(self, store: Store, config_revision: int) -> None:
         """Give the dispatcher each new configuration's alerts."""

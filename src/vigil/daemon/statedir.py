@@ -16,6 +16,7 @@ refuses what it cannot make safe by itself (another owner, a symbolic link).
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -34,12 +35,14 @@ STORE_ENV = "VIGIL_STORE"
 STORE_URL_FILE = "store-url"
 API_FILE = "api.json"
 TOKEN_FILE = "token"
+LOCK_FILE = "vigil.lock"
 STORE_FILE = "vigil.db"
 DIR_MODE = 0o700
 TOKEN_MODE = 0o600
 API_FILE_MODE = 0o600
 # What vigil keeps in the directory: each must be the user's own, never a link.
-_OWN_FILES = (TOKEN_FILE, API_FILE, STORE_URL_FILE, STORE_FILE, STORE_FILE + "-wal", STORE_FILE + "-shm")
+_OWN_FILES = (TOKEN_FILE, LOCK_FILE, API_FILE, STORE_URL_FILE, STORE_FILE, STORE_FILE + "-wal",
+              STORE_FILE + "-shm")
 _OTHERS_WRITE = stat.S_IWGRP | stat.S_IWOTH
 
 
@@ -82,6 +85,44 @@ def prepare_state_dir(path: Path) -> Path:
     if not os.access(path, os.W_OK | os.X_OK):
         raise StateDirError(f"the state directory {path} is not writable by this user")
     return path
+
+
+class StateDirLock:
+    """The daemon's exclusive hold on a state directory (``fcntl.flock`` on ``vigil.lock``).
+
+    Two daemons on one state directory would run two controllers and two
+    sets of monitors over the same store and agents.  The lock is the
+    kernel's: it goes with the process, also on ``kill -9``, so a daemon
+    that died never keeps a later one out.  The file holds the holder's PID,
+    for the message that refuses a second daemon.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path / LOCK_FILE
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, TOKEN_MODE)
+        except OSError as error:
+            raise StateDirError(f"cannot open the lock file {self.path}: {error.strerror or error}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise StateDirError(
+                f"another vigil (pid {holder}) is already running on the state directory {self.path.parent}: "
+                "stop it first, or give this one another --state-dir"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing drops the lock
+            self._fd = None
 
 
 def _not_ours(what: str, uid: int) -> StateDirError:

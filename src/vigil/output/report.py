@@ -100,6 +100,20 @@ class MonitorInfo:
 
 
 @dataclass(frozen=True)
+class FencingInfo:
+    """One entry of the fence history, as ``crm_mon --fence-history`` shows it."""
+
+    target: str
+    action: str
+    succeeded: bool
+    completed: int
+    executioner: str = ""
+    origin: str = ""
+    client: str = ""
+    device: str = ""
+
+
+@dataclass(frozen=True)
 class StoreProblem:
     """The store refuses to read or record: nothing that happens now is recorded."""
 
@@ -140,6 +154,8 @@ class StatusReport:
     store_problem: StoreProblem | None = None
     # What reading the configuration warned about (values Pacemaker accepts and ignores, ...).
     config_warnings: tuple[str, ...] = ()
+    # The fence history, oldest first (the store's; filled in by the caller that reads it).
+    fencing: tuple[FencingInfo, ...] = ()
 
     def primitives(self) -> list[ResourceReport]:
         return [p for rsc in self.resources for p in rsc.primitives()]

@@ -6,7 +6,14 @@ import re
 
 from vigil.output.failcounts import FailCount
 from vigil.output.history import format_interval, format_time
-from vigil.output.report import FailedAction, NodeReport, ResourceReport, StatusReport, TransitionInfo
+from vigil.output.report import (
+    FailedAction,
+    FencingInfo,
+    NodeReport,
+    ResourceReport,
+    StatusReport,
+    TransitionInfo,
+)
 from vigil.output.transition import NODE_MODES
 
 # crm_mon's words for a node that is not simply online; a shutting-down node too.
@@ -34,6 +41,8 @@ def render_status(report: StatusReport) -> str:
         lines += ["", "Migration Summary:", *_failcount_lines(report.failcounts)]
     if report.failed_actions:
         lines += ["", "Failed Resource Actions:", *(_failed_line(a) for a in report.failed_actions)]
+    if report.fencing:
+        lines += ["", "Fencing History:", *_fencing_lines(report.fencing)]
     lines += ["", "Last Transition:", *_transition_lines(report.last_transition, report.now)]
     if report.pending:
         lines += ["", "Pending Actions (what the scheduler would do now):",
@@ -46,6 +55,22 @@ def render_status(report: StatusReport) -> str:
     if report.config_warnings:
         lines += ["", "Configuration Warnings:", *(f"  * {warning}" for warning in report.config_warnings)]
     return "\n".join(lines) + "\n"
+
+
+# How many fencing entries the status shows, newest first (crm_mon's order).
+SHOWN_FENCINGS = 10
+
+
+def _fencing_lines(fencing: tuple[FencingInfo, ...]) -> list[str]:
+    """crm_mon's fence history lines: ``reboot of node1 successful: delegate=..., completed='...'``."""
+    lines = []
+    for entry in reversed(fencing[-SHOWN_FENCINGS:]):
+        outcome, when = ("successful", "completed") if entry.succeeded else ("failed", "last-failed")
+        who = (f"delegate={entry.executioner or 'unknown'}, client={entry.client or 'unknown'}, "
+               f"origin={entry.origin or 'unknown'}")
+        lines.append(f"  * {entry.action} of {entry.target} {outcome}: {who}, "
+                     f"{when}='{format_time(entry.completed)}'")
+    return lines
 
 
 def _store_problem_lines(report: StatusReport) -> list[str]:

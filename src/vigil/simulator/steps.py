@@ -26,7 +26,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 from vigil.controller.actions import AgentActions, TransitionRun
-from vigil.controller.escalation import forget_node
+from vigil.controller.escalation import record_fenced
 from vigil.controller.graph import Handler, Handlers, run_graph
 from vigil.controller.recording import Recorder
 from vigil.controller.requests import ConfiguredPrimitives
@@ -103,12 +103,8 @@ class _Sandbox:
 
         async def fence(action: Action) -> bool:
             assert action.node is not None
-            state = self.loaded.status.node(action.node)
-            assert state is not None
-            await self.store.set_node_state(dataclasses.replace(
-                state, attributes=(), resources=(), in_ccm="false", crmd="offline", join="down",
-                expected="down"))
-            await forget_node(self.store, action.node)
+            fence_action = dict(action.meta).get("stonith_action", "reboot")
+            await record_fenced(self.store, action.node, fence_action, at=self.now)
             self.fenced.add(action.node)
             return True
 

@@ -20,6 +20,7 @@ from urllib.parse import unquote, urlsplit
 from vigil.store.base import (
     Capabilities,
     Change,
+    FenceEntry,
     ResourceRef,
     RevisionConflict,
     Snapshot,
@@ -34,6 +35,7 @@ from vigil.store.sqlite import SQLiteStore
 __all__ = [
     "Capabilities",
     "Change",
+    "FenceEntry",
     "Guard",
     "GuardLost",
     "Lease",

@@ -48,7 +48,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import TYPE_CHECKING, ClassVar
 
@@ -162,6 +162,52 @@ class ResourceRef:
 
 # How many operation log entries a store keeps at least.
 LOG_RETENTION = 10_000
+# How many fencing history entries a store keeps at least.
+FENCE_RETENTION = 1_000
+
+
+@dataclass(frozen=True)
+class FenceEntry:
+    """One fencing of a node, kept in the store's fence history (``stonith_admin --history``).
+
+    ``completed`` is the epoch second it ended; ``executioner`` the node that
+    ran the device, ``origin`` the node that asked, ``client`` who asked
+    (``vigil.PID``), ``device`` the fence device.  ``revision`` is the commit
+    that recorded it (0 in an entry not yet recorded).
+    """
+
+    target: str
+    action: str
+    succeeded: bool
+    completed: int
+    executioner: str = ""
+    origin: str = ""
+    client: str = ""
+    device: str = ""
+    revision: int = 0
+
+
+def fenced_state(state: NodeState | None, node: str, fenced_at: int) -> NodeState:
+    """A node's membership fields once it has been fenced, as Pacemaker's controller records them.
+
+    Down, not expected back (``expected=down``: without it the scheduler
+    would take the node for a member that vanished and fence it again), and
+    ``node_fenced`` set to when.
+    """
+    base = state if state is not None else NodeState(id=node, uname=node)
+    return replace(base, in_ccm="false", crmd="offline", join="down", expected="down",
+                   node_fenced=str(fenced_at), attributes=(), resources=())
+
+
+def already_recorded(stored: OpRecord | None, record: OpRecord) -> bool:
+    """Whether ``record`` is already the one stored under its id: a retry of a committed write.
+
+    The key is the operation and its call id (``operation_key``, ``call_id``):
+    a controller numbers every call once, so the same pair is the same
+    result, sent again after a commit whose reply was lost.
+    """
+    return (stored is not None and stored.call_id == record.call_id and record.call_id > 0
+            and stored.operation_key == record.operation_key)
 
 def log_matches(entry_resource: str, resource: str | None) -> bool:
     """Does a log entry of ``entry_resource`` belong to ``resource`` (or its instances)?"""
@@ -206,7 +252,10 @@ class Store(ABC):
         # For the contract tests only: called with a step name in the middle
         # of a write's transaction ("record_operation:recorded", after the
         # record and before its fail-count); an exception raised there must
-        # leave the store exactly as it was.
+        # leave the store exactly as it was.  Steps ending in ":committed"
+        # ("record_operation:committed", "cleanup_resource:committed") are
+        # called after the commit: raising there is an unclear commit (the
+        # write happened, the caller got an error).
         self.fault_hook: Callable[[str], None] | None = None
 
     # -- reading ---------------------------------------------------------------
@@ -314,6 +363,13 @@ class Store(ABC):
         committed or none of it: a reader never sees the result without its
         fail-count or the reverse.  When it returns, the commit is durable for a ``durable``
         backend, so the caller may act on it.  Returns the new revision.
+
+        Idempotent, keyed by the operation and its call id: when ``node``'s
+        history of ``resource`` already holds ``record`` (a record with the
+        same id, ``operation_key`` and ``call_id`` > 0), nothing is changed
+        (no second fail-count, no second log entry) and the current revision
+        is returned.  So a caller whose write committed but who got an error
+        (a lost reply, a cut connection) simply records again.
         """
 
     @abstractmethod
@@ -351,6 +407,37 @@ class Store(ABC):
 
         Its fail-counts are left to :meth:`clear_failcount`.  Returns the new
         revision, or the current one when there was no such history.
+        """
+
+    @abstractmethod
+    async def cleanup_resource(self, node: str, rsc: str, *, guard: Guard | None = None) -> int:
+        """``crm_resource --cleanup`` of ``rsc`` on ``node``, in one transaction.
+
+        Removes the fail-count and last-failure attributes of ``rsc`` and of
+        its anonymous instances ``rsc:N`` (as :meth:`clear_failcount` without
+        an operation) and ``node``'s histories of ``rsc`` and of ``rsc:N`` (as
+        :meth:`forget_resource`) together: a crash never leaves the history
+        forgotten with the fail-count kept, or the reverse.  Returns the new
+        revision, or the current one when there was nothing to clean.
+        """
+
+    @abstractmethod
+    async def record_fencing(self, entry: FenceEntry, *, guard: Guard | None = None) -> int:
+        """Record that ``entry.target`` was fenced, in one transaction.
+
+        A successful fencing erases the node's resource history and transient
+        attributes (fail-counts included: the node was reset and runs
+        nothing), sets its membership fields to :func:`fenced_state` (down,
+        ``expected=down``, ``node_fenced``), and appends ``entry`` to the
+        fence history; a failed one only appends ``entry``.  Returns the new
+        revision.
+        """
+
+    @abstractmethod
+    async def fence_history(self, node: str | None = None, limit: int = 100) -> list[FenceEntry]:
+        """The newest ``limit`` fencing entries (of ``node``, when given), oldest first.
+
+        The store keeps at least the newest :data:`FENCE_RETENTION`.
         """
 
     @abstractmethod

@@ -17,7 +17,7 @@ from vigil.formats.cib.load import load_cib
 from vigil.model.cluster import Cluster
 from vigil.model.config import Config
 from vigil.model.status import NodeState, OpRecord, Status
-from vigil.store.base import ResourceRef, StoreError
+from vigil.store.base import FenceEntry, ResourceRef, StoreError
 
 # NodeState fields kept by set_node_state (the rest have their own methods).
 _NODE_FIELDS = tuple(
@@ -108,6 +108,24 @@ def decode_resource(text: str, where: str) -> ResourceRef:
         return ResourceRef(**fields)
     except TypeError:
         raise StoreError(f"{where}: the stored resource is damaged") from None
+
+
+def encode_fence_entry(entry: FenceEntry) -> str:
+    """A fence history entry as JSON (its revision is the commit's, not stored)."""
+    return json.dumps({k: v for k, v in dataclasses.asdict(entry).items() if k != "revision"}, sort_keys=True)
+
+
+def decode_fence_entry(text: str, revision: int, where: str) -> FenceEntry:
+    fields = _object(text, where)
+    try:
+        return FenceEntry(target=str(fields["target"]), action=str(fields["action"]),
+                          succeeded=bool(fields["succeeded"]), completed=int(fields["completed"]),
+                          executioner=str(fields.get("executioner", "")),
+                          origin=str(fields.get("origin", "")),
+                          client=str(fields.get("client", "")), device=str(fields.get("device", "")),
+                          revision=revision)
+    except (KeyError, TypeError, ValueError):
+        raise StoreError(f"{where}: a fencing entry is damaged") from None
 
 
 def _object(text: str, where: str) -> dict[str, Any]:

@@ -28,6 +28,8 @@ Key layout (under ``/vigil/CLUSTER/``)
                                    before ``o``, so a paged read meets a
                                    history before its records
     ``d/s/NODE/o/RSC/OPID``        one operation record (JSON)
+    ``d/fence/ID``                 one fence history entry; its create revision is the
+                                   commit that recorded it
     ``d/log/ID``                   one operation log entry; its create revision
                                    is the commit that recorded it
     ``c/members/NODE``             a node's membership key, on its lease
@@ -90,25 +92,32 @@ from urllib.parse import quote, unquote
 
 from vigil.model.config import Config
 from vigil.model.failcounts import failure_attribute_matcher
+from vigil.model.resources import belongs_to
 from vigil.model.status import NodeState, OpRecord
 from vigil.store.base import (
+    FENCE_RETENTION,
     LOG_RETENTION,
     Capabilities,
     Change,
+    FenceEntry,
     LogEntry,
     ResourceRef,
     RevisionConflict,
     Snapshot,
     Store,
     StoreError,
+    already_recorded,
+    fenced_state,
     log_matches,
 )
 from vigil.store.codec import (
     decode_config,
+    decode_fence_entry,
     decode_node,
     decode_record,
     decode_resource,
     encode_config,
+    encode_fence_entry,
     encode_node,
     encode_record,
     encode_resource,
@@ -351,6 +360,7 @@ class EtcdStore(Store):
         self._blob = self._data + b"config/blob/"
         self._status = self._data + b"s/"
         self._log = self._data + b"log/"
+        self._fences = self._data + b"fence/"
         self._coord = root + b"c/"
         self._closed = False
         self._thread = _LoopThread(f"vigil-etcd-{self.cluster}")
@@ -916,8 +926,17 @@ class EtcdStore(Store):
         ).encode()
         log_key = self._log + uuid.uuid4().hex.encode()
 
+        record_key = ops_prefix + _q(record.id)
+
         async def work() -> int:
             while True:
+                found = await self._range(record_key)
+                stored = (decode_record(bytes(found.kvs[0].value).decode(), f"{self.url} record {record.id}")
+                          if found.kvs else None)
+                if already_recorded(stored, record):
+                    await self._check_guard(guard)
+                    return int(found.header.revision)  # a retry of a committed write: nothing twice
+                record_revision = int(found.kvs[0].mod_revision) if found.kvs else 0
                 current, revisions, _ = await self._attributes(node)
                 ops = [self._put(prefix + b"h/" + _q(resource.id), resource_text)]
                 ops += [self._put(ops_prefix + _q(r.id), encode_record(r).encode()) for r in records]
@@ -928,6 +947,8 @@ class EtcdStore(Store):
                     self._compare(prefix + b"a/" + _q(name), "MOD", revisions.get(name, 0))
                     for name in updates
                 ]
+                # And the record must not have been written meanwhile (the same retry, twice at once).
+                compare.append(self._compare(record_key, "MOD", record_revision))
                 merged: dict[str, str | None] = {**updates, **(attributes or {})}
                 self._fault("record_operation:failcount")
                 for name, value in merged.items():
@@ -945,6 +966,7 @@ class EtcdStore(Store):
                 finally:
                     self._pruning.difference_update(pruned)
                 if committed:
+                    self._fault("record_operation:committed")
                     return revision
 
         return await self._run("recording an operation", work)
@@ -1029,10 +1051,73 @@ class EtcdStore(Store):
             if not found.count:
                 await self._check_guard(guard)
                 return int(found.header.revision)
+            self._fault("forget_resource")
             ops = [self._delete(ops_prefix, prefix_end(ops_prefix)), self._delete(key)]
             return (await self._write(ops, guard))[1]
 
         return await self._run("forgetting a resource", work)
+
+    async def cleanup_resource(self, node: str, rsc: str, *, guard: Guard | None = None) -> int:
+        matches = failure_attribute_matcher(rsc)
+        prefix = self._node_prefix(node)
+
+        async def work() -> int:
+            current, _, _ = await self._attributes(node)
+            ops = [self._delete(prefix + b"a/" + _q(name)) for name in current if matches(name)]
+            self._fault("cleanup_resource:failcount")
+            histories = await self._range(prefix + b"h/", prefix_end(prefix + b"h/"), keys_only=True)
+            for kv in histories.kvs:
+                history = _uq(bytes(kv.key)[len(prefix) + 2:])
+                if belongs_to(history, rsc):
+                    ops_prefix = prefix + b"o/" + _q(history) + b"/"
+                    ops += [self._delete(ops_prefix, prefix_end(ops_prefix)), self._delete(bytes(kv.key))]
+            if not ops:
+                await self._check_guard(guard)
+                return int(histories.header.revision)
+            revision = (await self._write(ops, guard))[1]
+            self._fault("cleanup_resource:committed")
+            return revision
+
+        return await self._run("cleaning up a resource", work)
+
+    async def record_fencing(self, entry: FenceEntry, *, guard: Guard | None = None) -> int:
+        node = entry.target
+        prefix = self._node_prefix(node)
+        text = encode_fence_entry(entry).encode()
+
+        async def work() -> int:
+            ops = []
+            if entry.succeeded:
+                found = await self._range(prefix + b"n")
+                state = decode_node(bytes(found.kvs[0].value).decode(), f"{self.url} node {node}") \
+                    if found.kvs else None
+                fenced = encode_node(fenced_state(state, node, entry.completed)).encode()
+                ops = [self._delete(prefix + b"a/", prefix_end(prefix + b"a/")),
+                       self._delete(prefix + b"o/", prefix_end(prefix + b"o/")),
+                       self._delete(prefix + b"h/", prefix_end(prefix + b"h/")),
+                       self._put(prefix + b"n", fenced)]
+                self._fault("record_fencing:erased")
+            old = await self._range(self._fences, prefix_end(self._fences), keys_only=True,
+                                    sort_order=rpc.RangeRequest.ASCEND, sort_target=rpc.RangeRequest.CREATE)
+            excess = len(old.kvs) + 1 - FENCE_RETENTION
+            ops += [self._delete(bytes(kv.key)) for kv in old.kvs[:max(excess, 0)]]
+            ops.append(self._put(self._fences + uuid.uuid4().hex.encode(), text))
+            revision = (await self._write(ops, guard))[1]
+            self._fault("record_fencing:committed")
+            return revision
+
+        return await self._run("recording a fencing", work)
+
+    async def fence_history(self, node: str | None = None, limit: int = 100) -> list[FenceEntry]:
+        async def work() -> list[FenceEntry]:
+            found = await self._range(self._fences, prefix_end(self._fences),
+                                      sort_order=rpc.RangeRequest.ASCEND, sort_target=rpc.RangeRequest.CREATE)
+            entries = [decode_fence_entry(bytes(kv.value).decode(), int(kv.create_revision),
+                                          f"{self.url} fence history") for kv in found.kvs]
+            entries = [e for e in entries if node is None or e.target == node]
+            return entries[-limit:] if limit > 0 else []
+
+        return await self._run("reading the fence history", work)
 
     async def remove_node(self, node: str, *, guard: Guard | None = None) -> int:
         prefix = self._node_prefix(node)

@@ -20,17 +20,22 @@ from typing import ClassVar
 from vigil.model.cluster import Cluster
 from vigil.model.config import Config
 from vigil.model.failcounts import failure_attribute_matcher
+from vigil.model.resources import belongs_to
 from vigil.model.status import NodeState, OpRecord
 from vigil.store.base import (
+    FENCE_RETENTION,
     LOG_RETENTION,
     Capabilities,
     Change,
+    FenceEntry,
     LogEntry,
     ResourceRef,
     RevisionConflict,
     Snapshot,
     Store,
     StoreError,
+    already_recorded,
+    fenced_state,
     log_matches,
 )
 from vigil.store.codec import check_node_state
@@ -56,6 +61,7 @@ class MemoryStore(LocalCoordination, Store):
         self._snapshot: Snapshot | None = None
         self._closed = False
         self._log: deque[LogEntry] = deque(maxlen=LOG_RETENTION)
+        self._fences: deque[FenceEntry] = deque(maxlen=FENCE_RETENTION)
         self._notifier = LocalNotifier(Change(0, 0))
 
     # -- helpers -------------------------------------------------------------------
@@ -81,13 +87,15 @@ class MemoryStore(LocalCoordination, Store):
         self,
         node: str,
         change: Callable[[NodeData], bool],
-        log: Callable[[int], LogEntry] | None = None,
+        log: Callable[[int], LogEntry | None] | None = None,
         guard: Guard | None = None,
+        step: str | None = None,
     ) -> int:
         """Apply ``change`` to a copy of ``node``'s data; commit it if it changed anything.
 
         ``log`` makes the log entry for the new revision, appended in the same commit.
         A ``guard`` that no longer holds raises GuardLost before anything changes.
+        ``step`` names the fault hook's ``STEP:committed`` call, after the commit.
         """
         with self._lock:
             self._check_open()
@@ -100,9 +108,12 @@ class MemoryStore(LocalCoordination, Store):
             else:
                 self._nodes[node] = data
             revision = self._commit()
-            if log is not None:
-                self._log.append(log(revision))
+            entry = log(revision) if log is not None else None
+            if entry is not None:
+                self._log.append(entry)
         self._publish()
+        if step is not None:
+            self._fault(f"{step}:committed")
         return revision
 
     @classmethod
@@ -198,6 +209,9 @@ class MemoryStore(LocalCoordination, Store):
         logged_meta = tuple(sorted((meta or {}).items()))
 
         def change(data: NodeData) -> bool:
+            present = data.histories.get(resource.id)
+            if already_recorded(present.ops.get(record.id) if present else None, record):
+                return False  # a retry of a committed write: nothing twice
             history = data.edit_history(resource.id, resource)
             assert history is not None  # created when missing
             history.resource = resource
@@ -212,7 +226,8 @@ class MemoryStore(LocalCoordination, Store):
             return True
 
         return self._update_node(
-            node, change, lambda revision: LogEntry(revision, node, resource.id, record, logged_meta), guard
+            node, change, lambda revision: LogEntry(revision, node, resource.id, record, logged_meta), guard,
+            "record_operation",
         )
 
     async def clear_failcount(
@@ -264,7 +279,49 @@ class MemoryStore(LocalCoordination, Store):
         return found[-limit:] if limit > 0 else []
 
     async def forget_resource(self, node: str, rsc: str, *, guard: Guard | None = None) -> int:
-        return self._update_node(node, lambda data: data.remove_history(rsc), guard=guard)
+        def change(data: NodeData) -> bool:
+            self._fault("forget_resource")
+            return data.remove_history(rsc)
+
+        return self._update_node(node, change, guard=guard)
+
+    async def cleanup_resource(self, node: str, rsc: str, *, guard: Guard | None = None) -> int:
+        matches = failure_attribute_matcher(rsc)
+
+        def change(data: NodeData) -> bool:
+            doomed = [name for name in data.attributes if matches(name)]
+            for name in doomed:
+                del data.attributes[name]
+            self._fault("cleanup_resource:failcount")
+            forgotten = [h for h in list(data.histories) if belongs_to(h, rsc) and data.remove_history(h)]
+            return bool(doomed or forgotten)
+
+        return self._update_node(node, change, guard=guard, step="cleanup_resource")
+
+    async def record_fencing(self, entry: FenceEntry, *, guard: Guard | None = None) -> int:
+        node = entry.target
+
+        def change(data: NodeData) -> bool:
+            if entry.succeeded:
+                data.state = fenced_state(data.state, node, entry.completed)
+                data.attributes.clear()
+                for rsc in list(data.histories):
+                    data.remove_history(rsc)
+                data.changed()
+                self._fault("record_fencing:erased")
+            return True
+
+        def log(revision: int) -> LogEntry | None:
+            self._fences.append(replace(entry, revision=revision))
+            return None
+
+        return self._update_node(node, change, log, guard, "record_fencing")
+
+    async def fence_history(self, node: str | None = None, limit: int = 100) -> list[FenceEntry]:
+        with self._lock:
+            self._check_open()
+            found = [entry for entry in self._fences if node is None or entry.target == node]
+        return found[-limit:] if limit > 0 else []
 
     async def remove_node(self, node: str, *, guard: Guard | None = None) -> int:
         with self._lock:

@@ -24,7 +24,7 @@ Concurrency
     worker threads (``asyncio.to_thread``) under a lock, so the event loop
     never waits for the disk.
 
-Layout (schema version 2; ``schema_version`` refuses a newer file)
+Layout (schema version 3; ``schema_version`` refuses a newer file)
     ``store`` (one row: revision, config_revision), ``config`` (one row:
     the configuration as CIB XML), ``nodes`` (membership fields as JSON),
     ``node_attributes``, ``resources`` (``<lrm_resource>`` fields as JSON),
@@ -36,7 +36,8 @@ Layout (schema version 2; ``schema_version`` refuses a newer file)
     status row deleted (written by triggers, so no deleting write can
     forget one), pruned after ``DELETIONS_RETENTION`` revisions; the one
     row of ``deletions_horizon`` is the revision up to which tombstones may
-    be gone.  A version 1 file is migrated in place when opened.
+    be gone.  Since version 3, ``fence_history`` keeps one row per fencing.
+    An older file is migrated in place when opened.
 
 Incremental snapshots
     A store object keeps the status of its last snapshot (revision R) as
@@ -65,25 +66,32 @@ from typing import ClassVar, TypeVar
 
 from vigil.model.config import Config
 from vigil.model.failcounts import failure_attribute_matcher
+from vigil.model.resources import belongs_to
 from vigil.model.status import NodeState, OpRecord
 from vigil.store.base import (
+    FENCE_RETENTION,
     LOG_RETENTION,
     Capabilities,
     Change,
+    FenceEntry,
     LogEntry,
     ResourceRef,
     RevisionConflict,
     Snapshot,
     Store,
     StoreError,
+    already_recorded,
+    fenced_state,
     log_matches,
 )
 from vigil.store.codec import (
     decode_config,
+    decode_fence_entry,
     decode_node,
     decode_record,
     decode_resource,
     encode_config,
+    encode_fence_entry,
     encode_node,
     encode_record,
     encode_resource,
@@ -92,7 +100,7 @@ from vigil.store.coord import Guard, LocalCoordination
 from vigil.store.notify import LocalNotifier
 from vigil.store.state import History, NodeData, adopt, build_cluster, failure_updates
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # ``PRAGMA application_id``: "VIGL", so `file` and tools can tell the file apart.
 APPLICATION_ID = 0x5649474C
 # The file name used when the URL names a directory (the state directory).
@@ -183,6 +191,11 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         _tombstone_trigger("node_attributes", "''", "OLD.name"),
         _tombstone_trigger("resources", "OLD.rsc", "''"),
         _tombstone_trigger("operations", "OLD.rsc", "OLD.op_id"),
+    ),
+    3: (
+        # The fence history (Store.record_fencing): one row per fencing, pruned to FENCE_RETENTION.
+        "CREATE TABLE fence_history (seq INTEGER PRIMARY KEY AUTOINCREMENT, revision INTEGER NOT NULL, "
+        "target TEXT NOT NULL, entry TEXT NOT NULL)",
     ),
 }
 
@@ -420,10 +433,12 @@ class SQLiteStore(LocalCoordination, Store):
             raise StoreError(f"{self.path}: the store's revision row is missing: the store is damaged")
         return Change(int(row[0]), int(row[1]))
 
-    def _write(self, work: Work, *, config: bool = False, guard: Guard | None = None) -> int:
+    def _write(self, work: Work, *, config: bool = False, guard: Guard | None = None,
+               step: str | None = None) -> int:
         """``work`` in one ``BEGIN IMMEDIATE`` transaction; a new revision if it changed anything.
 
         A ``guard`` that no longer holds raises GuardLost before ``work`` runs.
+        ``step`` names the fault hook's ``STEP:committed`` call, after the commit.
         """
         conn = self._conn
         conn.execute("BEGIN IMMEDIATE")
@@ -449,6 +464,8 @@ class SQLiteStore(LocalCoordination, Store):
                 conn.execute("ROLLBACK")
             raise
         self._notifier.publish(Change(revision, config_revision))
+        if step is not None:
+            self._fault(f"{step}:committed")
         return revision
 
     # -- reading ---------------------------------------------------------------------------
@@ -676,6 +693,13 @@ class SQLiteStore(LocalCoordination, Store):
         meta_text = json.dumps(dict(sorted((meta or {}).items())))
 
         def work(conn: sqlite3.Connection, revision: int) -> bool:
+            row = conn.execute(
+                "SELECT record FROM operations WHERE node = ? AND rsc = ? AND op_id = ?",
+                (node, resource.id, record.id),
+            ).fetchone()
+            stored = decode_record(row[0], f"{self.path} record {record.id} on {node}") if row else None
+            if already_recorded(stored, record):
+                return False  # a retry of a committed write: nothing twice
             conn.execute(
                 "INSERT INTO resources (node, rsc, resource, revision) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (node, rsc) DO UPDATE SET "
@@ -704,7 +728,7 @@ class SQLiteStore(LocalCoordination, Store):
             )
             return True
 
-        return await self._run(lambda: self._write(work, guard=guard))
+        return await self._run(lambda: self._write(work, guard=guard, step="record_operation"))
 
     async def clear_failcount(
         self,
@@ -776,9 +800,69 @@ class SQLiteStore(LocalCoordination, Store):
 
     async def forget_resource(self, node: str, rsc: str, *, guard: Guard | None = None) -> int:
         def work(conn: sqlite3.Connection, revision: int) -> bool:
+            self._fault("forget_resource")
             return conn.execute("DELETE FROM resources WHERE node = ? AND rsc = ?", (node, rsc)).rowcount > 0
 
         return await self._run(lambda: self._write(work, guard=guard))
+
+    async def cleanup_resource(self, node: str, rsc: str, *, guard: Guard | None = None) -> int:
+        matches = failure_attribute_matcher(rsc)
+
+        def work(conn: sqlite3.Connection, revision: int) -> bool:
+            doomed = [name for name in _attributes(conn, node) if matches(name)]
+            cleared = _update_attributes(conn, node, dict.fromkeys(doomed), revision)
+            self._fault("cleanup_resource:failcount")
+            histories = [str(r) for (r,) in conn.execute("SELECT rsc FROM resources WHERE node = ?", (node,))]
+            forgotten = 0
+            for history in histories:
+                if belongs_to(history, rsc):
+                    forgotten += conn.execute(
+                        "DELETE FROM resources WHERE node = ? AND rsc = ?", (node, history)
+                    ).rowcount
+            return cleared or forgotten > 0
+
+        return await self._run(lambda: self._write(work, guard=guard, step="cleanup_resource"))
+
+    async def record_fencing(self, entry: FenceEntry, *, guard: Guard | None = None) -> int:
+        node = entry.target
+        text = encode_fence_entry(entry)
+
+        def work(conn: sqlite3.Connection, revision: int) -> bool:
+            if entry.succeeded:
+                row = conn.execute("SELECT state FROM nodes WHERE node = ?", (node,)).fetchone()
+                state = decode_node(row[0], f"{self.path} node {node}") if row else None
+                conn.execute(
+                    "INSERT INTO nodes (node, state, revision) VALUES (?, ?, ?) "
+                    "ON CONFLICT (node) DO UPDATE SET state = excluded.state, revision = excluded.revision",
+                    (node, encode_node(fenced_state(state, node, entry.completed)), revision),
+                )
+                conn.execute("DELETE FROM node_attributes WHERE node = ?", (node,))
+                self._fault("record_fencing:erased")
+                conn.execute("DELETE FROM resources WHERE node = ?", (node,))
+            conn.execute("INSERT INTO fence_history (revision, target, entry) VALUES (?, ?, ?)",
+                         (revision, node, text))
+            conn.execute(
+                "DELETE FROM fence_history WHERE seq <= (SELECT max(seq) FROM fence_history) - ?",
+                (FENCE_RETENTION,),
+            )
+            return True
+
+        return await self._run(lambda: self._write(work, guard=guard, step="record_fencing"))
+
+    async def fence_history(self, node: str | None = None, limit: int = 100) -> list[FenceEntry]:
+        if limit <= 0:
+            return []
+        clause, args = ("WHERE target = ?", (node,)) if node is not None else ("", ())
+
+        def read() -> list[FenceEntry]:
+            rows = self._conn.execute(
+                f"SELECT revision, entry FROM fence_history {clause} ORDER BY seq DESC LIMIT ?",
+                (*args, limit),
+            ).fetchall()
+            return [decode_fence_entry(text, int(revision), f"{self.path} fence history")
+                    for revision, text in reversed(rows)]
+
+        return await self._run(read)
 
     async def remove_node(self, node: str, *, guard: Guard | None = None) -> int:
         def work(conn: sqlite3.Connection, revision: int) -> bool:
