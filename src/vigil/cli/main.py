@@ -63,7 +63,7 @@ def report(error: VigilError) -> NoReturn:
 
 LAZY_SUBCOMMANDS = {
     name: f"vigil.cli.{name}.{name}"
-    for name in ("agent", "run", "status", "resource", "node", "failcount", "history", "config")
+    for name in ("agent", "run", "status", "resource", "node", "failcount", "history", "config", "demo")
 }
 
 
