@@ -195,14 +195,17 @@ def _run_vigil(xml: Path, date: str | None) -> str:
 _runner: Callable[[Path, str | None], str] = _run_vigil
 
 
-def run_test(test: CorpusTest, timeout: float) -> TestResult:
-    """Run vigil on one CIB with a time limit; never raises."""
+Runner = Callable[[Path, str | None], str]
+
+
+def run_test(test: CorpusTest, timeout: float, runner: Runner | None = None) -> TestResult:
+    """Run vigil (or ``runner``) on one CIB with a time limit; never raises."""
     result = TestResult(test.name, "error", list(test.expected))
     started = time.monotonic()
     previous = signal.signal(signal.SIGALRM, _on_alarm)
     signal.setitimer(signal.ITIMER_REAL, timeout)
     try:
-        output = _runner(test.xml, test.date)
+        output = (runner or _runner)(test.xml, test.date)
     except _TestTimeout:
         result.status = "timeout"
         result.reason = f"took longer than {timeout:g} s"
@@ -271,17 +274,24 @@ def run_corpus(
     workers: int = DEFAULT_WORKERS,
     timeout: float = DEFAULT_TIMEOUT,
     only: Iterable[str] | None = None,
+    runner: Runner | None = None,
 ) -> Run:
-    """Run every test (or those in ``only``) in a pool of ``workers`` processes."""
+    """Run every test (or those in ``only``) in a pool of ``workers`` processes.
+
+    ``runner`` replaces vigil's simulator (a module-level function: the
+    workers are new interpreters and receive it by reference).
+    """
     wanted = set(only) if only is not None else None
     tests = [test for test in corpus.tests if wanted is None or test.name in wanted]
     started = time.monotonic()
     results: dict[str, TestResult] = {}
-    # fork: the workers inherit the imported vigil and this module as loaded,
-    # however it was loaded (as a script, or imported by the test suite).
-    context = multiprocessing.get_context("fork")
+    # spawn, not fork: a fresh interpreter per worker.  The test suite calls
+    # this from a process that may already run threads (a store's, a gRPC
+    # channel's), and a child forked from those can inherit a lock held by a
+    # thread that no longer exists, or a gRPC channel it must not use.
+    context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = {test.name: pool.submit(run_test, test, timeout) for test in tests}
+        futures = {test.name: pool.submit(run_test, test, timeout, runner) for test in tests}
         for test in tests:
             try:
                 results[test.name] = futures[test.name].result()

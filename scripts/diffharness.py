@@ -187,13 +187,18 @@ def run_seeds(
     jobs: int = 2,
     knobs: dict[str, Any] | None = None,
 ) -> list[SeedResult]:
-    """All seeds, ``jobs`` at a time (fork-based pool; ``jobs <= 1`` runs inline)."""
+    """All seeds, ``jobs`` at a time (``jobs <= 1`` runs inline).
+
+    The pool's workers are new interpreters (spawn), never forks: the test
+    suite calls this from a process that may already run threads (a store's,
+    a gRPC channel's), whose locks a forked child could inherit held.
+    """
     seeds = list(seeds)
     workdir.mkdir(parents=True, exist_ok=True)
     task = partial(compare_seed, workdir=workdir, knobs=knobs)
     if jobs <= 1 or len(seeds) <= 1:
         return [task(s) for s in seeds]
-    ctx = multiprocessing.get_context("fork")
+    ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
         return list(pool.map(task, seeds, chunksize=4))
 

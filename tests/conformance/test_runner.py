@@ -119,12 +119,9 @@ def test_run_test_reports_pass_fail_error_and_timeout(
     assert "0.3 s" in hung.reason
 
 
-def test_run_corpus_counts_each_subset(
-    conformance: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(conformance, "_runner", fake_vigil)
+def test_run_corpus_counts_each_subset(conformance: ModuleType, tmp_path: Path) -> None:
     corpus = conformance.load_corpus(make_corpus(tmp_path))
-    run = conformance.run_corpus(corpus, workers=2, timeout=5)
+    run = conformance.run_corpus(corpus, workers=2, timeout=5, runner=fake_vigil)
     assert run.results["dated"].got == ["* Stop rsc0 ( node1 )"]  # -t reached the runner
     assert conformance.format_count(run.count("core")) == (
         "core: 2/2 pass (of which 1 expect an empty summary: 1/1); as multisets 2/2"

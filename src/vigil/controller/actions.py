@@ -175,6 +175,16 @@ class AgentActions:
         if recurring:
             await self.store.forget_operations(node, prepared.history_id, recurring)
 
+    def ran_elsewhere(self, run: TransitionRun, action: Action) -> None:
+        """An action of ``run`` ran on another node (a work order): follow it up as if it ran here.
+
+        Only what the controller keeps: an exhausted recovery it brought about
+        is reported once and its policy queued (the node that ran it keeps the
+        start parameters and the recurring monitors).
+        """
+        if action.index in run.exhausted:
+            self._gave_up(run, run.exhausted[action.index])
+
     def _gave_up(self, run: TransitionRun, event: RecoveryExhausted) -> None:
         """The cluster gave up on a resource on a node: say so (once), and queue its policy."""
         key = (event.resource, event.node)

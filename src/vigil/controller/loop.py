@@ -31,6 +31,7 @@ from vigil.controller.escalation import Escalation
 from vigil.controller.graph import GraphResult, Handler, Handlers, run_graph
 from vigil.controller.health import STORE_RETRY_S, next_delay
 from vigil.controller.recording import RECORD_RETRY_S, Recorder
+from vigil.controller.remote import RemoteActions
 from vigil.controller.repeats import REPEAT_LIMIT, Repeats
 from vigil.controller.requests import ConfiguredPrimitives
 from vigil.controller.settings import ControllerOptions, controller_options
@@ -43,6 +44,7 @@ from vigil.model.status import NodeState
 from vigil.model.transition import Action, Transition
 from vigil.scheduler import IncrementalScheduler
 from vigil.store.base import Snapshot, Store, StoreError
+from vigil.store.coord import Guard, GuardLost
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +69,7 @@ class Controller:
         clock: Clock = SYSTEM_CLOCK,
         events: EventSink = NO_EVENTS,
         record_retry_s: float = RECORD_RETRY_S,
+        term: Guard | None = None,
     ) -> None:
         self.store = store
         self.node = node
@@ -82,6 +85,11 @@ class Controller:
         self.actions = AgentActions(store, executor, self.recorder, clock, events=events,
                                     on_monitor_change=self.poke)
         self.recorder.on_unstored = self._stop_acting
+        # The controller of a cluster: ``term`` (its leader key's guard) guards the work orders
+        # through which other nodes' agents run their actions (docs/cluster.md).  None: one node.
+        self.remote = RemoteActions(store, term, self.actions) if term is not None else None
+        # Set once a write guarded by the term was refused: this controller acts no more.
+        self.deposed = asyncio.Event()
         self.scheduler = IncrementalScheduler()
         # Set once the first transition after joining has run (or none was needed).
         self.settled = asyncio.Event()
@@ -163,6 +171,8 @@ class Controller:
             await self._cycle_until_stopped()
         finally:
             await self.actions.monitors.close()
+        if self.deposed.is_set():
+            return  # another controller leads: this one changes nothing more, not even its node's state
         await self._leave()
 
     async def _join(self) -> None:
@@ -216,6 +226,8 @@ class Controller:
 
     async def _cycle(self, repeats: Repeats) -> bool:
         """Observe, plan and run one transition (or wait for a change); whether to end."""
+        if self.deposed.is_set():
+            return True
         if self.recorder.unstored:
             return await self._wait_until_stored()
         # Before the snapshot is read: a poke from now on is news to this cycle's plan.
@@ -345,7 +357,8 @@ class Controller:
             result = await run_graph(transition, self._handlers(run), limit=options.concurrency, abort=abort)
         finally:
             self._abort = None
-        await self._escalate(run)
+        if not self.deposed.is_set():
+            await self._escalate(run)
         report.finished = self.clock.time()
         self.stats.transitions += 1
         if result.is_complete:
@@ -369,23 +382,49 @@ class Controller:
             assert action.node is not None
             return await self._fence(run, action.node, fence_action, "the transition requires it")
 
-        table = Handlers(agent=lambda action: self.actions.run_agent_action(run, action), fencing=fence,
-                         cluster=lambda action: self.actions.clear_failcount(run, action))
-        return table.each(self._on_this_node)
+        remote = self.remote
 
-    def _on_this_node(self, handler: Handler) -> Handler:
+        async def agent(action: Action) -> bool:
+            if remote is not None and action.node != self.node:
+                return await remote.run(run, action)  # a work order for that node's agent
+            return await self.actions.run_agent_action(run, action)
+
+        table = Handlers(agent=agent, fencing=fence,
+                         cluster=lambda action: self.actions.clear_failcount(run, action))
+        cluster = remote is not None
+        return Handlers(self._on_this_node(table.agent, remote=cluster), self._on_this_node(table.fencing),
+                        self._on_this_node(table.cluster, remote=cluster), table.pseudo)
+
+    def _on_this_node(self, handler: Handler, *, remote: bool = False) -> Handler:
+        """Refuse an action planned on another node unless ``remote`` (a controller of a cluster
+        hands agent actions over as work orders and changes other nodes' records itself); a lost
+        term ends this controller."""
+
         async def guarded(action: Action) -> bool:
-            if action.node != self.node:
+            if action.node != self.node and not remote:
                 log.error("%s is planned on node %s, but this vigil runs node %s only (a single-node store)",
                           action.key, action.node, self.node)
                 return False
             try:
                 return await handler(action)
+            except GuardLost as error:
+                self._deposed(error)
+                return False
             except StoreError as error:
                 log.error("%s on %s: the store failed: %s", action.key, action.node, error)
                 return False
 
         return guarded
+
+    def _deposed(self, error: GuardLost) -> None:
+        """A write guarded by the term was refused: another controller leads; act no more."""
+        if not self.deposed.is_set():
+            log.critical("node %s is no longer the controller (%s): it stops acting as controller",
+                         self.node, error)
+        self.deposed.set()
+        if self._abort is not None:
+            self._abort.set()
+        self._wake.set()
 
     # -- events, fencing, exhausted recovery ----------------------------------------------------
 

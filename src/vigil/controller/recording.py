@@ -41,7 +41,7 @@ from vigil.model.scores import INFINITY
 from vigil.model.status import OpRecord
 from vigil.model.stop_context import context_items
 from vigil.store.base import ResourceRef, Store, StoreError
-from vigil.store.coord import GuardLost
+from vigil.store.coord import Guard, GuardLost
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +189,9 @@ class Recorder:
         self.events = events
         self.record_retry_s = record_retry_s
         self.start_failure_is_fatal = True
+        # What every record is guarded by: a node agent's incarnation (its membership), so a
+        # node that lost its membership records nothing more; None on a single node.
+        self.guard: Guard | None = None
         self._call_id = 0
         # Told (with what) when a result could not be stored in time: the controller stops acting.
         self.on_unstored: Callable[[str], None] = lambda what: None
@@ -265,7 +268,7 @@ class Recorder:
                 try:
                     await self.store.record_operation(
                         node, ref, recorded.record, failcount_delta=recorded.failcount_delta,
-                        attributes=dict(recorded.attributes), meta=meta, also=recorded.also,
+                        attributes=dict(recorded.attributes), meta=meta, also=recorded.also, guard=self.guard,
                     )
                     break
                 except GuardLost:

@@ -26,6 +26,8 @@ from vigil.store.base import (
     Snapshot,
     Store,
     StoreError,
+    WorkOrder,
+    WorkOrderConflict,
     require,
 )
 from vigil.store.coord import Guard, GuardLost, Lease, NodeNameTaken
@@ -47,6 +49,8 @@ __all__ = [
     "Snapshot",
     "Store",
     "StoreError",
+    "WorkOrder",
+    "WorkOrderConflict",
     "open_store",
     "require",
     "sqlite_url",

@@ -84,6 +84,14 @@ class RevisionConflict(StoreError):
         )
 
 
+class WorkOrderConflict(StoreError):
+    """A work order is not in the state the write needs (absent, already there, claimed, done).
+
+    Not a lost guard: the writer still holds its right to write, but the
+    order moved on (another claim, a removal), so it must read it again.
+    """
+
+
 # -- values ------------------------------------------------------------------------------
 
 
@@ -185,6 +193,73 @@ class FenceEntry:
     client: str = ""
     device: str = ""
     revision: int = 0
+
+
+# The states of a work order, in the only order they are ever reached.
+ORDER_PENDING = "pending"
+ORDER_CLAIMED = "claimed"
+ORDER_DONE = "done"
+
+
+@dataclass(frozen=True)
+class WorkOrder:
+    """One action of a transition handed by the controller to the node that must run it.
+
+    The controller writes it (``pending``) guarded by its term; the node's
+    agent claims it (``claimed``, with its ``incarnation``) only while that
+    term and its own incarnation hold, so an order of a deposed controller
+    is never acted on, and a node that restarted never finishes what its
+    previous incarnation began; the agent then completes it (``done``, with
+    ``result``) guarded by its membership.  ``action`` and ``result`` are
+    JSON documents the store keeps as they are (what to run; what came of
+    it): the store guards the order's life, not its content.  ``revision``
+    is the commit that last wrote it (0 in an order not yet written).
+    """
+
+    node: str
+    id: str
+    term: int
+    action: str
+    state: str = ORDER_PENDING
+    incarnation: int = 0
+    result: str = ""
+    revision: int = 0
+
+
+def new_order(order: WorkOrder, guard: Guard) -> WorkOrder:
+    """The order as :meth:`Store.put_work_order` stores it (pending); refuses a term not the guard's."""
+    if order.term != guard.revision:
+        raise StoreError(f"work order {order.id} for {order.node} names term {order.term}, "
+                         f"but is written under {guard.key} at revision {guard.revision}")
+    return replace(order, state=ORDER_PENDING, incarnation=0, result="", revision=0)
+
+
+def order_exists(node: str, order_id: str) -> WorkOrderConflict:
+    return WorkOrderConflict(f"work order {order_id} for {node} already exists: an order is written once")
+
+
+def claimed_order(stored: WorkOrder | None, node: str, order_id: str, incarnation: int) -> WorkOrder:
+    """``stored`` once claimed by ``incarnation``; WorkOrderConflict unless it is pending."""
+    if stored is None:
+        raise WorkOrderConflict(f"work order {order_id} for {node} does not exist "
+                                "(removed, or never written)")
+    if stored.state != ORDER_PENDING:
+        raise WorkOrderConflict(f"work order {order_id} for {node} is {stored.state}, not pending: "
+                                "it is claimed once")
+    return replace(stored, state=ORDER_CLAIMED, incarnation=incarnation)
+
+
+def completed_order(stored: WorkOrder | None, node: str, order_id: str, result: str,
+                    incarnation: int) -> WorkOrder | None:
+    """``stored`` once done with ``result``; None when it already is (a retry); else WorkOrderConflict."""
+    if stored is not None and stored.state == ORDER_DONE and stored.incarnation == incarnation \
+            and stored.result == result:
+        return None
+    if stored is None or stored.state != ORDER_CLAIMED or stored.incarnation != incarnation:
+        state = "absent" if stored is None else f"{stored.state} by incarnation {stored.incarnation}"
+        raise WorkOrderConflict(f"work order {order_id} for {node} is {state}: only the incarnation "
+                                f"{incarnation} that claimed it may complete it")
+    return replace(stored, state=ORDER_DONE, result=result)
 
 
 def fenced_state(state: NodeState | None, node: str, fenced_at: int) -> NodeState:
@@ -538,6 +613,59 @@ class Store(ABC):
 
         How a leader learns it was deposed (its lease expired, it was
         resigned), without polling its own writes.
+        """
+
+    # -- work orders (the controller hands an action to another node) ---------------------------
+
+    @abstractmethod
+    async def put_work_order(self, order: WorkOrder, *, guard: Guard) -> int:
+        """Create ``order`` (``pending``) for ``order.node``, guarded by the controller's term.
+
+        ``guard`` is the leader key's guard and ``order.term`` must be its
+        revision, so the order names the term a node checks when it claims
+        it.  Create-only: an order with the same node and id raises
+        :class:`WorkOrderConflict` (an order is written once; a controller
+        that must run an action again writes a new one).  Returns the new
+        revision; wakes :meth:`wait_for_change` like any write.
+        """
+
+    @abstractmethod
+    async def work_orders(self, node: str) -> list[WorkOrder]:
+        """``node``'s work orders, whatever their state, in id order (each with its revision)."""
+
+    @abstractmethod
+    async def claim_work_order(self, node: str, order_id: str, *, incarnation: Guard) -> WorkOrder:
+        """Claim a pending order before running it; the claimed order.
+
+        In one transaction: the term the order names (the leader key with
+        create revision ``order.term``) and ``incarnation`` (``node``'s
+        membership guard) must both hold, and the order must be
+        ``pending``; it becomes ``claimed`` by ``incarnation.revision``.
+        Raises :class:`~vigil.store.coord.GuardLost` for the first guard
+        that no longer holds (the term: that controller was deposed, the
+        order must not run; the incarnation: this node lost its membership)
+        and :class:`WorkOrderConflict` when the order is absent or not
+        pending.  The claim is the durable mark that the action may be
+        running on ``node``, written before the agent acts.
+        """
+
+    @abstractmethod
+    async def complete_work_order(self, node: str, order_id: str, result: str, *, guard: Guard) -> int:
+        """Record ``result`` of a claimed order (``done``), guarded by ``node``'s membership.
+
+        The order must be claimed by ``guard.revision`` (the incarnation that
+        ran it), else :class:`WorkOrderConflict`.  Idempotent: an order
+        already done with the same result changes nothing and returns the
+        current revision (a retry after an unclear commit).  The term is not
+        checked: what ran, ran, and its result is worth keeping for whoever
+        leads next.
+        """
+
+    @abstractmethod
+    async def remove_work_order(self, node: str, order_id: str, *, guard: Guard) -> int:
+        """Remove an order whose result the controller has taken in, guarded by its term.
+
+        Returns the new revision, or the current one when there was no such order.
         """
 
     # -- lifetime ------------------------------------------------------------------

@@ -17,7 +17,7 @@ from vigil.formats.cib.load import load_cib
 from vigil.model.cluster import Cluster
 from vigil.model.config import Config
 from vigil.model.status import NodeState, OpRecord, Status
-from vigil.store.base import FenceEntry, ResourceRef, StoreError
+from vigil.store.base import FenceEntry, ResourceRef, StoreError, WorkOrder
 
 # NodeState fields kept by set_node_state (the rest have their own methods).
 _NODE_FIELDS = tuple(
@@ -126,6 +126,22 @@ def decode_fence_entry(text: str, revision: int, where: str) -> FenceEntry:
                           revision=revision)
     except (KeyError, TypeError, ValueError):
         raise StoreError(f"{where}: a fencing entry is damaged") from None
+
+
+def encode_work_order(order: WorkOrder) -> str:
+    """A work order as JSON (its revision is the commit's, not stored)."""
+    return json.dumps({k: v for k, v in dataclasses.asdict(order).items() if k != "revision"}, sort_keys=True)
+
+
+def decode_work_order(text: str, revision: int, where: str) -> WorkOrder:
+    fields = _object(text, where)
+    try:
+        return WorkOrder(node=str(fields["node"]), id=str(fields["id"]), term=int(fields["term"]),
+                         action=str(fields["action"]), state=str(fields["state"]),
+                         incarnation=int(fields.get("incarnation", 0)), result=str(fields.get("result", "")),
+                         revision=revision)
+    except (KeyError, TypeError, ValueError):
+        raise StoreError(f"{where}: a work order is damaged") from None
 
 
 def _object(text: str, where: str) -> dict[str, Any]:

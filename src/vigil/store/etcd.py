@@ -86,7 +86,7 @@ import time
 import uuid
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import quote, unquote
 
@@ -106,9 +106,14 @@ from vigil.store.base import (
     Snapshot,
     Store,
     StoreError,
+    WorkOrder,
     already_recorded,
+    claimed_order,
+    completed_order,
     fenced_state,
     log_matches,
+    new_order,
+    order_exists,
 )
 from vigil.store.codec import (
     decode_config,
@@ -116,11 +121,13 @@ from vigil.store.codec import (
     decode_node,
     decode_record,
     decode_resource,
+    decode_work_order,
     encode_config,
     encode_fence_entry,
     encode_node,
     encode_record,
     encode_resource,
+    encode_work_order,
 )
 from vigil.store.coord import (
     LEADER_KEY,
@@ -361,6 +368,8 @@ class EtcdStore(Store):
         self._status = self._data + b"s/"
         self._log = self._data + b"log/"
         self._fences = self._data + b"fence/"
+        # Work orders: under d/ so the data watch wakes their readers; the cache skips them.
+        self._orders = self._data + b"w/"
         self._coord = root + b"c/"
         self._closed = False
         self._thread = _LoopThread(f"vigil-etcd-{self.cluster}")
@@ -1118,6 +1127,112 @@ class EtcdStore(Store):
             return entries[-limit:] if limit > 0 else []
 
         return await self._run("reading the fence history", work)
+
+    # -- work orders ----------------------------------------------------------------------------
+
+    def _order_key(self, node: str, order_id: str) -> bytes:
+        return self._orders + _q(node) + b"/" + _q(order_id)
+
+    async def _read_order(self, key: bytes) -> tuple[WorkOrder | None, int, int]:
+        """The order at ``key``, its mod revision (0: absent) and the revision read at."""
+        found = await self._range(key)
+        if not found.kvs:
+            return None, 0, int(found.header.revision)
+        kv = found.kvs[0]
+        order = decode_work_order(bytes(kv.value).decode(), int(kv.mod_revision), f"{self.url} work order")
+        return order, int(kv.mod_revision), int(found.header.revision)
+
+    async def _order_txn(self, guards: Sequence[Guard], key: bytes, mod_revision: int, ops: list[Any]) -> int:
+        """``ops`` if every guard holds and ``key`` is still at ``mod_revision``; the new revision.
+
+        GuardLost for the first guard that no longer holds; 0 when only the order moved.
+        """
+        compares = [c for guard in guards for c in self._guard_compares(guard)]
+        compares.append(self._compare(key, "MOD", mod_revision))
+        response = await self._txn(compares, [*ops, self._put(self._head, b"")],
+                                   [self._get_op(self._guard_key(guard)) for guard in guards])
+        if not response.succeeded:
+            for index, guard in enumerate(guards):
+                self._check_guard_response(guard, response, index)
+            return 0
+        revision = int(response.header.revision)
+        self._notifier.publish(Change(revision, self._known_config_revision()))
+        return revision
+
+    async def put_work_order(self, order: WorkOrder, *, guard: Guard) -> int:
+        stored = new_order(order, guard)
+        key = self._order_key(order.node, order.id)
+
+        async def work() -> int:
+            text = encode_work_order(stored).encode()
+            revision = await self._order_txn([guard], key, 0, [self._put(key, text)])
+            if not revision:
+                raise order_exists(order.node, order.id)
+            return revision
+
+        return await self._run("writing a work order", work)
+
+    async def work_orders(self, node: str) -> list[WorkOrder]:
+        prefix = self._orders + _q(node) + b"/"
+
+        async def work() -> list[WorkOrder]:
+            found = await self._range(prefix, prefix_end(prefix))
+            where = f"{self.url} work order"
+            orders = [decode_work_order(bytes(kv.value).decode(), int(kv.mod_revision), where)
+                      for kv in found.kvs]
+            return sorted(orders, key=lambda order: order.id)
+
+        return await self._run("reading work orders", work)
+
+    async def claim_work_order(self, node: str, order_id: str, *, incarnation: Guard) -> WorkOrder:
+        key = self._order_key(node, order_id)
+
+        async def work() -> WorkOrder:
+            while True:
+                stored, mod_revision, _ = await self._read_order(key)
+                if stored is None:
+                    await self._check_guard(incarnation)
+                claimed = claimed_order(stored, node, order_id, incarnation.revision)
+                term = Guard(LEADER_KEY, claimed.term)
+                revision = await self._order_txn([term, incarnation], key, mod_revision,
+                                                 [self._put(key, encode_work_order(claimed).encode())])
+                if revision:
+                    return replace(claimed, revision=revision)
+                # The order moved between the read and the claim: read it again.
+
+        return await self._run("claiming a work order", work)
+
+    async def complete_work_order(self, node: str, order_id: str, result: str, *, guard: Guard) -> int:
+        key = self._order_key(node, order_id)
+
+        async def work() -> int:
+            while True:
+                stored, mod_revision, now = await self._read_order(key)
+                done = completed_order(stored, node, order_id, result, guard.revision)
+                if done is None:
+                    await self._check_guard(guard)
+                    return now
+                revision = await self._order_txn([guard], key, mod_revision,
+                                                 [self._put(key, encode_work_order(done).encode())])
+                if revision:
+                    return revision
+
+        return await self._run("completing a work order", work)
+
+    async def remove_work_order(self, node: str, order_id: str, *, guard: Guard) -> int:
+        key = self._order_key(node, order_id)
+
+        async def work() -> int:
+            while True:
+                stored, mod_revision, now = await self._read_order(key)
+                if stored is None:
+                    await self._check_guard(guard)
+                    return now
+                revision = await self._order_txn([guard], key, mod_revision, [self._delete(key)])
+                if revision:
+                    return revision
+
+        return await self._run("removing a work order", work)
 
     async def remove_node(self, node: str, *, guard: Guard | None = None) -> int:
         prefix = self._node_prefix(node)

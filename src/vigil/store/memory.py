@@ -34,12 +34,17 @@ from vigil.store.base import (
     Snapshot,
     Store,
     StoreError,
+    WorkOrder,
     already_recorded,
+    claimed_order,
+    completed_order,
     fenced_state,
     log_matches,
+    new_order,
+    order_exists,
 )
 from vigil.store.codec import check_node_state
-from vigil.store.coord import Guard, LocalCoordination
+from vigil.store.coord import LEADER_KEY, Guard, LocalCoordination
 from vigil.store.notify import LocalNotifier
 from vigil.store.state import History, NodeData, apply_attributes, build_cluster, failure_updates
 
@@ -62,6 +67,8 @@ class MemoryStore(LocalCoordination, Store):
         self._closed = False
         self._log: deque[LogEntry] = deque(maxlen=LOG_RETENTION)
         self._fences: deque[FenceEntry] = deque(maxlen=FENCE_RETENTION)
+        # node -> order id -> order: outside the snapshot (the scheduler never reads them).
+        self._orders: dict[str, dict[str, WorkOrder]] = {}
         self._notifier = LocalNotifier(Change(0, 0))
 
     # -- helpers -------------------------------------------------------------------
@@ -332,6 +339,68 @@ class MemoryStore(LocalCoordination, Store):
             revision = self._commit()
         self._publish()
         return revision
+
+    # -- work orders ---------------------------------------------------------------------------
+
+    def _write_order(self, node: str, order_id: str, guards: Sequence[Guard],
+                     change: Callable[[WorkOrder | None], WorkOrder | None], remove: bool = False) -> int:
+        """Under the lock and ``guards``: replace (or remove) one order; the new revision.
+
+        ``change`` gets the stored order and returns the new one, or None for no change.
+        """
+        with self._lock:
+            self._check_open()
+            for guard in guards:
+                self._check_guard(guard)
+            orders = self._orders.setdefault(node, {})
+            updated = change(orders.get(order_id))
+            if updated is None:
+                return self._revision
+            revision = self._revision + 1
+            if remove:
+                del orders[order_id]
+            else:
+                orders[order_id] = replace(updated, revision=revision)
+            self._revision = revision  # the snapshot is unchanged: the orders are not in it
+        self._publish()
+        return revision
+
+    async def put_work_order(self, order: WorkOrder, *, guard: Guard) -> int:
+        stored = new_order(order, guard)
+
+        def change(present: WorkOrder | None) -> WorkOrder:
+            if present is not None:
+                raise order_exists(order.node, order.id)
+            return stored
+
+        return self._write_order(order.node, order.id, [guard], change)
+
+    async def work_orders(self, node: str) -> list[WorkOrder]:
+        with self._lock:
+            self._check_open()
+            return [order for _, order in sorted(self._orders.get(node, {}).items())]
+
+    async def claim_work_order(self, node: str, order_id: str, *, incarnation: Guard) -> WorkOrder:
+        with self._lock:
+            self._check_open()
+            stored = self._orders.get(node, {}).get(order_id)
+            if stored is not None:
+                self._check_guard(Guard(LEADER_KEY, stored.term))
+            self._check_guard(incarnation)
+            claimed = claimed_order(stored, node, order_id, incarnation.revision)
+            self._revision += 1
+            claimed = replace(claimed, revision=self._revision)
+            self._orders[node][order_id] = claimed
+        self._publish()
+        return claimed
+
+    async def complete_work_order(self, node: str, order_id: str, result: str, *, guard: Guard) -> int:
+        return self._write_order(
+            node, order_id, [guard],
+            lambda stored: completed_order(stored, node, order_id, result, guard.revision))
+
+    async def remove_work_order(self, node: str, order_id: str, *, guard: Guard) -> int:
+        return self._write_order(node, order_id, [guard], lambda stored: stored, remove=True)
 
     # -- watching and lifetime -------------------------------------------------------------
 

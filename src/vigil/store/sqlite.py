@@ -24,7 +24,7 @@ Concurrency
     worker threads (``asyncio.to_thread``) under a lock, so the event loop
     never waits for the disk.
 
-Layout (schema version 3; ``schema_version`` refuses a newer file)
+Layout (schema version 4; ``schema_version`` refuses a newer file)
     ``store`` (one row: revision, config_revision), ``config`` (one row:
     the configuration as CIB XML), ``nodes`` (membership fields as JSON),
     ``node_attributes``, ``resources`` (``<lrm_resource>`` fields as JSON),
@@ -36,7 +36,8 @@ Layout (schema version 3; ``schema_version`` refuses a newer file)
     status row deleted (written by triggers, so no deleting write can
     forget one), pruned after ``DELETIONS_RETENTION`` revisions; the one
     row of ``deletions_horizon`` is the revision up to which tombstones may
-    be gone.  Since version 3, ``fence_history`` keeps one row per fencing.
+    be gone.  Since version 3, ``fence_history`` keeps one row per fencing;
+    since version 4, ``work_orders`` one row per work order.
     An older file is migrated in place when opened.
 
 Incremental snapshots
@@ -61,6 +62,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar, TypeVar
 
@@ -80,9 +82,14 @@ from vigil.store.base import (
     Snapshot,
     Store,
     StoreError,
+    WorkOrder,
     already_recorded,
+    claimed_order,
+    completed_order,
     fenced_state,
     log_matches,
+    new_order,
+    order_exists,
 )
 from vigil.store.codec import (
     decode_config,
@@ -90,17 +97,19 @@ from vigil.store.codec import (
     decode_node,
     decode_record,
     decode_resource,
+    decode_work_order,
     encode_config,
     encode_fence_entry,
     encode_node,
     encode_record,
     encode_resource,
+    encode_work_order,
 )
-from vigil.store.coord import Guard, LocalCoordination
+from vigil.store.coord import LEADER_KEY, Guard, LocalCoordination
 from vigil.store.notify import LocalNotifier
 from vigil.store.state import History, NodeData, adopt, build_cluster, failure_updates
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # ``PRAGMA application_id``: "VIGL", so `file` and tools can tell the file apart.
 APPLICATION_ID = 0x5649474C
 # The file name used when the URL names a directory (the state directory).
@@ -196,6 +205,11 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         # The fence history (Store.record_fencing): one row per fencing, pruned to FENCE_RETENTION.
         "CREATE TABLE fence_history (seq INTEGER PRIMARY KEY AUTOINCREMENT, revision INTEGER NOT NULL, "
         "target TEXT NOT NULL, entry TEXT NOT NULL)",
+    ),
+    4: (
+        # Work orders (Store.put_work_order): one row per order, outside the snapshot's tables.
+        "CREATE TABLE work_orders (node TEXT NOT NULL, id TEXT NOT NULL, entry TEXT NOT NULL, "
+        "revision INTEGER NOT NULL, PRIMARY KEY (node, id))",
     ),
 }
 
@@ -863,6 +877,74 @@ class SQLiteStore(LocalCoordination, Store):
                     for revision, text in reversed(rows)]
 
         return await self._run(read)
+
+    # -- work orders -------------------------------------------------------------------------
+
+    def _read_order(self, conn: sqlite3.Connection, node: str, order_id: str) -> WorkOrder | None:
+        row = conn.execute("SELECT entry, revision FROM work_orders WHERE node = ? AND id = ?",
+                           (node, order_id)).fetchone()
+        return None if row is None else decode_work_order(row[0], int(row[1]), f"{self.path} work order")
+
+    @staticmethod
+    def _store_order(conn: sqlite3.Connection, order: WorkOrder, revision: int) -> None:
+        conn.execute("INSERT INTO work_orders (node, id, entry, revision) VALUES (?, ?, ?, ?) "
+                     "ON CONFLICT (node, id) DO UPDATE SET entry = excluded.entry, "
+                     "revision = excluded.revision",
+                     (order.node, order.id, encode_work_order(order), revision))
+
+    async def put_work_order(self, order: WorkOrder, *, guard: Guard) -> int:
+        stored = new_order(order, guard)
+
+        def work(conn: sqlite3.Connection, revision: int) -> bool:
+            if self._read_order(conn, order.node, order.id) is not None:
+                raise order_exists(order.node, order.id)
+            self._store_order(conn, stored, revision)
+            return True
+
+        return await self._run(lambda: self._write(work, guard=guard))
+
+    async def work_orders(self, node: str) -> list[WorkOrder]:
+        def read() -> list[WorkOrder]:
+            rows = self._conn.execute("SELECT entry, revision FROM work_orders WHERE node = ? ORDER BY id",
+                                      (node,)).fetchall()
+            where = f"{self.path} work order"
+            return [decode_work_order(text, int(revision), where) for text, revision in rows]
+
+        return await self._run(read)
+
+    async def claim_work_order(self, node: str, order_id: str, *, incarnation: Guard) -> WorkOrder:
+        claimed: list[WorkOrder] = []
+
+        def work(conn: sqlite3.Connection, revision: int) -> bool:
+            stored = self._read_order(conn, node, order_id)
+            if stored is not None:
+                self._check_guard(Guard(LEADER_KEY, stored.term))
+            self._check_guard(incarnation)
+            order = replace(claimed_order(stored, node, order_id, incarnation.revision), revision=revision)
+            self._store_order(conn, order, revision)
+            claimed.append(order)
+            return True
+
+        await self._run(lambda: self._write(work))
+        return claimed[0]
+
+    async def complete_work_order(self, node: str, order_id: str, result: str, *, guard: Guard) -> int:
+        def work(conn: sqlite3.Connection, revision: int) -> bool:
+            stored = self._read_order(conn, node, order_id)
+            done = completed_order(stored, node, order_id, result, guard.revision)
+            if done is None:
+                return False
+            self._store_order(conn, done, revision)
+            return True
+
+        return await self._run(lambda: self._write(work, guard=guard))
+
+    async def remove_work_order(self, node: str, order_id: str, *, guard: Guard) -> int:
+        def work(conn: sqlite3.Connection, revision: int) -> bool:
+            deleted = conn.execute("DELETE FROM work_orders WHERE node = ? AND id = ?", (node, order_id))
+            return deleted.rowcount > 0
+
+        return await self._run(lambda: self._write(work, guard=guard))
 
     async def remove_node(self, node: str, *, guard: Guard | None = None) -> int:
         def work(conn: sqlite3.Connection, revision: int) -> bool:

@@ -1,0 +1,175 @@
+"""The node agent: runs the work orders the controller writes for this node.
+
+Every node of a cluster runs one.  It joins as a member (its membership key,
+whose create revision is its **incarnation**, is what guards all it
+writes), then watches its own work orders and, for each pending one:
+claims it, which the store allows only while the term the order names and
+this incarnation both hold, so an order of a deposed controller, or one
+meant for a previous life of this node, is never acted on, and the claim
+is the durable mark that the action may be running here, written before
+acting; runs the action through its own executor with the same handler the
+controller uses on its own node (:class:`~vigil.controller.actions.AgentActions`:
+the stop context, the start parameters a stop reuses, the recurring
+monitors); records the result guarded by its membership; and completes the
+order, which is what the controller's graph runner waits for.
+
+The agent never plans: what to run and in which order is the controller's.
+See docs/cluster.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+
+from vigil.controller.actions import ActionRunner, AgentActions, TransitionRun
+from vigil.controller.clock import SYSTEM_CLOCK, Clock
+from vigil.controller.recording import RECORD_RETRY_S, Recorder
+from vigil.controller.remote import decode_action, encode_result
+from vigil.controller.requests import ConfiguredPrimitives
+from vigil.controller.settings import controller_options
+from vigil.events.model import NO_EVENTS, EventSink
+from vigil.model.activity import ControllerStats
+from vigil.model.status import NodeState
+from vigil.store.base import ORDER_PENDING, Store, StoreError, WorkOrder, WorkOrderConflict
+from vigil.store.coord import Guard, GuardLost
+
+log = logging.getLogger(__name__)
+
+# How long a read of the orders waits for a change before reading again anyway (seconds).
+ORDERS_POLL_S = 5.0
+
+
+class NodeAgent:
+    """Executes ``node``'s work orders while ``incarnation`` (its membership guard) holds."""
+
+    def __init__(self, store: Store, executor: ActionRunner, node: str, incarnation: Guard, *,
+                 clock: Clock = SYSTEM_CLOCK, events: EventSink = NO_EVENTS,
+                 record_retry_s: float = RECORD_RETRY_S) -> None:
+        self.store = store
+        self.node = node
+        self.incarnation = incarnation
+        self.clock = clock
+        self.stats = ControllerStats()
+        self.recorder = Recorder(store, instance=uuid.uuid4().hex[:12], clock=clock, stats=self.stats,
+                                 events=events, record_retry_s=record_retry_s)
+        self.recorder.guard = incarnation
+        self.actions = AgentActions(store, executor, self.recorder, clock, events=events)
+        # Set once the agent has joined and reads its orders.
+        self.ready = asyncio.Event()
+        # Set when the membership was lost: the agent ended and acts no more.
+        self.lost = asyncio.Event()
+        # Orders claimed by this agent and still running, by id.
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self.completed: list[str] = []
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        """End :meth:`run` (the orders running are cancelled, the recurring monitors ended).
+
+        An event rather than a task cancellation alone: a cancellation that
+        arrives as the store wakes the agent may be absorbed by the wait
+        (``asyncio.wait_for`` in Python 3.11), and the agent must still end.
+        """
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Join, then run this node's orders until cancelled or the membership is lost."""
+        try:
+            await self._join()
+            self.ready.set()
+            while not self._stopping.is_set():
+                seen = await self.store.revision()
+                for order in await self.store.work_orders(self.node):
+                    if order.state == ORDER_PENDING and order.id not in self._running:
+                        await self._claim(order)
+                await self._wait_for_change(seen)
+        except GuardLost as error:
+            log.critical("node %s lost its membership (%s): it acts on no work order any more",
+                         self.node, error)
+            self.lost.set()
+        finally:
+            for task in self._running.values():
+                task.cancel()
+            await asyncio.gather(*self._running.values(), return_exceptions=True)
+            await self.actions.monitors.close()
+
+    async def _wait_for_change(self, seen: int) -> None:
+        """Until the store moves past ``seen``, :meth:`stop` is asked, or ORDERS_POLL_S pass."""
+        change = asyncio.ensure_future(self.store.wait_for_change(seen, timeout=ORDERS_POLL_S))
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait([change, stopping], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            change.cancel()
+            stopping.cancel()
+
+    async def _join(self) -> None:
+        """As a Pacemaker node rejoins: a member, its history forgotten (so it is probed again)."""
+        await self.recorder.resume()
+        snapshot = await self.store.snapshot()
+        node_id = next((n.id for n in snapshot.cluster.config.nodes if n.uname == self.node), self.node)
+        guard = self.incarnation
+        await self.store.set_node_state(NodeState(id=node_id, uname=self.node, in_ccm="true", crmd="online",
+                                                  join="member", expected="member"), guard=guard)
+        await self.store.set_node_attribute(self.node, "shutdown", None, guard=guard)
+        state = snapshot.cluster.status.node(self.node)
+        for history in state.resources if state is not None else ():
+            await self.store.forget_resource(self.node, history.id, guard=guard)
+        log.info("node %s joined (incarnation %d); running its work orders", self.node, guard.revision)
+
+    async def _claim(self, order: WorkOrder) -> None:
+        try:
+            claimed = await self.store.claim_work_order(self.node, order.id, incarnation=self.incarnation)
+        except WorkOrderConflict as error:
+            log.debug("work order %s not claimed: %s", order.id, error)
+            return
+        except GuardLost as error:
+            if error.guard == self.incarnation:
+                raise
+            log.warning("work order %s of term %d not run: that controller was deposed", order.id, order.term)
+            return
+        task = asyncio.create_task(self._execute(claimed), name=f"work order {claimed.id}")
+        self._running[claimed.id] = task
+
+    async def _execute(self, order: WorkOrder) -> None:
+        """Run a claimed order and complete it with its result (also when it could not be run)."""
+        try:
+            expected, detail = await self._run_action(order)
+            while True:
+                try:
+                    await self.store.complete_work_order(self.node, order.id, encode_result(expected, detail),
+                                                         guard=self.incarnation)
+                    break
+                except GuardLost:
+                    raise
+                except WorkOrderConflict as error:
+                    log.error("work order %s could not be completed: %s", order.id, error)
+                    break
+                except StoreError as error:
+                    log.error("work order %s: the store failed (%s); completing it again", order.id, error)
+                    await self.clock.sleep(1.0)
+            self.completed.append(order.id)
+        except GuardLost as error:
+            log.critical("node %s lost its membership while running %s (%s)", self.node, order.id, error)
+            self.lost.set()
+        except Exception:  # one order's bug must not take the agent down
+            log.exception("work order %s failed", order.id)
+        finally:
+            self._running.pop(order.id, None)
+
+    async def _run_action(self, order: WorkOrder) -> tuple[bool, str]:
+        ordered = decode_action(order.action)
+        action = ordered.action
+        if action.node != self.node or action.resource is None:
+            return False, f"an order for {action.node} cannot run on {self.node}"
+        # The configuration and this node's state as they are now: the order was planned from
+        # the same configuration (a change of it aborts the controller's transition anyway).
+        snapshot = await self.store.snapshot()
+        now = int(self.clock.time())
+        config = snapshot.cluster.config
+        run = TransitionRun(ordered.transition, ConfiguredPrimitives(config, now), snapshot.cluster,
+                            controller_options(config, now))
+        expected = await self.actions.run_agent_action(run, action)
+        return expected, ""
