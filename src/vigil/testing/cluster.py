@@ -161,8 +161,34 @@ def _end(process: subprocess.Popen[bytes] | None, grace: float, *, signalled: bo
 # -- etcd members ------------------------------------------------------------------------------
 
 
+class _Signalled:
+    """What a test does to a machine's process: kill it, freeze it, thaw it (by PID, never by name).
+
+    SIGKILL is a machine that dies (a vigil node's agents keep running, as
+    they would); SIGSTOP one that freezes, alive but silent (no RST is sent,
+    a node's lease keepalives stop).
+    """
+
+    process: subprocess.Popen[bytes] | None
+    paused: bool
+
+    def kill(self) -> None:
+        if _signal(self.process, signal.SIGKILL):
+            assert self.process is not None
+            self.process.wait(10)
+        self.paused = False
+
+    def pause(self) -> None:
+        if _signal(self.process, signal.SIGSTOP):
+            self.paused = True
+
+    def resume(self) -> None:
+        if _signal(self.process, signal.SIGCONT):
+            self.paused = False
+
+
 @dataclass
-class EtcdMember:
+class EtcdMember(_Signalled):
     """One member of the local etcd cluster: its address, ports, data directory and process."""
 
     name: str
@@ -240,22 +266,6 @@ class EtcdMember:
             wait_until(f"etcd member {self.name} to be healthy", ready, timeout)
         except TimeoutError as error:
             raise ClusterError(f"{error}:\n{_tail(self.log_path)}") from None
-
-    def kill(self) -> None:
-        """SIGKILL, as a machine that dies; reaped."""
-        if _signal(self.process, signal.SIGKILL):
-            assert self.process is not None
-            self.process.wait(10)
-        self.paused = False
-
-    def pause(self) -> None:
-        """SIGSTOP: alive but silent, as a frozen machine (no RST is sent)."""
-        if _signal(self.process, signal.SIGSTOP):
-            self.paused = True
-
-    def resume(self) -> None:
-        if _signal(self.process, signal.SIGCONT):
-            self.paused = False
 
     def stop(self, grace: float = 10.0) -> None:
         """A graceful stop by PID (SIGTERM), SIGKILL after ``grace`` s."""
@@ -426,7 +436,7 @@ class LinkProxy:
 
 
 @dataclass
-class VigilNode:
+class VigilNode(_Signalled):
     """One ``vigil run`` process: node ``name`` on ``host``, its directories, its links to etcd."""
 
     name: str
@@ -536,22 +546,6 @@ class VigilNode:
                 return reply.status, dict(json.loads(reply.read()))
         except urllib.error.HTTPError as error:
             return error.code, dict(json.loads(error.read() or b"{}"))
-
-    def kill(self) -> None:
-        """kill -9, as a machine that dies; its agents' processes keep running, as they would."""
-        if _signal(self.process, signal.SIGKILL):
-            assert self.process is not None
-            self.process.wait(10)
-        self.paused = False
-
-    def pause(self) -> None:
-        """SIGSTOP: the node is frozen (its lease keepalives stop; its agents' processes do not)."""
-        if _signal(self.process, signal.SIGSTOP):
-            self.paused = True
-
-    def resume(self) -> None:
-        if _signal(self.process, signal.SIGCONT):
-            self.paused = False
 
     def stop(self, grace: float = 30.0) -> int | None:
         """The graceful stop (SIGTERM: every resource here stopped in order), SIGKILL after ``grace`` s."""
