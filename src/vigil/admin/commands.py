@@ -406,7 +406,10 @@ async def status(admin: Admin, controller: ControllerInfo) -> StatusReport:
                           snapshot.config_revision)
     fencing = tuple(FencingInfo(e.target, e.action, e.succeeded, e.completed, e.executioner, e.origin,
                                 e.client, e.device) for e in await admin.store.fence_history())
-    return dataclasses.replace(report, fencing=fencing)
+    if not admin.store.capabilities.multi_node:
+        return dataclasses.replace(report, fencing=fencing)  # one machine: this node is the DC
+    leader = await admin.store.leader()
+    return dataclasses.replace(report, fencing=fencing, controller=leader.holder if leader else None)
 
 
 async def all_failcounts(admin: Admin) -> list[FailCount]:

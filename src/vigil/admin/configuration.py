@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 
 from vigil.admin.commands import CAS_ATTEMPTS, Admin, CommandResult
 from vigil.admin.errors import AdminError, BadConfiguration, Conflict
-from vigil.admin.intake import with_node
+from vigil.admin.intake import check_replacement, with_node
 from vigil.errors import InputError, Problem
 from vigil.formats.cib.dump import dump_cib
 from vigil.formats.yaml.dump import dump_yaml_config
@@ -49,11 +49,13 @@ async def load_config(admin: Admin, data: bytes, name: str, parse: ConfigParser,
                       expected_revision: int | None = None) -> CommandResult:
     """Parse, check and store a whole configuration; :class:`BadConfiguration` lists every problem.
 
-    A configuration that names no node gets ``admin.node`` (when it is set).
+    A configuration that names no node gets ``admin.node`` (when it is set),
+    but is refused over a stored configuration of several nodes
+    (:func:`~vigil.admin.intake.check_replacement`, asked of the revision it
+    would replace).
     """
-    config, warnings = parse_or_refuse(data, name, parse)
-    if admin.node:
-        config = with_node(config, admin.node)
+    parsed, warnings = parse_or_refuse(data, name, parse)
+    config = with_node(parsed, admin.node) if admin.node else parsed
     problems = await check(config)
     if problems:
         raise BadConfiguration(f"{name}: {_count(problems)}; nothing was changed",
@@ -66,6 +68,10 @@ async def load_config(admin: Admin, data: bytes, name: str, parse: ConfigParser,
         if current == config:
             return CommandResult(f"{name}: the same as the stored configuration; nothing changed", False,
                                  revision, tuple(warnings))
+        refused = check_replacement(current, parsed, name)
+        if refused:
+            raise BadConfiguration(f"{name}: cannot replace the cluster's configuration; nothing was changed",
+                                   [str(problem) for problem in refused])
         try:
             new_revision = await admin.store.put_config(config, revision)
         except RevisionConflict:

@@ -6,14 +6,22 @@ the parser reports syntax, types, dangling references and duplicate ids
 with their lines; :func:`check_for_node` adds what only this node can tell
 (is each agent installed, is this node one of the configured nodes, can the
 store hold that many nodes).
+
+A configuration that replaces a stored one is also held against it: a file
+naming no nodes never replaces a cluster of several (:func:`check_replacement`,
+every load goes through it), and a node starting with ``--config`` on a
+cluster store never replaces the cluster's configuration with its own file
+(:func:`check_start_file`): only ``vigil config load`` replaces it, on purpose.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Protocol
 
-from vigil.errors import Problem
+from vigil.errors import InputError, Problem
 from vigil.events.exhausted import POLICIES, POLICY_META
 from vigil.executor.executor import Executor
 from vigil.executor.request import AgentSpec
@@ -112,17 +120,29 @@ def check_policies(config: Config) -> list[Problem]:
     return problems
 
 
-async def install(store: Store, config: Config, attempts: int = 3) -> bool:
+# What a configuration about to be stored is held against: the stored one, when there is one.
+Agreement = Callable[[Config], list[Problem]]
+
+
+async def install(store: Store, config: Config, attempts: int = 3, *,
+                  agrees: Agreement | None = None) -> bool:
     """Store ``config`` unless it is already the stored one; whether it changed anything.
 
     Compare-and-set against the revision just read, read again if a command
     changed the configuration in between; the last conflict is raised (a
-    :class:`StoreError` with a clear message).
+    :class:`StoreError` with a clear message).  ``agrees``, when given, is
+    asked about the configuration already stored (none is asked about an
+    empty store): what it finds is raised as :class:`InputError` and nothing
+    is written.  It is asked inside the loop, so that of two nodes starting
+    at once on an empty store the second is held against the first's file.
     """
     for attempt in range(attempts):
         current, revision = await store.get_config()
         if current == config:
             return False
+        problems = agrees(current) if agrees is not None and revision > 0 else []
+        if problems:
+            raise InputError(problems)
         try:
             await store.put_config(config, revision)
         except RevisionConflict:
@@ -131,3 +151,122 @@ async def install(store: Store, config: Config, attempts: int = 3) -> bool:
             continue
         return True
     return False
+
+
+# -- replacing a stored configuration --------------------------------------------------------
+
+
+def check_replacement(old: Config, new: Config, where: str) -> list[Problem]:
+    """What forbids ``new`` (as parsed, before :func:`with_node`) from replacing ``old``.
+
+    A file naming no nodes is given the loading node (:func:`with_node`):
+    loaded into a cluster of several nodes it would leave that one node
+    configured, and the other nodes' resources would be started on it.
+    Every load (``vigil config load``, the API, ``vigil run --config``)
+    asks this one function.
+    """
+    names = [node.uname for node in old.nodes]
+    if new.nodes or len(names) < 2:
+        return []
+    return [Problem(where, f"names no nodes, but the cluster's configuration has {len(names)} "
+                           f"({', '.join(names)}): list them in the file's nodes section; without them "
+                           "only the loading node would stay configured and the others' resources would "
+                           "be started on it")]
+
+
+def check_start_file(stored: Config, loaded: Config, node: str, where: str) -> list[Problem]:
+    """What forbids ``vigil run --config`` from installing ``loaded`` over a cluster's ``stored`` one.
+
+    Nodes of one cluster may start with different files; the last one must
+    not silently replace what the others run.  So the file goes in only when
+    it says what is stored (compared as parsed, after :func:`with_node`), or
+    that plus this node when the stored configuration does not list it yet:
+    that is how a node joins.  Anything else is refused, pointing to ``vigil
+    config load``, the deliberate replacement.
+    """
+    problems = check_replacement(stored, loaded, where)
+    if problems:
+        return problems
+    wanted = with_node(loaded, node)
+    if wanted == stored or is_join(stored, wanted, node):
+        return []
+    summary = "; ".join(config_differences(stored, wanted))
+    if any(n.uname == node for n in stored.nodes):
+        instead = "start without --config to run the cluster's configuration"
+    else:
+        instead = f"to join, make the file the cluster's configuration (`vigil config show`) plus node {node}"
+    return [Problem(where, f"differs from the running cluster's configuration ({summary}): {instead}, "
+                           f"or replace it on purpose with `vigil config load {where}`")]
+
+
+def agrees_with_file(loaded: Config, node: str, source: str) -> Agreement:
+    """:func:`check_start_file` for this file and node, as :func:`install` asks it."""
+
+    def agrees(stored: Config) -> list[Problem]:
+        return check_start_file(stored, loaded, node, source)
+
+    return agrees
+
+
+def is_join(stored: Config, wanted: Config, node: str) -> bool:
+    """Is ``wanted`` the stored configuration plus ``node``, which it does not list yet?"""
+    if any(n.uname == node for n in stored.nodes):
+        return False
+    others = tuple(n for n in wanted.nodes if n.uname != node)
+    return len(others) == len(wanted.nodes) - 1 and replace(wanted, nodes=others) == stored
+
+
+class _Identified(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+Section = tuple[str, Callable[[Config], Sequence[_Identified]], Callable[[_Identified], str]]
+
+
+def _by_id(item: _Identified) -> str:
+    return item.id
+
+
+def _by_name(item: _Identified) -> str:
+    return item.uname if isinstance(item, Node) else item.id
+
+
+# Every compared field of Config, as a user names it (a test keeps this list complete).
+SECTIONS: tuple[Section, ...] = (
+    ("nodes", lambda c: c.nodes, _by_name),
+    ("resources", lambda c: c.resources, _by_id),
+    ("resource templates", lambda c: c.templates, _by_id),
+    ("location constraints", lambda c: c.locations, _by_id),
+    ("colocation constraints", lambda c: c.colocations, _by_id),
+    ("order constraints", lambda c: c.orders, _by_id),
+    ("fencing levels", lambda c: c.fencing_levels, _by_id),
+    ("alerts", lambda c: c.alerts, _by_id),
+    ("cluster options", lambda c: c.options, _by_id),
+    ("resource defaults", lambda c: c.rsc_defaults, _by_id),
+    ("operation defaults", lambda c: c.op_defaults, _by_id),
+)
+
+
+def config_differences(old: Config, new: Config) -> list[str]:
+    """What differs from ``old`` to ``new``, one line per section, by id (nodes by name)."""
+    found: list[str] = []
+    for label, items, key in SECTIONS:
+        before, after = items(old), items(new)
+        if before != after:
+            found.append(f"{label} {_changes(before, after, key)}")
+    if not found and old != new:
+        found.append("the configurations differ")
+    return found
+
+
+def _changes(before: Sequence[_Identified], after: Sequence[_Identified],
+             key: Callable[[_Identified], str]) -> str:
+    """``added x; removed y; changed z`` (``reordered`` when only the order differs)."""
+    old = {key(item): item for item in before}
+    new = {key(item): item for item in after}
+    kinds = (("added", [k for k in new if k not in old]),
+             ("removed", [k for k in old if k not in new]),
+             ("changed", [k for k in new if k in old and new[k] != old[k]]))
+    parts = [f"{word} {', '.join(keys)}" for word, keys in kinds if keys]
+    return "; ".join(parts) or "reordered"

@@ -60,6 +60,6 @@ def create_app(context: ApiContext, hosts: HostPolicy | None = None) -> FastAPI:
 
     app.include_router(read_routes(admin, controller))
     app.include_router(resource_routes(admin, controller, auth), prefix=API_PREFIX)
-    app.include_router(node_routes(admin, controller, auth), prefix=API_PREFIX)
+    app.include_router(node_routes(admin, controller, auth, context.fencing), prefix=API_PREFIX)
     app.include_router(config_routes(admin, context, auth, token_reader(context.token)), prefix=API_PREFIX)
     return app

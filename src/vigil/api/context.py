@@ -32,6 +32,39 @@ class ControllerView(Protocol):
     def active_monitors(self) -> list[MonitorKey]: ...
 
 
+@dataclass(frozen=True)
+class FenceReply:
+    """What became of an operator's fencing (or confirmation that a node is down).
+
+    ``device`` is the fence device that did it (``manual`` for a confirmation);
+    ``description`` is Pacemaker's sentence for it, as alerts and the log give it.
+    """
+
+    target: str
+    action: str
+    succeeded: bool
+    device: str
+    description: str
+    # The store revision after the fencing was recorded in the fence history.
+    revision: int
+
+
+class NodeFencing(Protocol):
+    """Fencing on an operator's request, run by the daemon (it owns the fence agents and the alerts).
+
+    Both raise :class:`~vigil.admin.errors.AdminError` (nothing done) when the request cannot be
+    carried out as asked; see :mod:`vigil.daemon.fence_requests`.
+    """
+
+    async def fence(self, target: str, action: str | None) -> FenceReply:
+        """Fence ``target`` with ``action`` (None: the cluster's ``stonith-action``)."""
+        ...
+
+    async def confirm(self, target: str, force: bool) -> FenceReply:
+        """Record ``target`` as fenced on the operator's word (it was powered off by hand)."""
+        ...
+
+
 # Parses configuration text (CIB XML or YAML): (config, warnings), or InputError.
 ConfigParser = Callable[[bytes, str], tuple[Config, list[str]]]
 # Checks a configuration against this node (agents installed, the node listed): problems found.
@@ -49,3 +82,5 @@ class ApiContext:
     # Which parameters each agent's meta-data marks private (masked without the token, with the
     # usual secret names); None: by name only.
     private_params: PrivateParams | None = None
+    # `vigil node fence` and `confirm-fenced`; None: not offered (answered 503).
+    fencing: NodeFencing | None = None

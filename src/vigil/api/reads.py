@@ -10,7 +10,7 @@ from fastapi.responses import PlainTextResponse, Response
 from vigil.admin import commands
 from vigil.admin.commands import Admin
 from vigil.api.context import ControllerView
-from vigil.api.convert import controller_figures, controller_info
+from vigil.api.convert import controller_figures, controller_info, stored_controller_info
 from vigil.output.metrics import CONTENT_TYPE, render_metrics
 from vigil.output.report import StatusReport
 from vigil.output.status_text import render_status
@@ -22,7 +22,8 @@ def read_routes(admin: Admin, controller: ControllerView) -> APIRouter:
     @router.get("/api/v1/status", summary="The cluster as crm_mon -1 shows it", response_model=StatusReport,
                 responses={200: {"content": {"text/plain": {}}}})
     async def status(format: Literal["json", "text"] = "json") -> StatusReport | Response:
-        report = await commands.status(admin, controller_info(controller))
+        # The transitions as the store keeps them: the same on every node of a cluster.
+        report = await commands.status(admin, await stored_controller_info(admin.store, controller))
         if format == "text":
             return PlainTextResponse(render_status(report))
         return report

@@ -29,8 +29,8 @@ from vigil.errors import InputError, VigilError
                    "store in it.  Recorded in the state directory for the commands that run without vigil.")
 @click.option("--node", default=None, help="This node's name (default: the host name).")
 @click.option("--member-ttl", "member_ttl", type=click.IntRange(min=2), default=None, metavar="SECONDS",
-              help="TTL of this node's membership lease in the store (default 5): how long the name of "
-                   "a vigil that died stays taken.")
+              help="TTL of this node's membership lease in the store (default: the cluster option "
+                   "member-ttl, 3 s): how long a node that died or was cut off stays a member.")
 @click.option("--leave-running", is_flag=True,
               help="On SIGTERM, leave the resources running (for maintenance of vigil itself).")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True)

@@ -132,7 +132,7 @@ class AgentActions:
             return True
         placement = run.primitives.find(action.resource)
         history_id = placement.history_id(action.resource) if placement else action.resource
-        await self.store.clear_failcount(action.node, history_id)
+        await self.store.clear_failcount(action.node, history_id, guard=self.recorder.guard)
         log.info("cleared the fail-count of %s on %s", history_id, action.node)
         return True
 
@@ -173,7 +173,8 @@ class AgentActions:
         recurring = [op.id for op in history.ops
                      if op.interval_ms > 0 and not op.id.endswith("_last_failure_0")] if history else []
         if recurring:
-            await self.store.forget_operations(node, prepared.history_id, recurring)
+            await self.store.forget_operations(node, prepared.history_id, recurring,
+                                               guard=self.recorder.guard)
 
     def ran_elsewhere(self, run: TransitionRun, action: Action) -> None:
         """An action of ``run`` ran on another node (a work order): follow it up as if it ran here.
@@ -240,7 +241,8 @@ class AgentActions:
             self._monitor_keys.pop(key, None)
             history_id = placement.history_id(key.resource) if placement else key.resource
             await self.store.forget_operations(key.node, history_id,
-                                               [f"{history_id}_monitor_{key.interval_ms}"])
+                                               [f"{history_id}_monitor_{key.interval_ms}"],
+                                               guard=self.recorder.guard)
             log.info("cancelled %s: no longer configured", key)
 
 

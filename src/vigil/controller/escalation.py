@@ -31,6 +31,7 @@ from vigil.events.model import EventSink, FencingEvent, RecoveryExhausted
 from vigil.fencing.fencer import Fencer
 from vigil.model.config import Config
 from vigil.store.base import FenceEntry, Store
+from vigil.store.coord import Guard
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,8 @@ STANDBY_ATTRIBUTE = "standby"
 
 
 async def record_fenced(store: Store, target: str, action: str, *, at: float, executioner: str = "",
-                        origin: str = "", client: str = "", device: str = "") -> int:
+                        origin: str = "", client: str = "", device: str = "",
+                        guard: Guard | None = None) -> int:
     """Record a confirmed fencing of ``target`` in one transaction (see :meth:`Store.record_fencing`).
 
     Its resource history and transient attributes are erased (it was reset
@@ -49,7 +51,7 @@ async def record_fenced(store: Store, target: str, action: str, *, at: float, ex
     """
     revision = await store.record_fencing(FenceEntry(
         target=target, action=action, succeeded=True, completed=int(at), executioner=executioner,
-        origin=origin, client=client, device=device))
+        origin=origin, client=client, device=device), guard=guard)
     log.info("recorded the fencing of %s: history and transient attributes erased, node down", target)
     return revision
 
@@ -58,8 +60,10 @@ class Escalation:
     """Fencing and exhausted-recovery policies for the controller of ``node``."""
 
     def __init__(self, store: Store, fencer: Fencer, events: EventSink, node: str,
-                 clock: Callable[[], float]) -> None:
+                 clock: Callable[[], float], *, guard: Guard | None = None) -> None:
         self.store = store
+        # What every write is guarded by: the controller's term in a cluster (None: one node).
+        self.guard = guard
         self.fencer = fencer
         self.events = events
         self.node = node
@@ -81,11 +85,12 @@ class Escalation:
             log.error("%s", desc)
             await self.store.record_fencing(FenceEntry(
                 target=target, action=action, succeeded=False, completed=int(self.clock()),
-                executioner=self.node, origin=self.node, client=client, device=outcome.device or ""))
+                executioner=self.node, origin=self.node, client=client, device=outcome.device or ""),
+                guard=self.guard)
             return False
         log.warning("%s (device %s)", desc, outcome.device)
         await record_fenced(self.store, target, action, at=self.clock(), executioner=self.node,
-                            origin=self.node, client=client, device=outcome.device or "")
+                            origin=self.node, client=client, device=outcome.device or "", guard=self.guard)
         return True
 
     async def recovery_exhausted(self, event: RecoveryExhausted, config: Config,
@@ -106,6 +111,6 @@ class Escalation:
         return False
 
     async def standby(self, event: RecoveryExhausted) -> None:
-        await self.store.set_node_attribute(event.node, STANDBY_ATTRIBUTE, "on")
+        await self.store.set_node_attribute(event.node, STANDBY_ATTRIBUTE, "on", guard=self.guard)
         log.warning("node %s put in standby: recovery of %s is exhausted there (transient attribute "
                     "standby=on; clear it to bring the node back)", event.node, event.resource)

@@ -19,22 +19,34 @@ each stop told ``stop_reason=shutdown``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
 from collections import deque
 from collections.abc import Awaitable
+from dataclasses import replace
 
 from vigil.controller.actions import ActionRunner, AgentActions, TransitionRun
 from vigil.controller.clock import SYSTEM_CLOCK, Clock
 from vigil.controller.escalation import Escalation
 from vigil.controller.graph import GraphResult, Handler, Handlers, run_graph
 from vigil.controller.health import STORE_RETRY_S, next_delay
+from vigil.controller.membership import (
+    as_planned,
+    lost_nodes,
+    lost_state,
+    membership_change,
+    stop_wait_s,
+    unseen_nodes,
+)
 from vigil.controller.recording import RECORD_RETRY_S, Recorder
 from vigil.controller.remote import RemoteActions
 from vigil.controller.repeats import REPEAT_LIMIT, Repeats
+from vigil.controller.reports import last_report_number, publish_report
 from vigil.controller.requests import ConfiguredPrimitives
 from vigil.controller.settings import ControllerOptions, controller_options
+from vigil.controller.takeover import settle_earlier_orders
 from vigil.events.exhausted import recovery_exhausted
 from vigil.events.model import NO_EVENTS, AttributeEvent, EventSink, NodeEvent
 from vigil.fencing.fencer import Fencer
@@ -43,7 +55,7 @@ from vigil.model.cluster import Cluster
 from vigil.model.status import NodeState
 from vigil.model.transition import Action, Transition
 from vigil.scheduler import IncrementalScheduler
-from vigil.store.base import Snapshot, Store, StoreError
+from vigil.store.base import Snapshot, Store, StoreError, WorkOrderConflict
 from vigil.store.coord import Guard, GuardLost
 
 log = logging.getLogger(__name__)
@@ -70,13 +82,14 @@ class Controller:
         events: EventSink = NO_EVENTS,
         record_retry_s: float = RECORD_RETRY_S,
         term: Guard | None = None,
+        local_agent: bool = True,
     ) -> None:
         self.store = store
         self.node = node
         self.clock = clock
         # Events (alerts): told of every result, node change, fencing, exhausted recovery.
         self.events = events
-        self.escalation = Escalation(store, fencer, events, node, clock.time)
+        self.escalation = Escalation(store, fencer, events, node, clock.time, guard=term)
         self.transitions: deque[TransitionReport] = deque(maxlen=KEPT_TRANSITIONS)
         self.stats = ControllerStats()
         self.recorder = Recorder(store, instance=uuid.uuid4().hex[:12], clock=clock, stats=self.stats,
@@ -85,11 +98,28 @@ class Controller:
         self.actions = AgentActions(store, executor, self.recorder, clock, events=events,
                                     on_monitor_change=self.poke)
         self.recorder.on_unstored = self._stop_acting
+        # Every write of a cluster's controller is guarded by its term: a deposed one changes nothing.
+        self.recorder.guard = term
+        self.term = term
         # The controller of a cluster: ``term`` (its leader key's guard) guards the work orders
         # through which other nodes' agents run their actions (docs/cluster.md).  None: one node.
         self.remote = RemoteActions(store, term, self.actions) if term is not None else None
+        # False: this node's own agent actions go through work orders too, run by the node agent
+        # beside this controller, which also keeps this node's membership (``vigil run`` on a
+        # shared store); the controller then neither joins nor leaves as a node.
+        self.local_agent = local_agent or term is None
         # Set once a write guarded by the term was refused: this controller acts no more.
         self.deposed = asyncio.Event()
+        # Set when this controller's own node must be fenced and another member can do it: it
+        # ends, and its node resigns the controller role so that another node fences it.
+        self.handing_over = asyncio.Event()
+        # A cluster's membership as the cycle being acted on read it (node -> incarnation), and
+        # when each node recorded online was first seen without its membership key.
+        self._members: dict[str, int] = {}
+        self._missing_since: dict[str, float] = {}
+        self._membership_due: float | None = None
+        self._elected_at = clock.time()
+        self._announced_wait = False
         self.scheduler = IncrementalScheduler()
         # Set once the first transition after joining has run (or none was needed).
         self.settled = asyncio.Event()
@@ -166,14 +196,32 @@ class Controller:
 
     async def run(self) -> None:
         """Join, then cycle until :meth:`stop` is done."""
-        await self._join()
+        if self.term is None:
+            # One node: its reports stay in the store across restarts, numbered on from the last.
+            self._transition_number = await last_report_number(self.store)
+        if self.local_agent:
+            await self._join()
+        else:
+            await self.recorder.resume()
+            await self._take_over()
         try:
             await self._cycle_until_stopped()
         finally:
             await self.actions.monitors.close()
-        if self.deposed.is_set():
+        if self.deposed.is_set() or not self.local_agent:
             return  # another controller leads: this one changes nothing more, not even its node's state
         await self._leave()
+
+    async def _take_over(self) -> None:
+        """A cluster's new controller: wait for the work orders of earlier terms still running."""
+        assert self.term is not None
+        snapshot = await self.store.snapshot()
+        nodes = {n.uname for n in snapshot.cluster.config.nodes} | {
+            s.uname for s in snapshot.cluster.status.nodes}
+        try:
+            await settle_earlier_orders(self.store, self.term, nodes)
+        except GuardLost as error:
+            self._deposed(error)
 
     async def _join(self) -> None:
         snapshot = await self.store.snapshot()
@@ -226,21 +274,33 @@ class Controller:
 
     async def _cycle(self, repeats: Repeats) -> bool:
         """Observe, plan and run one transition (or wait for a change); whether to end."""
-        if self.deposed.is_set():
+        if self.deposed.is_set() or self.handing_over.is_set():
             return True
         if self.recorder.unstored:
             return await self._wait_until_stored()
         # Before the snapshot is read: a poke from now on is news to this cycle's plan.
         self._pokes_seen = self._pokes
         snapshot = await self.store.snapshot()
-        self._note_attributes(snapshot.cluster)
         now = int(self.clock.time())
         options = controller_options(snapshot.cluster.config, now)
+        if self.term is not None:
+            try:
+                if await self._follow_membership(snapshot, options):
+                    return False  # a node was recorded lost: plan from the store as it is now
+            except GuardLost as error:
+                self._deposed(error)
+                return True
+            if await self._wait_for_unseen_nodes(snapshot, options):
+                return False
+            snapshot = replace(snapshot, cluster=as_planned(snapshot.cluster, self._members, self.node))
+        self._note_attributes(snapshot.cluster)
         self.recorder.start_failure_is_fatal = options.start_failure_is_fatal
         await self.actions.reconcile_monitors(ConfiguredPrimitives(snapshot.cluster.config, now))
         transition = self._plan(snapshot, now)
         work = [a for a in transition.actions if not a.pseudo]
-        if self._stopping and (self._leave_running or not work):
+        # A controller of a cluster that stops hands over once its own node has nothing left to do.
+        mine = work if self.local_agent else [a for a in work if a.node == self.node]
+        if self._stopping and (self._leave_running or not mine):
             return True
         if not work:
             self.settled.set()
@@ -315,22 +375,94 @@ class Controller:
         return transition
 
     async def _idle(self, revision: int, recheck_by: int | None, options: ControllerOptions) -> None:
-        """Wait for a change, a poke, or the next time the plan may change by itself."""
+        """Wait for a change, a poke, a change of the membership, or the next time the plan may
+        change by itself."""
         timeout = options.recheck_interval_s if options.recheck_interval_s > 0 else None
-        if recheck_by is not None:
-            until = max(0.0, recheck_by - self.clock.time())
-            timeout = until if timeout is None else min(timeout, until)
+        for due in (recheck_by, self._membership_due):
+            if due is not None:
+                until = max(0.0, due - self.clock.time())
+                timeout = until if timeout is None else min(timeout, until)
         if self._poked_since_snapshot():
             return  # news the plan did not have: plan again at once
         # Every poke so far came before the snapshot: it has been seen.
         self._wake.clear()
-        first = await self._wait_for_any([self._wake.wait(), self.store.wait_for_change(revision)], timeout)
+        waits: list[Awaitable[object]] = [self._wake.wait(), self.store.wait_for_change(revision)]
+        if self.term is not None:
+            waits.append(membership_change(self.store, self._members, self.clock))
+        first = await self._wait_for_any(waits, timeout)
         if first == 0:
             self._wake.clear()
         elif first == 1:
             self._wake_reason = "a change in the store"
+        elif first == 2:
+            self._wake_reason = "a change of the membership"
         else:
-            self._wake_reason = "timer (failure-timeout or cluster-recheck-interval)"
+            due = self._membership_due
+            self._wake_reason = ("timer (a lost node must have stopped its resources by now)"
+                                 if due is not None and self.clock.time() >= due
+                                 else "timer (failure-timeout or cluster-recheck-interval)")
+
+    # -- a cluster's membership ------------------------------------------------------------------
+
+    async def _wait_for_unseen_nodes(self, snapshot: Snapshot, options: ControllerOptions) -> bool:
+        """A new controller waits up to ``dc-deadtime`` for configured nodes that never joined;
+        whether it waited (the caller then looks again)."""
+        unseen = [node for node in unseen_nodes(snapshot.cluster) if node != self.node]
+        if not unseen:
+            return False
+        due = self._elected_at + options.dc_deadtime_s
+        if self.clock.time() >= due:
+            return False
+        if not self._announced_wait:
+            log.info("waiting up to %.0f s (dc-deadtime) for %s to join before planning",
+                     due - self.clock.time(), ", ".join(unseen))
+            self._announced_wait = True
+        self._membership_due = due if self._membership_due is None else min(self._membership_due, due)
+        await self._idle(snapshot.revision, None, options)
+        return True
+
+    async def _follow_membership(self, snapshot: Snapshot, options: ControllerOptions) -> bool:
+        """Read the membership; record the nodes that are lost (see :mod:`vigil.controller.membership`).
+
+        Whether a node was recorded lost (the caller then plans from a new snapshot).
+        """
+        assert self.term is not None
+        members = await self.store.members()
+        self._members = members
+        cluster = snapshot.cluster
+        now = self.clock.time()
+        # The controller's own node is alive: it is this process (its term lives on its lease).
+        lost = [node for node in lost_nodes(cluster, members) if node != self.node]
+        for node in list(self._missing_since):
+            if node not in lost:
+                del self._missing_since[node]
+        self._membership_due = None
+        recorded = False
+        for node in lost:
+            state = cluster.status.node(node)
+            assert state is not None
+            since = self._missing_since.setdefault(node, now)
+            if not options.stonith_enabled:
+                # Nothing confirms that it stopped: it stops by itself; wait as long as that may take.
+                due = since + stop_wait_s(cluster, node, int(now))
+                if now < due:
+                    self._membership_due = due if self._membership_due is None else min(self._membership_due,
+                                                                                        due)
+                    log.warning("node %s is lost; fencing is disabled: its resources start elsewhere once "
+                                "it must have stopped them by itself (in %.0f s)", node, due - now)
+                    continue
+            fenced = options.stonith_enabled
+            await self.store.set_node_state(lost_state(state, fenced_by_cluster=fenced), guard=self.term)
+            for order in await self.store.work_orders(node):
+                with contextlib.suppress(WorkOrderConflict):
+                    await self.store.remove_work_order(node, order.id, guard=self.term)
+            del self._missing_since[node]
+            self.events.emit(NodeEvent(node, state.id, "lost", now))
+            log.warning("node %s is lost (its membership lease expired)%s", node,
+                        ": it will be fenced before its resources are recovered" if fenced
+                        else ": recorded down, its resources may start elsewhere")
+            recorded = True
+        return recorded
 
     # -- one transition ------------------------------------------------------------------------
 
@@ -345,6 +477,7 @@ class Controller:
         work = [a for a in transition.actions if not a.pseudo]
         report = TransitionReport(number, now, summary, len(work), self._wake_reason)
         self.transitions.append(report)
+        await self._publish(report)
         log.info("transition %d (after %s): %s", number, self._wake_reason, _describe(summary, work))
         abort = asyncio.Event()
         self._abort = abort
@@ -357,7 +490,7 @@ class Controller:
             result = await run_graph(transition, self._handlers(run), limit=options.concurrency, abort=abort)
         finally:
             self._abort = None
-        if not self.deposed.is_set():
+        if not self.deposed.is_set() and not self.handing_over.is_set():
             await self._escalate(run)
         report.finished = self.clock.time()
         self.stats.transitions += 1
@@ -371,7 +504,15 @@ class Controller:
             log.info("transition %d aborted (%s): %d done, %d failed, %d not started; planning again",
                      number, result.abort_reason, len(result.completed), len(result.failed),
                      len(result.not_started))
+        await self._publish(report)
         return result
+
+    async def _publish(self, report: TransitionReport) -> None:
+        """Into the store, for `vigil status` on every node (never stopping the controller)."""
+        try:
+            await publish_report(self.store, report, self.term)
+        except GuardLost as error:
+            self._deposed(error)
 
     def _handlers(self, run: TransitionRun) -> Handlers:
         """The daemon's table: agents through the executor, fencing through the fencer,
@@ -380,19 +521,22 @@ class Controller:
         async def fence(action: Action) -> bool:
             fence_action = dict(action.meta).get("stonith_action", run.options.stonith_action)
             assert action.node is not None
+            if await self._hand_over_own_fencing(action.node):
+                return False
             return await self._fence(run, action.node, fence_action, "the transition requires it")
 
         remote = self.remote
 
         async def agent(action: Action) -> bool:
-            if remote is not None and action.node != self.node:
+            if remote is not None and (action.node != self.node or not self.local_agent):
                 return await remote.run(run, action)  # a work order for that node's agent
             return await self.actions.run_agent_action(run, action)
 
         table = Handlers(agent=agent, fencing=fence,
                          cluster=lambda action: self.actions.clear_failcount(run, action))
         cluster = remote is not None
-        return Handlers(self._on_this_node(table.agent, remote=cluster), self._on_this_node(table.fencing),
+        return Handlers(self._on_this_node(table.agent, remote=cluster),
+                        self._on_this_node(table.fencing, remote=cluster),
                         self._on_this_node(table.cluster, remote=cluster), table.pseudo)
 
     def _on_this_node(self, handler: Handler, *, remote: bool = False) -> Handler:
@@ -415,6 +559,23 @@ class Controller:
                 return False
 
         return guarded
+
+    async def _hand_over_own_fencing(self, target: str) -> bool:
+        """A cluster's controller does not fence its own node while another member can: it ends,
+        and its node resigns the role; the next controller plans the same fencing and runs it."""
+        if self.term is None or target != self.node:
+            return False
+        others = [node for node in await self.store.members() if node != self.node]
+        if not others:
+            log.error("node %s must be fenced and is the only member: it runs the fencing itself", target)
+            return False
+        log.warning("node %s must be fenced: handing the controller role over (to one of %s) to do it",
+                    target, ", ".join(sorted(others)))
+        self.handing_over.set()
+        if self._abort is not None:
+            self._abort.set()
+        self._wake.set()
+        return True
 
     def _deposed(self, error: GuardLost) -> None:
         """A write guarded by the term was refused: another controller leads; act no more."""
@@ -447,6 +608,9 @@ class Controller:
         for event in run.escalations:
             try:
                 fenced = await self.escalation.recovery_exhausted(event, run.cluster.config, run.options)
+            except GuardLost as error:
+                self._deposed(error)
+                return
             except StoreError as error:
                 log.error("on-recovery-exhausted=%s for %s on %s: the store failed: %s", event.policy,
                           event.resource, event.node, error)
@@ -455,15 +619,23 @@ class Controller:
                 log.exception("on-recovery-exhausted=%s for %s on %s failed", event.policy, event.resource,
                               event.node)
                 continue
-            if fenced and event.node == self.node:
+            if fenced and event.node == self.node and self.local_agent:
                 await self._rejoin_after_fencing()
 
     async def _fence(self, run: TransitionRun, target: str, action: str, why: str) -> bool:
         """Fence ``target`` for the transition; when that is this node, plan again from scratch."""
         fenced = await self.escalation.fence(run.cluster.config, target, action, why)
-        if fenced and target == self.node:
+        if fenced and target == self.node and self.local_agent:
             await self._rejoin_after_fencing()
         return fenced
+
+    async def fenced_on_request(self, target: str) -> None:
+        """``target`` was fenced, or confirmed down, at an operator's request (``vigil node fence``,
+        outside any transition): plan again; this node first rejoins, as after any fencing of it."""
+        if target == self.node and self.local_agent:
+            await self._rejoin_after_fencing()
+        else:
+            self.poke(f"node {target} fenced on request")
 
     async def _rejoin_after_fencing(self) -> None:
         """This node was fenced (its state is forgotten): forget what ran here, probe again.

@@ -25,12 +25,15 @@ import uuid
 
 from vigil.controller.actions import ActionRunner, AgentActions, TransitionRun
 from vigil.controller.clock import SYSTEM_CLOCK, Clock
+from vigil.controller.membership import recorded_online
 from vigil.controller.recording import RECORD_RETRY_S, Recorder
 from vigil.controller.remote import decode_action, encode_result
 from vigil.controller.requests import ConfiguredPrimitives
+from vigil.controller.self_fencing import SAFE_TASKS, LeaseWatch, stop_everything_here
 from vigil.controller.settings import controller_options
 from vigil.events.model import NO_EVENTS, EventSink
 from vigil.model.activity import ControllerStats
+from vigil.model.cluster import Cluster
 from vigil.model.status import NodeState
 from vigil.store.base import ORDER_PENDING, Store, StoreError, WorkOrder, WorkOrderConflict
 from vigil.store.coord import Guard, GuardLost
@@ -46,10 +49,14 @@ class NodeAgent:
 
     def __init__(self, store: Store, executor: ActionRunner, node: str, incarnation: Guard, *,
                  clock: Clock = SYSTEM_CLOCK, events: EventSink = NO_EVENTS,
-                 record_retry_s: float = RECORD_RETRY_S) -> None:
+                 record_retry_s: float = RECORD_RETRY_S, lease_watch: LeaseWatch | None = None) -> None:
         self.store = store
         self.node = node
         self.incarnation = incarnation
+        # The node's own lease: nothing starts here once it may expire (self-fencing).
+        self.lease_watch = lease_watch
+        # The cluster as last seen with this node a member: what self-fencing stops.
+        self.view: Cluster | None = None
         self.clock = clock
         self.stats = ControllerStats()
         self.recorder = Recorder(store, instance=uuid.uuid4().hex[:12], clock=clock, stats=self.stats,
@@ -81,6 +88,7 @@ class NodeAgent:
             self.ready.set()
             while not self._stopping.is_set():
                 seen = await self.store.revision()
+                await self._look_at_own_state()
                 for order in await self.store.work_orders(self.node):
                     if order.state == ORDER_PENDING and order.id not in self._running:
                         await self._claim(order)
@@ -104,6 +112,42 @@ class NodeAgent:
         finally:
             change.cancel()
             stopping.cancel()
+
+    async def _look_at_own_state(self) -> None:
+        """Keep this node's view of the cluster; react when the cluster recorded it fenced.
+
+        A fence device that left this process running (a test device, a
+        level that only cuts a service off) makes the node one that was reset:
+        it stops what it ran (the cluster now starts it elsewhere), forgets it,
+        and joins again, to be probed as after a reboot.
+        """
+        snapshot = await self.store.snapshot()
+        state = snapshot.cluster.status.node(self.node)
+        if state is None or recorded_online(state):
+            self.view = snapshot.cluster
+            return
+        if state.expected != "down" or self.view is None:
+            return
+        log.critical("node %s was fenced while its vigil runs: it stops what it ran, then joins again",
+                     self.node)
+        for task in self._running.values():
+            task.cancel()
+        await asyncio.gather(*self._running.values(), return_exceptions=True)
+        await stop_everything_here(self.actions, self.view, self.node, int(self.clock.time()))
+        self.view = None
+        await self._join()
+
+    async def stop_everything_here(self) -> int:
+        """Self-fencing: end the running orders, stop (unrecorded) every resource here; how many."""
+        for task in self._running.values():
+            task.cancel()
+        await asyncio.gather(*self._running.values(), return_exceptions=True)
+        return await stop_everything_here(self.actions, self.view, self.node, int(self.clock.time()))
+
+    async def rejoin(self) -> None:
+        """After a self-fencing with the membership intact: a member again, to be probed."""
+        self.view = None
+        await self._join()
 
     async def _join(self) -> None:
         """As a Pacemaker node rejoins: a member, its history forgotten (so it is probed again)."""
@@ -164,6 +208,12 @@ class NodeAgent:
         action = ordered.action
         if action.node != self.node or action.resource is None:
             return False, f"an order for {action.node} cannot run on {self.node}"
+        if (action.task not in SAFE_TASKS and self.lease_watch is not None
+                and not self.lease_watch.may_start()):
+            log.error("node %s refuses %s (work order %s): its membership lease may expire (%.1f s left)",
+                      self.node, action.key, order.id, self.lease_watch.remaining_s())
+            return False, "refused: this node's membership lease may expire"
+        log.info("node %s runs %s (work order %s)", self.node, action.key, order.id)
         # The configuration and this node's state as they are now: the order was planned from
         # the same configuration (a change of it aborts the controller's transition anyway).
         snapshot = await self.store.snapshot()

@@ -13,6 +13,12 @@ from vigil.model.options import RENAMED_OPTIONS
 from vigil.model.rule_eval import RuleContext
 
 DEFAULT_RECHECK_S = 15 * 60
+DEFAULT_DC_DEADTIME_S = 20.0
+# ``member-ttl``: the TTL of each node's membership lease, in seconds.  A node killed or cut off
+# is noticed lost this long after its last refresh: short for fast failover, long enough that a
+# busy machine never misses two refreshes in a row (a refresh every quarter of it; docs/cluster.md).
+DEFAULT_MEMBER_TTL_S = 3
+MIN_MEMBER_TTL_S = 2
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,9 @@ class ControllerOptions:
     start_failure_is_fatal: bool = True
     stonith_enabled: bool = True
     stonith_action: str = "reboot"
+    # How long a newly elected controller of a cluster waits for configured nodes that never
+    # joined, before it plans without them (and fences them: startup-fencing).
+    dc_deadtime_s: float = DEFAULT_DC_DEADTIME_S
 
     @property
     def concurrency(self) -> int:
@@ -46,7 +55,15 @@ def controller_options(config: Config, now: int) -> ControllerOptions:
         start_failure_is_fatal=is_true(raw.get("start-failure-is-fatal"), True),
         stonith_enabled=is_true(raw.get("stonith-enabled"), True),
         stonith_action=raw.get("stonith-action", "reboot").replace("poweroff", "off"),
+        dc_deadtime_s=_seconds(raw.get("dc-deadtime"), DEFAULT_DC_DEADTIME_S),
     )
+
+
+def member_ttl_s(config: Config, now: int) -> int:
+    """The ``member-ttl`` cluster option (whole seconds, at least 2: etcd's shortest lease)."""
+    raw = resolve_nvsets(config.options, RuleContext(now=now))
+    seconds = _seconds(raw.get("member-ttl"), DEFAULT_MEMBER_TTL_S)
+    return max(MIN_MEMBER_TTL_S, round(seconds))
 
 
 def _seconds(text: str | None, default: float) -> float:

@@ -22,12 +22,23 @@ from pathlib import Path
 
 import uvicorn
 
-from vigil.admin.intake import check_for_node, install, parse_config, read_config_file, with_node
+from vigil.admin.intake import (
+    Agreement,
+    agrees_with_file,
+    check_for_node,
+    install,
+    parse_config,
+    read_config_file,
+    with_node,
+)
 from vigil.api.app import create_app
 from vigil.api.context import ApiContext
 from vigil.api.hosts import HostPolicy
 from vigil.api.secrets import private_params_of
 from vigil.controller.loop import Controller
+from vigil.controller.settings import member_ttl_s
+from vigil.daemon.fence_requests import FenceRequests
+from vigil.daemon.roles import ClusterNode
 from vigil.daemon.statedir import (
     ApiAddress,
     StateDirLock,
@@ -48,12 +59,12 @@ from vigil.fencing.device import StonithClass
 from vigil.fencing.fencer import Fencer
 from vigil.model.config import Config
 from vigil.store import NodeNameTaken, Store, StoreError, open_store
+from vigil.store.coord import Guard, Lease
 
 log = logging.getLogger(__name__)
 
 DEFAULT_LISTEN = "127.0.0.1:7945"
 API_SHUTDOWN_GRACE_S = 5
-MEMBER_TTL_S = 5
 
 
 @dataclass(frozen=True)
@@ -67,9 +78,9 @@ class DaemonOptions:
     allowed_hosts: tuple[str, ...] = ()
     # The store URL (--store / $VIGIL_STORE); None: the one recorded, else the SQLite store in state_dir.
     store: str | None = None
-    # The TTL of this node's membership lease: how long the name of a daemon that died
-    # (kill -9) stays taken in a shared store.
-    member_ttl_s: int = MEMBER_TTL_S
+    # The TTL of this node's membership lease (--member-ttl): how long a node that died (kill -9)
+    # or was cut off stays a member; None: the cluster option member-ttl (default 3 s).
+    member_ttl_s: int | None = None
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -108,7 +119,7 @@ class Daemon:
         self.events = EventDispatcher(options.node)
         # What agents orphan is re-parented to vigil and reaped by it (docs/executor.md).
         self.subreaper = Subreaper()
-        self.controller: Controller | None = None
+        self.controller: Controller | ClusterNode | None = None
         self._signals = 0
 
     async def run(self) -> None:
@@ -134,7 +145,7 @@ class Daemon:
         following: asyncio.Task[None] | None = None
         try:
             # One daemon per node name in the cluster: a second one is refused (NodeNameTaken).
-            await self._join(store)
+            lease, incarnation = await self._join(store)
             record_store_url(options.state_dir, url)  # so the CLI finds the store while vigil is down
             self.subreaper.start()
             await self._take_configuration(store)
@@ -142,8 +153,14 @@ class Daemon:
             self.events.configure(config)
             self.events.start()
             following = asyncio.create_task(self._follow_alerts(store, config_revision), name="alerts-config")
-            controller = Controller(store, self.executor, options.node, events=self.events,
-                                    fencer=Fencer(self.fence_agents))
+            controller: Controller | ClusterNode
+            if store.capabilities.multi_node:
+                # A cluster: this node's agent always, the controller while elected (docs/cluster.md).
+                controller = ClusterNode(store, self.executor, options.node, lease, incarnation,
+                                         fencer=lambda: Fencer(self.fence_agents), events=self.events)
+            else:
+                controller = Controller(store, self.executor, options.node, events=self.events,
+                                        fencer=Fencer(self.fence_agents))
             self.controller = controller
             await self._serve(controller, store, token, host, port, hosts)
         finally:
@@ -155,7 +172,7 @@ class Daemon:
             await self.subreaper.close()
             await store.close()
 
-    async def _join(self, store: Store) -> None:
+    async def _join(self, store: Store) -> tuple[Lease, Guard]:
         """Take this node's membership key (create-only, on a lease kept alive off the loop).
 
         A daemon killed with ``kill -9`` leaves its key until its lease
@@ -165,12 +182,14 @@ class Daemon:
         lock has already kept a second daemon out.)
         """
         ttl = self.options.member_ttl_s
+        if ttl is None:
+            config, _revision = await store.get_config()
+            ttl = member_ttl_s(config, int(time.time()))
         lease = await store.grant_lease(ttl)
         deadline = time.monotonic() + ttl + 1
         while True:
             try:
-                await store.join(self.options.node, lease)
-                return
+                return lease, await store.join(self.options.node, lease)
             except NodeNameTaken:
                 if time.monotonic() >= deadline:
                     await lease.revoke()
@@ -188,20 +207,33 @@ class Daemon:
             log.error("alerts no longer follow configuration changes: the store failed: %s", error)
 
     async def _take_configuration(self, store: Store) -> None:
+        """Install ``--config``'s file (else the stored configuration, given this node if it names none).
+
+        On a cluster store that already holds a configuration the file is only
+        held against it (:func:`~vigil.admin.intake.check_start_file`): the same one, or that plus
+        this node joining, goes in; any other is refused and nothing is written,
+        so the last node to start never replaces what the others run.  A
+        single-node store takes the file as it is, as it always has.
+        """
         options = self.options
+        agrees: Agreement | None = None
         if options.config_file is not None:
-            config, warnings = read_config_file(options.config_file)
+            loaded, warnings = read_config_file(options.config_file)
             for warning in warnings:
                 log.warning("%s", warning)
+            if store.capabilities.multi_node:
+                agrees = agrees_with_file(loaded, options.node, str(options.config_file))
         else:
-            config, _revision = await store.get_config()
-        config = with_node(config, options.node)
+            loaded, _revision = await store.get_config()
+        config = with_node(loaded, options.node)
         problems = await self.check(config)
         if problems:
             raise InputError(problems)
-        if await install(store, config):
+        if await install(store, config, agrees=agrees):
             origin = f" from {options.config_file}" if options.config_file else ""
             log.info("configuration installed%s", origin)
+        elif options.config_file is not None:
+            log.info("%s is the configuration already stored: nothing written", options.config_file)
 
     async def check(self, config: Config) -> list[Problem]:
         assert self.store is not None
@@ -211,11 +243,13 @@ class Daemon:
     async def _check_for_api(self, config: Config) -> list[Problem]:
         return await self.check(with_node(config, self.options.node))
 
-    async def _serve(self, controller: Controller, store: Store, token: str, host: str, port: int,
-                     hosts: HostPolicy) -> None:
+    async def _serve(self, controller: Controller | ClusterNode, store: Store, token: str, host: str,
+                     port: int, hosts: HostPolicy) -> None:
         context = ApiContext(store=store, controller=controller, token=token, parse_config=parse_config,
                              check_config=self._check_for_api, clock=time.time,
-                             private_params=private_params_of(self.executor))
+                             private_params=private_params_of(self.executor),
+                             fencing=FenceRequests(store, Fencer(self.fence_agents), self.events,
+                                                   self.options.node, time.time, controller))
         # A request still running at shutdown (a `resource restart` waiting) is ended after a few
         # seconds rather than holding up the exit.
         server = _ApiServer(uvicorn.Config(create_app(context, hosts), host=host, port=port, log_config=None,

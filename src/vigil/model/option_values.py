@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from vigil.model.booleans import parse_bool
+from vigil.model.isodate import parse_interval_ms
 from vigil.model.scores import ScoreError, parse_score
 
 ON_FAIL = ("ignore", "block", "demote", "stop", "restart", "standby", "fence", "restart-container")
@@ -49,9 +50,20 @@ def _score(name: str, value: str) -> str | None:
     return None
 
 
+def _lease_ttl(name: str, value: str) -> str | None:
+    try:
+        seconds = parse_interval_ms(value) / 1000
+    except ValueError:
+        seconds = -1
+    if seconds < 2:
+        return f"invalid value {value!r} for {name}: use a duration of at least 2 seconds, such as 3 or 3s"
+    return None
+
+
 _CLUSTER_OPTIONS: dict[str, Callable[[str, str], str | None]] = {
     **dict.fromkeys(BOOLEAN_OPTIONS, _boolean),
     "no-quorum-policy": _one_of(NO_QUORUM_POLICIES),
+    "member-ttl": _lease_ttl,
 }
 _META: dict[str, Callable[[str, str], str | None]] = {
     "migration-threshold": _score,

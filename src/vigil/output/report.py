@@ -156,6 +156,9 @@ class StatusReport:
     config_warnings: tuple[str, ...] = ()
     # The fence history, oldest first (the store's; filled in by the caller that reads it).
     fencing: tuple[FencingInfo, ...] = ()
+    # The node that is the controller (crm_mon's DC): on a shared store the elected one (None while
+    # none is), on one machine this node.
+    controller: str | None = None
 
     def primitives(self) -> list[ResourceReport]:
         return [p for rsc in self.resources for p in rsc.primitives()]
@@ -185,6 +188,8 @@ def build_report(cluster: Cluster, transition: Transition, now: int, controller:
         notes=transition.notes,
         store_problem=controller.store_problem,
         config_warnings=config.warnings,
+        # This node, as on one machine; the caller that knows the store names the elected one.
+        controller=controller.node,
     )
 
 

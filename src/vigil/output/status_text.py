@@ -91,6 +91,7 @@ def _summary(report: StatusReport) -> list[str]:
         "Cluster Summary:",
         f"  * Current node: {report.node} (vigil) - partition "
         + ("with quorum" if report.have_quorum else "WITHOUT quorum"),
+        f"  * Current DC: {report.controller or 'NONE'}",
         f"  * Last updated: {format_time(report.now)} (store revision {report.revision}, "
         f"configuration revision {report.config_revision})",
         f"  * {len(report.nodes)} node{'s' if len(report.nodes) != 1 else ''} configured",
@@ -105,12 +106,20 @@ def _summary(report: StatusReport) -> list[str]:
 
 
 def _node_lines(nodes: tuple[NodeReport, ...]) -> list[str]:
+    """crm_mon's node list: a line per node in a state of note, then the Online and OFFLINE lists.
+
+    A node lost without being fenced is ``UNCLEAN (offline)`` (the scheduler's
+    word, while fencing is enabled); an offline node in standby or maintenance
+    keeps its mode, as crm_mon says ``OFFLINE (standby)``.
+    """
     lines: list[str] = []
     online: list[str] = []
     offline: list[str] = []
     for node in sorted(nodes, key=lambda n: _natural_key(n.name)):
         if node.state == "online":
             online.append(node.name)
+        elif node.state == "offline" and (node.standby or node.maintenance):
+            lines.append(f"  * Node {node.name}: OFFLINE ({'standby' if node.standby else 'maintenance'})")
         elif node.state == "offline":
             offline.append(node.name)
         else:
@@ -204,7 +213,7 @@ def _failed_line(action: FailedAction) -> str:
 
 def _transition_lines(last: TransitionInfo | None, now: int) -> list[str]:
     if last is None:
-        return ["  * none yet since this vigil started"]
+        return ["  * none recorded yet"]
     ago = max(0, int(now - (last.finished or last.started)))
     when = format_time(int(last.finished or last.started))
     lines = [f"  * Transition {last.number}: {last.outcome}, {last.actions} action"

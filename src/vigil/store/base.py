@@ -53,6 +53,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, ClassVar
 
 from vigil.errors import VigilError
+from vigil.model.activity import TransitionReport
 from vigil.model.cluster import Cluster
 from vigil.model.config import Config
 from vigil.model.resources import belongs_to
@@ -172,6 +173,8 @@ class ResourceRef:
 LOG_RETENTION = 10_000
 # How many fencing history entries a store keeps at least.
 FENCE_RETENTION = 1_000
+# How many transition reports a store keeps: exactly the newest these many, by (term, number).
+REPORT_RETENTION = 20
 
 
 @dataclass(frozen=True)
@@ -260,6 +263,27 @@ def completed_order(stored: WorkOrder | None, node: str, order_id: str, result: 
         raise WorkOrderConflict(f"work order {order_id} for {node} is {state}: only the incarnation "
                                 f"{incarnation} that claimed it may complete it")
     return replace(stored, state=ORDER_DONE, result=result)
+
+
+def check_report_key(report: TransitionReport, term: int, guard: Guard | None) -> None:
+    """Refuse a transition report whose identity the store cannot keep, or that names another term.
+
+    A controller of a cluster writes under its term (``guard``), so the
+    report must name that term, as a work order does; a single node writes
+    with ``term`` 0 and no guard.
+    """
+    if term < 0 or report.number < 0:
+        raise StoreError(f"transition report {report.number} of term {term}: "
+                         "the term and the number must be 0 or more")
+    if guard is not None and term != guard.revision:
+        raise StoreError(f"transition report {report.number} names term {term}, "
+                         f"but is written under {guard.key} at revision {guard.revision}")
+
+
+def kept_report_keys(keys: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Of these report identities (term, number), the ones a store keeps: the newest
+    :data:`REPORT_RETENTION`, oldest first."""
+    return sorted(set(keys))[-REPORT_RETENTION:]
 
 
 def fenced_state(state: NodeState | None, node: str, fenced_at: int) -> NodeState:
@@ -520,6 +544,41 @@ class Store(ABC):
         """Remove a node's state, attributes and history in one transaction.
 
         Returns the new revision, or the current one when the node had none.
+        """
+
+    # -- transition reports (what the controller did, for `vigil status` on any node) ----------------
+
+    @abstractmethod
+    async def put_transition_report(
+        self, report: TransitionReport, *, term: int, guard: Guard | None = None
+    ) -> None:
+        """Keep ``report`` (as it is now) under its identity (``term``, ``report.number``).
+
+        The controller writes a report when a transition starts and again
+        when it ends (its ``finished`` and ``outcome`` set): the second write
+        replaces the first.  ``term`` is the controller's term (its guard's
+        revision, which ``guard`` must then be); a single node writes with
+        ``term`` 0 and no guard.  The store keeps the newest
+        :data:`REPORT_RETENTION` reports by (term, number), the older ones
+        trimmed by the write itself.  Guarded as every write: a guard that
+        no longer holds raises :class:`~vigil.store.coord.GuardLost` and
+        changes nothing.
+
+        Not data: reports are not in the snapshot (the scheduler never reads
+        them) and writing one is not a commit of the cluster's state.  It
+        never wakes :meth:`wait_for_change` (a controller writes a report
+        after each transition; waking itself with it would make it plan
+        again for nothing).  Memory and SQLite leave the store's revision
+        as it is; on etcd, whose revision counts every key, the revision
+        moves, so only a waiter that asks with an older revision than the
+        write's returns at once (once: it then asks with the new one).
+        """
+
+    @abstractmethod
+    async def transition_reports(self, limit: int = 20) -> list[TransitionReport]:
+        """The newest ``limit`` transition reports, oldest first (by term, then number).
+
+        Each is a copy: changing it changes nothing stored.
         """
 
     # -- the operation log -------------------------------------------------------

@@ -14,6 +14,7 @@ from typing import Any
 from vigil.errors import InputError
 from vigil.formats.cib.dump import dump_cib
 from vigil.formats.cib.load import load_cib
+from vigil.model.activity import TransitionReport
 from vigil.model.cluster import Cluster
 from vigil.model.config import Config
 from vigil.model.status import NodeState, OpRecord, Status
@@ -142,6 +143,27 @@ def decode_work_order(text: str, revision: int, where: str) -> WorkOrder:
                          revision=revision)
     except (KeyError, TypeError, ValueError):
         raise StoreError(f"{where}: a work order is damaged") from None
+
+
+def encode_transition_report(report: TransitionReport) -> str:
+    """A transition report as JSON (its term is the key's, not stored)."""
+    return json.dumps(dataclasses.asdict(report), sort_keys=True)
+
+
+def decode_transition_report(text: str, where: str) -> TransitionReport:
+    fields = _object(text, where)
+    try:
+        finished = fields.get("finished")
+        summary = fields.get("summary", [])
+        if not isinstance(summary, list):
+            raise TypeError("summary")
+        return TransitionReport(number=int(fields["number"]), started=float(fields["started"]),
+                                summary=tuple(str(line) for line in summary), actions=int(fields["actions"]),
+                                trigger=str(fields["trigger"]),
+                                finished=None if finished is None else float(finished),
+                                outcome=str(fields["outcome"]))
+    except (KeyError, TypeError, ValueError):
+        raise StoreError(f"{where}: a transition report is damaged") from None
 
 
 def _object(text: str, where: str) -> dict[str, Any]:

@@ -34,6 +34,10 @@ Key layout (under ``/vigil/CLUSTER/``)
                                    is the commit that recorded it
     ``c/members/NODE``             a node's membership key, on its lease
     ``c/leader``                   the leader key, on the leader's lease
+    ``r/TERM/NUMBER``              one transition report (JSON), both numbers zero-padded
+                                   to 20 digits so key order is (term, number) order; outside
+                                   ``d/``: not data, so the data watch (and every waiter it
+                                   wakes) never sees it, and ``d/head`` does not move
     Names are percent-encoded, so a ``/`` in a name cannot escape its level.
 
 Revisions
@@ -90,6 +94,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import quote, unquote
 
+from vigil.model.activity import TransitionReport
 from vigil.model.config import Config
 from vigil.model.failcounts import failure_attribute_matcher
 from vigil.model.resources import belongs_to
@@ -108,9 +113,11 @@ from vigil.store.base import (
     StoreError,
     WorkOrder,
     already_recorded,
+    check_report_key,
     claimed_order,
     completed_order,
     fenced_state,
+    kept_report_keys,
     log_matches,
     new_order,
     order_exists,
@@ -121,12 +128,14 @@ from vigil.store.codec import (
     decode_node,
     decode_record,
     decode_resource,
+    decode_transition_report,
     decode_work_order,
     encode_config,
     encode_fence_entry,
     encode_node,
     encode_record,
     encode_resource,
+    encode_transition_report,
     encode_work_order,
 )
 from vigil.store.coord import (
@@ -371,6 +380,8 @@ class EtcdStore(Store):
         # Work orders: under d/ so the data watch wakes their readers; the cache skips them.
         self._orders = self._data + b"w/"
         self._coord = root + b"c/"
+        # Transition reports: outside d/, so writing one wakes no watcher (see the key layout).
+        self._reports = root + b"r/"
         self._closed = False
         self._thread = _LoopThread(f"vigil-etcd-{self.cluster}")
         self._notifier = LocalNotifier(Change(0, 0))
@@ -1127,6 +1138,53 @@ class EtcdStore(Store):
             return entries[-limit:] if limit > 0 else []
 
         return await self._run("reading the fence history", work)
+
+    # -- transition reports ----------------------------------------------------------------------
+
+    def _report_key(self, term: int, number: int) -> bytes:
+        return self._reports + b"%020d/%020d" % (term, number)
+
+    def _report_id(self, key: bytes) -> tuple[int, int] | None:
+        """(term, number) of a report key; None for a key that is not one (left alone)."""
+        term, _, number = key[len(self._reports):].partition(b"/")
+        return (int(term), int(number)) if term.isdigit() and number.isdigit() else None
+
+    async def put_transition_report(
+        self, report: TransitionReport, *, term: int, guard: Guard | None = None
+    ) -> None:
+        check_report_key(report, term, guard)
+        text = encode_transition_report(report).encode()
+        key = self._report_key(term, report.number)
+
+        async def work() -> None:
+            found = await self._range(self._reports, prefix_end(self._reports), keys_only=True)
+            present = {ident: bytes(kv.key) for kv in found.kvs
+                       if (ident := self._report_id(bytes(kv.key))) is not None}
+            kept = kept_report_keys([*present, (term, report.number)])
+            if (term, report.number) not in kept:
+                await self._check_guard(guard)  # older than every kept one: nothing to keep
+                return
+            doomed = [self._delete(k) for ident, k in sorted(present.items()) if ident not in kept]
+            # No d/head put: a report is not data, and no notification either.
+            response = await self._txn([*self._guard_compares(guard)], [self._put(key, text), *doomed],
+                                       self._guard_failure(guard))
+            if not response.succeeded:
+                self._check_guard_response(guard, response)
+
+        await self._run("writing a transition report", work)
+
+    async def transition_reports(self, limit: int = 20) -> list[TransitionReport]:
+        async def work() -> list[TransitionReport]:
+            if limit <= 0:
+                return []
+            found = await self._range(self._reports, prefix_end(self._reports),
+                                      sort_order=rpc.RangeRequest.DESCEND, sort_target=rpc.RangeRequest.KEY,
+                                      limit=limit)
+            where = f"{self.url} transition report"
+            return [decode_transition_report(bytes(kv.value).decode(), where) for kv in reversed(found.kvs)
+                    if self._report_id(bytes(kv.key)) is not None]
+
+        return await self._run("reading the transition reports", work)
 
     # -- work orders ----------------------------------------------------------------------------
 

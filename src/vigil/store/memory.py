@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import ClassVar
 
+from vigil.model.activity import TransitionReport
 from vigil.model.cluster import Cluster
 from vigil.model.config import Config
 from vigil.model.failcounts import failure_attribute_matcher
@@ -36,9 +37,11 @@ from vigil.store.base import (
     StoreError,
     WorkOrder,
     already_recorded,
+    check_report_key,
     claimed_order,
     completed_order,
     fenced_state,
+    kept_report_keys,
     log_matches,
     new_order,
     order_exists,
@@ -69,6 +72,8 @@ class MemoryStore(LocalCoordination, Store):
         self._fences: deque[FenceEntry] = deque(maxlen=FENCE_RETENTION)
         # node -> order id -> order: outside the snapshot (the scheduler never reads them).
         self._orders: dict[str, dict[str, WorkOrder]] = {}
+        # (term, number) -> a copy of the report: outside the snapshot, and no commit (no revision).
+        self._reports: dict[tuple[int, int], TransitionReport] = {}
         self._notifier = LocalNotifier(Change(0, 0))
 
     # -- helpers -------------------------------------------------------------------
@@ -401,6 +406,29 @@ class MemoryStore(LocalCoordination, Store):
 
     async def remove_work_order(self, node: str, order_id: str, *, guard: Guard) -> int:
         return self._write_order(node, order_id, [guard], lambda stored: stored, remove=True)
+
+    # -- transition reports ----------------------------------------------------------------------
+
+    async def put_transition_report(
+        self, report: TransitionReport, *, term: int, guard: Guard | None = None
+    ) -> None:
+        check_report_key(report, term, guard)
+        key = (term, report.number)
+        with self._lock:
+            self._check_open()
+            self._check_guard(guard)
+            # A copy: the controller goes on changing its report (finished, outcome).
+            self._reports[key] = replace(report)
+            kept = set(kept_report_keys(self._reports))
+            for old in [k for k in self._reports if k not in kept]:
+                del self._reports[old]
+        # Neither a new revision nor a notification: a report is not a change of the cluster.
+
+    async def transition_reports(self, limit: int = 20) -> list[TransitionReport]:
+        with self._lock:
+            self._check_open()
+            found = [replace(self._reports[key]) for key in sorted(self._reports)]
+        return found[-limit:] if limit > 0 else []
 
     # -- watching and lifetime -------------------------------------------------------------
 

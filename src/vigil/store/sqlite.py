@@ -24,7 +24,7 @@ Concurrency
     worker threads (``asyncio.to_thread``) under a lock, so the event loop
     never waits for the disk.
 
-Layout (schema version 4; ``schema_version`` refuses a newer file)
+Layout (schema version 5; ``schema_version`` refuses a newer file)
     ``store`` (one row: revision, config_revision), ``config`` (one row:
     the configuration as CIB XML), ``nodes`` (membership fields as JSON),
     ``node_attributes``, ``resources`` (``<lrm_resource>`` fields as JSON),
@@ -37,7 +37,10 @@ Layout (schema version 4; ``schema_version`` refuses a newer file)
     forget one), pruned after ``DELETIONS_RETENTION`` revisions; the one
     row of ``deletions_horizon`` is the revision up to which tombstones may
     be gone.  Since version 3, ``fence_history`` keeps one row per fencing;
-    since version 4, ``work_orders`` one row per work order.
+    since version 4, ``work_orders`` one row per work order; since version 5,
+    ``transition_reports`` one row per kept transition report, written
+    without a new revision (a report is not a change of the cluster, so it
+    wakes no watcher, in this process or by polling).
     An older file is migrated in place when opened.
 
 Incremental snapshots
@@ -66,6 +69,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar, TypeVar
 
+from vigil.model.activity import TransitionReport
 from vigil.model.config import Config
 from vigil.model.failcounts import failure_attribute_matcher
 from vigil.model.resources import belongs_to
@@ -73,6 +77,7 @@ from vigil.model.status import NodeState, OpRecord
 from vigil.store.base import (
     FENCE_RETENTION,
     LOG_RETENTION,
+    REPORT_RETENTION,
     Capabilities,
     Change,
     FenceEntry,
@@ -84,6 +89,7 @@ from vigil.store.base import (
     StoreError,
     WorkOrder,
     already_recorded,
+    check_report_key,
     claimed_order,
     completed_order,
     fenced_state,
@@ -97,19 +103,21 @@ from vigil.store.codec import (
     decode_node,
     decode_record,
     decode_resource,
+    decode_transition_report,
     decode_work_order,
     encode_config,
     encode_fence_entry,
     encode_node,
     encode_record,
     encode_resource,
+    encode_transition_report,
     encode_work_order,
 )
 from vigil.store.coord import LEADER_KEY, Guard, LocalCoordination
 from vigil.store.notify import LocalNotifier
 from vigil.store.state import History, NodeData, adopt, build_cluster, failure_updates
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 # ``PRAGMA application_id``: "VIGL", so `file` and tools can tell the file apart.
 APPLICATION_ID = 0x5649474C
 # The file name used when the URL names a directory (the state directory).
@@ -210,6 +218,12 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         # Work orders (Store.put_work_order): one row per order, outside the snapshot's tables.
         "CREATE TABLE work_orders (node TEXT NOT NULL, id TEXT NOT NULL, entry TEXT NOT NULL, "
         "revision INTEGER NOT NULL, PRIMARY KEY (node, id))",
+    ),
+    5: (
+        # Transition reports (Store.put_transition_report): the newest REPORT_RETENTION, by (term,
+        # number); no revision, as they are not the cluster's state.
+        "CREATE TABLE transition_reports (term INTEGER NOT NULL, number INTEGER NOT NULL, "
+        "report TEXT NOT NULL, PRIMARY KEY (term, number)) WITHOUT ROWID",
     ),
 }
 
@@ -954,6 +968,47 @@ class SQLiteStore(LocalCoordination, Store):
             return removed > 0
 
         return await self._run(lambda: self._write(work, guard=guard))
+
+    # -- transition reports -------------------------------------------------------------------
+
+    async def put_transition_report(
+        self, report: TransitionReport, *, term: int, guard: Guard | None = None
+    ) -> None:
+        check_report_key(report, term, guard)
+        text = encode_transition_report(report)
+
+        def write() -> None:
+            # Its own transaction, not _write's: the store row (the revision) is left alone.
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._check_guard(guard)
+                conn.execute("INSERT INTO transition_reports (term, number, report) VALUES (?, ?, ?) "
+                             "ON CONFLICT (term, number) DO UPDATE SET report = excluded.report",
+                             (term, report.number, text))
+                conn.execute("DELETE FROM transition_reports WHERE (term, number) NOT IN "
+                             "(SELECT term, number FROM transition_reports "
+                             "ORDER BY term DESC, number DESC LIMIT ?)", (REPORT_RETENTION,))
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+        await self._run(write)
+
+    async def transition_reports(self, limit: int = 20) -> list[TransitionReport]:
+        if limit <= 0:
+            return []
+
+        def read() -> list[TransitionReport]:
+            rows = self._conn.execute(
+                "SELECT report FROM transition_reports ORDER BY term DESC, number DESC LIMIT ?", (limit,)
+            ).fetchall()
+            where = f"{self.path} transition report"
+            return [decode_transition_report(text, where) for (text,) in reversed(rows)]
+
+        return await self._run(read)
 
     # -- watching and lifetime -------------------------------------------------------------------
 

@@ -85,10 +85,12 @@ def _load_nodes(reader: Reader, section: Element | None) -> tuple[Node, ...]:
     if section is None:
         return ()
     nodes: list[Node] = []
+    named: dict[str, Element] = {}  # a node is known by its name (uname): one node per name
     for element in children(section):
         if element.tag != "node":
             reader.unsupported(element)
             continue
+        _check_node_name(reader, element, named)
         sets: dict[str, list[Element]] = {"instance_attributes": [], "utilization": []}
         for child in children(element):
             if child.tag in sets:
@@ -105,6 +107,17 @@ def _load_nodes(reader: Reader, section: Element | None) -> tuple[Node, ...]:
             )
         )
     return tuple(nodes)
+
+
+def _check_node_name(reader: Reader, element: Element, named: dict[str, Element]) -> None:
+    """A problem when another node already has this node's uname."""
+    uname = element.get("uname")
+    if not uname:
+        return
+    first = named.setdefault(uname, element)
+    if first is not element:
+        reader.problem(element, f"duplicate uname {uname!r} (already used by <node> at line "
+                                f"{first.sourceline}): node names must be unique; rename one of them")
 
 
 def _load_fencing(reader: Reader, section: Element | None) -> tuple[FencingLevel, ...]:
