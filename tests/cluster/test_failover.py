@@ -217,5 +217,6 @@ def test_losing_quorum_applies_no_quorum_policy_stop(tmp_path: Path, fence_dir: 
         assert leader_of(cluster.store_url()) == "node1"
         assert len([n for n in ("node2", "node3") if fenced_at_ns(fence_dir, n) is not None]) <= 1
         assert "due to no quorum" in survivor.log()
+        assert "partition WITHOUT quorum" in status_text(survivor)
         time.sleep(1)
         assert not running_here(survivor, "R")

@@ -24,6 +24,7 @@ from vigil.admin.errors import AdminError, Conflict, NotFound
 from vigil.admin.tree import find_resource, node_names
 from vigil.model.config import Config
 from vigil.model.failcounts import failure_attribute
+from vigil.model.membership import as_planned
 from vigil.model.resources import TARGET_ROLE, belongs_to, instance_base, resource_ids
 from vigil.model.transition import ClusterView
 from vigil.output.failcounts import FailCount, failcounts
@@ -401,14 +402,19 @@ async def history(admin: Admin, rsc: str, node: str | None = None, limit: int = 
 async def status(admin: Admin, controller: ControllerInfo) -> StatusReport:
     snapshot = await admin.store.snapshot()
     now = int(admin.clock())
-    transition = await asyncio.to_thread(schedule, snapshot.cluster, now)
-    report = build_report(snapshot.cluster, transition, now, controller, snapshot.revision,
-                          snapshot.config_revision)
+    cluster = snapshot.cluster
+    leader = None
+    if admin.store.capabilities.multi_node:
+        # As the controller plans it: quorum from the membership, the elected node as DC.
+        leader = await admin.store.leader()
+        members = {**await admin.store.members(), controller.node: 0}  # this node answers: alive
+        cluster = as_planned(cluster, members, leader.holder if leader else controller.node)
+    transition = await asyncio.to_thread(schedule, cluster, now)
+    report = build_report(cluster, transition, now, controller, snapshot.revision, snapshot.config_revision)
     fencing = tuple(FencingInfo(e.target, e.action, e.succeeded, e.completed, e.executioner, e.origin,
                                 e.client, e.device) for e in await admin.store.fence_history())
     if not admin.store.capabilities.multi_node:
         return dataclasses.replace(report, fencing=fencing)  # one machine: this node is the DC
-    leader = await admin.store.leader()
     return dataclasses.replace(report, fencing=fencing, controller=leader.holder if leader else None)
 
 

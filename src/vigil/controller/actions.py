@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Protocol
 
 from vigil.controller.clock import Clock
@@ -112,7 +113,7 @@ class AgentActions:
         expected = await self.recorder.record(prepared, result, dict(action.meta), key)
         if action.index in run.exhausted:
             self._gave_up(run, run.exhausted[action.index])
-        params_key = (action.resource, node)
+        params_key = (prepared.history_id, node)
         if expected and action.task == "start":
             self._exhausted_sent.discard((prepared.history_id, node))
             self._start_params[params_key] = {
@@ -146,8 +147,10 @@ class AgentActions:
         state = run.cluster.status.node(node)
         now = int(self.clock.time())
         attrs = node_attributes(run.cluster.config, state, node, now)
-        params = self._start_params.get((action.resource, node)) if action.task == "stop" else None
         primitives = run.primitives
+        placement = primitives.find(action.resource)
+        history_id = placement.history_id(action.resource) if placement else action.resource
+        params = self._start_params.get((history_id, node)) if action.task == "stop" else None
         if primitives.find(action.resource) is None:
             history = history_of(state, action.resource)
             if history is None:
@@ -164,7 +167,7 @@ class AgentActions:
         The ``RSC_last_failure_0`` copy of a failed monitor is kept, as Pacemaker
         keeps it: it is what "Failed Resource Actions" shows until a cleanup.
         """
-        for key in self.monitors.cancel_resource(resource, node):
+        for key in self.monitors.cancel_resource(resource, node, partial(same_history, prepared)):
             self._monitor_keys.pop(key, None)
             self.events.emit(ResourceEvent(node, prepared.request.node_uuid or node, prepared.history_id,
                                            "monitor", key.interval_ms, 0, ExecStatus.CANCELLED, 0, 0,
@@ -244,6 +247,15 @@ class AgentActions:
                                                [f"{history_id}_monitor_{key.interval_ms}"],
                                                guard=self.recorder.guard)
             log.info("cancelled %s: no longer configured", key)
+
+
+def same_history(prepared: PreparedAction, candidate: str) -> bool:
+    """Whether ``candidate`` (a resource name on the same node) keeps ``prepared``'s history:
+    any instance of an anonymous clone does (each transition numbers them anew)."""
+    prim_id = prepared.placement.primitive.id
+    base, _, number = candidate.rpartition(":")
+    instance_of = candidate == prim_id or (number.isdigit() and base == prim_id)
+    return instance_of and prepared.placement.history_id(candidate) == prepared.history_id
 
 
 def history_of(state: NodeState | None, resource: str) -> ResourceHistory | None:

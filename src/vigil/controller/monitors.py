@@ -58,9 +58,18 @@ class RecurringMonitors:
         task.cancel()
         return True
 
-    def cancel_resource(self, resource: str, node: str) -> list[MonitorKey]:
-        """End every monitor of ``resource`` on ``node`` (before it is stopped)."""
-        keys = [key for key in self._tasks if key.resource == resource and key.node == node]
+    def cancel_resource(self, resource: str, node: str,
+                        same: Callable[[str], bool] | None = None) -> list[MonitorKey]:
+        """End every monitor of ``resource`` on ``node`` (before it is stopped).
+
+        ``same``: which other names are the same resource there (an anonymous
+        clone's instance is numbered anew by each transition: ``web:2``
+        started, ``web:0`` stopped, one history).
+        """
+        def matches(key: MonitorKey) -> bool:
+            return key.resource == resource or (same is not None and same(key.resource))
+
+        keys = [key for key in self._tasks if key.node == node and matches(key)]
         for key in keys:
             self.cancel(key)
         return keys

@@ -21,8 +21,9 @@ As Pacemaker's fencer decides (``daemons/fenced``):
   is bounded by ``pcmk_<action>_timeout``, else ``stonith-timeout``
   (default 60 s).
 
-One difference, by necessity: vigil runs one node today, so a node may be
-fenced by a device run on itself (Pacemaker asks another node to do it).
+Who runs the devices: in a cluster, the controller's node, for any node but
+itself (docs/cluster.md); on one machine the node itself, since there is no
+other (Pacemaker would ask another node).
 """
 
 from __future__ import annotations
