@@ -111,7 +111,9 @@ class _Context:
         self.stop_reasons[key] = ("move", None)  # guards against loops
         own = self.own_reasons(rsc, node)
         candidates: list[tuple[str, WorkPrimitive | None]] = [(reason, rsc) for reason in own]
-        cause = self._dependency_cause(rsc, node, stop)
+        # An own reason always outranks ``dependency``: no need to look further (nor to recurse
+        # through resources whose reason is being computed).
+        cause = self._dependency_cause(rsc, node, stop) if not own else None
         if cause is not None:
             candidates.append(("dependency", cause))
         candidates.append(("move", None))
@@ -137,6 +139,16 @@ class _Context:
                 found = self._root_cause(culprit, origin.node or node)
                 if found is not None:
                     return found
+        parent = rsc.parent
+        members = parent.variant.stops_together(parent) if parent is not None else []
+        # A group moves whole: a member is tied to those after it too (they depend on it; the
+        # orderings above found those before it).
+        for member in members[members.index(rsc) + 1:] if rsc in members else ():
+            if _scheduled(member, "stop", node) is None:
+                continue
+            found = self._root_cause(member, node)
+            if found is not None:
+                return found
         for coloc in _mandatory_colocations(rsc):
             for primary in coloc.primary.primitives():
                 primary_stop = _scheduled(primary, "stop", node)

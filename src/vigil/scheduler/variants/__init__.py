@@ -102,6 +102,11 @@ class Variant(Protocol):
     def constraint_ids(self, rsc: WorkResource) -> tuple[str, ...]:
         """The ids a constraint may name ``rsc`` by."""
 
+    def stops_together(self, rsc: WorkResource) -> list[WorkPrimitive]:
+        """The primitives inside ``rsc`` tied to each other both ways (a group's members: each
+        depends on the one before it, and a member that must leave a node takes the whole group
+        with it), for the stop context's ``dependency``; none for other variants."""
+
     # --- colocation -----------------------------------------------------------
 
     def apply_colocation(self, work: Work, dependent: WorkResource, primary: WorkResource,

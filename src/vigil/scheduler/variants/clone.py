@@ -437,6 +437,9 @@ class CloneVariant:
         # the clone itself.
         return []
 
+    def stops_together(self, rsc: WorkResource) -> list[WorkPrimitive]:
+        return []  # instances are independent of each other
+
     def constraint_ids(self, rsc: WorkResource) -> tuple[str, ...]:
         assert isinstance(rsc, WorkClone)
         return (rsc.id, rsc.template_id)

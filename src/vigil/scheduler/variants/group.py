@@ -275,6 +275,9 @@ class GroupVariant:
     def constraint_ids(self, rsc: WorkResource) -> tuple[str, ...]:
         return (rsc.id,)
 
+    def stops_together(self, rsc: WorkResource) -> list[WorkPrimitive]:
+        return rsc.primitives()
+
     # --- colocation
 
     def apply_colocation(self, work: Work, dependent: WorkResource, primary: WorkResource,

@@ -400,6 +400,9 @@ class PrimitiveVariant:
     def constraint_ids(self, rsc: WorkResource) -> tuple[str, ...]:
         return (rsc.id,)
 
+    def stops_together(self, rsc: WorkResource) -> list[WorkPrimitive]:
+        return []
+
     # --- colocation
 
     def apply_colocation(self, work: Work, dependent: WorkResource, primary: WorkResource,
