@@ -52,6 +52,12 @@ START_REASON_FOR_STOP = {
 }
 
 
+def has_failed(rsc: WorkPrimitive) -> bool:
+    """Whether ``rsc`` failed: now somewhere, or enough to be banned from a node (it may have been
+    stopped there already, by an earlier transition that was then aborted)."""
+    return bool(rsc.failed_on) or any(failed is rsc for failed in rsc.banned_by.values())
+
+
 def is_scheduled(action: WorkAction) -> bool:
     """Will this action be in the transition (required and able to run)?"""
     return not action.optional and (action.runnable or action.pseudo)
@@ -141,8 +147,14 @@ class _Context:
                     return found
         parent = rsc.parent
         members = parent.variant.stops_together(parent) if parent is not None else []
-        # A group moves whole: a member is tied to those after it too (they depend on it; the
-        # orderings above found those before it).
+        # A group moves whole: a member that reached its migration-threshold here takes the
+        # others with it, even once it is stopped itself (an earlier, aborted transition).
+        for member in members:
+            failed = member.banned_by.get(node)
+            if member is not rsc and failed is not None and failed is not rsc:
+                return failed
+        # A member is tied to those after it too (they depend on it; the orderings above found
+        # those before it).
         for member in members[members.index(rsc) + 1:] if rsc in members else ():
             if _scheduled(member, "stop", node) is None:
                 continue
@@ -196,13 +208,24 @@ class _Context:
         if start is not None and start.node is not None:
             meta[STOP_NEXT_NODE] = start.node
         failed = rsc if reason == "failure" else (
-            cause if reason == "dependency" and cause is not None and node in cause.failed_on else None
+            cause if reason == "dependency" and cause is not None and self._failed_here(rsc, cause, node)
+            else None
         )
         if failed is not None:
             budget = self.recoveries_left(failed, node)
             for alias in RECOVERY_ALIASES:
                 meta[alias] = budget
         return meta
+
+    @staticmethod
+    def _failed_here(rsc: WorkPrimitive, cause: WorkPrimitive, node: str) -> bool:
+        """Whether ``cause``'s failure on ``node`` is why ``rsc`` stops there: it failed there now,
+        or its failures there banned ``rsc`` (or ``rsc``'s group) from the node (``cause`` may
+        have been stopped already, by an earlier transition that was then aborted)."""
+        if node in cause.failed_on:
+            return True
+        tied = rsc.parent.variant.stops_together(rsc.parent) if rsc.parent is not None else []
+        return any(member.banned_by.get(node) is cause for member in (rsc, *tied))
 
     # --- starts ------------------------------------------------------------
 
@@ -218,16 +241,16 @@ class _Context:
             meta[START_REASON] = START_REASON_FOR_STOP.get(reason, "move")
             if reason == "failure":
                 failed = rsc
-            elif reason == "dependency" and cause is not None and cause.failed_on:
+            elif reason == "dependency" and cause is not None and has_failed(cause):
                 failed = cause
-        elif rsc.failed_on:
+        elif has_failed(rsc):
             meta[START_REASON] = "recovery"
             failed = rsc
         elif not rsc.running_on:
             cause = self._start_dependency(start)
             if cause is not None:
                 meta[START_REASON] = "dependency"
-                failed = cause if cause.failed_on else None
+                failed = cause if has_failed(cause) else None
             else:
                 meta[START_REASON] = "initial"
         else:
