@@ -362,9 +362,14 @@ class Spawner:
         if reaping():
             reap_orphans()  # so that the agent finds no dead daemon's zombie
         started = time.monotonic()
+        # A cancellation that lands while asyncio is still setting the process up would make
+        # asyncio kill the leader alone and then wait for the pipes its children hold (an agent
+        # that hangs: as long as they live), leaving them behind.  So the spawn is finished first,
+        # and the cancellation then ends the whole tree like any other.
+        cancelled = False
         try:
             with spawning() as spawned:
-                transport, _ = await loop.subprocess_exec(
+                spawn = asyncio.ensure_future(loop.subprocess_exec(
                     lambda: collector,
                     *argv,
                     stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
@@ -373,9 +378,16 @@ class Spawner:
                     env={**env, ACTION_ID_VAR: action.action_id},
                     cwd=cwd,
                     start_new_session=True,
-                )
+                ))
+                try:
+                    transport, _ = await asyncio.shield(spawn)
+                except asyncio.CancelledError:
+                    cancelled = True
+                    transport, _ = await spawn
                 spawned.add(transport.get_pid())
         except OSError as err:
+            if cancelled:
+                raise asyncio.CancelledError from err
             return ProcessResult(
                 None,
                 spawn_errno=err.errno,
@@ -391,6 +403,8 @@ class Spawner:
         timed_out = False
         leftovers: tuple[int, ...] = ()
         try:
+            if cancelled:
+                raise asyncio.CancelledError
             done, _ = await asyncio.wait({collector.exited}, timeout=max(timeout_s, 0.0))
             if not done:
                 timed_out = True
