@@ -8,9 +8,14 @@
 #     put in maint through its admin socket) and fence-agents (fence_dummy);
 #     Pacemaker's sample alert agents come with pacemaker-common, which
 #     pacemaker-cli-utils brings;
+#   - Debian's chromium, only when missing: tests/web drives the web page in it
+#     (Playwright, from the test extras, with the system browser);
 #   - Debian's etcd-server (and etcd-client, for etcdctl), only when missing:
 #     the store tests start their own etcd on 127.0.0.1 with free ports (never
 #     2379, where the package's own etcd.service may listen);
+#   - systemd and dbus-daemon, only when missing: the systemd class's tests
+#     run a private `systemd --user` with its own D-Bus daemon (as root, in a
+#     mount namespace: vigil.testing.systemd), whether or not PID 1 is systemd;
 #   - vigil with its test extras, editable, into the virtual environment
 #     (redone only when pyproject.toml changed since the last install).
 # Runs unattended (CI=true, no stdin): apt is noninteractive, sudo never prompts.
@@ -53,9 +58,15 @@ agent_packages() {
     [ -x /usr/lib/ocf/resource.d/pacemaker/Stateful ] || echo pacemaker-resource-agents
     [ -x /usr/sbin/haproxy ] || echo haproxy
     [ -x /usr/sbin/fence_dummy ] || echo fence-agents
+    # ocf:pacemaker:ping pings with it (tests/tools: pingd and a rule on it).
+    command -v ping >/dev/null 2>&1 || echo iputils-ping
     [ -f /usr/share/pacemaker/alerts/alert_file.sh.sample ] || echo pacemaker-common
     command -v etcd >/dev/null 2>&1 || [ -x /usr/bin/etcd ] || echo etcd-server
     command -v etcdctl >/dev/null 2>&1 || [ -x /usr/bin/etcdctl ] || echo etcd-client
+    [ -x /usr/lib/systemd/systemd ] || echo systemd
+    command -v dbus-daemon >/dev/null 2>&1 || [ -x /usr/bin/dbus-daemon ] || echo dbus-daemon
+    # The web page's tests drive Debian's chromium through Playwright (no browser download).
+    [ -x /usr/bin/chromium ] || echo chromium
 }
 missing_agents=$(agent_packages)
 if [ -n "$missing_agents" ]; then
@@ -72,7 +83,7 @@ if [ -n "$missing_agents" ]; then
         fi
         sudo="sudo -n"
     fi
-    echo "install-test-deps: installing" $missing_agents "(Debian's agents, haproxy, etcd)"
+    echo "install-test-deps: installing" $missing_agents "(Debian's agents, haproxy, etcd, systemd)"
     export DEBIAN_FRONTEND=noninteractive
     $sudo apt-get update -q
     # shellcheck disable=SC2086  # one word per package

@@ -23,6 +23,7 @@ from vigil.admin.commands import Admin
 from vigil.admin.configuration import load_config
 from vigil.admin.errors import BadConfiguration
 from vigil.admin.intake import (
+    Findings,
     agrees_with_file,
     check_replacement,
     check_start_file,
@@ -234,8 +235,8 @@ def test_install_without_agreement_replaces_as_before() -> None:
     assert asyncio.run(store.get_config()) == (other, 2)
 
 
-async def no_problems(config: Config) -> list[Problem]:
-    return []
+async def no_problems(config: Config) -> Findings:
+    return Findings()
 
 
 def load(store: MemoryStore, data: bytes, node: str) -> Any:

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from vigil.admin.intake import check_for_node, parse_config, with_node
+from vigil.admin.intake import Findings, check_for_node, parse_config, with_node
 from vigil.api.app import create_app
 from vigil.api.context import ApiContext
 from vigil.api.hosts import HostPolicy
@@ -155,7 +155,7 @@ def run_api(test: ApiTest, *, store: Store | None = None, acting: bool = False,
                                             expected="member"))
         agents = executor or Executor()
 
-        async def check(checked: Config) -> list[Any]:
+        async def check(checked: Config) -> Findings:
             return await check_for_node(with_node(checked, "n1"), "n1", agents, multi_node=False)
 
         controller = StandInController(used, acting)

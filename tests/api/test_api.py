@@ -358,13 +358,13 @@ def test_a_bad_configuration_is_400_with_every_problem_and_changes_nothing() -> 
             await api.client.put("/api/v1/config", content=BAD_XML, params={"name": "bad.xml"}, headers=AUTH))
         assert status == 400 and message == "bad.xml: 1 problem; nothing was changed"
         assert details[0].startswith("bad.xml:3")
-        missing = CIB.replace(b'type="Dummy"', b'type="NoSuchAgent"', 1).replace(
+        missing = CIB.replace(b'type="Dummy"', b'type="../NoSuchAgent"', 1).replace(
             b'<node id="n1" uname="n1"/>', b'<node id="n2" uname="n2"/>')
         status, message, details = error_of(
             await api.client.put("/api/v1/config", content=missing, params={"name": "cib.xml"}, headers=AUTH))
         assert status == 400 and message == "cib.xml: 2 problems; nothing was changed"
         assert details[0].startswith("nodes: this node 'n1' is not among the configured nodes (n2)")
-        assert details[1].startswith("resource web: agent ocf:heartbeat:NoSuchAgent cannot be used")
+        assert details[1].startswith("resource web: agent 'ocf:heartbeat:../NoSuchAgent': its type")
         status, message, _ = error_of(await api.client.put("/api/v1/config", content=b"  ", headers=AUTH))
         assert status == 400 and "empty" in message
         assert await api.config() == before

@@ -19,11 +19,10 @@ import httpx
 import pytest
 
 from tests.api.conftest import AUTH, TOKEN, StandInController, record
-from vigil.admin.intake import parse_config
+from vigil.admin.intake import Findings, parse_config
 from vigil.api.app import create_app
 from vigil.api.context import ApiContext
 from vigil.daemon.fence_requests import FenceRequests
-from vigil.errors import Problem
 from vigil.events.model import Event, FencingEvent
 from vigil.executor.process import Spawner
 from vigil.fencing.agent import FenceAgents
@@ -139,8 +138,8 @@ def run_fencing(test: Callable[[Fencing], Awaitable[None]], tmp_path: Path, *, o
         fencing = FenceRequests(used, Fencer(FenceAgents(Spawner(), sbin)), ListSink(found.events), "n1",
                                 time.time, controller)
 
-        async def check(_: Config) -> list[Problem]:
-            return []
+        async def check(_: Config) -> Findings:
+            return Findings()
 
         context = ApiContext(store=used, controller=controller, token=TOKEN, parse_config=parse_config,
                              check_config=check, clock=time.time,

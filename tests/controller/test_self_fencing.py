@@ -23,6 +23,7 @@ from vigil.controller.actions import AgentActions
 from vigil.controller.node_agent import NodeAgent
 from vigil.controller.remote import decode_result, encode_action
 from vigil.controller.self_fencing import (
+    AT_RISK_MIN_S,
     AT_RISK_SHARE,
     LeaseWatch,
     stop_everything_here,
@@ -175,18 +176,25 @@ def test_a_node_with_no_view_stops_nothing() -> None:
 # -- LeaseWatch -----------------------------------------------------------------------------------
 
 
-def test_a_lease_is_at_risk_once_less_than_a_quarter_of_its_ttl_remains() -> None:
+def test_a_lease_is_at_risk_once_less_than_a_tenth_of_its_ttl_remains() -> None:
     lease = SettableLease(ttl=4, remaining_s=3.0)
     watch = LeaseWatch(lease)
-    assert watch.threshold_s == pytest.approx(4 * AT_RISK_SHARE) == pytest.approx(1.0)
+    assert watch.threshold_s == pytest.approx(4 * AT_RISK_SHARE) == pytest.approx(0.4)
     assert 2.9 < watch.remaining_s() <= 3.0
     assert not watch.at_risk() and watch.may_start()
-    lease.set_remaining(1.2)
+    lease.set_remaining(1.0)  # an etcd leader election: nothing acknowledged for 3 s, still a member
     assert not watch.at_risk() and watch.may_start()
-    lease.set_remaining(0.8)  # two refreshes missed: the lease may expire within a quarter TTL
+    lease.set_remaining(0.3)  # the lease may expire within a tenth of its TTL
     assert watch.at_risk() and not watch.may_start()
     lease.set_remaining(3.0)  # refreshed again
     assert watch.may_start()
+
+
+def test_a_short_lease_is_at_risk_with_at_least_the_minimum_left() -> None:
+    lease = SettableLease(ttl=2, remaining_s=0.25)
+    watch = LeaseWatch(lease)
+    assert watch.threshold_s == pytest.approx(AT_RISK_MIN_S)
+    assert watch.at_risk()
 
 
 def test_a_revoked_lease_is_at_risk_with_negative_time_left() -> None:
@@ -260,7 +268,7 @@ def test_a_node_agent_whose_lease_is_at_risk_refuses_a_start_but_runs_a_stop() -
         term = await store.campaign("node1", await store.grant_lease(30), timeout=5)
         assert term is not None
         incarnation = await store.join("node2", await store.grant_lease(30))
-        lease = SettableLease(ttl=4, remaining_s=0.5)  # at risk
+        lease = SettableLease(ttl=4, remaining_s=0.2)  # at risk
         executor = ScriptedExecutor(clock)
         agent = NodeAgent(store, executor, "node2", incarnation, clock=clock, lease_watch=LeaseWatch(lease))
         task = asyncio.create_task(agent.run())

@@ -34,24 +34,25 @@ def test_malformed_xml_is_refused_with_its_line_and_changes_nothing(daemon: Daem
     assert stored_revision(daemon) == before
 
 
-def test_an_unknown_agent_is_refused_and_changes_nothing(daemon: Daemon, tmp_path: Path) -> None:
+def test_an_agent_name_that_is_no_name_is_refused_and_changes_nothing(daemon: Daemon, tmp_path: Path) -> None:
+    # (An agent merely missing on this node is that resource's problem: test_broken_agent.py.)
     before = start_once_and_stop(daemon, tmp_path)
-    daemon.write_config(good_config(tmp_path).replace('type="Recorder"', 'type="NoSuchAgent"'))
+    daemon.write_config(good_config(tmp_path).replace('type="Recorder"', 'type="../NoSuchAgent"'))
     result = daemon.run_to_exit("--config", str(daemon.config_file))
     assert result.returncode == 2
-    assert "resource svc: agent ocf:test:NoSuchAgent cannot be used" in result.stderr
-    assert "not found" in result.stderr and "Traceback" not in result.stderr
+    assert "resource svc: agent 'ocf:test:../NoSuchAgent': its type" in result.stderr
+    assert "Traceback" not in result.stderr
     assert stored_revision(daemon) == before
 
 
 def test_other_mistakes_each_get_one_clear_line(daemon: Daemon, tmp_path: Path) -> None:
     two_nodes = good_config(tmp_path).replace(
         "<nodes/>", '<nodes><node id="1" uname="n1"/><node id="2" uname="n2"/></nodes>')
-    daemon.write_config(two_nodes.replace('class="ocf"', 'class="systemd"', 1))
+    daemon.write_config(two_nodes.replace('class="ocf"', 'class="nagios"', 1))
     result = daemon.run_to_exit("--config", str(daemon.config_file))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "the SQLite store keeps a cluster on one machine only" in result.stderr
-    assert "agent class 'systemd'" in result.stderr and "not supported yet" in result.stderr
+    assert "agent class 'nagios'" in result.stderr and "not supported yet" in result.stderr
     result = daemon.run_to_exit("--config", str(tmp_path / "missing.xml"))
     assert result.returncode == 2 and "cannot read the configuration" in result.stderr
     daemon.write_config(good_config(tmp_path))

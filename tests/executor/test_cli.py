@@ -32,7 +32,7 @@ def test_list_shows_classes_providers_and_agents(agent_args: list[str]) -> None:
     code, out, _ = vigil(*agent_args, "list")
     assert code == 0
     assert "vigil-test (" in out and "minimal" in out and "vigil-test-service" in out
-    assert "systemd  not supported yet" in out
+    assert "systemd  units, run through systemd's D-Bus API" in out
     code, out, _ = vigil(*agent_args, "list", "--format", "names")
     assert "ocf:vigil-test:minimal" in out.splitlines() and "lsb:vigil-test-service" in out.splitlines()
     assert "ocf:vigil-test:noexec" not in out  # not executable: not an agent
@@ -92,7 +92,7 @@ def test_run_checks_parameters_before_a_start(agent_args: list[str]) -> None:
     code, out, _ = vigil(*agent_args, "run", "ocf:vigil-test:minimal", "start", "-p", "count=many")
     assert code == 6
     assert "required parameter 'state' (State file) is missing" in out
-    assert "parameter 'count' must be an integer, not 'many'" in out
+    assert "warning: parameter 'count' is declared an integer, but is 'many'" in out
     code, out, _ = vigil(*agent_args, "run", "ocf:vigil-test:minimal", "start", "--no-check")
     assert code == 6 and "exit reason: the state parameter is required" in out  # the agent's own answer
 
@@ -126,7 +126,7 @@ def test_run_reports_a_timeout(agent_args: list[str], tmp_path: Path) -> None:
         (("run", "ocf:vigil-test:minimal", "start", "-p", "state"), "'state' is not NAME=VALUE"),
         (("run", "ocf:vigil-test:minimal", "start", "--timeout", "soon"), "invalid interval 'soon'"),
         (("run", "ocf:vigil-test:minimal", "start", "--timeout", "0"), "not a positive duration"),
-        (("test", "systemd:sshd"), "not supported yet"),
+        (("test", "upstart:sshd"), "use ocf:PROVIDER:TYPE"),
     ],
 )
 def test_bad_arguments_are_usage_errors(agent_args: list[str], args: tuple[str, ...], message: str) -> None:

@@ -139,7 +139,7 @@ def test_agent_names(text: str, spec: AgentSpec) -> None:
     [
         ("Dummy", "use ocf:PROVIDER:TYPE"),
         ("ocf:Dummy", "use ocf:PROVIDER:TYPE"),
-        ("systemd:sshd", "not supported yet"),
+        ("upstart:sshd", "systemd:UNIT"),
         ("ocf:heart beat:Dummy", "use ocf:PROVIDER:TYPE"),
     ],
 )

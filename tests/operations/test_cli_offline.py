@@ -87,7 +87,7 @@ def test_a_bad_configuration_without_a_daemon_changes_nothing(tmp_path: Path) ->
     state = tmp_path / "state"
     vigil("config", "load", str(write_cib(tmp_path / "good.xml")), "--state-dir", str(state))
     before = stored(state)
-    bad = write_cib(tmp_path / "bad.xml", agent="NoSuchAgent",
+    bad = write_cib(tmp_path / "bad.xml", agent="../NoSuchAgent",
                     nodes='<node id="a" uname="a"/><node id="b" uname="b"/>')
     code, out, err = vigil("config", "load", str(bad), "--node", "n1", "--state-dir", str(state))
     assert code == 2 and out == ""
@@ -95,7 +95,7 @@ def test_a_bad_configuration_without_a_daemon_changes_nothing(tmp_path: Path) ->
     assert lines[0] == f"vigil: error: {bad}: 3 problems; nothing was changed"
     assert lines[1].startswith("  nodes: this node 'n1' is not among the configured nodes (a, b)")
     assert lines[2].startswith("  nodes: 2 nodes are configured (a, b)")
-    assert lines[3].startswith("  resource web: agent ocf:heartbeat:NoSuchAgent cannot be used")
+    assert lines[3].startswith("  resource web: agent 'ocf:heartbeat:../NoSuchAgent': its type")
     broken = tmp_path / "broken.xml"
     broken.write_text("<cib>\n<configuration>\n")
     code, _, err = vigil("config", "load", str(broken), "--state-dir", str(state))

@@ -168,10 +168,10 @@ def test_an_operator_drives_a_real_resource(daemon: Daemon) -> None:
     # A bad configuration through the running daemon: every problem, nothing changed.
     before = daemon.status()["config_revision"]
     bad = daemon.state_dir.parent / "bad.xml"
-    bad.write_text(CIB.format(state=daemon.web_state).replace('type="Dummy"', 'type="NoSuchAgent"'))
+    bad.write_text(CIB.format(state=daemon.web_state).replace('type="Dummy"', 'type="../NoSuchAgent"'))
     error = daemon.vigil("config", "load", str(bad), expect=2)
     assert error.startswith(f"vigil: error: {bad}: 1 problem; nothing was changed\n")
-    assert "resource web: agent ocf:heartbeat:NoSuchAgent cannot be used" in error
+    assert "resource web: agent 'ocf:heartbeat:../NoSuchAgent': its type" in error
     assert daemon.status()["config_revision"] == before
     shown = daemon.vigil("config", "show")
     assert '<primitive id="web" class="ocf" provider="heartbeat" type="Dummy">' in shown

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from vigil.admin import edits
 from vigil.admin.errors import AdminError, Conflict, NotFound
 from vigil.admin.tree import find_resource, node_names
+from vigil.model.cluster import Cluster
 from vigil.model.config import Config
 from vigil.model.failcounts import failure_attribute
 from vigil.model.membership import as_planned
@@ -400,6 +401,12 @@ async def history(admin: Admin, rsc: str, node: str | None = None, limit: int = 
 
 
 async def status(admin: Admin, controller: ControllerInfo) -> StatusReport:
+    return (await status_and_cluster(admin, controller))[0]
+
+
+async def status_and_cluster(admin: Admin, controller: ControllerInfo) -> tuple[StatusReport, Cluster]:
+    """The status and the cluster it was built from (one snapshot, as the controller plans it):
+    crm_mon's XML reads both."""
     snapshot = await admin.store.snapshot()
     now = int(admin.clock())
     cluster = snapshot.cluster
@@ -414,8 +421,8 @@ async def status(admin: Admin, controller: ControllerInfo) -> StatusReport:
     fencing = tuple(FencingInfo(e.target, e.action, e.succeeded, e.completed, e.executioner, e.origin,
                                 e.client, e.device) for e in await admin.store.fence_history())
     if not admin.store.capabilities.multi_node:
-        return dataclasses.replace(report, fencing=fencing)  # one machine: this node is the DC
-    return dataclasses.replace(report, fencing=fencing, controller=leader.holder if leader else None)
+        return dataclasses.replace(report, fencing=fencing), cluster  # one machine: this node is the DC
+    return dataclasses.replace(report, fencing=fencing, controller=leader.holder if leader else None), cluster
 
 
 async def all_failcounts(admin: Admin) -> list[FailCount]:

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 
 from vigil.admin.commands import CAS_ATTEMPTS, Admin, CommandResult
 from vigil.admin.errors import AdminError, BadConfiguration, Conflict
-from vigil.admin.intake import check_replacement, with_node
+from vigil.admin.intake import Findings, check_replacement, with_node
 from vigil.errors import InputError, Problem
 from vigil.formats.cib.dump import dump_cib
 from vigil.formats.yaml.dump import dump_yaml_config
@@ -24,8 +24,8 @@ from vigil.store.base import RevisionConflict, Store
 
 # Parses configuration text (CIB XML or YAML): (config, warnings), or InputError.
 ConfigParser = Callable[[bytes, str], tuple[Config, list[str]]]
-# Checks a configuration against this node: the problems found.
-ConfigChecker = Callable[[Config], Awaitable[list[Problem]]]
+# Checks a configuration against this node: the problems found (refused), and the warnings.
+ConfigChecker = Callable[[Config], Awaitable[Findings]]
 
 FORMATS = ("xml", "yaml")
 def render_config(config: Config, fmt: str, revision: int = 1) -> str:
@@ -56,10 +56,11 @@ async def load_config(admin: Admin, data: bytes, name: str, parse: ConfigParser,
     """
     parsed, warnings = parse_or_refuse(data, name, parse)
     config = with_node(parsed, admin.node) if admin.node else parsed
-    problems = await check(config)
-    if problems:
-        raise BadConfiguration(f"{name}: {_count(problems)}; nothing was changed",
-                               [str(problem) for problem in problems])
+    found = await check(config)
+    if found.problems:
+        raise BadConfiguration(f"{name}: {_count(found.problems)}; nothing was changed",
+                               [str(problem) for problem in found.problems])
+    warnings = [*warnings, *found.warnings]
     for _ in range(CAS_ATTEMPTS):
         current, revision = await admin.store.get_config()
         if expected_revision is not None and revision != expected_revision:

@@ -4,8 +4,12 @@ A configuration is checked in full before it is stored, so a bad file is
 rejected with every problem named and the running configuration untouched:
 the parser reports syntax, types, dangling references and duplicate ids
 with their lines; :func:`check_for_node` adds what only this node can tell
-(is each agent installed, is this node one of the configured nodes, can the
-store hold that many nodes).
+(is this node one of the configured nodes, can the store hold that many
+nodes, is each agent of a class vigil runs).  What concerns one resource on
+one node is a warning, never a refusal, as in Pacemaker: an agent that is
+not installed here (or whose meta-data fails) leaves that resource failed
+"not installed" on this node while everything else runs, and a parameter
+value that does not fit its declared type is the agent's to judge.
 
 A configuration that replaces a stored one is also held against it: a file
 naming no nodes never replaces a cluster of several (:func:`check_replacement`,
@@ -17,20 +21,21 @@ cluster store never replaces the cluster's configuration with its own file
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
 from vigil.errors import InputError, Problem
 from vigil.events.exhausted import POLICIES, POLICY_META
 from vigil.executor.executor import Executor
+from vigil.executor.metadata import AgentMetadata, type_mismatches
 from vigil.executor.request import AgentSpec
 from vigil.formats.config_file import load_config_data, load_config_file
 from vigil.model.config import Clone, Config, Group, Node, Primitive, Resource
 from vigil.model.names import agent_name_problem
 from vigil.store.base import RevisionConflict, Store
 
-SUPPORTED_CLASSES = ("ocf", "lsb", "stonith")
+SUPPORTED_CLASSES = ("ocf", "lsb", "systemd", "service", "stonith")
 
 
 def parse_config(data: bytes, name: str) -> tuple[Config, list[str]]:
@@ -49,10 +54,19 @@ def with_node(config: Config, node: str) -> Config:
     return replace(config, nodes=(Node(id=node, uname=node),))
 
 
-async def check_for_node(config: Config, node: str, executor: Executor, *, multi_node: bool) -> list[Problem]:
-    """What stops ``config`` from running on ``node`` with this store; empty when it can."""
-    return (check_nodes(config, node, multi_node=multi_node) + check_policies(config)
-            + await check_agents(config, executor))
+@dataclass(frozen=True)
+class Findings:
+    """What checking a configuration found: problems refuse it; warnings are shown and it goes in."""
+
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+async def check_for_node(config: Config, node: str, executor: Executor, *, multi_node: bool) -> Findings:
+    """What stops ``config`` from running on ``node`` with this store (none: it can), and what to warn of."""
+    agents = await check_agents(config, executor)
+    problems = check_nodes(config, node, multi_node=multi_node) + check_policies(config) + agents.problems
+    return Findings(problems, agents.warnings)
 
 
 def check_nodes(config: Config, node: str | None, *, multi_node: bool) -> list[Problem]:
@@ -69,10 +83,20 @@ def check_nodes(config: Config, node: str | None, *, multi_node: bool) -> list[P
     return problems
 
 
-async def check_agents(config: Config, executor: Executor) -> list[Problem]:
-    """Is every primitive's agent of a class vigil runs, installed, and does it give its metadata?"""
+async def check_agents(config: Config, executor: Executor) -> Findings:
+    """Is every primitive's agent one vigil can run, and does it fit on this node?
+
+    Refused (wrong on every node): a class vigil does not run, an agent name
+    that is not a plain name.  Warned of (this node's, or the agent's, own
+    business): an agent not installed here or whose meta-data fails (the
+    executor then answers its probe "not installed", rc 5, and the scheduler
+    keeps the resource off this node, as Pacemaker does; on many machines an
+    agent installed on some nodes only is normal), and a parameter value not
+    of the type the meta-data declares (:func:`~vigil.executor.metadata.type_mismatches`).
+    """
     problems: list[Problem] = []
-    checked: dict[str, str | None] = {}
+    warnings: list[str] = []
+    fetched: dict[str, AgentMetadata | str] = {}
     for prim in config.primitives():
         where = f"resource {prim.id}"
         if prim.cls not in SUPPORTED_CLASSES:
@@ -84,14 +108,25 @@ async def check_agents(config: Config, executor: Executor) -> list[Problem]:
             # Never looked up, let alone run for its meta-data.
             problems.append(Problem(where, name_problem))
             continue
-        if prim.agent not in checked:
-            spec = AgentSpec(prim.cls, prim.type, prim.provider)
-            fetch = await executor.fetch_metadata(spec)
-            checked[prim.agent] = None if fetch.metadata is not None else fetch.error
-        error = checked[prim.agent]
-        if error is not None:
-            problems.append(Problem(where, f"agent {prim.agent} cannot be used: {error}"))
-    return problems
+        if prim.agent not in fetched:
+            fetch = await executor.fetch_metadata(AgentSpec(prim.cls, prim.type, prim.provider))
+            fetched[prim.agent] = fetch.metadata if fetch.metadata is not None else fetch.error
+        found = fetched[prim.agent]
+        if isinstance(found, str):
+            warnings.append(f"{where}: agent {prim.agent} cannot be used on this node: {found}; the "
+                            "resource will be failed here (not installed) and run where the agent works")
+            continue
+        warnings.extend(f"{where}: {mismatch}" for mismatch in _param_mismatches(prim, found))
+    return Findings(problems, warnings)
+
+
+def _param_mismatches(prim: Primitive, metadata: AgentMetadata) -> list[str]:
+    """Every configured value (of every instance attribute set) not of its declared type, once each."""
+    found: list[str] = []
+    for nvset in prim.params:
+        for name, value in nvset.values:
+            found.extend(m for m in type_mismatches(metadata, {name: value}) if m not in found)
+    return found
 
 
 def _agent_name_problem(prim: Primitive) -> str | None:

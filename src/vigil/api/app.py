@@ -14,7 +14,10 @@ from importlib.metadata import PackageNotFoundError, version
 from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse
 
+from vigil.admin.attributes import DelayedWrites
 from vigil.admin.commands import Admin
+from vigil.api.agent_tools import agent_tool_routes
+from vigil.api.attributes import attribute_routes
 from vigil.api.auth import token_checker, token_reader
 from vigil.api.configuration import config_routes
 from vigil.api.context import ApiContext
@@ -22,6 +25,8 @@ from vigil.api.errors import install_error_handlers
 from vigil.api.hosts import HostGuard, HostPolicy
 from vigil.api.limits import BodyLimit
 from vigil.api.nodes import node_routes
+from vigil.api.origin import OriginGuard
+from vigil.api.page import web_routes
 from vigil.api.reads import read_routes
 from vigil.api.resources import resource_routes
 
@@ -43,6 +48,7 @@ def create_app(context: ApiContext, hosts: HostPolicy | None = None) -> FastAPI:
     app.state.vigil = context
     install_error_handlers(app)
     app.add_middleware(BodyLimit)
+    app.add_middleware(OriginGuard)  # a change from another origin's page: 403 (docs/security.md)
     if hosts is not None:
         app.add_middleware(HostGuard, policy=hosts)  # added last: runs first
     controller = context.controller
@@ -62,4 +68,7 @@ def create_app(context: ApiContext, hosts: HostPolicy | None = None) -> FastAPI:
     app.include_router(resource_routes(admin, controller, auth), prefix=API_PREFIX)
     app.include_router(node_routes(admin, controller, auth, context.fencing), prefix=API_PREFIX)
     app.include_router(config_routes(admin, context, auth, token_reader(context.token)), prefix=API_PREFIX)
+    app.include_router(attribute_routes(admin, auth, DelayedWrites(admin)), prefix=API_PREFIX)
+    app.include_router(agent_tool_routes(admin, auth), prefix=API_PREFIX)
+    app.include_router(web_routes(app, admin, context, token_reader(context.token)))  # the page (docs/web.md)
     return app

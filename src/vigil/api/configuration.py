@@ -17,9 +17,9 @@ from fastapi.responses import Response
 from vigil.admin.commands import Admin, CommandResult
 from vigil.admin.configuration import load_config, render_config
 from vigil.admin.errors import AdminError
+from vigil.admin.intake import Findings
 from vigil.api.context import ApiContext
 from vigil.api.secrets import masked_config, placeholder_problems
-from vigil.errors import Problem
 from vigil.formats.yaml.dump import NotExpressibleInYaml
 from vigil.model.config import Config
 
@@ -41,8 +41,9 @@ def config_routes(admin: Admin, context: ApiContext, auth: Sequence[Depends],
                   has_token: Callable[..., Awaitable[bool]]) -> APIRouter:
     router = APIRouter(tags=["configuration"])
 
-    async def check(config: Config) -> list[Problem]:
-        return placeholder_problems(config) + await context.check_config(config)
+    async def check(config: Config) -> Findings:
+        found = await context.check_config(config)
+        return Findings(placeholder_problems(config) + found.problems, found.warnings)
 
     @router.get("/config", summary="The configuration (its revision in the ETag and "
                 f"{REVISION_HEADER} headers); secret parameters masked without the token",

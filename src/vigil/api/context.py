@@ -11,8 +11,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from vigil.admin.intake import Findings
 from vigil.api.secrets import PrivateParams
-from vigil.errors import Problem
+from vigil.api.what_if import FailureImaginer
+from vigil.events.recent import RecentEvents
 from vigil.model.activity import ControllerStats, MonitorKey, TransitionReport
 from vigil.model.config import Config
 from vigil.store.base import Store
@@ -67,8 +69,8 @@ class NodeFencing(Protocol):
 
 # Parses configuration text (CIB XML or YAML): (config, warnings), or InputError.
 ConfigParser = Callable[[bytes, str], tuple[Config, list[str]]]
-# Checks a configuration against this node (agents installed, the node listed): problems found.
-ConfigChecker = Callable[[Config], Awaitable[list[Problem]]]
+# Checks a configuration against this node (the node listed, agents usable): problems and warnings.
+ConfigChecker = Callable[[Config], Awaitable[Findings]]
 
 
 @dataclass(frozen=True)
@@ -84,3 +86,7 @@ class ApiContext:
     private_params: PrivateParams | None = None
     # `vigil node fence` and `confirm-fenced`; None: not offered (answered 503).
     fencing: NodeFencing | None = None
+    # The web page's recent events (the dispatcher's listener); None: the page shows none.
+    recent_events: RecentEvents | None = None
+    # The web page's what-if (vigil.simulator.what_if.imagine); None: not offered (answered 503).
+    what_if: FailureImaginer | None = None

@@ -23,7 +23,10 @@ import click
 
 from vigil.executor import ActionRequest, ActionResult, AgentSpec, Executor
 from vigil.executor.agenttest import AgentTest
+from vigil.executor.cluster_tools import temporary_tools_dir
+from vigil.executor.environment import with_cluster_tools
 from vigil.executor.lsb import DEFAULT_INIT_DIR
+from vigil.executor.node_name import local_node_name
 from vigil.model.isodate import parse_interval_ms
 from vigil.output.agent import (
     metadata_json,
@@ -73,8 +76,10 @@ def _spec(text: str) -> AgentSpec:
 
 def _executor(ctx: click.Context, check_params: bool = True) -> Executor:
     options = ctx.find_object(dict) or {}
+    # The agent meets vigil's attrd_updater, crm_attribute ... as under `vigil run` (docs/agents-tools.md).
+    environ = with_cluster_tools(os.environ, temporary_tools_dir())
     return Executor(ocf_root_dir=options.get("ocf_root"), lsb_dir=options.get("lsb_dir", DEFAULT_INIT_DIR),
-                    check_params=check_params)
+                    check_params=check_params, environ=environ)
 
 
 def _run_async(executor: Executor, work: Callable[[], Awaitable[T]]) -> T:
@@ -110,7 +115,7 @@ def _run_async(executor: Executor, work: Callable[[], Awaitable[T]]) -> T:
 
 
 def _node_defaults(node: str | None, node_uuid: str | None) -> tuple[str, str]:
-    name = node or os.uname().nodename
+    name = node or local_node_name()
     return name, node_uuid or name
 
 
@@ -167,7 +172,7 @@ def list_agents(ctx: click.Context, standard: str | None, provider: str | None, 
         click.echo(f"lsb  {installed.lsb_dir}")
         click.echo(wrapped(f"  ({len(installed.lsb)}): ", " ".join(installed.lsb) or "no init script found"))
     if standard is None and provider is None:
-        click.echo("systemd  not supported yet")
+        click.echo("systemd  units, run through systemd's D-Bus API (list them with systemctl)")
 
 
 @agent.command()
@@ -193,7 +198,7 @@ _common_options = [
     click.option("--timeout", default=None, callback=_duration_ms, metavar="S",
                  help="Timeout in seconds (or 20s, 1m); default: the agent's meta-data, else 20 s."),
     click.option("--resource", "resource_id", default=None, help="Resource id (default: the agent's type)."),
-    click.option("--node", default=None, help="Node name (default: this host's name)."),
+    click.option("--node", default=None, help="Node name (default: `uname -n`, as `vigil run`'s)."),
     click.option("--node-uuid", default=None, help="Node id (default: the node name)."),
     click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True),
 ]

@@ -82,8 +82,10 @@ def load(file: Path, if_revision: int | None, node: str | None, state_dir: str |
          store: str | None) -> None:
     """Replace the configuration with FILE (like `cibadmin --replace` / `pcs cluster cib-push`).
 
-    FILE is checked in full first (syntax, references, agents installed,
-    nodes); on any problem every one is listed and nothing changes.
+    FILE is checked in full first (syntax, references, agent classes and
+    names, nodes); on any problem every one is listed and nothing changes.
+    An agent not installed on this node and a parameter value not of its
+    declared type are warnings: the configuration is loaded.
 
     Works without a running vigil too: it then opens the store in the state
     directory directly, so a configuration can be prepared before the first
@@ -146,7 +148,7 @@ async def _load_offline(directory: Path, data: bytes, name: str, node: str | Non
                         if_revision: int | None, url: str | None = None) -> CommandResult:
     from vigil.admin.commands import Admin
     from vigil.admin.configuration import load_config, parse_or_refuse
-    from vigil.admin.intake import check_agents, check_nodes, check_policies, parse_config
+    from vigil.admin.intake import Findings, check_agents, check_nodes, check_policies, parse_config
     from vigil.daemon.statedir import prepare_state_dir, resolve_store_url
     from vigil.executor.executor import Executor
     from vigil.model.config import Config
@@ -157,9 +159,10 @@ async def _load_offline(directory: Path, data: bytes, name: str, node: str | Non
     store = open_store(resolve_store_url(directory, url), create=True)
     executor = Executor()
 
-    async def check(config: Config) -> list[Problem]:
-        return (check_nodes(config, node, multi_node=store.capabilities.multi_node)
-                + check_policies(config) + await check_agents(config, executor))
+    async def check(config: Config) -> Findings:
+        agents = await check_agents(config, executor)
+        return Findings(check_nodes(config, node, multi_node=store.capabilities.multi_node)
+                        + check_policies(config) + agents.problems, agents.warnings)
 
     try:
         admin = Admin(store=store, poke=lambda reason: None, clock=time.time, node=node or "")

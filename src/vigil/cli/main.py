@@ -51,13 +51,18 @@ class LazyGroup(click.Group):
 
 
 def report(error: VigilError) -> NoReturn:
-    """Print ``error`` for the user (its messages, details, notes) and exit with its code."""
-    for message in error.messages:
-        click.echo(f"vigil: error: {message}", err=True)
-    for detail in error.details:
-        click.echo(f"  {detail}", err=True)
-    for note in getattr(error, "__notes__", ()):
-        click.echo(f"vigil: {note}", err=True)
+    """Print ``error`` for the user (its messages, details, notes) and exit with its code.
+
+    Under systemd (stderr the journal's stream) each line is marked an error,
+    so that a `vigil run` that cannot start shows in ``journalctl -p err``.
+    """
+    from vigil.daemon.logs import JOURNAL_ERROR, journal_lines, stderr_is_journal  # only on errors
+
+    lines = [f"vigil: error: {message}" for message in error.messages]
+    lines += [f"  {detail}" for detail in error.details]
+    lines += [f"vigil: {note}" for note in getattr(error, "__notes__", ())]
+    text = "\n".join(lines)
+    click.echo(journal_lines(text, JOURNAL_ERROR) if stderr_is_journal() else text, err=True)
     sys.exit(error.exit_code)
 
 

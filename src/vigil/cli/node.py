@@ -1,5 +1,6 @@
-"""``vigil node``: standby, online, maintenance (permanent node attributes, as ``pcs node``), and
-fencing on request (``pcs stonith fence``, ``pcs stonith confirm``)."""
+"""``vigil node``: standby, online, maintenance (permanent node attributes, as ``pcs node``), any
+node attribute by hand (``pcs node attribute``, ``crm_attribute``), and fencing on request
+(``pcs stonith fence``, ``pcs stonith confirm``)."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ def _post(state_dir: str | None, node: str | None, action: str, body: dict[str, 
 @click.group()
 def node() -> None:
     """Put a node in standby or maintenance, or bring it back online (NODE: default this vigil's node);
-    fence a node, or confirm that it is down."""
+    read or set its attributes; fence a node, or confirm that it is down."""
 
 
 @node.command()
@@ -77,6 +78,78 @@ def fence(node_name: str, action: str | None, state_dir: str | None) -> None:
     rejoins; a failure is recorded in the fence history and exits 1.
     """
     _post(state_dir, node_name, "fence", {"action": action} if action else None, timeout=FENCE_WAIT_S)
+
+
+LIFETIMES = ("reboot", "forever")
+
+
+@node.command()
+@click.argument("node_name", metavar="NODE")
+@click.argument("name", required=False)
+@click.argument("value", required=False)
+@click.option("--delete", is_flag=True, help="Remove the attribute (from both lifetimes unless --lifetime "
+              "says which).")
+@click.option("--lifetime", type=click.Choice(LIFETIMES), default=None,
+              help="reboot: transient, cleared when the node leaves (what agents such as ping publish); "
+                   "forever: permanent, in the configuration.  Setting: forever by default (as pcs node "
+                   "attribute); reading: the value rules see (the transient one over the permanent one).")
+@state_dir_option
+def attribute(node_name: str, name: str | None, value: str | None, delete: bool, lifetime: str | None,
+              state_dir: str | None) -> None:
+    """Read, set or remove a node attribute by hand (crm_attribute -N NODE -n NAME [-v VALUE | -D]).
+
+    With NAME alone, print its value (exit 1 when it is not set); with VALUE,
+    set it; with --delete, remove it.  Without NAME, list NODE's attributes.
+    Location rules on attributes (``pingd lte 0``) and node health
+    (``#health-cpu``) act on the change at once.
+    """
+    from vigil.cli.client import connect, echo_result
+
+    if delete and value is not None:
+        raise InputError([Problem("--delete", f"remove {name} or set it to {value!r}, not both: leave out "
+                                  "the value or --delete")])
+    if name is None and delete:
+        raise InputError([Problem("--delete", "say which attribute to remove: vigil node attribute NODE NAME "
+                                  "--delete")])
+    with connect(state_dir) as client:
+        path = f"/api/v1/nodes/{_quote(node_name)}/attributes"
+        if name is None:
+            _list_attributes(client.get_json(path, lifetime=lifetime))
+        elif delete:
+            results = [client.request("DELETE", f"{path}/{_quote(name)}", change=True,
+                                      params={"lifetime": each}).json()
+                       for each in ((lifetime,) if lifetime else LIFETIMES)]
+            # what was removed; when nothing was there, the last answer says so
+            for result in [r for r in results if r.get("changed")] or results[-1:]:
+                echo_result(result)
+        elif value is not None:
+            echo_result(client.change("PUT", f"{path}/{_quote(name)}",
+                                      {"value": value, "lifetime": lifetime or "forever"}))
+        elif lifetime is None:
+            _print_value(node_name, name, None, client.get_json(path)["attributes"].get(name))
+        else:
+            found = client.get_json(f"{path}/{_quote(name)}", lifetime=lifetime)
+            _print_value(node_name, name, lifetime, found.get("value"))
+
+
+def _quote(text: str) -> str:
+    """A path segment: every character that is not plain encoded (``#health-cpu``)."""
+    from urllib.parse import quote
+
+    return quote(text, safe="")
+
+
+def _list_attributes(found: dict[str, Any]) -> None:
+    for key, value in sorted(found["attributes"].items()):
+        click.echo(f"{key}={value}")
+
+
+def _print_value(node_name: str, name: str, lifetime: str | None, value: str | None) -> None:
+    """The value alone (for scripts); not set: a message and exit 1."""
+    if value is None:
+        where = f" ({'transient' if lifetime == 'reboot' else 'permanent'})" if lifetime else ""
+        raise VigilError(f"{name} is not set on {node_name}{where}")
+    click.echo(value)
 
 
 CONFIRM_RISK = """\

@@ -27,7 +27,7 @@ from vigil.errors import InputError, VigilError
               help="The store: sqlite:///PATH (one machine) or etcd://HOST:PORT[,HOST:PORT...][/CLUSTER]; "
                    "default: $VIGIL_STORE, else the one the state directory recorded, else the SQLite "
                    "store in it.  Recorded in the state directory for the commands that run without vigil.")
-@click.option("--node", default=None, help="This node's name (default: the host name).")
+@click.option("--node", default=None, help="This node's name (default: `uname -n`, as Pacemaker's).")
 @click.option("--member-ttl", "member_ttl", type=click.IntRange(min=2), default=None, metavar="SECONDS",
               help="TTL of this node's membership lease in the store (default: the cluster option "
                    "member-ttl, 3 s): how long a node that died or was cut off stays a member.")
@@ -47,12 +47,13 @@ def run(config_file: Path | None, state_dir: str | None, listen: str | None, all
     import logging
 
     from vigil.daemon.logs import setup_logging
-    from vigil.daemon.main import DEFAULT_LISTEN, Daemon, DaemonOptions, default_node_name
+    from vigil.daemon.main import DEFAULT_LISTEN, Daemon, DaemonOptions
+    from vigil.executor.node_name import local_node_name
 
     listener = setup_logging(log_format, logging.DEBUG if verbose else logging.INFO)
     options = DaemonOptions(
         state_dir=resolve_state_dir(state_dir),
-        node=node or default_node_name(),
+        node=node or local_node_name(),
         listen=listen or DEFAULT_LISTEN,
         config_file=config_file,
         leave_running=leave_running,

@@ -52,8 +52,10 @@ from vigil.events.model import NO_EVENTS, AttributeEvent, EventSink, NodeEvent
 from vigil.fencing.fencer import Fencer
 from vigil.model.activity import ControllerStats, MonitorKey, TransitionReport
 from vigil.model.cluster import Cluster
+from vigil.model.node_attributes import cleared_on_join
 from vigil.model.status import NodeState
 from vigil.model.transition import Action, Transition
+from vigil.output.graph import graph_json
 from vigil.scheduler import IncrementalScheduler
 from vigil.store.base import Snapshot, Store, StoreError, WorkOrderConflict
 from vigil.store.coord import Guard, GuardLost
@@ -229,6 +231,8 @@ class Controller:
         await self._set_member()
         await self.store.set_node_attribute(self.node, "shutdown", None)
         state = snapshot.cluster.status.node(self.node)
+        for name in cleared_on_join(state):
+            await self.store.set_node_attribute(self.node, name, None)
         for history in state.resources if state is not None else ():
             await self.store.forget_resource(self.node, history.id)
         log.info("node %s joined; probing every resource to learn what runs here", self.node)
@@ -475,7 +479,8 @@ class Controller:
                             options, recovery_exhausted(transition, snapshot.cluster, int(now), now))
         summary = tuple(line.render().removeprefix("* ") for line in transition.summary)
         work = [a for a in transition.actions if not a.pseudo]
-        report = TransitionReport(number, now, summary, len(work), self._wake_reason)
+        report = TransitionReport(number, now, summary, len(work), self._wake_reason,
+                                  graph=graph_json(transition))
         self.transitions.append(report)
         await self._publish(report)
         log.info("transition %d (after %s): %s", number, self._wake_reason, _describe(summary, work))

@@ -34,6 +34,7 @@ from vigil.controller.settings import controller_options
 from vigil.events.model import NO_EVENTS, EventSink
 from vigil.model.activity import ControllerStats
 from vigil.model.cluster import Cluster
+from vigil.model.node_attributes import cleared_on_join
 from vigil.model.status import NodeState
 from vigil.store.base import ORDER_PENDING, Store, StoreError, WorkOrder, WorkOrderConflict
 from vigil.store.coord import Guard, GuardLost
@@ -159,6 +160,8 @@ class NodeAgent:
                                                   join="member", expected="member"), guard=guard)
         await self.store.set_node_attribute(self.node, "shutdown", None, guard=guard)
         state = snapshot.cluster.status.node(self.node)
+        for name in cleared_on_join(state):
+            await self.store.set_node_attribute(self.node, name, None, guard=guard)
         for history in state.resources if state is not None else ():
             await self.store.forget_resource(self.node, history.id, guard=guard)
         log.info("node %s joined (incarnation %d); running its work orders", self.node, guard.revision)

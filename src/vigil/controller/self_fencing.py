@@ -5,9 +5,9 @@ controller records it lost and (with fencing) fences it, then starts its
 resources elsewhere.  A node cut off from the store, or frozen, cannot know
 when that happens.  So it watches its own lease (:class:`LeaseWatch`):
 
-- once the lease is **at risk** (no renewal acknowledged for three quarters
-  of its TTL: two refreshes in a row missed), the node stops every resource
-  it runs, by itself, before the lease can expire (:func:`stop_everything_here`);
+- once the lease is **at risk** (no renewal acknowledged for nine tenths
+  of its TTL, 2.7 s by default), the node stops every resource it runs, by
+  itself, before the lease can expire (:func:`stop_everything_here`);
 - from then on, and whenever the lease may have expired (a process that was
   paused and wakes up late), its executor **starts nothing**
   (:meth:`LeaseWatch.may_start`).
@@ -20,11 +20,16 @@ be reached.  The node then joins again (its history forgotten, so the
 controller probes it) as soon as it can, with the same membership if it held,
 else with a new one.
 
-The threshold leaves the stops a quarter of the TTL (0.75 s with the default
-TTL of 3 s) before the lease may expire; a stop that takes longer is still
-finished before the node's resources start elsewhere when fencing is
-enabled (the fencing comes first) and, without fencing, the controller waits
-the longest stop timeout (:func:`vigil.controller.membership.stop_wait_s`).
+The threshold is a trade: an etcd leader election acknowledges no refresh
+for 1-2 s (measured here: 1.7 s from the leader's kill -9 to the next
+leader), and a node must not stop its resources for that; the stops must
+begin before the lease can expire.  So they begin 0.3 s before the local,
+conservative end of the lease (the time the last acknowledged refresh was
+*sent*, plus the TTL; etcd's own expiry comes later still: it checks every
+0.5 s).  A stop that takes longer is still finished before the node's
+resources start elsewhere when fencing is enabled (the fencing comes first)
+and, without fencing, the controller waits the longest stop timeout
+(:func:`vigil.controller.membership.stop_wait_s`).
 """
 
 from __future__ import annotations
@@ -44,8 +49,13 @@ from vigil.store.coord import Lease
 
 log = logging.getLogger(__name__)
 
-# The share of the lease's TTL that must remain for the node to count as a safe member.
-AT_RISK_SHARE = 0.25
+# How much of the lease must remain for the node to count as a safe member: a tenth of its TTL,
+# at least 0.3 s (0.3 s of the default 3 s: the node stops its resources 2.7 s after its last
+# acknowledged refresh).  Late enough to ride out an etcd leader election (1-2 s here, during
+# which no refresh is acknowledged), early enough that the stops begin before the lease can
+# expire; the fencing (or, without it, the controller's wait for the longest stop) covers them.
+AT_RISK_SHARE = 0.1
+AT_RISK_MIN_S = 0.3
 # The tasks a node at risk still runs: what stops or observes, never what starts.
 SAFE_TASKS = frozenset({"stop", "demote", "monitor", "cancel", "notify", "meta-data", "validate-all"})
 
@@ -58,7 +68,7 @@ class LeaseWatch:
 
     @property
     def threshold_s(self) -> float:
-        return self.lease.ttl * AT_RISK_SHARE
+        return max(self.lease.ttl * AT_RISK_SHARE, AT_RISK_MIN_S)
 
     def remaining_s(self) -> float:
         """How long the lease surely lives on (negative: it may have expired)."""

@@ -1,10 +1,12 @@
 """The daemon's life: open the store, take the configuration, serve the API, run the controller.
 
 Start-up is refused, with every problem named and nothing stored, when the
-configuration is bad (syntax, an agent that is not installed, a node that is
-not this one).  SIGTERM or SIGINT stops it gracefully: every resource here is
-stopped in order (``stop_reason=shutdown``) unless ``--leave-running``; a
-second signal stops at once and leaves the resources as they are.
+configuration is bad (syntax, an agent class vigil does not run, a node that
+is not this one); an agent missing on this node is only a warning (its
+resource is failed "not installed" here, as in Pacemaker).  SIGTERM or
+SIGINT stops it gracefully: every resource here is stopped in order
+(``stop_reason=shutdown``) unless ``--leave-running``; a second signal
+stops at once and leaves the resources as they are.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import contextlib
 import logging
 import os
 import signal
-import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ import uvicorn
 
 from vigil.admin.intake import (
     Agreement,
+    Findings,
     agrees_with_file,
     check_for_node,
     install,
@@ -34,6 +36,7 @@ from vigil.admin.intake import (
 from vigil.api.app import create_app
 from vigil.api.context import ApiContext
 from vigil.api.hosts import HostPolicy
+from vigil.api.page import close_live_feed
 from vigil.api.secrets import private_params_of
 from vigil.controller.loop import Controller
 from vigil.controller.settings import member_ttl_s
@@ -52,12 +55,16 @@ from vigil.daemon.statedir import (
 from vigil.daemon.systemd import notify
 from vigil.errors import InputError, Problem
 from vigil.events.dispatcher import EventDispatcher
+from vigil.events.recent import RecentEvents
+from vigil.executor.cluster_tools import TOOLS_SUBDIR, install_shims
+from vigil.executor.environment import with_cluster_tools
 from vigil.executor.executor import Executor
 from vigil.executor.subreaper import Subreaper
 from vigil.fencing.agent import FenceAgents
 from vigil.fencing.device import StonithClass
 from vigil.fencing.fencer import Fencer
 from vigil.model.config import Config
+from vigil.simulator.what_if import imagine
 from vigil.store import NodeNameTaken, Store, StoreError, open_store
 from vigil.store.coord import Guard, Lease
 
@@ -91,10 +98,6 @@ def parse_listen(text: str) -> tuple[str, int]:
     return host.strip("[]"), int(port_text)
 
 
-def default_node_name() -> str:
-    return socket.gethostname().split(".", 1)[0]
-
-
 class _ApiServer(uvicorn.Server):
     """uvicorn's server, minus its signal handling: signals belong to the daemon,
     which stops the resources before the API goes away."""
@@ -111,12 +114,15 @@ class Daemon:
     def __init__(self, options: DaemonOptions) -> None:
         self.options = options
         self.store: Store | None = None
-        self.executor = Executor()
+        # Every agent finds vigil's attrd_updater, crm_attribute ... first (docs/agents-tools.md).
+        state_dir = options.state_dir.absolute()
+        agent_env = with_cluster_tools(os.environ, state_dir / TOOLS_SUBDIR, state_dir)
+        self.executor = Executor(environ=agent_env)
         # Fence devices (class stonith) run through the fence agents, as do fencings.
-        self.fence_agents = FenceAgents(self.executor.spawner)
+        self.fence_agents = FenceAgents(self.executor.spawner, environ=agent_env)
         self.executor.classes["stonith"] = StonithClass(self.fence_agents)
         # Alert agents and webhooks, told of every event (docs/events.md).
-        self.events = EventDispatcher(options.node)
+        self.events = EventDispatcher(options.node, environ=agent_env)
         # What agents orphan is re-parented to vigil and reaped by it (docs/executor.md).
         self.subreaper = Subreaper()
         self.controller: Controller | ClusterNode | None = None
@@ -132,6 +138,7 @@ class Daemon:
         lock = StateDirLock(options.state_dir)
         lock.acquire()
         try:
+            install_shims(options.state_dir.absolute() / TOOLS_SUBDIR)
             await self._run_locked(host, port, hosts)
         finally:
             lock.release()
@@ -226,21 +233,23 @@ class Daemon:
         else:
             loaded, _revision = await store.get_config()
         config = with_node(loaded, options.node)
-        problems = await self.check(config)
-        if problems:
-            raise InputError(problems)
+        found = await self.check(config)
+        if found.problems:
+            raise InputError(found.problems)
+        for warning in found.warnings:
+            log.warning("%s", warning)
         if await install(store, config, agrees=agrees):
             origin = f" from {options.config_file}" if options.config_file else ""
             log.info("configuration installed%s", origin)
         elif options.config_file is not None:
             log.info("%s is the configuration already stored: nothing written", options.config_file)
 
-    async def check(self, config: Config) -> list[Problem]:
+    async def check(self, config: Config) -> Findings:
         assert self.store is not None
         return await check_for_node(config, self.options.node, self.executor,
                                     multi_node=self.store.capabilities.multi_node)
 
-    async def _check_for_api(self, config: Config) -> list[Problem]:
+    async def _check_for_api(self, config: Config) -> Findings:
         return await self.check(with_node(config, self.options.node))
 
     async def _serve(self, controller: Controller | ClusterNode, store: Store, token: str, host: str,
@@ -249,10 +258,12 @@ class Daemon:
                              check_config=self._check_for_api, clock=time.time,
                              private_params=private_params_of(self.executor),
                              fencing=FenceRequests(store, Fencer(self.fence_agents), self.events,
-                                                   self.options.node, time.time, controller))
+                                                   self.options.node, time.time, controller),
+                             recent_events=self._recent_events(), what_if=imagine)
         # A request still running at shutdown (a `resource restart` waiting) is ended after a few
         # seconds rather than holding up the exit.
-        server = _ApiServer(uvicorn.Config(create_app(context, hosts), host=host, port=port, log_config=None,
+        app = create_app(context, hosts)
+        server = _ApiServer(uvicorn.Config(app, host=host, port=port, log_config=None,
                                            lifespan="off", access_log=False,
                                            timeout_graceful_shutdown=API_SHUTDOWN_GRACE_S))
         serving = asyncio.create_task(server.serve(), name="api")
@@ -276,8 +287,15 @@ class Daemon:
         finally:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(signum)
+            await close_live_feed(app)  # the web page's streams would hold the exit up
             server.should_exit = True
             await serving
+
+    def _recent_events(self) -> RecentEvents:
+        """The newest events, kept for the web page (docs/web.md)."""
+        recent = RecentEvents()
+        self.events.add_listener(recent.add)
+        return recent
 
     def _on_signal(self, signum: int) -> None:
         self._signals += 1

@@ -2,10 +2,20 @@
 
 ``emit()`` puts an event on a bounded queue and returns: it never blocks
 and never raises, so a slow or broken alert agent cannot delay the
-controller.  A task of the dispatcher's own takes events in order and
-starts one delivery per target that wants it (every recipient of every
-alert, in parallel), each under its own timeout; a full queue drops the
-newest event and says so in the log.
+controller.  A task of the dispatcher's own takes events in order and hands
+each to the *lane* of every target that wants it (one lane per recipient of
+each alert), at once: it never waits for a delivery.
+
+A lane runs its target's deliveries as soon as they come, up to
+:data:`MAX_IN_FLIGHT_PER_TARGET` at once, each under its own timeout; more
+wait in that lane only, in event order, their timeout not yet running.  So
+an alert agent never waits for another one, as in Pacemaker, which runs
+every alert of every event at once: a 6 s agent taking every slot of a
+shared pool once delayed every other agent's next events by 6 s.  A lane
+holds at most ``queue_size`` events; beyond that it drops its newest, and
+says so, without touching the other lanes.  Deliveries of one target may
+end out of order when several run at once (in Pacemaker too); the
+``CRM_alert_node_sequence`` they carry is given in event order.
 
 Alert agents run through a spawner of their own, not the executor's: the
 executor's slots are for resource actions, and a batch of slow alerts must
@@ -22,8 +32,9 @@ import contextlib
 import logging
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -37,9 +48,11 @@ from vigil.model.config import Config
 log = logging.getLogger(__name__)
 
 DEFAULT_QUEUE_SIZE = 1000
-DEFAULT_MAX_IN_FLIGHT = 64
-# Alert agents running at once (more wait for a slot, their timeout not yet running).
-ALERT_PROCESSES = max(8, 2 * (os.cpu_count() or 1))
+# Deliveries of one target (an alert's recipient) running at once; more wait in its lane.
+MAX_IN_FLIGHT_PER_TARGET = max(8, 2 * (os.cpu_count() or 1))
+# The alert spawner's own limit, a safety net only: far above what the lanes of any
+# sensible configuration run at once, so that it never makes one alert wait for another.
+ALERT_PROCESSES = 1024
 # At exit, wait for deliveries at most this long beyond the longest alert timeout.
 FLUSH_GRACE_S = 5.0
 MAX_FLUSH_S = 120.0
@@ -56,8 +69,21 @@ class DispatchStats:
     timed_out: int = 0
 
 
+@dataclass
+class _Lane:
+    """One target's own queue: (event, sequence) in event order, and how many workers take from it."""
+
+    pending: deque[tuple[Event, int]] = field(default_factory=deque)
+    workers: int = 0
+    dropped: int = 0
+
+
 class EventDispatcher:
-    """Delivers events to the configured alerts of one node (``origin``)."""
+    """Delivers events to the configured alerts of one node (``origin``).
+
+    ``queue_size`` bounds the queue from the controller and each target's
+    lane; ``max_in_flight`` is how many deliveries of one target run at once.
+    """
 
     def __init__(
         self,
@@ -65,7 +91,7 @@ class EventDispatcher:
         *,
         spawner: Spawner | None = None,
         queue_size: int = DEFAULT_QUEUE_SIZE,
-        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        max_in_flight: int = MAX_IN_FLIGHT_PER_TARGET,
         environ: Mapping[str, str] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], float] = time.time,
@@ -78,7 +104,9 @@ class EventDispatcher:
         self.stats = DispatchStats()
         self.deliveries: list[Delivery] = []  # the newest ones, for tests and status
         self._queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=queue_size)
-        self._slots = asyncio.Semaphore(max_in_flight)
+        self._lane_size = queue_size
+        self._max_in_flight = max_in_flight  # per target
+        self._lanes: dict[AlertTarget, _Lane] = {}
         self._listeners: list[Listener] = []
         self._in_flight: set[asyncio.Task[None]] = set()
         self._sequence = 0
@@ -90,7 +118,8 @@ class EventDispatcher:
     # -- configuration -----------------------------------------------------------------------
 
     def configure(self, config: Config) -> None:
-        """Take the alerts of ``config`` (events already queued go to the new ones)."""
+        """Take the alerts of ``config``: events not yet handed to a lane go to the new ones (a
+        lane's backlog goes as it was configured when it was queued)."""
         targets = resolve_alerts(config, int(self.clock()))
         if targets != self.targets:
             log.info("alerts: %s", ", ".join(t.name for t in targets) if targets else "none configured")
@@ -98,6 +127,8 @@ class EventDispatcher:
                 if not (os.path.isfile(path) and os.access(path, os.X_OK)):
                     log.warning("alert agent %s is not an executable file: its alerts will fail", path)
         self.targets = targets
+        for target in [t for t, lane in self._lanes.items() if t not in targets and lane.workers == 0]:
+            del self._lanes[target]
 
     @property
     def max_timeout_s(self) -> float:
@@ -147,26 +178,48 @@ class EventDispatcher:
         while True:
             event = await self._queue.get()
             try:
-                await self._dispatch(event)
-            except asyncio.CancelledError:
-                raise
+                self._dispatch(event)
             except Exception:
                 log.exception("could not dispatch a %s event", event.kind)
             finally:
                 self._queue.task_done()
 
-    async def _dispatch(self, event: Event) -> None:
+    def _dispatch(self, event: Event) -> None:
+        """Hand ``event`` to the lane of every target that wants it; waits for nothing."""
         if isinstance(event, ResourceEvent) and event.is_expected_probe:
             return  # Pacemaker sends no alert for a probe that found what it expected
         for target in self.targets:
             if not target.wants(event):
                 continue
+            lane = self._lanes.setdefault(target, _Lane())
+            if len(lane.pending) >= self._lane_size:
+                self._drop(target, lane)
+                continue
             self._sequence += 1
-            await self._slots.acquire()
-            task = asyncio.create_task(self._deliver(event, target, self._sequence),
-                                       name=f"alert {target.name}")
-            self._in_flight.add(task)
-            task.add_done_callback(self._in_flight.discard)
+            lane.pending.append((event, self._sequence))
+            if lane.workers < self._max_in_flight:
+                lane.workers += 1
+                task = asyncio.create_task(self._work(target, lane), name=f"alert {target.name}")
+                self._in_flight.add(task)
+                task.add_done_callback(self._in_flight.discard)
+
+    def _drop(self, target: AlertTarget, lane: _Lane) -> None:
+        self.stats.dropped += 1
+        lane.dropped += 1
+        if lane.dropped == 1 or lane.dropped % 100 == 0:
+            log.warning("alert %s: %d event(s) dropped so far: %d are waiting for its agent (too slow?)",
+                        target.name, lane.dropped, len(lane.pending))
+
+    async def _work(self, target: AlertTarget, lane: _Lane) -> None:
+        """Deliver from ``target``'s lane until it is empty; one of at most ``max_in_flight`` such workers."""
+        try:
+            while lane.pending:
+                event, sequence = lane.pending.popleft()
+                await self._deliver(event, target, sequence)
+        finally:
+            lane.workers -= 1
+            if lane.workers == 0 and not lane.pending and target not in self.targets:
+                self._lanes.pop(target, None)
 
     async def _deliver(self, event: Event, target: AlertTarget, sequence: int) -> None:
         try:
@@ -179,8 +232,6 @@ class EventDispatcher:
         except Exception:
             log.exception("alert %s: delivery failed", target.name)
             delivery = Delivery(target, Outcome.FAILED, "internal error")
-        finally:
-            self._slots.release()
         if delivery.outcome is Outcome.DELIVERED:
             self.stats.delivered += 1
         elif delivery.outcome is Outcome.TIMED_OUT:
@@ -218,8 +269,9 @@ class EventDispatcher:
         self._closed = True
         bound = timeout if timeout is not None else min(MAX_FLUSH_S, self.max_timeout_s + FLUSH_GRACE_S)
         if not await self.flush(bound):
-            log.warning("alerts: %d event(s) and %d delivery(ies) left undelivered at exit",
-                        self._queue.qsize(), len(self._in_flight))
+            waiting = self._queue.qsize() + sum(len(lane.pending) for lane in self._lanes.values())
+            log.warning("alerts: %d event(s) left undelivered at exit, and %d delivery(ies) ended",
+                        waiting, sum(lane.workers for lane in self._lanes.values()))
         tasks = [task for task in (self._task, *self._in_flight) if task is not None]
         for task in tasks:
             task.cancel()

@@ -19,7 +19,11 @@ One difference, on purpose: Pacemaker sets ``CRM_meta_name`` and
 sets them (``interval`` 0 is what ocf-shellfuncs assumes when it is missing).
 
 vigil's own environment is inherited, minus any ``OCF_*`` variable (a stray
-``OCF_RESKEY_x`` in an operator's shell must not reach an agent).
+``OCF_RESKEY_x`` in an operator's shell must not reach an agent).  ``vigil
+run`` adds its commands for agents (``attrd_updater``, ``crm_attribute``
+...): first in ``PATH``, as ``HA_SBIN_DIR`` (where ``ocf-shellfuncs`` looks
+for them), and ``VIGIL_STATE_DIR`` (how they reach this node's daemon); see
+:func:`with_cluster_tools` and :mod:`vigil.executor.cluster_tools`.
 """
 
 from __future__ import annotations
@@ -177,6 +181,30 @@ def metadata_variables(request: ActionRequest, root: Path) -> dict[str, str]:
     }
     if request.agent.provider is not None:
         env["OCF_RESOURCE_PROVIDER"] = request.agent.provider
+    return env
+
+
+# ocf-shellfuncs runs ${HA_SBIN_DIR}/attrd_updater, crm_attribute ...
+HA_SBIN_DIR = "HA_SBIN_DIR"
+# How vigil's commands for agents find this node's daemon (vigil.daemon.statedir.STATE_DIR_ENV).
+STATE_DIR_ENV = "VIGIL_STATE_DIR"
+
+
+def with_cluster_tools(environ: Mapping[str, str], tools_dir: Path,
+                       state_dir: Path | None = None) -> dict[str, str]:
+    """``environ`` with vigil's commands for agents in ``tools_dir`` first in ``PATH`` and as
+    ``HA_SBIN_DIR``, and ``VIGIL_STATE_DIR`` set to ``state_dir`` (when given).
+
+    Agents run ``attrd_updater`` and the rest either by name or as
+    ``${HA_SBIN_DIR}/crm_attribute``: both find vigil's, never Pacemaker's.
+    """
+    env = dict(environ)
+    directory = str(tools_dir)
+    rest = [part for part in env.get("PATH", DEFAULT_PATH).split(":") if part and part != directory]
+    env["PATH"] = ":".join([directory, *rest])
+    env[HA_SBIN_DIR] = directory
+    if state_dir is not None:
+        env[STATE_DIR_ENV] = str(state_dir)
     return env
 
 

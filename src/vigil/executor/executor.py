@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Protocol
 
 from vigil.executor.environment import inherited_environment, ocf_root
+from vigil.executor.fetch import MetadataFetch as MetadataFetch  # re-exported: its old home
 from vigil.executor.lsb import DEFAULT_INIT_DIR, LsbClass
 from vigil.executor.metadata import AgentMetadata, MetadataCache, MetadataError, check_params, parse_metadata
 from vigil.executor.ocf import OcfClass
@@ -20,18 +21,10 @@ from vigil.executor.outcome import not_run
 from vigil.executor.process import Spawner, SpawnerClosed
 from vigil.executor.request import ActionRequest, AgentSpec
 from vigil.executor.results import ActionResult
+from vigil.executor.systemd import ServiceClass, SystemdClass, SystemdSettings
 from vigil.model.results import ExecStatus, OcfRc
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class MetadataFetch:
-    """A meta-data call: the raw result, and the parsed meta-data or why there is none."""
-
-    result: ActionResult | None
-    metadata: AgentMetadata | None
-    error: str = ""
 
 
 @dataclass(frozen=True)
@@ -60,10 +53,12 @@ class AgentClass(Protocol):
 class Executor:
     """Runs agents' actions on this node.
 
-    ``check_params`` makes a start refuse parameters that contradict the
-    agent's meta-data (a missing required one, a value of the wrong type)
-    with a clear message, instead of letting the agent fail somewhere less
-    clear.  ``environ`` replaces the inherited environment (for tests).
+    ``check_params`` makes a start refuse a required parameter that is
+    missing, with a clear message, instead of letting the agent fail
+    somewhere less clear; a value of the wrong type is only logged as a
+    warning (the agent judges its values, as under Pacemaker, and real
+    agents' own defaults break their declared types).  ``environ`` replaces
+    the inherited environment (for tests).
     """
 
     def __init__(
@@ -82,6 +77,11 @@ class Executor:
         # Classes beyond OCF and LSB, by standard, plugged in by whoever builds
         # the executor (vigil run adds stonith: vigil.fencing.device).
         self.classes: dict[str, AgentClass] = {}
+        # systemd units over D-Bus, and the service alias (an init script, else a unit): systemd.py.
+        self.systemd = SystemdClass(SystemdSettings.from_environ(environ))
+        self.classes["systemd"] = self.systemd
+        self.classes["service"] = ServiceClass(
+            self.systemd, self.lsb, lambda request: self.lsb.run(self.spawner, request, self.inherited))
         self.check_params = check_params
         self.inherited = inherited_environment(environ)
         self._cache = MetadataCache()
@@ -107,7 +107,7 @@ class Executor:
             request,
             OcfRc.ERR_UNIMPLEMENTED,
             ExecStatus.NOT_SUPPORTED,
-            f"agent class {standard!r} is not supported (ocf and lsb are)",
+            f"agent class {standard!r} is not supported ({', '.join(['ocf', 'lsb', *self.classes])} are)",
         )
 
     async def _check_start(self, request: ActionRequest) -> tuple[ActionResult | None, tuple[str, ...]]:
@@ -122,6 +122,8 @@ class Executor:
                 check.errors
             )
             return not_run(request, OcfRc.ERR_CONFIGURED, ExecStatus.ERROR_FATAL, reason, check.warnings), ()
+        for warning in check.warnings:
+            log.warning("%s: %s", request.resource_id, warning)
         return None, check.warnings
 
     async def fetch_metadata(

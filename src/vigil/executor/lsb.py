@@ -13,7 +13,7 @@ Pacemaker does (``services__lsb2ocf``):
 
 An init script gets no ``OCF_*`` variable and no parameters, only the
 inherited environment; it has no meta-data, so vigil builds some from its
-``### BEGIN INIT INFO`` header.  systemd units are not supported yet.
+``### BEGIN INIT INFO`` header.  systemd units are the systemd class's (``systemd.py``).
 """
 
 from __future__ import annotations

@@ -183,9 +183,9 @@ class ParamCheck:
 def check_params(metadata: AgentMetadata, params: Mapping[str, str]) -> ParamCheck:
     """Check instance parameters against the agent's meta-data.
 
-    Errors: a required parameter missing or empty, a value that is not of the
-    declared type (integer, boolean, one of a select's options).  Warnings:
-    a parameter the agent does not declare, a deprecated one.
+    Errors: a required parameter missing or empty.  Warnings: a value that
+    is not of the declared type (:func:`type_mismatches`), a parameter the
+    agent does not declare, a deprecated one.
     """
     errors: list[str] = []
     warnings: list[str] = []
@@ -200,14 +200,9 @@ def check_params(metadata: AgentMetadata, params: Mapping[str, str]) -> ParamChe
             continue
         if value is None:
             continue
-        if spec.type == "integer" and not _INTEGER.fullmatch(value.strip()):
-            errors.append(f"parameter '{spec.name}' must be an integer, not {value!r}")
-        elif spec.type == "boolean" and value.strip().lower() not in _BOOLEAN_VALUES:
-            errors.append(
-                f"parameter '{spec.name}' must be a boolean (true/false, yes/no, on/off, 1/0), not {value!r}"
-            )
-        elif spec.type == "select" and spec.options and value not in spec.options:
-            errors.append(f"parameter '{spec.name}' must be one of {', '.join(spec.options)}, not {value!r}")
+        mismatch = _type_mismatch(spec, value)
+        if mismatch is not None:
+            warnings.append(mismatch)
         if spec.deprecated:
             instead = f"; use {', '.join(spec.replaced_with)} instead" if spec.replaced_with else ""
             warnings.append(f"parameter '{spec.name}' is deprecated{instead}")
@@ -215,6 +210,32 @@ def check_params(metadata: AgentMetadata, params: Mapping[str, str]) -> ParamChe
     for name in sorted(set(params) - declared - IMPLICIT_PARAMETERS):
         warnings.append(f"parameter '{name}' is not in {agent}'s meta-data; the agent will likely ignore it")
     return ParamCheck(tuple(errors), tuple(warnings))
+
+
+def type_mismatches(metadata: AgentMetadata, params: Mapping[str, str]) -> list[str]:
+    """The values that are not of the type the meta-data declares (integer, boolean, a select's options).
+
+    Warnings, never refusals, as in Pacemaker, which does not check them at
+    all: agents' own defaults break their declared types (``ocf:pacemaker:ping``
+    declares ``dampen`` an integer and defaults it to ``1s``; four of
+    ``rabbitmq-server-ha``'s "booleans" hold ports and addresses), and the
+    agent is the judge of what it accepts.
+    """
+    found = (_type_mismatch(spec, params[spec.name]) for spec in metadata.parameters if spec.name in params)
+    return [mismatch for mismatch in found if mismatch is not None]
+
+
+def _type_mismatch(spec: ParameterSpec, value: str) -> str | None:
+    given = "the agent is given it as it is"
+    if spec.type == "integer" and not _INTEGER.fullmatch(value.strip()):
+        return f"parameter '{spec.name}' is declared an integer, but is {value!r} ({given})"
+    if spec.type == "boolean" and value.strip().lower() not in _BOOLEAN_VALUES:
+        return (f"parameter '{spec.name}' is declared a boolean (true/false, yes/no, on/off, 1/0), "
+                f"but is {value!r} ({given})")
+    if spec.type == "select" and spec.options and value not in spec.options:
+        return (f"parameter '{spec.name}' is declared one of {', '.join(spec.options)}, "
+                f"but is {value!r} ({given})")
+    return None
 
 
 def _text(element: etree._Element) -> str:

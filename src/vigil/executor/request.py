@@ -16,14 +16,14 @@ from vigil.model.names import is_plain_name
 # Pacemaker's default operation timeout.
 DEFAULT_TIMEOUT_MS = 20_000
 
-STANDARDS = ("ocf", "lsb")
+STANDARDS = ("ocf", "lsb", "systemd", "service")
 
 Pairs = tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True)
 class AgentSpec:
-    """An agent, as a CIB names it: ``ocf:heartbeat:Dummy``, ``lsb:logd``.
+    """An agent, as a CIB names it: ``ocf:heartbeat:Dummy``, ``lsb:logd``, ``systemd:httpd``.
 
     ``path`` is set for an agent given by its file (``vigil agent test
     ./myagent``) rather than found under the OCF root.
@@ -43,7 +43,7 @@ class AgentSpec:
 
     @classmethod
     def parse(cls, text: str) -> AgentSpec:
-        """Read ``ocf:PROVIDER:TYPE``, ``lsb:NAME``, or a path to an OCF agent.
+        """Read ``ocf:PROVIDER:TYPE``, ``lsb:NAME``, ``systemd:UNIT``, ``service:NAME`` or an agent's path.
 
         Raises ``ValueError`` with a message that says what form is expected.
         """
@@ -53,13 +53,12 @@ class AgentSpec:
         standard = parts[0].lower()
         if standard == "ocf" and len(parts) == 3 and all(is_plain_name(p) for p in parts[1:]):
             return cls("ocf", parts[2], parts[1])
-        if standard == "lsb" and len(parts) == 2 and is_plain_name(parts[1]):
-            return cls("lsb", parts[1])
-        if standard == "systemd" or standard == "service":
-            raise ValueError(f"{text!r}: the {standard} class is not supported yet (ocf and lsb are)")
+        if standard in ("lsb", "systemd", "service") and len(parts) == 2 and is_plain_name(parts[1]):
+            return cls(standard, parts[1])
         raise ValueError(
             f"{text!r} is not an agent: use ocf:PROVIDER:TYPE (e.g. ocf:heartbeat:Dummy), "
-            "lsb:NAME (a script in the init directory), or a path to an OCF agent"
+            "lsb:NAME (a script in the init directory), systemd:UNIT (e.g. systemd:httpd), "
+            "service:NAME, or a path to an OCF agent"
         )
 
     @classmethod

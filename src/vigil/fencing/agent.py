@@ -33,7 +33,12 @@ from vigil.model.names import is_plain_name
 
 log = logging.getLogger(__name__)
 
-FENCE_AGENT_DIR = Path("/usr/sbin")
+# Where fence agents are looked up: /usr/sbin, as Pacemaker's fencer does.  VIGIL_FENCE_AGENT_DIR
+# (read here only, once, when vigil starts) names another directory: for tests that must run a
+# fence agent of their own without installing it into /usr/sbin (the fault lab's fence_lab,
+# docs/reliability.md).  Whoever sets vigil's environment can already run anything as vigil.
+FENCE_AGENT_DIR_VARIABLE = "VIGIL_FENCE_AGENT_DIR"
+FENCE_AGENT_DIR = Path(os.environ.get(FENCE_AGENT_DIR_VARIABLE) or "/usr/sbin")
 METADATA_TIMEOUT_S = 30.0
 # Parameters Pacemaker handles itself and never passes to the agent.
 PACEMAKER_PARAMS = frozenset({"provides", "stonith-timeout", "crm_feature_set", "action"})

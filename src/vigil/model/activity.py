@@ -31,6 +31,9 @@ class TransitionReport:
     trigger: str
     finished: float | None = None
     outcome: str = "running"
+    # The transition's actions and order as JSON (vigil.output.graph), for the web page's graph;
+    # None when it was too large to keep, or the report is older than the field.
+    graph: str | None = None
 
 
 @dataclass

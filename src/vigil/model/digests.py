@@ -27,7 +27,9 @@ else:
         # a small `vigil simulate` needs in all (and this is faster for short
         # texts).
         from _md5 import md5
-    except ImportError:  # a Python built without it
+
+        md5(b"", usedforsecurity=False)  # a FIPS-mode Python may block its built-in hashes
+    except (ImportError, ValueError):  # a Python built without it, or one that refuses it
         from hashlib import md5
 
 DEFAULT_TIMEOUT_MS = 20000
@@ -52,7 +54,9 @@ def _quote(value: str) -> str:
 
 
 def digest(params: dict[str, str]) -> str:
-    return md5(f" {params_xml(params)}\n".encode()).hexdigest()
+    """Pacemaker's digest of ``params``: MD5 as a checksum, not for security, so a system in
+    FIPS mode (which refuses MD5 for security) computes it too."""
+    return md5(f" {params_xml(params)}\n".encode(), usedforsecurity=False).hexdigest()
 
 
 def operation_timeout_ms(config: Config, prim: Primitive, op: Op | None, task: str, interval_ms: int,

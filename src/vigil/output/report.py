@@ -8,16 +8,21 @@ layout is in :mod:`vigil.output.status_text`; the JSON is these dataclasses.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
 from vigil.model.booleans import is_true
 from vigil.model.cluster import Cluster
-from vigil.model.config import Clone, Config, Group, NvSet, Primitive, Resource
+from vigil.model.config import Clone, Config, Group, NvSet, Primitive, Resource, iter_primitives
+from vigil.model.failcounts import FAILURE_PREFIXES
+from vigil.model.node_attributes import configured_attributes
 from vigil.model.nvsets import plain_value, resolve_nvsets
-from vigil.model.options import unpack_options
+from vigil.model.options import Options, unpack_options
 from vigil.model.resources import IS_MANAGED, MAINTENANCE, TARGET_ROLE, instance_base, is_globally_unique
 from vigil.model.results import rc_name, rc_word, status_label
 from vigil.model.rule_eval import RuleContext
+from vigil.model.scores import lenient_score
 from vigil.model.transition import ClusterView, ResourceView, Transition
 from vigil.output.failcounts import FailCount, failcounts
 
@@ -33,6 +38,17 @@ class NodeReport:
     maintenance: bool
     # The node this vigil runs.
     local: bool
+    id: str = ""
+    type: str = "member"
+    # green, yellow or red: the node's #health-* attributes as node-health-strategy reads them
+    # (always green when the strategy is none), crm_mon's health.
+    health: str = "green"
+    # The node attributes crm_mon -A shows, by name: the configured (permanent) ones with the
+    # transient ones over them, Pacemaker's own bookkeeping left out (fail-counts, #health-*, ...).
+    attributes: dict[str, str] = field(default_factory=dict)
+    # For an attribute a ping resource running here sets (its name in lower case): the value it
+    # reaches when every host answers (host_list's length times multiplier), crm_mon's "expected".
+    ping_expected: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -79,6 +95,9 @@ class FailedAction:
     exit_reason: str | None = None
     last_rc_change: int | None = None
     exec_time_ms: int | None = None
+    queue_time_ms: int | None = None
+    # The execution status as recorded (``status`` is its word).
+    op_status: int = 0
 
 
 @dataclass(frozen=True)
@@ -178,7 +197,7 @@ def build_report(cluster: Cluster, transition: Transition, now: int, controller:
         have_quorum=view.have_quorum,
         stonith_enabled=options.stonith_enabled,
         maintenance_mode=options.maintenance_mode,
-        nodes=tuple(_nodes(config, cluster, view, controller.node, now)),
+        nodes=tuple(_nodes(config, cluster, view, controller.node, now, options)),
         resources=tuple(resource_tree(config, view, now)),
         failed_actions=tuple(failed_actions(cluster)),
         failcounts=tuple(failcounts(config, cluster.status, now)),
@@ -193,11 +212,13 @@ def build_report(cluster: Cluster, transition: Transition, now: int, controller:
     )
 
 
-def _nodes(config: Config, cluster: Cluster, view: ClusterView, local: str, now: int) -> list[NodeReport]:
-    configured = {node.uname: resolve_nvsets(node.attributes, RuleContext(now=now)) for node in config.nodes}
+def _nodes(config: Config, cluster: Cluster, view: ClusterView, local: str, now: int,
+           options: Options) -> list[NodeReport]:
+    configured = {node.uname: node for node in config.nodes}
     reports = []
     for node in view.nodes:
-        attrs = dict(configured.get(node.name, {}))
+        found = configured.get(node.name)
+        attrs = configured_attributes(found, now) if found is not None else {}
         state = cluster.status.node(node.name)
         if state is not None:
             attrs.update(state.attributes)
@@ -209,8 +230,83 @@ def _nodes(config: Config, cluster: Cluster, view: ClusterView, local: str, now:
             standby=is_true(attrs.get("standby")),
             maintenance=is_true(attrs.get(MAINTENANCE)),
             local=node.name == local,
+            id=found.id if found is not None else (state.id if state is not None else node.name),
+            type="remote" if node.is_remote else (found.type if found is not None else "member") or "member",
+            health=node_health(attrs, options),
+            attributes=shown_attributes(attrs),
+            ping_expected=_ping_expected(config, view, node.name, attrs, now),
         ))
     return reports
+
+
+# Attributes crm_mon -A never shows: Pacemaker's own bookkeeping (fail-counts, shutdown and standby
+# requests) and the built-in or health attributes, whose names start with "#".
+HIDDEN_ATTRIBUTE_PREFIXES = (*FAILURE_PREFIXES, "shutdown", "terminate", "standby", "#")
+
+
+def shown_attributes(attrs: Mapping[str, str]) -> dict[str, str]:
+    """The attributes crm_mon -A lists, sorted by name as it sorts them (byte order)."""
+    return {name: attrs[name] for name in sorted(attrs)
+            if not name.startswith(HIDDEN_ATTRIBUTE_PREFIXES)}
+
+
+def node_health(attrs: Mapping[str, str], options: Options) -> str:
+    """red, yellow or green, as crm_mon colours a node from its ``#health*`` attributes: any red
+    (or a score at or below node-health-red) is red; yellow when one is yellow (or at or below
+    node-health-yellow, when that differs from node-health-green); no strategy, always green."""
+    if options.node_health_strategy in ("none", ""):
+        return "green"
+    colour = "green"
+    for name, value in attrs.items():
+        if not name.startswith("#health"):
+            continue
+        word = value.strip().lower()
+        if word == "red":
+            return "red"
+        if word == "yellow":
+            colour = "yellow"
+            continue
+        score = {"green": options.node_health_green}.get(word)
+        if score is None:
+            score = lenient_score(value)
+        if score <= options.node_health_red:
+            return "red"
+        if score <= options.node_health_yellow and options.node_health_yellow != options.node_health_green:
+            colour = "yellow"
+    return colour
+
+
+# The agents that publish connectivity as a node attribute (ocf:pacemaker:ping and its old name).
+PING_TYPES = ("ping", "pingd")
+
+
+def _ping_expected(config: Config, view: ClusterView, node: str, attrs: dict[str, str],
+                   now: int) -> dict[str, int]:
+    """For each ping resource running on ``node``: its attribute (``name``, default pingd) and the
+    value it reaches when all of ``host_list`` answers (times ``multiplier``, default 1)."""
+    running = {instance_base(rsc.id) for rsc in view.resources if node in rsc.nodes}
+    expected: dict[str, int] = {}
+    for top in config.resources:
+        for prim in iter_primitives(top):
+            if prim.id not in running or prim.type.lower() not in PING_TYPES:
+                continue
+            params = resolve_nvsets(prim.params, RuleContext(now=now, node_attrs=attrs))
+            name = params.get("name", "pingd").lower()  # crm_mon matches it without case
+            host_list = params.get("host_list", "")
+            hosts = len(host_list.split(" ")) if host_list else 0
+            try:
+                multiplier = int(params.get("multiplier", "1"))
+            except ValueError:
+                multiplier = 1
+            expected.setdefault(name, hosts * multiplier)
+    return expected
+
+
+def natural_key(name: str) -> list[tuple[int, int | str]]:
+    """Sort key for node names as Pacemaker orders them: digit runs by value, the rest without case
+    (``node2`` before ``node10``)."""
+    return [(0, int(part)) if part.isdigit() else (1, part.lower()) for part in re.split(r"(\d+)", name)
+            if part]
 
 
 def _own_flags(meta: tuple[NvSet, ...]) -> tuple[bool, bool, bool]:
@@ -303,5 +399,6 @@ def failed_actions(cluster: Cluster) -> list[FailedAction]:
                     rc_text=rc_word(record.rc), status=status_label(record.op_status),
                     call_id=record.call_id, exit_reason=record.exit_reason,
                     last_rc_change=record.last_rc_change, exec_time_ms=record.exec_time_ms,
+                    queue_time_ms=record.queue_time_ms, op_status=record.op_status,
                 ))
     return found

@@ -14,15 +14,11 @@ from vigil.output.report import (
     StatusReport,
     TransitionInfo,
 )
+from vigil.output.report import natural_key as _natural_key
 from vigil.output.transition import NODE_MODES
 
 # crm_mon's words for a node that is not simply online; a shutting-down node too.
 _NODE_MODES = {**NODE_MODES, "shutting-down": "shutting down"}
-
-
-def _natural_key(name: str) -> list[tuple[int, int | str]]:
-    return [(0, int(part)) if part.isdigit() else (1, part.lower()) for part in re.split(r"(\d+)", name)
-            if part]
 
 
 def _flags(*words: str) -> str:
@@ -37,6 +33,9 @@ def render_status(report: StatusReport) -> str:
     lines += ["", "Full List of Resources:"]
     resource_lines = [line for rsc in report.resources for line in _resource_lines(rsc, report, "  ")]
     lines += resource_lines or ["  * No resources"]
+    attribute_lines = _attribute_lines(report.nodes)
+    if attribute_lines:
+        lines += ["", "Node Attributes:", *attribute_lines]
     if report.failcounts:
         lines += ["", "Migration Summary:", *_failcount_lines(report.failcounts)]
     if report.failed_actions:
@@ -110,25 +109,59 @@ def _node_lines(nodes: tuple[NodeReport, ...]) -> list[str]:
 
     A node lost without being fenced is ``UNCLEAN (offline)`` (the scheduler's
     word, while fencing is enabled); an offline node in standby or maintenance
-    keeps its mode, as crm_mon says ``OFFLINE (standby)``.
+    keeps its mode, as crm_mon says ``OFFLINE (standby)``.  A node whose health is
+    not green gets a line of its own, ``(health is RED)``.
     """
     lines: list[str] = []
     online: list[str] = []
     offline: list[str] = []
     for node in sorted(nodes, key=lambda n: _natural_key(n.name)):
-        if node.state == "online":
+        health = f" (health is {node.health.upper()})" if node.health != "green" else ""
+        if node.state == "online" and not health:
             online.append(node.name)
+        elif node.state == "online":
+            lines.append(f"  * Node {node.name}: online{health}")
         elif node.state == "offline" and (node.standby or node.maintenance):
-            lines.append(f"  * Node {node.name}: OFFLINE ({'standby' if node.standby else 'maintenance'})")
-        elif node.state == "offline":
+            lines.append(f"  * Node {node.name}: OFFLINE ({'standby' if node.standby else 'maintenance'})"
+                         f"{health}")
+        elif node.state == "offline" and not health:
             offline.append(node.name)
+        elif node.state == "offline":
+            lines.append(f"  * Node {node.name}: OFFLINE{health}")
         else:
-            lines.append(f"  * Node {node.name}: {_NODE_MODES.get(node.state, node.state)}")
+            lines.append(f"  * Node {node.name}: {_NODE_MODES.get(node.state, node.state)}{health}")
     if online:
         lines.append(f"  * Online: [ {' '.join(online)} ]")
     if offline:
         lines.append(f"  * OFFLINE: [ {' '.join(offline)} ]")
     return lines
+
+
+def _attribute_lines(nodes: tuple[NodeReport, ...]) -> list[str]:
+    """crm_mon -A's "Node Attributes": each online node's attributes, with what a ping resource
+    running there says of connectivity (lost at 0, degraded below what all its hosts give)."""
+    lines: list[str] = []
+    for node in sorted(nodes, key=lambda n: _natural_key(n.name)):
+        if not node.online or not node.attributes:
+            continue
+        lines.append(f"  * Node: {node.name}:")
+        for name, value in node.attributes.items():
+            line = f"    * {name:<32}\t: {value:<10}"
+            expected = node.ping_expected.get(name.lower())
+            if expected is not None:
+                reached = _leading_int(value)
+                if reached <= 0:
+                    line += "\t: Connectivity is lost"
+                elif reached < expected:
+                    line += f"\t: Connectivity is degraded (Expected={expected})"
+            lines.append(line)
+    return lines
+
+
+def _leading_int(text: str) -> int:
+    """The integer a value starts with (0 when it starts with none), as Pacemaker reads it."""
+    match = re.match(r"\s*[+-]?\d+", text)
+    return int(match.group()) if match else 0
 
 
 def _primitive_line(rsc: ResourceReport) -> str:

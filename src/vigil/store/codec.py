@@ -161,7 +161,8 @@ def decode_transition_report(text: str, where: str) -> TransitionReport:
                                 summary=tuple(str(line) for line in summary), actions=int(fields["actions"]),
                                 trigger=str(fields["trigger"]),
                                 finished=None if finished is None else float(finished),
-                                outcome=str(fields["outcome"]))
+                                outcome=str(fields["outcome"]),
+                                graph=graph if isinstance(graph := fields.get("graph"), str) else None)
     except (KeyError, TypeError, ValueError):
         raise StoreError(f"{where}: a transition report is damaged") from None
 

@@ -167,6 +167,8 @@ PAGE_KEYS = 5000
 INLINE_MAX = 1024 * 1024
 CHUNK_BYTES = 512 * 1024
 CALL_TIMEOUT_S = 10.0
+# How soon a lease refresh that failed is tried again (seconds).
+KEEPALIVE_RETRY_S = 0.1
 COMPACT_INTERVAL_S = 300.0
 COMPACT_KEEP = 10_000
 # Log entries pruned per write at most (etcd allows 128 operations per transaction), and, for a
@@ -1557,19 +1559,24 @@ class EtcdLease(Lease):
 
     async def _keepalive(self) -> None:
         period = max(self.ttl / 4, 0.2)
+        wait = period
         while not self._ended:
-            await asyncio.sleep(period)
+            await asyncio.sleep(wait)
             if self._suspended.is_set():
                 return
             sent = time.monotonic()
             reply = None
             try:
                 stream = self._stub.LeaseKeepAlive(
-                    iter([rpc.LeaseKeepAliveRequest(ID=self.id)]), timeout=CALL_TIMEOUT_S
+                    iter([rpc.LeaseKeepAliveRequest(ID=self.id)]), timeout=max(period, 0.5)
                 )
                 reply = await anext(aiter(stream))
             except Exception:
-                continue  # a missed refresh: valid_until says how long the lease surely lasts
+                # A missed refresh (valid_until says how long the lease surely lasts): asked again
+                # soon, so the first member that answers after an etcd election renews it at once.
+                wait = KEEPALIVE_RETRY_S
+                continue
+            wait = period
             if reply is None or reply.TTL <= 0:
                 with self._lock:
                     self._valid_until = 0.0  # expired at the server: gone for good
