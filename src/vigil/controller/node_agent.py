@@ -20,6 +20,7 @@ See docs/cluster.md.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 
@@ -68,8 +69,10 @@ class NodeAgent:
         self.ready = asyncio.Event()
         # Set when the membership was lost: the agent ended and acts no more.
         self.lost = asyncio.Event()
-        # Orders claimed by this agent and still running, by id.
+        # Orders claimed by this agent and still running, by id; those it abandoned (their tasks
+        # cancelled as it stopped everything), to be completed as not done.
         self._running: dict[str, asyncio.Task[None]] = {}
+        self._interrupted: set[str] = set()
         self.completed: list[str] = []
         self._stopping = asyncio.Event()
 
@@ -131,24 +134,40 @@ class NodeAgent:
             return
         log.critical("node %s was fenced while its vigil runs: it stops what it ran, then joins again",
                      self.node)
-        for task in self._running.values():
-            task.cancel()
-        await asyncio.gather(*self._running.values(), return_exceptions=True)
+        await self._cancel_running()
         await stop_everything_here(self.actions, self.view, self.node, int(self.clock.time()))
         self.view = None
         await self._join()
+        await self._finish_interrupted()
 
     async def stop_everything_here(self) -> int:
         """Self-fencing: end the running orders, stop (unrecorded) every resource here; how many."""
-        for task in self._running.values():
-            task.cancel()
-        await asyncio.gather(*self._running.values(), return_exceptions=True)
+        await self._cancel_running()
         return await stop_everything_here(self.actions, self.view, self.node, int(self.clock.time()))
 
     async def rejoin(self) -> None:
         """After a self-fencing with the membership intact: a member again, to be probed."""
         self.view = None
         await self._join()
+        await self._finish_interrupted()
+
+    async def _cancel_running(self) -> None:
+        """End the orders running here; they are completed as not done once the node is back."""
+        self._interrupted.update(self._running)
+        for task in self._running.values():
+            task.cancel()
+        await asyncio.gather(*self._running.values(), return_exceptions=True)
+
+    async def _finish_interrupted(self) -> None:
+        """Complete the orders this incarnation claimed and then abandoned (self-fencing, its own
+        fencing) as not done: the controller waiting for them goes on, and plans again."""
+        for order_id in sorted(self._interrupted):
+            with contextlib.suppress(WorkOrderConflict):  # done meanwhile, or removed by the controller
+                await self.store.complete_work_order(
+                    self.node, order_id, encode_result(False, "interrupted: the node stopped everything"),
+                    guard=self.incarnation)
+            log.warning("work order %s was interrupted on %s: completed as not done", order_id, self.node)
+        self._interrupted.clear()
 
     async def _join(self) -> None:
         """As a Pacemaker node rejoins: a member, its history forgotten (so it is probed again)."""

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from vigil.controller.actions import AgentActions, TransitionRun
 from vigil.model.transition import Action
-from vigil.store.base import ORDER_DONE, Store, StoreError, WorkOrder
+from vigil.store.base import ORDER_CLAIMED, ORDER_DONE, Store, StoreError, WorkOrder
 from vigil.store.coord import Guard, GuardLost
 
 log = logging.getLogger(__name__)
@@ -109,9 +109,15 @@ class RemoteActions:
                 return False
             if not await self.store.guard_holds(self.term):
                 raise GuardLost(self.term)
-            if node not in await self.store.members():
+            members = await self.store.members()
+            if node not in members:
                 log.error("%s on %s: the node left the cluster before completing its work order %s",
                           action.key, node, order.id)
+                return False
+            if found.state == ORDER_CLAIMED and members[node] != found.incarnation:
+                log.error("%s on %s: the node joined again since it claimed work order %s (incarnation %d, "
+                          "now %d): its result will never come", action.key, node, order.id,
+                          found.incarnation, members[node])
                 return False
             change = await self.store.wait_for_change(seen, timeout=ORDER_CHECK_S)
             seen = change.revision if change is not None else seen

@@ -296,7 +296,14 @@ class _LoopThread:
         waiter = asyncio.wrap_future(self.submit(coro))
         while True:
             # A call submitted as the loop stops may never run: look now and then.
-            done, _ = await asyncio.wait({waiter}, timeout=0.5)
+            try:
+                done, _ = await asyncio.wait({waiter}, timeout=0.5)
+            except asyncio.CancelledError:
+                # The caller gave up (a campaign's timeout, a stopping task): so does the work on
+                # the private loop, instead of running on unseen (and failing unheard).
+                if not self.loop.is_closed():
+                    waiter.cancel()
+                raise
             if done:
                 return waiter.result()
             if self.loop.is_closed() or not self._thread.is_alive():
@@ -1558,7 +1565,9 @@ class EtcdLease(Lease):
         await self._thread.call(grant())
 
     async def _keepalive(self) -> None:
-        period = max(self.ttl / 4, 0.2)
+        # A refresh every sixth of the TTL (0.5 s of 3 s): the first one after an etcd leader
+        # election comes soon, well inside the node's self-fencing margin.
+        period = max(self.ttl / 6, 0.2)
         wait = period
         while not self._ended:
             await asyncio.sleep(wait)
