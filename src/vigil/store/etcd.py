@@ -224,6 +224,15 @@ def parse_url(url: str) -> tuple[list[tuple[str, int]], str, dict[str, str]]:
     return endpoints, cluster, options
 
 
+def rotated_target(target: str, shift: int) -> str:
+    """``target`` with its addresses rotated by ``shift`` (pick_first tries another member first)."""
+    if not target.startswith("ipv4:"):
+        return target
+    addresses = target.removeprefix("ipv4:").split(",")
+    shift %= len(addresses)
+    return "ipv4:" + ",".join(addresses[shift:] + addresses[:shift])
+
+
 def channel_target(endpoints: Sequence[tuple[str, int]]) -> str:
     """A gRPC target: one ``host:port``, or ``ipv4:a:p,b:p`` (pick_first over all) for several."""
     if len(endpoints) == 1:
@@ -1569,6 +1578,7 @@ class EtcdLease(Lease):
         # election comes soon, well inside the node's self-fencing margin.
         period = max(self.ttl / 6, 0.2)
         wait = period
+        missed = 0
         while not self._ended:
             await asyncio.sleep(wait)
             if self._suspended.is_set():
@@ -1582,9 +1592,15 @@ class EtcdLease(Lease):
                 reply = await anext(aiter(stream))
             except Exception:
                 # A missed refresh (valid_until says how long the lease surely lasts): asked again
-                # soon, so the first member that answers after an etcd election renews it at once.
+                # soon, so the first member that answers after an etcd election renews it at once;
+                # after two in a row, through another member: a frozen one keeps its connection
+                # open, and gRPC would send every refresh to it until its keepalive gives up (7 s).
+                missed += 1
+                if missed % 2 == 0:
+                    await self._reconnect(missed // 2)
                 wait = KEEPALIVE_RETRY_S
                 continue
+            missed = 0
             wait = period
             if reply is None or reply.TTL <= 0:
                 with self._lock:
@@ -1593,6 +1609,16 @@ class EtcdLease(Lease):
             with self._lock:
                 if not self._ended:
                     self._valid_until = sent + int(reply.TTL)
+
+    async def _reconnect(self, shift: int) -> None:
+        """A new channel whose first address is another member's (on the lease's own loop)."""
+        old = self._channel
+        self._channel = grpc.aio.insecure_channel(rotated_target(self.target, shift),
+                                                  options=list(CHANNEL_OPTIONS))
+        self._stub = rpc.LeaseStub(self._channel)
+        if old is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(old.close(), 0.2)
 
     @property
     def valid_until(self) -> float:
