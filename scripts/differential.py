@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Run random clusters through Pacemaker's scheduler and vigil's, and report.
 
-    python scripts/differential.py --seeds 0-199 [--keep DIR] [--jobs 2]
+    python scripts/differential.py --seeds 0-199 [--keep DIR] [--jobs 2] [--preset clones]
                                    [--knob p_fencing=0.8 ...] [--show-known] [--show-order]
 
 Why a script beside the pytest test: the test answers "pass or fail" while
@@ -24,6 +24,8 @@ from typing import Any
 
 import diffharness as dh  # beside this script; the tests of tests/differential use it too
 
+from vigil.testing.gen_cluster import PRESETS
+
 
 def _knob(text: str) -> tuple[str, Any]:
     name, sep, value = text.partition("=")
@@ -38,10 +40,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", default="0-199", help="e.g. 0-199 or 3,17,40-45 (default 0-199)")
     ap.add_argument("--keep", type=Path, help="keep CIBs (and both outputs of disagreeing seeds) here")
     ap.add_argument("--jobs", type=int, default=None, help="parallel seeds (default: usable CPUs)")
+    ap.add_argument("--preset", choices=sorted(PRESETS),
+                    help="start from a named set of knobs (vigil.testing.gen_model.PRESETS); "
+                         "its seeds are judged against tests/differential/known_differences_PRESET.txt")
     ap.add_argument("--knob", type=_knob, action="append", default=[],
                     help="override a vigil.testing.gen_cluster.Knobs field, e.g. p_fencing=0.8")
-    ap.add_argument("--known", type=Path, default=dh.KNOWN_DIFFERENCES,
-                    help="known differences file (default: tests/differential/known_differences.txt)")
+    ap.add_argument("--known", type=Path, default=None,
+                    help="known differences file (default: tests/differential/known_differences.txt, "
+                         "or the preset's)")
     ap.add_argument("--show-known", action="store_true", help="also print the known disagreements")
     ap.add_argument("--show-order", action="store_true",
                     help="also print seeds that agree as multisets but not in order")
@@ -52,10 +58,11 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     seeds = dh.parse_seeds(args.seeds)
-    knobs = dict(args.knob)
+    knobs: dict[str, Any] = dict(PRESETS[args.preset]) if args.preset else {}
+    knobs.update(args.knob)
     jobs = args.jobs or dh.default_jobs()
-    known = dh.load_known(args.known)
-    if knobs and known.seeds:
+    known = dh.load_known(args.known or dh.known_differences_file(args.preset))
+    if args.knob and known.seeds:
         known.seeds.clear()  # seed entries only mean something with the default knobs
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="vigil-diff-") as tmp:

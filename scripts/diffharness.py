@@ -47,6 +47,14 @@ VIGIL_TIMEOUT_S = 30.0
 REPO_ROOT = Path(__file__).resolve().parent.parent
 KNOWN_DIFFERENCES = REPO_ROOT / "tests" / "differential" / "known_differences.txt"
 
+
+def known_differences_file(preset: str | None) -> Path:
+    """The known differences of the default knobs, or of a preset's seeds
+    (``known_differences_PRESET.txt``: its seed numbers name other clusters)."""
+    if preset is None:
+        return KNOWN_DIFFERENCES
+    return KNOWN_DIFFERENCES.with_name(f"known_differences_{preset}.txt")
+
 _WS = re.compile(r"\s+")
 
 

@@ -82,3 +82,14 @@ def test_stopping_instance_0_cancels_the_monitor_started_as_instance_2() -> None
         await monitors.close()
 
     asyncio.run(scenario())
+
+
+def test_a_promoted_monitor_expects_running_promoted() -> None:
+    """A recurring monitor defined for the Promoted role succeeds with rc 8 (the old name too)."""
+    from vigil.controller.recording import expected_rc
+
+    assert expected_rc("monitor", 10_000, "Promoted") == OcfRc.RUNNING_PROMOTED
+    assert expected_rc("monitor", 10_000, "Master") == OcfRc.RUNNING_PROMOTED
+    assert expected_rc("monitor", 11_000, "Unpromoted") == OcfRc.SUCCESS
+    assert expected_rc("monitor", 0, "Promoted") == OcfRc.NOT_RUNNING  # a probe
+    assert expected_rc("promote", 0) == OcfRc.SUCCESS

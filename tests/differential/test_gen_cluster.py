@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from vigil.testing.gen_cluster import Knobs, generate, generate_cluster, op_digest
+from vigil.testing.gen_cluster import PRESETS, Knobs, generate, generate_cluster, op_digest
 
 needs_crm_verify = pytest.mark.skipif(shutil.which("crm_verify") is None,
                                       reason="crm_verify (Pacemaker 2.1.5 CLI) is not installed")
@@ -103,6 +103,65 @@ def test_default_knobs_give_groups_and_clones_often() -> None:
             counts[tag] += tag in features
     assert counts["group"] >= 80 and counts["clone"] >= 60, counts
     assert min(counts.values()) >= 30, counts
+
+
+def test_clones_preset_puts_clones_in_most_clusters() -> None:
+    """The "clones" preset is what the second differential run relies on:
+    clones (often of groups, often interleaved and colocated with each other)
+    in nearly every cluster."""
+    counts = {"clone": 0, "cloned-group": 0, "interleave-pair": 0, "colocation-clone-clone": 0}
+    for seed in range(100):
+        features = generate_cluster(seed, **PRESETS["clones"]).features
+        for tag in counts:
+            counts[tag] += tag in features
+    assert counts["clone"] >= 80 and counts["cloned-group"] >= 60, counts
+    assert counts["interleave-pair"] >= 30 and counts["colocation-clone-clone"] >= 30, counts
+
+
+def test_promotable_preset_makes_promotable_clones_with_notifications() -> None:
+    """The "promotable" preset: promotable clones (most notifying) with
+    promotion scores, promoted instances and constraints by role."""
+    tags = ("promotable", "notify", "promoted", "promotion-score", "colocation-role", "order-promote",
+            "location-promoted", "failed-promoted")
+    counts = dict.fromkeys(tags, 0)
+    for seed in range(100):
+        features = generate_cluster(seed, **PRESETS["promotable"]).features
+        for tag in tags:
+            counts[tag] += tag in features
+    assert counts["promotable"] >= 80 and counts["notify"] >= 60 and counts["promoted"] >= 50, counts
+    assert min(counts.values()) >= 10, counts
+
+
+def test_promotable_knobs_leave_the_default_clusters_alone() -> None:
+    """The promotable knobs draw nothing at their default 0, so the default
+    seeds (and their known differences) stay the clusters they were."""
+    for seed in range(30):
+        assert "promotable" not in generate_cluster(seed).features
+        assert generate(seed) == generate(seed, p_promotable=0.0, p_notify=0.0)
+
+
+@needs_crm_verify
+@pytest.mark.parametrize("seed", range(10))
+def test_promotable_preset_is_valid_for_crm_verify(seed: int, tmp_path: Path) -> None:
+    cib = tmp_path / f"seed-{seed}.xml"
+    cib.write_bytes(generate(seed, **PRESETS["promotable"]))
+    proc = subprocess.run(["crm_verify", "-x", str(cib)], capture_output=True, text=True,
+                          timeout=60, check=False)
+    out = proc.stdout + proc.stderr
+    assert "Errors found" not in out and "validity error" not in out, out
+    assert proc.returncode in (0, 78), out  # 78: warnings only
+
+
+@needs_crm_verify
+@pytest.mark.parametrize("seed", range(10))
+def test_clones_preset_is_valid_for_crm_verify(seed: int, tmp_path: Path) -> None:
+    cib = tmp_path / f"seed-{seed}.xml"
+    cib.write_bytes(generate(seed, **PRESETS["clones"]))
+    proc = subprocess.run(["crm_verify", "-x", str(cib)], capture_output=True, text=True,
+                          timeout=60, check=False)
+    out = proc.stdout + proc.stderr
+    assert "Errors found" not in out and "validity error" not in out, out
+    assert proc.returncode in (0, 78), out  # 78: warnings only
 
 
 def _lrm_ids(xml: bytes) -> dict[str, set[str]]:

@@ -88,6 +88,21 @@ def test_the_stop_context_round_trips_through_meta_with_every_alias() -> None:
     assert CONTEXT_KEYS[-1] == "start_reason"
 
 
+def test_the_demote_and_promote_context_round_trips_through_meta() -> None:
+    demote = StopContext(demote_reason="failure", demote_final=False, demote_cause="db",
+                         demote_next_node="node1", recoveries_left="2")
+    meta = demote.to_meta()
+    assert meta["demote_final"] == "false" and meta["retries_left"] == "2"
+    assert StopContext.from_meta({**meta, "timeout": "20000"}) == demote
+    assert not demote.is_final_failure_stop  # a demote is not a stop
+    assert context_items(meta) == (("demote_reason", "failure"), ("demote_final", "false"),
+                                   ("demote_cause", "db"), ("demote_next_node", "node1"),
+                                   ("recoveries_left", "2"))
+    promote = StopContext(promote_reason="move")
+    assert promote.to_meta() == {"promote_reason": "move"}
+    assert StopContext.from_meta(promote.to_meta()) == promote
+
+
 def _after_new_year(set_id: str) -> Rule:
     return Rule(id=set_id, conditions=(DateExpression(id=f"{set_id}-date", operation="gt",
                                                       start="2026-01-01"),))

@@ -40,11 +40,13 @@ def summary_text(rendered: str) -> str:
 
 
 def context_text(transition: Transition) -> str:
-    """One line per stop or start: ``TASK RESOURCE NODE: key=value ...``, in
-    the context's own key order (aliases of recoveries_left left out)."""
+    """One line per stop, start, demote or promote: ``TASK RESOURCE NODE:
+    key=value ...``, in the context's own key order (aliases of
+    recoveries_left left out)."""
     lines = []
     for action in transition.actions:
-        if action.task not in ("stop", "start") or action.interval_ms != 0 or action.pseudo:
+        if action.task not in ("stop", "start", "demote", "promote") or action.interval_ms != 0 \
+                or action.pseudo:
             continue
         meta = dict(action.meta)
         words = [f"{key}={meta[key]}" for key in CONTEXT_KEYS if key in meta]

@@ -23,7 +23,7 @@ from typing import Protocol
 
 from vigil.controller.clock import Clock
 from vigil.controller.monitors import RecurringMonitors
-from vigil.controller.recording import Recorder, is_failure, metrics_task
+from vigil.controller.recording import Recorder, is_failure, metrics_task, role_of
 from vigil.controller.requests import ConfiguredPrimitives, PreparedAction, node_attributes, prepare
 from vigil.controller.settings import ControllerOptions
 from vigil.events.model import NO_EVENTS, EventSink, RecoveryExhausted, ResourceEvent
@@ -109,7 +109,8 @@ class AgentActions:
         if action.task == "stop":
             await self._cancel_monitors(run.cluster, prepared, action.resource, node)
         result = await self.executor.run(prepared.request)
-        key = self.recorder.transition_key(run.number, action.index, action.task, action.interval_ms)
+        key = self.recorder.transition_key(run.number, action.index, action.task, action.interval_ms,
+                                           role_of(prepared.request))
         expected = await self.recorder.record(prepared, result, dict(action.meta), key)
         if action.index in run.exhausted:
             self._gave_up(run, run.exhausted[action.index])
@@ -206,7 +207,7 @@ class AgentActions:
         """One run of a recurring monitor, counted in the metrics whether or not its result changed."""
         request = prepared.request
         result = await self.executor.run(request)
-        failed = is_failure(request.action, request.interval_ms, result)
+        failed = is_failure(request.action, request.interval_ms, result, role_of(request))
         seconds = result.duration_ms / 1000
         self.recorder.stats.count(metrics_task(request.action, request.interval_ms), seconds, failed)
         return result
@@ -224,7 +225,7 @@ class AgentActions:
         if pending is None or pending[0] is not result:
             pending = self._monitor_calls[key] = (result, self.recorder.next_call_id())
         transition_key = self._monitor_keys.get(key) or self.recorder.transition_key(
-            0, 0, prepared.request.action, prepared.request.interval_ms)
+            0, 0, prepared.request.action, prepared.request.interval_ms, role_of(prepared.request))
         expected = await self.recorder.record(prepared, result, {}, transition_key, counted=False,
                                               call_id=pending[1])
         self._monitor_calls.pop(key, None)

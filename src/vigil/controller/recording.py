@@ -33,6 +33,7 @@ from vigil.controller.clock import Clock
 from vigil.controller.health import STORE_RETRY_S, StoreHealth, next_delay
 from vigil.controller.requests import PreparedAction
 from vigil.events.model import NO_EVENTS, EventSink, ResourceEvent
+from vigil.executor.request import ActionRequest
 from vigil.executor.results import ActionResult
 from vigil.model.activity import ControllerStats
 from vigil.model.failcounts import last_failure_attribute
@@ -61,22 +62,35 @@ _DEGRADED = {OcfRc.DEGRADED: OcfRc.SUCCESS, OcfRc.DEGRADED_PROMOTED: OcfRc.RUNNI
 _PROBE_NOT_COUNTED = frozenset({OcfRc.ERR_INSTALLED})
 
 
-def expected_rc(task: str, interval_ms: int) -> int:
-    """What the controller expects: a probe expects "not running", the rest success."""
-    return OcfRc.NOT_RUNNING if task == "monitor" and interval_ms == 0 else OcfRc.SUCCESS
+PROMOTED_ROLES = frozenset({"Promoted", "Master"})
 
 
-def is_failure(task: str, interval_ms: int, result: ActionResult) -> bool:
+def expected_rc(task: str, interval_ms: int, role: str | None = None) -> int:
+    """What the controller expects: a probe expects "not running", a recurring monitor of the
+    promoted role "running promoted" (8), the rest success."""
+    if task == "monitor" and interval_ms == 0:
+        return OcfRc.NOT_RUNNING
+    if task == "monitor" and role in PROMOTED_ROLES:
+        return OcfRc.RUNNING_PROMOTED
+    return OcfRc.SUCCESS
+
+
+def role_of(request: ActionRequest) -> str | None:
+    """The role an operation is defined for (its ``role`` meta), if any."""
+    return dict(request.meta).get("role")
+
+
+def is_failure(task: str, interval_ms: int, result: ActionResult, role: str | None = None) -> bool:
     """Did the action fail?  A probe that finds the resource in either state did not."""
     if result.status != ExecStatus.DONE:
         return True
     rc = _DEGRADED.get(result.rc, result.rc)
     if task == "monitor" and interval_ms == 0:
         return rc not in _PROBE_STATES
-    return int(rc) != expected_rc(task, interval_ms)
+    return int(rc) != expected_rc(task, interval_ms, role)
 
 
-def is_expected(task: str, interval_ms: int, result: ActionResult) -> bool:
+def is_expected(task: str, interval_ms: int, result: ActionResult, role: str | None = None) -> bool:
     """Did the action give what the transition was planned on?
 
     Stricter than "not a failure": a probe that finds the resource running
@@ -86,7 +100,7 @@ def is_expected(task: str, interval_ms: int, result: ActionResult) -> bool:
     """
     if result.status != ExecStatus.DONE:
         return False
-    return int(_DEGRADED.get(result.rc, result.rc)) == expected_rc(task, interval_ms)
+    return int(_DEGRADED.get(result.rc, result.rc)) == expected_rc(task, interval_ms, role)
 
 
 @dataclass(frozen=True)
@@ -120,6 +134,11 @@ def record_result(prepared: PreparedAction, result: ActionResult, ctx: RecordCon
     status = int(result.status)
     hid = prepared.history_id
     base_id = f"{hid}_{task}_{interval_ms}" if interval_ms > 0 else f"{hid}_last_0"
+    if task == "notify":
+        # A notification has a record of its own (RSC_post_notify_start_0):
+        # it must not take the place of the last start, promote... record.
+        meta = dict(request.meta)
+        base_id = f"{hid}_{meta.get('notify_type', 'pre')}_notify_{meta.get('notify_operation', 'start')}_0"
     record = OpRecord(
         id=base_id,
         operation=task,
@@ -139,8 +158,9 @@ def record_result(prepared: PreparedAction, result: ActionResult, ctx: RecordCon
         crm_feature_set=FEATURE_SET,
         operation_key=f"{hid}_{task}_{interval_ms}",
     )
-    if not is_failure(task, interval_ms, result):
-        return Recorded(record, (), 0, (), False, is_expected(task, interval_ms, result))
+    role = role_of(request)
+    if not is_failure(task, interval_ms, result, role):
+        return Recorded(record, (), 0, (), False, is_expected(task, interval_ms, result, role))
     failure = record._replace(id=f"{hid}_last_failure_0")
     delta = _failcount_delta(prepared, result, ctx)
     attributes: tuple[tuple[str, str | None], ...] = ()
@@ -209,9 +229,10 @@ class Recorder:
             + [0]
         )
 
-    def transition_key(self, number: int, index: int, task: str, interval_ms: int) -> str:
+    def transition_key(self, number: int, index: int, task: str, interval_ms: int,
+                       role: str | None = None) -> str:
         """``TRANSITION:ACTION:EXPECTED_RC:INSTANCE``: how the scheduler tells a failure from a success."""
-        return f"{number}:{index}:{expected_rc(task, interval_ms)}:{self.instance}"
+        return f"{number}:{index}:{expected_rc(task, interval_ms, role)}:{self.instance}"
 
     def next_call_id(self) -> int:
         """A new call id: one per result, kept by every attempt to record that result."""
@@ -313,5 +334,6 @@ class Recorder:
         exec_time = result.duration_ms or (request.timeout_ms if result.status == ExecStatus.TIMEOUT else 0)
         self.events.emit(ResourceEvent(
             node, request.node_uuid or node, prepared.history_id, request.action, request.interval_ms,
-            int(result.rc), int(result.status), expected_rc(request.action, request.interval_ms), exec_time,
+            int(result.rc), int(result.status),
+            expected_rc(request.action, request.interval_ms, role_of(request)), exec_time,
             self.clock.time(), result.exit_reason, context_items(meta)))

@@ -14,6 +14,7 @@ primitive's).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from vigil.model.booleans import is_true
@@ -97,6 +98,17 @@ def is_globally_unique(config: Config, clone: Clone, now: int) -> bool:
     return is_true(effective_meta(config, Found(clone), now).get(GLOBALLY_UNIQUE))
 
 
+def unique_by_default(meta: Mapping[str, str]) -> bool:
+    """A clone's ``globally-unique`` as Pacemaker reads it: as set, else true
+    when ``clone-node-max`` asks for more than one instance per node (only
+    distinct instances can share a node)."""
+    value = meta.get(GLOBALLY_UNIQUE)
+    if value is not None:
+        return is_true(value)
+    node_max = meta.get("clone-node-max")
+    return node_max is not None and node_max.strip().isdigit() and int(node_max) > 1
+
+
 def history_id(config: Config, found: Found, resource_id: str, now: int) -> str:
     """The id a node's history (and fail-counts) keep for ``resource_id`` (``rsc`` or ``rsc:N``):
     an anonymous clone's instances share the primitive's, a unique clone's keep theirs."""
@@ -124,5 +136,5 @@ def effective_meta(config: Config, found: Found, now: int) -> dict[str, str]:
         # Clone instances are a little sticky unless told otherwise, so that they
         # do not shuffle between nodes for no reason.
         meta.setdefault("resource-stickiness", "1")
-        meta[GLOBALLY_UNIQUE] = "true" if is_true(meta.get(GLOBALLY_UNIQUE)) else "false"
+        meta[GLOBALLY_UNIQUE] = "true" if unique_by_default(meta) else "false"
     return meta

@@ -26,7 +26,12 @@ class Action:
 
     @property
     def key(self) -> str:
-        """Pacemaker's action key, e.g. ``rsc1_monitor_10000``."""
+        """Pacemaker's action key, e.g. ``rsc1_monitor_10000``, or for a
+        clone's notification ``web-clone_pre_notify_start_0``."""
+        meta = dict(self.meta)
+        kind, operation = meta.get("notify_key_type"), meta.get("notify_key_operation")
+        if self.task in ("notify", "notified") and kind and operation:
+            return f"{self.resource or ''}_{kind}_notify_{operation}_{self.interval_ms}"
         return f"{self.resource or ''}_{self.task}_{self.interval_ms}"
 
 

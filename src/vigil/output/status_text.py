@@ -193,22 +193,24 @@ def _resource_lines(rsc: ResourceReport, report: StatusReport, indent: str) -> l
         for member in rsc.members:
             lines += _resource_lines(member, report, inner)
         return lines
-    flags = _container_flags(rsc, "unique" if rsc.unique else "")
+    promotable = any(member.role in ("Promoted", "Unpromoted") for member in rsc.primitives())
+    flags = _container_flags(rsc, "promotable" if promotable else "", "unique" if rsc.unique else "")
     lines = [f"{indent}* Clone Set: {rsc.id} [{rsc.child}]{flags}:"]
     if rsc.unique or any(member.kind != "primitive" for member in rsc.members):
         for member in rsc.members:
             lines += _resource_lines(member, report, inner)
         return lines
-    started: list[str] = []
+    # As crm_mon lists an anonymous clone's healthy instances: by role, promoted ones first.
+    by_role: dict[str, list[str]] = {"Promoted": [], "Unpromoted": [], "Started": []}
     for member in rsc.members:
         healthy = member.managed and not (member.failed or member.orphan or member.blocked)
-        if healthy and len(member.nodes) == 1 and member.role in ("Started", "Promoted", "Unpromoted"):
-            started.append(f"{member.nodes[0]}" if member.role == "Started" else
-                           f"{member.nodes[0]}({member.role})")
+        if healthy and len(member.nodes) == 1 and member.role in by_role:
+            by_role[member.role].append(member.nodes[0])
         elif member.nodes:
             lines += _resource_lines(member, report, inner)
-    if started:
-        lines.append(f"{inner}* Started: [ {' '.join(sorted(started, key=_natural_key))} ]")
+    for role, nodes in by_role.items():
+        if nodes:
+            lines.append(f"{inner}* {role}: [ {' '.join(sorted(nodes, key=_natural_key))} ]")
     stopped = sorted((n.name for n in report.nodes if n.name not in rsc.nodes), key=_natural_key)
     if stopped:
         lines.append(f"{inner}* Stopped: [ {' '.join(stopped)} ]")

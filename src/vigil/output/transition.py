@@ -399,11 +399,27 @@ def _view_state(view: ResourceView) -> str:
 
 def _action_title(action: Action) -> str:
     where = f" on {action.node}" if action.node else ""
+    meta = dict(action.meta)
     if action.task == "stonith":
-        return f"fence {action.node} ({dict(action.meta).get('stonith_action', 'reboot')})"
+        return f"fence {action.node} ({meta.get('stonith_action', 'reboot')})"
     label = _task_label(action)
+    if action.task in ("notify", "notified") and "notify_key_type" in meta:
+        # e.g. "notify pre demote", "notified confirmed-post running"
+        label = f"{action.task} {meta['notify_key_type']} {meta.get('notify_key_operation', '')}".rstrip()
     pseudo = " (pseudo)" if action.pseudo else ""
     return f"{label}{where}{pseudo}"
+
+
+# Shown in the title of a notification instead of as meta.
+_NOTIFY_LABELS = frozenset({"notify_key_type", "notify_key_operation"})
+
+
+def _shown_meta(action: Action) -> list[tuple[str, str]]:
+    """The meta attributes the text report lists: all of them, except a
+    notification's name parts (in its title) and the notify_* lists that
+    are empty (" ", as the agent sees them)."""
+    return [(key, value) for key, value in action.meta
+            if key not in _NOTIFY_LABELS and not (key.startswith("notify_") and not value.strip())]
 
 
 def render_text(cluster: Cluster, transition: Transition, now: int) -> str:
@@ -411,7 +427,9 @@ def render_text(cluster: Cluster, transition: Transition, now: int) -> str:
 
     Actions are grouped by resource (fencing and cluster actions first, under
     "cluster"), each group in graph order, with the meta the agent will
-    receive, so an agent author can read the stop context at a glance.
+    receive, so an agent author can read the stop context (and a promotable
+    clone's demote/promote context, and what a notification tells) at a
+    glance; the empty notify_* lists are left out.
     """
     del cluster  # the view carries everything this format shows
     lines = [f"Now: {_format_time(now)}"]
@@ -442,7 +460,7 @@ def render_text(cluster: Cluster, transition: Transition, now: int) -> str:
             lines.append(f"  {name}:")
             for action in groups[name]:
                 lines.append(f"    {_action_title(action)}")
-                lines += [f"        {key}={value}" for key, value in action.meta]
+                lines += [f"        {key}={value}" for key, value in _shown_meta(action)]
     if transition.notes:
         lines += ["", "Notes:", *(f"  {note}" for note in transition.notes)]
     return "\n".join(lines) + "\n"

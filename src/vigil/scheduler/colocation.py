@@ -83,20 +83,24 @@ def has_influence(coloc: WorkColocation, primary: WorkResource | None = None) ->
     return coloc.influence or not rsc.running_on
 
 
-def _affects_location(dependent: WorkPrimitive, primary: WorkPrimitive, coloc: WorkColocation) -> bool:
-    if primary.provisional or not dependent.provisional:
-        return False
-    if coloc.score > 0:
-        if coloc.dependent_role != Role.UNKNOWN and coloc.dependent_role != dependent.next_role:
-            return False
-        if coloc.primary_role != Role.UNKNOWN and coloc.primary_role != primary.next_role:
-            return False
-    if coloc.score < 0:
-        if coloc.dependent_role != Role.UNKNOWN and coloc.dependent_role == dependent.next_role:
-            return False
-        if coloc.primary_role != Role.UNKNOWN and coloc.primary_role == primary.next_role:
-            return False
-    return True
+def colocation_affects(dependent: WorkPrimitive, primary: WorkPrimitive, coloc: WorkColocation) -> str:
+    """What a colocation can still change about ``dependent``: "location"
+    while it is being placed, "role" for a colocation by role of a placed
+    instance of a promotable clone (its promotion priority), else "nothing".
+    A role on either side limits the colocation to resources that will have
+    that role."""
+    if primary.provisional:
+        return "nothing"
+    if coloc.dependent_role >= Role.UNPROMOTED and dependent.parent is not None \
+            and _in_promotable(dependent) and not dependent.provisional:
+        return "role"
+    if not dependent.provisional:
+        return "nothing"
+    if coloc.dependent_role != Role.UNKNOWN and coloc.dependent_role != dependent.next_role:
+        return "nothing"
+    if coloc.primary_role != Role.UNKNOWN and coloc.primary_role != primary.next_role:
+        return "nothing"
+    return "location"
 
 
 def node_attr(work: Work, node: str, attribute: str) -> str | None:
@@ -107,15 +111,28 @@ def any_node_available(work: Work, scores: dict[str, int]) -> bool:
     return any(weight >= 0 and work.nodes[name].is_available() for name, weight in scores.items())
 
 
+def _in_promotable(rsc: WorkResource) -> bool:
+    """Whether ``rsc`` is (inside) an instance of a promotable clone."""
+    top = rsc
+    while top.parent is not None:
+        top = top.parent
+    return top.variant.is_promotable(top)
+
+
 def apply_to_scores(work: Work, dependent: WorkPrimitive, primary: WorkPrimitive,
-                    coloc: WorkColocation) -> None:
-    """Adjust a primitive dependent's scores by where a primitive primary went."""
-    if not _affects_location(dependent, primary, coloc):
-        return
+                    coloc: WorkColocation) -> int:
+    """Adjust a primitive dependent's scores by where a primitive primary
+    went, or a promotable instance's promotion priority by its role (the
+    change in priority is returned)."""
+    affects = colocation_affects(dependent, primary, coloc)
+    if affects == "role":
+        return apply_to_priority(work, dependent, primary, coloc)
+    if affects != "location":
+        return 0
     attribute = coloc.node_attribute or "#uname"
     value = node_attr(work, primary.assigned, attribute) if primary.assigned else None
     if primary.assigned is None and coloc.score < 0:
-        return
+        return 0
     scores = dict(dependent.allowed)
     for name, weight in scores.items():
         if primary.assigned is None:
@@ -127,6 +144,36 @@ def apply_to_scores(work: Work, dependent: WorkPrimitive, primary: WorkPrimitive
             scores[name] = add(-coloc.score, weight)
     if abs(coloc.score) >= INFINITY or any_node_available(work, scores):
         dependent.allowed = scores
+    return 0
+
+
+def apply_to_priority(work: Work, dependent: WorkPrimitive, primary: WorkPrimitive,
+                      coloc: WorkColocation) -> int:
+    """A colocation by role of a placed promotable instance: with a Promoted
+    dependent it adds its score to the instance's promotion priority where
+    the primary (in its role) is with it; with an Unpromoted dependent it
+    takes the score away there; a mandatory Promoted-with colocation where
+    the primary is not forbids promotion."""
+    dependent_node = dependent.assigned
+    primary_node = primary.assigned
+    if dependent_node is None:
+        return 0
+    if primary_node is not None and coloc.primary_role != Role.UNKNOWN \
+            and coloc.primary_role != primary.next_role:
+        return 0
+    attribute = coloc.node_attribute or "#uname"
+    dependent_value = node_attr(work, dependent_node, attribute)
+    primary_value = node_attr(work, primary_node, attribute) if primary_node is not None else None
+    multiplier = 1
+    if not _same(dependent_value, primary_value):
+        if coloc.score == INFINITY and coloc.dependent_role == Role.PROMOTED:
+            multiplier = -1
+        else:
+            return 0
+    elif coloc.dependent_role == Role.UNPROMOTED:
+        multiplier = -1
+    dependent.priority = add(multiplier * coloc.score, dependent.priority)
+    return multiplier * coloc.score
 
 
 def _same(a: str | None, b: str | None) -> bool:
@@ -152,11 +199,11 @@ def add_colocated_node_scores(work: Work, rsc: WorkResource, nodes: dict[str, in
         if work_scores is None:
             return nodes
         if any_node_available(work, work_scores):
-            multiplier = -1.0 if factor < 0 else 1.0
             for coloc in list(rsc.variant.with_this_colocations(rsc)):
                 if not has_influence(coloc):
                     continue
-                other_factor = multiplier * coloc.score / INFINITY
+                # Attenuated along the chain (each step multiplies).
+                other_factor = factor * coloc.score / INFINITY
                 result = add_colocated_node_scores(
                     work, coloc.dependent, work_scores, coloc.node_attribute or "#uname", other_factor,
                     only_positive, True,

@@ -19,6 +19,11 @@ from __future__ import annotations
 from vigil.model.failcounts import recoveries_left
 from vigil.model.scores import INFINITY
 from vigil.model.stop_context import (
+    DEMOTE_CAUSE,
+    DEMOTE_FINAL,
+    DEMOTE_NEXT_NODE,
+    DEMOTE_REASON,
+    PROMOTE_REASON,
     RECOVERY_ALIASES,
     START_REASON,
     STOP_CAUSE,
@@ -29,6 +34,7 @@ from vigil.model.stop_context import (
 from vigil.scheduler.failcounts import effective_failcount
 from vigil.scheduler.location import has_clear_failcount
 from vigil.scheduler.working import (
+    Role,
     Work,
     WorkAction,
     WorkColocation,
@@ -261,6 +267,102 @@ class _Context:
                 meta[alias] = budget
         return meta
 
+    # --- demotes and promotes (a promotable clone's instances) -------------
+
+    def demote_meta(self, rsc: WorkPrimitive, demote: WorkAction) -> dict[str, str]:
+        """Why the promoted instance on N is demoted, and whether this
+        transition promotes the resource on N again (``demote_final``) or
+        where (``demote_next_node``): a database agent hands over cleanly
+        only when promotion really leaves the node."""
+        node = demote.node
+        assert node is not None
+        reason, cause = self.stop_reason(rsc, node, demote)
+        if reason == "move" and rsc.meta.get("target-role", "").lower() in ("unpromoted", "slave"):
+            reason, cause = "admin", rsc  # the operator asked for no promoted instance
+        promotes = self._promotes(rsc)
+        here = [p for p in promotes if p.node == node]
+        meta = {DEMOTE_REASON: reason, DEMOTE_FINAL: "false" if here else "true"}
+        if cause is not None:
+            meta[DEMOTE_CAUSE] = instance_name(cause)
+        next_node = here[0].node if here else (promotes[0].node if promotes else None)
+        if next_node is not None:
+            meta[DEMOTE_NEXT_NODE] = next_node
+        self._add_budget(meta, self._failed_for(rsc, reason, cause, node), node)
+        return meta
+
+    def promote_meta(self, rsc: WorkPrimitive, promote: WorkAction) -> dict[str, str]:
+        """Why this promote runs: ``initial`` (nothing was promoted),
+        ``recovery`` (a promoted instance failed), ``move`` (promotion moves
+        here from elsewhere), or the cause that demoted (or restarted) the
+        promoted instance: ``dependency``, ``admin``, ``config``."""
+        node = promote.node
+        assert node is not None
+        causes = [(self.stop_reason(other, action.node or "", action), other, action.node or "")
+                  for other, action in self._demotions(rsc)]
+        meta: dict[str, str] = {}
+        failed: WorkPrimitive | None = None
+        if causes:
+            (reason, cause), other, where = min(
+                causes, key=lambda item: REASON_PRECEDENCE.index(item[0][0]))
+            meta[PROMOTE_REASON] = START_REASON_FOR_STOP.get(reason, "move")
+            failed = self._failed_for(other, reason, cause, where)
+        elif rsc.failed_on:
+            meta[PROMOTE_REASON] = "recovery"
+            failed = rsc
+        elif any(other.role == Role.PROMOTED for other in self._siblings(rsc)):
+            meta[PROMOTE_REASON] = "move"
+        else:
+            meta[PROMOTE_REASON] = "initial"
+        self._add_budget(meta, failed, node)
+        return meta
+
+    def _failed_for(self, rsc: WorkPrimitive, reason: str, cause: WorkPrimitive | None,
+                    node: str) -> WorkPrimitive | None:
+        """Whose failure budget a stop, demote or promote is told about."""
+        if reason == "failure":
+            return rsc
+        if reason == "dependency" and cause is not None and node in cause.failed_on:
+            return cause
+        return None
+
+    def _add_budget(self, meta: dict[str, str], failed: WorkPrimitive | None, node: str) -> None:
+        if failed is not None:
+            budget = self.recoveries_left(failed, node)
+            for alias in RECOVERY_ALIASES:
+                meta[alias] = budget
+
+    def _siblings(self, rsc: WorkPrimitive) -> list[WorkPrimitive]:
+        """The primitives made from the same definition in the resource's
+        clone (its instances), ``rsc`` included."""
+        top: WorkResource = rsc
+        while top.parent is not None:
+            top = top.parent
+        return [p for p in top.primitives() if p.prim.id == rsc.prim.id] or [rsc]
+
+    def _promotes(self, rsc: WorkPrimitive) -> list[WorkAction]:
+        """The scheduled promotes of the resource (any of its instances)."""
+        found = []
+        for sibling in self._siblings(rsc):
+            for action in sibling.actions_by_task.get("promote", ()):
+                if is_scheduled(action) and not action.pseudo and action.node is not None:
+                    found.append(action)
+        return found
+
+    def _demotions(self, rsc: WorkPrimitive) -> list[tuple[WorkPrimitive, WorkAction]]:
+        """What takes the resource's promoted instances down in this
+        transition: their demotes, else their stops."""
+        found: list[tuple[WorkPrimitive, WorkAction]] = []
+        for sibling in self._siblings(rsc):
+            if sibling.role != Role.PROMOTED:
+                continue
+            for task in ("demote", "stop"):
+                actions = [a for a in sibling.actions_by_task.get(task, ())
+                           if a.interval_ms == 0 and is_scheduled(a) and a.node is not None]
+                if actions:
+                    found.extend((sibling, action) for action in actions)
+                    break
+        return found
+
     def _start_dependency(self, start: WorkAction) -> WorkPrimitive | None:
         origin = _origin(start)
         culprit = self._primitive_of(origin)
@@ -318,7 +420,8 @@ def _mandatory_colocations(rsc: WorkPrimitive) -> list[WorkColocation]:
 
 
 def attach_stop_context(work: Work) -> None:
-    """Put the stop context into the meta of every stop and start that runs."""
+    """Put the stop context into the meta of every stop, start, demote and
+    promote that runs."""
     context = _Context(work)
     for rsc in work.rscs.values():
         for action in rsc.actions:
@@ -328,4 +431,8 @@ def attach_stop_context(work: Work) -> None:
                 action.meta.update(context.stop_meta(rsc, action))
             elif action.task == "start":
                 action.meta.update(context.start_meta(rsc, action))
+            elif action.task == "demote":
+                action.meta.update(context.demote_meta(rsc, action))
+            elif action.task == "promote":
+                action.meta.update(context.promote_meta(rsc, action))
 

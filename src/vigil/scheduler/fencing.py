@@ -8,7 +8,7 @@ active on two nodes at once.
 
 from __future__ import annotations
 
-from vigil.scheduler.working import Ord, Work, WorkAction, WorkNode, order
+from vigil.scheduler.working import Ord, Work, WorkAction, WorkNode, WorkResource, order
 
 
 def fence_op(work: Work, node: WorkNode, reason: str, optional: bool) -> WorkAction:
@@ -40,6 +40,12 @@ def schedule_fencing(work: Work) -> None:
         _order_vs_fencing(work, stonith, node)
 
 
+def _top(rsc: WorkResource) -> WorkResource:
+    while rsc.parent is not None:
+        rsc = rsc.parent
+    return rsc
+
+
 def _order_vs_fencing(work: Work, stonith: WorkAction, target: WorkNode) -> None:
     for rsc in work.rscs.values():
         if not rsc.managed:
@@ -62,6 +68,8 @@ def _order_vs_fencing(work: Work, stonith: WorkAction, target: WorkNode) -> None
                 if rsc.needs_fencing:
                     action.implied_by_stonith = True
                     order(stonith, action, Ord.PRESERVE)
+                    top = _top(rsc)
+                    top.variant.notify_after_fencing(work, top, rsc, action, stonith)
             elif action.task == "demote" and action.node == target.name:
                 action.pseudo = True
                 action.runnable = True

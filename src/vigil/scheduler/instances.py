@@ -94,6 +94,15 @@ def instance_task(clone: WorkClone, task: str) -> str:
             "demoted": "demote"}.get(task, task)
 
 
+def original_task(action: WorkAction) -> str:
+    """The task an action of a clone stands for: its own, or for a
+    notification the task it notifies about (``running`` for the
+    notifications after the instances started)."""
+    if action.task in ("notify", "notified"):
+        return action.meta.get("notify_key_operation", action.task)
+    return action.task
+
+
 class InstanceActions:
     """Which action of each instance a clone's action stands for, by (clone,
     task, node), found once: the instances' actions must not change in the
@@ -163,9 +172,9 @@ class InstanceActions:
 def interleave_pairs(work: Work, first: WorkAction, then: WorkAction) -> list[tuple[WorkAction, WorkAction]]:
     """The instance-to-instance action pairs an interleaved ordering stands for."""
     assert isinstance(first.rsc, WorkClone) and isinstance(then.rsc, WorkClone)
-    current = first.task in ("stopped", "demoted")
+    current = original_task(first) in ("stopped", "demoted")
     pairs: list[tuple[WorkAction, WorkAction]] = []
-    first_task = instance_task(first.rsc, first.task)
+    first_task = instance_task(first.rsc, original_task(first))
     by_node = instances_by_node(work, first.rsc, current)
     for then_instance in then.rsc.instances:
         first_instance = compatible_instance(work, then_instance, first.rsc, current, by_node)
@@ -182,7 +191,7 @@ def interleave_pairs(work: Work, first: WorkAction, then: WorkAction) -> list[tu
 def unpaired_instances(work: Work, first: WorkAction, then: WorkAction) -> list[Instance]:
     """Instances of ``then``'s clone with no partner in ``first``'s clone."""
     assert isinstance(first.rsc, WorkClone) and isinstance(then.rsc, WorkClone)
-    if first.task in ("stopped", "demoted"):
+    if original_task(first) in ("stopped", "demoted"):
         return []
     by_node = instances_by_node(work, first.rsc, False)
     return [

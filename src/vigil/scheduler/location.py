@@ -89,33 +89,53 @@ def _template_primitive(rsc: WorkResource) -> Primitive | None:
     return prims[0].prim if prims else None
 
 
+def _role_filter(text: str | None) -> Role:
+    """The role a location constraint (or its rule) is limited to: Started
+    and Unpromoted mean any role (an instance is Unpromoted before it can be
+    Promoted), so only Promoted and Stopped limit it."""
+    lowered = (text or "").lower()
+    if lowered in ("promoted", "master"):
+        return Role.PROMOTED
+    if lowered == "stopped":
+        return Role.STOPPED
+    return Role.UNKNOWN
+
+
 def _apply_location(work: Work, rsc: WorkResource, location: Location) -> None:
-    if location.role is not None and location.role.lower() not in ("started", "any"):
-        want = Role.PROMOTED if location.role.lower() in ("promoted", "master") else Role.UNPROMOTED
-        if rsc.next_role != want:
-            return
-    scored: list[tuple[str, int]] = []
     if location.node is not None:
         if location.node not in work.nodes:
             return
-        scored.append((location.node, location.score if location.score is not None else 0))
-    else:
-        prim = _template_primitive(rsc)
-        for rule in location.rules:
-            for name, node in work.nodes.items():
-                ctx = RuleContext(now=work.now, node_attrs=node.attrs,
-                                  rsc_class=prim.cls if prim else None,
-                                  rsc_provider=prim.provider if prim else None,
-                                  rsc_type=prim.type if prim else None,
-                                  params=rsc.params, meta=rsc.meta)
-                if not rule_passes(rule, ctx):
-                    continue
-                score = rule_score(rule, ctx)
-                if rule.boolean_op.lower() == "or":
-                    # An "or" rule adds to the node's own weight (-INFINITY
-                    # for a node that is down or leaving); "and" replaces it.
-                    score = add(base_weight(work, name), score)
-                scored.append((name, score))
+        scored = [(location.node, location.score if location.score is not None else 0)]
+        _apply_for_role(rsc, _role_filter(location.role), scored)
+        return
+    prim = _template_primitive(rsc)
+    for rule in location.rules:
+        scored = []
+        for name, node in work.nodes.items():
+            ctx = RuleContext(now=work.now, node_attrs=node.attrs,
+                              rsc_class=prim.cls if prim else None,
+                              rsc_provider=prim.provider if prim else None,
+                              rsc_type=prim.type if prim else None,
+                              params=rsc.params, meta=rsc.meta)
+            if not rule_passes(rule, ctx):
+                continue
+            score = rule_score(rule, ctx)
+            if rule.boolean_op.lower() == "or":
+                # An "or" rule adds to the node's own weight (-INFINITY
+                # for a node that is down or leaving); "and" replaces it.
+                score = add(base_weight(work, name), score)
+            scored.append((name, score))
+        _apply_for_role(rsc, _role_filter(rule.role or location.role), scored)
+
+
+def _apply_for_role(rsc: WorkResource, role: Role, scored: list[tuple[str, int]]) -> None:
+    """A location limited to a role counts only for a resource that will
+    have that role; a Promoted one is kept to weigh which instance of a
+    promotable clone is promoted."""
+    if role == Role.PROMOTED:
+        rsc.promoted_locations.extend(scored)
+    if role != Role.UNKNOWN and rsc.next_role != role:
+        return
     _apply_scores(rsc, scored)
 
 

@@ -252,6 +252,9 @@ def _update_ordered(first: WorkAction, then: WorkAction, f_optional: bool, f_run
         t_changed |= _clear_runnable(then, first)
     if kind == Ord.IMPLIES_THEN and check_optional and then.optional and not f_optional:
         t_changed |= _clear_optional(then, first)
+    if kind == Ord.PROMOTED_IMPLIES_FIRST and check_optional and not then.optional \
+            and then.rsc is not None and then.rsc.role == Role.PROMOTED:
+        f_changed |= _clear_optional(first, then)
     if kind == Ord.RESTART:
         fc, tc = _handle_restart(first, then, check_optional, check_runnable)
         f_changed |= fc
@@ -267,6 +270,7 @@ _PAIR_RULES = (
     (Ord.IMPLIES_THEN, True, False, True, False),
     (Ord.RESTART, True, True, True, True),
     (Ord.IMPLIES_FIRST, False, True, True, False),
+    (Ord.PROMOTED_IMPLIES_FIRST, True, False, True, False),
     (Ord.RUNNABLE_LEFT, True, True, False, True),
     (Ord.ASYMMETRICAL, True, True, False, True),
 )
@@ -426,13 +430,12 @@ def _update_without_resource(first: WorkAction, then: WorkAction, kind: OrdFlags
     return False, False
 
 
-_REMAPPED = {"start": "running", "stop": "stopped", "promote": "promoted", "demote": "demoted"}
-
-
 def _ordering_action(first: WorkAction) -> WorkAction:
-    """Orderings after a group or clone wait for its "running"/"stopped" point."""
-    if first.rsc is not None and first.rsc.variant.collective and first.task in _REMAPPED:
-        found = find_first_action(first.rsc, _REMAPPED[first.task], None)
+    """Orderings after a group or clone wait for its "running"/"stopped"
+    point (or a notifying clone's notifications after it)."""
+    rsc = first.rsc
+    if rsc is not None and rsc.variant.collective and first.task not in ("notify", "notified"):
+        found = rsc.variant.ordering_point(rsc, first.task)
         if found is not None:
             return found
     return first

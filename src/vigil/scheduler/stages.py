@@ -45,7 +45,7 @@ from vigil.scheduler.recheck import next_failure_expiry
 from vigil.scheduler.summary import summarize_by_top
 from vigil.scheduler.unpack_history import unpack_history
 from vigil.scheduler.unpack_nodes import unpack_nodes
-from vigil.scheduler.unpack_resources import unpack_resources
+from vigil.scheduler.unpack_resources import is_promotable_instance, unpack_resources
 from vigil.scheduler.variants.group import add_group_colocations
 from vigil.scheduler.working import Role, Work, WorkAction, WorkPrimitive
 
@@ -114,6 +114,7 @@ def run_stages(cluster: Cluster, now: int, *, sanitized: bool = False,
     apply_order_specs(work, specs)                       # 10
     propagate(work)
     cancel_reloads_of_restarted(work)
+    create_notifications(work)
     attach_stop_context(work)                            # 11
     fence_lines, by_top = summarize_by_top(work)         # 12
     summary = fence_lines + [line for lines in by_top for line in lines]
@@ -132,6 +133,13 @@ def create_actions(work: Work) -> None:
     its variant)."""
     for rsc in work.top:
         rsc.variant.create_actions(work, rsc)
+
+
+def create_notifications(work: Work) -> None:
+    """Once "required" and "unrunnable" have settled: the notifications of
+    every clone that asks for them (see its variant)."""
+    for rsc in work.top:
+        rsc.variant.create_notifications(work, rsc)
 
 
 def _view(work: Work) -> ClusterView:
@@ -159,6 +167,8 @@ def _view(work: Work) -> ClusterView:
         role = rsc.role.text if rsc.role != Role.UNKNOWN else "Stopped"
         if not rsc.running_on:
             role = "Stopped"
+        elif rsc.role == Role.STARTED and is_promotable_instance(rsc):
+            role = Role.UNPROMOTED.text  # an active instance of a promotable clone
         resources.append(ResourceView(
             id=rsc.id, agent=rsc.agent, role=role, nodes=tuple(rsc.running_on),
             failed=rsc.failed, managed=rsc.managed, blocked=rsc.blocked, orphan=rsc.orphan,

@@ -38,12 +38,21 @@ def _first(actions: list[WorkAction]) -> WorkAction | None:
 def _item(rsc: WorkPrimitive, verb: str, origin: str | None, destination: str | None,
           action: WorkAction | None, source: WorkAction | None = None) -> SummaryLine:
     source = source or action
+    role, next_role = _shown_role(rsc), rsc.next_role
+    # Roles are shown for an instance of a promotable clone.
+    need_role = role > Role.STARTED or next_role > Role.UNPROMOTED
+    same_host = origin is not None and origin == destination
+    same_role = role == next_role
     if origin is None:
-        details = destination or ""
-    elif destination is None or origin == destination:
-        details = origin
+        details = f"{role.text} -> {next_role.text} {destination}" if need_role else (destination or "")
+    elif destination is None or (same_role and same_host):
+        details = f"{role.text} {origin}" if need_role else origin
+    elif same_role:
+        details = f"{origin} -> {destination} {role.text}" if need_role else f"{origin} -> {destination}"
+    elif same_host:
+        details = f"{role.text} -> {next_role.text} {origin}"
     else:
-        details = f"{origin} -> {destination}"
+        details = f"{role.text} {origin} -> {next_role.text} {destination}"
     text = f"( {details} )"
     runnable = action.runnable if action is not None else True
     reason = source.reason if source is not None else None
@@ -56,6 +65,22 @@ def _item(rsc: WorkPrimitive, verb: str, origin: str | None, destination: str | 
     return SummaryLine(verb, rsc.id, text)
 
 
+def _shown_role(rsc: WorkPrimitive) -> Role:
+    """The current role as the summary shows it (an active resource whose
+    role was reset while recovering counts as Started)."""
+    if rsc.running_on and rsc.role == Role.STOPPED:
+        return Role.STARTED
+    return rsc.role
+
+
+def _find_here(rsc: WorkPrimitive, task: str, node: str | None) -> list[WorkAction]:
+    """The actions of ``task`` on ``node``, or on no node yet (one an
+    ordering created before anything placed it: it happens wherever the
+    resource is)."""
+    return [a for a in rsc.actions_by_task.get(task, ())
+            if a.interval_ms == 0 and (node is None or a.node is None or a.node == node)]
+
+
 def _reload(rsc: WorkPrimitive) -> WorkAction | None:
     return _first(find_actions(rsc, "reload-agent", None))
 
@@ -63,9 +88,7 @@ def _reload(rsc: WorkPrimitive) -> WorkAction | None:
 def _resource_lines(work: Work, rsc: WorkPrimitive) -> list[SummaryLine]:
     nxt = rsc.assigned
     current = work.current_node(rsc)
-    role = rsc.role
-    if rsc.running_on and role == Role.STOPPED:
-        role = Role.STARTED
+    role = _shown_role(rsc)
     if current is None and rsc.orphan:
         return []
     if not rsc.managed or (current is None and nxt is None):
@@ -76,6 +99,8 @@ def _resource_lines(work: Work, rsc: WorkPrimitive) -> list[SummaryLine]:
     stop = _first(find_actions(rsc, "stop", start_node))
     if stop is None and rsc.stop_unexpected:
         stop = _first(find_actions(rsc, "stop", None))
+    promote = _first(_find_here(rsc, "promote", nxt))
+    demote = _first(_find_here(rsc, "demote", nxt))
     next_role = rsc.next_role
     if role == next_role:
         if nxt is None:
@@ -83,6 +108,8 @@ def _resource_lines(work: Work, rsc: WorkPrimitive) -> list[SummaryLine]:
         if rsc.reload_node is not None:
             return [_item(rsc, "Reload", current, nxt, start or _reload(rsc))]
         if start is None or start.optional:
+            if demote is not None and promote is not None and not demote.optional and not promote.optional:
+                return [_item(rsc, "Re-promote", current, nxt, promote, demote)]
             return []
         if not start.runnable:
             source = stop if stop is not None and stop.reason else start
@@ -107,6 +134,10 @@ def _resource_lines(work: Work, rsc: WorkPrimitive) -> list[SummaryLine]:
         return [_item(rsc, "Reload", current, nxt, start or _reload(rsc))]
     if stop is not None and not stop.optional:
         return [_item(rsc, "Restart", current, nxt, start)]
+    if role == Role.PROMOTED:
+        return [_item(rsc, "Demote", current, nxt, demote)]
+    if next_role == Role.PROMOTED:
+        return [_item(rsc, "Promote", current, nxt, promote)]
     if role == Role.STOPPED and next_role > Role.STOPPED:
         return [_item(rsc, "Start", current, nxt, start)]
     return []

@@ -19,7 +19,7 @@ from vigil.scheduler.digests import compare_digests
 from vigil.scheduler.failcounts import effective_failcount, raw_failcount
 from vigil.scheduler.location import ban, ban_everywhere, ban_target, resource_node_score
 from vigil.scheduler.unpack_nodes import fence_node
-from vigil.scheduler.unpack_resources import find_op, new_clone_instance
+from vigil.scheduler.unpack_resources import find_op, is_promotable_instance, new_clone_instance, target_role
 from vigil.scheduler.variants.primitive import PRIMITIVE
 from vigil.scheduler.working import (
     OnFail,
@@ -212,6 +212,8 @@ def _unpack_resource_history(work: Work, node: WorkNode, history: ResourceHistor
     rsc = _find_or_make_resource(work, node, history)
     if rsc is None:
         return
+    if rsc.id != history.id and rsc.history_id != history.id:
+        rsc.history_id = history.id  # an anonymous instance, by its recorded name
     if len(history.ops) == 1 and _is_plain_probe_miss(rsc, history.ops[0]):
         _record_probe_miss(node, rsc)
         return
@@ -223,9 +225,7 @@ def _unpack_resource_history(work: Work, node: WorkNode, history: ResourceHistor
         replay.apply(op)
     _record_active_recurring(rsc, node, ops)
     _process_state(work, node, rsc, replay.on_fail)
-    target = rsc.meta.get("target-role", "").lower()
-    if target == "stopped" and (rsc.next_role == Role.UNKNOWN or rsc.next_role > Role.STOPPED):
-        rsc.next_role = Role.STOPPED
+    _apply_target_role(rsc)
     if saved_role > rsc.role:
         rsc.role = saved_role
 
@@ -252,12 +252,17 @@ def _record_probe_miss(node: WorkNode, rsc: WorkPrimitive) -> None:
     if rsc.role < Role.STOPPED:
         rsc.role = Role.STOPPED
     rsc.next_role = Role.UNKNOWN
-    if rsc.meta.get("target-role", "").lower() == "stopped":
-        rsc.next_role = Role.STOPPED
+    _apply_target_role(rsc)
     rsc.known_on.add(node.name)
-    for action in rsc.actions:
-        if action.task == "stop" and action.node == node.name:
-            action.optional = True
+    _inactive_here(rsc, node)
+
+
+def _apply_target_role(rsc: WorkPrimitive) -> None:
+    """``target-role`` limits the next role again after a history (which may
+    have forgotten it): Stopped, or Unpromoted for a promotable instance."""
+    wanted = target_role(rsc.meta, is_promotable_instance(rsc))
+    if wanted != Role.UNKNOWN and (rsc.next_role == Role.UNKNOWN or wanted < rsc.next_role):
+        rsc.next_role = wanted
 
 
 def active_range(ops: list[OpRecord]) -> tuple[int, int]:
@@ -337,8 +342,7 @@ class _Replay:
                 rsc.pending_node = node.name
             if op.operation == "start":
                 rsc.start_pending = True
-                if rsc.role < Role.STARTED:
-                    rsc.role = Role.STARTED
+                _set_active(rsc)
             elif op.operation == "promote":
                 rsc.role = Role.PROMOTED
             return
@@ -467,7 +471,7 @@ class _Replay:
             if self.last_failure is not None and _op_key(op) == _op_key(self.last_failure):
                 clear = True
             if rsc.role < Role.STARTED:
-                rsc.role = Role.STARTED
+                _set_active(rsc)
         elif task in ("start", "migrate_from"):
             rsc.role = Role.STARTED
             clear = True
@@ -485,7 +489,7 @@ class _Replay:
             if rsc.role < Role.STARTED:
                 rsc.role = Role.STARTED
         elif rsc.role < Role.STARTED:
-            rsc.role = Role.STARTED
+            _set_active(rsc)
         if clear and self.on_fail in (OnFail.BLOCK, OnFail.IGNORE, OnFail.DEMOTE, OnFail.RECOVER,
                                       OnFail.RESTART_CONTAINER):
             self.on_fail = OnFail.IGNORE
@@ -513,11 +517,17 @@ class _Replay:
         if op.is_probe and rc == OcfRc.ERR_INSTALLED:
             rsc.role = Role.STOPPED
         elif rsc.role < Role.STARTED:
-            rsc.role = Role.STARTED
+            _set_active(rsc)
         if fail_role != Role.STARTED and rsc.next_role < fail_role:
             rsc.next_role = fail_role
         if fail_role == Role.STOPPED:
             ban_everywhere(self.work, ban_target(rsc))
+
+
+def _set_active(rsc: WorkPrimitive) -> None:
+    """Found active without a start to say so: Unpromoted for an instance of
+    a promotable clone (a start says Started)."""
+    rsc.role = Role.UNPROMOTED if is_promotable_instance(rsc) else Role.STARTED
 
 
 def _op_key(op: OpRecord) -> str:
@@ -562,9 +572,19 @@ def _process_state(work: Work, node: WorkNode, rsc: WorkPrimitive, on_fail: OnFa
             rsc.failed = True
             rsc.stop_needed = True
     else:
-        for action in rsc.actions:
-            if action.task == "stop" and action.node == node.name:
-                action.optional = True
+        _inactive_here(rsc, node)
+
+
+def _inactive_here(rsc: WorkPrimitive, node: WorkNode) -> None:
+    """Not active on ``node``: a stop there is not needed.  An old-style
+    numbered history name of a stopped instance is forgotten (so that
+    the instance is not known by it, e.g. for promotion scores)."""
+    if rsc.history_id is not None and ":" in rsc.history_id:
+        rsc.history_id = None
+        return
+    for action in rsc.actions:
+        if action.task == "stop" and action.node == node.name:
+            action.optional = True
 
 
 def _react_to_failure(work: Work, node: WorkNode, rsc: WorkPrimitive, on_fail: OnFail, active: bool) -> None:

@@ -11,7 +11,7 @@ from vigil.model.booleans import is_true
 from vigil.model.config import Clone, Group, Op, Primitive
 from vigil.model.isodate import parse_interval_ms
 from vigil.model.nvsets import resolve_nvsets
-from vigil.model.resources import GLOBALLY_UNIQUE
+from vigil.model.resources import GLOBALLY_UNIQUE, unique_by_default
 from vigil.model.rule_eval import RuleContext
 from vigil.model.scores import INFINITY, lenient_score
 from vigil.scheduler.variants.clone import CLONE
@@ -76,9 +76,7 @@ def _unpack_collective_meta(work: Work, rsc: WorkGroup | WorkClone) -> None:
     rsc.priority = _score(meta.get("priority"), 0)
     rsc.managed = is_true(meta.get("is-managed"), True) and not work.options.maintenance_mode
     rsc.critical = is_true(meta.get("critical"), True)
-    target = meta.get("target-role")
-    if target is not None and target.lower() == "stopped":
-        rsc.next_role = Role.STOPPED
+    rsc.next_role = target_role(meta, is_promotable_instance(rsc))
     if work.options.symmetric_cluster:
         for name in work.nodes:
             rsc.allowed[name] = 0
@@ -92,7 +90,7 @@ def _unpack_clone(work: Work, clone: Clone) -> WorkClone:
     # do not shuffle between nodes for no reason.
     meta.setdefault("resource-stickiness", "1")
     wclone = WorkClone(id=clone.id, template_id=clone.child.id, meta=meta, variant=CLONE)
-    wclone.unique = is_true(meta.get(GLOBALLY_UNIQUE), False)
+    wclone.unique = unique_by_default(meta)
     meta[GLOBALLY_UNIQUE] = "true" if wclone.unique else "false"
     node_max = meta.get("clone-node-max")
     wclone.clone_node_max = max(0, lenient_score(node_max)) if node_max is not None else 1
@@ -104,6 +102,12 @@ def _unpack_clone(work: Work, clone: Clone) -> WorkClone:
     wclone.clone_min = max(0, lenient_score(meta.get("clone-min", "0")))
     wclone.interleave = is_true(meta.get("interleave"), False)
     wclone.ordered = is_true(meta.get("ordered"), False)
+    wclone.promotable = clone.promotable or is_true(meta.get("promotable"), False)
+    wclone.notify = is_true(meta.get("notify"), False)
+    if wclone.promotable:
+        # The 1.x names (master-max, master-node-max) still work.
+        wclone.promoted_max = _count(meta.get("promoted-max", meta.get("master-max")), 1)
+        wclone.promoted_node_max = _count(meta.get("promoted-node-max", meta.get("master-node-max")), 1)
     _unpack_collective_meta(work, wclone)
     work.clones[clone.id] = wclone
     for _ in range(max(1, wclone.clone_max)):
@@ -161,9 +165,7 @@ def _unpack_primitive(work: Work, prim: Primitive, parent: WorkGroup | WorkClone
     wrsc.priority = _score(meta.get("priority"), 0)
     wrsc.multiple_active = meta.get("multiple-active", "stop_start")
     _unpack_requires(work, wrsc)
-    target = meta.get("target-role")
-    if target is not None and target.lower() == "stopped":
-        wrsc.next_role = Role.STOPPED
+    wrsc.next_role = target_role(meta, is_promotable_instance(wrsc))
     if opts.symmetric_cluster:
         wrsc.allowed = dict.fromkeys(work.nodes, 0)
     return wrsc
@@ -186,6 +188,32 @@ def _unpack_requires(work: Work, wrsc: WorkPrimitive) -> None:
         value = "quorum"
     wrsc.needs_fencing = value in ("fencing", "unfencing")
     wrsc.needs_quorum = value != "nothing"
+
+
+def target_role(meta: dict[str, str], promotable: bool) -> Role:
+    """The next role ``target-role`` fixes: Stopped, or Unpromoted for an
+    instance of a promotable clone; anything else leaves it to placement."""
+    value = (meta.get("target-role") or "").lower()
+    if value == "stopped":
+        return Role.STOPPED
+    if promotable and value in ("unpromoted", "slave"):
+        return Role.UNPROMOTED
+    return Role.UNKNOWN
+
+
+def is_promotable_instance(rsc: WorkResource) -> bool:
+    """Whether ``rsc`` is (inside) an instance of a promotable clone."""
+    top = rsc
+    while top.parent is not None:
+        top = top.parent
+    return top.variant.is_promotable(top)
+
+
+def _count(value: str | None, default: int) -> int:
+    """A non-negative count (invalid: 0, as Pacemaker reads it)."""
+    if value is None:
+        return default
+    return max(0, lenient_score(value))
 
 
 def _score(value: str | None, default: int) -> int:

@@ -176,6 +176,19 @@ class WorkAction:
 
 
 @dataclass(eq=False)
+class NotifyPoints:
+    """A notifying clone's pseudo-actions around one of its tasks: notify
+    before ("pre"), all notified before, notify after ("post"), all notified
+    after.  Either pair is missing when the task has no start (end) point."""
+
+    task: str
+    pre: WorkAction | None = None
+    pre_done: WorkAction | None = None
+    post: WorkAction | None = None
+    post_done: WorkAction | None = None
+
+
+@dataclass(eq=False)
 class WorkPrimitive:
     """A primitive as this run sees it."""
 
@@ -238,6 +251,13 @@ class WorkPrimitive:
     reschedule: set[tuple[str, str, int]] = field(default_factory=set)
     # where the agent will reload a changed definition instead of a restart
     reload_node: str | None = None
+    # The id its history is recorded under (an anonymous instance's is the
+    # primitive's own, or an old ``rsc:N``): promotion scores are named after it.
+    history_id: str | None = None
+    # A promotable clone instance's claim to be promoted (see promotable).
+    promotion_priority: int = 0
+    # Location constraints for the Promoted role, as (node, score).
+    promoted_locations: list[tuple[str, int]] = field(default_factory=list)
     variant: Variant = field(kw_only=True, repr=False)
 
 
@@ -284,6 +304,10 @@ class WorkGroup:
     # Where its members run, in the order the status section shows them
     # (see unpack_history: an unmanaged member's node may appear twice).
     running_on: list[str] = field(default_factory=list)
+    # A promotable clone instance's claim to be promoted (see promotable).
+    promotion_priority: int = 0
+    # Location constraints for the Promoted role, as (node, score).
+    promoted_locations: list[tuple[str, int]] = field(default_factory=list)
     variant: Variant = field(kw_only=True, repr=False)
 
 
@@ -319,6 +343,18 @@ class WorkClone:
     clone_min: int = 0
     interleave: bool = False
     ordered: bool = False
+    # Promotable: instances are Unpromoted or Promoted, at most promoted_max
+    # promoted in all and promoted_node_max on one node.
+    promotable: bool = False
+    promoted_max: int = 1
+    promoted_node_max: int = 1
+    # Location constraints for the Promoted role, as (node, score): they
+    # weigh which instance is promoted, not where instances run.
+    promoted_locations: list[tuple[str, int]] = field(default_factory=list)
+    # notify=true: instances are told before and after each start, stop,
+    # promote and demote (the pseudo-actions of each, by task).
+    notify: bool = False
+    notify_points: dict[str, NotifyPoints] = field(default_factory=dict)
     priority: int = 0
     managed: bool = True
     critical: bool = True
@@ -432,11 +468,16 @@ class Work:
 
 
 def order(first: WorkAction, then: WorkAction, flags: OrdFlags) -> None:
-    """Record "first before then" with ``flags`` (deduplicated, flags merged)."""
+    """Record "first before then" with ``flags``.  A second ordering of the
+    same pair that shares a flag with the first is a duplicate and dropped
+    whole (its other flags too), as Pacemaker filters them; one with other
+    flags only adds them."""
     if first is then:
         return
     for index, (other, existing) in enumerate(then.befores):
         if other is first:
+            if existing & flags:
+                return
             merged = existing | flags
             then.befores[index] = (first, merged)
             for j, (after, _) in enumerate(first.afters):

@@ -139,24 +139,63 @@ async def _inject_failure(cluster: Cluster, failure: Failure, now: int) -> Clust
         raise InputError([Problem("--fail", f"node {failure.node!r} has no status (known: {known})")])
     task, _, interval_text = failure.operation.partition("_")
     primitive = placement.primitive
-    interval_ms = int(interval_text) if interval_text.isdigit() else _monitor_interval(primitive, task)
+    promoted = _is_promoted(cluster, failure.resource, failure.node)
+    interval_ms = (int(interval_text) if interval_text.isdigit()
+                   else _monitor_interval(primitive, task, promoted))
     prepared = sandbox.actions.prepare(run, Action(0, task, failure.resource, failure.node, interval_ms))
     assert prepared is not None  # configured
-    # A recurring monitor finds the resource stopped; anything else (a probe included) fails.
+    # A recurring monitor finds the resource stopped (a promoted instance:
+    # failed while promoted); anything else (a probe included) fails.
     recurring = task == "monitor" and interval_ms > 0
-    sandbox.executor.script(rc=OcfRc.NOT_RUNNING if recurring else OcfRc.ERR_GENERIC)
+    if recurring:
+        sandbox.executor.script(rc=OcfRc.FAILED_PROMOTED if promoted else OcfRc.NOT_RUNNING)
+    else:
+        sandbox.executor.script(rc=OcfRc.ERR_GENERIC)
     result = await sandbox.executor.run(prepared.request)
     key = sandbox.recorder.transition_key(0, 0, task, interval_ms)
     await sandbox.recorder.record(prepared, result, {}, key)
     return await sandbox.result()
 
 
-def _monitor_interval(primitive: Primitive, task: str) -> int:
-    """The interval a failed ``monitor`` is taken from: the most frequent recurring monitor."""
+def _monitor_interval(primitive: Primitive, task: str, promoted: bool = False) -> int:
+    """The interval a failed ``monitor`` is taken from: the most frequent
+    recurring monitor of the role the instance has (a promoted instance runs
+    its Promoted-role monitor; otherwise the others)."""
     if task != "monitor":
         return 0
-    intervals = sorted(op.interval_ms for op in primitive.ops if op.name == "monitor" and op.interval_ms > 0)
+    promoted_roles = ("promoted", "master")
+    intervals = sorted(
+        op.interval_ms for op in primitive.ops
+        if op.name == "monitor" and op.interval_ms > 0
+        and ((op.role or "").lower() in promoted_roles) == promoted
+        and (op.role or "").lower() != "stopped"
+    )
+    if not intervals:
+        intervals = sorted(op.interval_ms for op in primitive.ops
+                           if op.name == "monitor" and op.interval_ms > 0)
     return intervals[0] if intervals else 0
+
+
+def _is_promoted(cluster: Cluster, resource: str, node: str) -> bool:
+    """Whether the status shows ``resource`` (an instance of a promotable
+    clone, by its own or its recorded name) promoted on ``node``: its
+    latest role change is a promote, or a monitor found it promoted."""
+    state = cluster.status.node(node)
+    if state is None:
+        return False
+    base = resource.rsplit(":", 1)[0] if ":" in resource else resource
+    promoted = False
+    for history in state.resources:
+        if history.id not in (resource, base) and history.id.rsplit(":", 1)[0] != base:
+            continue
+        for op in sorted(history.ops, key=lambda record: record.call_id):
+            if op.operation == "promote" and op.rc == OcfRc.SUCCESS:
+                promoted = True
+            elif op.operation in ("demote", "stop", "start") and op.rc == OcfRc.SUCCESS:
+                promoted = False
+            elif op.operation == "monitor" and op.rc in (OcfRc.RUNNING_PROMOTED, OcfRc.FAILED_PROMOTED):
+                promoted = True
+    return promoted
 
 
 async def _apply_transition(cluster: Cluster, transition: Transition, now: int) -> Cluster:

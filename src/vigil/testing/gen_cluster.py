@@ -36,6 +36,7 @@ from typing import Any
 from vigil.testing.gen_model import (
     GENERATOR_VERSION,
     INFINITY,
+    PRESETS,
     Clone,
     ClusterPlan,
     Group,
@@ -52,6 +53,7 @@ from vigil.testing.gen_xml import render_cib
 __all__ = [
     "GENERATOR_VERSION",
     "INFINITY",
+    "PRESETS",
     "Clone",
     "ClusterPlan",
     "GeneratedCluster",

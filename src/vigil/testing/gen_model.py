@@ -46,6 +46,9 @@ HistoryKind = Literal[
     "probed_stopped",  # probe rc 7
     "stopped_after_run",  # start rc 0, later stop rc 0
     "stale_failure",  # monitor failed, then stopped: fail-count stays
+    # promotable instances
+    "promoted",  # start, promote, Promoted-role monitor rc 8
+    "failed_promoted",  # promoted, then the Promoted-role monitor failed (rc 9)
 ]
 
 
@@ -110,6 +113,14 @@ class Knobs:
     p_clone_orphan: float = 0.1  # unique: an instance numbered beyond clone-max is active
     p_anon_instance_suffix: float = 0.1  # anonymous history written as rsc:N (old Pacemaker)
     p_require_all_false: float = 0.25  # an order whose first is a clone: require-all=false
+    # promotable clones (0 by default, so that the default seeds stay the
+    # clusters they were; see PRESETS["promotable"])
+    p_promotable: float = 0.0  # a clone is promotable (its primitives ocf:pacemaker:Stateful)
+    p_notify: float = 0.0  # a clone has notify=true
+    p_promoted_max_2: float = 0.0  # a promotable clone allows two promoted instances
+    p_promoted: float = 0.0  # an active promotable instance is promoted (up to promoted-max)
+    p_promotion_score: float = 0.0  # a node has a promotion score for a promotable clone
+    p_role_constraint: float = 0.0  # a constraint with a promotable clone names its Promoted role
     # resources
     p_heartbeat_agent: float = 0.3  # ocf:heartbeat:Dummy instead of ocf:pacemaker:Dummy
     p_params: float = 0.2  # instance attributes (non-constant digests)
@@ -142,6 +153,26 @@ class Knobs:
     p_fencing_device_running: float = 0.8
 
 
+# Named sets of knob overrides that steer the generator at one family of
+# shapes.  "clones": mostly anonymous clones and cloned groups, often
+# interleaved and constrained to each other, so that instance placement
+# (which instance stays, which moves, which stops) is exercised in most seeds.
+PRESETS: dict[str, dict[str, float]] = {
+    "clones": {
+        "p_clone": 0.45, "p_cloned_group": 0.25, "p_group": 0.1, "p_unique": 0.1,
+        "p_interleave": 0.8, "p_colocation": 0.5, "p_order": 0.5,
+    },
+    # Promotable clones (most with notifications): promotion scores, promoted
+    # instances, constraints by role.
+    "promotable": {
+        "p_clone": 0.45, "p_cloned_group": 0.15, "p_group": 0.1, "p_unique": 0.1,
+        "p_colocation": 0.45, "p_order": 0.45,
+        "p_promotable": 0.8, "p_notify": 0.7, "p_promoted_max_2": 0.2, "p_promoted": 0.7,
+        "p_promotion_score": 0.8, "p_role_constraint": 0.6,
+    },
+}
+
+
 @dataclass
 class Node:
     id: int
@@ -150,6 +181,9 @@ class Node:
     standby: Literal["", "config", "transient"] = ""
     shutdown: bool = False
     attributes: dict[str, str] = field(default_factory=dict)
+    # transient attributes besides standby, shutdown and fail-counts
+    # (promotion scores, master-RSC)
+    transient: dict[str, str] = field(default_factory=dict)
 
     @property
     def has_node_state(self) -> bool:
@@ -181,6 +215,9 @@ class Primitive:
     monitor_interval_ms: int = 10000
     monitor_timeout_ms: int = 20000
     explicit_ops: bool = False
+    # inside a promotable clone: one monitor per role (Promoted at the
+    # interval, Unpromoted one second later)
+    promotable: bool = False
     # (node name, lrm_resource id) -> history; the id is the primitive's own
     # id, or ``id:N`` for a clone instance recorded with its number
     history: dict[tuple[str, str], History] = field(default_factory=dict)
@@ -218,6 +255,14 @@ class Clone:
         """Instances per node: ``clone-node-max`` (only unique clones get one), else 1."""
         return int(self.meta.get("clone-node-max", "1"))
 
+    @property
+    def promotable(self) -> bool:
+        return self.meta.get("promotable") == "true"
+
+    @property
+    def promoted_max(self) -> int:
+        return int(self.meta.get("promoted-max", "1"))
+
     def primitives(self) -> Iterator[Primitive]:
         yield from self.child.primitives()
 
@@ -240,6 +285,7 @@ class Location:
     node: str | None = None
     exprs: tuple[Expr, ...] = ()
     boolean_op: str | None = None
+    role: str | None = None
 
 
 @dataclass(frozen=True)
@@ -247,6 +293,8 @@ class Colocation:
     rsc: str
     with_rsc: str
     score: str
+    rsc_role: str | None = None
+    with_rsc_role: str | None = None
 
 
 @dataclass(frozen=True)
@@ -256,6 +304,8 @@ class Order:
     kind: str
     symmetrical: str | None
     require_all: str | None = None
+    first_action: str | None = None
+    then_action: str | None = None
 
 
 @dataclass

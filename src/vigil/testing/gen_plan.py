@@ -232,7 +232,26 @@ def _plan_clone(rng: _Rng, k: Knobs, child: Primitive | Group, n_nodes: int, fea
         _plan_meta(rng, k, clone.meta, feats, scale=3.0)
         if len(clone.meta) > before:
             feats.add("clone-meta")
+    _plan_promotable(rng, k, clone, feats)
     return clone
+
+
+def _plan_promotable(rng: _Rng, k: Knobs, clone: Clone, feats: set[str]) -> None:
+    """Maybe make the clone promotable (of ocf:pacemaker:Stateful, one
+    monitor per role) and notifying.  Draws only when the knobs ask for it,
+    so the default seeds stay the clusters they were."""
+    if k.p_promotable > 0 and rng.chance(k.p_promotable):
+        clone.meta["promotable"] = "true"
+        feats.add("promotable")
+        for prim in clone.primitives():
+            prim.promotable = True
+            prim.provider, prim.type = "pacemaker", "Stateful"
+        if rng.chance(k.p_promoted_max_2):
+            clone.meta["promoted-max"] = "2"
+            feats.add("promoted-max")
+    if k.p_notify > 0 and rng.chance(k.p_notify):
+        clone.meta["notify"] = "true"
+        feats.add("notify")
 
 
 def _plan_resources(rng: _Rng, k: Knobs, n_nodes: int, feats: set[str]) -> list[TopLevel]:
@@ -300,6 +319,20 @@ def _can_colocate(dependent: TopLevel, primary: TopLevel) -> bool:
     return dependent.node_max == primary.node_max
 
 
+def _colocation_roles(rng: _Rng, k: Knobs, dependent: TopLevel, primary: TopLevel,
+                      feats: set[str]) -> tuple[str | None, str | None]:
+    """Roles for a colocation with (or of) a promotable clone, sometimes."""
+    rsc_role = with_role = None
+    if k.p_role_constraint > 0:
+        if isinstance(primary, Clone) and primary.promotable and rng.chance(k.p_role_constraint):
+            with_role = "Promoted"
+        if isinstance(dependent, Clone) and dependent.promotable and rng.chance(k.p_role_constraint):
+            rsc_role = "Promoted"
+        if rsc_role or with_role:
+            feats.add("colocation-role")
+    return rsc_role, with_role
+
+
 def _plan_constraints(rng: _Rng, k: Knobs, plan: ClusterPlan, feats: set[str]) -> None:
     tops = {top.id: top for top in plan.resources}
 
@@ -318,6 +351,13 @@ def _plan_constraints(rng: _Rng, k: Knobs, plan: ClusterPlan, feats: set[str]) -
             rid = ref(top)
             if isinstance(top, Clone):
                 feats.add("location-clone")
+            role = None
+            if isinstance(top, Clone) and top.promotable and k.p_role_constraint > 0 \
+                    and rng.chance(k.p_role_constraint):
+                role = "Promoted"
+                feats.add("location-promoted")
+                plan.locations.append(Location(rid, score, node=rng.pick(plan.nodes).name, role=role))
+                continue
             if rng.chance(k.p_location_rule):
                 n_expr = 2 if rng.chance(0.25) else 1
                 exprs = tuple(_plan_expr(rng, plan.nodes) for _ in range(n_expr))
@@ -340,7 +380,8 @@ def _plan_constraints(rng: _Rng, k: Knobs, plan: ClusterPlan, feats: set[str]) -
                 continue
             pairs.add((rank[i], with_top))
             score = _score(rng, inf=0.4, neg_inf=0.15, neg=0.1)
-            plan.colocations.append(Colocation(ref(tops[rank[i]]), ref(tops[with_top]), score))
+            roles = _colocation_roles(rng, k, tops[rank[i]], tops[with_top], feats)
+            plan.colocations.append(Colocation(ref(tops[rank[i]]), ref(tops[with_top]), score, *roles))
             feats.add("colocation-" + ("inf" if score == INFINITY else
                                         "neg-inf" if score == "-" + INFINITY else "finite"))
             feats |= _pair_tags("colocation", tops[rank[i]], tops[with_top])
@@ -357,7 +398,12 @@ def _plan_constraints(rng: _Rng, k: Knobs, plan: ClusterPlan, feats: set[str]) -
         if isinstance(first, Clone) and rng.chance(k.p_require_all_false):
             require_all = "false"
             feats.add("require-all-false")
-        plan.orders.append(Order(ref(first), ref(then), kind, sym, require_all))
+        actions: tuple[str | None, str | None] = (None, None)
+        if isinstance(first, Clone) and first.promotable and k.p_role_constraint > 0 \
+                and rng.chance(k.p_role_constraint):
+            actions = ("promote", "start")
+            feats.add("order-promote")
+        plan.orders.append(Order(ref(first), ref(then), kind, sym, require_all, *actions))
         feats.add("order-" + kind.lower() + ("-asymmetric" if sym == "false" else ""))
         feats |= _pair_tags("order", first, then)
 
@@ -448,6 +494,8 @@ class _HistoryPlanner:
                 self.unique_clone(top)
             else:
                 self.anonymous_clone(top)
+            if isinstance(top, Clone) and top.promotable:
+                self.promote(top)
 
     def primitive(self, prim: Primitive) -> None:
         rng, hosts = self.rng, self.hosts
@@ -539,6 +587,39 @@ class _HistoryPlanner:
                     for m in members:
                         self.inactive(m, node, f"{m.id}:{number}")
         self._note_failures(clone)
+
+    def promote(self, clone: Clone) -> None:
+        """A promotable clone: promotion scores on nodes (as its agent sets
+        them) and up to promoted-max of its running instances promoted."""
+        rng, k = self.rng, self.k
+        members = list(clone.primitives())
+        # (node, instance suffix) -> the members' records running there
+        running: dict[tuple[str, str], list[tuple[Primitive, str]]] = {}
+        for prim in members:
+            for (node_name, lrm_id), hist in prim.history.items():
+                if hist.kind == "running":
+                    suffix = lrm_id[len(prim.id):]
+                    running.setdefault((node_name, suffix), []).append((prim, lrm_id))
+        promoted = 0
+        for (where, _suffix), entries in sorted(running.items()):
+            if len(entries) != len(members) or promoted >= clone.promoted_max or not rng.chance(k.p_promoted):
+                continue
+            promoted += 1
+            failed = rng.chance(0.2)
+            for prim, lrm_id in entries:
+                prim.history[(where, lrm_id)] = (
+                    History("failed_promoted", 9, str(rng.randint(1, 3))) if failed else History("promoted"))
+            self.feats.add("failed-promoted" if failed else "promoted")
+        for node in self.plan.nodes:
+            if not node.history_counts or not rng.chance(k.p_promotion_score):
+                continue
+            for prim in members:
+                names = {prim.id}
+                if clone.unique:
+                    names = {lrm_id for (where, lrm_id) in prim.history if where == node.name}
+                for name in sorted(names):
+                    node.transient[f"master-{name}"] = rng.pick(["5", "10", "100"])
+            self.feats.add("promotion-score")
 
     def _note_failures(self, clone: Clone) -> None:
         failed = {"failed_monitor", "failed_start", "failed_stop", "stale_failure"}

@@ -75,11 +75,24 @@ def _write_primitive(parent: etree._Element, prim: Primitive) -> None:
     _nvset(el, "meta_attributes", f"{prim.id}-meta_attributes", prim.meta)
     ops = _sub(el, "operations")
     mon = _seconds(prim.monitor_interval_ms)
-    _sub(ops, "op", id=f"{prim.id}-monitor-interval-{mon}", name="monitor", interval=mon,
-         timeout=_seconds(prim.monitor_timeout_ms))
+    if prim.promotable:
+        # One monitor per role: Promoted at the interval, Unpromoted a second later.
+        unpromoted = _seconds(unpromoted_monitor_ms(prim))
+        _sub(ops, "op", id=f"{prim.id}-monitor-interval-{mon}", name="monitor", interval=mon,
+             timeout=_seconds(prim.monitor_timeout_ms), role="Promoted")
+        _sub(ops, "op", id=f"{prim.id}-monitor-interval-{unpromoted}", name="monitor", interval=unpromoted,
+             timeout=_seconds(prim.monitor_timeout_ms), role="Unpromoted")
+    else:
+        _sub(ops, "op", id=f"{prim.id}-monitor-interval-{mon}", name="monitor", interval=mon,
+             timeout=_seconds(prim.monitor_timeout_ms))
     if prim.explicit_ops:
         _sub(ops, "op", id=f"{prim.id}-start-interval-0s", name="start", interval="0s", timeout="60s")
         _sub(ops, "op", id=f"{prim.id}-stop-interval-0s", name="stop", interval="0s", timeout="45s")
+
+
+def unpromoted_monitor_ms(prim: Primitive) -> int:
+    """The Unpromoted-role monitor of a promotable primitive (the plain one otherwise)."""
+    return prim.monitor_interval_ms + 1000 if prim.promotable else prim.monitor_interval_ms
 
 
 def _write_resource(parent: etree._Element, top: TopLevel) -> None:
@@ -116,7 +129,8 @@ def _write_configuration(cib: etree._Element, plan: ClusterPlan) -> None:
     for i, loc in enumerate(plan.locations, 1):
         lid = f"loc-{i}"
         if loc.node is not None:
-            _sub(constraints, "rsc_location", id=lid, rsc=loc.rsc, node=loc.node, score=loc.score)
+            _sub(constraints, "rsc_location", id=lid, rsc=loc.rsc, node=loc.node, score=loc.score,
+                 role=loc.role)
             continue
         el = _sub(constraints, "rsc_location", id=lid, rsc=loc.rsc)
         rule = _sub(el, "rule", id=f"{lid}-rule", score=loc.score, boolean__op=loc.boolean_op)
@@ -125,10 +139,11 @@ def _write_configuration(cib: etree._Element, plan: ClusterPlan) -> None:
                  operation=e.operation, value=e.value, type=e.type)
     for i, col in enumerate(plan.colocations, 1):
         _sub(constraints, "rsc_colocation", id=f"col-{i}", rsc=col.rsc, with__rsc=col.with_rsc,
-             score=col.score)
+             score=col.score, rsc__role=col.rsc_role, with__rsc__role=col.with_rsc_role)
     for i, o in enumerate(plan.orders, 1):
         _sub(constraints, "rsc_order", id=f"ord-{i}", first=o.first, then=o.then, kind=o.kind,
-             symmetrical=o.symmetrical, require__all=o.require_all)
+             symmetrical=o.symmetrical, require__all=o.require_all, first__action=o.first_action,
+             then__action=o.then_action)
     if plan.rsc_defaults:
         _nvset(_sub(conf, "rsc_defaults"), "meta_attributes", "rsc-options", plan.rsc_defaults)
 
@@ -158,10 +173,22 @@ class _NodeHistoryWriter:
         el = _sub(self.parent, "lrm_resource", id=lrm_id, class_=prim.cls, provider=prim.provider,
                   type=prim.type)
         plain = op_digest(prim.params)
-        mon_ms = prim.monitor_interval_ms
+        mon_ms = unpromoted_monitor_ms(prim)
         mon_digest = op_digest({**prim.params, "CRM_meta_timeout": str(prim.monitor_timeout_ms)})
         last, failure, mon = f"{lrm_id}_last_0", f"{lrm_id}_last_failure_0", f"{lrm_id}_monitor_{mon_ms}"
         kind = hist.kind
+        if kind in ("promoted", "failed_promoted"):
+            # The promote is the last one-shot operation; the Promoted-role
+            # monitor answers 8 ("running promoted"), or 9 when it failed.
+            promoted_ms = prim.monitor_interval_ms
+            promoted_mon = f"{lrm_id}_monitor_{promoted_ms}"
+            self.op(el, last, lrm_id, "promote", 0, 0, 0, plain)
+            rc = hist.rc if kind == "failed_promoted" else 8
+            self.op(el, promoted_mon, lrm_id, "monitor", promoted_ms, rc, 8, mon_digest)
+            if kind == "failed_promoted":
+                self.call -= 1
+                self.op(el, failure, lrm_id, "monitor", promoted_ms, rc, 8, mon_digest)
+            return
         if kind in ("probed_stopped", "probe_running"):
             self.op(el, last, lrm_id, "monitor", 0, 7 if kind == "probed_stopped" else 0, 7, plain)
             return
@@ -201,8 +228,9 @@ def _fail_attributes(records: Iterable[tuple[Primitive, str, History]]) -> dict[
     for prim, lrm_id, hist in records:
         if not hist.fail_count:
             continue
-        op = {"failed_start": "start_0", "failed_stop": "stop_0"}.get(
-            hist.kind, f"monitor_{prim.monitor_interval_ms}")
+        promoted = hist.kind == "failed_promoted"
+        monitor_ms = prim.monitor_interval_ms if promoted else unpromoted_monitor_ms(prim)
+        op = {"failed_start": "start_0", "failed_stop": "stop_0"}.get(hist.kind, f"monitor_{monitor_ms}")
         attrs[f"{FAILCOUNT_PREFIX}{lrm_id}#{op}"] = hist.fail_count
         attrs[f"{LAST_FAILURE_PREFIX}{lrm_id}#{op}"] = str(HISTORY_START + 3600)
     return attrs
@@ -231,6 +259,7 @@ def _write_status(cib: etree._Element, plan: ClusterPlan) -> None:
         if node.shutdown:
             transient["shutdown"] = str(EXECUTION_DATE - 30)
         transient.update(_fail_attributes(records))
+        transient.update(node.transient)
         if transient:
             ta = _sub(ns, "transient_attributes", id=str(node.id))
             _nvset(ta, "instance_attributes", f"status-{node.id}", transient)

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from vigil.scheduler.working import (
         OrderTuple,
         OrdFlags,
+        Role,
         Updates,
         Work,
         WorkAction,
@@ -77,13 +78,16 @@ class Variant(Protocol):
 
     # --- placement ------------------------------------------------------------
 
-    def assign(self, work: Work, rsc: WorkResource, prefer: str | None) -> str | None:
+    def assign(self, work: Work, rsc: WorkResource, prefer: str | None,
+               stop_if_fail: bool = True) -> str | None:
         """Place ``rsc`` (preferring ``prefer`` when it is as good as the
-        best); the node it is placed on, or None."""
+        best); the node it is placed on, or None.  With ``stop_if_fail``
+        false, finding no node has no side effects on roles or actions (a
+        clone's tentative placement of an instance on its current node)."""
 
     def unassign(self, work: Work, rsc: WorkResource) -> None:
         """Take back a placement a clone did not want (its instance went
-        elsewhere than the node it was offered)."""
+        elsewhere than the node it was offered), members included."""
 
     def location(self, rsc: WorkResource) -> str | None:
         """The one node ``rsc`` is placed on, or None (none, or several)."""
@@ -110,14 +114,17 @@ class Variant(Protocol):
     # --- colocation -----------------------------------------------------------
 
     def apply_colocation(self, work: Work, dependent: WorkResource, primary: WorkResource,
-                         coloc: WorkColocation) -> None:
+                         coloc: WorkColocation) -> int:
         """Asked of the dependent: adjust its scores now that ``primary`` is
-        placed (Pacemaker's apply_coloc_score on behalf of the dependent)."""
+        placed, or for a placed instance of a promotable clone its
+        promotion priority (Pacemaker's apply_coloc_score on behalf of the
+        dependent); returns what the priority changed by."""
 
     def constrain_dependent(self, work: Work, dependent: WorkPrimitive, primary: WorkResource,
-                            coloc: WorkColocation) -> None:
+                            coloc: WorkColocation) -> int:
         """Asked of the primary: adjust the primitive ``dependent``'s scores
-        by where ``primary`` went (apply_coloc_score on behalf of the primary)."""
+        (or promotion priority) by where ``primary`` went (apply_coloc_score
+        on behalf of the primary); returns what the priority changed by."""
 
     def colocation_node_scores(self, work: Work, rsc: WorkResource, nodes: dict[str, int] | None,
                                attribute: str, factor: float, only_positive: bool,
@@ -174,3 +181,25 @@ class Variant(Protocol):
 
     def is_unique_clone(self, rsc: WorkResource) -> bool:
         """A clone whose instances each have a name of their own."""
+
+    def is_promotable(self, rsc: WorkResource) -> bool:
+        """A promotable clone: its instances are Unpromoted or Promoted."""
+
+    def ordering_point(self, rsc: WorkResource, task: str) -> WorkAction | None:
+        """What an ordering after ``rsc``'s ``task`` waits for: a group's or
+        clone's completion point (start -> running, ...), or the end of the
+        notifications after it when a clone notifies; None for a primitive
+        (its own action)."""
+
+    def create_notifications(self, work: Work, rsc: WorkResource) -> None:
+        """Once the orderings have settled: the notifications of a clone
+        with ``notify=true`` (none for other variants)."""
+
+    def notify_after_fencing(self, work: Work, rsc: WorkResource, prim: WorkPrimitive, stop: WorkAction,
+                             fencing: WorkAction) -> None:
+        """``prim`` (inside ``rsc``) stops because its node is fenced: tell
+        the rest of a notifying clone after the fencing."""
+
+    def state(self, rsc: WorkResource, current: bool) -> Role:
+        """The role ``rsc`` has now (``current``) or will have: a group's or
+        clone's is the highest of what is inside it."""

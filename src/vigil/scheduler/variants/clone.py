@@ -28,13 +28,32 @@ from vigil.scheduler.instances import (
     instance_number,
     instance_task,
     is_blocked,
+    original_task,
     update_interleaved,
 )
-from vigil.scheduler.location import ban_everywhere, merge_score
+from vigil.scheduler.location import ban_everywhere, base_weight, merge_score
+from vigil.scheduler.variants.notify import (
+    COMPLETION,
+    create_clone_notify_points,
+    create_notifications,
+    notified_point,
+    notify_after_fencing,
+)
+from vigil.scheduler.variants.primitive import place_nowhere
+from vigil.scheduler.variants.promotable import (
+    add_promotion_scores,
+    create_promotable_pseudo_actions,
+    promotable_ordering_specs,
+    reset_instance_priorities,
+    set_instance_roles,
+    update_dependent_with_promotable,
+    update_promotable_dependent_priority,
+)
 from vigil.scheduler.working import (
     Ord,
     OrderTuple,
     OrdFlags,
+    Role,
     Updates,
     Work,
     WorkAction,
@@ -50,12 +69,24 @@ if TYPE_CHECKING:
 
 
 def _compare_instances(work: Work, clone: WorkClone) -> Callable[[Instance, Instance], int]:
+    """Pacemaker's order for placing instances: active ones first (the less
+    multiply active first), then by priority, by whether their current node
+    can still run them and has fewer instances, unfailed first, by how much
+    the clone's colocations like their current node, then by number."""
+    colocated: dict[int, int] = {}
+
     def active(instance: Instance) -> tuple[str | None, int]:
         nodes = instance.running_on
         return (work.current_node(instance) if nodes else None), len(nodes)
 
     def allowed_here(instance: Instance, node: str | None) -> bool:
         return node is None or instance.allowed.get(node, -INFINITY) >= 0
+
+    def colocation_score(instance: Instance, node: str) -> int:
+        found = colocated.get(id(instance))
+        if found is None:
+            found = colocated[id(instance)] = _colocated_score(work, clone, instance, node)
+        return found
 
     def compare(a: Instance, b: Instance) -> int:
         node_a, count_a = active(a)
@@ -65,6 +96,10 @@ def _compare_instances(work: Work, clone: WorkClone) -> Callable[[Instance, Inst
         can_a, can_b = allowed_here(a, node_a), allowed_here(b, node_b)
         if can_a != can_b:
             return -1 if can_a else 1
+        # An instance active where it is no longer allowed counts as inactive
+        # from here on.
+        node_a = node_a if can_a else None
+        node_b = node_b if can_b else None
         if a.priority != b.priority:
             return -1 if a.priority > b.priority else 1
         if node_a is None and node_b is None:
@@ -87,17 +122,36 @@ def _compare_instances(work: Work, clone: WorkClone) -> Callable[[Instance, Inst
         failed_a, failed_b = did_fail(a), did_fail(b)
         if failed_a != failed_b:
             return -1 if not failed_a else 1
-        up_a, up_b = _node_is_up(work, node_a), _node_is_up(work, node_b)
-        if up_a != up_b:
-            return -1 if up_a else 1
+        score_a, score_b = colocation_score(a, node_a), colocation_score(b, node_b)
+        if score_a != score_b:
+            return -1 if score_a > score_b else 1
         return instance_number(a) - instance_number(b)
 
     return compare
 
 
-def _node_is_up(work: Work, node: str) -> bool:
-    wnode = work.nodes[node]
-    return wnode.online and not wnode.shutdown
+def _colocated_score(work: Work, clone: WorkClone, instance: Instance, node: str) -> int:
+    """How much the clone's colocations (both ways) like ``node``, where
+    ``instance`` runs: of two instances, the one whose node they like more
+    keeps its place first."""
+    # The node's own weight (-INFINITY for a node that is down or leaving).
+    scores: dict[str, int] = {node: base_weight(work, node)}
+    for coloc in clone.this_with:
+        result = add_colocated_node_scores(work, coloc.primary, scores, coloc.node_attribute or "#uname",
+                                           coloc.score / INFINITY, False, False)
+        if result is not None:
+            scores = result
+    for coloc in clone.with_this:
+        if not has_influence(coloc, instance):
+            continue
+        result = add_colocated_node_scores(work, coloc.dependent, scores, coloc.node_attribute or "#uname",
+                                           coloc.score / INFINITY, True, False)
+        if result is not None:
+            scores = result
+    return scores.get(node, -INFINITY)
+
+
+MergeSort = Callable[[list[Instance], Callable[[Instance, Instance], int]], list[Instance]]
 
 
 def _merge_sort(items: list[Instance], compare: Callable[[Instance, Instance], int]) -> list[Instance]:
@@ -141,36 +195,81 @@ def _restrict_to_runnable(work: Work, clone: WorkClone, instance: Instance, limi
             _set_score(instance, node, -INFINITY)
 
 
-def _append_parent_colocations(clone: WorkClone, instance: Instance, all_coloc: bool) -> None:
+def _append_parent_colocations(clone: WorkClone, instance: Instance) -> None:
+    """Every colocation of the clone, as the instance's own (once): since
+    instances keep their nodes (see _assign_early), the clone's optional
+    colocations no longer need holding back to avoid shuffling."""
     for coloc in clone.this_with:
-        if all_coloc or coloc.score < 0 or coloc.score >= INFINITY:
+        if not any(c is coloc for c in instance.this_with):
             insert_sorted(instance.this_with, coloc, coloc.primary, lambda c: c.primary)
     for coloc in clone.with_this:
-        if not has_influence(coloc, instance):
-            continue
-        if all_coloc or coloc.score < 0:
+        if has_influence(coloc, instance) and not any(c is coloc for c in instance.with_this):
             insert_sorted(instance.with_this, coloc, coloc.dependent, lambda c: c.dependent)
 
 
 def _assign_instance(work: Work, clone: WorkClone, instance: Instance, prefer: str | None,
-                     all_coloc: bool, limit: int) -> str | None:
+                     limit: int) -> str | None:
+    """Place one instance, at most ``limit`` per node; a placement with
+    ``prefer`` is tentative (its failure has no side effects).  Counts it on
+    the clone's node."""
     if not instance.provisional:
         return instance.variant.location(instance)
     if instance.allocating:
         return None
-    _append_parent_colocations(clone, instance, all_coloc)
-    if prefer is not None and instance.allowed.get(prefer, -INFINITY) < 0:
-        return None
+    _append_parent_colocations(clone, instance)
     _restrict_to_runnable(work, clone, instance, limit)
-    backup = dict(instance.allowed)
-    chosen = instance.variant.assign(work, instance, prefer)
-    if chosen is not None and prefer is not None and chosen != prefer:
-        instance.allowed = backup
-        instance.variant.unassign(work, instance)
-        chosen = None
+    chosen = instance.variant.assign(work, instance, prefer, prefer is None)
     if chosen is not None:
         clone.counts[chosen] = clone.counts.get(chosen, 0) + 1
     return chosen
+
+
+def _node_tables(instance: WorkResource) -> list[tuple[WorkResource, dict[str, int]]]:
+    """Copies of the scores of an instance and everything inside it."""
+    tables: list[tuple[WorkResource, dict[str, int]]] = [(instance, dict(instance.allowed))]
+    for child in instance.children():
+        tables.extend(_node_tables(child))
+    return tables
+
+
+def _restore_node_tables(tables: list[tuple[WorkResource, dict[str, int]]]) -> None:
+    for rsc, allowed in tables:
+        rsc.allowed = dict(allowed)
+
+
+def _assign_early(work: Work, clone: WorkClone, instance: Instance, current: str, available: int) -> bool:
+    """Try to keep an active instance on its current node.
+
+    When placement would rather put it elsewhere, one instance is reserved
+    for that node and the instance is tried again: nodes get their fair
+    share of instances, but each node keeps the instances already running
+    there instead of swapping them with another node's."""
+    allowed = instance.allowed.get(current)
+    if allowed is None or allowed < 0 or not work.nodes[current].is_available():
+        return False
+    tables = _node_tables(instance)
+    counts = dict(clone.counts)
+    reserved = 0
+    chosen: str | None = None
+    while reserved < available:
+        chosen = _assign_instance(work, clone, instance, current, clone.clone_node_max)
+        if chosen == current:
+            break
+        _restore_node_tables(tables)
+        if chosen is None:
+            # Only the instance itself is open again: the members of a
+            # cloned group that found no node stay placed nowhere, as
+            # Pacemaker leaves them (the instance will then stop).
+            instance.provisional = True
+            break
+        reserved += 1
+        instance.variant.unassign(work, instance)
+        chosen = None
+    clone.counts = counts
+    if chosen is None:
+        return False
+    clone.counts[chosen] = clone.counts.get(chosen, 0) + 1
+    return True
 
 
 def assign_clone(work: Work, clone: WorkClone) -> None:
@@ -178,6 +277,8 @@ def assign_clone(work: Work, clone: WorkClone) -> None:
     if not clone.provisional or clone.allocating:
         return
     clone.allocating = True
+    if clone.promotable:
+        add_promotion_scores(work, clone)
     for coloc in list(clone.this_with):
         coloc.primary.variant.assign(work, coloc.primary, None)
     for coloc in list(clone.with_this):
@@ -190,37 +291,45 @@ def assign_clone(work: Work, clone: WorkClone) -> None:
                 clone.allowed = result
     clone.instances[:] = _merge_sort(clone.instances, _compare_instances(work, clone))
     _distribute(work, clone)
+    if clone.promotable:
+        set_instance_roles(work, clone, _merge_sort, _compare_instances(work, clone))
     clone.allocating = False
     clone.provisional = False
+
+
+def _preferred_node(work: Work, clone: WorkClone, instance: Instance, optimal: int) -> str | None:
+    """Where an active, healthy, unplaced instance would like to stay: its
+    current node, unless that node cannot run it or already has its share."""
+    if not instance.running_on or not instance.provisional or instance.failed:
+        return None
+    current = work.current_node(instance)
+    if current is None or not work.nodes[current].is_available():
+        return None
+    if current in clone.allowed and clone.counts.get(current, 0) >= optimal:
+        return None
+    return current
 
 
 def _distribute(work: Work, clone: WorkClone) -> None:
     clone.counts = dict.fromkeys(clone.allowed, 0)
     available = sum(1 for node in clone.allowed if work.nodes[node].is_available())
     max_total = clone.clone_max
-    all_coloc = max_total < available
-    loop_max = max(1, max_total // available) if available else 1
-    allocated = 0
+    optimal = max(1, max_total // available) if available else 1
+    assigned = 0
     for instance in clone.instances:
-        if allocated >= max_total:
+        if assigned >= max_total:
             break
-        if not instance.running_on or not instance.provisional or instance.failed:
-            continue
-        current = work.current_node(instance)
-        if current is None or not work.nodes[current].is_available():
-            continue
-        if current in clone.allowed and clone.counts.get(current, 0) >= loop_max:
-            continue
-        if _assign_instance(work, clone, instance, current, all_coloc, clone.clone_node_max):
-            allocated += 1
+        current = _preferred_node(work, clone, instance, optimal)
+        if current is not None and _assign_early(work, clone, instance, current, max_total - assigned):
+            assigned += 1
     for instance in clone.instances:
         if not instance.provisional:
             continue
-        if allocated >= max_total:
+        if assigned >= max_total:
             ban_everywhere(work, instance)
             instance.variant.assign(work, instance, None)
-        elif _assign_instance(work, clone, instance, None, all_coloc, clone.clone_node_max):
-            allocated += 1
+        elif _assign_instance(work, clone, instance, None, clone.clone_node_max):
+            assigned += 1
 
 
 # --- actions ------------------------------------------------------------------
@@ -242,6 +351,7 @@ def create_clone_actions(work: Work, clone: WorkClone) -> None:
                 stopping = True
             elif action.task == "start" and action.runnable:
                 starting = True
+    created: dict[str, WorkAction] = {}
     for task, optional, runnable in (
         ("start", not starting, True),
         ("running", not starting, active or starting),
@@ -252,6 +362,11 @@ def create_clone_actions(work: Work, clone: WorkClone) -> None:
         action.pseudo = True
         action.optional = optional
         action.runnable = runnable
+        created[task] = action
+    if clone.promotable:
+        created.update(create_promotable_pseudo_actions(work, clone))
+        reset_instance_priorities(clone)
+    create_clone_notify_points(work, clone, created)
 
 
 def clone_ordering_specs(clone: WorkClone) -> list[OrderTuple]:
@@ -274,6 +389,8 @@ def clone_ordering_specs(clone: WorkClone) -> list[OrderTuple]:
         if clone.ordered and previous is not None:
             specs.append((instance, "stop", previous, "stop", Ord.OPTIONAL))
         previous = instance
+    if clone.promotable:
+        specs.extend(promotable_ordering_specs(clone))
     return specs
 
 
@@ -282,8 +399,9 @@ def clone_action_flags(clone: WorkClone, action: WorkAction, node: str | None, i
     """(optional, runnable) of a clone pseudo-action, from its instances'.
 
     Required when any instance's action is; runnable when at least one is.
+    A notification stands for the instances' task it is about.
     """
-    task = instance_task(clone, action.task)
+    task = instance_task(clone, original_task(action))
     optional = True
     any_runnable = False
     actions = instances.of_primitives(clone, task, node)
@@ -370,21 +488,28 @@ def minimum_runnable(clone: WorkClone, require_all: bool) -> int:
 
 
 def constrain_clone_dependent(work: Work, dependent: WorkPrimitive, clone: WorkClone,
-                              coloc: WorkColocation) -> None:
+                              coloc: WorkColocation) -> int:
     """Place ``dependent`` relative to a clone it is colocated with: with the
     instance on its own node when its clone interleaves, else where any
-    instance is (mandatory) or by each instance's node (advisory)."""
+    instance is (mandatory) or by each instance's node (advisory).  A
+    colocation with a role of a promotable clone counts where instances in
+    that role are.  Returns what ``dependent``'s promotion priority changed by."""
     interleave = isinstance(coloc.dependent, WorkClone) and coloc.dependent.interleave
     if clone.provisional:
-        return
+        return 0
+    if clone.promotable and coloc.primary_role != Role.UNKNOWN:
+        if dependent.provisional:
+            update_dependent_with_promotable(work, clone, dependent, coloc)
+            return 0
+        if coloc.dependent_role == Role.PROMOTED:
+            return update_promotable_dependent_priority(work, clone, dependent, coloc)
     if interleave:
         partner = compatible_instance(work, dependent, clone, False)
         if partner is not None:
-            partner.variant.constrain_dependent(work, dependent, partner, coloc)
-        elif coloc.score >= INFINITY:
-            for node in dependent.allowed:
-                dependent.allowed[node] = -INFINITY
-        return
+            return partner.variant.constrain_dependent(work, dependent, partner, coloc)
+        if coloc.score >= INFINITY and dependent.provisional:
+            place_nowhere(work, dependent)
+        return 0
     if coloc.score >= INFINITY:
         placed: set[str] = set()
         for instance in clone.instances:
@@ -396,9 +521,11 @@ def constrain_clone_dependent(work: Work, dependent: WorkPrimitive, clone: WorkC
                 dependent.allowed[node] = -INFINITY
         for node in placed:
             dependent.allowed.setdefault(node, -INFINITY)
-        return
+        return 0
+    delta = 0
     for instance in clone.instances:
-        instance.variant.constrain_dependent(work, dependent, instance, coloc)
+        delta = add(delta, instance.variant.constrain_dependent(work, dependent, instance, coloc))
+    return delta
 
 
 class CloneVariant:
@@ -409,7 +536,8 @@ class CloneVariant:
 
     # --- placement
 
-    def assign(self, work: Work, rsc: WorkResource, prefer: str | None) -> str | None:
+    def assign(self, work: Work, rsc: WorkResource, prefer: str | None,
+               stop_if_fail: bool = True) -> str | None:
         assert isinstance(rsc, WorkClone)
         assign_clone(work, rsc)
         return None
@@ -447,15 +575,15 @@ class CloneVariant:
     # --- colocation
 
     def apply_colocation(self, work: Work, dependent: WorkResource, primary: WorkResource,
-                         coloc: WorkColocation) -> None:
+                         coloc: WorkColocation) -> int:
         # A clone's instances carry its colocations as their own (see
         # _append_parent_colocations); the clone itself has no scores to adjust.
-        return None
+        return 0
 
     def constrain_dependent(self, work: Work, dependent: WorkPrimitive, primary: WorkResource,
-                            coloc: WorkColocation) -> None:
+                            coloc: WorkColocation) -> int:
         assert isinstance(primary, WorkClone)
-        constrain_clone_dependent(work, dependent, primary, coloc)
+        return constrain_clone_dependent(work, dependent, primary, coloc)
 
     def colocation_node_scores(self, work: Work, rsc: WorkResource, nodes: dict[str, int] | None,
                                attribute: str, factor: float, only_positive: bool,
@@ -537,6 +665,35 @@ class CloneVariant:
     def is_unique_clone(self, rsc: WorkResource) -> bool:
         assert isinstance(rsc, WorkClone)
         return rsc.unique
+
+    def is_promotable(self, rsc: WorkResource) -> bool:
+        assert isinstance(rsc, WorkClone)
+        return rsc.promotable
+
+    def ordering_point(self, rsc: WorkResource, task: str) -> WorkAction | None:
+        # The completion point (running, stopped, promoted, demoted), or
+        # when the clone notifies, the end of the notifications after it.
+        assert isinstance(rsc, WorkClone)
+        completion = COMPLETION.get(task, task)
+        if completion not in COMPLETION.values():
+            return None
+        if rsc.notify:
+            return notified_point(rsc, completion)
+        return find_first_action(rsc, completion, None)
+
+    def create_notifications(self, work: Work, rsc: WorkResource) -> None:
+        assert isinstance(rsc, WorkClone)
+        create_notifications(work, rsc)
+
+    def notify_after_fencing(self, work: Work, rsc: WorkResource, prim: WorkPrimitive, stop: WorkAction,
+                             fencing: WorkAction) -> None:
+        assert isinstance(rsc, WorkClone)
+        notify_after_fencing(work, rsc, prim, stop, fencing)
+
+    def state(self, rsc: WorkResource, current: bool) -> Role:
+        # The highest of its instances' roles.
+        roles = [instance.variant.state(instance, current) for instance in rsc.children()]
+        return max(roles, default=Role.UNKNOWN)
 
 
 CLONE = CloneVariant()

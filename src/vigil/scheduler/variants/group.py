@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from vigil.model.scores import INFINITY
+from vigil.model.scores import INFINITY, add
 from vigil.scheduler.colocation import (
     add_colocated_node_scores,
     add_colocation,
@@ -23,6 +23,7 @@ from vigil.scheduler.working import (
     Ord,
     OrderTuple,
     OrdFlags,
+    Role,
     Updates,
     Work,
     WorkAction,
@@ -69,7 +70,7 @@ def _insert_with_this(member: WorkPrimitive, coloc: WorkColocation) -> None:
     insert_sorted(member.with_this, coloc, coloc.dependent, lambda c: c.dependent)
 
 
-def assign_group(work: Work, group: WorkGroup, prefer: str | None) -> str | None:
+def assign_group(work: Work, group: WorkGroup, prefer: str | None, stop_if_fail: bool = True) -> str | None:
     """Place the members one by one, each following the one before it."""
     if group.parent is not None and not group.parent.allocating:
         # An instance is placed only as part of its clone.
@@ -86,7 +87,7 @@ def assign_group(work: Work, group: WorkGroup, prefer: str | None) -> str | None
     _expand_colocations(group)
     first_node = None
     for member in group.members:
-        node = member.variant.assign(work, member, prefer)
+        node = member.variant.assign(work, member, prefer, stop_if_fail)
         if first_node is None:
             first_node = node
     group.next_role = group.members[0].next_role
@@ -99,11 +100,19 @@ def create_group_actions(work: Work, group: WorkGroup) -> None:
     """The members' actions, then the group's pseudo-actions."""
     for member in group.members:
         member.variant.create_actions(work, member)
-    for task in ("start", "running", "stop", "stopped"):
+    tasks = ["start", "running", "stop", "stopped"]
+    if _promotable(group):
+        tasks += ["demote", "demoted", "promote", "promoted"]
+    for task in tasks:
         action = work.new_action(group, task, None)
         action.pseudo = True
         action.runnable = True
         action.optional = True
+
+
+def _promotable(group: WorkGroup) -> bool:
+    """Whether the group is an instance of a promotable clone."""
+    return group.parent is not None and group.parent.variant.is_promotable(group.parent)
 
 
 def group_action_flags(group: WorkGroup, action: WorkAction, node: str | None) -> tuple[bool, bool]:
@@ -139,6 +148,7 @@ def group_ordering_specs(group: WorkGroup) -> list[OrderTuple]:
     ]
     previous: WorkPrimitive | None = None
     last_active: WorkPrimitive | None = None
+    promotable = _promotable(group)
     for member in group.members:
         if member.managed:
             specs.append((member, "stop", member, "start", Ord.OPTIONAL | Ord.IMPLIES_THEN | Ord.RESTART))
@@ -147,17 +157,35 @@ def group_ordering_specs(group: WorkGroup) -> list[OrderTuple]:
         if previous is None and group.ordered:
             down |= Ord.OPTIONAL
             post_down = Ord.IMPLIES_THEN
+        if promotable:
+            specs.append((group, "demote", member, "demote", down))
+            specs.append((member, "demote", group, "demoted", post_down))
+            specs.append((member, "promote", group, "promoted",
+                          Ord.RUNNABLE_LEFT | Ord.IMPLIES_THEN | Ord.GRAPH_ONLY))
+            specs.append((group, "promote", member, "promote", Ord.GRAPH_ONLY))
         specs.append((group, "stop", member, "stop", down))
         specs.append((member, "stop", group, "stopped", post_down))
         specs.append((group, "start", member, "start", Ord.GRAPH_ONLY))
         specs.append((member, "start", group, "running", Ord.RUNNABLE_LEFT | Ord.IMPLIES_THEN))
         if not group.ordered:
-            specs.append((group, "start", member, "start", Ord.IMPLIES_THEN | Ord.RUNNABLE_LEFT))
+            # As Pacemaker writes it; its "start group then start member"
+            # above shares a flag with this one, so this one is dropped as a
+            # duplicate (see order()).
+            specs.append((group, "start", member, "start",
+                          Ord.IMPLIES_THEN | Ord.RUNNABLE_LEFT | Ord.GRAPH_ONLY))
+            if promotable:
+                specs.append((group, "promote", member, "promote",
+                              Ord.IMPLIES_THEN | Ord.RUNNABLE_LEFT | Ord.GRAPH_ONLY))
         elif previous is None:
             specs.append((group, "start", member, "start", Ord.GRAPH_ONLY))
+            if promotable:
+                specs.append((group, "promote", member, "promote", Ord.GRAPH_ONLY))
         else:
             specs.append((previous, "start", member, "start", Ord.IMPLIES_THEN | Ord.RUNNABLE_LEFT))
             specs.append((member, "stop", previous, "stop", Ord.OPTIONAL | Ord.RESTART))
+            if promotable:
+                specs.append((previous, "promote", member, "promote", Ord.IMPLIES_THEN | Ord.RUNNABLE_LEFT))
+                specs.append((member, "demote", previous, "demote", Ord.OPTIONAL))
         if member.running_on:
             if group.ordered and previous is not None and not previous.running_on \
                     and last_active is not None and last_active.running_on:
@@ -193,33 +221,41 @@ def group_location(group: WorkGroup) -> str | None:
 
 
 def apply_group_colocation(work: Work, group: WorkGroup, primary: WorkResource,
-                           coloc: WorkColocation) -> None:
+                           coloc: WorkColocation) -> int:
     """A colocated group follows through its first member (the others follow
     it); the members of a group that is not colocated each follow on their
-    own, unless the colocation is mandatory."""
+    own, unless the colocation is mandatory.  What the members' promotion
+    priority changes by is the group's too (an instance of a promotable
+    cloned group)."""
     if not group.members:
-        return
+        return 0
+    delta = 0
     if group.colocated:
         first = group.members[0]
-        first.variant.apply_colocation(work, first, primary, coloc)
+        delta = first.variant.apply_colocation(work, first, primary, coloc)
     elif coloc.score < INFINITY:
         for member in group.members:
-            member.variant.apply_colocation(work, member, primary, coloc)
+            delta = add(delta, member.variant.apply_colocation(work, member, primary, coloc))
+    if delta:
+        group.priority = add(delta, group.priority)
+    return delta
 
 
 def constrain_group_dependent(work: Work, dependent: WorkPrimitive, group: WorkGroup,
-                              coloc: WorkColocation) -> None:
+                              coloc: WorkColocation) -> int:
     """A dependent of a colocated group goes with its last member when the
     colocation is mandatory (where the whole group is), else with its first;
     with each member of a group that is not colocated, unless mandatory."""
     if group.provisional or not group.members:
-        return
+        return 0
     if group.colocated:
         member = group.members[-1] if coloc.score >= INFINITY else group.members[0]
-        apply_to_scores(work, dependent, member, coloc)
-    elif coloc.score < INFINITY:
+        return apply_to_scores(work, dependent, member, coloc)
+    delta = 0
+    if coloc.score < INFINITY:
         for member in group.members:
-            apply_to_scores(work, dependent, member, coloc)
+            delta = add(delta, apply_to_scores(work, dependent, member, coloc))
+    return delta
 
 
 def group_colocation_scores(work: Work, group: WorkGroup, nodes: dict[str, int] | None, attribute: str,
@@ -228,6 +264,7 @@ def group_colocation_scores(work: Work, group: WorkGroup, nodes: dict[str, int] 
     its own scores, else the first one's (whom the others follow)."""
     if not group.members:
         return None
+    _expand_colocations(group)
     member = group.members[-1] if nodes is None else group.members[0]
     base = add_colocated_node_scores(work, member, dict(nodes) if nodes is not None else None,
                                      attribute, factor, only_positive, select_active)
@@ -243,14 +280,18 @@ class GroupVariant:
 
     # --- placement
 
-    def assign(self, work: Work, rsc: WorkResource, prefer: str | None) -> str | None:
+    def assign(self, work: Work, rsc: WorkResource, prefer: str | None,
+               stop_if_fail: bool = True) -> str | None:
         assert isinstance(rsc, WorkGroup)
-        return assign_group(work, rsc, prefer)
+        return assign_group(work, rsc, prefer, stop_if_fail)
 
     def unassign(self, work: Work, rsc: WorkResource) -> None:
-        # The members keep their nodes (Pacemaker would take them back too);
-        # kept as it always was here, so that placements do not change.
-        return None
+        # A cloned group tried on its instance's current node gives every
+        # member back.
+        assert isinstance(rsc, WorkGroup)
+        for member in rsc.members:
+            member.variant.unassign(work, member)
+        rsc.provisional = True
 
     def location(self, rsc: WorkResource) -> str | None:
         assert isinstance(rsc, WorkGroup)
@@ -281,14 +322,14 @@ class GroupVariant:
     # --- colocation
 
     def apply_colocation(self, work: Work, dependent: WorkResource, primary: WorkResource,
-                         coloc: WorkColocation) -> None:
+                         coloc: WorkColocation) -> int:
         assert isinstance(dependent, WorkGroup)
-        apply_group_colocation(work, dependent, primary, coloc)
+        return apply_group_colocation(work, dependent, primary, coloc)
 
     def constrain_dependent(self, work: Work, dependent: WorkPrimitive, primary: WorkResource,
-                            coloc: WorkColocation) -> None:
+                            coloc: WorkColocation) -> int:
         assert isinstance(primary, WorkGroup)
-        constrain_group_dependent(work, dependent, primary, coloc)
+        return constrain_group_dependent(work, dependent, primary, coloc)
 
     def colocation_node_scores(self, work: Work, rsc: WorkResource, nodes: dict[str, int] | None,
                                attribute: str, factor: float, only_positive: bool,
@@ -299,6 +340,7 @@ class GroupVariant:
     def with_this_colocations(self, rsc: WorkResource) -> list[WorkColocation]:
         # Expanded onto the last member (see _expand_colocations).
         assert isinstance(rsc, WorkGroup)
+        _expand_colocations(rsc)
         return rsc.members[-1].with_this if rsc.members else []
 
     # --- actions and orderings
@@ -359,6 +401,26 @@ class GroupVariant:
 
     def is_unique_clone(self, rsc: WorkResource) -> bool:
         return False
+
+    def is_promotable(self, rsc: WorkResource) -> bool:
+        return False
+
+    def ordering_point(self, rsc: WorkResource, task: str) -> WorkAction | None:
+        completion = {"start": "running", "stop": "stopped", "promote": "promoted",
+                      "demote": "demoted"}.get(task)
+        return find_first_action(rsc, completion, None) if completion is not None else None
+
+    def create_notifications(self, work: Work, rsc: WorkResource) -> None:
+        return None
+
+    def notify_after_fencing(self, work: Work, rsc: WorkResource, prim: WorkPrimitive, stop: WorkAction,
+                             fencing: WorkAction) -> None:
+        return None
+
+    def state(self, rsc: WorkResource, current: bool) -> Role:
+        # The highest of its members' roles.
+        roles = [member.variant.state(member, current) for member in rsc.children()]
+        return max(roles, default=Role.UNKNOWN)
 
 
 GROUP = GroupVariant()

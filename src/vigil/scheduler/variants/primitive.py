@@ -12,6 +12,7 @@ propagate "required" and "unrunnable" between actions.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from vigil.model.booleans import is_true
@@ -113,6 +114,14 @@ def update_runnable(work: Work, action: WorkAction) -> None:
         action.runnable = True
         return
     policy = "ignore" if work.have_quorum else work.options.no_quorum_policy
+    if policy == "demote":
+        # Promotable instances that run stay, unpromoted; all else stops.
+        if rsc.role in (Role.PROMOTED, Role.UNPROMOTED):
+            if rsc.next_role > Role.UNPROMOTED:
+                rsc.next_role = Role.UNPROMOTED
+            policy = "ignore"
+        else:
+            policy = "stop"
     if policy == "stop":
         action.runnable = False
         action.set_reason("no quorum", overwrite=True)
@@ -146,26 +155,104 @@ def start_resource(work: Work, rsc: WorkPrimitive, node: str | None, optional: b
         start.optional = False
 
 
-def _schedule_restart(work: Work, rsc: WorkPrimitive, current: str | None, need_stop: bool) -> None:
+def promote_resource(work: Work, rsc: WorkPrimitive, node: str | None, optional: bool) -> None:
+    """Promote on ``node``: runnable only when every start there is."""
+    if node is None:
+        return
+    starts = find_actions(rsc, "start", node)
+    if all(start.runnable for start in starts):
+        resource_action(work, rsc, "promote", node, optional)
+    else:
+        for promote in find_actions(rsc, "promote", node):
+            promote.runnable = False
+
+
+def demote_resource(work: Work, rsc: WorkPrimitive, node: str | None, optional: bool) -> None:
+    """Demote wherever it is active (a multiply active instance everywhere)."""
+    for current in list(rsc.running_on):
+        resource_action(work, rsc, "demote", current, optional)
+
+
+def _stop_resource(work: Work, rsc: WorkPrimitive, node: str | None, optional: bool) -> None:
+    stop_resource(work, rsc, optional)
+
+
+Transition = Callable[[Work, WorkPrimitive, "str | None", bool], None]
+
+# The next role on the way from a role to a target role (Pacemaker's
+# rsc_state_matrix): Stopped -> Promoted goes through Unpromoted, Promoted ->
+# Stopped through Unpromoted; an unknown role is first stopped.
+_NEXT_ROLE: dict[Role, dict[Role, Role]] = {
+    Role.UNKNOWN: {Role.UNKNOWN: Role.UNKNOWN, Role.STOPPED: Role.STOPPED, Role.STARTED: Role.STOPPED,
+                   Role.UNPROMOTED: Role.STOPPED, Role.PROMOTED: Role.STOPPED},
+    Role.STOPPED: {Role.UNKNOWN: Role.STOPPED, Role.STOPPED: Role.STOPPED, Role.STARTED: Role.STARTED,
+                   Role.UNPROMOTED: Role.UNPROMOTED, Role.PROMOTED: Role.UNPROMOTED},
+    Role.STARTED: {Role.UNKNOWN: Role.STOPPED, Role.STOPPED: Role.STOPPED, Role.STARTED: Role.STARTED,
+                   Role.UNPROMOTED: Role.UNPROMOTED, Role.PROMOTED: Role.PROMOTED},
+    Role.UNPROMOTED: {Role.UNKNOWN: Role.STOPPED, Role.STOPPED: Role.STOPPED, Role.STARTED: Role.STOPPED,
+                      Role.UNPROMOTED: Role.UNPROMOTED, Role.PROMOTED: Role.PROMOTED},
+    Role.PROMOTED: {Role.UNKNOWN: Role.STOPPED, Role.STOPPED: Role.UNPROMOTED, Role.STARTED: Role.UNPROMOTED,
+                    Role.UNPROMOTED: Role.UNPROMOTED, Role.PROMOTED: Role.PROMOTED},
+}
+
+# What takes a resource directly from one role to the next (None: nothing).
+_TRANSITION: dict[tuple[Role, Role], Transition | None] = {
+    (Role.UNKNOWN, Role.STOPPED): _stop_resource,
+    (Role.STOPPED, Role.STOPPED): None,
+    (Role.STOPPED, Role.STARTED): lambda w, r, n, o: start_resource(w, r, n, o),
+    (Role.STOPPED, Role.UNPROMOTED): lambda w, r, n, o: start_resource(w, r, n, o),
+    (Role.STARTED, Role.STOPPED): _stop_resource,
+    (Role.STARTED, Role.STARTED): None,
+    (Role.STARTED, Role.UNPROMOTED): None,
+    (Role.STARTED, Role.PROMOTED): promote_resource,
+    (Role.UNPROMOTED, Role.STOPPED): _stop_resource,
+    (Role.UNPROMOTED, Role.STARTED): _stop_resource,
+    (Role.UNPROMOTED, Role.UNPROMOTED): None,
+    (Role.UNPROMOTED, Role.PROMOTED): promote_resource,
+    (Role.PROMOTED, Role.STOPPED): demote_resource,
+    (Role.PROMOTED, Role.STARTED): demote_resource,
+    (Role.PROMOTED, Role.UNPROMOTED): demote_resource,
+    (Role.PROMOTED, Role.PROMOTED): None,
+}
+
+
+def _schedule_restart(work: Work, rsc: WorkPrimitive, current: str | None, need_stop: bool,
+                      need_promote: bool) -> None:
+    """Bring ``rsc`` down to Stopped where it is, then back up to its current
+    role where it goes: optional actions, required when it must restart (and
+    a promote when a failed promoted instance must be promoted again)."""
     rsc.restarting = True
     role = rsc.role
-    if role != Role.STOPPED:
-        stop_resource(work, rsc, not need_stop)
-        role = Role.STOPPED
-    if rsc.role <= rsc.next_role and role != rsc.role and not rsc.blocked:
-        start_resource(work, rsc, rsc.assigned, not need_stop)
+    while role != Role.STOPPED:
+        step = _NEXT_ROLE[role][Role.STOPPED]
+        transition = _TRANSITION.get((role, step))
+        if transition is None:
+            break
+        transition(work, rsc, current, not need_stop)
+        role = step
+    while rsc.role <= rsc.next_role and role != rsc.role and not rsc.blocked:
+        required = need_stop
+        step = _NEXT_ROLE[role][rsc.role]
+        if step == Role.PROMOTED and need_promote:
+            required = True
+        transition = _TRANSITION.get((role, step))
+        if transition is None:
+            break
+        transition(work, rsc, rsc.assigned, not required)
+        role = step
     rsc.restarting = False
 
 
 def _schedule_role_transition(work: Work, rsc: WorkPrimitive) -> None:
-    role = Role.STARTED if rsc.role >= Role.STARTED else rsc.role
-    goal = Role.STARTED if rsc.next_role >= Role.STARTED else rsc.next_role
-    if role == goal:
-        return
-    if goal == Role.STARTED:
-        start_resource(work, rsc, rsc.assigned, False)
-    elif goal == Role.STOPPED and role != Role.UNKNOWN:
-        stop_resource(work, rsc, False)
+    """The required actions from its current role to its next one."""
+    role = rsc.role
+    while role != rsc.next_role:
+        step = _NEXT_ROLE[role][rsc.next_role]
+        transition = _TRANSITION.get((role, step))
+        if transition is None:
+            break
+        transition(work, rsc, rsc.assigned, False)
+        role = step
 
 
 def create_primitive_actions(work: Work, rsc: WorkPrimitive) -> None:
@@ -173,6 +260,7 @@ def create_primitive_actions(work: Work, rsc: WorkPrimitive) -> None:
         rsc.next_role = Role.STARTED if rsc.assigned else Role.STOPPED
     current = work.current_node(rsc)
     need_stop = False
+    need_promote = False
     is_moving = False
     if current is not None and rsc.assigned is not None and current != rsc.assigned \
             and rsc.next_role >= Role.STARTED:
@@ -196,9 +284,17 @@ def create_primitive_actions(work: Work, rsc: WorkPrimitive) -> None:
     elif rsc.failed:
         if rsc.stop_needed:
             need_stop = True
+        elif rsc.next_role == Role.PROMOTED:
+            need_promote = True
     elif rsc.blocked:
         need_stop = True
-    _schedule_restart(work, rsc, current, need_stop)
+    elif rsc.role > Role.STARTED and current is not None and rsc.assigned is not None:
+        # A promoted instance whose start is already required must be
+        # recovered (stopped first).
+        start = resource_action(work, rsc, "start", rsc.assigned, True)
+        if not start.optional:
+            need_stop = True
+    _schedule_restart(work, rsc, current, need_stop, need_promote)
     _schedule_role_transition(work, rsc)
     create_recurring_actions(work, rsc)
 
@@ -220,8 +316,7 @@ def create_recurring_actions(work: Work, rsc: WorkPrimitive) -> None:
     for op in rsc.ops:
         if op.name != "monitor" or op.interval_ms <= 0 or not op.enabled:
             continue
-        role = (op.role or "").lower()
-        if role in ("stopped", "promoted", "master", "unpromoted", "slave"):
+        if not _monitor_role_matches(rsc, op.role):
             continue
         already = any(
             name == "monitor" and interval == op.interval_ms
@@ -229,17 +324,43 @@ def create_recurring_actions(work: Work, rsc: WorkPrimitive) -> None:
         )
         optional = already and (start is None or start.optional)
         monitor = resource_action(work, rsc, "monitor", node, optional, op.interval_ms)
+        if rsc.next_role == Role.PROMOTED:
+            monitor.meta["op_target_rc"] = "8"  # a promoted instance answers "running promoted"
         if start is not None:
             # A monitor follows the start: needed whenever the start runs.
             order(start, monitor, Ord.IMPLIES_THEN | Ord.RUNNABLE_LEFT)
             if not start.runnable:
                 monitor.runnable = False
+        # A role's monitor follows the change into that role.
+        role_change = "promote" if rsc.next_role == Role.PROMOTED else (
+            "demote" if rsc.role == Role.PROMOTED else None)
+        if role_change is not None and rsc.managed:
+            for change in find_actions(rsc, role_change, None):
+                order(change, monitor, Ord.OPTIONAL | Ord.RUNNABLE_LEFT)
+
+
+def _monitor_role_matches(rsc: WorkPrimitive, role_text: str | None) -> bool:
+    """Whether a recurring monitor configured for ``role_text`` runs in the
+    role ``rsc`` will have: one for no role runs in any role but Promoted, a
+    Promoted (Master) or Unpromoted (Slave) one only in that role; a Stopped
+    one never here (it watches where the resource is not)."""
+    role = (role_text or "").lower()
+    if role == "stopped":
+        return False
+    if not role:
+        return rsc.next_role != Role.PROMOTED
+    wanted = {"promoted": Role.PROMOTED, "master": Role.PROMOTED, "unpromoted": Role.UNPROMOTED,
+              "slave": Role.UNPROMOTED, "started": Role.STARTED}.get(role)
+    return wanted is not None and rsc.next_role == wanted
 
 
 # --- placement ---------------------------------------------------------------
 
 
-def assign_primitive(work: Work, rsc: WorkPrimitive, prefer: str | None = None) -> str | None:
+def assign_primitive(work: Work, rsc: WorkPrimitive, prefer: str | None = None,
+                     stop_if_fail: bool = True) -> str | None:
+    """Place ``rsc``.  With ``stop_if_fail`` false a failed placement has no
+    side effects (a clone trying an instance on its current node undoes it)."""
     if rsc.parent is not None and not rsc.parent.allocating:
         # A member or instance is placed only as part of its group or clone.
         rsc.parent.variant.assign(work, rsc.parent, None)
@@ -249,24 +370,16 @@ def assign_primitive(work: Work, rsc: WorkPrimitive, prefer: str | None = None) 
         return None
     rsc.allocating = True
     try:
-        for coloc in list(rsc.this_with):
-            primary = coloc.primary
-            archive = None
-            if coloc.dependent_role >= Role.PROMOTED or 0 > coloc.score > -INFINITY:
-                archive = dict(rsc.allowed)
-            primary.variant.assign(work, primary, None)
-            primary.variant.constrain_dependent(work, rsc, primary, coloc)
-            if archive is not None and not any_node_available(work, rsc.allowed):
-                rsc.allowed = archive
-        for coloc in list(rsc.with_this):
-            if not has_influence(coloc):
-                continue
-            result = add_colocated_node_scores(
-                work, coloc.dependent, rsc.allowed, coloc.node_attribute or "#uname",
-                coloc.score / INFINITY, False, True,
-            )
-            if result is not None:
-                rsc.allowed = result
+        this_with, with_this = list(rsc.this_with), list(rsc.with_this)
+        # Mandatory colocations first, to satisfy as many as possible; then
+        # the optional ones.
+        for mandatory in (True, False):
+            for coloc in this_with:
+                if (abs(coloc.score) >= INFINITY) == mandatory:
+                    _apply_this_with(work, rsc, coloc)
+            for coloc in with_this:
+                if (abs(coloc.score) >= INFINITY) == mandatory:
+                    _add_dependent_scores(work, rsc, coloc)
         if rsc.next_role == Role.STOPPED:
             for name in work.nodes:
                 rsc.allowed[name] = -INFINITY
@@ -283,22 +396,48 @@ def assign_primitive(work: Work, rsc: WorkPrimitive, prefer: str | None = None) 
             _finalize(work, rsc, work.current_node(rsc), force=True)
         elif work.options.stop_all_resources:
             _finalize(work, rsc, None, force=True)
-        else:
-            _assign_best_node(work, rsc, prefer)
+        elif rsc.provisional:  # else a colocation already decided it can run nowhere
+            _assign_best_node(work, rsc, prefer, stop_if_fail)
     finally:
         rsc.allocating = False
     return rsc.assigned
 
 
-def _assign_best_node(work: Work, rsc: WorkPrimitive, prefer: str | None = None) -> None:
+def _apply_this_with(work: Work, rsc: WorkPrimitive, coloc: WorkColocation) -> None:
+    """Place the primary first, then follow it; an optional anti-colocation
+    (or one for the Promoted role) that leaves no node is undone."""
+    primary = coloc.primary
+    archive = None
+    if coloc.dependent_role >= Role.PROMOTED or 0 > coloc.score > -INFINITY:
+        archive = dict(rsc.allowed)
+    primary.variant.assign(work, primary, None)
+    primary.variant.constrain_dependent(work, rsc, primary, coloc)
+    if archive is not None and not any_node_available(work, rsc.allowed):
+        rsc.allowed = archive
+
+
+def _add_dependent_scores(work: Work, rsc: WorkPrimitive, coloc: WorkColocation) -> None:
+    """Fold a dependent's preferences (attenuated) into ``rsc``'s scores."""
+    if not has_influence(coloc):
+        return
+    result = add_colocated_node_scores(
+        work, coloc.dependent, rsc.allowed, coloc.node_attribute or "#uname",
+        coloc.score / INFINITY, False, True,
+    )
+    if result is not None:
+        rsc.allowed = result
+
+
+def _assign_best_node(work: Work, rsc: WorkPrimitive, prefer: str | None = None,
+                      stop_if_fail: bool = True) -> None:
     nodes = sorted_nodes(work, rsc.allowed, work.current_node(rsc))
     if not nodes:
-        _finalize(work, rsc, None, force=False)
+        _finalize(work, rsc, None, force=False, stop_if_fail=stop_if_fail)
         return
     best = nodes[0]
     if prefer is not None and prefer in rsc.allowed and rsc.allowed[prefer] >= rsc.allowed[best] \
             and work.nodes[prefer].is_available():
-        _finalize(work, rsc, prefer, force=False)
+        _finalize(work, rsc, prefer, force=False, stop_if_fail=stop_if_fail)
         return
     chosen = best
     best_weight = rsc.allowed[chosen]
@@ -311,16 +450,19 @@ def _assign_best_node(work: Work, rsc: WorkPrimitive, prefer: str | None = None)
                 break
             if name == running:
                 chosen = name
-    _finalize(work, rsc, chosen, force=False)
+    _finalize(work, rsc, chosen, force=False, stop_if_fail=stop_if_fail)
 
 
-def _finalize(work: Work, rsc: WorkPrimitive, chosen: str | None, force: bool) -> None:
+def _finalize(work: Work, rsc: WorkPrimitive, chosen: str | None, force: bool,
+              stop_if_fail: bool = True) -> None:
     if not force and chosen is not None:
         weight = rsc.allowed.get(chosen, -INFINITY)
         if weight < 0 or not work.nodes[chosen].is_available():
             chosen = None
     rsc.provisional = False
     rsc.assigned = chosen
+    if chosen is None and not stop_if_fail:
+        return
     if chosen is None:
         rsc.next_role = Role.STOPPED
         for action in rsc.actions:
@@ -332,11 +474,18 @@ def _finalize(work: Work, rsc: WorkPrimitive, chosen: str | None, force: bool) -
     work.nodes[chosen].num_resources += 1
 
 
+def place_nowhere(work: Work, rsc: WorkPrimitive) -> None:
+    """Decide now that ``rsc`` runs nowhere (a mandatory colocation with an
+    interleaved clone that has no instance for it): a placement, not a
+    score, so that nothing later reverts it."""
+    _finalize(work, rsc, None, force=True)
+
+
 def unassign_primitive(work: Work, rsc: WorkPrimitive) -> None:
     if rsc.assigned is not None:
         work.nodes[rsc.assigned].num_resources -= 1
         rsc.assigned = None
-        rsc.provisional = True
+    rsc.provisional = True
 
 
 def current_node(work: Work, rsc: WorkPrimitive) -> str | None:
@@ -362,6 +511,14 @@ def primitive_orderings(rsc: WorkPrimitive) -> list[OrderTuple]:
     if not rsc.managed:
         return []
     specs: list[OrderTuple] = [(rsc, "stop", rsc, "start", Ord.OPTIONAL | Ord.IMPLIES_THEN | Ord.RESTART)]
+    top: WorkResource = rsc
+    while top.parent is not None:
+        top = top.parent
+    if top.variant.is_promotable(top) or rsc.role > Role.UNPROMOTED:
+        # Demote before stop (a promoted resource that stops is demoted
+        # first), start before promote.
+        specs.append((rsc, "demote", rsc, "stop", Ord.PROMOTED_IMPLIES_FIRST))
+        specs.append((rsc, "start", rsc, "promote", Ord.RUNNABLE_LEFT))
     if rsc.container is not None:
         specs.append((rsc.container, "start", rsc, "start", Ord.IMPLIES_THEN | Ord.RUNNABLE_LEFT))
         specs.append((rsc, "stop", rsc.container, "stop", Ord.IMPLIES_FIRST))
@@ -376,9 +533,10 @@ class PrimitiveVariant:
 
     # --- placement
 
-    def assign(self, work: Work, rsc: WorkResource, prefer: str | None) -> str | None:
+    def assign(self, work: Work, rsc: WorkResource, prefer: str | None,
+               stop_if_fail: bool = True) -> str | None:
         assert isinstance(rsc, WorkPrimitive)
-        return assign_primitive(work, rsc, prefer)
+        return assign_primitive(work, rsc, prefer, stop_if_fail)
 
     def unassign(self, work: Work, rsc: WorkResource) -> None:
         assert isinstance(rsc, WorkPrimitive)
@@ -406,16 +564,16 @@ class PrimitiveVariant:
     # --- colocation
 
     def apply_colocation(self, work: Work, dependent: WorkResource, primary: WorkResource,
-                         coloc: WorkColocation) -> None:
+                         coloc: WorkColocation) -> int:
         # How a primitive follows depends on what it follows: the primary's
         # variant decides, as Pacemaker's primitive method hands it over.
         assert isinstance(dependent, WorkPrimitive)
-        primary.variant.constrain_dependent(work, dependent, primary, coloc)
+        return primary.variant.constrain_dependent(work, dependent, primary, coloc)
 
     def constrain_dependent(self, work: Work, dependent: WorkPrimitive, primary: WorkResource,
-                            coloc: WorkColocation) -> None:
+                            coloc: WorkColocation) -> int:
         assert isinstance(primary, WorkPrimitive)
-        apply_to_scores(work, dependent, primary, coloc)
+        return apply_to_scores(work, dependent, primary, coloc)
 
     def colocation_node_scores(self, work: Work, rsc: WorkResource, nodes: dict[str, int] | None,
                                attribute: str, factor: float, only_positive: bool,
@@ -467,6 +625,22 @@ class PrimitiveVariant:
 
     def is_unique_clone(self, rsc: WorkResource) -> bool:
         return False
+
+    def is_promotable(self, rsc: WorkResource) -> bool:
+        return False
+
+    def ordering_point(self, rsc: WorkResource, task: str) -> WorkAction | None:
+        return None
+
+    def create_notifications(self, work: Work, rsc: WorkResource) -> None:
+        return None
+
+    def notify_after_fencing(self, work: Work, rsc: WorkResource, prim: WorkPrimitive, stop: WorkAction,
+                             fencing: WorkAction) -> None:
+        return None
+
+    def state(self, rsc: WorkResource, current: bool) -> Role:
+        return rsc.role if current else rsc.next_role
 
 
 PRIMITIVE = PrimitiveVariant()
