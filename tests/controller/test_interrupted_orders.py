@@ -24,7 +24,7 @@ from vigil.admin.intake import install, parse_config
 from vigil.controller.node_agent import NodeAgent
 from vigil.controller.remote import decode_result, encode_action
 from vigil.model.transition import Action
-from vigil.store import WorkOrder
+from vigil.store import StoreError, WorkOrder
 from vigil.store.etcd import _LoopThread
 from vigil.store.memory import MemoryStore
 from vigil.testing import FakeClock, ScriptedExecutor
@@ -95,5 +95,47 @@ def test_a_call_abandoned_by_its_caller_is_cancelled_on_the_private_loop() -> No
             assert ended == ["cancelled"]
         finally:
             thread.stop()
+
+    asyncio.run(scenario())
+
+
+class FailingForAWhile(MemoryStore):
+    """A memory store whose reads of work orders fail a few times (an etcd election, a frozen
+    member): a test double for a store that is briefly unreachable."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+
+    async def work_orders(self, node: str) -> list[WorkOrder]:
+        if self.failures > 0:
+            self.failures -= 1
+            raise StoreError("etcd is unreachable (test double)")
+        return await super().work_orders(node)
+
+
+def test_a_store_that_fails_for_a_while_does_not_end_the_node_agent() -> None:
+    """F7: a transient store error ended the node agent; the node left with its resources running."""
+    async def scenario() -> None:
+        store = FailingForAWhile(failures=3)
+        config, _ = parse_config(CONFIG.encode(), "test.yaml")
+        await install(store, config)
+        clock = FakeClock()
+        term = await store.campaign("node1", await store.grant_lease(30), timeout=5)
+        assert term is not None
+        incarnation = await store.join("node2", await store.grant_lease(30))
+        agent = NodeAgent(store, ScriptedExecutor(clock), "node2", incarnation, clock=clock)
+        task = asyncio.create_task(agent.run())
+        try:
+            await wait_for(lambda: store.failures == 0, timeout=10)
+            assert not task.done() and not agent.lost.is_set()
+            action = Action(index=1, task="start", resource="web", node="node2")
+            await store.put_work_order(WorkOrder("node2", "o1", term.revision, encode_action(1, action)),
+                                       guard=term)
+            await wait_for(lambda: "o1" in agent.completed, timeout=10)
+        finally:
+            agent.stop()
+            await asyncio.wait_for(task, timeout=5)
+            await store.close()
 
     asyncio.run(scenario())

@@ -23,9 +23,11 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 
 from vigil.controller.actions import ActionRunner, AgentActions, TransitionRun
 from vigil.controller.clock import SYSTEM_CLOCK, Clock
+from vigil.controller.health import STORE_RETRY_S, next_delay
 from vigil.controller.membership import recorded_online
 from vigil.controller.recording import RECORD_RETRY_S, Recorder
 from vigil.controller.remote import decode_action, encode_result
@@ -88,15 +90,10 @@ class NodeAgent:
     async def run(self) -> None:
         """Join, then run this node's orders until cancelled or the membership is lost."""
         try:
-            await self._join()
+            await self._retrying("join the cluster", self._join)
             self.ready.set()
             while not self._stopping.is_set():
-                seen = await self.store.revision()
-                await self._look_at_own_state()
-                for order in await self.store.work_orders(self.node):
-                    if order.state == ORDER_PENDING and order.id not in self._running:
-                        await self._claim(order)
-                await self._wait_for_change(seen)
+                await self._retrying("read its work orders", self._serve_once)
         except GuardLost as error:
             log.critical("node %s lost its membership (%s): it acts on no work order any more",
                          self.node, error)
@@ -106,6 +103,36 @@ class NodeAgent:
                 task.cancel()
             await asyncio.gather(*self._running.values(), return_exceptions=True)
             await self.actions.monitors.close()
+
+    async def _serve_once(self) -> None:
+        """Claim what is pending for this node, then wait for the store to change."""
+        seen = await self.store.revision()
+        await self._look_at_own_state()
+        for order in await self.store.work_orders(self.node):
+            if order.state == ORDER_PENDING and order.id not in self._running:
+                await self._claim(order)
+        await self._wait_for_change(seen)
+
+    async def _retrying(self, what: str, step: Callable[[], Awaitable[None]]) -> None:
+        """Run ``step`` until it gets through: a store that fails for a while (an etcd election, a
+        member frozen) does not end the agent (the node would leave with its resources running);
+        only a lost membership (GuardLost) or a stop does."""
+        delay = STORE_RETRY_S
+        while not self._stopping.is_set():
+            try:
+                await step()
+                return
+            except GuardLost:
+                raise
+            except StoreError as error:
+                log.error("node %s cannot %s, the store failed (%s); trying again in %.1f s", self.node,
+                          what, error, delay)
+                await self._wait_for_stop(delay)
+                delay = next_delay(delay)
+
+    async def _wait_for_stop(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
 
     async def _wait_for_change(self, seen: int) -> None:
         """Until the store moves past ``seen``, :meth:`stop` is asked, or ORDERS_POLL_S pass."""

@@ -75,6 +75,8 @@ class ClusterNode:
         self._leave_running = False
         # Set once this incarnation stopped everything here by itself (self-fencing).
         self._self_stopped = False
+        # This incarnation's node agent, while it runs.
+        self._agent_task: asyncio.Task[None] | None = None
         # A controller that handed its role over (its own node must be fenced) does not
         # campaign again before this time.monotonic().
         self._hand_over_until = 0.0
@@ -125,6 +127,7 @@ class ClusterNode:
     async def _live(self) -> bool:
         """One incarnation: its agent, its campaigns; whether it ended because the membership was lost."""
         agent = asyncio.create_task(self.agent.run(), name="node agent")
+        self._agent_task = agent
         watchdog = asyncio.create_task(self._watch_lease(), name="lease watch")
         stopped_here = lost = False
         try:
@@ -144,7 +147,10 @@ class ClusterNode:
         finally:
             watchdog.cancel()
             self.agent.stop()
-            await asyncio.gather(agent, watchdog, return_exceptions=True)
+            outcomes = await asyncio.gather(agent, watchdog, return_exceptions=True)
+            failure = outcomes[0]
+            if isinstance(failure, Exception):
+                log.error("node %s: its node agent failed", self.node, exc_info=failure)
         if lost:
             if not self._self_stopped:
                 await self._self_fence("its membership was lost")
@@ -283,7 +289,9 @@ class ClusterNode:
                 lost = await self.store.wait_guard_lost(term, timeout=CAMPAIGN_WAIT_S)
             except StoreError:
                 lost = False
-            if lost or not LeaseWatch(self.lease).may_start():
+            agent = self._agent_task
+            if lost or not LeaseWatch(self.lease).may_start() or (agent is not None and agent.done()):
+                # (A controller whose own node agent ended would wait forever for its own orders.)
                 controller._deposed(GuardLost(term))
                 return
 
