@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -180,12 +181,14 @@ class ReportingController(Controller):
         return sum(self.stats.plans.values())
 
 
-async def _until(what: str, condition: Callable[[], bool]) -> None:
-    for _ in range(20_000):
-        if condition():
-            return
-        await asyncio.sleep(0)
-    raise AssertionError(f"{what}: never happened")
+async def _until(what: str, condition: Callable[[], bool], timeout_s: float = 30.0) -> None:
+    """Until ``condition`` holds, at most ``timeout_s`` of real time (a store on another thread,
+    etcd's included, takes real time; a loaded machine takes longer)."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{what}: never happened")
+        await asyncio.sleep(0.005)
 
 
 @pytest.mark.parametrize("backend", ["memory", "sqlite", "etcd"])
