@@ -35,6 +35,9 @@ needs_etcd = pytest.mark.skipif(etcd_binary() is None, reason=f"no etcd server b
 
 
 @needs_etcd
+# The harness's own sockets (link proxies, in-process store clients) may be collected after their
+# loops closed: a ResourceWarning of the test's machinery, not a result of the audits.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_twenty_random_faults_pass_every_audit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     seed = random.SystemRandom().randrange(1, 2**31)
     kinds = tuple(k for k in KINDS if k not in KNOWN_FAILING_KINDS)
