@@ -20,15 +20,20 @@ from vigil.scheduler.working import Work, WorkPrimitive
 def handle_config_changes(work: Work) -> None:
     by_id = {n.id: n for n in work.nodes.values()}
     # An anonymous clone's instances keep one history under the primitive's id ("ping", not
-    # "ping:1"): the instance active on the node is the one whose definition is compared.
-    instances = {(rsc.prim.id, node): rsc for rsc in work.rscs.values() if rsc.id != rsc.prim.id
-                 for node in rsc.running_on}
+    # "ping:1"): the instance active on the node is the one whose definition is compared.  Built
+    # on the first such history only (most clusters' histories all name a resource directly).
+    instances: dict[tuple[str, str], WorkPrimitive] | None = None
     for state in work.cluster.status.nodes:
         node = by_id.get(state.id) or work.nodes.get(state.uname)
         if node is None or not (node.maintenance or node.is_available()):
             continue
         for history in state.resources:
-            rsc = work.rscs.get(history.id) or instances.get((history.id, node.name))
+            rsc = work.rscs.get(history.id)
+            if rsc is None:
+                if instances is None:
+                    instances = {(r.prim.id, n): r for r in work.rscs.values() if r.id != r.prim.id
+                                 for n in r.running_on}
+                rsc = instances.get((history.id, node.name))
             if rsc is None or rsc.orphan or node.name not in rsc.running_on:
                 continue
             if _agent_changed(rsc, history):
