@@ -55,7 +55,7 @@ def known_argument(text: str) -> tuple[str, ...]:
     unknown = [name for name in names if name not in KNOWN_ISSUES]
     if unknown:
         raise argparse.ArgumentTypeError(f"unknown issue(s) {', '.join(unknown)};"
-                                         f" known: {', '.join(KNOWN_ISSUES)}")
+                                         f" known: {', '.join(KNOWN_ISSUES) or 'none'}")
     return names
 
 

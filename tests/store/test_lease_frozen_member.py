@@ -1,4 +1,4 @@
-"""A lease outlives a frozen etcd member: its refreshes move to another member.
+"""A frozen etcd member holds neither a lease nor the store's calls: both move to another member.
 
 Found by the fault lab (docs/reliability.md, F6): SIGSTOP of the etcd member a
 node's lease talked to kept that member's TCP connection open, so every
@@ -6,20 +6,28 @@ refresh went to it until gRPC's keepalive gave up (up to 7 s, longer than
 the 3 s lease): the node self-fenced although two members answered.  Here a
 real 3-member etcd (loopback), a lease of 3 s whose channel lists etcd1
 first, etcd1 frozen for 6 s: the lease must stay clear of the self-fencing
-threshold all along.
+threshold all along.  The store's own channel had the same fault: an
+operator's command given to a node whose store channel was on the frozen
+member failed with UNAVAILABLE after up to 7 s.  Its reads now move on after
+READ_TRY_S, and the data watch with them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 from vigil.controller.self_fencing import LeaseWatch
 from vigil.store import open_store
+from vigil.store.etcd import READ_TRY_S
 from vigil.testing.cluster import INSTALL_HINT, LocalCluster, etcd_binary
+
+T = TypeVar("T")
 
 needs_etcd = pytest.mark.skipif(etcd_binary() is None, reason=f"no etcd server binary: {INSTALL_HINT}")
 
@@ -48,3 +56,51 @@ def test_a_lease_is_refreshed_through_another_member_while_one_is_frozen(tmp_pat
 
         lowest = asyncio.run(scenario())
         assert lowest > 0.3, f"the lease ran down to {lowest:.2f} s while one member of three was frozen"
+
+
+@needs_etcd
+def test_store_calls_move_to_another_member_while_one_is_frozen(tmp_path: Path) -> None:
+    """Reads answer, a write lands and the watch delivers it, a lease is granted: all within a bound."""
+    with LocalCluster(None, start_nodes=False, workdir=tmp_path / "cluster") as cluster:
+        url = cluster.store_url()
+        # The other client lists etcd2 first: a write already in flight to a member that freezes
+        # still waits for gRPC's keepalive (docs/reliability.md, F6); reads and watches do not.
+        members = [member.endpoint for member in cluster.members]
+        other_url = f"etcd://{','.join(members[1:] + members[:1])}/{cluster.cluster_name}"
+        bound = READ_TRY_S + 2.0
+
+        async def timed(what: str, call: Awaitable[T], timings: dict[str, float]) -> T:
+            began = time.monotonic()
+            result = await call
+            timings[what] = time.monotonic() - began
+            return result
+
+        async def scenario() -> dict[str, float]:
+            timings: dict[str, float] = {}
+            async with open_store(url) as store, open_store(other_url) as other:
+                await store.set_node_attribute("n1", "before", "1")
+                revision = (await store.snapshot()).revision
+                cluster.members[0].pause()
+                try:
+                    await timed("first read", store.members(), timings)
+                    await timed("configuration", store.get_config(), timings)
+                    written = await timed(
+                        "write", store.set_node_attribute("n1", "during", "1"), timings)
+                    assert written > revision
+                    # Another client's write reaches this one through its (moved) data watch.
+                    theirs = await timed(
+                        "other's write", other.set_node_attribute("n1", "theirs", "1"), timings)
+                    change = await timed("watch", store.wait_for_change(written, timeout=bound), timings)
+                    assert change is not None and change.revision >= theirs
+                    snapshot = await timed("snapshot", store.snapshot(), timings)
+                    node = next(state for state in snapshot.cluster.status.nodes if state.uname == "n1")
+                    assert {"before", "during", "theirs"} <= {name for name, _ in node.attributes}
+                    lease = await timed("lease", store.grant_lease(3), timings)
+                    assert lease.valid_until > time.monotonic() + 1
+                finally:
+                    cluster.members[0].resume()
+            return timings
+
+        timings = asyncio.run(scenario())
+        slow = {what: round(took, 2) for what, took in timings.items() if took > bound}
+        assert not slow, f"calls waited on the frozen member (bound {bound} s): {slow} of {timings}"

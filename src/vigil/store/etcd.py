@@ -167,6 +167,12 @@ PAGE_KEYS = 5000
 INLINE_MAX = 1024 * 1024
 CHUNK_BYTES = 512 * 1024
 CALL_TIMEOUT_S = 10.0
+# A read waits this long on one member before another member is asked (docs/reliability.md F6):
+# a frozen member (SIGSTOP, a stalled disk) keeps its TCP connection open, and gRPC would wait on
+# it until its keepalive gives up, up to 7 s, more than a node's 3 s lease.
+READ_TRY_S = 2.0
+# How long a channel left for another member stays open for the calls still running on it.
+RETIRED_CHANNEL_S = CALL_TIMEOUT_S
 # How soon a lease refresh that failed is tried again (seconds).
 KEEPALIVE_RETRY_S = 0.1
 COMPACT_INTERVAL_S = 300.0
@@ -329,6 +335,10 @@ class _LoopGone(Exception):
     """The store's private loop has stopped (the store was closed)."""
 
 
+class _MemberSilent(StoreError):
+    """The etcd member the channel used did not answer: the channel now asks another one."""
+
+
 def _error(error: BaseException, target: str, doing: str) -> StoreError:
     """A gRPC failure as a message for people."""
     if grpc is not None and isinstance(error, grpc.aio.AioRpcError):
@@ -408,6 +418,11 @@ class EtcdStore(Store):
         self._kv: Any = None
         self._watch_stub: Any = None
         self._lease_stub: Any = None
+        # Which member the channel asks first (an offset into the endpoints), and how many times
+        # the channel was replaced: a failure seen on an old channel does not replace a new one.
+        self._member_shift = 0
+        self._channel_generation = 0
+        self._retired: set[asyncio.Task[None]] = set()
         self._cache: _Cache | None = None
         self._applied: asyncio.Condition | None = None
         self._watch_task: asyncio.Task[None] | None = None
@@ -427,22 +442,46 @@ class EtcdStore(Store):
         if self.fault_hook is not None:
             self.fault_hook(step)
 
-    async def _run(self, doing: str, work: Callable[[], Awaitable[T]]) -> T:
+    async def _run(self, doing: str, work: Callable[[], Awaitable[T]], *, read: bool = False) -> T:
+        """Run ``work`` on the private loop, its gRPC failures as StoreError.
+
+        A member that does not answer (unreachable, or frozen: no answer within READ_TRY_S)
+        makes the channel move to another member for every later call.  A ``read`` is then tried
+        once more there; a write is not, since it may have been applied: its caller decides.
+        """
         if self._closed:
             raise StoreError(f"the store {self.url} is closed")
 
-        async def guarded() -> T:
+        async def attempt(limit: float | None) -> T:
             self._connect()
+            generation = self._channel_generation
             try:
-                return await work()
-            except StoreError:
+                async with asyncio.timeout(limit) as deadline:
+                    return await work()
+            except (StoreError, asyncio.CancelledError, RevisionConflict):
                 raise
-            except (asyncio.CancelledError, RevisionConflict):
-                raise
+            except TimeoutError:
+                if not deadline.expired():
+                    raise
+                self._switch_member(generation)
+                raise _MemberSilent(
+                    f"etcd at {self.target} did not answer within {limit:.1f} s while {doing}"
+                ) from None
             except Exception as error:
                 if grpc is not None and isinstance(error, grpc.aio.AioRpcError):
+                    if error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                        self._switch_member(generation)
+                        raise _MemberSilent(str(_error(error, self.target, doing))) from None
                     raise _error(error, self.target, doing) from None
                 raise
+
+        async def guarded() -> T:
+            if not read:
+                return await attempt(None)
+            try:
+                return await attempt(READ_TRY_S)
+            except _MemberSilent:
+                return await attempt(None)  # through the member the channel asks now
 
         try:
             return await self._thread.call(guarded())
@@ -454,13 +493,42 @@ class EtcdStore(Store):
                 raise StoreError(f"the store {self.url} is closed") from None
             raise
 
-    def _connect(self) -> None:
-        if self._channel is not None:
+    def _switch_member(self, generation: int) -> None:
+        """A new channel whose first address is the next member's, and the data watch on it.
+
+        Only once per channel (``generation``): concurrent calls failing on the same silent
+        member must not skip past a good one.  The old channel is closed after RETIRED_CHANNEL_S,
+        so calls still running on it (a write may yet answer) are not cut.
+        """
+        if generation != self._channel_generation or self._closed or self._channel is None:
             return
-        self._channel = grpc.aio.insecure_channel(self.target, options=list(CHANNEL_OPTIONS))
+        self._channel_generation += 1
+        self._member_shift += 1
+        old = self._channel
+        self._open_channel()
+        if self._watch_task is not None:
+            self._watch_task.cancel()  # it resumes from the cache's revision on the new channel
+            self._watch_task = asyncio.get_running_loop().create_task(self._watch_loop())
+
+        async def retire() -> None:
+            await asyncio.sleep(RETIRED_CHANNEL_S)
+            await old.close()
+
+        task = asyncio.get_running_loop().create_task(retire())
+        self._retired.add(task)
+        task.add_done_callback(self._retired.discard)
+
+    def _open_channel(self) -> None:
+        target = rotated_target(self.target, self._member_shift)
+        self._channel = grpc.aio.insecure_channel(target, options=list(CHANNEL_OPTIONS))
         self._kv = rpc.KVStub(self._channel)
         self._watch_stub = rpc.WatchStub(self._channel)
         self._lease_stub = rpc.LeaseStub(self._channel)
+
+    def _connect(self) -> None:
+        if self._channel is not None:
+            return
+        self._open_channel()
         self._applied = asyncio.Condition()
         self._loading = asyncio.Lock()
         if self.compact:
@@ -820,7 +888,7 @@ class EtcdStore(Store):
         async def work() -> int:
             return int((await self._range(self._head, count_only=True)).header.revision)
 
-        return await self._run("reading the revision", work)
+        return await self._run("reading the revision", work, read=True)
 
     async def get_config(self) -> tuple[Config, int]:
         async def work() -> tuple[Config, int]:
@@ -828,7 +896,7 @@ class EtcdStore(Store):
             revision = cache.config_revision
             return await self._config_of(cache), revision
 
-        return await self._run("reading the configuration", work)
+        return await self._run("reading the configuration", work, read=True)
 
     async def snapshot(self) -> Snapshot:
         async def work() -> Snapshot:
@@ -851,7 +919,7 @@ class EtcdStore(Store):
             self._snapshot, self._snapshot_head = snapshot, cache.revision
             return snapshot
 
-        return await self._run("reading a snapshot", work)
+        return await self._run("reading a snapshot", work, read=True)
 
     # -- writing the configuration -----------------------------------------------------------------
 
@@ -1155,7 +1223,7 @@ class EtcdStore(Store):
             entries = [e for e in entries if node is None or e.target == node]
             return entries[-limit:] if limit > 0 else []
 
-        return await self._run("reading the fence history", work)
+        return await self._run("reading the fence history", work, read=True)
 
     # -- transition reports ----------------------------------------------------------------------
 
@@ -1202,7 +1270,7 @@ class EtcdStore(Store):
             return [decode_transition_report(bytes(kv.value).decode(), where) for kv in reversed(found.kvs)
                     if self._report_id(bytes(kv.key)) is not None]
 
-        return await self._run("reading the transition reports", work)
+        return await self._run("reading the transition reports", work, read=True)
 
     # -- work orders ----------------------------------------------------------------------------
 
@@ -1258,7 +1326,7 @@ class EtcdStore(Store):
                       for kv in found.kvs]
             return sorted(orders, key=lambda order: order.id)
 
-        return await self._run("reading work orders", work)
+        return await self._run("reading work orders", work, read=True)
 
     async def claim_work_order(self, node: str, order_id: str, *, incarnation: Guard) -> WorkOrder:
         key = self._order_key(node, order_id)
@@ -1336,7 +1404,7 @@ class EtcdStore(Store):
             ]
             return found[-limit:] if limit > 0 else []
 
-        return await self._run("reading the operation log", work)
+        return await self._run("reading the operation log", work, read=True)
 
     # -- watching ---------------------------------------------------------------------------------
 
@@ -1350,7 +1418,7 @@ class EtcdStore(Store):
         if self._closed:
             raise StoreError(f"the store {self.url} is closed")
         try:
-            change = await self._run("watching", work)
+            change = await self._run("watching", work, read=True)
         except StoreError:
             if self._closed:
                 return None
@@ -1400,7 +1468,7 @@ class EtcdStore(Store):
             found = await self._range(prefix, prefix_end(prefix))
             return {bytes(kv.key)[len(prefix):].decode(): int(kv.create_revision) for kv in found.kvs}
 
-        return await self._run("listing the members", work)
+        return await self._run("listing the members", work, read=True)
 
     async def campaign(self, candidate: str, lease: Lease, timeout: float | None = None) -> Guard | None:
         key = self._coord + LEADER_KEY.encode()
@@ -1459,7 +1527,7 @@ class EtcdStore(Store):
                 return None
             return Guard(LEADER_KEY, int(found.kvs[0].create_revision), bytes(found.kvs[0].value).decode())
 
-        return await self._run("reading the leader", work)
+        return await self._run("reading the leader", work, read=True)
 
     async def resign(self, guard: Guard) -> None:
         key = self._guard_key(guard)
@@ -1474,7 +1542,7 @@ class EtcdStore(Store):
             found = await self._range(self._guard_key(guard))
             return bool(found.kvs) and int(found.kvs[0].create_revision) == guard.revision
 
-        return await self._run("checking a guard", work)
+        return await self._run("checking a guard", work, read=True)
 
     async def wait_guard_lost(self, guard: Guard, timeout: float | None = None) -> bool:
         key = self._guard_key(guard)
@@ -1549,20 +1617,29 @@ class EtcdLease(Lease):
         self._suspended = threading.Event()
         self._ended = False
         self._channel: Any = None
+        self._shift = 0
         self._stub: Any = None
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         async def grant() -> None:
-            self._channel = grpc.aio.insecure_channel(self.target, options=list(CHANNEL_OPTIONS))
-            self._stub = rpc.LeaseStub(self._channel)
-            sent = time.monotonic()
-            try:
-                response = await self._stub.LeaseGrant(
-                    rpc.LeaseGrantRequest(TTL=self.ttl), timeout=CALL_TIMEOUT_S
-                )
-            except grpc.aio.AioRpcError as error:
-                raise _error(error, self.target, "granting a lease") from None
+            # Each member in turn for READ_TRY_S, then the first again for as long as a call may
+            # take: a frozen member must not hold a joining node for 7 s (F6).  A grant that
+            # timed out may still have made a lease; unused, it expires by itself.
+            members = max(1, self.target.count(",") + 1)
+            tries = [(shift, READ_TRY_S) for shift in range(members)] if members > 1 else []
+            tries.append((0, CALL_TIMEOUT_S))
+            response = None
+            for number, (shift, limit) in enumerate(tries):
+                await self._open(shift)
+                sent = time.monotonic()
+                try:
+                    response = await self._stub.LeaseGrant(rpc.LeaseGrantRequest(TTL=self.ttl), timeout=limit)
+                    break
+                except grpc.aio.AioRpcError as error:
+                    if number == len(tries) - 1:
+                        raise _error(error, self.target, "granting a lease") from None
+            assert response is not None
             if response.error:
                 raise StoreError(f"etcd at {self.target} refused a lease: {response.error}")
             self.id = int(response.ID)
@@ -1597,7 +1674,7 @@ class EtcdLease(Lease):
                 # open, and gRPC would send every refresh to it until its keepalive gives up (7 s).
                 missed += 1
                 if missed % 2 == 0:
-                    await self._reconnect(missed // 2)
+                    await self._open(self._shift + 1)
                 wait = KEEPALIVE_RETRY_S
                 continue
             missed = 0
@@ -1610,9 +1687,10 @@ class EtcdLease(Lease):
                 if not self._ended:
                     self._valid_until = sent + int(reply.TTL)
 
-    async def _reconnect(self, shift: int) -> None:
-        """A new channel whose first address is another member's (on the lease's own loop)."""
+    async def _open(self, shift: int) -> None:
+        """A new channel whose first address is member ``shift``'s (on the lease's own loop)."""
         old = self._channel
+        self._shift = shift
         self._channel = grpc.aio.insecure_channel(rotated_target(self.target, shift),
                                                   options=list(CHANNEL_OPTIONS))
         self._stub = rpc.LeaseStub(self._channel)
