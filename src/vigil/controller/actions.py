@@ -106,7 +106,7 @@ class AgentActions:
             log.error("%s: %s is neither configured nor in %s's history; nothing to run",
                       action.key, action.resource, node)
             return False
-        if action.task == "stop":
+        if cancels_recurring(action.task, action.interval_ms):
             await self._cancel_monitors(run.cluster, prepared, action.resource, node)
         result = await self.executor.run(prepared.request)
         key = self.recorder.transition_key(run.number, action.index, action.task, action.interval_ms,
@@ -163,7 +163,7 @@ class AgentActions:
 
     async def _cancel_monitors(self, cluster: Cluster, prepared: PreparedAction, resource: str,
                                node: str) -> None:
-        """End a resource's recurring monitors before it stops, and drop their records.
+        """End a resource's recurring monitors before it changes state, and drop their records.
 
         The ``RSC_last_failure_0`` copy of a failed monitor is kept, as Pacemaker
         keeps it: it is what "Failed Resource Actions" shows until a cleanup.
@@ -248,6 +248,18 @@ class AgentActions:
                                                [f"{history_id}_monitor_{key.interval_ms}"],
                                                guard=self.recorder.guard)
             log.info("cancelled %s: no longer configured", key)
+
+
+def cancels_recurring(task: str, interval_ms: int) -> bool:
+    """Whether ``task`` ends the resource's recurring monitors before it runs, as Pacemaker's
+    controller ends them: every one-off action that changes the resource's state (start, stop,
+    demote, promote, migrate, reload), not a probe and not a notification.
+
+    A monitor left running would race the change: a promoted instance's monitor that runs as the
+    instance is demoted says "running, not promoted" (rc 0 where 8 was expected), a failure that
+    never happened.  The transition starts the monitors of the new role after the change.
+    """
+    return interval_ms == 0 and task not in ("monitor", "notify")
 
 
 def same_history(prepared: PreparedAction, candidate: str) -> bool:

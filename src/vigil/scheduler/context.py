@@ -37,6 +37,7 @@ from vigil.scheduler.working import (
     Role,
     Work,
     WorkAction,
+    WorkClone,
     WorkColocation,
     WorkPrimitive,
     WorkResource,
@@ -249,7 +250,7 @@ class _Context:
                 failed = rsc
             elif reason == "dependency" and cause is not None and has_failed(cause):
                 failed = cause
-        elif has_failed(rsc):
+        elif has_failed(rsc) or self._recovering(rsc, node, promote=False):
             meta[START_REASON] = "recovery"
             failed = rsc
         elif not rsc.running_on:
@@ -306,7 +307,7 @@ class _Context:
                 causes, key=lambda item: REASON_PRECEDENCE.index(item[0][0]))
             meta[PROMOTE_REASON] = START_REASON_FOR_STOP.get(reason, "move")
             failed = self._failed_for(other, reason, cause, where)
-        elif rsc.failed_on:
+        elif rsc.failed_on or self._recovering(rsc, node, promote=True):
             meta[PROMOTE_REASON] = "recovery"
             failed = rsc
         elif any(other.role == Role.PROMOTED for other in self._siblings(rsc)):
@@ -315,6 +316,19 @@ class _Context:
             meta[PROMOTE_REASON] = "initial"
         self._add_budget(meta, failed, node)
         return meta
+
+    def _recovering(self, rsc: WorkPrimitive, node: str, *, promote: bool) -> bool:
+        """Whether ``rsc`` failed on ``node`` and was stopped (demoted) there since, by an earlier
+        transition that was aborted before it started (promoted) it again.  An anonymous clone's
+        instances share one history per node, and this transition may number the instance anew."""
+        top: WorkResource = rsc
+        while top.parent is not None:
+            top = top.parent
+        anonymous = isinstance(top, WorkClone) and not top.unique
+        for other in self._siblings(rsc) if anonymous else [rsc]:
+            if node in (other.failed_since_promote_on if promote else other.failed_since_start_on):
+                return True
+        return False
 
     def _failed_for(self, rsc: WorkPrimitive, reason: str, cause: WorkPrimitive | None,
                     node: str) -> WorkPrimitive | None:

@@ -224,6 +224,7 @@ def _unpack_resource_history(work: Work, node: WorkNode, history: ResourceHistor
     for op in ops:
         replay.apply(op)
     _record_active_recurring(rsc, node, ops)
+    _note_unfinished_recovery(rsc, node, ops)
     _process_state(work, node, rsc, replay.on_fail)
     _apply_target_role(rsc)
     if saved_role > rsc.role:
@@ -287,6 +288,32 @@ def active_range(ops: list[OpRecord]) -> tuple[int, int]:
     if start_index == -1:
         start_index = implied_clone if implied_clone != -1 else implied_monitor
     return start_index, stop_index
+
+
+def _note_unfinished_recovery(rsc: WorkPrimitive, node: WorkNode, ops: list[OpRecord]) -> None:
+    """Note a recovery an earlier transition began on ``node`` and did not finish.
+
+    Agents that set attributes in their actions (every promotable agent sets its promotion
+    score in start, promote and demote) abort the transition that recovers them, so the
+    demote, the stop, the start and the promote of one recovery can run in as many
+    transitions.  The history still says what happened: the last failure, then the one-off
+    actions that followed it (``RSC_last_0`` keeps the latest).  Only the stop context reads
+    this: a start or promote after it is a ``recovery``, with the failure's budget.
+    """
+    failure = next((op for op in ops if op.id.endswith("_last_failure_0")), None)
+    if failure is None or failure.call_id <= 0:
+        return
+    after = [op for op in ops
+             if op.call_id > failure.call_id and op.interval_ms == 0
+             and op.operation not in ("monitor", "notify", "meta-data")
+             and op.rc == (op.expected_rc if op.expected_rc is not None else 0)]
+    if not after:
+        return
+    last = after[-1].operation
+    if last == "stop":
+        rsc.failed_since_start_on.add(node.name)
+    if last in ("stop", "demote", "start"):
+        rsc.failed_since_promote_on.add(node.name)
 
 
 def _record_active_recurring(rsc: WorkPrimitive, node: WorkNode, ops: list[OpRecord]) -> None:

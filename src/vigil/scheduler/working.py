@@ -244,6 +244,10 @@ class WorkPrimitive:
     changed_on: set[str] = field(default_factory=set)
     # Nodes where this transition clears its fail-count.
     failcount_cleared_on: set[str] = field(default_factory=set)
+    # Nodes where it failed and has been stopped (or demoted) since, but not started (or
+    # promoted) again: a recovery that an earlier, aborted transition began.
+    failed_since_start_on: set[str] = field(default_factory=set)
+    failed_since_promote_on: set[str] = field(default_factory=set)
     # Nodes it is banned from because another resource failed there (an
     # instance of an anonymous clone shares its siblings' failures).
     banned_by: dict[str, WorkPrimitive] = field(default_factory=dict)
