@@ -7,6 +7,7 @@ the exported CIB, plans what vigil's plans.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from vigil.admin import edits
+from vigil.admin.errors import AdminError
 from vigil.formats.cib.dump import dump_cib
 from vigil.formats.cib.load import load_cib
 from vigil.model.cluster import Cluster
@@ -105,3 +107,44 @@ def test_pacemaker_plans_what_vigil_plans(command: Callable[[Config], Config], e
     edited = Cluster(command(cluster.config), cluster.status, cluster.cib_attributes)
     assert vigil_summary(edited) == [expected]
     assert pacemaker_summary(edited, tmp_path) == [expected]
+
+
+# A promotable clone promoted on node1 (promotion score 10) and unpromoted on node2 (5), settled.
+PROMOTABLE_CASE = (Path(__file__).resolve().parents[1] / "scheduler" / "cases"
+                   / "promoted-fails-once-recovered-and-promoted-in-place" / "cib.xml")
+
+
+def promoted_and_settled() -> Cluster:
+    """The scheduler case without its failure: nothing to do."""
+    text = PROMOTABLE_CASE.read_text()
+    text = re.sub(r'<nvpair id="st-node1-(fc|lf)"[^>]*/>', "", text)
+    text = re.sub(r'<lrm_rsc_op id="db_last_failure_0"[^>]*/>', "", text)
+    cluster, _ = load_cib(text.encode(), name="promoted.xml")
+    return cluster
+
+
+@needs_crm_simulate
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        (lambda c: edits.move_to(c, "db-clone", "node2", promoted=True),
+         ["* Demote db:0 ( Promoted -> Unpromoted node1 )", "* Promote db:1 ( Unpromoted -> Promoted node2 )"]),
+        (lambda c: edits.ban_from(c, "db-clone", "node1", promoted=True),
+         ["* Demote db:0 ( Promoted -> Unpromoted node1 )", "* Promote db:1 ( Unpromoted -> Promoted node2 )"]),
+    ],
+    ids=["move-promoted", "ban-promoted"],
+)
+def test_a_promoted_move_or_ban_moves_only_the_promoted_role(
+        command: Callable[[Config], Config], expected: list[str], tmp_path: Path) -> None:
+    cluster = promoted_and_settled()
+    assert vigil_summary(cluster) == []
+    assert pacemaker_summary(cluster, tmp_path) == []
+    edited = Cluster(command(cluster.config), cluster.status, cluster.cib_attributes)
+    assert vigil_summary(edited) == expected
+    assert pacemaker_summary(edited, tmp_path) == expected
+
+
+def test_promoted_needs_a_promotable_clone() -> None:
+    cluster, _ = load_cib(RUNNING, name="running.xml")
+    with pytest.raises(AdminError, match="web is not one"):
+        edits.move_to(cluster.config, "web", "n2", promoted=True)

@@ -122,52 +122,64 @@ async def cluster_view(admin: Admin) -> tuple[Snapshot, ClusterView, int]:
     return snapshot, transition.view or ClusterView(), now
 
 
-def active_nodes(config: Config, view: ClusterView, rsc: str) -> list[str]:
-    """Where the primitives of ``rsc`` (or their clone instances) are active, in view order."""
+def active_nodes(config: Config, view: ClusterView, rsc: str, *, promoted: bool = False) -> list[str]:
+    """Where the primitives of ``rsc`` (or their clone instances) are active (with ``promoted``:
+    promoted), in view order."""
     primitives = {p.id for p in find_resource(config, rsc).primitives}
     nodes: list[str] = []
     for found in view.resources:
+        if promoted and found.role != "Promoted":
+            continue
         if any(belongs_to(found.id, prim) for prim in primitives):
             nodes.extend(node for node in found.nodes if node not in nodes)
     return nodes
 
 
-async def _where_it_runs(admin: Admin, rsc: str, verb: str) -> str:
+async def _where_it_runs(admin: Admin, rsc: str, verb: str, *, promoted: bool = False) -> str:
     snapshot, view, _ = await cluster_view(admin)
-    nodes = active_nodes(snapshot.cluster.config, view, rsc)
+    nodes = active_nodes(snapshot.cluster.config, view, rsc, promoted=promoted)
+    active = "promoted" if promoted else "active"
     if not nodes:
-        raise Conflict(f"{rsc} is not active on any node: give the node to {verb} it from")
+        raise Conflict(f"{rsc} is not {active} on any node: give the node to {verb} it from")
     if len(nodes) > 1:
-        raise Conflict(f"{rsc} is active on {len(nodes)} nodes ({', '.join(nodes)}): give the node to "
+        raise Conflict(f"{rsc} is {active} on {len(nodes)} nodes ({', '.join(nodes)}): give the node to "
                        f"{verb} it from")
     return nodes[0]
 
 
-def _ban_note(rsc: str, node: str) -> str:
-    return (f"{edits.ban_id(rsc, node)} (-INFINITY) keeps {rsc} off {node} until it is removed: "
+def _ban_note(rsc: str, node: str, promoted: bool = False) -> str:
+    what = f"{rsc}'s promoted role" if promoted else rsc
+    return (f"{edits.ban_id(rsc, node)} (-INFINITY) keeps {what} off {node} until it is removed: "
             f"`vigil resource clear {rsc}`")
 
 
-async def move(admin: Admin, rsc: str, node: str | None) -> CommandResult:
-    """``crm_resource --move``: prefer NODE; without NODE, ban the node it runs on."""
+async def move(admin: Admin, rsc: str, node: str | None, *, promoted: bool = False) -> CommandResult:
+    """``crm_resource --move [--promoted]``: prefer NODE; without NODE, ban the node it runs
+    (is promoted) on."""
+    what = f"the promoted role of {rsc}" if promoted else rsc
     if node is None:
-        current = await _where_it_runs(admin, rsc, "move")
-        result = await ban(admin, rsc, current)
-        return CommandResult(f"{rsc} is moving away from {current}", result.changed, result.revision,
+        current = await _where_it_runs(admin, rsc, "move", promoted=promoted)
+        result = await ban(admin, rsc, current, promoted=promoted)
+        return CommandResult(f"{what} is moving away from {current}", result.changed, result.revision,
                              result.notes)
     _, changed, revision = await edit_config(
-        admin, lambda config: edits.move_to(config, rsc, node), f"resource move {rsc} {node}")
-    note = (f"{edits.prefer_id(rsc)} (INFINITY on {node}) stays until it is removed: "
-            f"`vigil resource clear {rsc}`")
-    return CommandResult(f"{rsc} is moving to {node}", changed, revision, (note,))
+        admin, lambda config: edits.move_to(config, rsc, node, promoted=promoted),
+        f"resource move {rsc} {node}{' --promoted' if promoted else ''}")
+    note = (f"{edits.prefer_id(rsc)} (INFINITY on {node}{', role Promoted' if promoted else ''}) stays "
+            f"until it is removed: `vigil resource clear {rsc}`")
+    return CommandResult(f"{what} is moving to {node}", changed, revision, (note,))
 
 
-async def ban(admin: Admin, rsc: str, node: str | None) -> CommandResult:
-    """``crm_resource --ban``: ``cli-ban-RSC-on-NODE`` -INFINITY (NODE: where it runs)."""
-    target = node if node is not None else await _where_it_runs(admin, rsc, "ban")
+async def ban(admin: Admin, rsc: str, node: str | None, *, promoted: bool = False) -> CommandResult:
+    """``crm_resource --ban [--promoted]``: ``cli-ban-RSC-on-NODE`` -INFINITY (NODE: where it runs,
+    or is promoted)."""
+    target = node if node is not None else await _where_it_runs(admin, rsc, "ban", promoted=promoted)
     _, changed, revision = await edit_config(
-        admin, lambda config: edits.ban_from(config, rsc, target), f"resource ban {rsc} {target}")
-    return CommandResult(f"{rsc} is banned from {target}", changed, revision, (_ban_note(rsc, target),))
+        admin, lambda config: edits.ban_from(config, rsc, target, promoted=promoted),
+        f"resource ban {rsc} {target}{' --promoted' if promoted else ''}")
+    what = f"the promoted role of {rsc}" if promoted else rsc
+    return CommandResult(f"{what} is banned from {target}", changed, revision,
+                         (_ban_note(rsc, target, promoted),))
 
 
 async def clear(admin: Admin, rsc: str, node: str | None) -> CommandResult:

@@ -24,6 +24,7 @@ from dataclasses import replace
 
 from vigil.admin.errors import AdminError, NotFound
 from vigil.admin.tree import find_node, find_resource, fresh_id, map_resource, node_names
+from vigil.model.booleans import is_true
 from vigil.model.config import Clone, Config, Location, NvSet, Resource
 from vigil.model.nvsets import plain_value
 from vigil.model.resources import MAINTENANCE, TARGET_ROLE, descendants
@@ -135,25 +136,44 @@ def _check_movable(config: Config, rsc_id: str) -> None:
                          f"({clone.id}) instead")
 
 
-def move_to(config: Config, rsc_id: str, node: str) -> Config:
-    """``crm_resource --move --node NODE``: ``cli-prefer-RSC`` INFINITY on NODE.
+def _check_promotable(config: Config, rsc_id: str) -> None:
+    rsc = find_resource(config, rsc_id).resource
+    if isinstance(rsc, Clone) and (rsc.promotable or is_true(plain_value(rsc.meta, "promotable"))):
+        return
+    raise AdminError(f"--promoted moves the promoted role of a promotable clone, and {rsc_id} is not one: "
+                     f"name the promotable clone, or leave out --promoted")
+
+
+def _role(promoted: bool) -> str:
+    return "Promoted" if promoted else "Started"
+
+
+def move_to(config: Config, rsc_id: str, node: str, *, promoted: bool = False) -> Config:
+    """``crm_resource --move --node NODE [--promoted]``: ``cli-prefer-RSC`` INFINITY on NODE
+    (for the promoted role only, with ``promoted``).
 
     A ban of the resource from NODE is lifted first, as crm_resource does.
     """
     _check_movable(config, rsc_id)
+    if promoted:
+        _check_promotable(config, rsc_id)
     find_node(config, node)
     dropped = {prefer_id(rsc_id), ban_id(rsc_id, node)}
     kept = tuple(loc for loc in config.locations if loc.id not in dropped)
-    constraint = Location(id=prefer_id(rsc_id), rsc=rsc_id, node=node, score=INFINITY, role="Started")
+    constraint = Location(id=prefer_id(rsc_id), rsc=rsc_id, node=node, score=INFINITY, role=_role(promoted))
     return replace(config, locations=(*kept, constraint))
 
 
-def ban_from(config: Config, rsc_id: str, node: str) -> Config:
-    """``crm_resource --ban --node NODE``: ``cli-ban-RSC-on-NODE`` -INFINITY."""
+def ban_from(config: Config, rsc_id: str, node: str, *, promoted: bool = False) -> Config:
+    """``crm_resource --ban --node NODE [--promoted]``: ``cli-ban-RSC-on-NODE`` -INFINITY (for the
+    promoted role only, with ``promoted``: the instance there may still run, unpromoted)."""
     _check_movable(config, rsc_id)
+    if promoted:
+        _check_promotable(config, rsc_id)
     find_node(config, node)
     kept = tuple(loc for loc in config.locations if loc.id != ban_id(rsc_id, node))
-    constraint = Location(id=ban_id(rsc_id, node), rsc=rsc_id, node=node, score=-INFINITY, role="Started")
+    constraint = Location(id=ban_id(rsc_id, node), rsc=rsc_id, node=node, score=-INFINITY,
+                          role=_role(promoted))
     return replace(config, locations=(*kept, constraint))
 
 

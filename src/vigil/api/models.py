@@ -21,6 +21,13 @@ class NodeChoice(_Body):
     node: str | None = Field(default=None, min_length=1)
 
 
+class MoveRequest(NodeChoice):
+    """Move to a node, or ban from one; ``promoted``: only the promoted role of a promotable clone
+    (crm_resource --promoted)."""
+
+    promoted: bool = False
+
+
 class RestartRequest(_Body):
     timeout: float = Field(default=RESTART_TIMEOUT_S, gt=0, le=RESTART_TIMEOUT_MAX_S,
                            description="Seconds to wait for the stop and the start again.")

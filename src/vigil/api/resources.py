@@ -13,7 +13,7 @@ from vigil.admin.errors import NotFound
 from vigil.api.auth import changing
 from vigil.api.context import ControllerView
 from vigil.api.convert import controller_info
-from vigil.api.models import NodeChoice, RestartRequest, Switch
+from vigil.api.models import MoveRequest, NodeChoice, RestartRequest, Switch
 from vigil.output.failcounts import FailCount
 from vigil.output.history import HistoryEntry
 from vigil.output.report import ResourceReport
@@ -72,14 +72,16 @@ def resource_routes(admin: Admin, controller: ControllerView, auth: Sequence[Dep
         return await commands.restart(admin, rsc, (body or RestartRequest()).timeout)
 
     @router.post("/resources/{rsc}/move", summary="cli-prefer-RSC on the node; without one, ban the "
-                 "current node (crm_resource --move)", **changes)
-    async def move(rsc: str, body: NodeChoice | None = None) -> CommandResult:
-        return await commands.move(admin, rsc, (body or NodeChoice()).node)
+                 "current node (crm_resource --move [--promoted])", **changes)
+    async def move(rsc: str, body: MoveRequest | None = None) -> CommandResult:
+        body = body or MoveRequest()
+        return await commands.move(admin, rsc, body.node, promoted=body.promoted)
 
     @router.post("/resources/{rsc}/ban", summary="cli-ban-RSC-on-NODE -INFINITY; default: where it runs "
-                 "(crm_resource --ban)", **changes)
-    async def ban(rsc: str, body: NodeChoice | None = None) -> CommandResult:
-        return await commands.ban(admin, rsc, (body or NodeChoice()).node)
+                 "(crm_resource --ban [--promoted])", **changes)
+    async def ban(rsc: str, body: MoveRequest | None = None) -> CommandResult:
+        body = body or MoveRequest()
+        return await commands.ban(admin, rsc, body.node, promoted=body.promoted)
 
     @router.post("/resources/{rsc}/clear", summary="Remove the cli-prefer/cli-ban constraints "
                  "(crm_resource --clear)", **changes)

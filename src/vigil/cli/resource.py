@@ -76,23 +76,31 @@ def restart(rsc: str, timeout: float, state_dir: str | None) -> None:
     _run(state_dir, rsc, "restart", {"timeout": timeout}, timeout=timeout + 15)
 
 
+promoted_option = click.option(
+    "--promoted", is_flag=True,
+    help="Only the promoted role of a promotable clone (crm_resource --promoted): its instances "
+         "keep running where they are.")
+
+
 @resource.command()
 @click.argument("rsc")
 @click.argument("node", required=False)
+@promoted_option
 @state_dir_option
-def move(rsc: str, node: str | None, state_dir: str | None) -> None:
+def move(rsc: str, node: str | None, promoted: bool, state_dir: str | None) -> None:
     """Move RSC to NODE (cli-prefer-RSC, INFINITY); without NODE, away from where it runs
     (cli-ban-RSC-on-NODE, -INFINITY), like crm_resource --move.  `vigil resource clear RSC` undoes it."""
-    _run(state_dir, rsc, "move", {"node": node})
+    _run(state_dir, rsc, "move", {"node": node, "promoted": promoted})
 
 
 @resource.command()
 @click.argument("rsc")
 @click.argument("node", required=False)
+@promoted_option
 @state_dir_option
-def ban(rsc: str, node: str | None, state_dir: str | None) -> None:
+def ban(rsc: str, node: str | None, promoted: bool, state_dir: str | None) -> None:
     """Keep RSC off NODE (default: where it runs): cli-ban-RSC-on-NODE -INFINITY (crm_resource --ban)."""
-    _run(state_dir, rsc, "ban", {"node": node})
+    _run(state_dir, rsc, "ban", {"node": node, "promoted": promoted})
 
 
 @resource.command()

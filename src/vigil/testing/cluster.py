@@ -13,7 +13,7 @@ etcd's default port 2379, no network namespaces):
   stops and restarts one member;
 - N vigil nodes (``vigil run`` through ``python -m vigil``, so no import of
   the daemon here), node K on ``127.0.0.(20+K)``, each with its own state
-  directory, its own agent runtime directory (``TMPDIR`` and ``HA_RSCTMP``
+  directory, its own agent runtime directory (``TMPDIR``, ``HA_RSCTMP`` and ``HA_VARRUN``
   per node: two nodes' ``ocf:vigil:*`` and ``ocf:heartbeat:Dummy`` state
   files never collide) and its own log file; :class:`VigilNode` kills (kill
   -9), pauses, resumes, stops gracefully and restarts it;
@@ -493,7 +493,10 @@ class VigilNode(_Signalled):
 
     def environment(self) -> dict[str, str]:
         env = {k: v for k, v in self.base_env.items() if k not in ("VIGIL_STORE", "VIGIL_STATE_DIR")}
-        env.update({"TMPDIR": str(self.tmp_dir), "HA_RSCTMP": str(self.rsc_tmp), TAG_VARIABLE: self.tag})
+        # HA_VARRUN too: agents such as ocf:pacemaker:Stateful keep their state there (each
+        # machine has its own /var/run).
+        env.update({"TMPDIR": str(self.tmp_dir), "HA_RSCTMP": str(self.rsc_tmp),
+                    "HA_VARRUN": str(self.rsc_tmp), TAG_VARIABLE: self.tag})
         return env
 
     def running(self) -> bool:
