@@ -123,14 +123,16 @@ def promoted_and_settled() -> Cluster:
     return cluster
 
 
+PROMOTION_MOVES = ["* Demote db:0 ( Promoted -> Unpromoted node1 )",
+                   "* Promote db:1 ( Unpromoted -> Promoted node2 )"]
+
+
 @needs_crm_simulate
 @pytest.mark.parametrize(
     ("command", "expected"),
     [
-        (lambda c: edits.move_to(c, "db-clone", "node2", promoted=True),
-         ["* Demote db:0 ( Promoted -> Unpromoted node1 )", "* Promote db:1 ( Unpromoted -> Promoted node2 )"]),
-        (lambda c: edits.ban_from(c, "db-clone", "node1", promoted=True),
-         ["* Demote db:0 ( Promoted -> Unpromoted node1 )", "* Promote db:1 ( Unpromoted -> Promoted node2 )"]),
+        (lambda c: edits.move_to(c, "db-clone", "node2", promoted=True), PROMOTION_MOVES),
+        (lambda c: edits.ban_from(c, "db-clone", "node1", promoted=True), PROMOTION_MOVES),
     ],
     ids=["move-promoted", "ban-promoted"],
 )
