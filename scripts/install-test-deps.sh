@@ -13,6 +13,8 @@
 #   - Debian's etcd-server (and etcd-client, for etcdctl), only when missing:
 #     the store tests start their own etcd on 127.0.0.1 with free ports (never
 #     2379, where the package's own etcd.service may listen);
+#   - Debian's redis-server, only when missing: a promotable ocf:heartbeat:redis
+#     runs on three nodes of a local cluster (tests/cluster);
 #   - systemd and dbus-daemon, only when missing: the systemd class's tests
 #     run a private `systemd --user` with its own D-Bus daemon (as root, in a
 #     mount namespace: vigil.testing.systemd), whether or not PID 1 is systemd;
@@ -65,6 +67,9 @@ agent_packages() {
     command -v etcdctl >/dev/null 2>&1 || [ -x /usr/bin/etcdctl ] || echo etcd-client
     [ -x /usr/lib/systemd/systemd ] || echo systemd
     command -v dbus-daemon >/dev/null 2>&1 || [ -x /usr/bin/dbus-daemon ] || echo dbus-daemon
+    # tests/cluster runs a promotable ocf:heartbeat:redis with Debian's redis-server (the package
+    # does not start its own service where policy-rc.d forbids it, as in containers).
+    command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || echo redis-server
     # The web page's tests drive Debian's chromium through Playwright (no browser download).
     [ -x /usr/bin/chromium ] || echo chromium
 }

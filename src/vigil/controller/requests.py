@@ -24,7 +24,7 @@ from vigil.model.config import Clone, Config, Group, Node, Op, Primitive
 from vigil.model.digests import definition_params, digest, operation_timeout_ms
 from vigil.model.node_attributes import configured_attributes
 from vigil.model.nvsets import resolve_nvsets
-from vigil.model.resources import Found, effective_meta, is_globally_unique
+from vigil.model.resources import Found, effective_meta, is_globally_unique, promotion_limits
 from vigil.model.rule_eval import RuleContext
 from vigil.model.status import NodeState
 
@@ -209,12 +209,17 @@ def _clone_meta(config: Config, placement: Placement, resource_id: str, now: int
     meta = effective_meta(config, Found(placement.clone), now)
     _, _, number = resource_id.rpartition(":")
     nodes = max(1, len(config.nodes))
+    # A promotable clone's instances are told so (promotable, promoted_max ...): agents such as
+    # ocf:heartbeat:redis and pgsql set promotion scores only when ocf_is_ms says they are.
+    limits = promotion_limits(placement.clone, meta)
     return clone_meta(
         int(number) if number.isdigit() else 0,
         _int(meta.get("clone-max"), nodes),
         _int(meta.get("clone-node-max"), 1),
         globally_unique=placement.unique,
         notify=is_true(meta.get("notify")),
+        promoted_max=limits[0] if limits is not None else None,
+        promoted_node_max=limits[1] if limits is not None else None,
     )
 
 

@@ -21,6 +21,7 @@ from vigil.model.booleans import is_true
 from vigil.model.config import Clone, Config, Group, Primitive, Resource, iter_primitives
 from vigil.model.nvsets import resolve_nvsets
 from vigil.model.rule_eval import RuleContext
+from vigil.model.scores import lenient_score
 
 # Meta attribute names read in several places.
 TARGET_ROLE = "target-role"
@@ -107,6 +108,20 @@ def unique_by_default(meta: Mapping[str, str]) -> bool:
         return is_true(value)
     node_max = meta.get("clone-node-max")
     return node_max is not None and node_max.strip().isdigit() and int(node_max) > 1
+
+
+def promotion_limits(clone: Clone, meta: Mapping[str, str]) -> tuple[int, int] | None:
+    """A promotable clone's (promoted-max, promoted-node-max) from its effective ``meta``; None
+    when the clone is not promotable.  The 1.x names (master-max, master-node-max) still work;
+    an invalid count is 0, as Pacemaker reads it."""
+    if not (clone.promotable or is_true(meta.get("promotable"))):
+        return None
+
+    def count(value: str | None) -> int:
+        return 1 if value is None else max(0, lenient_score(value))
+
+    return (count(meta.get("promoted-max", meta.get("master-max"))),
+            count(meta.get("promoted-node-max", meta.get("master-node-max"))))
 
 
 def history_id(config: Config, found: Found, resource_id: str, now: int) -> str:

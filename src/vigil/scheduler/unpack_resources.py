@@ -11,7 +11,7 @@ from vigil.model.booleans import is_true
 from vigil.model.config import Clone, Group, Op, Primitive
 from vigil.model.isodate import parse_interval_ms
 from vigil.model.nvsets import resolve_nvsets
-from vigil.model.resources import GLOBALLY_UNIQUE, unique_by_default
+from vigil.model.resources import GLOBALLY_UNIQUE, promotion_limits, unique_by_default
 from vigil.model.rule_eval import RuleContext
 from vigil.model.scores import INFINITY, lenient_score
 from vigil.scheduler.variants.clone import CLONE
@@ -102,12 +102,11 @@ def _unpack_clone(work: Work, clone: Clone) -> WorkClone:
     wclone.clone_min = max(0, lenient_score(meta.get("clone-min", "0")))
     wclone.interleave = is_true(meta.get("interleave"), False)
     wclone.ordered = is_true(meta.get("ordered"), False)
-    wclone.promotable = clone.promotable or is_true(meta.get("promotable"), False)
+    limits = promotion_limits(clone, meta)
+    wclone.promotable = limits is not None
     wclone.notify = is_true(meta.get("notify"), False)
-    if wclone.promotable:
-        # The 1.x names (master-max, master-node-max) still work.
-        wclone.promoted_max = _count(meta.get("promoted-max", meta.get("master-max")), 1)
-        wclone.promoted_node_max = _count(meta.get("promoted-node-max", meta.get("master-node-max")), 1)
+    if limits is not None:
+        wclone.promoted_max, wclone.promoted_node_max = limits
     _unpack_collective_meta(work, wclone)
     work.clones[clone.id] = wclone
     for _ in range(max(1, wclone.clone_max)):
