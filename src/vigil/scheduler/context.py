@@ -37,7 +37,6 @@ from vigil.scheduler.working import (
     Role,
     Work,
     WorkAction,
-    WorkClone,
     WorkColocation,
     WorkPrimitive,
     WorkResource,
@@ -324,7 +323,7 @@ class _Context:
         top: WorkResource = rsc
         while top.parent is not None:
             top = top.parent
-        anonymous = isinstance(top, WorkClone) and not top.unique
+        anonymous = top.variant.is_anonymous_clone(top)
         for other in self._siblings(rsc) if anonymous else [rsc]:
             if node in (other.failed_since_promote_on if promote else other.failed_since_start_on):
                 return True
