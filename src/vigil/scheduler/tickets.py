@@ -15,7 +15,8 @@ Pacemaker does:
   ``stop``: then it may run, unpromoted.
 
 ``fence`` and ``freeze`` apply only to primitives whose current role is the
-constraint's rsc-role (when it names one).  The promotion of a promotable
+constraint's rsc-role (when it names one other than Started, which means
+any role, as in colocations).  The promotion of a promotable
 clone whose Promoted-role ticket is missing is refused when instances are
 promoted (``Work.promotion_without_ticket``).
 """
@@ -25,8 +26,8 @@ from __future__ import annotations
 from vigil.model.config import LossPolicy, RscTicket
 from vigil.model.scores import INFINITY, add
 from vigil.model.status import Ticket
+from vigil.scheduler.colocation import role_of
 from vigil.scheduler.unpack_nodes import fence_node
-from vigil.scheduler.unpack_resources import is_promotable_instance
 from vigil.scheduler.working import Role, Work, WorkPrimitive
 
 FENCE_REASON = "deadman ticket was lost"
@@ -43,22 +44,12 @@ def apply_tickets(work: Work) -> None:
             rsc = work.resource(rsc_id)
             if rsc is None:
                 continue
-            role = _role(role_text)
+            role = role_of(role_text)
             if role == Role.PROMOTED and rsc.variant.is_promotable(rsc):
                 work.promotion_without_ticket.add(rsc.id)
             policy = _effective_policy(work, constraint, role)
             for prim in rsc.primitives():
                 _apply_to_primitive(work, prim, ticket, role, policy)
-
-
-def _role(text: str | None) -> Role:
-    """The role an rsc_ticket is limited to (UNKNOWN: none); Started is a
-    role of its own here, unlike in colocations: freeze and fence spare an
-    Unpromoted instance when the constraint says Started."""
-    return {
-        "stopped": Role.STOPPED, "started": Role.STARTED, "unpromoted": Role.UNPROMOTED,
-        "slave": Role.UNPROMOTED, "promoted": Role.PROMOTED, "master": Role.PROMOTED,
-    }.get((text or "").lower(), Role.UNKNOWN)
 
 
 def _effective_policy(work: Work, constraint: RscTicket, role: Role) -> LossPolicy:
@@ -97,14 +88,11 @@ def _apply_loss_policy(work: Work, prim: WorkPrimitive, role: Role, policy: Loss
 
 
 def _has_role(prim: WorkPrimitive, role: Role) -> bool:
-    """Whether ``prim``'s current role is ``role`` (any role when UNKNOWN);
-    an active instance of a promotable clone that is not promoted is Unpromoted."""
-    if role == Role.UNKNOWN:
-        return True
-    current = prim.role
-    if current == Role.STARTED and is_promotable_instance(prim):
-        current = Role.UNPROMOTED
-    return current == role
+    """Whether ``prim``'s current role is ``role`` (any role when UNKNOWN).
+    Tickets are applied before the active instances of a promotable clone
+    are known as Unpromoted (they are still Started then), so an
+    Unpromoted-only constraint spares them, as in Pacemaker."""
+    return role == Role.UNKNOWN or prim.role == role
 
 
 def _ban_everywhere(prim: WorkPrimitive) -> None:
