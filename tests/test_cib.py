@@ -25,7 +25,7 @@ from vigil.formats.cib.dump import dump_cib
 from vigil.formats.cib.load import _load_root, _parse_xml, load_cib
 from vigil.formats.cib.reader import Reader
 from vigil.model.cluster import Cluster
-from vigil.model.config import Clone, Config, Group, Node, NvSet, Op, Primitive
+from vigil.model.config import Clone, Config, Group, Node, NvSet, Op, Primitive, RscTicket, TicketSet
 from vigil.model.results import ExecStatus, OcfRc
 from vigil.model.rules import DateExpression, Expression, OpExpression, ResourceExpression, Rule
 from vigil.model.scores import INFINITY
@@ -380,11 +380,9 @@ def test_unsupported_elements_are_warned_once_per_kind(full: tuple[Cluster, list
     cluster, warnings = full
     expected = [
         "unsupported element <tags> at /cib/configuration/tags is ignored"
-        " (constraints naming a tag are skipped)",
+        " (tickets naming a tag use its members; other constraints naming a tag are skipped)",
         "unsupported element <bundle> at /cib/configuration/resources/bundle[@id='httpd-bundle'] is ignored"
         " (constraints naming it are skipped)",
-        "unsupported element <rsc_ticket> at /cib/configuration/constraints/rsc_ticket[@id='ticket-dep']"
-        " is ignored",
         "unsupported element <resource_set> at /cib/configuration/constraints/rsc_order[@id='ord-set']"
         "/resource_set[@id='ord-set-1'] is ignored and its constraint is skipped",
     ]
@@ -399,13 +397,13 @@ def test_unsupported_elements_are_warned_once_per_kind(full: tuple[Cluster, list
 
 
 def test_repeated_unsupported_elements_are_counted() -> None:
-    xml = "<acls/>" + "".join(f'<rsc_ticket id="t{i}" rsc="rsc1" ticket="x"/>' for i in range(3)).join(
+    xml = "<acls/>" + "".join(f'<rsc_future id="t{i}" rsc="rsc1"/>' for i in range(3)).join(
         ["<constraints>", "</constraints>"]
     )
     _, warnings = load_cib(cib(resources(DUMMY) + xml))
     assert warnings == [
         "unsupported element <acls> at /cib/configuration/acls is ignored (it does not affect scheduling)",
-        "unsupported element <rsc_ticket> at /cib/configuration/constraints/rsc_ticket[@id='t0'] is ignored"
+        "unsupported element <rsc_future> at /cib/configuration/constraints/rsc_future[@id='t0'] is ignored"
         " (2 more like it)",
     ]
 
@@ -1132,3 +1130,77 @@ def test_orders_in_a_circle_are_refused_naming_each_order() -> None:
     # An order between different actions of the same resources is no circle.
     ok = '<rsc_order id="o1" first="a" then="b"/><rsc_order id="o2" first="b" first-action="stop" then="a"/>'
     load_cib(cib(resources(three) + f"<constraints>{ok}</constraints>"))
+
+
+# -- tickets -------------------------------------------------------------------
+
+
+TICKET_RESOURCES = resources(
+    '<template id="tpl" class="ocf" provider="pacemaker" type="Dummy"/>'
+    '<primitive id="rsc1" class="ocf" provider="pacemaker" type="Dummy"/>'
+    '<primitive id="rsc2" template="tpl"/><primitive id="rsc3" template="tpl"/>'
+    '<clone id="ms1"><meta_attributes id="ms1-m"><nvpair id="ms1-p" name="promotable" value="true"/>'
+    '</meta_attributes><primitive id="db" class="ocf" provider="pacemaker" type="Stateful"/></clone>'
+)
+
+
+def test_ticket_constraints_name_resources_sets_tags_and_templates() -> None:
+    xml = TICKET_RESOURCES + (
+        '<constraints>'
+        '<rsc_ticket id="t-simple" rsc="rsc1" ticket="A"/>'
+        '<rsc_ticket id="t-promoted" rsc="ms1" rsc-role="Master" ticket="A" loss-policy="demote"/>'
+        '<rsc_ticket id="t-sets" ticket="B" loss-policy="freeze">'
+        '<resource_set id="s0" role="Started"><resource_ref id="rsc1"/><resource_ref id="tag1"/>'
+        '</resource_set><resource_set id="s1" role="Promoted"><resource_ref id="ms1"/></resource_set>'
+        '</rsc_ticket>'
+        '<rsc_ticket id="t-template" rsc="tpl" rsc-role="Started" ticket="C" loss-policy="fence"/>'
+        '</constraints><tags><tag id="tag1"><obj_ref id="rsc2"/><obj_ref id="rsc3"/></tag></tags>'
+    )
+    cluster, _ = load_cib(cib(xml))
+    assert cluster.config.rsc_tickets == (
+        RscTicket(id="t-simple", ticket="A", rsc="rsc1"),
+        RscTicket(id="t-promoted", ticket="A", rsc="ms1", rsc_role="Promoted", loss_policy="demote"),
+        RscTicket(id="t-sets", ticket="B", loss_policy="freeze", sets=(
+            TicketSet(id="s0", resources=("rsc1", "rsc2", "rsc3"), role="Started"),
+            TicketSet(id="s1", resources=("ms1",), role="Promoted"),
+        )),
+        RscTicket(id="t-template", ticket="C", loss_policy="fence", sets=(
+            TicketSet(id="t-template-tpl", resources=("rsc2", "rsc3"), role="Started"),
+        )),
+    )
+    again, _ = load_cib(dump_cib(cluster))
+    assert again.config.rsc_tickets == cluster.config.rsc_tickets
+
+
+@pytest.mark.parametrize(("constraint", "message"), [
+    ('<rsc_ticket id="t" rsc="rsc1"/>', "needs a 'ticket' attribute"),
+    ('<rsc_ticket id="t" rsc="nope" ticket="A"/>', "rsc 'nope' does not name any resource"),
+    ('<rsc_ticket id="t" rsc="rsc1" ticket="A" loss-policy="panic"/>',
+     "invalid loss-policy 'panic': use stop, demote, fence or freeze"),
+    ('<rsc_ticket id="t" rsc="rsc1" ticket="A" rsc-role="Leader"/>', "invalid rsc-role 'Leader'"),
+    ('<rsc_ticket id="t" ticket="A"/>', "needs an 'rsc' attribute naming a resource, or <resource_set>"),
+    ('<rsc_ticket id="t" rsc="rsc1" ticket="A"><resource_set id="s"><resource_ref id="rsc1"/>'
+     '</resource_set></rsc_ticket>', "either 'rsc' or <resource_set> elements, not both"),
+])
+def test_bad_ticket_constraints_are_problems(constraint: str, message: str) -> None:
+    problem = only_problem(cib(TICKET_RESOURCES + f"<constraints>{constraint}</constraints>"))
+    assert message in problem.message
+
+
+def test_demote_loss_policy_without_the_promoted_role_warns_that_it_stops() -> None:
+    xml = TICKET_RESOURCES + '<constraints><rsc_ticket id="t" rsc="rsc1" ticket="A" loss-policy="demote"/>' \
+        '</constraints>'
+    _, warnings = load_cib(cib(xml))
+    assert any("loss-policy 'demote' needs rsc-role 'Promoted': 'rsc1' is stopped instead" in w
+               for w in warnings)
+
+
+def test_ticket_last_granted_is_read_and_written_back() -> None:
+    status = '<tickets><ticket_state id="A" granted="true" last-granted="1700000000"/>' \
+        '<ticket_state id="B" standby="true" last-granted="soon"/></tickets>'
+    cluster, warnings = load_cib(cib(status=status))
+    assert [(t.id, t.granted, t.standby, t.last_granted) for t in cluster.status.tickets] == [
+        ("A", True, False, 1700000000), ("B", False, True, None)]
+    assert any("invalid last-granted 'soon' is ignored" in w for w in warnings)
+    again, _ = load_cib(dump_cib(cluster))
+    assert again.status.tickets == cluster.status.tickets

@@ -38,7 +38,9 @@ from vigil.model.config import (
     Op,
     Order,
     Primitive,
+    RscTicket,
     SelectedAttribute,
+    TicketSet,
 )
 from vigil.model.rules import DateExpression, DateSpec, Expression, OpExpression, ResourceExpression, Rule
 from vigil.model.scores import INFINITY
@@ -423,6 +425,37 @@ constraints:
             require_all=False,
         ),
     )
+
+
+def test_ticket_constraints_with_a_resource_or_sets() -> None:
+    config = load(
+        RESOURCES
+        + """
+constraints:
+  - {ticket-constraint: t1, ticket: site-a, resource: web}
+  - ticket-constraint: t2
+    ticket: site-a
+    loss-policy: demote
+    resource: db
+    resource-role: Promoted
+  - ticket-constraint: t3
+    ticket: site-b
+    loss-policy: freeze
+    sets:
+      - {role: Started, resources: [web, db]}
+      - {id: mine, resources: [db]}
+"""
+    )
+    assert config.rsc_tickets == (
+        RscTicket(id="t1", ticket="site-a", rsc="web"),
+        RscTicket(id="t2", ticket="site-a", rsc="db", rsc_role="Promoted", loss_policy="demote"),
+        RscTicket(id="t3", ticket="site-b", loss_policy="freeze", sets=(
+            TicketSet(id="t3-0", resources=("web", "db"), role="Started"),
+            TicketSet(id="mine", resources=("db",)),
+        )),
+    )
+    assert round_trip(config) == config
+    assert "id: t3-0" not in dump_yaml_config(config)
 
 
 def test_fencing_topology() -> None:
@@ -919,7 +952,7 @@ BAD_INPUTS = [
     (
         "constraints:\n  - {locaton: l}\n",
         2,
-        "must start with exactly one of 'location:', 'colocation:' or 'order:'",
+        "must start with exactly one of 'location:', 'colocation:', 'order:' or 'ticket-constraint:'",
     ),
 ]
 
@@ -957,6 +990,15 @@ BAD_CONSTRAINTS = [
     (RULE + "      expressions:\n        - {date: in_range, start: someday}\n", 6, "start: invalid ISO 8601"),
     (RULE + "      boolean-op: xor\n      expressions: []\n", 5, "invalid boolean-op"),
     ("- {location: web, resource: web, node: n, score: 1}\n", 1, "duplicate id 'web'"),
+    ("- {ticket-constraint: t, resource: web}\n", 1, "ticket constraint 't' needs 'ticket'"),
+    ("- {ticket-constraint: t, ticket: A}\n", 1, "needs either 'resource' or 'sets' (not both)"),
+    ("- {ticket-constraint: t, ticket: A, resource: web, loss-policy: panic}\n", 1,
+     "invalid loss-policy 'panic'"),
+    ("- ticket-constraint: t\n  ticket: A\n  sets:\n    - {role: Started}\n", 4, "needs 'resources'"),
+    ("- ticket-constraint: t\n  ticket: A\n  sets:\n    - {resources: [ghost]}\n", 4,
+     "id 'ghost' does not name any resource"),
+    ("- {ticket-constraint: t, ticket: A, resource: web, resource-role: Boss}\n", 1,
+     "invalid resource-role 'Boss'"),
 ]
 
 

@@ -14,6 +14,8 @@ from vigil.model.rules import Rule
 
 ResourceClass = Literal["ocf", "lsb", "systemd", "service", "stonith", "upstart", "nagios"]
 OrderKind = Literal["Mandatory", "Optional", "Serialize"]
+LossPolicy = Literal["stop", "demote", "fence", "freeze"]
+LOSS_POLICIES: tuple[LossPolicy, ...] = ("stop", "demote", "fence", "freeze")
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,41 @@ class Order:
 
 
 @dataclass(frozen=True)
+class TicketSet:
+    """A ``<resource_set>`` of an ``rsc_ticket``: these resources, limited to ``role``."""
+
+    id: str
+    resources: tuple[str, ...]
+    role: str | None = None
+
+
+@dataclass(frozen=True)
+class RscTicket:
+    """An ``rsc_ticket``: ``rsc`` (or every resource of ``sets``) may run
+    (with ``rsc_role``: have that role) only while ``ticket`` is granted and
+    not in standby.
+
+    ``loss_policy`` says what happens to it where it is active when the
+    ticket is revoked: stop it, demote it (only with ``rsc_role`` Promoted),
+    fence the nodes it is active on, or freeze it where it is.  A constraint
+    has either ``rsc`` or ``sets``.
+    """
+
+    id: str
+    ticket: str
+    rsc: str | None = None
+    rsc_role: str | None = None
+    loss_policy: LossPolicy = "stop"
+    sets: tuple[TicketSet, ...] = ()
+
+    def dependencies(self) -> list[tuple[str, str | None]]:
+        """Each (resource, role limit) the ticket governs, sets flattened in order."""
+        if self.rsc is not None:
+            return [(self.rsc, self.rsc_role)]
+        return [(rsc, ticket_set.role) for ticket_set in self.sets for rsc in ticket_set.resources]
+
+
+@dataclass(frozen=True)
 class Node:
     id: str
     uname: str
@@ -234,6 +271,7 @@ class Config:
     locations: tuple[Location, ...] = ()
     colocations: tuple[Colocation, ...] = ()
     orders: tuple[Order, ...] = ()
+    rsc_tickets: tuple[RscTicket, ...] = ()
     rsc_defaults: tuple[NvSet, ...] = ()
     op_defaults: tuple[NvSet, ...] = ()
     fencing_levels: tuple[FencingLevel, ...] = ()

@@ -114,9 +114,13 @@ class NodeState:
 
 @dataclass(frozen=True)
 class Ticket:
+    """A ``<ticket_state>``: whether the ticket is granted to this site, in
+    standby, and when it was last granted (epoch seconds, kept for export)."""
+
     id: str
     granted: bool = False
     standby: bool = False
+    last_granted: int | None = None
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ from vigil.scheduler.ordering import apply_order_specs, config_orderings, intern
 from vigil.scheduler.probes import schedule_probes
 from vigil.scheduler.recheck import next_failure_expiry
 from vigil.scheduler.summary import summarize_by_top
+from vigil.scheduler.tickets import apply_tickets
 from vigil.scheduler.unpack_history import unpack_history
 from vigil.scheduler.unpack_nodes import unpack_nodes
 from vigil.scheduler.unpack_resources import is_promotable_instance, unpack_resources
@@ -102,6 +103,7 @@ def run_stages(cluster: Cluster, now: int, *, sanitized: bool = False,
     apply_node_health(work)                              # 4
     unpack_colocations(work)
     add_group_colocations(work)
+    apply_tickets(work)
     apply_locations(work)
     apply_stickiness(work)
     apply_failure_thresholds(work)

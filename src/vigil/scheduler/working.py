@@ -437,6 +437,10 @@ class Work:
     notes: list[str] = field(default_factory=list)
 
     clones: dict[str, WorkClone] = field(default_factory=dict)
+    # Promotable clones (by id) whose Promoted role depends on a ticket that
+    # is revoked or in standby: none of their instances may be promoted
+    # (see tickets).
+    promotion_without_ticket: set[str] = field(default_factory=set)
 
     def resource(self, rsc_id: str) -> WorkResource | None:
         """A resource by the id a constraint uses (a clone's child template

@@ -13,6 +13,7 @@ from vigil.formats.cib.alerts import load_alerts
 from vigil.formats.cib.reader import Element, Reader, children, normalize_role
 from vigil.formats.cib.resources import load_resources
 from vigil.formats.cib.rules import load_nvsets, load_rule
+from vigil.formats.cib.tickets import load_rsc_ticket
 from vigil.model.booleans import parse_bool
 from vigil.model.config import (
     Clone,
@@ -25,6 +26,7 @@ from vigil.model.config import (
     Order,
     OrderKind,
     Resource,
+    RscTicket,
     iter_primitives,
 )
 from vigil.model.order_cycles import describe_cycle, order_cycles
@@ -37,11 +39,12 @@ _IGNORED_SECTIONS = frozenset({"acls"})  # never affect scheduling
 
 def load_configuration(reader: Reader, configuration: Element) -> Config:
     sections: dict[str, Element] = {}
+    tags: dict[str, tuple[str, ...]] = {}
     for child in children(configuration):
         if child.tag == "tags":
-            for tag in children(child):
-                reader.unmodelled_ids[tag.get("id", "")] = "tag"
-            reader.unsupported(child, "is ignored (constraints naming a tag are skipped)")
+            tags.update(_load_tags(reader, child))
+            reader.unsupported(child, "is ignored (tickets naming a tag use its members;"
+                                      " other constraints naming a tag are skipped)")
         elif child.tag in _IGNORED_SECTIONS:
             reader.unsupported(child, "is ignored (it does not affect scheduling)")
         elif child.tag in sections:
@@ -65,8 +68,18 @@ def load_configuration(reader: Reader, configuration: Element) -> Config:
     for unknown in sections.values():
         reader.unsupported(unknown)
     if constraints is not None:
-        config = _load_constraints(reader, constraints, config)
+        config = _load_constraints(reader, constraints, config, tags)
     return config
+
+
+def _load_tags(reader: Reader, section: Element) -> dict[str, tuple[str, ...]]:
+    """Each ``<tag>``'s ids (``obj_ref``), by tag id."""
+    tags: dict[str, tuple[str, ...]] = {}
+    for tag in children(section):
+        ident = tag.get("id", "")
+        reader.unmodelled_ids[ident] = "tag"
+        tags[ident] = tuple(ref.get("id", "") for ref in children(tag) if ref.tag == "obj_ref")
+    return tags
 
 
 def _load_section_sets(reader: Reader, section: Element | None, tag: str) -> tuple[NvSet, ...]:
@@ -155,12 +168,16 @@ def _load_fencing(reader: Reader, section: Element | None) -> tuple[FencingLevel
 class _Constraints:
     """Reads constraints against the set of resource ids that exist."""
 
-    def __init__(self, reader: Reader, resources: tuple[Resource, ...]) -> None:
+    def __init__(self, reader: Reader, resources: tuple[Resource, ...],
+                 expansions: dict[str, tuple[str, ...]]) -> None:
         self.reader = reader
         self.resource_ids = _resource_ids(resources)
+        # What a tag or template id stands for in a ticket: its members.
+        self.expansions = expansions
         self.locations: list[Location] = []
         self.colocations: list[Colocation] = []
         self.orders: list[Order] = []
+        self.rsc_tickets: list[RscTicket] = []
 
     def names_resource(self, element: Element, attribute: str, ident: str | None) -> bool:
         """Whether ``ident`` is a modelled resource; a problem or warning if not."""
@@ -282,6 +299,11 @@ class _Constraints:
             )
         )
 
+    def rsc_ticket(self, element: Element) -> None:
+        constraint = load_rsc_ticket(self.reader, element, self.names_resource, self.expansions)
+        if constraint is not None:
+            self.rsc_tickets.append(constraint)
+
     def _order_kind(self, element: Element) -> OrderKind:
         """``kind``, or from the legacy score: 0 is Optional, anything else Mandatory."""
         kind = element.get("kind")
@@ -330,12 +352,23 @@ def _resource_ids(resources: tuple[Resource, ...]) -> set[str]:
     return ids
 
 
-def _load_constraints(reader: Reader, section: Element, config: Config) -> Config:
-    reading = _Constraints(reader, config.resources)
+def _template_users(config: Config) -> dict[str, tuple[str, ...]]:
+    """Each template id -> the primitives expanded from it, in document order."""
+    users: dict[str, list[str]] = {template.id: [] for template in config.templates}
+    for primitive in config.primitives():
+        if primitive.template is not None:
+            users.setdefault(primitive.template, []).append(primitive.id)
+    return {ident: tuple(found) for ident, found in users.items()}
+
+
+def _load_constraints(reader: Reader, section: Element, config: Config,
+                      tags: dict[str, tuple[str, ...]]) -> Config:
+    reading = _Constraints(reader, config.resources, {**_template_users(config), **tags})
     handlers = {
         "rsc_location": reading.location,
         "rsc_colocation": reading.colocation,
         "rsc_order": reading.order,
+        "rsc_ticket": reading.rsc_ticket,
     }
     for element in children(section):
         handler = handlers.get(str(element.tag))
@@ -349,6 +382,7 @@ def _load_constraints(reader: Reader, section: Element, config: Config) -> Confi
         locations=tuple(reading.locations),
         colocations=tuple(reading.colocations),
         orders=tuple(reading.orders),
+        rsc_tickets=tuple(reading.rsc_tickets),
     )
 
 

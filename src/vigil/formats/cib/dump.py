@@ -38,6 +38,7 @@ from vigil.model.config import (
     Order,
     Primitive,
     Resource,
+    RscTicket,
 )
 from vigil.model.options import RENAMED_OPTIONS  # 3.x -> the 2.x names 2.1.5 understands
 from vigil.model.rules import (
@@ -381,6 +382,8 @@ class _Writer:
             _colocation(parent, colocation)
         for order in self.config.orders:
             _order(parent, order)
+        for constraint in self.config.rsc_tickets:
+            _rsc_ticket(parent, constraint)
 
     def location(self, parent: Element, location: Location) -> None:
         element = etree.SubElement(parent, "rsc_location", id=location.id)
@@ -478,3 +481,18 @@ def _order(parent: Element, order: Order) -> None:
         "require-all": None if order.require_all else "false",
     }
     _write_attributes(element, optional)
+
+
+def _rsc_ticket(parent: Element, constraint: RscTicket) -> None:
+    element = etree.SubElement(parent, "rsc_ticket", id=constraint.id)
+    _write_attributes(element, {
+        "rsc": constraint.rsc,
+        "rsc-role": constraint.rsc_role,
+        "ticket": constraint.ticket,
+        "loss-policy": None if constraint.loss_policy == "stop" else constraint.loss_policy,
+    })
+    for ticket_set in constraint.sets:
+        set_element = etree.SubElement(element, "resource_set", id=ticket_set.id)
+        _write_attributes(set_element, {"role": ticket_set.role})
+        for rsc in ticket_set.resources:
+            etree.SubElement(set_element, "resource_ref", id=rsc)

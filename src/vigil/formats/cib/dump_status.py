@@ -117,10 +117,12 @@ def _op_record(parent: Element, record: OpRecord) -> None:
 
 
 def _ticket(parent: Element, ticket: Ticket) -> None:
-    etree.SubElement(
+    element = etree.SubElement(
         parent,
         "ticket_state",
         id=ticket.id,
         granted=str(ticket.granted).lower(),
         standby=str(ticket.standby).lower(),
     )
+    if ticket.last_granted is not None:
+        element.set("last-granted", str(ticket.last_granted))

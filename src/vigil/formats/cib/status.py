@@ -58,9 +58,29 @@ def load_tickets(reader: Reader, status: Element) -> tuple[Ticket, ...]:
                     id=reader.ident(element),
                     granted=reader.boolean(element, "granted", False),
                     standby=reader.boolean(element, "standby", False),
+                    last_granted=_last_granted(reader, element),
                 )
             )
     return tuple(tickets)
+
+
+def _last_granted(reader: Reader, element: Element) -> int | None:
+    """``last-granted`` (epoch seconds); only shown, so a bad value is a warning."""
+    text = element.get("last-granted")
+    if text is None:
+        return None
+    value = parse_last_granted(text)
+    if value is None:
+        reader.warn(element, f"invalid last-granted {text!r} is ignored (use seconds since the epoch)")
+    return value
+
+
+def parse_last_granted(text: str) -> int | None:
+    """A ticket's ``last-granted`` time, or None when it is not a whole number."""
+    try:
+        return int(text.strip())
+    except ValueError:
+        return None
 
 
 def _load_node_state(reader: Reader, element: Element, unames: dict[str, str]) -> NodeState:

@@ -25,7 +25,12 @@ from lxml import etree
 
 from vigil.formats.cib.config import load_configuration
 from vigil.formats.cib.reader import Element, Reader
-from vigil.formats.cib.status import node_state_from, op_record_from, resource_history_from
+from vigil.formats.cib.status import (
+    node_state_from,
+    op_record_from,
+    parse_last_granted,
+    resource_history_from,
+)
 from vigil.model.booleans import parse_bool
 from vigil.model.config import Config
 from vigil.model.status import NodeState, OpRecord, ResourceHistory, Ticket
@@ -199,9 +204,13 @@ def _tickets_from(tickets: list[dict[str, str]]) -> tuple[Ticket, ...] | None:
         ident = attrs.get("id")
         granted = _flag(attrs.get("granted"))
         standby = _flag(attrs.get("standby"))
+        last_granted_text = attrs.get("last-granted")
+        last_granted = None if last_granted_text is None else parse_last_granted(last_granted_text)
         if ident is None or granted is None or standby is None:
             return None
-        found.append(Ticket(id=ident, granted=granted, standby=standby))
+        if last_granted_text is not None and last_granted is None:
+            return None
+        found.append(Ticket(id=ident, granted=granted, standby=standby, last_granted=last_granted))
     return tuple(found)
 
 

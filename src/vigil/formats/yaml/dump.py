@@ -42,6 +42,7 @@ from vigil.formats.yaml.vocabulary import (
     recipient_id,
     rule_id,
     selected_attribute_id,
+    ticket_set_id,
 )
 from vigil.model.config import (
     Alert,
@@ -54,6 +55,7 @@ from vigil.model.config import (
     NvSet,
     Op,
     Primitive,
+    RscTicket,
 )
 from vigil.model.config import Node as ClusterNode
 from vigil.model.names import is_plain_name
@@ -382,7 +384,28 @@ class _Writer(WriterBase):
                 },
             )
             items.append(item)
+        items.extend(self.rsc_ticket(constraint) for constraint in self.config.rsc_tickets)
         return items
+
+    def rsc_ticket(self, constraint: RscTicket) -> Yaml:
+        what = f"ticket constraint {constraint.id!r}"
+        self.register(constraint.id, what)
+        item: dict[str, Yaml] = {"ticket-constraint": constraint.id, "ticket": constraint.ticket}
+        _put_optional(item, {
+            "resource": constraint.rsc,
+            "resource-role": constraint.rsc_role,
+            "loss-policy": None if constraint.loss_policy == "stop" else constraint.loss_policy,
+        })
+        if constraint.rsc is None:
+            sets: list[Yaml] = []
+            for index, ticket_set in enumerate(constraint.sets):
+                entry: dict[str, Yaml] = {}
+                self.put_id(entry, ticket_set.id, ticket_set_id(constraint.id, index), what)
+                _put_optional(entry, {"role": ticket_set.role})
+                entry["resources"] = list(ticket_set.resources)
+                sets.append(entry)
+            item["sets"] = sets
+        return item
 
     # -- name/value sets -------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from vigil.formats.cib.reader import Element
 from vigil.formats.yaml.alerts import AlertTranslator
 from vigil.formats.yaml.build import Builder, Positions
 from vigil.formats.yaml.source import Mapping, Source, describe
+from vigil.formats.yaml.tickets import translate_ticket_constraint
 from vigil.formats.yaml.vocabulary import (
     CLONE_KEYS,
     COLOCATION_KEYS,
@@ -322,9 +323,13 @@ class _Translator:
             if len(kinds) != 1:
                 self.source.problem(
                     item,
-                    f"{what} must start with exactly one of 'location:', 'colocation:' or 'order:'"
+                    f"{what} must start with exactly one of 'location:', 'colocation:', 'order:'"
+                    " or 'ticket-constraint:'"
                     " followed by its id",
                 )
+                continue
+            if kinds[0] == "ticket-constraint":
+                translate_ticket_constraint(self.builder, section, mapping)
                 continue
             {"location": self.location, "colocation": self.colocation, "order": self.order}[kinds[0]](
                 section, mapping

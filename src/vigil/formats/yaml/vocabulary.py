@@ -77,7 +77,9 @@ COLOCATION_KEYS = (
 )
 ORDER_KEYS = ("order", "first", "then", "first-action", "then-action", "kind", "symmetrical", "require-all")
 FENCING_KEYS = ("id", "index", "devices", "target", "target-pattern", "target-attribute", "target-value")
-CONSTRAINT_KINDS = ("location", "colocation", "order")
+TICKET_KEYS = ("ticket-constraint", "ticket", "resource", "resource-role", "loss-policy", "sets")
+TICKET_SET_KEYS = ("id", "role", "resources")
+CONSTRAINT_KINDS = ("location", "colocation", "order", "ticket-constraint")
 ALERT_KEYS = ("id", "path", "description", "meta", "params", "select", "recipients")
 RECIPIENT_KEYS = ("id", "value", "description", "meta", "params")
 # The kinds of event an alert's select names, each a <select_KIND> in a CIB.
@@ -105,6 +107,11 @@ def generated_id(base: str) -> str:
 def indexed(base: str, index: int) -> str:
     """The id of the ``index``-th item of a list: ``base``, ``base-1``, ``base-2`` ..."""
     return generated_id(base if index == 0 else f"{base}-{index}")
+
+
+def ticket_set_id(constraint_id: str, index: int) -> str:
+    """``CONSTRAINT-0``, ``CONSTRAINT-1`` ... for a ticket constraint's resource sets, as crmsh names them."""
+    return generated_id(f"{constraint_id}-{index}")
 
 
 def node_set_id(node_id: str, key: str) -> str:

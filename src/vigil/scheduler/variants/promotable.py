@@ -209,6 +209,9 @@ def _sort_by_promotion(work: Work, clone: WorkClone, merge_sort: MergeSort,
                                            True, True)
         if result is not None:
             clone.allowed = result
+    if clone.id in work.promotion_without_ticket:
+        for name in clone.allowed:
+            clone.allowed[name] = add(clone.allowed[name], -INFINITY)
     for instance in clone.instances:
         chosen = _instance_node(instance)
         if not instance.managed and instance.next_role == Role.PROMOTED:

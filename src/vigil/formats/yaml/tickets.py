@@ -1,0 +1,60 @@
+"""Ticket constraints in YAML, translated into ``<rsc_ticket>``::
+
+    constraints:
+      - ticket-constraint: db-needs-site-ticket
+        ticket: site-a
+        resource: db            # or sets: [{role: Started, resources: [a, b]}, ...]
+        resource-role: Promoted
+        loss-policy: demote     # stop (the default), demote, fence or freeze
+
+As for every constraint, only the document's shape is checked here; the
+values (roles, the loss-policy, that each resource exists) are checked by the
+CIB reader that runs on the result, so YAML and CIB mean the same things.
+"""
+
+from __future__ import annotations
+
+from yaml.nodes import Node
+
+from vigil.formats.cib.reader import Element
+from vigil.formats.yaml.build import Builder
+from vigil.formats.yaml.source import Mapping
+from vigil.formats.yaml.vocabulary import TICKET_KEYS, TICKET_SET_KEYS, ticket_set_id
+
+
+def translate_ticket_constraint(builder: Builder, section: Element, mapping: Mapping) -> None:
+    source = builder.source
+    element = builder.element(section, "rsc_ticket", mapping.node)
+    ident = builder.named_id(element, mapping, "ticket-constraint", "a ticket constraint")
+    what = f"ticket constraint {ident!r}"
+    source.check_keys(mapping, TICKET_KEYS, what)
+    builder.require(element, mapping, "ticket", what, "the name of the ticket the resources need")
+    builder.copy(element, mapping, "resource", what, name="rsc")
+    builder.copy(element, mapping, "resource-role", what, name="rsc-role")
+    builder.copy(element, mapping, "loss-policy", what)
+    sets = mapping.get("sets")
+    if ("resource" in mapping) == (sets is not None):
+        builder.fail(element, mapping.node, f"{what} needs either 'resource' or 'sets' (not both)")
+        return
+    for index, item in enumerate((source.sequence(sets, f"the sets of {what}") or ()) if sets else ()):
+        _ticket_set(builder, element, item, ticket_set_id(ident, index), f"set {index + 1} of {what}")
+
+
+def _ticket_set(builder: Builder, parent: Element, node: Node, base: str, what: str) -> None:
+    source = builder.source
+    mapping = source.mapping(node, what)
+    if mapping is None:
+        builder.positions.reported.add(parent)
+        return
+    element = builder.element(parent, "resource_set", mapping.node)
+    source.check_keys(mapping, TICKET_SET_KEYS, what)
+    builder.optional_id(element, mapping, base, what)
+    builder.copy(element, mapping, "role", what)
+    entry = mapping.entries.get("resources")
+    if entry is None:
+        builder.fail(element, mapping.node, f"{what} needs 'resources': a list of resource ids")
+        return
+    for item in source.sequence(entry.value, f"the resources of {what}") or ():
+        text = source.text(item, f"a resource of {what}")
+        if text is not None:
+            builder.attribute(builder.element(element, "resource_ref", item), "id", text, item)
