@@ -203,10 +203,32 @@ def test_a_node_recorded_lost_must_be_fenced_before_its_resource_starts_elsewher
     assert [v.audit for v in found] == ["fenced before moved"]
     fenced = timeline(ev(8, "fence", "node1", rsc=None), ev(10, "start-begin", "node2"))
     assert audits.fenced_before_moved(fenced, "node1", [5], {("A", "node1")}, CLONES) == []
-    fenced_too_early = timeline(ev(4, "fence", "node1", rsc=None), ev(10, "start-begin", "node2"))
+    fenced_too_early = timeline(ev(4, "fence", "node1", rsc=None), ev(4.2, "boot", "node1", rsc=None),
+                                ev(4.5, "start-begin", "node1"), ev(10, "start-begin", "node2"))
     assert audits.fenced_before_moved(fenced_too_early, "node1", [5], {("A", "node1")}, CLONES) != []
     never_lost = timeline(ev(10, "start-begin", "node2"))
     assert audits.fenced_before_moved(never_lost, "node1", [], {("A", "node1")}, CLONES) == []
+
+
+def test_a_resource_moved_away_before_the_loss_is_not_the_lost_nodes() -> None:
+    moved_first = timeline(ev(2, "stop-ok", "node1"), ev(3, "start-begin", "node3"),
+                           ev(4, "stop-ok", "node3"), ev(10, "start-begin", "node2"))
+    assert audits.fenced_before_moved(moved_first, "node1", [5], {("A", "node1")}, CLONES) == []
+    came_back = timeline(ev(2, "stop-ok", "node1"), ev(3, "start-begin", "node1"),
+                         ev(10, "start-begin", "node2"))
+    assert audits.fenced_before_moved(came_back, "node1", [5], {("A", "node1")}, CLONES) != []
+
+
+def test_a_lost_node_that_came_back_and_was_probed_needs_no_fencing() -> None:
+    probed = timeline(ev(6, "stop-ok", "node1"), ev(8, "monitor", "node1", interval=0, rc=7),
+                      ev(10, "start-begin", "node2"))
+    assert audits.fenced_before_moved(probed, "node1", [5], {("A", "node1")}, CLONES) == []
+    probed_before_the_loss = timeline(ev(4, "monitor", "node1", interval=0, rc=0),
+                                      ev(10, "start-begin", "node2"))
+    assert audits.fenced_before_moved(probed_before_the_loss, "node1", [5], {("A", "node1")}, CLONES) != []
+    probed_after_the_start = timeline(ev(10, "start-begin", "node2"),
+                                      ev(11, "monitor", "node1", interval=0, rc=7))
+    assert audits.fenced_before_moved(probed_after_the_start, "node1", [5], {("A", "node1")}, CLONES) != []
 
 
 def test_the_loss_of_a_node_is_read_from_the_controllers_log() -> None:
@@ -332,7 +354,8 @@ def test_the_probe_agent_logs_every_start_and_stop_and_fails_on_the_labs_markers
     assert probe(paths, "monitor", node_tmp, 3000) == 7
     (node_tmp / "lab-probe" / "A.fail-start").touch()
     assert probe(paths, "start", node_tmp) == 1
-    assert logged(paths) == [("start-begin", None), ("start-ok", 0), ("monitor", 0), ("monitor", 1),
+    assert logged(paths) == [("monitor", 7), ("start-begin", None), ("start-ok", 0), ("monitor", 0),
+                             ("monitor", 1),
                              ("stop-begin", None), ("stop-fail", 1), ("monitor", 0), ("stop-begin", None),
                              ("stop-ok", 0), ("monitor", 7), ("start-begin", None), ("start-fail", 1)]
 

@@ -230,6 +230,11 @@ def parse_url(url: str) -> tuple[list[tuple[str, int]], str, dict[str, str]]:
     return endpoints, cluster, options
 
 
+def member_count(target: str) -> int:
+    """How many members a gRPC target names."""
+    return len(target.removeprefix("ipv4:").split(",")) if target.startswith("ipv4:") else 1
+
+
 def rotated_target(target: str, shift: int) -> str:
     """``target`` with its addresses rotated by ``shift`` (pick_first tries another member first)."""
     if not target.startswith("ipv4:"):
@@ -478,10 +483,13 @@ class EtcdStore(Store):
         async def guarded() -> T:
             if not read:
                 return await attempt(None)
-            try:
-                return await attempt(READ_TRY_S)
-            except _MemberSilent:
-                return await attempt(None)  # through the member the channel asks now
+            # Each member once for READ_TRY_S, then the one the channel asks now without a limit:
+            # pick_first may be connected to another member than the first it names, so a single
+            # move can land on the silent member again.
+            for _ in range(member_count(self.target)):
+                with contextlib.suppress(_MemberSilent):
+                    return await attempt(READ_TRY_S)
+            return await attempt(None)
 
         try:
             return await self._thread.call(guarded())
@@ -1626,7 +1634,7 @@ class EtcdLease(Lease):
             # Each member in turn for READ_TRY_S, then the first again for as long as a call may
             # take: a frozen member must not hold a joining node for 7 s (F6).  A grant that
             # timed out may still have made a lease; unused, it expires by itself.
-            members = max(1, self.target.count(",") + 1)
+            members = member_count(self.target)
             tries = [(shift, READ_TRY_S) for shift in range(members)] if members > 1 else []
             tries.append((0, CALL_TIMEOUT_S))
             response = None

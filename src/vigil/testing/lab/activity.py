@@ -157,6 +157,8 @@ class Timeline:
         self.fences: list[Event] = []
         self.boots: list[Event] = []
         self.starts: list[Event] = []  # every start-begin, in time order
+        self.stops: list[Event] = []  # every stop-ok, in time order
+        self.probes: list[Event] = []  # every probe (a monitor of interval 0), in time order
         # (node, resource) -> the last recurring monitor outcome since its last start or stop
         self._monitor: dict[tuple[str, str], str] = {}
         self.last_line: dict[str, str] = {}  # node -> its last line (for messages)
@@ -224,6 +226,7 @@ class Timeline:
         assert event.rsc is not None
         self._monitor.pop((event.node, event.rsc), None)
         self.open.pop((event.rsc, event.node), None)
+        self.stops.append(event)
 
     def _stop_failed(self, event: Event) -> None:
         assert event.rsc is not None
@@ -231,6 +234,8 @@ class Timeline:
 
     def _monitor_result(self, event: Event) -> None:
         """A recurring monitor's failure counts once per change of outcome (vigil records changes)."""
+        if event.rsc is not None and event.interval == 0:
+            self.probes.append(event)
         if event.rsc is None or event.interval <= 0:
             return
         key = (event.node, event.rsc)

@@ -70,26 +70,49 @@ def describe_difference(left_name: str, left: set[tuple[str, str]], right_name: 
 
 
 def fenced_before_moved(timeline: Timeline, lost: str, lost_at: Sequence[float],
-                        was_active: set[tuple[str, str]], clones: frozenset[str]) -> list[Violation]:
+                        active_before: set[tuple[str, str]], clones: frozenset[str]) -> list[Violation]:
     """Once the controller recorded ``lost`` lost (at each of ``lost_at``), every non-clone resource
-    that was active there starts elsewhere only after a fencing of ``lost`` that followed the loss.
+    active there at that moment starts elsewhere only once the cluster knows it is off there: after
+    a fencing of ``lost`` that followed the loss, or after ``lost`` came back (it self-fenced and
+    joined again) and a probe there answered.
 
-    A node that stopped its resources by itself (self-fencing) and kept its membership was never
-    lost: nothing is asked of it here (that nothing ran twice is :class:`Timeline`'s audit)."""
+    ``active_before``: what was active when the step began; the activity log since then says what
+    was still active at the loss (a resource moved away before it is not the lost node's).  A node
+    that stopped its resources by itself and kept its membership was never lost: nothing is asked
+    of it here (that nothing ran twice is :class:`Timeline`'s audit)."""
     found: list[Violation] = []
     for since in lost_at:
         fences = [f.t for f in timeline.fences if f.node == lost and f.t >= since]
-        for rsc, node in sorted(was_active):
-            if node != lost or rsc in clones:
-                continue
+        for rsc in sorted(active_at(timeline, lost, since, active_before) - clones):
             start = next((e for e in timeline.starts if e.rsc == rsc and e.node != lost and e.t >= since),
                          None)
-            if start is not None and not any(t < start.t for t in fences):
-                found.append(Violation(
-                    "fenced before moved",
-                    f"{rsc} started on {start.node} after {lost} was recorded lost, before {lost} was fenced",
-                    (start.line,)))
+            if start is None or any(t < start.t for t in fences):
+                continue
+            if any(p.rsc == rsc and p.node == lost and since <= p.t < start.t for p in timeline.probes):
+                continue
+            found.append(Violation(
+                "fenced before moved",
+                f"{rsc} started on {start.node} after {lost} was recorded lost, before {lost} was fenced"
+                f" or probed again", (start.line,)))
     return found
+
+
+def active_at(timeline: Timeline, node: str, t: float, active_before: set[tuple[str, str]]) -> set[str]:
+    """The resources active on ``node`` at ``t``: the last start, stop or fencing there before
+    ``t`` decides; a resource with none of them keeps its state from ``active_before``."""
+    last: dict[str, bool] = {rsc: True for rsc, where in active_before if where == node}
+    events = [(e.t, e.rsc, True) for e in timeline.starts if e.node == node and e.t < t]
+    events += [(e.t, e.rsc, False) for e in timeline.stops if e.node == node and e.t < t]
+    fences = [e.t for e in timeline.fences if e.node == node and e.t < t]
+    for _, rsc, started in sorted(events, key=lambda item: item[0]):
+        if rsc is not None:
+            last[rsc] = started
+    if fences:
+        fenced_at = max(fences)
+        for rsc in list(last):
+            if not any(when > fenced_at and name == rsc and started for when, name, started in events):
+                last[rsc] = False
+    return {rsc for rsc, active in last.items() if active}
 
 
 def lost_records(text: str, node: str, epoch: float) -> list[float]:
