@@ -262,11 +262,12 @@ def test_the_link_proxy_passes_drops_blackholes_and_heals() -> None:
                     assert late.recv(16) == b"late"
                 assert sock.recv(16) == b"held"
 
-                # drop: the open connection is closed, a new one refused.
+                # drop: the open connection is closed, a new one reset at once.
                 link.drop()
                 assert sock.recv(16) == b""
-            with pytest.raises(ConnectionRefusedError):
-                connect(link.endpoint)
+            with pytest.raises(ConnectionResetError), connect(link.endpoint) as refused:
+                refused.sendall(b"lost")
+                refused.recv(16)
 
             # heal: the same address listens again.
             link.heal()

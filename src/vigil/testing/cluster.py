@@ -20,7 +20,7 @@ etcd's default port 2379, no network namespaces):
 - a TCP proxy per node↔etcd-member link, on the node's own address: node K
   reaches the store only through its three proxies, so a test can cut one
   node off the store while the others keep it (:meth:`LocalCluster.cut`:
-  ``pass``, ``drop`` — close every connection, refuse new ones —,
+  ``pass``, ``drop`` — close every connection, reset new ones at once —,
   ``blackhole`` — accept, forward nothing, hold what was sent —, and heal).
 
 Everything it starts is ended by PID when the ``with`` block ends, a
@@ -44,7 +44,7 @@ Measured here (2 cores shared with other work, Debian's etcd 3.4.23, Python
 that; the whole cluster is ready 1.63 / 2.62 / 3.55 s after ``__enter__``;
 ``close()``, every node stopping its resources gracefully, takes 0.49 / 0.58 /
 0.69 s.  Through the proxies, a dropped link makes a store call fail at once
-(gRPC: connection refused), and the first call after the heal works within
+(gRPC: connection reset), and the first call after the heal works within
 about 1 s (gRPC's reconnect back-off); a blackholed link fails a call only
 after gRPC's keepalive gives up (7 s, the store's channel options).
 """
