@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from vigil.model.status import OpRecord, ResourceHistory
 from vigil.scheduler.digests import compare_digests
+from vigil.scheduler.unfencing import trigger_unfencing
 from vigil.scheduler.unpack_history import active_range, sort_ops
 from vigil.scheduler.unpack_resources import find_op
 from vigil.scheduler.variants.primitive import needs_for, resource_action
@@ -34,10 +35,15 @@ def handle_config_changes(work: Work) -> None:
                     instances = {(r.prim.id, n): r for r in work.rscs.values() if r.id != r.prim.id
                                  for n in r.running_on}
                 rsc = instances.get((history.id, node.name))
-            if rsc is None or rsc.orphan or node.name not in rsc.running_on:
+            if rsc is None or rsc.orphan:
+                continue
+            if node.name not in rsc.running_on:
+                if _agent_changed(rsc, history):
+                    trigger_unfencing(work, rsc, node, "Device definition changed")
                 continue
             if _agent_changed(rsc, history):
                 # Running under another agent than configured: restart it.
+                trigger_unfencing(work, rsc, node, "Device definition changed")
                 rsc.changed_on.add(node.name)
                 stop = resource_action(work, rsc, "stop", node.name, optional=False)
                 stop.optional = False
@@ -79,16 +85,21 @@ def _check_op(work: Work, rsc: WorkPrimitive, node: str, op: OpRecord) -> None:
     if work.sanitized and op.op_secure_digest is not None and op.op_secure_digest == calc.secure:
         # Only masked secrets differ: a sanitized CIB, not a real change.
         return
+    where = work.nodes[node]
     if verdict == "restart":
         rsc.changed_on.add(node)
         _force_restart(work, rsc, task, op.interval_ms)
+        trigger_unfencing(work, rsc, where, "Device parameters changed")
     elif op.interval_ms > 0:
+        trigger_unfencing(work, rsc, where, "Device parameters changed (reschedule)")
         rsc.reschedule.add((node, task, op.interval_ms))
     elif op.op_restart_digest is not None:
+        trigger_unfencing(work, rsc, where, "Device parameters changed (reload)")
         _schedule_reload(work, rsc, node)
     else:
         rsc.changed_on.add(node)
         _force_restart(work, rsc, task, op.interval_ms)
+        trigger_unfencing(work, rsc, where, "Device parameters changed")
 
 
 def _force_restart(work: Work, rsc: WorkPrimitive, task: str, interval_ms: int) -> None:

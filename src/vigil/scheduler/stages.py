@@ -12,7 +12,8 @@ module's docstring gives its number:
 6. assign each resource to a node (its variant's ``assign``);
 7. the orderings to apply (``ordering``) and the probes (``probes``);
 8. create the actions (its variant's ``create_actions``);
-9. fence what must be fenced (``fencing``);
+9. fence what must be fenced (``fencing``), unfence before what needs it
+   (``unfencing``: its actions are created before stage 5);
 10. apply the orderings and propagate "required" and "unrunnable"
     (``ordering``), then drop reloads of what restarts anyway;
 11. the stop context of every stop and start (``context``);
@@ -43,6 +44,7 @@ from vigil.scheduler.ordering import apply_order_specs, config_orderings, intern
 from vigil.scheduler.probes import schedule_probes
 from vigil.scheduler.recheck import next_failure_expiry
 from vigil.scheduler.summary import summarize_by_top
+from vigil.scheduler.unfencing import create_unfence_ops, order_restarts_vs_unfencing
 from vigil.scheduler.unpack_history import unpack_history
 from vigil.scheduler.unpack_nodes import unpack_nodes
 from vigil.scheduler.unpack_resources import is_promotable_instance, unpack_resources
@@ -105,12 +107,14 @@ def run_stages(cluster: Cluster, now: int, *, sanitized: bool = False,
     apply_locations(work)
     apply_stickiness(work)
     apply_failure_thresholds(work)
+    create_unfence_ops(work)
     handle_config_changes(work)                          # 5
     tracer.assign_all(work)                              # 6
     specs = config_orderings(work) + internal_orderings(work)  # 7
     specs += schedule_probes(work)
     create_actions(work)                                 # 8
     schedule_fencing(work)                               # 9
+    order_restarts_vs_unfencing(work)
     apply_order_specs(work, specs)                       # 10
     propagate(work)
     cancel_reloads_of_restarted(work)

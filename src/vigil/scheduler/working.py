@@ -220,6 +220,8 @@ class WorkPrimitive:
     failure_timeout_s: int = 0
     priority: int = 0
     needs_fencing: bool = False
+    # requires=unfencing (the default once any resource uses unfencing).
+    needs_unfencing: bool = False
     needs_quorum: bool = True
     is_fence_device: bool = False
     multiple_active: str = "stop_start"
@@ -426,6 +428,10 @@ class Work:
     top: list[WorkResource] = field(default_factory=list)
     actions: list[WorkAction] = field(default_factory=list)
     fence_ops: dict[str, WorkAction] = field(default_factory=dict)
+    # Each node's unfencing ("on") action, once something needs it (see unfencing).
+    unfence_ops: dict[str, WorkAction] = field(default_factory=dict)
+    # Some resource's meta attributes mention unfencing (see unfencing).
+    enable_unfencing: bool = False
     have_stonith_resource: bool = False
     # The CIB has its secrets masked (as in saved or shared CIBs): a change
     # only in secret parameters is not a definition change.

@@ -25,6 +25,7 @@ from vigil.scheduler.colocation import (
     own_node_scores,
 )
 from vigil.scheduler.nodes import sorted_nodes
+from vigil.scheduler.unfencing import order_vs_unfencing
 from vigil.scheduler.working import (
     Ord,
     OrderTuple,
@@ -151,6 +152,7 @@ def start_resource(work: Work, rsc: WorkPrimitive, node: str | None, optional: b
     if node is None:
         return
     start = resource_action(work, rsc, "start", node, True)
+    order_vs_unfencing(work, rsc, node, start, Ord.OPTIONAL | Ord.IMPLIES_THEN)
     if start.runnable and not optional:
         start.optional = False
 
