@@ -43,6 +43,7 @@ from vigil.scheduler.location import (
 from vigil.scheduler.ordering import apply_order_specs, config_orderings, internal_orderings, propagate
 from vigil.scheduler.probes import schedule_probes
 from vigil.scheduler.recheck import next_failure_expiry
+from vigil.scheduler.shutdown_lock import apply_shutdown_locks, mark_locked_stops, next_lock_expiry
 from vigil.scheduler.summary import summarize_by_top
 from vigil.scheduler.unfencing import create_unfence_ops, order_restarts_vs_unfencing
 from vigil.scheduler.unpack_history import unpack_history
@@ -102,6 +103,7 @@ def run_stages(cluster: Cluster, now: int, *, sanitized: bool = False,
     unpack_history(work)                                 # 3
     view = _view(work)
     apply_node_health(work)                              # 4
+    apply_shutdown_locks(work)
     unpack_colocations(work)
     add_group_colocations(work)
     apply_locations(work)
@@ -118,6 +120,7 @@ def run_stages(cluster: Cluster, now: int, *, sanitized: bool = False,
     apply_order_specs(work, specs)                       # 10
     propagate(work)
     cancel_reloads_of_restarted(work)
+    mark_locked_stops(work)
     create_notifications(work)
     attach_stop_context(work)                            # 11
     fence_lines, by_top = summarize_by_top(work)         # 12
@@ -181,6 +184,12 @@ def _view(work: Work) -> ClusterView:
     return ClusterView(tuple(nodes), tuple(resources), work.have_quorum)
 
 
+def _next_recheck(work: Work) -> int | None:
+    """When the plan changes with time alone: a failure or a shutdown lock expires."""
+    times = [t for t in (next_failure_expiry(work), next_lock_expiry(work)) if t is not None]
+    return min(times, default=None)
+
+
 def _document_order(work: Work) -> list[WorkPrimitive]:
     order = {p.id: i for i, p in enumerate(work.cluster.config.primitives())}
     return sorted(work.rscs.values(), key=lambda r: order.get(r.id, len(order)))
@@ -240,6 +249,6 @@ def _transition(work: Work, view: ClusterView,
         summary=tuple(summary),
         notes=tuple(work.notes),
         view=view,
-        recheck_by=next_failure_expiry(work),
+        recheck_by=_next_recheck(work),
     )
     return transition, [position for position, _, _ in ranked]

@@ -229,6 +229,9 @@ class WorkPrimitive:
     parent: WorkGroup | WorkClone | None = None
     # Where a start is in progress (from a pending operation in the history).
     pending_node: str | None = None
+    # The node a shutdown lock keeps it on, and since when (see shutdown_lock).
+    lock_node: str | None = None
+    lock_time: int = 0
     # Old-style container: this resource runs inside ``container``, which is
     # restarted when it fails ("fillers" are the resources inside).
     container: WorkPrimitive | None = None
