@@ -275,6 +275,7 @@ SECTIONS: tuple[Section, ...] = (
     ("location constraints", lambda c: c.locations, _by_id),
     ("colocation constraints", lambda c: c.colocations, _by_id),
     ("order constraints", lambda c: c.orders, _by_id),
+    ("tags", lambda c: c.tags, _by_id),
     ("fencing levels", lambda c: c.fencing_levels, _by_id),
     ("alerts", lambda c: c.alerts, _by_id),
     ("cluster options", lambda c: c.options, _by_id),

@@ -9,7 +9,8 @@ module's docstring gives its number:
 4. node scores: health, colocations, locations, stickiness, failures
    (``location``, ``colocation``);
 5. definition changes (``config_changes``);
-6. assign each resource to a node (its variant's ``assign``);
+6. assign each resource to a node (its variant's ``assign``), in an order
+   of their own under a placement strategy (``utilization``);
 7. the orderings to apply (``ordering``) and the probes (``probes``);
 8. create the actions (its variant's ``create_actions``);
 9. fence what must be fenced (``fencing``), unfence before what needs it
@@ -49,6 +50,7 @@ from vigil.scheduler.unfencing import create_unfence_ops, order_restarts_vs_unfe
 from vigil.scheduler.unpack_history import unpack_history
 from vigil.scheduler.unpack_nodes import unpack_nodes
 from vigil.scheduler.unpack_resources import is_promotable_instance, unpack_resources
+from vigil.scheduler.utilization import sort_for_placement
 from vigil.scheduler.variants.group import add_group_colocations
 from vigil.scheduler.working import Role, Work, WorkAction, WorkPrimitive
 
@@ -111,7 +113,8 @@ def run_stages(cluster: Cluster, now: int, *, sanitized: bool = False,
     apply_failure_thresholds(work)
     create_unfence_ops(work)
     handle_config_changes(work)                          # 5
-    tracer.assign_all(work)                              # 6
+    sort_for_placement(work)                             # 6
+    tracer.assign_all(work)
     specs = config_orderings(work) + internal_orderings(work)  # 7
     specs += schedule_probes(work)
     create_actions(work)                                 # 8

@@ -15,6 +15,7 @@ from vigil.model.node_attributes import configured_attributes
 from vigil.model.scores import INFINITY, ScoreError, add, parse_score
 from vigil.model.status import NodeState
 from vigil.scheduler.fencing import fence_op
+from vigil.scheduler.utilization import unpack_node_capacity
 from vigil.scheduler.working import Work, WorkNode
 
 
@@ -44,6 +45,8 @@ def unpack_nodes(work: Work) -> None:
         if found is None or state.is_remote or found.type == "remote":
             continue
         _unpack_node_state(work, found, state)
+    for wnode in work.nodes.values():
+        unpack_node_capacity(work, wnode)
     _apply_health(work)
 
 

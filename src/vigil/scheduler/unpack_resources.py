@@ -15,6 +15,7 @@ from vigil.model.resources import GLOBALLY_UNIQUE, unique_by_default
 from vigil.model.rule_eval import RuleContext
 from vigil.model.scores import INFINITY, lenient_score
 from vigil.scheduler.unfencing import unfencing_enabled
+from vigil.scheduler.utilization import unpack_resource_utilization
 from vigil.scheduler.variants.clone import CLONE
 from vigil.scheduler.variants.group import GROUP
 from vigil.scheduler.variants.primitive import PRIMITIVE
@@ -167,6 +168,7 @@ def _unpack_primitive(work: Work, prim: Primitive, parent: WorkGroup | WorkClone
     wrsc.priority = _score(meta.get("priority"), 0)
     wrsc.multiple_active = meta.get("multiple-active", "stop_start")
     _unpack_requires(work, wrsc)
+    unpack_resource_utilization(work, wrsc)
     wrsc.next_role = target_role(meta, is_promotable_instance(wrsc))
     if opts.symmetric_cluster:
         wrsc.allowed = dict.fromkeys(work.nodes, 0)

@@ -114,6 +114,8 @@ class WorkNode:
     fence_reason: str | None = None
     num_resources: int = 0
     health_score: int = 0
+    # Capacity left, by kind (its <utilization>, less what is placed on it).
+    capacity: dict[str, int] = field(default_factory=dict)
 
     def is_available(self) -> bool:
         """Can this node run resources at all (ignoring scores)?"""
@@ -229,6 +231,8 @@ class WorkPrimitive:
     parent: WorkGroup | WorkClone | None = None
     # Where a start is in progress (from a pending operation in the history).
     pending_node: str | None = None
+    # What it uses of a node's capacity (its <utilization>).
+    utilization: dict[str, int] = field(default_factory=dict)
     # The node a shutdown lock keeps it on, and since when (see shutdown_lock).
     lock_node: str | None = None
     lock_time: int = 0

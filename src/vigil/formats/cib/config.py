@@ -25,6 +25,7 @@ from vigil.model.config import (
     Order,
     OrderKind,
     Resource,
+    Tag,
     iter_primitives,
 )
 from vigil.model.order_cycles import describe_cycle, order_cycles
@@ -38,11 +39,7 @@ _IGNORED_SECTIONS = frozenset({"acls"})  # never affect scheduling
 def load_configuration(reader: Reader, configuration: Element) -> Config:
     sections: dict[str, Element] = {}
     for child in children(configuration):
-        if child.tag == "tags":
-            for tag in children(child):
-                reader.unmodelled_ids[tag.get("id", "")] = "tag"
-            reader.unsupported(child, "is ignored (constraints naming a tag are skipped)")
-        elif child.tag in _IGNORED_SECTIONS:
+        if child.tag in _IGNORED_SECTIONS:
             reader.unsupported(child, "is ignored (it does not affect scheduling)")
         elif child.tag in sections:
             reader.problem(child, f"<{child.tag}> appears twice: merge the two sections into one")
@@ -60,6 +57,7 @@ def load_configuration(reader: Reader, configuration: Element) -> Config:
         fencing_levels=_load_fencing(reader, sections.pop("fencing-topology", None)),
         alerts=load_alerts(reader, sections.pop("alerts", None)),
         templates=templates,
+        tags=_load_tags(reader, sections.pop("tags", None)),
     )
     constraints = sections.pop("constraints", None)
     for unknown in sections.values():
@@ -67,6 +65,27 @@ def load_configuration(reader: Reader, configuration: Element) -> Config:
     if constraints is not None:
         config = _load_constraints(reader, constraints, config)
     return config
+
+
+def _load_tags(reader: Reader, section: Element | None) -> tuple[Tag, ...]:
+    """Each ``<tag>`` with the ids its ``<obj_ref>`` elements name, in order."""
+    if section is None:
+        return ()
+    tags: list[Tag] = []
+    for element in children(section):
+        if element.tag != "tag":
+            reader.unsupported(element)
+            continue
+        refs: list[str] = []
+        for ref in children(element):
+            if ref.tag != "obj_ref":
+                reader.unsupported(ref)
+            elif ref.get("id") is None:
+                reader.problem(ref, "<obj_ref> needs an 'id' attribute naming a resource")
+            else:
+                refs.append(str(ref.get("id")))
+        tags.append(Tag(id=reader.ident(element), refs=tuple(refs)))
+    return tuple(tags)
 
 
 def _load_section_sets(reader: Reader, section: Element | None, tag: str) -> tuple[NvSet, ...]:
@@ -155,9 +174,11 @@ def _load_fencing(reader: Reader, section: Element | None) -> tuple[FencingLevel
 class _Constraints:
     """Reads constraints against the set of resource ids that exist."""
 
-    def __init__(self, reader: Reader, resources: tuple[Resource, ...]) -> None:
+    def __init__(self, reader: Reader, config: Config) -> None:
         self.reader = reader
-        self.resource_ids = _resource_ids(resources)
+        self.config = config
+        self.resource_ids = _resource_ids(config.resources)
+        self.reference_ids = {tag.id for tag in config.tags} | {t.id for t in config.templates}
         self.locations: list[Location] = []
         self.colocations: list[Colocation] = []
         self.orders: list[Order] = []
@@ -169,6 +190,8 @@ class _Constraints:
             return False
         if ident in self.resource_ids:
             return True
+        if ident in self.reference_ids:
+            return self._names_resources(element, attribute, ident)
         kind = self.reader.unmodelled_ids.get(ident)
         if kind is not None:
             self.reader.warn(
@@ -182,6 +205,22 @@ class _Constraints:
             f"{attribute} {ident!r} does not name any resource: fix the name or remove the constraint",
         )
         return False
+
+    def _names_resources(self, element: Element, attribute: str, ident: str) -> bool:
+        """A tag or template stands for each of its resources; the constraint
+        is skipped (as Pacemaker skips it) when one of them is not a resource,
+        and means nothing when there are none."""
+        members = self.config.constrained(ident)
+        unknown = [member for member in members if member not in self.resource_ids]
+        if unknown:
+            verb = "is not a resource" if len(unknown) == 1 else "are not resources"
+            self.reader.warn(
+                element,
+                f"{attribute} {ident!r} stands for {', '.join(map(repr, unknown))}, which {verb}:"
+                " the constraint is skipped",
+            )
+            return False
+        return bool(members)
 
     def has_resource_sets(self, element: Element) -> bool:
         sets = [child for child in children(element) if child.tag == "resource_set"]
@@ -331,7 +370,7 @@ def _resource_ids(resources: tuple[Resource, ...]) -> set[str]:
 
 
 def _load_constraints(reader: Reader, section: Element, config: Config) -> Config:
-    reading = _Constraints(reader, config.resources)
+    reading = _Constraints(reader, config)
     handlers = {
         "rsc_location": reading.location,
         "rsc_colocation": reading.colocation,

@@ -19,6 +19,7 @@ from vigil.scheduler.colocation import (
     insert_sorted,
 )
 from vigil.scheduler.location import gets_group_score, merge_score
+from vigil.scheduler.utilization import colocated_with
 from vigil.scheduler.working import (
     Ord,
     OrderTuple,
@@ -342,6 +343,26 @@ class GroupVariant:
         assert isinstance(rsc, WorkGroup)
         _expand_colocations(rsc)
         return rsc.members[-1].with_this if rsc.members else []
+
+    def colocated_resources(self, rsc: WorkResource, orig: WorkResource, found: list[WorkResource]) -> None:
+        # Colocated (or cloned) members all run together: each one's count.
+        assert isinstance(rsc, WorkGroup)
+        if rsc.colocated or rsc.parent is not None:
+            found.append(rsc)
+            for member in rsc.members:
+                member.variant.colocated_resources(member, orig, found)
+        elif rsc.members:
+            colocated_with(rsc, orig, found)
+
+    def add_utilization(self, rsc: WorkResource, orig: WorkResource, found: list[WorkResource],
+                        total: dict[str, int]) -> None:
+        assert isinstance(rsc, WorkGroup)
+        if not rsc.provisional:
+            return
+        members = rsc.members if rsc.colocated or rsc.parent is not None else rsc.members[:1]
+        for member in members:
+            if member.provisional and not any(m is member for m in found):
+                member.variant.add_utilization(member, orig, found, total)
 
     # --- actions and orderings
 
