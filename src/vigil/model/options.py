@@ -48,6 +48,9 @@ class Options:
     shutdown_lock: bool = False
     # How long a shutdown lock lasts (0: until the node comes back).
     shutdown_lock_limit_ms: int = 0
+    # How long a node may stay pending (a member, its controller not up)
+    # before it is fenced (0: forever).
+    node_pending_timeout_ms: int = 0
     remove_after_stop: bool = False
     enable_startup_probes: bool = True
     priority_fencing_delay: str | None = None
@@ -123,6 +126,7 @@ def unpack_options(config: Config, ctx: RuleContext, have_quorum: bool = True,
         node_health_base=_score(raw.get("node-health-base"), 0),
         shutdown_lock=is_true(raw.get("shutdown-lock"), False),
         shutdown_lock_limit_ms=_duration_ms(raw.get("shutdown-lock-limit")),
+        node_pending_timeout_ms=_duration_ms(raw.get("node-pending-timeout")),
         remove_after_stop=is_true(raw.get("remove-after-stop"), False),
         enable_startup_probes=is_true(raw.get("enable-startup-probes"), True),
         priority_fencing_delay=raw.get("priority-fencing-delay"),

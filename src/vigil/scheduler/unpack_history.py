@@ -323,7 +323,7 @@ class _Replay:
         expired = op.op_status != ExecStatus.NOT_INSTALLED and self._expired(op)
         old_rc = op.rc
         maskable = _mask_probe_failure(op)
-        rc, status = self._remap(op, target_rc, maskable)
+        rc, status = self._remap(op, target_rc, maskable, expired)
         if expired and maskable and old_rc != target_rc:
             if rsc.role <= Role.STOPPED:
                 rsc.role = Role.UNKNOWN
@@ -403,9 +403,10 @@ class _Replay:
             return False
         return expired
 
-    def _remap(self, op: OpRecord, target_rc: int, masked: bool) -> tuple[int, int]:
+    def _remap(self, op: OpRecord, target_rc: int, masked: bool, expired: bool) -> tuple[int, int]:
         """(rc, op-status) as Pacemaker reads them; ``masked`` is a probe
-        failure that only means "not installed here"."""
+        failure that only means "not installed here"; an ``expired`` failure
+        no longer blocks anything."""
         rsc = self.rsc
         rc, status = op.rc, op.op_status
         if op.operation == "monitor":
@@ -441,12 +442,14 @@ class _Replay:
             status = ExecStatus.ERROR_FATAL
         elif rc == OcfRc.ERR_UNIMPLEMENTED:
             if op.interval_ms == 0:
-                self._check_recoverable(op)
+                if not expired:
+                    self._check_recoverable(op)
                 status = ExecStatus.ERROR_HARD
             else:
                 status = ExecStatus.NOT_SUPPORTED
         elif rc in (OcfRc.ERR_INSTALLED, OcfRc.ERR_ARGS, OcfRc.ERR_PERM):
-            self._check_recoverable(op)
+            if not expired:
+                self._check_recoverable(op)
             status = ExecStatus.ERROR_HARD
         elif status == ExecStatus.DONE:
             status = ExecStatus.ERROR

@@ -130,6 +130,25 @@ def _online_without_fencing(work: Work, node: WorkNode, state: NodeState) -> boo
     return False
 
 
+def _since(value: str | None, now: int) -> int:
+    """Since when (epoch seconds) a membership field has held: its time
+    stamp (Pacemaker 2.1.7+), ``now`` for a plain true, 0 for false."""
+    if value is None:
+        return 0
+    if value.isdigit():
+        return int(value)
+    return now if is_true(value) or value.lower() == "online" else 0
+
+
+def _pending_too_long(work: Work, state: NodeState) -> bool:
+    """A member whose controller has not come up within node-pending-timeout."""
+    timeout_s = work.options.node_pending_timeout_ms // 1000
+    member_since = _since(state.in_ccm, work.now)
+    if timeout_s <= 0 or member_since <= 0 or _since(state.crmd, work.now) > 0:
+        return False
+    return work.now >= member_since + timeout_s
+
+
 def _online_with_fencing(work: Work, node: WorkNode, state: NodeState) -> bool:
     terminate = node.attrs.get("terminate")
     do_terminate = is_true(terminate) or bool(
@@ -147,7 +166,9 @@ def _online_with_fencing(work: Work, node: WorkNode, state: NodeState) -> bool:
     elif join in ("nack", "banned"):
         fence_node(work, node, "peer failed Pacemaker membership criteria")
     elif not do_terminate and expected == "down":
-        if in_cluster or crmd_online:
+        if _pending_too_long(work, state):
+            fence_node(work, node, "peer pending timed out on joining the process group")
+        elif in_cluster or crmd_online:
             node.standby = True
             node.pending = True
     elif do_terminate and join == "down" and not in_cluster and not crmd_online:

@@ -184,6 +184,10 @@ def group_ordering_specs(group: WorkGroup) -> list[OrderTuple]:
         else:
             specs.append((previous, "start", member, "start", Ord.IMPLIES_THEN | Ord.RUNNABLE_LEFT))
             specs.append((member, "stop", previous, "stop", Ord.OPTIONAL | Ord.RESTART))
+            if member.running_on and not previous.running_on:
+                # An earlier member that is not running starts only once
+                # this one could stop (it restarts after it).
+                specs.append((member, "stop", previous, "start", Ord.IMPLIES_FIRST | Ord.RUNNABLE_LEFT))
             if promotable:
                 specs.append((previous, "promote", member, "promote", Ord.IMPLIES_THEN | Ord.RUNNABLE_LEFT))
                 specs.append((member, "demote", previous, "demote", Ord.OPTIONAL))
