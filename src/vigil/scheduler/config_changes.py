@@ -30,11 +30,12 @@ def handle_config_changes(work: Work) -> None:
             continue
         for history in state.resources:
             rsc = work.rscs.get(history.id)
-            if rsc is None:
+            if rsc is None or (node.name not in rsc.running_on and rsc.id != rsc.prim.id):
+                # An anonymous instance's history may also be under another
+                # instance's number ("ping:0" for the ping:1 running here).
                 if instances is None:
-                    instances = {(r.prim.id, n): r for r in work.rscs.values() if r.id != r.prim.id
-                                 for n in r.running_on}
-                rsc = instances.get((history.id, node.name))
+                    instances = _instances_by_history(work)
+                rsc = instances.get((history.id, node.name), rsc)
             if rsc is None or rsc.orphan:
                 continue
             if node.name not in rsc.running_on:
@@ -49,6 +50,20 @@ def handle_config_changes(work: Work) -> None:
                 stop.optional = False
                 rsc.start_pending = True
             _check_history(work, rsc, node.name, sort_ops(history.ops))
+
+
+def _instances_by_history(work: Work) -> dict[tuple[str, str], WorkPrimitive]:
+    """(the id its history is under, node) -> the instance of an anonymous
+    clone active there: by the primitive's id, and by the recorded name."""
+    found: dict[tuple[str, str], WorkPrimitive] = {}
+    for rsc in work.rscs.values():
+        if rsc.id == rsc.prim.id:
+            continue
+        for node in rsc.running_on:
+            found[(rsc.prim.id, node)] = rsc
+            if rsc.history_id is not None:
+                found.setdefault((rsc.history_id, node), rsc)
+    return found
 
 
 def _agent_changed(rsc: WorkPrimitive, history: ResourceHistory) -> bool:

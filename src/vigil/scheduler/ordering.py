@@ -474,13 +474,14 @@ def block_colocation_dependents(action: WorkAction, push: Callable[[WorkAction],
     if action.runnable or action.task not in ("start", "promote") or action.rsc is None:
         return
     rsc = _top(action.rsc)
-    if not rsc.with_this:
+    with_this = rsc.variant.with_this_colocations(rsc)
+    if not with_this:
         return
     for child in rsc.children():
         child_action = find_first_action(child, action.task, None)
         if child_action is None or child_action.runnable:
             return  # part of it can still get there
-    for coloc in list(rsc.with_this):
+    for coloc in list(with_this):
         if coloc.score < INFINITY:
             continue
         if action.task != "start" and coloc.primary_role != Role.PROMOTED:

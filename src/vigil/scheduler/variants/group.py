@@ -40,6 +40,11 @@ if TYPE_CHECKING:
     from vigil.scheduler.variants import ProbeTargets, Propagation
 
 
+# The ids of the colocations vigil adds itself.
+GROUP_COLOCATION = "group:internal_colocation"
+CONTAINER_COLOCATION = "resource-with-container"
+
+
 def _expand_colocations(group: WorkGroup) -> None:
     """Hand the group's colocations to the members that carry them."""
     if group.expanded or not group.members:
@@ -61,6 +66,21 @@ def _expand_colocations(group: WorkGroup) -> None:
     for coloc in group.with_this:
         _insert_with_this(last, coloc)
     group.with_this = []
+    if group.colocated:
+        # A configured colocation of any member moves the whole group: the
+        # first member is placed with what the others are colocated with,
+        # and the last one weighs what is colocated with the others.
+        for member in group.members[1:]:
+            for coloc in [c for c in member.this_with if _is_configured(c)]:
+                _insert_this_with(first, coloc)
+        for member in group.members[:-1]:
+            for coloc in [c for c in member.with_this if _is_configured(c)]:
+                _insert_with_this(last, coloc)
+
+
+def _is_configured(coloc: WorkColocation) -> bool:
+    """A colocation from the configuration (not one vigil adds itself)."""
+    return coloc.id not in (GROUP_COLOCATION, CONTAINER_COLOCATION)
 
 
 def _insert_this_with(member: WorkPrimitive, coloc: WorkColocation) -> None:
@@ -205,13 +225,13 @@ def add_group_colocations(work: Work) -> None:
     and a resource inside a container goes where the container goes."""
     for rsc in work.rscs.values():
         if rsc.container is not None and rsc.managed:
-            add_colocation(WorkColocation(id="resource-with-container", dependent=rsc, primary=rsc.container,
+            add_colocation(WorkColocation(id=CONTAINER_COLOCATION, dependent=rsc, primary=rsc.container,
                                   score=INFINITY, influence=rsc.critical))
     for group in work.groups.values():
         if not group.colocated:
             continue
         for previous, member in zip(group.members, group.members[1:], strict=False):
-            add_colocation(WorkColocation(id="group:internal_colocation", dependent=member, primary=previous,
+            add_colocation(WorkColocation(id=GROUP_COLOCATION, dependent=member, primary=previous,
                                   score=INFINITY, influence=member.critical))
 
 
