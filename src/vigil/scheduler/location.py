@@ -70,8 +70,8 @@ def _location_targets(work: Work, location: Location) -> list[WorkResource]:
         except re.error:
             return []
         return [r for r in _all_resources(work) if pattern.search(r.id)]
-    rsc = work.resource(location.rsc)
-    return [rsc] if rsc is not None else []
+    found = [work.resource(ident) for ident in work.cluster.config.constrained(location.rsc)]
+    return [rsc for rsc in found if rsc is not None]
 
 
 def _all_resources(work: Work) -> list[WorkResource]:

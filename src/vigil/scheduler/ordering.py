@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from vigil.model.config import Order
 from vigil.model.scores import INFINITY
 from vigil.scheduler.instances import InstanceActions
 from vigil.scheduler.variants.primitive import update_runnable
@@ -72,29 +73,40 @@ def flags_for_kind(kind: str, first_task: str, symmetry: str) -> OrdFlags:
 
 
 def config_orderings(work: Work) -> list[OrderSpec]:
+    """Each order, one per pair of resources when it names a tag (each
+    resource tagged is ordered, as a set that is not sequential)."""
     specs: list[OrderSpec] = []
-    for constraint in work.cluster.config.orders:
-        first = work.resource(constraint.first)
-        then = work.resource(constraint.then)
-        if first is None or then is None:
-            continue
-        first_task = constraint.first_action
-        then_task = constraint.effective_then_action
-        symmetric = constraint.is_symmetrical and constraint.kind != "Serialize"
-        symmetry = "symmetric" if symmetric else "asymmetric"
-        flags = flags_for_kind(constraint.kind, first_task, symmetry)
-        minimum = first.variant.minimum_runnable(first, constraint.require_all)
-        if minimum > 0:
-            specs.extend(_clone_min_orderings(work, constraint.id, first, first_task, then, then_task,
-                                              flags, minimum))
-        else:
-            specs.append(OrderSpec(first, first_task, then, then_task, flags))
-        if symmetric:
-            inv_first = _INVERSE.get(first_task)
-            inv_then = _INVERSE.get(then_task)
-            if inv_first and inv_then:
-                specs.append(OrderSpec(then, inv_then, first, inv_first,
-                                       flags_for_kind(constraint.kind, inv_first, "inverse")))
+    config = work.cluster.config
+    for constraint in config.orders:
+        for first_id in config.constrained(constraint.first):
+            for then_id in config.constrained(constraint.then):
+                specs.extend(_config_ordering(work, constraint, first_id, then_id))
+    return specs
+
+
+def _config_ordering(work: Work, constraint: Order, first_id: str, then_id: str) -> list[OrderSpec]:
+    specs: list[OrderSpec] = []
+    first = work.resource(first_id)
+    then = work.resource(then_id)
+    if first is None or then is None:
+        return specs
+    first_task = constraint.first_action
+    then_task = constraint.effective_then_action
+    symmetric = constraint.is_symmetrical and constraint.kind != "Serialize"
+    symmetry = "symmetric" if symmetric else "asymmetric"
+    flags = flags_for_kind(constraint.kind, first_task, symmetry)
+    minimum = first.variant.minimum_runnable(first, constraint.require_all)
+    if minimum > 0:
+        specs.extend(_clone_min_orderings(work, constraint.id, first, first_task, then, then_task,
+                                          flags, minimum))
+    else:
+        specs.append(OrderSpec(first, first_task, then, then_task, flags))
+    if symmetric:
+        inv_first = _INVERSE.get(first_task)
+        inv_then = _INVERSE.get(then_task)
+        if inv_first and inv_then:
+            specs.append(OrderSpec(then, inv_then, first, inv_first,
+                                   flags_for_kind(constraint.kind, inv_first, "inverse")))
     return specs
 
 
@@ -462,13 +474,14 @@ def block_colocation_dependents(action: WorkAction, push: Callable[[WorkAction],
     if action.runnable or action.task not in ("start", "promote") or action.rsc is None:
         return
     rsc = _top(action.rsc)
-    if not rsc.with_this:
+    with_this = rsc.variant.with_this_colocations(rsc)
+    if not with_this:
         return
     for child in rsc.children():
         child_action = find_first_action(child, action.task, None)
         if child_action is None or child_action.runnable:
             return  # part of it can still get there
-    for coloc in list(rsc.with_this):
+    for coloc in list(with_this):
         if coloc.score < INFINITY:
             continue
         if action.task != "start" and coloc.primary_role != Role.PROMOTED:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from vigil.scheduler.ordering import OrderSpec
+from vigil.scheduler.unfencing import order_vs_unfencing
 from vigil.scheduler.variants import ProbeTargets
 from vigil.scheduler.variants.primitive import resource_action
 from vigil.scheduler.working import Ord, Work, WorkPrimitive, WorkResource
@@ -33,6 +34,7 @@ def schedule_probes(work: Work) -> list[OrderSpec]:
                 probe = resource_action(work, rsc, "monitor", node.name, optional=False)
                 probe.optional = False  # even for an unmanaged resource
                 probe.meta["op_target_rc"] = "7"
+                order_vs_unfencing(work, rsc, node.name, probe, Ord.OPTIONAL)
                 flags = Ord.OPTIONAL
                 if not probe.runnable and not rsc.running_on:
                     flags |= Ord.RUNNABLE_LEFT

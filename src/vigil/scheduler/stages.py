@@ -9,10 +9,12 @@ module's docstring gives its number:
 4. node scores: health, colocations, locations, stickiness, failures
    (``location``, ``colocation``);
 5. definition changes (``config_changes``);
-6. assign each resource to a node (its variant's ``assign``);
+6. assign each resource to a node (its variant's ``assign``), in an order
+   of their own under a placement strategy (``utilization``);
 7. the orderings to apply (``ordering``) and the probes (``probes``);
 8. create the actions (its variant's ``create_actions``);
-9. fence what must be fenced (``fencing``);
+9. fence what must be fenced (``fencing``), unfence before what needs it
+   (``unfencing``: its actions are created before stage 5);
 10. apply the orderings and propagate "required" and "unrunnable"
     (``ordering``), then drop reloads of what restarts anyway;
 11. the stop context of every stop and start (``context``);
@@ -42,11 +44,14 @@ from vigil.scheduler.location import (
 from vigil.scheduler.ordering import apply_order_specs, config_orderings, internal_orderings, propagate
 from vigil.scheduler.probes import schedule_probes
 from vigil.scheduler.recheck import next_failure_expiry
+from vigil.scheduler.shutdown_lock import apply_shutdown_locks, mark_locked_stops, next_lock_expiry
 from vigil.scheduler.summary import summarize_by_top
 from vigil.scheduler.tickets import apply_tickets
+from vigil.scheduler.unfencing import create_unfence_ops, order_restarts_vs_unfencing
 from vigil.scheduler.unpack_history import unpack_history
 from vigil.scheduler.unpack_nodes import unpack_nodes
 from vigil.scheduler.unpack_resources import is_promotable_instance, unpack_resources
+from vigil.scheduler.utilization import sort_for_placement
 from vigil.scheduler.variants.group import add_group_colocations
 from vigil.scheduler.working import Role, Work, WorkAction, WorkPrimitive
 
@@ -101,21 +106,26 @@ def run_stages(cluster: Cluster, now: int, *, sanitized: bool = False,
     unpack_history(work)                                 # 3
     view = _view(work)
     apply_node_health(work)                              # 4
+    apply_shutdown_locks(work)
     unpack_colocations(work)
     add_group_colocations(work)
     apply_tickets(work)
     apply_locations(work)
     apply_stickiness(work)
     apply_failure_thresholds(work)
+    create_unfence_ops(work)
     handle_config_changes(work)                          # 5
-    tracer.assign_all(work)                              # 6
+    sort_for_placement(work)                             # 6
+    tracer.assign_all(work)
     specs = config_orderings(work) + internal_orderings(work)  # 7
     specs += schedule_probes(work)
     create_actions(work)                                 # 8
     schedule_fencing(work)                               # 9
+    order_restarts_vs_unfencing(work)
     apply_order_specs(work, specs)                       # 10
     propagate(work)
     cancel_reloads_of_restarted(work)
+    mark_locked_stops(work)
     create_notifications(work)
     attach_stop_context(work)                            # 11
     fence_lines, by_top = summarize_by_top(work)         # 12
@@ -179,6 +189,12 @@ def _view(work: Work) -> ClusterView:
     return ClusterView(tuple(nodes), tuple(resources), work.have_quorum)
 
 
+def _next_recheck(work: Work) -> int | None:
+    """When the plan changes with time alone: a failure or a shutdown lock expires."""
+    times = [t for t in (next_failure_expiry(work), next_lock_expiry(work)) if t is not None]
+    return min(times, default=None)
+
+
 def _document_order(work: Work) -> list[WorkPrimitive]:
     order = {p.id: i for i, p in enumerate(work.cluster.config.primitives())}
     return sorted(work.rscs.values(), key=lambda r: order.get(r.id, len(order)))
@@ -238,6 +254,6 @@ def _transition(work: Work, view: ClusterView,
         summary=tuple(summary),
         notes=tuple(work.notes),
         view=view,
-        recheck_by=next_failure_expiry(work),
+        recheck_by=_next_recheck(work),
     )
     return transition, [position for position, _, _ in ranked]

@@ -18,6 +18,7 @@ from vigil.model.status import OpRecord, ResourceHistory
 from vigil.scheduler.digests import compare_digests
 from vigil.scheduler.failcounts import effective_failcount, raw_failcount
 from vigil.scheduler.location import ban, ban_everywhere, ban_target, resource_node_score
+from vigil.scheduler.shutdown_lock import unpack_shutdown_lock
 from vigil.scheduler.unpack_nodes import fence_node
 from vigil.scheduler.unpack_resources import find_op, is_promotable_instance, new_clone_instance, target_role
 from vigil.scheduler.variants.primitive import PRIMITIVE
@@ -214,6 +215,7 @@ def _unpack_resource_history(work: Work, node: WorkNode, history: ResourceHistor
         return
     if rsc.id != history.id and rsc.history_id != history.id:
         rsc.history_id = history.id  # an anonymous instance, by its recorded name
+    unpack_shutdown_lock(work, node, rsc, history)
     if len(history.ops) == 1 and _is_plain_probe_miss(rsc, history.ops[0]):
         _record_probe_miss(node, rsc)
         return
@@ -348,7 +350,7 @@ class _Replay:
         expired = op.op_status != ExecStatus.NOT_INSTALLED and self._expired(op)
         old_rc = op.rc
         maskable = _mask_probe_failure(op)
-        rc, status = self._remap(op, target_rc, maskable)
+        rc, status = self._remap(op, target_rc, maskable, expired)
         if expired and maskable and old_rc != target_rc:
             if rsc.role <= Role.STOPPED:
                 rsc.role = Role.UNKNOWN
@@ -428,9 +430,10 @@ class _Replay:
             return False
         return expired
 
-    def _remap(self, op: OpRecord, target_rc: int, masked: bool) -> tuple[int, int]:
+    def _remap(self, op: OpRecord, target_rc: int, masked: bool, expired: bool) -> tuple[int, int]:
         """(rc, op-status) as Pacemaker reads them; ``masked`` is a probe
-        failure that only means "not installed here"."""
+        failure that only means "not installed here"; an ``expired`` failure
+        no longer blocks anything."""
         rsc = self.rsc
         rc, status = op.rc, op.op_status
         if op.operation == "monitor":
@@ -466,12 +469,14 @@ class _Replay:
             status = ExecStatus.ERROR_FATAL
         elif rc == OcfRc.ERR_UNIMPLEMENTED:
             if op.interval_ms == 0:
-                self._check_recoverable(op)
+                if not expired:
+                    self._check_recoverable(op)
                 status = ExecStatus.ERROR_HARD
             else:
                 status = ExecStatus.NOT_SUPPORTED
         elif rc in (OcfRc.ERR_INSTALLED, OcfRc.ERR_ARGS, OcfRc.ERR_PERM):
-            self._check_recoverable(op)
+            if not expired:
+                self._check_recoverable(op)
             status = ExecStatus.ERROR_HARD
         elif status == ExecStatus.DONE:
             status = ExecStatus.ERROR
@@ -651,6 +656,10 @@ def _existing_or_new_stop(work: Work, rsc: WorkPrimitive, node: str) -> WorkActi
     return work.new_action(rsc, "stop", node)
 
 
+def _is_clone(rsc: WorkResource) -> bool:
+    return rsc.variant.is_anonymous_clone(rsc) or rsc.variant.is_unique_clone(rsc)
+
+
 def _add_running(work: Work, rsc: WorkPrimitive, node: WorkNode, failed: bool) -> None:
     if node.name in rsc.running_on:
         return
@@ -677,3 +686,9 @@ def _add_running(work: Work, rsc: WorkPrimitive, node: WorkNode, failed: bool) -
         elif rsc.multiple_active == "block":
             rsc.managed = False
             rsc.blocked = True
+            group = rsc.parent
+            if group is not None and not _is_clone(group) and group.meta.get("multiple-active") == "block":
+                # A group that blocks when multiply active blocks whole.
+                for member in group.primitives():
+                    member.managed = False
+                    member.blocked = True

@@ -15,6 +15,7 @@ from vigil.model.node_attributes import configured_attributes
 from vigil.model.scores import INFINITY, ScoreError, add, parse_score
 from vigil.model.status import NodeState
 from vigil.scheduler.fencing import fence_op
+from vigil.scheduler.utilization import unpack_node_capacity
 from vigil.scheduler.working import Work, WorkNode
 
 
@@ -44,6 +45,8 @@ def unpack_nodes(work: Work) -> None:
         if found is None or state.is_remote or found.type == "remote":
             continue
         _unpack_node_state(work, found, state)
+    for wnode in work.nodes.values():
+        unpack_node_capacity(work, wnode)
     _apply_health(work)
 
 
@@ -127,6 +130,25 @@ def _online_without_fencing(work: Work, node: WorkNode, state: NodeState) -> boo
     return False
 
 
+def _since(value: str | None, now: int) -> int:
+    """Since when (epoch seconds) a membership field has held: its time
+    stamp (Pacemaker 2.1.7+), ``now`` for a plain true, 0 for false."""
+    if value is None:
+        return 0
+    if value.isdigit():
+        return int(value)
+    return now if is_true(value) or value.lower() == "online" else 0
+
+
+def _pending_too_long(work: Work, state: NodeState) -> bool:
+    """A member whose controller has not come up within node-pending-timeout."""
+    timeout_s = work.options.node_pending_timeout_ms // 1000
+    member_since = _since(state.in_ccm, work.now)
+    if timeout_s <= 0 or member_since <= 0 or _since(state.crmd, work.now) > 0:
+        return False
+    return work.now >= member_since + timeout_s
+
+
 def _online_with_fencing(work: Work, node: WorkNode, state: NodeState) -> bool:
     terminate = node.attrs.get("terminate")
     do_terminate = is_true(terminate) or bool(
@@ -144,7 +166,9 @@ def _online_with_fencing(work: Work, node: WorkNode, state: NodeState) -> bool:
     elif join in ("nack", "banned"):
         fence_node(work, node, "peer failed Pacemaker membership criteria")
     elif not do_terminate and expected == "down":
-        if in_cluster or crmd_online:
+        if _pending_too_long(work, state):
+            fence_node(work, node, "peer pending timed out on joining the process group")
+        elif in_cluster or crmd_online:
             node.standby = True
             node.pending = True
     elif do_terminate and join == "down" and not in_cluster and not crmd_online:

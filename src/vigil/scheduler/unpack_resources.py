@@ -14,6 +14,8 @@ from vigil.model.nvsets import resolve_nvsets
 from vigil.model.resources import GLOBALLY_UNIQUE, promotion_limits, unique_by_default
 from vigil.model.rule_eval import RuleContext
 from vigil.model.scores import INFINITY, lenient_score
+from vigil.scheduler.unfencing import unfencing_enabled
+from vigil.scheduler.utilization import unpack_resource_utilization
 from vigil.scheduler.variants.clone import CLONE
 from vigil.scheduler.variants.group import GROUP
 from vigil.scheduler.variants.primitive import PRIMITIVE
@@ -22,6 +24,7 @@ from vigil.scheduler.working import Role, Work, WorkClone, WorkGroup, WorkPrimit
 
 def unpack_resources(work: Work) -> None:
     config = work.cluster.config
+    work.enable_unfencing = unfencing_enabled(config)
     top: list[WorkResource] = []
     for rsc in config.resources:
         if isinstance(rsc, Primitive):
@@ -164,6 +167,7 @@ def _unpack_primitive(work: Work, prim: Primitive, parent: WorkGroup | WorkClone
     wrsc.priority = _score(meta.get("priority"), 0)
     wrsc.multiple_active = meta.get("multiple-active", "stop_start")
     _unpack_requires(work, wrsc)
+    unpack_resource_utilization(work, wrsc)
     wrsc.next_role = target_role(meta, is_promotable_instance(wrsc))
     if opts.symmetric_cluster:
         wrsc.allowed = dict.fromkeys(work.nodes, 0)
@@ -171,12 +175,15 @@ def _unpack_primitive(work: Work, prim: Primitive, parent: WorkGroup | WorkClone
 
 
 def _unpack_requires(work: Work, wrsc: WorkPrimitive) -> None:
-    """What a start needs first: fencing of lost nodes, quorum, or nothing."""
+    """What a start needs first: fencing of lost nodes (and unfencing of its
+    node), quorum, or nothing."""
     value = (wrsc.meta.get("requires") or "").lower()
     opts = work.options
     if value not in ("nothing", "quorum", "fencing", "unfencing"):
         if wrsc.is_fence_device:
             value = "quorum"
+        elif work.enable_unfencing:
+            value = "unfencing"
         elif opts.stonith_enabled:
             value = "fencing"
         elif opts.no_quorum_policy == "ignore":
@@ -185,6 +192,9 @@ def _unpack_requires(work: Work, wrsc: WorkPrimitive) -> None:
             value = "quorum"
     if wrsc.is_fence_device and value in ("fencing", "unfencing"):
         value = "quorum"
+    if value == "unfencing" and not opts.stonith_enabled:
+        value = "quorum"
+    wrsc.needs_unfencing = value == "unfencing"
     wrsc.needs_fencing = value in ("fencing", "unfencing")
     wrsc.needs_quorum = value != "nothing"
 

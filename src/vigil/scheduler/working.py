@@ -114,6 +114,8 @@ class WorkNode:
     fence_reason: str | None = None
     num_resources: int = 0
     health_score: int = 0
+    # Capacity left, by kind (its <utilization>, less what is placed on it).
+    capacity: dict[str, int] = field(default_factory=dict)
 
     def is_available(self) -> bool:
         """Can this node run resources at all (ignoring scores)?"""
@@ -220,6 +222,8 @@ class WorkPrimitive:
     failure_timeout_s: int = 0
     priority: int = 0
     needs_fencing: bool = False
+    # requires=unfencing (the default once any resource uses unfencing).
+    needs_unfencing: bool = False
     needs_quorum: bool = True
     is_fence_device: bool = False
     multiple_active: str = "stop_start"
@@ -227,6 +231,11 @@ class WorkPrimitive:
     parent: WorkGroup | WorkClone | None = None
     # Where a start is in progress (from a pending operation in the history).
     pending_node: str | None = None
+    # What it uses of a node's capacity (its <utilization>).
+    utilization: dict[str, int] = field(default_factory=dict)
+    # The node a shutdown lock keeps it on, and since when (see shutdown_lock).
+    lock_node: str | None = None
+    lock_time: int = 0
     # Old-style container: this resource runs inside ``container``, which is
     # restarted when it fails ("fillers" are the resources inside).
     container: WorkPrimitive | None = None
@@ -430,6 +439,10 @@ class Work:
     top: list[WorkResource] = field(default_factory=list)
     actions: list[WorkAction] = field(default_factory=list)
     fence_ops: dict[str, WorkAction] = field(default_factory=dict)
+    # Each node's unfencing ("on") action, once something needs it (see unfencing).
+    unfence_ops: dict[str, WorkAction] = field(default_factory=dict)
+    # Some resource's meta attributes mention unfencing (see unfencing).
+    enable_unfencing: bool = False
     have_stonith_resource: bool = False
     # The CIB has its secrets masked (as in saved or shared CIBs): a change
     # only in secret parameters is not a definition change.

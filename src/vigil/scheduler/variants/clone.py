@@ -32,6 +32,7 @@ from vigil.scheduler.instances import (
     update_interleaved,
 )
 from vigil.scheduler.location import ban_everywhere, base_weight, merge_score
+from vigil.scheduler.utilization import colocated_with
 from vigil.scheduler.variants.notify import (
     COMPLETION,
     create_clone_notify_points,
@@ -592,6 +593,29 @@ class CloneVariant:
 
     def with_this_colocations(self, rsc: WorkResource) -> list[WorkColocation]:
         return rsc.with_this
+
+    def colocated_resources(self, rsc: WorkResource, orig: WorkResource, found: list[WorkResource]) -> None:
+        colocated_with(rsc, orig, found)
+
+    def add_utilization(self, rsc: WorkResource, orig: WorkResource, found: list[WorkResource],
+                        total: dict[str, int]) -> None:
+        # One instance's worth: the instance already counted, else the first.
+        assert isinstance(rsc, WorkClone)
+        if not rsc.provisional:
+            return
+        existing = False
+        for instance in rsc.instances:
+            if any(r is instance for r in found):
+                existing = True
+                continue
+            for member in instance.children():
+                if any(r is member for r in found):
+                    instance.variant.add_utilization(instance, orig, found, total)
+                    existing = True
+                    break
+        if not existing and rsc.instances:
+            first = rsc.instances[0]
+            first.variant.add_utilization(first, orig, found, total)
 
     # --- actions and orderings
 

@@ -25,6 +25,14 @@ from vigil.scheduler.colocation import (
     own_node_scores,
 )
 from vigil.scheduler.nodes import sorted_nodes
+from vigil.scheduler.unfencing import order_vs_unfencing
+from vigil.scheduler.utilization import (
+    add_primitive_utilization,
+    ban_insufficient_capacity,
+    colocated_with,
+    consume,
+    release,
+)
 from vigil.scheduler.working import (
     Ord,
     OrderTuple,
@@ -151,6 +159,7 @@ def start_resource(work: Work, rsc: WorkPrimitive, node: str | None, optional: b
     if node is None:
         return
     start = resource_action(work, rsc, "start", node, True)
+    order_vs_unfencing(work, rsc, node, start, Ord.OPTIONAL | Ord.IMPLIES_THEN)
     if start.runnable and not optional:
         start.optional = False
 
@@ -430,6 +439,9 @@ def _add_dependent_scores(work: Work, rsc: WorkPrimitive, coloc: WorkColocation)
 
 def _assign_best_node(work: Work, rsc: WorkPrimitive, prefer: str | None = None,
                       stop_if_fail: bool = True) -> None:
+    most_free = ban_insufficient_capacity(work, rsc)
+    if prefer is None:
+        prefer = most_free
     nodes = sorted_nodes(work, rsc.allowed, work.current_node(rsc))
     if not nodes:
         _finalize(work, rsc, None, force=False, stop_if_fail=stop_if_fail)
@@ -472,6 +484,7 @@ def _finalize(work: Work, rsc: WorkPrimitive, chosen: str | None, force: bool,
                 action.runnable = False
         return
     work.nodes[chosen].num_resources += 1
+    consume(work.nodes[chosen], rsc)
 
 
 def place_nowhere(work: Work, rsc: WorkPrimitive) -> None:
@@ -484,6 +497,7 @@ def place_nowhere(work: Work, rsc: WorkPrimitive) -> None:
 def unassign_primitive(work: Work, rsc: WorkPrimitive) -> None:
     if rsc.assigned is not None:
         work.nodes[rsc.assigned].num_resources -= 1
+        release(work.nodes[rsc.assigned], rsc)
         rsc.assigned = None
     rsc.provisional = True
 
@@ -582,6 +596,14 @@ class PrimitiveVariant:
 
     def with_this_colocations(self, rsc: WorkResource) -> list[WorkColocation]:
         return rsc.with_this
+
+    def colocated_resources(self, rsc: WorkResource, orig: WorkResource, found: list[WorkResource]) -> None:
+        colocated_with(rsc, orig, found)
+
+    def add_utilization(self, rsc: WorkResource, orig: WorkResource, found: list[WorkResource],
+                        total: dict[str, int]) -> None:
+        assert isinstance(rsc, WorkPrimitive)
+        add_primitive_utilization(rsc, total)
 
     # --- actions and orderings
 
