@@ -39,7 +39,13 @@ from vigil.scheduler.location import (
     apply_node_health,
     apply_stickiness,
 )
-from vigil.scheduler.ordering import apply_order_specs, config_orderings, internal_orderings, propagate
+from vigil.scheduler.ordering import (
+    apply_order_specs,
+    config_orderings,
+    internal_orderings,
+    propagate,
+    with_migration_equivalents,
+)
 from vigil.scheduler.probes import schedule_probes
 from vigil.scheduler.recheck import next_failure_expiry
 from vigil.scheduler.summary import summarize_by_top
@@ -107,7 +113,7 @@ def run_stages(cluster: Cluster, now: int, *, sanitized: bool = False,
     apply_failure_thresholds(work)
     handle_config_changes(work)                          # 5
     tracer.assign_all(work)                              # 6
-    specs = config_orderings(work) + internal_orderings(work)  # 7
+    specs = with_migration_equivalents(config_orderings(work) + internal_orderings(work))  # 7
     specs += schedule_probes(work)
     create_actions(work)                                 # 8
     schedule_fencing(work)                               # 9

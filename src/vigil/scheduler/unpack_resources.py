@@ -164,6 +164,7 @@ def _unpack_primitive(work: Work, prim: Primitive, parent: WorkGroup | WorkClone
             wrsc.failure_timeout_s = 0
     wrsc.priority = _score(meta.get("priority"), 0)
     wrsc.multiple_active = meta.get("multiple-active", "stop_start")
+    wrsc.allow_migrate = is_true(meta.get("allow-migrate"), False)
     _unpack_requires(work, wrsc)
     wrsc.next_role = target_role(meta, is_promotable_instance(wrsc))
     if opts.symmetric_cluster:
