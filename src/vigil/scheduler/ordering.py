@@ -146,7 +146,7 @@ def apply_order_specs(work: Work, specs: list[OrderSpec]) -> None:
         if not firsts:
             if spec.first is spec.then or spec.first_task in ("migrate_to", "migrate_from"):
                 continue
-            if spec.first_task == "stop" and not spec.first.running_on:
+            if spec.first_task == "stop" and (not spec.first.running_on or _stopped_primitive(spec.first)):
                 continue
             if spec.first_task == "demote" and spec.first.role == Role.UNPROMOTED:
                 continue
@@ -158,8 +158,18 @@ def apply_order_specs(work: Work, specs: list[OrderSpec]) -> None:
         if not thens:
             continue
         for first in firsts:
+            flags = spec.flags
+            if first.migration_abort and first.rsc is spec.then:
+                # Ending a dangling migration restarts nothing.
+                flags &= ~Ord.IMPLIES_THEN
             for then in thens:
-                order(first, then, spec.flags)
+                order(first, then, flags)
+
+
+def _stopped_primitive(rsc: WorkResource) -> bool:
+    """A primitive whose role is Stopped though a node is listed for it (a
+    failed migration's target): there is nothing to order a stop of."""
+    return not rsc.variant.collective and rsc.role == Role.STOPPED
 
 
 def _clear_optional(action: WorkAction, because: WorkAction) -> bool:

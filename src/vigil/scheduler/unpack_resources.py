@@ -23,6 +23,8 @@ from vigil.scheduler.working import Role, Work, WorkClone, WorkGroup, WorkPrimit
 def unpack_resources(work: Work) -> None:
     config = work.cluster.config
     top: list[WorkResource] = []
+    if work.options.have_watchdog:
+        work.have_stonith_resource = True  # watchdog self-fencing counts as a fencing device
     for rsc in config.resources:
         if isinstance(rsc, Primitive):
             top.append(_add_primitive(work, rsc, None))
