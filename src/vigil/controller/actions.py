@@ -115,7 +115,7 @@ class AgentActions:
         if action.index in run.exhausted:
             self._gave_up(run, run.exhausted[action.index])
         params_key = (prepared.history_id, node)
-        if expected and action.task == "start":
+        if expected and action.task in ("start", "migrate_from"):  # now running here
             self._exhausted_sent.discard((prepared.history_id, node))
             self._start_params[params_key] = {
                 k: v for k, v in prepared.request.params if not k.startswith("OCF_")

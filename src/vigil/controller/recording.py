@@ -117,6 +117,10 @@ class Recorded:
     as_expected: bool
 
 
+# The two steps of a live migration (see vigil.scheduler.migration).
+MIGRATION_TASKS = ("migrate_to", "migrate_from")
+
+
 @dataclass(frozen=True)
 class RecordContext:
     """What a record needs besides the result: ids, time, the transition it ran in."""
@@ -134,6 +138,14 @@ def record_result(prepared: PreparedAction, result: ActionResult, ctx: RecordCon
     status = int(result.status)
     hid = prepared.history_id
     base_id = f"{hid}_{task}_{interval_ms}" if interval_ms > 0 else f"{hid}_last_0"
+    source = target = None
+    if task in MIGRATION_TASKS:
+        # A migration step keeps a record of its own (the stop that follows
+        # on the source must not replace it: the scheduler reads both), with
+        # its two ends, as Pacemaker's controller records it.
+        base_id = f"{hid}_{task}_0"
+        meta = dict(request.meta)
+        source, target = meta.get("migrate_source"), meta.get("migrate_target")
     if task == "notify":
         # A notification has a record of its own (RSC_post_notify_start_0):
         # it must not take the place of the last start, promote... record.
@@ -157,6 +169,8 @@ def record_result(prepared: PreparedAction, result: ActionResult, ctx: RecordCon
         exit_reason=result.exit_reason or None,
         crm_feature_set=FEATURE_SET,
         operation_key=f"{hid}_{task}_{interval_ms}",
+        migrate_source=source,
+        migrate_target=target,
     )
     role = role_of(request)
     if not is_failure(task, interval_ms, result, role):

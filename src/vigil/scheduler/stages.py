@@ -53,7 +53,7 @@ from vigil.scheduler.unpack_history import unpack_history
 from vigil.scheduler.unpack_nodes import unpack_nodes
 from vigil.scheduler.unpack_resources import is_promotable_instance, unpack_resources
 from vigil.scheduler.variants.group import add_group_colocations
-from vigil.scheduler.working import Role, Work, WorkAction, WorkPrimitive
+from vigil.scheduler.working import Ord, OrdFlags, Role, Work, WorkAction, WorkPrimitive
 
 
 def schedule(cluster: Cluster, now: int, *, sanitized: bool = False) -> Transition:
@@ -192,6 +192,16 @@ def _is_scheduled(action: WorkAction) -> bool:
     return not action.optional and (action.runnable or action.pseudo)
 
 
+def _migration_makes_moot(before: WorkAction, flags: OrdFlags) -> bool:
+    """An ordering that only holds when ``before`` is not part of a live
+    migration, and it is (as Pacemaker leaves such inputs out of its graph)."""
+    if not before.migratable:
+        return False
+    if flags & Ord.IF_FIRST_UNMIGRATABLE:
+        return True
+    return flags == Ord.OPTIONAL and before.task == "stop"
+
+
 def top_rank(work: Work) -> dict[int, int]:
     """Each primitive, group and clone (by ``id()``) -> the place of its
     top-level resource in ``work.top``."""
@@ -233,8 +243,8 @@ def _transition(work: Work, view: ClusterView,
     )
     edges = set()
     for a in chosen:
-        for before, _flags in a.befores:
-            if id(before) in index:
+        for before, flags in a.befores:
+            if id(before) in index and not _migration_makes_moot(before, flags):
                 edges.add((index[id(before)], index[id(a)]))
     transition = Transition(
         actions=actions,

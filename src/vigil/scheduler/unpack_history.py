@@ -586,6 +586,10 @@ def _process_state(work: Work, node: WorkNode, rsc: WorkPrimitive, on_fail: OnFa
             rsc.stop_needed = True
     else:
         _inactive_here(rsc, node)
+    if rsc.role == Role.STOPPED and rsc.running_on and rsc.partial_migration_target is not None \
+            and rsc.partial_migration_source == node.name:
+        # Stopped on the source after its migrate_to: still active on the target.
+        rsc.role = Role.STARTED
 
 
 def _inactive_here(rsc: WorkPrimitive, node: WorkNode) -> None:
