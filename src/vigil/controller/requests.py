@@ -105,7 +105,7 @@ def find_op(prim: Primitive, task: str, interval_ms: int) -> Op | None:
             return op
     if task in ("migrate_to", "migrate_from"):
         # A "migrate" op configures both steps of a migration (as in Pacemaker).
-        return find_op(prim, "migrate", interval_ms)
+        return find_op(prim, "migrate", 0)
     return None
 
 

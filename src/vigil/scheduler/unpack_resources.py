@@ -229,4 +229,7 @@ def find_op(wrsc: WorkPrimitive, name: str, interval_ms: int) -> Op | None:
     for op in wrsc.ops:
         if op.name == name and op.interval_ms == interval_ms:
             return op
+    if name in ("migrate_to", "migrate_from"):
+        # A "migrate" op configures both steps of a migration (as in Pacemaker).
+        return find_op(wrsc, "migrate", 0)
     return None
