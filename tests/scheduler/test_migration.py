@@ -22,6 +22,7 @@ from tests.stop_context.cibs import NOW, History, NodeStatus, cib, primitive
 from vigil.formats.cib.dump import dump_cib
 from vigil.formats.cib.load import load_cib
 from vigil.model.cluster import Cluster
+from vigil.model.status import OpRecord
 from vigil.model.transition import Action, Transition
 from vigil.scheduler import schedule
 from vigil.simulator.steps import apply_transition
@@ -162,3 +163,42 @@ def test_pacemaker_reads_the_records_as_vigil_does(tmp_path: Path) -> None:
     assert pacemaker_lines(retargeted(), tmp_path) == lines(schedule(retargeted(), NOW))
     done = apply_transition(cluster, schedule(cluster, NOW), NOW)
     assert pacemaker_lines(done, tmp_path) == lines(schedule(done, NOW)) == []
+
+
+def migrating_when_the_source_was_lost() -> Cluster:
+    """migrate_to was recorded as pending on node1 (see the controller's
+    record_pending), and then node1 left the cluster; fencing is enabled."""
+    cluster, _ = half_migrated()
+    node1 = cluster.status.node("node1")
+    assert node1 is not None
+    def in_flight(op: OpRecord) -> OpRecord:
+        if op.operation != "migrate_to":
+            return op
+        return op._replace(call_id=-1, rc=193, op_status=-1, transition_magic=f"-1:193;{op.transition_key}")
+
+    histories = tuple(history._replace(ops=tuple(in_flight(op) for op in history.ops))
+                      for history in node1.resources)
+    xml = dump_cib(dataclasses.replace(cluster, status=dataclasses.replace(
+        cluster.status, nodes=tuple(dataclasses.replace(n, resources=histories) if n.uname == "node1" else n
+                                    for n in cluster.status.nodes))))
+    xml = xml.replace(b'name="stonith-enabled" value="false"', b'name="stonith-enabled" value="true"')
+    xml = xml.replace(b'in_ccm="true" crmd="online" join="member" expected="member">',
+                      b'in_ccm="false" crmd="offline" join="down" expected="member">', 1)
+    fencing = b'<primitive id="fencing" class="stonith" type="fence_dummy"/>'
+    xml = xml.replace(b"<resources>", b"<resources>" + fencing, 1)
+    lost, _ = load_cib(xml)
+    return lost
+
+
+def test_a_migrate_to_in_flight_on_a_lost_source_stops_the_resource_on_the_target() -> None:
+    lost = migrating_when_the_source_was_lost()
+    node1 = lost.status.node("node1")
+    assert node1 is not None and node1.in_ccm == "false"
+    transition = schedule(lost, NOW)
+    assert any(a.task == "stop" and a.resource == "vm" and a.node == "node2" for a in transition.actions)
+
+
+@needs_crm_simulate
+def test_pacemaker_also_stops_a_migration_in_flight_from_a_lost_source(tmp_path: Path) -> None:
+    lost = migrating_when_the_source_was_lost()
+    assert pacemaker_lines(lost, tmp_path) == lines(schedule(lost, NOW))

@@ -108,9 +108,11 @@ class AgentActions:
             return False
         if action.task == "stop":
             await self._cancel_monitors(run.cluster, prepared, action.resource, node)
-        result = await self.executor.run(prepared.request)
         key = self.recorder.transition_key(run.number, action.index, action.task, action.interval_ms,
                                            role_of(prepared.request))
+        if dict(action.meta).get("record_pending") == "true":
+            await self.recorder.record_pending(prepared, dict(action.meta), key)
+        result = await self.executor.run(prepared.request)
         expected = await self.recorder.record(prepared, result, dict(action.meta), key)
         if action.index in run.exhausted:
             self._gave_up(run, run.exhausted[action.index])

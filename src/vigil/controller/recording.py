@@ -184,6 +184,14 @@ def record_result(prepared: PreparedAction, result: ActionResult, ctx: RecordCon
     return Recorded(record, (failure,), delta, attributes, True, False)
 
 
+def pending_record(prepared: PreparedAction, ctx: RecordContext) -> OpRecord:
+    """The record of an action still running, as Pacemaker writes it for an
+    action with record-pending: call id -1, exit code 193, op-status pending.
+    Its result, recorded later under the same id, replaces it."""
+    result = ActionResult(prepared.request, OcfRc.UNKNOWN, ExecStatus.PENDING)
+    return record_result(prepared, result, ctx).record._replace(call_id=-1, exec_time_ms=0, queue_time_ms=0)
+
+
 def _failcount_delta(prepared: PreparedAction, result: ActionResult, ctx: RecordContext) -> int:
     task = prepared.request.action
     is_probe = task == "monitor" and prepared.request.interval_ms == 0
@@ -264,6 +272,26 @@ class Recorder:
     async def wait_all_stored(self) -> None:
         """Until every result that happened is in the store."""
         await self._all_stored.wait()
+
+    async def record_pending(self, prepared: PreparedAction, meta: dict[str, str],
+                             transition_key: str) -> None:
+        """Record an action as in flight before it runs (the scheduler asks for it on a
+        migrate_to: should the source be lost meanwhile, the next plan knows the
+        migration may have reached the target, and stops it there).
+
+        Best effort: a store that refuses only leaves the migration unrecorded
+        until its result, as before; the action still runs.
+        """
+        request = prepared.request
+        record = pending_record(prepared, RecordContext(-1, int(self.clock.time()), transition_key))
+        prim = prepared.placement.primitive
+        ref = ResourceRef(prepared.history_id, prim.cls, prim.provider, prim.type)
+        try:
+            await self.store.record_operation(request.node_name, ref, record, meta=meta, guard=self.guard)
+        except GuardLost:
+            raise
+        except StoreError as error:
+            self.health.failed(error, f"record {record.id} as pending on {request.node_name}")
 
     async def record(self, prepared: PreparedAction, result: ActionResult, meta: dict[str, str],
                      transition_key: str, *, counted: bool = True, call_id: int | None = None) -> bool:
