@@ -54,6 +54,9 @@ class Options:
     remove_after_stop: bool = False
     enable_startup_probes: bool = True
     priority_fencing_delay: str | None = None
+    # The nodes run a watchdog (SBD): fencing is possible without a fence
+    # device (Pacemaker's have-watchdog, set by its controller).
+    have_watchdog: bool = False
 
 
 def _score(value: str | None, default: int) -> int:
@@ -130,4 +133,5 @@ def unpack_options(config: Config, ctx: RuleContext, have_quorum: bool = True,
         remove_after_stop=is_true(raw.get("remove-after-stop"), False),
         enable_startup_probes=is_true(raw.get("enable-startup-probes"), True),
         priority_fencing_delay=raw.get("priority-fencing-delay"),
+        have_watchdog=is_true(raw.get("have-watchdog"), False),
     )

@@ -41,7 +41,13 @@ from vigil.scheduler.location import (
     apply_node_health,
     apply_stickiness,
 )
-from vigil.scheduler.ordering import apply_order_specs, config_orderings, internal_orderings, propagate
+from vigil.scheduler.ordering import (
+    apply_order_specs,
+    config_orderings,
+    internal_orderings,
+    propagate,
+    with_migration_equivalents,
+)
 from vigil.scheduler.probes import schedule_probes
 from vigil.scheduler.recheck import next_failure_expiry
 from vigil.scheduler.shutdown_lock import apply_shutdown_locks, mark_locked_stops, next_lock_expiry
@@ -53,7 +59,7 @@ from vigil.scheduler.unpack_nodes import unpack_nodes
 from vigil.scheduler.unpack_resources import is_promotable_instance, unpack_resources
 from vigil.scheduler.utilization import sort_for_placement
 from vigil.scheduler.variants.group import add_group_colocations
-from vigil.scheduler.working import Role, Work, WorkAction, WorkPrimitive
+from vigil.scheduler.working import Ord, OrdFlags, Role, Work, WorkAction, WorkPrimitive
 
 
 def schedule(cluster: Cluster, now: int, *, sanitized: bool = False) -> Transition:
@@ -117,7 +123,7 @@ def run_stages(cluster: Cluster, now: int, *, sanitized: bool = False,
     handle_config_changes(work)                          # 5
     sort_for_placement(work)                             # 6
     tracer.assign_all(work)
-    specs = config_orderings(work) + internal_orderings(work)  # 7
+    specs = with_migration_equivalents(config_orderings(work) + internal_orderings(work))  # 7
     specs += schedule_probes(work)
     create_actions(work)                                 # 8
     schedule_fencing(work)                               # 9
@@ -204,6 +210,16 @@ def _is_scheduled(action: WorkAction) -> bool:
     return not action.optional and (action.runnable or action.pseudo)
 
 
+def _migration_makes_moot(before: WorkAction, flags: OrdFlags) -> bool:
+    """An ordering that only holds when ``before`` is not part of a live
+    migration, and it is (as Pacemaker leaves such inputs out of its graph)."""
+    if not before.migratable:
+        return False
+    if flags & Ord.IF_FIRST_UNMIGRATABLE:
+        return True
+    return flags == Ord.OPTIONAL and before.task == "stop"
+
+
 def top_rank(work: Work) -> dict[int, int]:
     """Each primitive, group and clone (by ``id()``) -> the place of its
     top-level resource in ``work.top``."""
@@ -245,8 +261,8 @@ def _transition(work: Work, view: ClusterView,
     )
     edges = set()
     for a in chosen:
-        for before, _flags in a.befores:
-            if id(before) in index:
+        for before, flags in a.befores:
+            if id(before) in index and not _migration_makes_moot(before, flags):
                 edges.add((index[id(before)], index[id(a)]))
     transition = Transition(
         actions=actions,

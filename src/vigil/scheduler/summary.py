@@ -9,6 +9,7 @@ The same words as ``crm_simulate``, so the two can be compared line by line.
 from __future__ import annotations
 
 from vigil.model.transition import SummaryLine
+from vigil.scheduler.migration import migrating_start
 from vigil.scheduler.variants.primitive import find_actions
 from vigil.scheduler.working import Role, Work, WorkAction, WorkPrimitive
 
@@ -105,6 +106,8 @@ def _resource_lines(work: Work, rsc: WorkPrimitive) -> list[SummaryLine]:
     if role == next_role:
         if nxt is None:
             return []
+        if current is not None and migrating_start(rsc, nxt) is not None:
+            return [_item(rsc, "Migrate", current, nxt, start)]
         if rsc.reload_node is not None:
             return [_item(rsc, "Reload", current, nxt, start or _reload(rsc))]
         if start is None or start.optional:

@@ -19,6 +19,12 @@ from vigil.scheduler.digests import compare_digests
 from vigil.scheduler.failcounts import effective_failcount, raw_failcount
 from vigil.scheduler.location import ban, ban_everywhere, ban_target, resource_node_score
 from vigil.scheduler.shutdown_lock import unpack_shutdown_lock
+from vigil.scheduler.unpack_migration import (
+    migrate_from_failed,
+    migrate_to_failed,
+    migrate_to_pending,
+    migrate_to_succeeded,
+)
 from vigil.scheduler.unpack_nodes import fence_node
 from vigil.scheduler.unpack_resources import find_op, is_promotable_instance, new_clone_instance, target_role
 from vigil.scheduler.variants.primitive import PRIMITIVE
@@ -221,7 +227,7 @@ def _unpack_resource_history(work: Work, node: WorkNode, history: ResourceHistor
         return
     saved_role = rsc.role
     rsc.role = Role.UNKNOWN
-    replay = _Replay(work, node, rsc)
+    replay = _Replay(work, node, rsc, history.id)
     ops = sort_ops(history.ops)
     for op in ops:
         replay.apply(op)
@@ -334,10 +340,12 @@ def _record_active_recurring(rsc: WorkPrimitive, node: WorkNode, ops: list[OpRec
 class _Replay:
     """Replays one node's history of one resource, operation by operation."""
 
-    def __init__(self, work: Work, node: WorkNode, rsc: WorkPrimitive) -> None:
+    def __init__(self, work: Work, node: WorkNode, rsc: WorkPrimitive, history_id: str) -> None:
         self.work = work
         self.node = node
         self.rsc = rsc
+        # The id the history is recorded under (a migration's other end is found by it).
+        self.history_id = history_id
         self.on_fail = OnFail.IGNORE
         self.last_failure: OpRecord | None = None
 
@@ -374,6 +382,8 @@ class _Replay:
                 _set_active(rsc)
             elif op.operation == "promote":
                 rsc.role = Role.PROMOTED
+            elif op.operation == "migrate_to":
+                migrate_to_pending(self.work, node, rsc, op, _required_stop)
             return
         if status == ExecStatus.DONE:
             self._update_state(op, rc, maskable)
@@ -518,8 +528,7 @@ class _Replay:
                 clear = True
             rsc.role = Role.UNPROMOTED
         elif task == "migrate_to":
-            if rsc.role < Role.STARTED:
-                rsc.role = Role.STARTED
+            migrate_to_succeeded(self.work, self.node, rsc, self.history_id, op, _add_running)
         elif rsc.role < Role.STARTED:
             _set_active(rsc)
         if clear and self.on_fail in (OnFail.BLOCK, OnFail.IGNORE, OnFail.DEMOTE, OnFail.RECOVER,
@@ -536,6 +545,10 @@ class _Replay:
         task = op.operation
         if task == "stop":
             ban(rsc, node.name)
+        elif task == "migrate_to":
+            migrate_to_failed(self.work, node, rsc, self.history_id, op, _add_running)
+        elif task == "migrate_from":
+            migrate_from_failed(self.work, node, rsc, self.history_id, op, _add_running)
         elif task == "promote":
             rsc.role = Role.PROMOTED
         elif task == "demote":
@@ -605,6 +618,10 @@ def _process_state(work: Work, node: WorkNode, rsc: WorkPrimitive, on_fail: OnFa
             rsc.stop_needed = True
     else:
         _inactive_here(rsc, node)
+    if rsc.role == Role.STOPPED and rsc.running_on and rsc.partial_migration_target is not None \
+            and rsc.partial_migration_source == node.name:
+        # Stopped on the source after its migrate_to: still active on the target.
+        rsc.role = Role.STARTED
 
 
 def _inactive_here(rsc: WorkPrimitive, node: WorkNode) -> None:
@@ -647,6 +664,12 @@ def _react_to_failure(work: Work, node: WorkNode, rsc: WorkPrimitive, on_fail: O
             _existing_or_new_stop(work, rsc.container, node.name).optional = False
         elif active:
             _existing_or_new_stop(work, rsc, node.name).optional = False
+
+
+def _required_stop(work: Work, rsc: WorkPrimitive, node: str) -> WorkAction:
+    stop = _existing_or_new_stop(work, rsc, node)
+    stop.optional = False
+    return stop
 
 
 def _existing_or_new_stop(work: Work, rsc: WorkPrimitive, node: str) -> WorkAction:

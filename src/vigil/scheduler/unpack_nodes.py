@@ -178,7 +178,7 @@ def _online_with_fencing(work: Work, node: WorkNode, state: NodeState) -> bool:
     elif not crmd_online:
         fence_node(work, node, "peer process is no longer available")
     elif do_terminate:
-        fence_node(work, node, "termination was requested")
+        fence_node(work, node, "fencing was requested")  # current Pacemaker's words
     elif join == "member":
         pass
     elif join in ("pending", "down", ""):

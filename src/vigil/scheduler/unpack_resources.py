@@ -26,6 +26,8 @@ def unpack_resources(work: Work) -> None:
     config = work.cluster.config
     work.enable_unfencing = unfencing_enabled(config)
     top: list[WorkResource] = []
+    if work.options.have_watchdog:
+        work.have_stonith_resource = True  # watchdog self-fencing counts as a fencing device
     for rsc in config.resources:
         if isinstance(rsc, Primitive):
             top.append(_add_primitive(work, rsc, None))
@@ -166,6 +168,7 @@ def _unpack_primitive(work: Work, prim: Primitive, parent: WorkGroup | WorkClone
             wrsc.failure_timeout_s = 0
     wrsc.priority = _score(meta.get("priority"), 0)
     wrsc.multiple_active = meta.get("multiple-active", "stop_start")
+    wrsc.allow_migrate = is_true(meta.get("allow-migrate"), False)
     _unpack_requires(work, wrsc)
     unpack_resource_utilization(work, wrsc)
     wrsc.next_role = target_role(meta, is_promotable_instance(wrsc))
@@ -235,4 +238,7 @@ def find_op(wrsc: WorkPrimitive, name: str, interval_ms: int) -> Op | None:
     for op in wrsc.ops:
         if op.name == name and op.interval_ms == interval_ms:
             return op
+    if name in ("migrate_to", "migrate_from"):
+        # A "migrate" op configures both steps of a migration (as in Pacemaker).
+        return find_op(wrsc, "migrate", 0)
     return None

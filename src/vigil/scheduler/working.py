@@ -71,6 +71,14 @@ class Ord:
     GRAPH_ONLY = 1 << 12
     # Counts towards a minimum of runnable "first" actions (clone-min).
     ONE_OR_MORE = 1 << 13
+    # Live migration (see migration): "first" cannot run unless "then" can
+    # still be part of the migration, and is required when "then" is.
+    UNMIGRATABLE_THEN_BLOCKS = 1 << 14
+    # Shapes the graph only when "first" is not part of a migration.
+    IF_FIRST_UNMIGRATABLE = 1 << 15
+    # When "first" (a migrate_from) cannot run, "then" (the start it stands
+    # for) is no longer part of a migration and becomes a real start.
+    FIRST_ELSE_THEN = 1 << 16
 
 
 # (fail-count, newest last-failure time) of one resource on one node.
@@ -155,6 +163,11 @@ class WorkAction:
     reason: str | None = None
     needs: str = "nothing"  # nothing | quorum | fencing
     implied_by_stonith: bool = False
+    # Part of a live migration still possible (Pacemaker's "migratable"
+    # flag): cleared as orderings rule the migration out.
+    migratable: bool = False
+    # A stop that ends a dangling migration (it implies nothing after it).
+    migration_abort: bool = False
     print_always: bool = False
     name: str | None = None  # for rsc-less actions (stonith, pseudo)
     # Runnable only when enough of the actions before it are (clone-min).
@@ -236,6 +249,14 @@ class WorkPrimitive:
     # The node a shutdown lock keeps it on, and since when (see shutdown_lock).
     lock_node: str | None = None
     lock_time: int = 0
+    # allow-migrate: moved by migrate_to/migrate_from instead of stop/start.
+    allow_migrate: bool = False
+    # A migration the history shows begun (migrate_to done, migrate_from
+    # not yet): its source and target, which may continue it.
+    partial_migration_source: str | None = None
+    partial_migration_target: str | None = None
+    # Sources of completed migrations that were never stopped there.
+    dangling_migrations: list[str] = field(default_factory=list)
     # Old-style container: this resource runs inside ``container``, which is
     # restarted when it fails ("fillers" are the resources inside).
     container: WorkPrimitive | None = None

@@ -341,17 +341,21 @@ def create_clone_actions(work: Work, clone: WorkClone) -> None:
     unless an instance starts or stops."""
     for instance in clone.instances:
         instance.variant.create_actions(work, instance)
-    active = starting = stopping = False
+    active = starting = stopping = restarting = False
     for prim in clone.primitives():
         if prim.running_on:
             active = True
+        prim_starting = prim_stopping = False
         for action in prim.actions:
             if action.optional or not (action.pseudo or action.runnable):
                 continue
             if action.task == "stop":
-                stopping = True
+                prim_stopping = True
             elif action.task == "start" and action.runnable:
-                starting = True
+                prim_starting = True
+        starting |= prim_starting
+        stopping |= prim_stopping
+        restarting |= prim_starting and prim_stopping
     created: dict[str, WorkAction] = {}
     for task, optional, runnable in (
         ("start", not starting, True),
@@ -364,6 +368,9 @@ def create_clone_actions(work: Work, clone: WorkClone) -> None:
         action.optional = optional
         action.runnable = runnable
         created[task] = action
+    # Its stop does not rule out the migration of what must stop before it
+    # unless an instance restarts.
+    created["stop"].migratable = not restarting
     if clone.promotable:
         created.update(create_promotable_pseudo_actions(work, clone))
         reset_instance_priorities(clone)

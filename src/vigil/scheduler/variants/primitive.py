@@ -24,6 +24,12 @@ from vigil.scheduler.colocation import (
     has_influence,
     own_node_scores,
 )
+from vigil.scheduler.migration import (
+    abort_dangling_migrations,
+    create_migration_actions,
+    plan_migration,
+    skip_stop_for_partial,
+)
 from vigil.scheduler.nodes import sorted_nodes
 from vigil.scheduler.unfencing import order_vs_unfencing
 from vigil.scheduler.utilization import (
@@ -89,7 +95,8 @@ def resource_action(work: Work, rsc: WorkPrimitive, task: str, node: str | None,
 
 
 def needs_for(rsc: WorkPrimitive, task: str) -> str:
-    if task not in ("start", "promote"):
+    # A migration needs what the start it stands for needs.
+    if task not in ("start", "promote", "migrate_to", "migrate_from"):
         return "nothing"
     if rsc.needs_fencing:
         return "fencing"
@@ -146,7 +153,10 @@ def stop_resource(work: Work, rsc: WorkPrimitive, optional: bool) -> None:
         if rsc.stop_unexpected and rsc.restarting and rsc.next_role > Role.STOPPED \
                 and rsc.assigned == node:
             continue
-        stop = resource_action(work, rsc, "stop", node, optional)
+        partial = skip_stop_for_partial(rsc, node)
+        if partial:
+            continue  # the migration to this node continues
+        stop = resource_action(work, rsc, "stop", node, optional and partial is None)
         if rsc.assigned is None:
             stop.set_reason("node availability", overwrite=True)
         elif rsc.restarting and rsc.stop_unexpected:
@@ -271,13 +281,19 @@ def create_primitive_actions(work: Work, rsc: WorkPrimitive) -> None:
     need_stop = False
     need_promote = False
     is_moving = False
+    abort_dangling_migrations(work, rsc, _make_action)
     if current is not None and rsc.assigned is not None and current != rsc.assigned \
             and rsc.next_role >= Role.STARTED:
         is_moving = True
         need_stop = True
     clean_active = [n for n in rsc.running_on if not work.nodes[n].unclean]
     active_count = len(rsc.running_on) if rsc.needs_fencing else len(clean_active)
-    if active_count > 1:
+    migrate, partial = plan_migration(work, rsc, current, is_moving, len(rsc.running_on))
+    if partial:
+        # A migration found half done: continued, or given up (stopped everywhere).
+        need_stop = True
+        rsc.stop_unexpected = False
+    elif active_count > 1:
         if rsc.multiple_active == "stop_start":
             need_stop = True
         elif rsc.multiple_active == "stop_unexpected":
@@ -306,6 +322,12 @@ def create_primitive_actions(work: Work, rsc: WorkPrimitive) -> None:
     _schedule_restart(work, rsc, current, need_stop, need_promote)
     _schedule_role_transition(work, rsc)
     create_recurring_actions(work, rsc)
+    if migrate and current is not None:
+        create_migration_actions(work, rsc, current, _make_action)
+
+
+def _make_action(work: Work, rsc: WorkPrimitive, task: str, node: str | None, optional: bool) -> WorkAction:
+    return resource_action(work, rsc, task, node, optional)
 
 
 def create_recurring_actions(work: Work, rsc: WorkPrimitive) -> None:
@@ -508,6 +530,11 @@ def current_node(work: Work, rsc: WorkPrimitive) -> str | None:
     its fencing otherwise)."""
     if not rsc.running_on:
         return None
+    if rsc.partial_migration_source is not None:
+        # Half migrated: it is where the migration started.
+        if rsc.partial_migration_source in rsc.running_on:
+            return rsc.partial_migration_source
+        return rsc.running_on[0]
     if not rsc.needs_fencing:
         for name in rsc.running_on:
             node = work.nodes[name]
