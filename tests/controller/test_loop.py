@@ -9,8 +9,12 @@ sleeps, and each test takes milliseconds.  What only a real process shows
 from __future__ import annotations
 
 import asyncio
+import logging
+
+import pytest
 
 from tests.controller.scripted import NODE, scripted_controller
+from vigil.admin.intake import install, parse_config, with_node
 from vigil.events.model import RecoveryExhausted
 from vigil.model.activity import MonitorKey
 from vigil.model.results import OcfRc
@@ -109,6 +113,35 @@ def test_migration_threshold_counts_down_and_the_last_stop_is_final() -> None:
             assert cluster.ran("web", "start")[-1][2]["start_reason"] == "initial"
 
     asyncio.run(scenario())
+
+
+def test_a_definition_change_clears_a_failure_once_with_its_last_failure_record(
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+
+    async def scenario() -> None:
+        async with scripted_controller(one_resource(threshold=3)) as cluster:
+            cluster.executor.script("web", "monitor", interval_ms=10_000, rc=OcfRc.NOT_RUNNING, times=1)
+            await cluster.advance(10)
+            await cluster.until("web recovered", lambda: len(cluster.ran("web", "start")) == 2)
+            await cluster.settle()
+            assert await cluster.failcount("web") == 1
+            changed, _ = parse_config(one_resource(threshold=3).replace(
+                "meta:", "params: {state: /tmp/vigil-test-changed}\n    meta:").encode(), "test.yaml")
+            await install(cluster.store, with_node(changed, NODE))
+            await cluster.until("web restarted", lambda: len(cluster.ran("web", "start")) == 3)
+            await cluster.settle()
+            await cluster.advance(30)
+            await cluster.settle()
+            assert await cluster.failcount("web") == 0
+            history = next(h for h in (await cluster.node()).resources if h.id == "web")
+            assert "web_last_failure_0" not in {op.id for op in history.ops}
+
+    asyncio.run(scenario())
+    # Planned once: not again on every later plan (the controller gave up after three before).
+    clears = [r for r in caplog.records if r.getMessage() == "cleared the fail-count of web on node1"]
+    assert len(clears) == 1
+    assert not [r for r in caplog.records if "cannot reach its goal" in r.getMessage()]
 
 
 def test_an_expired_failure_timeout_brings_a_given_up_resource_back_by_the_timer() -> None:

@@ -137,6 +137,10 @@ class AgentActions:
         placement = run.primitives.find(action.resource)
         history_id = placement.history_id(action.resource) if placement else action.resource
         await self.store.clear_failcount(action.node, history_id, guard=self.recorder.guard)
+        # The last-failure record goes too, as Pacemaker's controller erases it: a failure whose
+        # definition changed would otherwise ask for this clearing again on every plan.
+        await self.store.forget_operations(action.node, history_id, [f"{history_id}_last_failure_0"],
+                                           guard=self.recorder.guard)
         log.info("cleared the fail-count of %s on %s", history_id, action.node)
         return True
 

@@ -157,11 +157,13 @@ def _anonymous_clone(work: Work, rsc: WorkPrimitive) -> WorkClone | None:
 
 
 def _first_location(instance: WorkPrimitive | WorkGroup) -> str | None:
-    """The first node where ``instance`` is active, else where one of its
-    primitives is starting; None if neither."""
-    if instance.running_on:
-        return instance.running_on[0]
+    """The first node where a primitive of ``instance`` (in member order) is
+    active or starting; None if none is.  Asked of the members, not of a
+    cloned group's own list, which leaves out the nodes an unmanaged member
+    runs on while they are offline (as Pacemaker's does)."""
     for prim in instance.primitives():
+        if prim.running_on:
+            return prim.running_on[0]
         if prim.pending_node is not None:
             return prim.pending_node
     return None

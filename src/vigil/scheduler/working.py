@@ -227,6 +227,9 @@ class WorkPrimitive:
     known_on: set[str] = field(default_factory=set)
     allowed: dict[str, int] = field(default_factory=dict)
     assigned: str | None = None
+    # The score its node had when it was placed there (Pacemaker keeps a copy
+    # of the node): what a mandatory colocation with a role of its clone adds.
+    assigned_score: int = 0
     provisional: bool = True
     allocating: bool = False
     merging: bool = False

@@ -58,6 +58,7 @@ import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -304,14 +305,21 @@ class _Link:
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self.mode == "drop":
-            writer.close()
+            _reset(writer)
             return
+        self.writers.add(writer)  # a drop while the upstream connects must end it too
         try:
             up_reader, up_writer = await asyncio.open_connection(*self.upstream)
         except OSError:
+            self.writers.discard(writer)
             writer.close()  # the member is down: the client sees the connection end, as with no proxy
             return
-        self.writers.update((writer, up_writer))
+        if self.dropped() or writer.is_closing():  # cut while it connected: it never passes
+            self.writers.discard(writer)
+            writer.close()
+            up_writer.close()
+            return
+        self.writers.add(up_writer)
         pumps = [asyncio.ensure_future(self._pump(reader, up_writer)),
                  asyncio.ensure_future(self._pump(up_reader, writer))]
         self.tasks.update(pumps)
@@ -324,6 +332,9 @@ class _Link:
             for each in (writer, up_writer):
                 self.writers.discard(each)
                 each.close()
+
+    def dropped(self) -> bool:
+        return self.mode == "drop"
 
     async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(OSError, asyncio.IncompleteReadError):
@@ -340,12 +351,11 @@ class _Link:
         if mode == "blackhole":
             self.gate.clear()
             if self.server is None:
-                await self.listen()  # after a drop: accept again, forward nothing
+                await self.listen()  # after close(): accept again, forward nothing
             return
         if mode == "drop":
-            if self.server is not None:
-                self.server.close()  # refuse new connections (RST)
-                self.server = None
+            # The listener stays open and resets every new connection at once: closing it would
+            # race with connections being accepted (asyncio then leaks their sockets).
             for writer in list(self.writers):
                 writer.close()  # end every open connection, both sides
             self.writers.clear()
@@ -359,6 +369,23 @@ class _Link:
 
     async def close(self) -> None:
         await self.set_mode("drop")
+        if self.server is not None:
+            self.server.close()
+            self.server = None
+        # Connections accepted just before the listener closed have their handler still to run:
+        # let it run (it sees the drop and resets them) before the hub's loop stops.
+        await asyncio.sleep(0.05)
+        for writer in list(self.writers):
+            writer.close()
+
+
+def _reset(writer: asyncio.StreamWriter) -> None:
+    """Close a connection with a TCP reset, as a refused connection looks to the client."""
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.close()
 
 
 class ProxyHub:

@@ -495,6 +495,8 @@ def _finalize(work: Work, rsc: WorkPrimitive, chosen: str | None, force: bool,
             chosen = None
     rsc.provisional = False
     rsc.assigned = chosen
+    if chosen is not None:
+        rsc.assigned_score = _score_when_placed(work, rsc, chosen, force)
     if chosen is None and not stop_if_fail:
         return
     if chosen is None:
@@ -507,6 +509,16 @@ def _finalize(work: Work, rsc: WorkPrimitive, chosen: str | None, force: bool,
         return
     work.nodes[chosen].num_resources += 1
     consume(work.nodes[chosen], rsc)
+
+
+def _score_when_placed(work: Work, rsc: WorkPrimitive, node: str, force: bool) -> int:
+    """The score of ``node`` as ``rsc`` is placed there: its own score for
+    it, or for a forced placement (an unmanaged resource kept where it runs)
+    the node's plain score, -INFINITY when it cannot run resources."""
+    if not force:
+        return rsc.allowed.get(node, -INFINITY)
+    state = work.nodes[node]
+    return 0 if state.online and not state.shutdown else -INFINITY
 
 
 def place_nowhere(work: Work, rsc: WorkPrimitive) -> None:

@@ -296,7 +296,9 @@ def update_dependent_with_promotable(work: Work, clone: WorkClone, dependent: Wo
     will be; a mandatory one (unless both sides are Promoted) limits it to
     those nodes, adding the clone's own scores there."""
     attribute = coloc.node_attribute or "#uname"
-    affected: list[str] = []
+    # Each node with an instance in that role, and the score that node had
+    # when the instance was placed there (the last such instance's).
+    affected: dict[str, int] = {}
     for instance in clone.instances:
         node = _instance_node(instance)
         if node is None or instance.variant.state(instance, False) != coloc.primary_role:
@@ -306,15 +308,23 @@ def update_dependent_with_promotable(work: Work, clone: WorkClone, dependent: Wo
             for name in list(dependent.allowed):
                 if _same(_attr(work, name, attribute), value):
                     dependent.allowed[name] = add(dependent.allowed[name], coloc.score)
-        affected.append(node)
+        affected[node] = _score_when_placed(instance, node)
     if coloc.score >= INFINITY and (coloc.dependent_role != Role.PROMOTED
                                     or coloc.primary_role != Role.PROMOTED):
         for name in list(dependent.allowed):
             if name not in affected:
                 dependent.allowed[name] = -INFINITY
             else:
-                dependent.allowed[name] = add(dependent.allowed[name],
-                                              clone.allowed.get(name, -INFINITY))
+                dependent.allowed[name] = add(dependent.allowed[name], affected[name])
+
+
+def _score_when_placed(instance: Instance, node: str) -> int:
+    """The score ``node`` had when the instance (a cloned group: its first
+    member placed there) was placed on it."""
+    for prim in instance.primitives():
+        if prim.assigned == node:
+            return prim.assigned_score
+    return 0
 
 
 def update_promotable_dependent_priority(work: Work, clone: WorkClone, dependent: WorkPrimitive,

@@ -337,7 +337,14 @@ def first_command(lab: LabCluster, step: Step, cli: str, target: str) -> str:
             lab.generations[step.resource] = lab.generations.get(step.resource, 0) + 1
             what = f"{step.resource} generation {lab.generations[step.resource]}"
         lab.write_configuration()
+        t0 = time.monotonic()
         command(lab, cli, "config", "load", str(lab.paths.config_file))
+        if step.resource != "X":
+            # A definition change clears the fail-counts of failures whose operation it changed
+            # (Pacemaker's digest rule, which the lab does not recompute): for the fail-count
+            # audit, a cleanup that may or may not have cleared them.
+            lab.event(CLEANUP, "", rsc=step.resource, members=step.resource, t0=t0, failed="1",
+                      why="definition change")
         return f"config: {what} (via {cli})"
     raise LabError(f"not an operator action: {step.kind}")
 
