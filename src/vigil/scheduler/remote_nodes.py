@@ -19,12 +19,12 @@ the online state (stage 3), and what placing a connection means (stage 6).
 
 from __future__ import annotations
 
-from vigil.model.config import Config, Group, NvSet, Op, Primitive
-from vigil.model.node_attributes import configured_attributes
-from vigil.model.config import Node
-from vigil.model.status import NodeState
 from vigil.model.booleans import is_true
+from vigil.model.config import Config, Group, Node, NvSet, Op, Primitive
 from vigil.model.isodate import parse_interval_ms
+from vigil.model.node_attributes import configured_attributes
+from vigil.model.scores import INFINITY
+from vigil.model.status import NodeState
 from vigil.scheduler.working import Role, Work, WorkNode, WorkPrimitive
 
 REMOTE_AGENT = ("ocf", "pacemaker", "remote")
@@ -67,10 +67,12 @@ def guest_connection(prim: Primitive, taken: set[str]) -> Primitive | None:
     ops = [Op(id=f"{name}-monitor-interval-30s", name="monitor", interval_ms=30_000, timeout_ms=30_000)]
     timeout = meta.get("remote-connect-timeout", "60s")
     try:
-        ops.append(Op(id=f"{name}-start-interval-0", name="start", interval_ms=0,
-                      timeout_ms=parse_interval_ms(timeout)))
+        start_timeout_ms = parse_interval_ms(timeout)
     except ValueError:
-        pass
+        start_timeout_ms = None  # an unreadable timeout: the default start op
+    if start_timeout_ms is not None:
+        ops.append(Op(id=f"{name}-start-interval-0", name="start", interval_ms=0,
+                      timeout_ms=start_timeout_ms))
     return Primitive(
         id=name, cls="ocf", provider="pacemaker", type="remote",
         params=(NvSet(f"{name}-instance_attributes", tuple(params)),) if params else (),
@@ -254,3 +256,45 @@ def connection_assigned(work: Work, conn: WorkPrimitive) -> None:
             node.unclean = False
     else:
         node.shutdown = True
+
+
+def avoid_remote_nodes(work: Work) -> None:
+    """Stage 4: connections and fence devices never run on a remote or
+    guest node, nor does a guest's container (no nesting); a resource whose
+    ``container`` is a connection, or a container holding a guest node,
+    runs on that node rather than beside its container."""
+    if not work.have_remote_nodes:
+        return
+    remote = [node.name for node in work.nodes.values() if node.type == "remote"]
+    for rsc in work.rscs.values():
+        avoid = rsc.is_remote_connection or rsc.is_fence_device
+        if rsc.is_remote_connection and rsc.container is not None:
+            _ban_nodes(rsc.container, remote)
+        if avoid:
+            _ban_nodes(rsc, remote)
+    for rsc in work.rscs.values():
+        target = guest_target(rsc)
+        if target is None:
+            continue
+        for name in list(rsc.allowed):
+            if name != target.id:
+                rsc.allowed[name] = -INFINITY
+
+
+def guest_target(rsc: WorkPrimitive) -> WorkPrimitive | None:
+    """For a resource told to run in a ``container`` that is a remote node
+    (the connection, or the container of a guest): that node's connection."""
+    container = rsc.container
+    if container is None or rsc.is_remote_connection:
+        return None
+    if container.is_remote_connection:
+        return container
+    for filler in container.fillers:
+        if filler.is_remote_connection:
+            return filler
+    return None
+
+
+def _ban_nodes(rsc: WorkPrimitive, names: list[str]) -> None:
+    for name in names:
+        rsc.allowed[name] = -INFINITY

@@ -42,6 +42,8 @@ from vigil.scheduler.location import (
 from vigil.scheduler.ordering import apply_order_specs, config_orderings, internal_orderings, propagate
 from vigil.scheduler.probes import schedule_probes
 from vigil.scheduler.recheck import next_failure_expiry
+from vigil.scheduler.remote_nodes import avoid_remote_nodes
+from vigil.scheduler.remote_ordering import remote_orderings
 from vigil.scheduler.summary import summarize_by_top
 from vigil.scheduler.tickets import apply_tickets
 from vigil.scheduler.unpack_history import unpack_history
@@ -105,6 +107,7 @@ def run_stages(cluster: Cluster, now: int, *, sanitized: bool = False,
     add_group_colocations(work)
     apply_tickets(work)
     apply_locations(work)
+    avoid_remote_nodes(work)
     apply_stickiness(work)
     apply_failure_thresholds(work)
     handle_config_changes(work)                          # 5
@@ -112,6 +115,7 @@ def run_stages(cluster: Cluster, now: int, *, sanitized: bool = False,
     specs = config_orderings(work) + internal_orderings(work)  # 7
     specs += schedule_probes(work)
     create_actions(work)                                 # 8
+    specs += remote_orderings(work)
     schedule_fencing(work)                               # 9
     apply_order_specs(work, specs)                       # 10
     propagate(work)
@@ -136,8 +140,9 @@ def placement_order(work: Work) -> list[WorkResource]:
     connection goes), then the rest, each group in ``work.top`` order."""
     if not work.have_remote_nodes:
         return list(work.top)
-    connections = [r for r in work.top if isinstance(r, WorkPrimitive) and r.is_remote_connection]
-    return connections + [r for r in work.top if r not in connections]
+    connection_ids = {rsc.id for rsc in work.rscs.values() if rsc.is_remote_connection}
+    connections = [r for r in work.top if r.id in connection_ids]
+    return connections + [r for r in work.top if r.id not in connection_ids]
 
 
 def create_actions(work: Work) -> None:

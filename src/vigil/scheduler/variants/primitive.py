@@ -25,7 +25,7 @@ from vigil.scheduler.colocation import (
     own_node_scores,
 )
 from vigil.scheduler.nodes import sorted_nodes
-from vigil.scheduler.remote_nodes import connection_assigned
+from vigil.scheduler.remote_nodes import connection_assigned, guest_target, is_guest
 from vigil.scheduler.working import (
     Ord,
     OrderTuple,
@@ -104,7 +104,7 @@ def update_runnable(work: Work, action: WorkAction) -> None:
     if node is None:
         action.runnable = False
         return
-    if not node.online:
+    if not node.online and (not is_guest(node) or node.remote_requires_reset):
         action.runnable = False
         return
     if node.pending:
@@ -522,7 +522,7 @@ def primitive_orderings(rsc: WorkPrimitive) -> list[OrderTuple]:
         # first), start before promote.
         specs.append((rsc, "demote", rsc, "stop", Ord.PROMOTED_IMPLIES_FIRST))
         specs.append((rsc, "start", rsc, "promote", Ord.RUNNABLE_LEFT))
-    if rsc.container is not None:
+    if rsc.container is not None and guest_target(rsc) is None:
         specs.append((rsc.container, "start", rsc, "start", Ord.IMPLIES_THEN | Ord.RUNNABLE_LEFT))
         specs.append((rsc, "stop", rsc.container, "stop", Ord.IMPLIES_FIRST))
     return specs
