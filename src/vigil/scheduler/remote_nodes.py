@@ -147,7 +147,7 @@ def link_connections(work: Work) -> None:
                 pass
         if rsc.container is None:
             node.unclean = work.options.startup_fencing
-            node.unseen = True
+            node.unseen = not node.has_state
         else:
             node.attrs["#kind"] = "container"
 
@@ -169,7 +169,10 @@ def ready_for_history(work: Work, node: WorkNode) -> bool:
 
 def note_remote_fenced(node: WorkNode, state: NodeState) -> None:
     """First pass over the status: whether the remote node was fenced since
-    its connection was lost (``node_fenced``)."""
+    its connection was lost (``node_fenced``).  Its status entry also means
+    it has been seen: fencing it for a lost connection is not revoked when
+    the connection is placed again."""
+    node.has_state = True
     try:
         node.remote_was_fenced = int(state.node_fenced or "0") > 0
     except ValueError:

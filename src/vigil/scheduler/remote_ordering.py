@@ -62,7 +62,9 @@ def remote_orderings(work: Work) -> list[OrderSpec]:
     specs: list[OrderSpec] = []
     if not work.have_remote_nodes:
         return specs
-    for action in list(work.actions):
+    # Newest first, as Pacemaker keeps its actions: the first reason found
+    # to fence a node is the one reported.
+    for action in list(reversed(work.actions)):
         # Only a primitive's actions run on a node (work.rscs holds them all).
         rsc = work.rscs.get(action.rsc.id) if action.rsc is not None else None
         if rsc is None or rsc is not action.rsc:

@@ -32,6 +32,7 @@ from vigil.model.transition import Action, ClusterView, NodeView, ResourceView, 
 from vigil.scheduler.colocation import unpack_colocations
 from vigil.scheduler.config_changes import cancel_reloads_of_restarted, handle_config_changes
 from vigil.scheduler.context import attach_stop_context
+from vigil.scheduler.discovery import apply_exclusive_discovery
 from vigil.scheduler.fencing import schedule_fencing
 from vigil.scheduler.location import (
     apply_failure_thresholds,
@@ -109,6 +110,7 @@ def run_stages(cluster: Cluster, now: int, *, sanitized: bool = False,
     apply_locations(work)
     avoid_remote_nodes(work)
     apply_stickiness(work)
+    apply_exclusive_discovery(work)
     apply_failure_thresholds(work)
     handle_config_changes(work)                          # 5
     tracer.assign_all(work)                              # 6

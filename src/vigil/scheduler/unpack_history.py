@@ -98,6 +98,13 @@ def op_on_fail(work: Work, rsc: WorkPrimitive, task: str, interval_ms: int) -> t
         value = resolve_nvsets(work.cluster.config.op_defaults, ctx).get("on-fail")
     if value is not None and task == "stop" and value.lower() not in ("block", "fence", "ignore", "stop"):
         value = None
+    if value is None and _drops_remote_connection(rsc, task, interval_ms):
+        # Losing an established connection leaves the node's resources in an
+        # unknown state: the remote node is fenced (an unmanaged connection
+        # is only stopped).
+        if not rsc.managed:
+            return OnFail.STOP, Role.STOPPED
+        return OnFail.RESET_REMOTE, Role.STOPPED if rsc.remote_reconnect_s else Role.STARTED
     fail_role = Role.STARTED
     result: OnFail | None = _ON_FAIL_WORDS.get(value.lower()) if value else None
     if result == OnFail.RESTART_CONTAINER and rsc.container is None:
@@ -117,6 +124,14 @@ def op_on_fail(work: Work, rsc: WorkPrimitive, task: str, interval_ms: int) -> t
     if task == "promote":
         fail_role = Role.UNPROMOTED if fail_role == Role.STARTED else fail_role
     return result, fail_role
+
+
+def _drops_remote_connection(rsc: WorkPrimitive, task: str, interval_ms: int) -> bool:
+    """A failure of a remote node's (not a guest's) connection other than
+    its probe or start: a connection that was up is lost."""
+    if not rsc.is_remote_connection or rsc.container is not None:
+        return False
+    return task != "start" and not (task == "monitor" and interval_ms == 0)
 
 
 def _sort_key(op: OpRecord) -> tuple[int, int, int]:
@@ -682,6 +697,8 @@ def _react_to_failure(work: Work, node: WorkNode, rsc: WorkPrimitive, on_fail: O
         rsc.stop_needed = True
         stop = _existing_or_new_stop(work, rsc, node.name)
         stop.optional = False
+    elif on_fail == OnFail.RESET_REMOTE:
+        _reset_remote(work, node, rsc, active)
     elif on_fail == OnFail.RESTART_CONTAINER:
         rsc.failed = True
         rsc.stop_needed = True
@@ -689,6 +706,22 @@ def _react_to_failure(work: Work, node: WorkNode, rsc: WorkPrimitive, on_fail: O
             _existing_or_new_stop(work, rsc.container, node.name).optional = False
         elif active:
             _existing_or_new_stop(work, rsc, node.name).optional = False
+
+
+def _reset_remote(work: Work, host: WorkNode, conn: WorkPrimitive, active: bool) -> None:
+    """A remote node's connection was lost: the remote node is fenced
+    (unless it was since its connection was lost), the connection stops, and
+    with a reconnect interval it stays stopped until the failure expires."""
+    conn.failed = True
+    conn.stop_needed = True
+    remote = work.nodes.get(conn.id)
+    if (work.options.stonith_enabled and remote is not None and remote.type == "remote"
+            and not remote.remote_was_fenced):
+        fence_node(work, remote, "remote connection is unrecoverable")
+    if active:
+        _existing_or_new_stop(work, conn, host.name).optional = False
+    if conn.remote_reconnect_s:
+        conn.next_role = Role.STOPPED
 
 
 def _existing_or_new_stop(work: Work, rsc: WorkPrimitive, node: str) -> WorkAction:

@@ -39,12 +39,14 @@ class OnFail(IntEnum):
     IGNORE = 0
     DEMOTE = 1
     RECOVER = 2
-    RESTART_CONTAINER = 3
-    MIGRATE = 4
-    BLOCK = 5
-    STOP = 6
-    STANDBY = 7
-    FENCE = 8
+    # A remote node's connection failed while up: fence the remote node.
+    RESET_REMOTE = 3
+    RESTART_CONTAINER = 4
+    MIGRATE = 5
+    BLOCK = 6
+    STOP = 7
+    STANDBY = 8
+    FENCE = 9
 
 
 class Ord:
@@ -459,6 +461,11 @@ class Work:
     # is revoked or in standby: none of their instances may be promoted
     # (see tickets).
     promotion_without_ticket: set[str] = field(default_factory=set)
+    # resource-discovery from location constraints (see discovery): per
+    # resource id, the nodes where it is "never" or "exclusive" ...
+    discovery: dict[str, dict[str, str]] = field(default_factory=dict)
+    # ... and the resources some constraint gives exclusive discovery.
+    exclusive_discovery: set[str] = field(default_factory=set)
 
     def resource(self, rsc_id: str) -> WorkResource | None:
         """A resource by the id a constraint uses (a clone's child template
