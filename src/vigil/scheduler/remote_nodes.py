@@ -150,6 +150,11 @@ def link_connections(work: Work) -> None:
             node.unseen = not node.has_state
         else:
             node.attrs["#kind"] = "container"
+            if not work.options.symmetric_cluster:
+                # A guest's connection may opt in anywhere: where it runs is
+                # decided by its container.
+                for name in work.nodes:
+                    rsc.allowed.setdefault(name, 0)
 
 
 def ready_for_history(work: Work, node: WorkNode) -> bool:
@@ -301,3 +306,29 @@ def guest_target(rsc: WorkPrimitive) -> WorkPrimitive | None:
 def _ban_nodes(rsc: WorkPrimitive, names: list[str]) -> None:
     for name in names:
         rsc.allowed[name] = -INFINITY
+
+
+def orphan_connection(work: Work, orphan: WorkPrimitive, container_id: str | None) -> None:
+    """A connection known only from the history: its remote node exists
+    (made now if need be) and is shutting down, so that what still runs
+    there is stopped before the connection is.  The history may name the
+    container it ran in (an orphaned guest)."""
+    if not is_connection_primitive(orphan.prim):
+        return
+    container = work.rscs.get(container_id) if container_id else None
+    if container is not None and orphan.container is None:
+        orphan.container = container
+        container.fillers.append(orphan)
+    node = work.nodes.get(orphan.id)
+    if node is None:
+        node = WorkNode(name=orphan.id, id=orphan.id, type="remote")
+        work.nodes[orphan.id] = node
+    orphan.is_remote_connection = True
+    node.remote_rsc = orphan
+    work.have_remote_nodes = True
+    if orphan.container is None:
+        node.unclean = work.options.startup_fencing
+        node.unseen = not node.has_state
+    else:
+        node.attrs["#kind"] = "container"
+    node.shutdown = True

@@ -21,6 +21,8 @@ from vigil.scheduler.location import ban, ban_everywhere, ban_target, resource_n
 from vigil.scheduler.remote_nodes import (
     determine_remote_online,
     finish_remote_nodes,
+    note_remote_fenced,
+    orphan_connection,
     ready_for_history,
     unpack_remote_attributes,
 )
@@ -65,6 +67,10 @@ def unpack_history(work: Work) -> None:
         node = by_id.get(state.id) or work.nodes.get(state.uname)
         if node is not None:
             states.append((node, state))
+    # Status entries of nodes not known yet: remote nodes whose connection
+    # is only in the history (an orphaned connection makes its node).
+    unknown = [state for state in status.nodes
+               if by_id.get(state.id) is None and work.nodes.get(state.uname) is None]
     progress = True
     while progress:
         progress = False
@@ -72,6 +78,13 @@ def unpack_history(work: Work) -> None:
             if not node.unpacked and ready_for_history(work, node):
                 _unpack_node_history(work, node, state)
                 progress = progress or work.have_remote_nodes
+        for state in list(unknown):
+            found = work.nodes.get(state.id) or work.nodes.get(state.uname)
+            if found is not None:
+                unknown.remove(state)
+                note_remote_fenced(found, state)
+                states.append((found, state))
+                progress = True
     if work.options.stonith_enabled:
         for node, state in states:
             if not node.unpacked:
@@ -134,6 +147,17 @@ def _drops_remote_connection(rsc: WorkPrimitive, task: str, interval_ms: int) ->
     return task != "start" and not (task == "monitor" and interval_ms == 0)
 
 
+def _keeps_connection_failure(work: Work, conn: WorkPrimitive, op: OpRecord) -> bool:
+    """A remote connection's monitor failure does not expire with its
+    reconnect interval until the remote node has been fenced: the node
+    may still run what it ran, and only fencing makes that safe."""
+    if not (conn.remote_reconnect_s and work.options.stonith_enabled
+            and op.interval_ms and op.operation == "monitor"):
+        return False
+    remote = work.nodes.get(conn.id)
+    return remote is not None and not remote.remote_was_fenced
+
+
 def _sort_key(op: OpRecord) -> tuple[int, int, int]:
     pending = op.call_id < 0
     return (1 if pending else 0, op.call_id if not pending else 0, op.last_rc_change or 0)
@@ -179,6 +203,7 @@ def _find_or_make_resource(work: Work, node: WorkNode, history: ResourceHistory)
         orphan.allowed[name] = -INFINITY
     work.rscs[orphan.id] = orphan
     work.top.append(orphan)
+    orphan_connection(work, orphan, history.container)
     return orphan
 
 
@@ -448,6 +473,7 @@ class _Replay:
             rsc.failure_timeout_s > 0
             and op.last_rc_change is not None
             and work.now >= op.last_rc_change + rsc.failure_timeout_s
+            and not _keeps_connection_failure(work, rsc, op)
         )
         clear = False
         if expired:
