@@ -308,17 +308,13 @@ def _ban_nodes(rsc: WorkPrimitive, names: list[str]) -> None:
         rsc.allowed[name] = -INFINITY
 
 
-def orphan_connection(work: Work, orphan: WorkPrimitive, container_id: str | None) -> None:
+def orphan_connection(work: Work, orphan: WorkPrimitive) -> None:
     """A connection known only from the history: its remote node exists
     (made now if need be) and is shutting down, so that what still runs
-    there is stopped before the connection is.  The history may name the
-    container it ran in (an orphaned guest)."""
+    there is stopped before the connection is.  Until the container the
+    history may name is found, it is taken for a remote node's."""
     if not is_connection_primitive(orphan.prim):
         return
-    container = work.rscs.get(container_id) if container_id else None
-    if container is not None and orphan.container is None:
-        orphan.container = container
-        container.fillers.append(orphan)
     node = work.nodes.get(orphan.id)
     if node is None:
         node = WorkNode(name=orphan.id, id=orphan.id, type="remote")
@@ -326,9 +322,6 @@ def orphan_connection(work: Work, orphan: WorkPrimitive, container_id: str | Non
     orphan.is_remote_connection = True
     node.remote_rsc = orphan
     work.have_remote_nodes = True
-    if orphan.container is None:
-        node.unclean = work.options.startup_fencing
-        node.unseen = not node.has_state
-    else:
-        node.attrs["#kind"] = "container"
+    node.unclean = work.options.startup_fencing
+    node.unseen = not node.has_state
     node.shutdown = True

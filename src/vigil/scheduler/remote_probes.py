@@ -35,13 +35,16 @@ def _guest_will_stop(node: WorkNode, container: WorkPrimitive) -> bool:
     moving = (container.role != Role.STOPPED and container.assigned is not None
               and container.assigned not in container.running_on)
     return (node.remote_requires_reset or node.unclean or container.failed
-            or container.next_role == Role.STOPPED or moving)
+            or container.next_role == Role.STOPPED or container.assigned is None or moving)
 
 
 def remote_probe(work: Work, rsc: WorkPrimitive, top: WorkResource, start_of: WorkResource,
                  node: WorkNode, specs: list[OrderSpec]) -> bool:
-    """Whether ``rsc`` may be probed on ``node`` (always, off remote nodes);
-    adds the orderings that stand in for a probe that is not made."""
+    """Whether ``rsc`` may be probed on ``node`` (never a resource inside
+    a container; anything else off remote nodes); adds the orderings that
+    stand in for a probe that is not made."""
+    if rsc.container is not None and not rsc.is_remote_connection:
+        return False  # inside a container: known from the container's state
     if node.type != "remote":
         return True
     conn = node.remote_rsc

@@ -99,6 +99,20 @@ def _unpack_node_history(work: Work, node: WorkNode, state: NodeState) -> None:
     node.unpacked = True
     for history in state.resources:
         _unpack_resource_history(work, node, history)
+    _map_orphan_fillers(work, state)
+
+
+def _map_orphan_fillers(work: Work, state: NodeState) -> None:
+    """Once a node's history is read: a resource known only from the
+    history that says which container it ran in belongs to that container
+    (which may itself be known only from the history)."""
+    for history in state.resources:
+        container = work.rscs.get(history.container) if history.container else None
+        rsc = work.rscs.get(history.id)
+        if container is None or rsc is None or not rsc.orphan or rsc.container is not None:
+            continue
+        rsc.container = container
+        container.fillers.append(rsc)
 
 
 def op_on_fail(work: Work, rsc: WorkPrimitive, task: str, interval_ms: int) -> tuple[OnFail, Role]:
@@ -203,7 +217,7 @@ def _find_or_make_resource(work: Work, node: WorkNode, history: ResourceHistory)
         orphan.allowed[name] = -INFINITY
     work.rscs[orphan.id] = orphan
     work.top.append(orphan)
-    orphan_connection(work, orphan, history.container)
+    orphan_connection(work, orphan)
     return orphan
 
 
