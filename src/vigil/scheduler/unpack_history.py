@@ -18,6 +18,13 @@ from vigil.model.status import NodeState, OpRecord, ResourceHistory
 from vigil.scheduler.digests import compare_digests
 from vigil.scheduler.failcounts import effective_failcount, raw_failcount
 from vigil.scheduler.location import ban, ban_everywhere, ban_target, resource_node_score
+from vigil.scheduler.remote_history import (
+    drops_remote_connection,
+    fence_for_active,
+    keeps_connection_failure,
+    map_orphan_fillers,
+    reset_remote,
+)
 from vigil.scheduler.remote_nodes import (
     determine_remote_online,
     finish_remote_nodes,
@@ -99,20 +106,7 @@ def _unpack_node_history(work: Work, node: WorkNode, state: NodeState) -> None:
     node.unpacked = True
     for history in state.resources:
         _unpack_resource_history(work, node, history)
-    _map_orphan_fillers(work, state)
-
-
-def _map_orphan_fillers(work: Work, state: NodeState) -> None:
-    """Once a node's history is read: a resource known only from the
-    history that says which container it ran in belongs to that container
-    (which may itself be known only from the history)."""
-    for history in state.resources:
-        container = work.rscs.get(history.container) if history.container else None
-        rsc = work.rscs.get(history.id)
-        if container is None or rsc is None or not rsc.orphan or rsc.container is not None:
-            continue
-        rsc.container = container
-        container.fillers.append(rsc)
+    map_orphan_fillers(work, state)
 
 
 def op_on_fail(work: Work, rsc: WorkPrimitive, task: str, interval_ms: int) -> tuple[OnFail, Role]:
@@ -125,7 +119,7 @@ def op_on_fail(work: Work, rsc: WorkPrimitive, task: str, interval_ms: int) -> t
         value = resolve_nvsets(work.cluster.config.op_defaults, ctx).get("on-fail")
     if value is not None and task == "stop" and value.lower() not in ("block", "fence", "ignore", "stop"):
         value = None
-    if value is None and _drops_remote_connection(rsc, task, interval_ms):
+    if value is None and drops_remote_connection(rsc, task, interval_ms):
         # Losing an established connection leaves the node's resources in an
         # unknown state: the remote node is fenced (an unmanaged connection
         # is only stopped).
@@ -151,25 +145,6 @@ def op_on_fail(work: Work, rsc: WorkPrimitive, task: str, interval_ms: int) -> t
     if task == "promote":
         fail_role = Role.UNPROMOTED if fail_role == Role.STARTED else fail_role
     return result, fail_role
-
-
-def _drops_remote_connection(rsc: WorkPrimitive, task: str, interval_ms: int) -> bool:
-    """A failure of a remote node's (not a guest's) connection other than
-    its probe or start: a connection that was up is lost."""
-    if not rsc.is_remote_connection or rsc.container is not None:
-        return False
-    return task != "start" and not (task == "monitor" and interval_ms == 0)
-
-
-def _keeps_connection_failure(work: Work, conn: WorkPrimitive, op: OpRecord) -> bool:
-    """A remote connection's monitor failure does not expire with its
-    reconnect interval until the remote node has been fenced: the node
-    may still run what it ran, and only fencing makes that safe."""
-    if not (conn.remote_reconnect_s and work.options.stonith_enabled
-            and op.interval_ms and op.operation == "monitor"):
-        return False
-    remote = work.nodes.get(conn.id)
-    return remote is not None and not remote.remote_was_fenced
 
 
 def _sort_key(op: OpRecord) -> tuple[int, int, int]:
@@ -487,7 +462,7 @@ class _Replay:
             rsc.failure_timeout_s > 0
             and op.last_rc_change is not None
             and work.now >= op.last_rc_change + rsc.failure_timeout_s
-            and not _keeps_connection_failure(work, rsc, op)
+            and not keeps_connection_failure(work, rsc, op)
         )
         clear = False
         if expired:
@@ -662,7 +637,7 @@ def _process_state(work: Work, node: WorkNode, rsc: WorkPrimitive, on_fail: OnFa
     if rsc.role != Role.UNKNOWN:
         rsc.known_on.add(node.name)
     if active and not node.online and not node.maintenance and rsc.managed:
-        _fence_for_active(work, node, rsc)
+        fence_for_active(work, node, rsc)
     saved_on_fail = on_fail
     if node.unclean:
         on_fail = OnFail.IGNORE
@@ -681,27 +656,6 @@ def _process_state(work: Work, node: WorkNode, rsc: WorkPrimitive, on_fail: OnFa
             rsc.stop_needed = True
     else:
         _inactive_here(rsc, node)
-
-
-def _fence_for_active(work: Work, node: WorkNode, rsc: WorkPrimitive) -> None:
-    """``rsc`` is active on a node that is down: the node must be fenced
-    (a guest always, by recovering its container, and ``rsc`` counts as
-    failed; a remote node whose connection has not failed only if the
-    connection cannot be re-established elsewhere)."""
-    conn = node.remote_rsc
-    if conn is not None and conn.container is not None:
-        rsc.failed = True
-        rsc.stop_needed = True
-        fence_node(work, node, f"{rsc.id} is thought to be active there")
-        return
-    if not work.options.stonith_enabled:
-        return
-    if conn is not None and not conn.failed:
-        node.unseen = True
-        fence_node(work, node, f"{rsc.id} is active there (fencing will be revoked if remote "
-                               "connection can be re-established elsewhere)")
-        return
-    fence_node(work, node, f"{rsc.id} is thought to be active there")
 
 
 def _inactive_here(rsc: WorkPrimitive, node: WorkNode) -> None:
@@ -738,7 +692,9 @@ def _react_to_failure(work: Work, node: WorkNode, rsc: WorkPrimitive, on_fail: O
         stop = _existing_or_new_stop(work, rsc, node.name)
         stop.optional = False
     elif on_fail == OnFail.RESET_REMOTE:
-        _reset_remote(work, node, rsc, active)
+        reset_remote(work, rsc)
+        if active:
+            _existing_or_new_stop(work, rsc, node.name).optional = False
     elif on_fail == OnFail.RESTART_CONTAINER:
         rsc.failed = True
         rsc.stop_needed = True
@@ -746,22 +702,6 @@ def _react_to_failure(work: Work, node: WorkNode, rsc: WorkPrimitive, on_fail: O
             _existing_or_new_stop(work, rsc.container, node.name).optional = False
         elif active:
             _existing_or_new_stop(work, rsc, node.name).optional = False
-
-
-def _reset_remote(work: Work, host: WorkNode, conn: WorkPrimitive, active: bool) -> None:
-    """A remote node's connection was lost: the remote node is fenced
-    (unless it was since its connection was lost), the connection stops, and
-    with a reconnect interval it stays stopped until the failure expires."""
-    conn.failed = True
-    conn.stop_needed = True
-    remote = work.nodes.get(conn.id)
-    if (work.options.stonith_enabled and remote is not None and remote.type == "remote"
-            and not remote.remote_was_fenced):
-        fence_node(work, remote, "remote connection is unrecoverable")
-    if active:
-        _existing_or_new_stop(work, conn, host.name).optional = False
-    if conn.remote_reconnect_s:
-        conn.next_role = Role.STOPPED
 
 
 def _existing_or_new_stop(work: Work, rsc: WorkPrimitive, node: str) -> WorkAction:
