@@ -151,6 +151,10 @@ def _unpack_primitive(work: Work, prim: Primitive, parent: WorkGroup | WorkClone
     opts = work.options
     wrsc.is_fence_device = prim.cls == "stonith"
     wrsc.is_remote_connection = parent is None and is_connection_primitive(prim)
+    if is_connection_primitive(prim):
+        # A connection moves by migration unless told otherwise, so that the
+        # remote node's resources need not stop when it moves.
+        meta.setdefault("allow-migrate", "true")
     wrsc.managed = is_true(meta.get("is-managed"), True)
     if opts.maintenance_mode or is_true(meta.get("maintenance")):
         wrsc.managed = False
