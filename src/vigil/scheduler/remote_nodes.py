@@ -147,7 +147,7 @@ def link_connections(work: Work) -> None:
                 pass
         if rsc.container is None:
             node.unclean = work.options.startup_fencing
-            node.unseen = not node.has_state
+            node.unseen = not node.remote_seen
         else:
             node.attrs["#kind"] = "container"
             if not work.options.symmetric_cluster:
@@ -177,7 +177,7 @@ def note_remote_fenced(node: WorkNode, state: NodeState) -> None:
     its connection was lost (``node_fenced``).  Its status entry also means
     it has been seen: fencing it for a lost connection is not revoked when
     the connection is placed again."""
-    node.has_state = True
+    node.remote_seen = True
     try:
         node.remote_was_fenced = int(state.node_fenced or "0") > 0
     except ValueError:
@@ -323,5 +323,5 @@ def orphan_connection(work: Work, orphan: WorkPrimitive) -> None:
     node.remote_rsc = orphan
     work.have_remote_nodes = True
     node.unclean = work.options.startup_fencing
-    node.unseen = not node.has_state
+    node.unseen = not node.remote_seen
     node.shutdown = True

@@ -110,6 +110,8 @@ class WorkNode:
     expected_up: bool = False
     is_dc: bool = False
     has_state: bool = False
+    # A remote node with a status entry: seen in this cluster's lifetime.
+    remote_seen: bool = False
     attrs: dict[str, str] = field(default_factory=dict)
     # Its fail-counts per resource, indexed on first use (see failcounts).
     failures: NodeFailures | None = None
