@@ -41,6 +41,7 @@ from vigil.scheduler.location import (
     apply_stickiness,
 )
 from vigil.scheduler.ordering import apply_order_specs, config_orderings, internal_orderings, propagate
+from vigil.scheduler.orphans import clear_orphan_failcounts
 from vigil.scheduler.probes import schedule_probes
 from vigil.scheduler.recheck import next_failure_expiry
 from vigil.scheduler.remote_nodes import avoid_remote_nodes
@@ -116,6 +117,7 @@ def run_stages(cluster: Cluster, now: int, *, sanitized: bool = False,
     tracer.assign_all(work)                              # 6
     specs = config_orderings(work) + internal_orderings(work)  # 7
     specs += schedule_probes(work)
+    specs += clear_orphan_failcounts(work)
     create_actions(work)                                 # 8
     specs += remote_orderings(work)
     schedule_fencing(work)                               # 9
