@@ -34,6 +34,7 @@ from vigil.model.transition import Action, ClusterView, NodeView, ResourceView, 
 from vigil.scheduler.colocation import unpack_colocations
 from vigil.scheduler.config_changes import cancel_reloads_of_restarted, handle_config_changes
 from vigil.scheduler.context import attach_stop_context
+from vigil.scheduler.discovery import apply_exclusive_discovery
 from vigil.scheduler.fencing import schedule_fencing
 from vigil.scheduler.location import (
     apply_failure_thresholds,
@@ -48,8 +49,11 @@ from vigil.scheduler.ordering import (
     propagate,
     with_migration_equivalents,
 )
+from vigil.scheduler.orphans import clear_orphan_failcounts
 from vigil.scheduler.probes import schedule_probes
 from vigil.scheduler.recheck import next_failure_expiry
+from vigil.scheduler.remote_nodes import avoid_remote_nodes
+from vigil.scheduler.remote_ordering import remote_orderings
 from vigil.scheduler.shutdown_lock import apply_shutdown_locks, mark_locked_stops, next_lock_expiry
 from vigil.scheduler.summary import summarize_by_top
 from vigil.scheduler.tickets import apply_tickets
@@ -59,7 +63,7 @@ from vigil.scheduler.unpack_nodes import unpack_nodes
 from vigil.scheduler.unpack_resources import is_promotable_instance, unpack_resources
 from vigil.scheduler.utilization import sort_for_placement
 from vigil.scheduler.variants.group import add_group_colocations
-from vigil.scheduler.working import Ord, OrdFlags, Role, Work, WorkAction, WorkPrimitive
+from vigil.scheduler.working import Ord, OrdFlags, Role, Work, WorkAction, WorkPrimitive, WorkResource
 
 
 def schedule(cluster: Cluster, now: int, *, sanitized: bool = False) -> Transition:
@@ -117,7 +121,9 @@ def run_stages(cluster: Cluster, now: int, *, sanitized: bool = False,
     add_group_colocations(work)
     apply_tickets(work)
     apply_locations(work)
+    avoid_remote_nodes(work)
     apply_stickiness(work)
+    apply_exclusive_discovery(work)
     apply_failure_thresholds(work)
     create_unfence_ops(work)
     handle_config_changes(work)                          # 5
@@ -125,7 +131,9 @@ def run_stages(cluster: Cluster, now: int, *, sanitized: bool = False,
     tracer.assign_all(work)
     specs = with_migration_equivalents(config_orderings(work) + internal_orderings(work))  # 7
     specs += schedule_probes(work)
+    specs += clear_orphan_failcounts(work)
     create_actions(work)                                 # 8
+    specs += remote_orderings(work)
     schedule_fencing(work)                               # 9
     order_restarts_vs_unfencing(work)
     apply_order_specs(work, specs)                       # 10
@@ -142,8 +150,19 @@ def run_stages(cluster: Cluster, now: int, *, sanitized: bool = False,
 
 def assign_all(work: Work) -> None:
     """Place every top-level resource, in placement order (see its variant)."""
-    for rsc in list(work.top):
+    for rsc in placement_order(work):
         rsc.variant.assign(work, rsc, None)
+
+
+def placement_order(work: Work) -> list[WorkResource]:
+    """The top-level resources in the order they are placed: remote
+    connections first (a remote node's availability depends on where its
+    connection goes), then the rest, each group in ``work.top`` order."""
+    if not work.have_remote_nodes:
+        return list(work.top)
+    connection_ids = {rsc.id for rsc in work.rscs.values() if rsc.is_remote_connection}
+    connections = [r for r in work.top if r.id in connection_ids]
+    return connections + [r for r in work.top if r.id not in connection_ids]
 
 
 def create_actions(work: Work) -> None:

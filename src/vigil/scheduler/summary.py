@@ -22,7 +22,12 @@ def summarize_by_top(work: Work) -> tuple[list[SummaryLine], list[list[SummaryLi
         if action.rsc is None and action.task == "stonith" and not action.optional:
             op = action.meta.get("stonith_action", "reboot")
             if action.reason:
-                fence_lines.append(SummaryLine("Fence", f"({op}) {action.node}", f"'{action.reason}'"))
+                target = f"({op}) {action.node}"
+                node = work.nodes.get(action.node or "")
+                conn = node.remote_rsc if node is not None else None
+                if conn is not None and conn.container is not None:
+                    target += f" (resource: {conn.container.id})"
+                fence_lines.append(SummaryLine("Fence", target, f"'{action.reason}'"))
     by_top: list[list[SummaryLine]] = []
     for top in work.top:
         lines: list[SummaryLine] = []

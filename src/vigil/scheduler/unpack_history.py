@@ -14,10 +14,25 @@ from vigil.model.nvsets import resolve_nvsets
 from vigil.model.results import ExecStatus, OcfRc
 from vigil.model.rule_eval import RuleContext
 from vigil.model.scores import INFINITY
-from vigil.model.status import OpRecord, ResourceHistory
+from vigil.model.status import NodeState, OpRecord, ResourceHistory
 from vigil.scheduler.digests import compare_digests
 from vigil.scheduler.failcounts import effective_failcount, raw_failcount
 from vigil.scheduler.location import ban, ban_everywhere, ban_target, resource_node_score
+from vigil.scheduler.remote_history import (
+    drops_remote_connection,
+    fence_for_active,
+    keeps_connection_failure,
+    map_orphan_fillers,
+    reset_remote,
+)
+from vigil.scheduler.remote_nodes import (
+    determine_remote_online,
+    finish_remote_nodes,
+    note_remote_fenced,
+    orphan_connection,
+    ready_for_history,
+    unpack_remote_attributes,
+)
 from vigil.scheduler.shutdown_lock import unpack_shutdown_lock
 from vigil.scheduler.unpack_migration import (
     migrate_from_failed,
@@ -55,18 +70,50 @@ _ON_FAIL_WORDS = {
 
 
 def unpack_history(work: Work) -> None:
+    """Read every node's history, in passes: a remote node's history waits
+    until its connection (and a guest's container) is known to run, which
+    only the other nodes' histories can tell; what is left is read at the
+    end when fencing is enabled (resources on a lost node matter then)."""
     status = work.cluster.status
     by_id = {n.id: n for n in work.nodes.values()}
-    fencing_or_lock = work.options.stonith_enabled or work.options.shutdown_lock
+    states: list[tuple[WorkNode, NodeState]] = []
     for state in status.nodes:
         node = by_id.get(state.id) or work.nodes.get(state.uname)
-        if node is None:
-            continue
-        if not node.online and not fencing_or_lock:
-            # Without fencing, a down node's history says nothing reliable.
-            continue
-        for history in state.resources:
-            _unpack_resource_history(work, node, history)
+        if node is not None:
+            states.append((node, state))
+    # Status entries of nodes not known yet: remote nodes whose connection
+    # is only in the history (an orphaned connection makes its node).
+    unknown = [state for state in status.nodes
+               if by_id.get(state.id) is None and work.nodes.get(state.uname) is None]
+    progress = True
+    while progress:
+        progress = False
+        for node, state in states:
+            if not node.unpacked and ready_for_history(work, node):
+                _unpack_node_history(work, node, state)
+                progress = progress or work.have_remote_nodes
+        for state in list(unknown):
+            found = work.nodes.get(state.id) or work.nodes.get(state.uname)
+            if found is not None:
+                unknown.remove(state)
+                note_remote_fenced(found, state)
+                states.append((found, state))
+                progress = True
+    if work.options.stonith_enabled:
+        for node, state in states:
+            if not node.unpacked:
+                _unpack_node_history(work, node, state)
+    finish_remote_nodes(work)
+
+
+def _unpack_node_history(work: Work, node: WorkNode, state: NodeState) -> None:
+    if node.type == "remote":
+        determine_remote_online(work, node)
+        unpack_remote_attributes(work, node, state)
+    node.unpacked = True
+    for history in state.resources:
+        _unpack_resource_history(work, node, history)
+    map_orphan_fillers(work, state)
 
 
 def op_on_fail(work: Work, rsc: WorkPrimitive, task: str, interval_ms: int) -> tuple[OnFail, Role]:
@@ -79,6 +126,13 @@ def op_on_fail(work: Work, rsc: WorkPrimitive, task: str, interval_ms: int) -> t
         value = resolve_nvsets(work.cluster.config.op_defaults, ctx).get("on-fail")
     if value is not None and task == "stop" and value.lower() not in ("block", "fence", "ignore", "stop"):
         value = None
+    if value is None and drops_remote_connection(rsc, task, interval_ms):
+        # Losing an established connection leaves the node's resources in an
+        # unknown state: the remote node is fenced (an unmanaged connection
+        # is only stopped).
+        if not rsc.managed:
+            return OnFail.STOP, Role.STOPPED
+        return OnFail.RESET_REMOTE, Role.STOPPED if rsc.remote_reconnect_s else Role.STARTED
     fail_role = Role.STARTED
     result: OnFail | None = _ON_FAIL_WORDS.get(value.lower()) if value else None
     if result == OnFail.RESTART_CONTAINER and rsc.container is None:
@@ -145,6 +199,7 @@ def _find_or_make_resource(work: Work, node: WorkNode, history: ResourceHistory)
         orphan.allowed[name] = -INFINITY
     work.rscs[orphan.id] = orphan
     work.top.append(orphan)
+    orphan_connection(work, orphan)
     return orphan
 
 
@@ -421,6 +476,7 @@ class _Replay:
             rsc.failure_timeout_s > 0
             and op.last_rc_change is not None
             and work.now >= op.last_rc_change + rsc.failure_timeout_s
+            and not keeps_connection_failure(work, rsc, op)
         )
         clear = False
         if expired:
@@ -600,8 +656,8 @@ def _process_state(work: Work, node: WorkNode, rsc: WorkPrimitive, on_fail: OnFa
     active = rsc.role > Role.STOPPED
     if rsc.role != Role.UNKNOWN:
         rsc.known_on.add(node.name)
-    if active and not node.online and not node.maintenance and rsc.managed and work.options.stonith_enabled:
-        fence_node(work, node, f"{rsc.id} is thought to be active there")
+    if active and not node.online and not node.maintenance and rsc.managed:
+        fence_for_active(work, node, rsc)
     saved_on_fail = on_fail
     if node.unclean:
         on_fail = OnFail.IGNORE
@@ -659,6 +715,10 @@ def _react_to_failure(work: Work, node: WorkNode, rsc: WorkPrimitive, on_fail: O
         rsc.stop_needed = True
         stop = _existing_or_new_stop(work, rsc, node.name)
         stop.optional = False
+    elif on_fail == OnFail.RESET_REMOTE:
+        reset_remote(work, rsc)
+        if active:
+            _existing_or_new_stop(work, rsc, node.name).optional = False
     elif on_fail == OnFail.RESTART_CONTAINER:
         rsc.failed = True
         rsc.stop_needed = True

@@ -14,6 +14,7 @@ from vigil.model.nvsets import resolve_nvsets
 from vigil.model.resources import GLOBALLY_UNIQUE, promotion_limits, unique_by_default
 from vigil.model.rule_eval import RuleContext
 from vigil.model.scores import INFINITY, lenient_score
+from vigil.scheduler.remote_nodes import guest_connections, is_connection_primitive, link_connections
 from vigil.scheduler.unfencing import unfencing_enabled
 from vigil.scheduler.utilization import unpack_resource_utilization
 from vigil.scheduler.variants.clone import CLONE
@@ -35,9 +36,12 @@ def unpack_resources(work: Work) -> None:
             top.append(_unpack_group(work, rsc, None, None))
         else:
             top.append(_unpack_clone(work, rsc))
+    for connection in guest_connections(config):
+        top.append(_add_primitive(work, connection, None))
     # Placement goes by priority (highest first); ties keep document order.
     work.top = sorted(top, key=lambda r: -r.priority)
     _link_containers(work)
+    link_connections(work)
 
 
 def _link_containers(work: Work) -> None:
@@ -151,6 +155,13 @@ def _unpack_primitive(work: Work, prim: Primitive, parent: WorkGroup | WorkClone
                          variant=PRIMITIVE)
     opts = work.options
     wrsc.is_fence_device = prim.cls == "stonith"
+    wrsc.is_remote_connection = parent is None and is_connection_primitive(prim)
+    if is_connection_primitive(prim) and "container" not in meta:
+        # A remote node's connection moves by migration unless told
+        # otherwise, so that the node's resources need not stop when it
+        # moves. A guest node's follows its container, so it migrates only
+        # when remote-allow-migrate says so (as Pacemaker does).
+        meta.setdefault("allow-migrate", "true")
     wrsc.managed = is_true(meta.get("is-managed"), True)
     if opts.maintenance_mode or is_true(meta.get("maintenance")):
         wrsc.managed = False
@@ -183,7 +194,7 @@ def _unpack_requires(work: Work, wrsc: WorkPrimitive) -> None:
     value = (wrsc.meta.get("requires") or "").lower()
     opts = work.options
     if value not in ("nothing", "quorum", "fencing", "unfencing"):
-        if wrsc.is_fence_device:
+        if wrsc.is_fence_device or wrsc.is_remote_connection:
             value = "quorum"
         elif work.enable_unfencing:
             value = "unfencing"

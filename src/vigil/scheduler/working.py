@@ -39,12 +39,14 @@ class OnFail(IntEnum):
     IGNORE = 0
     DEMOTE = 1
     RECOVER = 2
-    RESTART_CONTAINER = 3
-    MIGRATE = 4
-    BLOCK = 5
-    STOP = 6
-    STANDBY = 7
-    FENCE = 8
+    # A remote node's connection failed while up: fence the remote node.
+    RESET_REMOTE = 3
+    RESTART_CONTAINER = 4
+    MIGRATE = 5
+    BLOCK = 6
+    STOP = 7
+    STANDBY = 8
+    FENCE = 9
 
 
 class Ord:
@@ -116,6 +118,8 @@ class WorkNode:
     expected_up: bool = False
     is_dc: bool = False
     has_state: bool = False
+    # A remote node with a status entry: seen in this cluster's lifetime.
+    remote_seen: bool = False
     attrs: dict[str, str] = field(default_factory=dict)
     # Its fail-counts per resource, indexed on first use (see failcounts).
     failures: NodeFailures | None = None
@@ -124,6 +128,17 @@ class WorkNode:
     health_score: int = 0
     # Capacity left, by kind (its <utilization>, less what is placed on it).
     capacity: dict[str, int] = field(default_factory=dict)
+    # A Pacemaker Remote or guest node: its connection resource (see remote_nodes).
+    remote_rsc: WorkPrimitive | None = None
+    # Its connection was lost in a way that needs the node reset (fenced, or
+    # for a guest, its container recovered).
+    remote_requires_reset: bool = False
+    # It was fenced since its connection was lost (``node_fenced``).
+    remote_was_fenced: bool = False
+    # Its history has been read (remote nodes wait for their connection).
+    unpacked: bool = False
+    # Probes may run there (``resource-discovery-enabled`` on a remote node).
+    probes_allowed: bool = True
 
     def is_available(self) -> bool:
         """Can this node run resources at all (ignoring scores)?"""
@@ -295,6 +310,11 @@ class WorkPrimitive:
     promotion_priority: int = 0
     # Location constraints for the Promoted role, as (node, score).
     promoted_locations: list[tuple[str, int]] = field(default_factory=list)
+    # An ocf:pacemaker:remote connection: a remote or guest node of its name
+    # is up while it runs (see remote_nodes).
+    is_remote_connection: bool = False
+    # A connection's reconnect_interval (seconds; 0: none).
+    remote_reconnect_s: int = 0
     variant: Variant = field(kw_only=True, repr=False)
 
 
@@ -468,6 +488,8 @@ class Work:
     # Some resource's meta attributes mention unfencing (see unfencing).
     enable_unfencing: bool = False
     have_stonith_resource: bool = False
+    # Some remote or guest node has a connection resource.
+    have_remote_nodes: bool = False
     # The CIB has its secrets masked (as in saved or shared CIBs): a change
     # only in secret parameters is not a definition change.
     sanitized: bool = False
@@ -478,6 +500,11 @@ class Work:
     # is revoked or in standby: none of their instances may be promoted
     # (see tickets).
     promotion_without_ticket: set[str] = field(default_factory=set)
+    # resource-discovery from location constraints (see discovery): per
+    # resource id, the nodes where it is "never" or "exclusive" ...
+    discovery: dict[str, dict[str, str]] = field(default_factory=dict)
+    # ... and the resources some constraint gives exclusive discovery.
+    exclusive_discovery: set[str] = field(default_factory=set)
 
     def resource(self, rsc_id: str) -> WorkResource | None:
         """A resource by the id a constraint uses (a clone's child template

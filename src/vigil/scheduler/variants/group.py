@@ -19,6 +19,7 @@ from vigil.scheduler.colocation import (
     insert_sorted,
 )
 from vigil.scheduler.location import gets_group_score, merge_score
+from vigil.scheduler.remote_nodes import guest_target
 from vigil.scheduler.utilization import colocated_with
 from vigil.scheduler.working import (
     Ord,
@@ -224,7 +225,7 @@ def add_group_colocations(work: Work) -> None:
     """Each member of a colocated group goes where the previous one goes,
     and a resource inside a container goes where the container goes."""
     for rsc in work.rscs.values():
-        if rsc.container is not None and rsc.managed:
+        if rsc.container is not None and rsc.managed and guest_target(rsc) is None:
             add_colocation(WorkColocation(id=CONTAINER_COLOCATION, dependent=rsc, primary=rsc.container,
                                   score=INFINITY, influence=rsc.critical))
     for group in work.groups.values():

@@ -31,6 +31,7 @@ from vigil.scheduler.migration import (
     skip_stop_for_partial,
 )
 from vigil.scheduler.nodes import sorted_nodes
+from vigil.scheduler.remote_nodes import connection_assigned, guest_target, is_guest
 from vigil.scheduler.unfencing import order_vs_unfencing
 from vigil.scheduler.utilization import (
     add_primitive_utilization,
@@ -118,7 +119,7 @@ def update_runnable(work: Work, action: WorkAction) -> None:
     if node is None:
         action.runnable = False
         return
-    if not node.online:
+    if not node.online and (not is_guest(node) or node.remote_requires_reset):
         action.runnable = False
         return
     if node.pending:
@@ -497,6 +498,8 @@ def _finalize(work: Work, rsc: WorkPrimitive, chosen: str | None, force: bool,
     rsc.assigned = chosen
     if chosen is not None:
         rsc.assigned_score = _score_when_placed(work, rsc, chosen, force)
+    if rsc.is_remote_connection:
+        connection_assigned(work, rsc)
     if chosen is None and not stop_if_fail:
         return
     if chosen is None:
@@ -572,7 +575,7 @@ def primitive_orderings(rsc: WorkPrimitive) -> list[OrderTuple]:
         # first), start before promote.
         specs.append((rsc, "demote", rsc, "stop", Ord.PROMOTED_IMPLIES_FIRST))
         specs.append((rsc, "start", rsc, "promote", Ord.RUNNABLE_LEFT))
-    if rsc.container is not None:
+    if rsc.container is not None and guest_target(rsc) is None:
         specs.append((rsc.container, "start", rsc, "start", Ord.IMPLIES_THEN | Ord.RUNNABLE_LEFT))
         specs.append((rsc, "stop", rsc.container, "stop", Ord.IMPLIES_FIRST))
     return specs
