@@ -130,3 +130,31 @@ def test_a_guest_connection_migrates_only_when_its_container_says_so() -> None:
     work = run_stages(cluster, NOW).work
     assert not work.rscs["guest1"].allow_migrate
     assert work.rscs["guest2"].allow_migrate
+
+
+def _half_migrated(rsc: str, source: str, target: str) -> str:
+    """A migrate_to from ``source`` to ``target`` that succeeded, with no
+    migrate_from on the target yet."""
+    return (f'<lrm_resource id="{rsc}" class="ocf" provider="pacemaker" type="remote">'
+            f'<lrm_rsc_op id="{rsc}_last_0" operation_key="{rsc}_migrate_to_0" operation="migrate_to" '
+            f'transition-key="2:1:0:x" transition-magic="0:0;2:1:0:x" call-id="2" rc-code="0" '
+            f'op-status="0" interval="0" last-rc-change="{NOW - 100}" migrate_source="{source}" '
+            f'migrate_target="{target}" on_node="{source}"/></lrm_resource>')
+
+
+def test_a_half_migrated_connection_prefers_its_migration_target() -> None:
+    """Connections are placed preferring their partial migration's target,
+    so the migration goes on where the nodes are otherwise equal (else the
+    tie would keep it on the source). Checked with crm_simulate (the record
+    has no digest, hence the definition change)."""
+    cib = _cib(FENCER + REMOTE, status=_half_migrated("remote1", "node1", "node2"))
+    probed = _op("remote1", "monitor", 7, 1, node="node2")  # not running there before
+    cib = cib.replace(b'expected="member"/>',
+                      f'expected="member"><lrm id="2"><lrm_resources>{probed}</lrm_resources></lrm>'
+                      f'</node_state>'.encode())
+    assert [line.render() for line in _plan(cib).summary] == [
+        "* Start fencer ( node1 )",
+        "* Migrate remote1 ( node1 -> node2 ) due to resource definition change",
+    ]
+    cluster, _ = load_cib(cib)
+    assert run_stages(cluster, NOW).work.rscs["remote1"].assigned == "node2"

@@ -151,7 +151,17 @@ def run_stages(cluster: Cluster, now: int, *, sanitized: bool = False,
 def assign_all(work: Work) -> None:
     """Place every top-level resource, in placement order (see its variant)."""
     for rsc in placement_order(work):
-        rsc.variant.assign(work, rsc, None)
+        rsc.variant.assign(work, rsc, _preferred_node(rsc))
+
+
+def _preferred_node(rsc: WorkResource) -> str | None:
+    """A remote connection caught half way through a migration prefers its
+    migration's target (as Pacemaker does), so that the migration can go on
+    when that node is as good as any; every other resource prefers none."""
+    if rsc.variant.collective:
+        return None
+    assert isinstance(rsc, WorkPrimitive)
+    return rsc.partial_migration_target if rsc.is_remote_connection else None
 
 
 def placement_order(work: Work) -> list[WorkResource]:
