@@ -379,8 +379,6 @@ def test_tickets(full: tuple[Cluster, list[str]]) -> None:
 def test_unsupported_elements_are_warned_once_per_kind(full: tuple[Cluster, list[str]]) -> None:
     cluster, warnings = full
     expected = [
-        "unsupported element <tags> at /cib/configuration/tags is ignored"
-        " (tickets naming a tag use its members; other constraints naming a tag are skipped)",
         "unsupported element <bundle> at /cib/configuration/resources/bundle[@id='httpd-bundle'] is ignored"
         " (constraints naming it are skipped)",
         "unsupported element <resource_set> at /cib/configuration/constraints/rsc_order[@id='ord-set']"
@@ -394,6 +392,7 @@ def test_unsupported_elements_are_warned_once_per_kind(full: tuple[Cluster, list
     ]
     assert {c.id for c in cluster.config.colocations} == {"col", "col-legacy"}
     assert "ord-set" not in {o.id for o in cluster.config.orders}
+    assert [(tag.id, tag.refs) for tag in cluster.config.tags] == [("tag1", ("db",))]
 
 
 def test_repeated_unsupported_elements_are_counted() -> None:
@@ -803,8 +802,10 @@ def test_dump_writes_shared_objects_once_and_refers_to_them() -> None:
     assert xpath(root, "//primitive[@id='db2']/instance_attributes/@id-ref") == ["db-params"]
     assert xpath(root, "//primitive[@id='ip1']/@template") == ["tmpl"]
     assert xpath(root, "//primitive[@id='ip1']/@class") == []
-    ids = xpath(root, "/cib/configuration//@id")
+    # An <obj_ref>'s id names the tagged resource, as in Pacemaker's CIBs.
+    ids = xpath(root, "/cib/configuration//*[not(self::obj_ref)]/@id")
     assert len(ids) == len(set(ids))
+    assert xpath(root, "//tag[@id='tag1']/obj_ref/@id") == ["db"]
 
 
 def test_dump_for_pacemaker_2_1_5_renames_options_and_lowers_versions(

@@ -40,6 +40,7 @@ from vigil.model.config import (
     Primitive,
     RscTicket,
     SelectedAttribute,
+    Tag,
     TicketSet,
 )
 from vigil.model.rules import DateExpression, DateSpec, Expression, OpExpression, ResourceExpression, Rule
@@ -456,6 +457,50 @@ constraints:
     )
     assert round_trip(config) == config
     assert "id: t3-0" not in dump_yaml_config(config)
+
+
+def test_tags_name_resources_for_constraints_and_read_back() -> None:
+    config = load(
+        RESOURCES
+        + """
+  - {id: ip, agent: "ocf:heartbeat:Dummy"}
+tags:
+  tier: [web, db]
+constraints:
+  - {colocation: tier-with-ip, resource: tier, with: ip, score: INFINITY}
+"""
+    )
+    assert config.tags == (Tag(id="tier", refs=("web", "db")),)
+    assert config.constrained("tier") == ("web", "db")
+    assert config.colocations == (Colocation(id="tier-with-ip", rsc="tier", with_rsc="ip", score=INFINITY),)
+    assert round_trip(config) == config
+
+
+def test_a_constraint_whose_tag_names_no_resource_is_skipped_with_a_warning() -> None:
+    config, warnings = load_yaml_config(textwrap.dedent(
+        RESOURCES
+        + """
+tags:
+  tier: [web, nosuch]
+constraints:
+  - {location: l1, resource: tier, node: node1, score: 100}
+"""), name="test.yaml")
+    assert config.locations == ()
+    assert any("'nosuch'" in warning and "skipped" in warning for warning in warnings)
+
+
+def test_a_colocation_between_two_tags_is_skipped_with_a_warning() -> None:
+    config, warnings = load_yaml_config(textwrap.dedent(
+        RESOURCES
+        + """
+tags:
+  left: [web]
+  right: [db]
+constraints:
+  - {colocation: c1, resource: left, with: right, score: INFINITY}
+"""), name="test.yaml")
+    assert config.colocations == ()
+    assert any("tag or template with another one" in warning for warning in warnings)
 
 
 def test_fencing_topology() -> None:

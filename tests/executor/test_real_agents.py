@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from vigil.controller.requests import ConfiguredPrimitives, prepare
 from vigil.executor import ActionRequest, Executor
 from vigil.executor.environment import CRM_FEATURE_SET, PACEMAKER_OCF_VARIABLES, clone_meta
+from vigil.formats.cib.load import load_cib
 from vigil.model.results import ExecStatus, OcfRc
 
 from .conftest import needs_debian_agents, run
@@ -238,3 +240,47 @@ def test_the_reported_environment_is_exactly_what_the_agent_got(ocf_root: Path, 
     received = dict(line.split("=", 1) for line in envfile.read_text().splitlines() if "=" in line)
     assert {k: v for k, v in received.items() if k.startswith("OCF_")} == dict(result.environment)
     assert received["PATH"] == "/usr/bin:/bin"
+
+
+@needs_debian_agents
+def test_a_planned_migration_reaches_pacemakers_dummy_as_pacemaker_passes_it(tmp_path: Path) -> None:
+    """A migrate_to and migrate_from with the meta vigil plans for them (see
+    tests/scheduler/test_migration.py), prepared as the controller prepares
+    them, reach ocf:pacemaker:Dummy as Pacemaker passes them: both ends of
+    the migration, and record_pending on migrate_to."""
+    envfile = tmp_path / "env"
+    params = {"state": str(tmp_path / "vm.state"), "envfile": str(envfile)}
+    nvpairs = "".join(f'<nvpair id="vm-{k}" name="{k}" value="{v}"/>' for k, v in params.items())
+    xml = (
+        '<cib validate-with="pacemaker-3.9" epoch="1" num_updates="0" admin_epoch="0"><configuration>'
+        '<crm_config/><nodes><node id="1" uname="node1"/><node id="2" uname="node2"/></nodes><resources>'
+        '<primitive id="vm" class="ocf" provider="pacemaker" type="Dummy">'
+        f'<instance_attributes id="vm-params">{nvpairs}</instance_attributes>'
+        '<meta_attributes id="vm-meta"><nvpair id="vm-am" name="allow-migrate" value="true"/>'
+        '</meta_attributes>'
+        '</primitive></resources><constraints/></configuration><status/></cib>'
+    ).encode()
+    config = load_cib(xml)[0].config
+    now = 1_700_000_000
+    migration = {"migrate_source": "node1", "migrate_target": "node2"}
+    steps = [("start", "node1", {}), ("migrate_to", "node1", {**migration, "record_pending": "true"}),
+             ("migrate_from", "node2", migration)]
+
+    async def go() -> None:
+        executor = Executor()
+        for task, node, meta in steps:
+            prepared = prepare(ConfiguredPrimitives(config, now), resource_id="vm", task=task, interval_ms=0,
+                               node=node, node_attrs={"#uname": node}, now=now, meta=meta)
+            assert prepared is not None
+            result = await executor.run(prepared.request)
+            assert result.rc == OcfRc.SUCCESS, result.describe()
+
+    run(go())
+    _, migrate_to, migrate_from = read_env_dumps(envfile)
+    for env in (migrate_to, migrate_from):
+        assert env["OCF_RESKEY_CRM_meta_migrate_source"] == "node1"
+        assert env["OCF_RESKEY_CRM_meta_migrate_target"] == "node2"
+    assert migrate_to["OCF_RESKEY_CRM_meta_record_pending"] == "true"
+    assert "OCF_RESKEY_CRM_meta_record_pending" not in migrate_from
+    assert (migrate_to["OCF_RESKEY_CRM_meta_name"], migrate_from["OCF_RESKEY_CRM_meta_name"]) == (
+        "migrate_to", "migrate_from")

@@ -276,6 +276,7 @@ SECTIONS: tuple[Section, ...] = (
     ("colocation constraints", lambda c: c.colocations, _by_id),
     ("order constraints", lambda c: c.orders, _by_id),
     ("ticket constraints", lambda c: c.rsc_tickets, _by_id),
+    ("tags", lambda c: c.tags, _by_id),
     ("fencing levels", lambda c: c.fencing_levels, _by_id),
     ("alerts", lambda c: c.alerts, _by_id),
     ("cluster options", lambda c: c.options, _by_id),

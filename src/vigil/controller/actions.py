@@ -108,14 +108,16 @@ class AgentActions:
             return False
         if cancels_recurring(action.task, action.interval_ms):
             await self._cancel_monitors(run.cluster, prepared, action.resource, node)
-        result = await self.executor.run(prepared.request)
         key = self.recorder.transition_key(run.number, action.index, action.task, action.interval_ms,
                                            role_of(prepared.request))
+        if dict(action.meta).get("record_pending") == "true":
+            await self.recorder.record_pending(prepared, dict(action.meta), key)
+        result = await self.executor.run(prepared.request)
         expected = await self.recorder.record(prepared, result, dict(action.meta), key)
         if action.index in run.exhausted:
             self._gave_up(run, run.exhausted[action.index])
         params_key = (prepared.history_id, node)
-        if expected and action.task == "start":
+        if expected and action.task in ("start", "migrate_from"):  # now running here
             self._exhausted_sent.discard((prepared.history_id, node))
             self._start_params[params_key] = {
                 k: v for k, v in prepared.request.params if not k.startswith("OCF_")

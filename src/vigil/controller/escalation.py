@@ -18,6 +18,11 @@ event:
 - ``fence``: the node is fenced (with ``stonith-action``, default reboot).
   When fencing is disabled (``stonith-enabled=false``) or fails, the node
   is put in standby instead, so it stops taking work either way.
+
+Unfencing (action ``on``, planned before what needs it starts on a node: see
+:mod:`vigil.scheduler.unfencing`) runs the same fencer but resets nothing:
+on success the node gets the transient attribute ``#node-unfenced`` (the
+time), as Pacemaker's controller records it, so it is not unfenced again.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from vigil.store.coord import Guard
 log = logging.getLogger(__name__)
 
 STANDBY_ATTRIBUTE = "standby"
+UNFENCED_ATTRIBUTE = "#node-unfenced"
 
 
 async def record_fenced(store: Store, target: str, action: str, *, at: float, executioner: str = "",
@@ -91,6 +97,24 @@ class Escalation:
         log.warning("%s (device %s)", desc, outcome.device)
         await record_fenced(self.store, target, action, at=self.clock(), executioner=self.node,
                             origin=self.node, client=client, device=outcome.device or "", guard=self.guard)
+        return True
+
+    async def unfence(self, config: Config, target: str, why: str) -> bool:
+        """Unfence ``target`` (fence action ``on``); report it; on success mark
+        it unfenced.  Its state is kept: an unfenced node was let in, not reset."""
+        log.warning("unfencing %s: %s", target, why)
+        outcome = await self.fencer.fence(config, target, "on", now=int(self.clock()))
+        client = f"vigil.{os.getpid()}"
+        desc = outcome.description(self.node, client, self.node)
+        self.events.emit(FencingEvent(target=target, action="on", succeeded=outcome.succeeded,
+                                      rc=outcome.rc, desc=desc, at=self.clock(), device=outcome.device,
+                                      executioner=self.node, origin=self.node, reason=outcome.reason))
+        if not outcome.succeeded:
+            log.error("%s", desc)
+            return False
+        log.warning("%s (device %s)", desc, outcome.device)
+        await self.store.set_node_attribute(target, UNFENCED_ATTRIBUTE, str(int(self.clock())),
+                                            guard=self.guard)
         return True
 
     async def recovery_exhausted(self, event: RecoveryExhausted, config: Config,

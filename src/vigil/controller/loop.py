@@ -526,6 +526,9 @@ class Controller:
         async def fence(action: Action) -> bool:
             fence_action = dict(action.meta).get("stonith_action", run.options.stonith_action)
             assert action.node is not None
+            if fence_action == "on":
+                return await self.escalation.unfence(run.cluster.config, action.node,
+                                                     "the transition requires it")
             if await self._hand_over_own_fencing(action.node):
                 return False
             return await self._fence(run, action.node, fence_action, "the transition requires it")

@@ -117,6 +117,10 @@ class Recorded:
     as_expected: bool
 
 
+# The two steps of a live migration (see vigil.scheduler.migration).
+MIGRATION_TASKS = ("migrate_to", "migrate_from")
+
+
 @dataclass(frozen=True)
 class RecordContext:
     """What a record needs besides the result: ids, time, the transition it ran in."""
@@ -134,6 +138,14 @@ def record_result(prepared: PreparedAction, result: ActionResult, ctx: RecordCon
     status = int(result.status)
     hid = prepared.history_id
     base_id = f"{hid}_{task}_{interval_ms}" if interval_ms > 0 else f"{hid}_last_0"
+    source = target = None
+    if task in MIGRATION_TASKS:
+        # A migration step keeps a record of its own (the stop that follows
+        # on the source must not replace it: the scheduler reads both), with
+        # its two ends, as Pacemaker's controller records it.
+        base_id = f"{hid}_{task}_0"
+        meta = dict(request.meta)
+        source, target = meta.get("migrate_source"), meta.get("migrate_target")
     if task == "notify":
         # A notification has a record of its own (RSC_post_notify_start_0):
         # it must not take the place of the last start, promote... record.
@@ -157,6 +169,8 @@ def record_result(prepared: PreparedAction, result: ActionResult, ctx: RecordCon
         exit_reason=result.exit_reason or None,
         crm_feature_set=FEATURE_SET,
         operation_key=f"{hid}_{task}_{interval_ms}",
+        migrate_source=source,
+        migrate_target=target,
     )
     role = role_of(request)
     if not is_failure(task, interval_ms, result, role):
@@ -168,6 +182,14 @@ def record_result(prepared: PreparedAction, result: ActionResult, ctx: RecordCon
         # Ignored failures still show, and expire, through last-failure.
         attributes = ((last_failure_attribute(hid, task, interval_ms), str(ctx.now)),)
     return Recorded(record, (failure,), delta, attributes, True, False)
+
+
+def pending_record(prepared: PreparedAction, ctx: RecordContext) -> OpRecord:
+    """The record of an action still running, as Pacemaker writes it for an
+    action with record-pending: call id -1, exit code 193, op-status pending.
+    Its result, recorded later under the same id, replaces it."""
+    result = ActionResult(prepared.request, OcfRc.UNKNOWN, ExecStatus.PENDING)
+    return record_result(prepared, result, ctx).record._replace(call_id=-1, exec_time_ms=0, queue_time_ms=0)
 
 
 def _failcount_delta(prepared: PreparedAction, result: ActionResult, ctx: RecordContext) -> int:
@@ -250,6 +272,26 @@ class Recorder:
     async def wait_all_stored(self) -> None:
         """Until every result that happened is in the store."""
         await self._all_stored.wait()
+
+    async def record_pending(self, prepared: PreparedAction, meta: dict[str, str],
+                             transition_key: str) -> None:
+        """Record an action as in flight before it runs (the scheduler asks for it on a
+        migrate_to: should the source be lost meanwhile, the next plan knows the
+        migration may have reached the target, and stops it there).
+
+        Best effort: a store that refuses only leaves the migration unrecorded
+        until its result, as before; the action still runs.
+        """
+        request = prepared.request
+        record = pending_record(prepared, RecordContext(-1, int(self.clock.time()), transition_key))
+        prim = prepared.placement.primitive
+        ref = ResourceRef(prepared.history_id, prim.cls, prim.provider, prim.type)
+        try:
+            await self.store.record_operation(request.node_name, ref, record, meta=meta, guard=self.guard)
+        except GuardLost:
+            raise
+        except StoreError as error:
+            self.health.failed(error, f"record {record.id} as pending on {request.node_name}")
 
     async def record(self, prepared: PreparedAction, result: ActionResult, meta: dict[str, str],
                      transition_key: str, *, counted: bool = True, call_id: int | None = None) -> bool:

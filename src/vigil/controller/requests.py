@@ -103,6 +103,9 @@ def find_op(prim: Primitive, task: str, interval_ms: int) -> Op | None:
     for op in prim.ops:
         if op.name == task and op.interval_ms == interval_ms:
             return op
+    if task in ("migrate_to", "migrate_from"):
+        # A "migrate" op configures both steps of a migration (as in Pacemaker).
+        return find_op(prim, "migrate", 0)
     return None
 
 

@@ -262,6 +262,15 @@ class Alert:
 
 
 @dataclass(frozen=True)
+class Tag:
+    """A ``<tag>``: a name for several resources, usable wherever a
+    constraint names a resource (it stands for each of them)."""
+
+    id: str
+    refs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything under ``<configuration>``."""
 
@@ -285,6 +294,18 @@ class Config:
     # Resource templates (<template>), as primitives.  Primitives that use
     # one are already expanded; these are kept only for export.
     templates: tuple[Primitive, ...] = ()
+    # Tags (<tags>): names for groups of resources, used by constraints.
+    tags: tuple[Tag, ...] = ()
+
+    def constrained(self, ident: str) -> tuple[str, ...]:
+        """The resources a constraint's reference stands for: a tag's
+        members, the primitives made from a template, else ``ident`` itself."""
+        for tag in self.tags:
+            if tag.id == ident:
+                return tag.refs
+        if any(template.id == ident for template in self.templates):
+            return tuple(p.id for p in self.primitives() if p.template == ident)
+        return (ident,)
 
     def primitives(self) -> list[Primitive]:
         """Every primitive, groups and clones flattened, in document order."""

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from vigil.model.booleans import is_true
 from vigil.model.config import Config
+from vigil.model.isodate import parse_interval_ms
 from vigil.model.nvsets import resolve_nvsets
 from vigil.model.rule_eval import RuleContext
 from vigil.model.scores import INFINITY, lenient_score
@@ -45,15 +46,33 @@ class Options:
     node_health_green: int = 0
     node_health_base: int = 0
     shutdown_lock: bool = False
+    # How long a shutdown lock lasts (0: until the node comes back).
+    shutdown_lock_limit_ms: int = 0
+    # How long a node may stay pending (a member, its controller not up)
+    # before it is fenced (0: forever).
+    node_pending_timeout_ms: int = 0
     remove_after_stop: bool = False
     enable_startup_probes: bool = True
     priority_fencing_delay: str | None = None
+    # The nodes run a watchdog (SBD): fencing is possible without a fence
+    # device (Pacemaker's have-watchdog, set by its controller).
+    have_watchdog: bool = False
 
 
 def _score(value: str | None, default: int) -> int:
     if value is None:
         return default
     return lenient_score(value)
+
+
+def _duration_ms(value: str | None) -> int:
+    """A duration option; unset or invalid: 0."""
+    if not value:
+        return 0
+    try:
+        return max(0, parse_interval_ms(value))
+    except ValueError:
+        return 0
 
 
 def raw_options(config: Config, ctx: RuleContext) -> dict[str, str]:
@@ -75,6 +94,7 @@ def unpack_options(config: Config, ctx: RuleContext, have_quorum: bool = True,
         red, yellow, green = -INFINITY, -INFINITY, 0
     else:
         red, yellow, green = -INFINITY, 0, 0
+    fixed_colours = health in ("migrate-on-red", "only-green")
     policy = raw.get("no-quorum-policy", "stop").lower()
     if policy == "suicide":
         # Self-fencing on quorum loss needs fencing, and a cluster that had
@@ -101,12 +121,17 @@ def unpack_options(config: Config, ctx: RuleContext, have_quorum: bool = True,
         stonith_action=raw.get("stonith-action", "reboot").replace("poweroff", "off"),
         placement_strategy=raw.get("placement-strategy", "default"),
         node_health_strategy=health,
-        node_health_red=_score(raw.get("node-health-red"), red),
-        node_health_yellow=_score(raw.get("node-health-yellow"), yellow),
-        node_health_green=_score(raw.get("node-health-green"), green),
+        # migrate-on-red and only-green fix the colours' scores; the
+        # configured ones count only for progressive and custom.
+        node_health_red=red if fixed_colours else _score(raw.get("node-health-red"), red),
+        node_health_yellow=yellow if fixed_colours else _score(raw.get("node-health-yellow"), yellow),
+        node_health_green=green if fixed_colours else _score(raw.get("node-health-green"), green),
         node_health_base=_score(raw.get("node-health-base"), 0),
         shutdown_lock=is_true(raw.get("shutdown-lock"), False),
+        shutdown_lock_limit_ms=_duration_ms(raw.get("shutdown-lock-limit")),
+        node_pending_timeout_ms=_duration_ms(raw.get("node-pending-timeout")),
         remove_after_stop=is_true(raw.get("remove-after-stop"), False),
         enable_startup_probes=is_true(raw.get("enable-startup-probes"), True),
         priority_fencing_delay=raw.get("priority-fencing-delay"),
+        have_watchdog=is_true(raw.get("have-watchdog"), False),
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from vigil.model.config import Colocation
 from vigil.model.scores import INFINITY, add
 from vigil.scheduler.working import (
     Role,
@@ -63,19 +64,28 @@ def add_colocation(coloc: WorkColocation) -> None:
 
 
 def unpack_colocations(work: Work) -> None:
-    for constraint in work.cluster.config.colocations:
+    """Each colocation, one per pair of resources when it names a tag (each
+    resource tagged is colocated, as a set that is not sequential)."""
+    config = work.cluster.config
+    for constraint in config.colocations:
         if constraint.score == 0:
             continue
-        dependent = work.resource(constraint.rsc)
-        primary = work.resource(constraint.with_rsc)
-        if dependent is None or primary is None:
-            continue
-        add_colocation(WorkColocation(
-            id=constraint.id, dependent=dependent, primary=primary, score=constraint.score,
-            dependent_role=role_of(constraint.rsc_role), primary_role=role_of(constraint.with_rsc_role),
-            node_attribute=constraint.node_attribute or "#uname",
-            influence=constraint.influence and dependent.critical,
-        ))
+        for dependent_id in config.constrained(constraint.rsc):
+            for primary_id in config.constrained(constraint.with_rsc):
+                _add_configured(work, constraint, dependent_id, primary_id)
+
+
+def _add_configured(work: Work, constraint: Colocation, dependent_id: str, primary_id: str) -> None:
+    dependent = work.resource(dependent_id)
+    primary = work.resource(primary_id)
+    if dependent is None or primary is None:
+        return
+    add_colocation(WorkColocation(
+        id=constraint.id, dependent=dependent, primary=primary, score=constraint.score,
+        dependent_role=role_of(constraint.rsc_role), primary_role=role_of(constraint.with_rsc_role),
+        node_attribute=constraint.node_attribute or "#uname",
+        influence=constraint.influence and dependent.critical,
+    ))
 
 
 def has_influence(coloc: WorkColocation, primary: WorkResource | None = None) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from vigil.model.status import OpRecord, ResourceHistory
 from vigil.scheduler.digests import compare_digests
+from vigil.scheduler.unfencing import trigger_unfencing
 from vigil.scheduler.unpack_history import active_range, sort_ops
 from vigil.scheduler.unpack_resources import find_op
 from vigil.scheduler.variants.primitive import needs_for, resource_action
@@ -29,20 +30,40 @@ def handle_config_changes(work: Work) -> None:
             continue
         for history in state.resources:
             rsc = work.rscs.get(history.id)
-            if rsc is None:
+            if rsc is None or (node.name not in rsc.running_on and rsc.id != rsc.prim.id):
+                # An anonymous instance's history may also be under another
+                # instance's number ("ping:0" for the ping:1 running here).
                 if instances is None:
-                    instances = {(r.prim.id, n): r for r in work.rscs.values() if r.id != r.prim.id
-                                 for n in r.running_on}
-                rsc = instances.get((history.id, node.name))
-            if rsc is None or rsc.orphan or node.name not in rsc.running_on:
+                    instances = _instances_by_history(work)
+                rsc = instances.get((history.id, node.name), rsc)
+            if rsc is None or rsc.orphan:
+                continue
+            if node.name not in rsc.running_on:
+                if _agent_changed(rsc, history):
+                    trigger_unfencing(work, rsc, node, "Device definition changed")
                 continue
             if _agent_changed(rsc, history):
                 # Running under another agent than configured: restart it.
+                trigger_unfencing(work, rsc, node, "Device definition changed")
                 rsc.changed_on.add(node.name)
                 stop = resource_action(work, rsc, "stop", node.name, optional=False)
                 stop.optional = False
                 rsc.start_pending = True
             _check_history(work, rsc, node.name, sort_ops(history.ops))
+
+
+def _instances_by_history(work: Work) -> dict[tuple[str, str], WorkPrimitive]:
+    """(the id its history is under, node) -> the instance of an anonymous
+    clone active there: by the primitive's id, and by the recorded name."""
+    found: dict[tuple[str, str], WorkPrimitive] = {}
+    for rsc in work.rscs.values():
+        if rsc.id == rsc.prim.id:
+            continue
+        for node in rsc.running_on:
+            found[(rsc.prim.id, node)] = rsc
+            if rsc.history_id is not None:
+                found.setdefault((rsc.history_id, node), rsc)
+    return found
 
 
 def _agent_changed(rsc: WorkPrimitive, history: ResourceHistory) -> bool:
@@ -79,16 +100,21 @@ def _check_op(work: Work, rsc: WorkPrimitive, node: str, op: OpRecord) -> None:
     if work.sanitized and op.op_secure_digest is not None and op.op_secure_digest == calc.secure:
         # Only masked secrets differ: a sanitized CIB, not a real change.
         return
+    where = work.nodes[node]
     if verdict == "restart":
         rsc.changed_on.add(node)
         _force_restart(work, rsc, task, op.interval_ms)
+        trigger_unfencing(work, rsc, where, "Device parameters changed")
     elif op.interval_ms > 0:
+        trigger_unfencing(work, rsc, where, "Device parameters changed (reschedule)")
         rsc.reschedule.add((node, task, op.interval_ms))
     elif op.op_restart_digest is not None:
+        trigger_unfencing(work, rsc, where, "Device parameters changed (reload)")
         _schedule_reload(work, rsc, node)
     else:
         rsc.changed_on.add(node)
         _force_restart(work, rsc, task, op.interval_ms)
+        trigger_unfencing(work, rsc, where, "Device parameters changed")
 
 
 def _force_restart(work: Work, rsc: WorkPrimitive, task: str, interval_ms: int) -> None:

@@ -204,7 +204,8 @@ class _Context:
         node = stop.node
         assert node is not None
         reason, cause = self.stop_reason(rsc, node, stop)
-        start = _scheduled(rsc, "start", None)
+        # A live migration's migrate_from is where it runs next (its start is a pseudo-action).
+        start = _scheduled(rsc, "start", None) or _scheduled(rsc, "migrate_from", None)
         meta = {
             STOP_REASON: reason,
             STOP_FINAL: "false" if start is not None and start.node == node else "true",
@@ -442,7 +443,7 @@ def attach_stop_context(work: Work) -> None:
                 continue
             if action.task == "stop":
                 action.meta.update(context.stop_meta(rsc, action))
-            elif action.task == "start":
+            elif action.task in ("start", "migrate_from"):  # migrate_from: a start by migration
                 action.meta.update(context.start_meta(rsc, action))
             elif action.task == "demote":
                 action.meta.update(context.demote_meta(rsc, action))

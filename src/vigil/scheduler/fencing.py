@@ -8,7 +8,16 @@ active on two nodes at once.
 
 from __future__ import annotations
 
-from vigil.scheduler.working import Ord, Work, WorkAction, WorkNode, WorkResource, order
+from vigil.scheduler.working import (
+    Ord,
+    Work,
+    WorkAction,
+    WorkNode,
+    WorkPrimitive,
+    WorkResource,
+    find_first_action,
+    order,
+)
 
 
 def fence_op(work: Work, node: WorkNode, reason: str, optional: bool) -> WorkAction:
@@ -33,11 +42,49 @@ def _any_managed(work: Work) -> bool:
 def schedule_fencing(work: Work) -> None:
     have_managed = _any_managed(work)
     for node in work.nodes.values():
+        conn = node.remote_rsc
+        if conn is not None and conn.container is not None:
+            if node.remote_requires_reset and have_managed and _can_fence_guest(work, conn.container):
+                _fence_guest(work, node, conn, conn.container)
+            continue
         if not (have_managed and node.unclean and work.can_fence(node)):
             continue
         reason = node.fence_reason or "node is unclean"
         stonith = fence_op(work, node, reason, optional=False)
         _order_vs_fencing(work, stonith, node)
+
+
+def _can_fence_guest(work: Work, container: WorkPrimitive) -> bool:
+    """A guest is "fenced" by stopping its container: possible when every
+    node the container is on is up or can itself be fenced."""
+    for name in container.running_on:
+        host = work.nodes.get(name)
+        if host is not None and not host.online and not work.can_fence(host):
+            return False
+    return True
+
+
+def _fence_guest(work: Work, node: WorkNode, conn: WorkPrimitive, container: WorkPrimitive) -> None:
+    """The pseudo-fencing of a guest: the recovery of its container, which
+    it follows ("reboot" when the container starts again, else "off")."""
+    stop = find_first_action(container, "stop", None)
+    restarts = find_first_action(container, "start", None) is not None
+    fencing = fence_op(work, node, "guest is unclean", optional=True)
+    fencing.meta["stonith_action"] = "reboot" if restarts else "off"
+    fencing.optional = False
+    fencing.pseudo = True
+    fencing.runnable = True
+    fencing.set_reason("guest is unclean")
+    if stop is not None and stop.pseudo and stop.node is not None:
+        host = work.nodes[stop.node]
+        order(fence_op(work, host, "", optional=True), fencing, Ord.RUNNABLE_LEFT | Ord.IMPLIES_THEN)
+    elif stop is not None:
+        order(stop, fencing, Ord.RUNNABLE_LEFT | Ord.IMPLIES_THEN)
+    else:
+        conn_stop = find_first_action(conn, "stop", None)
+        if conn_stop is not None:
+            order(conn_stop, fencing, Ord.OPTIONAL)
+    _order_vs_fencing(work, fencing, node, guest=True)
 
 
 def _top(rsc: WorkResource) -> WorkResource:
@@ -46,7 +93,7 @@ def _top(rsc: WorkResource) -> WorkResource:
     return rsc
 
 
-def _order_vs_fencing(work: Work, stonith: WorkAction, target: WorkNode) -> None:
+def _order_vs_fencing(work: Work, stonith: WorkAction, target: WorkNode, guest: bool = False) -> None:
     for rsc in work.rscs.values():
         if not rsc.managed:
             continue
@@ -65,7 +112,7 @@ def _order_vs_fencing(work: Work, stonith: WorkAction, target: WorkNode) -> None
             if action.task == "stop" and action.node == target.name:
                 action.pseudo = True
                 action.runnable = True
-                if rsc.needs_fencing:
+                if rsc.needs_fencing or guest:
                     action.implied_by_stonith = True
                     order(stonith, action, Ord.PRESERVE)
                     top = _top(rsc)
@@ -73,5 +120,5 @@ def _order_vs_fencing(work: Work, stonith: WorkAction, target: WorkNode) -> None
             elif action.task == "demote" and action.node == target.name:
                 action.pseudo = True
                 action.runnable = True
-                if rsc.needs_fencing:
+                if rsc.needs_fencing or guest:
                     order(stonith, action, Ord.PRESERVE | Ord.OPTIONAL)

@@ -45,7 +45,7 @@ from vigil.model.rules import DateExpression
 from vigil.model.status import NodeState, ResourceHistory
 from vigil.model.transition import Action, ClusterView, NodeView, ResourceView, SummaryLine, Transition
 from vigil.scheduler.recheck import failure_expiries
-from vigil.scheduler.stages import StagesRun, Tracer, run_stages, top_rank
+from vigil.scheduler.stages import StagesRun, Tracer, assign_all, run_stages, top_rank
 from vigil.scheduler.working import Work, WorkNode
 
 __all__ = ["INTERNAL_ERROR", "IncrementalScheduler"]
@@ -82,6 +82,11 @@ class _Record(Tracer):
         self.signature: tuple[tuple[Any, ...], ...] = ()
 
     def assign_all(self, work: Work) -> None:
+        if work.have_remote_nodes:
+            # Connections are placed first; such runs are never replayed
+            # (see ``_build_memo``), so there is nothing to record.
+            assign_all(work)
+            return
         nodes = list(work.nodes.values())
         self.signature = _node_signature(nodes)
         for top in list(work.top):
@@ -281,7 +286,8 @@ def _build_memo(run: StagesRun, record: _Record, sanitized: bool) -> _Memo:
     config = cluster.config
     transition = run.transition
     if (work.options.shutdown_lock or work.options.placement_strategy != "default"
-            or work.fence_ops or transition.notes or _has_date_rules(config)):
+            or work.have_remote_nodes or work.fence_ops or work.enable_unfencing or transition.notes
+            or _has_date_rules(config)):
         raise _Fallback("not incremental")
     if any(n.unclean or n.standby_onfail or n.fence_reason for n in work.nodes.values()):
         raise _Fallback("not incremental")

@@ -13,6 +13,7 @@ import re
 from vigil.model.config import Location, Primitive
 from vigil.model.rule_eval import RuleContext, rule_passes, rule_score
 from vigil.model.scores import INFINITY, add
+from vigil.scheduler.discovery import record_discovery
 from vigil.scheduler.failcounts import effective_failcount, failcount_name, node_failures, recorded_failures
 from vigil.scheduler.working import Role, Work, WorkGroup, WorkPrimitive, WorkResource
 
@@ -70,8 +71,8 @@ def _location_targets(work: Work, location: Location) -> list[WorkResource]:
         except re.error:
             return []
         return [r for r in _all_resources(work) if pattern.search(r.id)]
-    rsc = work.resource(location.rsc)
-    return [rsc] if rsc is not None else []
+    found = [work.resource(ident) for ident in work.cluster.config.constrained(location.rsc)]
+    return [rsc for rsc in found if rsc is not None]
 
 
 def _all_resources(work: Work) -> list[WorkResource]:
@@ -106,7 +107,7 @@ def _apply_location(work: Work, rsc: WorkResource, location: Location) -> None:
         if location.node not in work.nodes:
             return
         scored = [(location.node, location.score if location.score is not None else 0)]
-        _apply_for_role(rsc, _role_filter(location.role), scored)
+        _apply_for_role(work, rsc, _role_filter(location.role), scored, location.resource_discovery)
         return
     prim = _template_primitive(rsc)
     for rule in location.rules:
@@ -125,10 +126,12 @@ def _apply_location(work: Work, rsc: WorkResource, location: Location) -> None:
                 # for a node that is down or leaving); "and" replaces it.
                 score = add(base_weight(work, name), score)
             scored.append((name, score))
-        _apply_for_role(rsc, _role_filter(rule.role or location.role), scored)
+        _apply_for_role(work, rsc, _role_filter(rule.role or location.role), scored,
+                        location.resource_discovery)
 
 
-def _apply_for_role(rsc: WorkResource, role: Role, scored: list[tuple[str, int]]) -> None:
+def _apply_for_role(work: Work, rsc: WorkResource, role: Role, scored: list[tuple[str, int]],
+                    discovery: str) -> None:
     """A location limited to a role counts only for a resource that will
     have that role; a Promoted one is kept to weigh which instance of a
     promotable clone is promoted."""
@@ -137,6 +140,7 @@ def _apply_for_role(rsc: WorkResource, role: Role, scored: list[tuple[str, int]]
     if role != Role.UNKNOWN and rsc.next_role != role:
         return
     _apply_scores(rsc, scored)
+    record_discovery(work, rsc, [name for name, _ in scored], discovery)
 
 
 def _apply_scores(rsc: WorkResource, scored: list[tuple[str, int]]) -> None:

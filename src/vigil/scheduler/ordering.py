@@ -13,8 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from vigil.model.config import Order
 from vigil.model.scores import INFINITY
 from vigil.scheduler.instances import InstanceActions
+from vigil.scheduler.migration import migration_equivalents
 from vigil.scheduler.variants.primitive import update_runnable
 from vigil.scheduler.working import (
     Ord,
@@ -72,29 +74,40 @@ def flags_for_kind(kind: str, first_task: str, symmetry: str) -> OrdFlags:
 
 
 def config_orderings(work: Work) -> list[OrderSpec]:
+    """Each order, one per pair of resources when it names a tag (each
+    resource tagged is ordered, as a set that is not sequential)."""
     specs: list[OrderSpec] = []
-    for constraint in work.cluster.config.orders:
-        first = work.resource(constraint.first)
-        then = work.resource(constraint.then)
-        if first is None or then is None:
-            continue
-        first_task = constraint.first_action
-        then_task = constraint.effective_then_action
-        symmetric = constraint.is_symmetrical and constraint.kind != "Serialize"
-        symmetry = "symmetric" if symmetric else "asymmetric"
-        flags = flags_for_kind(constraint.kind, first_task, symmetry)
-        minimum = first.variant.minimum_runnable(first, constraint.require_all)
-        if minimum > 0:
-            specs.extend(_clone_min_orderings(work, constraint.id, first, first_task, then, then_task,
-                                              flags, minimum))
-        else:
-            specs.append(OrderSpec(first, first_task, then, then_task, flags))
-        if symmetric:
-            inv_first = _INVERSE.get(first_task)
-            inv_then = _INVERSE.get(then_task)
-            if inv_first and inv_then:
-                specs.append(OrderSpec(then, inv_then, first, inv_first,
-                                       flags_for_kind(constraint.kind, inv_first, "inverse")))
+    config = work.cluster.config
+    for constraint in config.orders:
+        for first_id in config.constrained(constraint.first):
+            for then_id in config.constrained(constraint.then):
+                specs.extend(_config_ordering(work, constraint, first_id, then_id))
+    return specs
+
+
+def _config_ordering(work: Work, constraint: Order, first_id: str, then_id: str) -> list[OrderSpec]:
+    specs: list[OrderSpec] = []
+    first = work.resource(first_id)
+    then = work.resource(then_id)
+    if first is None or then is None:
+        return specs
+    first_task = constraint.first_action
+    then_task = constraint.effective_then_action
+    symmetric = constraint.is_symmetrical and constraint.kind != "Serialize"
+    symmetry = "symmetric" if symmetric else "asymmetric"
+    flags = flags_for_kind(constraint.kind, first_task, symmetry)
+    minimum = first.variant.minimum_runnable(first, constraint.require_all)
+    if minimum > 0:
+        specs.extend(_clone_min_orderings(work, constraint.id, first, first_task, then, then_task,
+                                          flags, minimum))
+    else:
+        specs.append(OrderSpec(first, first_task, then, then_task, flags))
+    if symmetric:
+        inv_first = _INVERSE.get(first_task)
+        inv_then = _INVERSE.get(then_task)
+        if inv_first and inv_then:
+            specs.append(OrderSpec(then, inv_then, first, inv_first,
+                                   flags_for_kind(constraint.kind, inv_first, "inverse")))
     return specs
 
 
@@ -120,6 +133,21 @@ def internal_orderings(work: Work) -> list[OrderSpec]:
     return [OrderSpec(*spec) for rsc in work.top for spec in rsc.variant.internal_orderings(rsc)]
 
 
+def with_migration_equivalents(specs: list[OrderSpec]) -> list[OrderSpec]:
+    """``specs``, each followed by the orderings of migration actions that
+    stand for it (see migration.migration_equivalents)."""
+    result: list[OrderSpec] = []
+    for spec in specs:
+        result.append(spec)
+        if spec.first_action is not None or spec.then_action is not None:
+            continue
+        related = _is_inside(spec.first, spec.then) or _is_inside(spec.then, spec.first)
+        for first, first_task, then, then_task, flags in migration_equivalents(
+                spec.first, spec.first_task, spec.then, spec.then_task, related):
+            result.append(OrderSpec(first, first_task, then, then_task, flags))
+    return result
+
+
 def _actions_for(rsc: WorkResource, task: str) -> list[WorkAction]:
     return [a for a in rsc.actions_by_task.get(task, ()) if a.interval_ms == 0]
 
@@ -128,9 +156,9 @@ def apply_order_specs(work: Work, specs: list[OrderSpec]) -> None:
     for spec in specs:
         firsts = [spec.first_action] if spec.first_action else _actions_for(spec.first, spec.first_task)
         if not firsts:
-            if spec.first is spec.then:
+            if spec.first is spec.then or spec.first_task in ("migrate_to", "migrate_from"):
                 continue
-            if spec.first_task == "stop" and not spec.first.running_on:
+            if spec.first_task == "stop" and (not spec.first.running_on or _stopped_primitive(spec.first)):
                 continue
             if spec.first_task == "demote" and spec.first.role == Role.UNPROMOTED:
                 continue
@@ -142,8 +170,18 @@ def apply_order_specs(work: Work, specs: list[OrderSpec]) -> None:
         if not thens:
             continue
         for first in firsts:
+            flags = spec.flags
+            if first.migration_abort and first.rsc is spec.then:
+                # Ending a dangling migration restarts nothing.
+                flags &= ~Ord.IMPLIES_THEN
             for then in thens:
-                order(first, then, spec.flags)
+                order(first, then, flags)
+
+
+def _stopped_primitive(rsc: WorkResource) -> bool:
+    """A primitive whose role is Stopped though a node is listed for it (a
+    failed migration's target): there is nothing to order a stop of."""
+    return not rsc.variant.collective and rsc.role == Role.STOPPED
 
 
 def _clear_optional(action: WorkAction, because: WorkAction) -> bool:
@@ -165,6 +203,16 @@ def _clear_runnable(action: WorkAction, because: WorkAction) -> bool:
         action.blocked_by = because
     if action.rsc is not because.rsc:
         action.set_reason(_reason_text("unrunnable", because))
+    return True
+
+
+def _clear_migratable(action: WorkAction, because: WorkAction) -> bool:
+    """``action`` can no longer be part of a live migration."""
+    if not action.migratable:
+        return False
+    action.migratable = False
+    if action.rsc is not because.rsc:
+        action.set_reason(_reason_text("unmigrateable", because))
     return True
 
 
@@ -216,6 +264,8 @@ def _handle_restart(first: WorkAction, then: WorkAction, check_optional: bool, c
         first_changed |= _clear_optional(first, then)
     if not then.optional:
         first_changed |= _clear_optional(first, then)
+    if not then.migratable:
+        first_changed |= _clear_migratable(first, then)
     if not first.optional and not first.runnable:
         then_changed |= _clear_runnable(then, first)
     return first_changed, then_changed
@@ -239,22 +289,46 @@ def flags_for_ordering(action: WorkAction, node: str | None, instances: Instance
     return rsc.variant.ordering_flags(rsc, action, node, instances)
 
 
+def _own_migratable(action: WorkAction) -> bool:
+    """Whether ``action`` counts as migratable when it is the "first" of an
+    ordering: a group's or clone's action is seen through its members',
+    which never carries the flag."""
+    return action.migratable and (action.rsc is None or not action.rsc.variant.collective)
+
+
 def _update_ordered(first: WorkAction, then: WorkAction, f_optional: bool, f_runnable: bool,
                     check_optional: bool, check_runnable: bool, kind: OrdFlags) -> tuple[bool, bool]:
     """One ordering rule applied to one pair of actions."""
     f_changed = t_changed = False
     if kind == Ord.ASYMMETRICAL:
         t_changed |= _handle_asymmetric(first, then)
-    if kind == Ord.IMPLIES_FIRST and not then.optional and check_optional and not f_optional \
-            and first.optional:
-        f_changed |= _clear_optional(first, then)
+    if kind == Ord.IMPLIES_FIRST and not then.optional:
+        if check_optional and not f_optional and first.optional:
+            f_changed |= _clear_optional(first, then)
+        if _own_migratable(first) and not then.migratable:
+            f_changed |= _clear_migratable(first, then)
     if kind == Ord.RUNNABLE_LEFT and check_runnable and then.runnable and not f_runnable:
         t_changed |= _clear_runnable(then, first)
-    if kind == Ord.IMPLIES_THEN and check_optional and then.optional and not f_optional:
+        t_changed |= _clear_migratable(then, first)
+    if kind == Ord.IMPLIES_THEN and check_optional and then.optional and not f_optional \
+            and not first.migratable:
         t_changed |= _clear_optional(then, first)
     if kind == Ord.PROMOTED_IMPLIES_FIRST and check_optional and not then.optional \
             and then.rsc is not None and then.rsc.role == Role.PROMOTED:
         f_changed |= _clear_optional(first, then)
+        if not then.migratable:
+            f_changed |= _clear_migratable(first, then)
+    if kind == Ord.UNMIGRATABLE_THEN_BLOCKS and check_optional:
+        if not (then.migratable and then.runnable):
+            f_changed |= _clear_runnable(first, then)
+        if not then.optional:
+            f_changed |= _clear_optional(first, then)
+    if kind == Ord.FIRST_ELSE_THEN and check_optional and not first.runnable:
+        # No migration after all: the start it stood for really runs.
+        t_changed |= _clear_migratable(then, first)
+        if then.pseudo:
+            then.pseudo = False
+            t_changed = True
     if kind == Ord.RESTART:
         fc, tc = _handle_restart(first, then, check_optional, check_runnable)
         f_changed |= fc
@@ -272,6 +346,8 @@ _PAIR_RULES = (
     (Ord.IMPLIES_FIRST, False, True, True, False),
     (Ord.PROMOTED_IMPLIES_FIRST, True, False, True, False),
     (Ord.RUNNABLE_LEFT, True, True, False, True),
+    (Ord.UNMIGRATABLE_THEN_BLOCKS, True, True, True, False),
+    (Ord.FIRST_ELSE_THEN, True, True, True, False),
     (Ord.ASYMMETRICAL, True, True, False, True),
 )
 
@@ -462,13 +538,14 @@ def block_colocation_dependents(action: WorkAction, push: Callable[[WorkAction],
     if action.runnable or action.task not in ("start", "promote") or action.rsc is None:
         return
     rsc = _top(action.rsc)
-    if not rsc.with_this:
+    with_this = rsc.variant.with_this_colocations(rsc)
+    if not with_this:
         return
     for child in rsc.children():
         child_action = find_first_action(child, action.task, None)
         if child_action is None or child_action.runnable:
             return  # part of it can still get there
-    for coloc in list(rsc.with_this):
+    for coloc in list(with_this):
         if coloc.score < INFINITY:
             continue
         if action.task != "start" and coloc.primary_role != Role.PROMOTED:

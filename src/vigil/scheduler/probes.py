@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from vigil.scheduler.discovery import may_probe
 from vigil.scheduler.ordering import OrderSpec
+from vigil.scheduler.remote_probes import probe_node_usable, remote_probe
+from vigil.scheduler.unfencing import order_vs_unfencing
 from vigil.scheduler.variants import ProbeTargets
 from vigil.scheduler.variants.primitive import resource_action
 from vigil.scheduler.working import Ord, Work, WorkPrimitive, WorkResource
@@ -21,18 +24,21 @@ def schedule_probes(work: Work) -> list[OrderSpec]:
     specs: list[OrderSpec] = []
     if not work.options.enable_startup_probes:
         return specs
-    nodes = [node for node in work.nodes.values() if node.online and not node.unclean]
+    nodes = [node for node in work.nodes.values() if probe_node_usable(work, node)]
     if not nodes:
         return specs
     candidates = _candidates(work)
     for node in nodes:
         for top in work.top:
             for rsc, start_of in candidates(top, node.name):
-                if rsc.orphan or node.name in rsc.known_on:
+                if rsc.orphan or node.name in rsc.known_on or not may_probe(work, rsc, node.name):
+                    continue
+                if not remote_probe(work, rsc, top, start_of, node, specs):
                     continue
                 probe = resource_action(work, rsc, "monitor", node.name, optional=False)
                 probe.optional = False  # even for an unmanaged resource
                 probe.meta["op_target_rc"] = "7"
+                order_vs_unfencing(work, rsc, node.name, probe, Ord.OPTIONAL)
                 flags = Ord.OPTIONAL
                 if not probe.runnable and not rsc.running_on:
                     flags |= Ord.RUNNABLE_LEFT

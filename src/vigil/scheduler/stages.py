@@ -9,10 +9,12 @@ module's docstring gives its number:
 4. node scores: health, colocations, locations, stickiness, failures
    (``location``, ``colocation``);
 5. definition changes (``config_changes``);
-6. assign each resource to a node (its variant's ``assign``);
+6. assign each resource to a node (its variant's ``assign``), in an order
+   of their own under a placement strategy (``utilization``);
 7. the orderings to apply (``ordering``) and the probes (``probes``);
 8. create the actions (its variant's ``create_actions``);
-9. fence what must be fenced (``fencing``);
+9. fence what must be fenced (``fencing``), unfence before what needs it
+   (``unfencing``: its actions are created before stage 5);
 10. apply the orderings and propagate "required" and "unrunnable"
     (``ordering``), then drop reloads of what restarts anyway;
 11. the stop context of every stop and start (``context``);
@@ -32,6 +34,7 @@ from vigil.model.transition import Action, ClusterView, NodeView, ResourceView, 
 from vigil.scheduler.colocation import unpack_colocations
 from vigil.scheduler.config_changes import cancel_reloads_of_restarted, handle_config_changes
 from vigil.scheduler.context import attach_stop_context
+from vigil.scheduler.discovery import apply_exclusive_discovery
 from vigil.scheduler.fencing import schedule_fencing
 from vigil.scheduler.location import (
     apply_failure_thresholds,
@@ -39,16 +42,28 @@ from vigil.scheduler.location import (
     apply_node_health,
     apply_stickiness,
 )
-from vigil.scheduler.ordering import apply_order_specs, config_orderings, internal_orderings, propagate
+from vigil.scheduler.ordering import (
+    apply_order_specs,
+    config_orderings,
+    internal_orderings,
+    propagate,
+    with_migration_equivalents,
+)
+from vigil.scheduler.orphans import clear_orphan_failcounts
 from vigil.scheduler.probes import schedule_probes
 from vigil.scheduler.recheck import next_failure_expiry
+from vigil.scheduler.remote_nodes import avoid_remote_nodes
+from vigil.scheduler.remote_ordering import remote_orderings
+from vigil.scheduler.shutdown_lock import apply_shutdown_locks, mark_locked_stops, next_lock_expiry
 from vigil.scheduler.summary import summarize_by_top
 from vigil.scheduler.tickets import apply_tickets
+from vigil.scheduler.unfencing import create_unfence_ops, order_restarts_vs_unfencing
 from vigil.scheduler.unpack_history import unpack_history
 from vigil.scheduler.unpack_nodes import unpack_nodes
 from vigil.scheduler.unpack_resources import is_promotable_instance, unpack_resources
+from vigil.scheduler.utilization import sort_for_placement
 from vigil.scheduler.variants.group import add_group_colocations
-from vigil.scheduler.working import Role, Work, WorkAction, WorkPrimitive
+from vigil.scheduler.working import Ord, OrdFlags, Role, Work, WorkAction, WorkPrimitive, WorkResource
 
 
 def schedule(cluster: Cluster, now: int, *, sanitized: bool = False) -> Transition:
@@ -101,21 +116,30 @@ def run_stages(cluster: Cluster, now: int, *, sanitized: bool = False,
     unpack_history(work)                                 # 3
     view = _view(work)
     apply_node_health(work)                              # 4
+    apply_shutdown_locks(work)
     unpack_colocations(work)
     add_group_colocations(work)
     apply_tickets(work)
     apply_locations(work)
+    avoid_remote_nodes(work)
     apply_stickiness(work)
+    apply_exclusive_discovery(work)
     apply_failure_thresholds(work)
+    create_unfence_ops(work)
     handle_config_changes(work)                          # 5
-    tracer.assign_all(work)                              # 6
-    specs = config_orderings(work) + internal_orderings(work)  # 7
+    sort_for_placement(work)                             # 6
+    tracer.assign_all(work)
+    specs = with_migration_equivalents(config_orderings(work) + internal_orderings(work))  # 7
     specs += schedule_probes(work)
+    specs += clear_orphan_failcounts(work)
     create_actions(work)                                 # 8
+    specs += remote_orderings(work)
     schedule_fencing(work)                               # 9
+    order_restarts_vs_unfencing(work)
     apply_order_specs(work, specs)                       # 10
     propagate(work)
     cancel_reloads_of_restarted(work)
+    mark_locked_stops(work)
     create_notifications(work)
     attach_stop_context(work)                            # 11
     fence_lines, by_top = summarize_by_top(work)         # 12
@@ -126,8 +150,29 @@ def run_stages(cluster: Cluster, now: int, *, sanitized: bool = False,
 
 def assign_all(work: Work) -> None:
     """Place every top-level resource, in placement order (see its variant)."""
-    for rsc in list(work.top):
-        rsc.variant.assign(work, rsc, None)
+    for rsc in placement_order(work):
+        rsc.variant.assign(work, rsc, _preferred_node(rsc))
+
+
+def _preferred_node(rsc: WorkResource) -> str | None:
+    """A remote connection caught half way through a migration prefers its
+    migration's target (as Pacemaker does), so that the migration can go on
+    when that node is as good as any; every other resource prefers none."""
+    if rsc.variant.collective:
+        return None
+    assert isinstance(rsc, WorkPrimitive)
+    return rsc.partial_migration_target if rsc.is_remote_connection else None
+
+
+def placement_order(work: Work) -> list[WorkResource]:
+    """The top-level resources in the order they are placed: remote
+    connections first (a remote node's availability depends on where its
+    connection goes), then the rest, each group in ``work.top`` order."""
+    if not work.have_remote_nodes:
+        return list(work.top)
+    connection_ids = {rsc.id for rsc in work.rscs.values() if rsc.is_remote_connection}
+    connections = [r for r in work.top if r.id in connection_ids]
+    return connections + [r for r in work.top if r.id not in connection_ids]
 
 
 def create_actions(work: Work) -> None:
@@ -179,6 +224,12 @@ def _view(work: Work) -> ClusterView:
     return ClusterView(tuple(nodes), tuple(resources), work.have_quorum)
 
 
+def _next_recheck(work: Work) -> int | None:
+    """When the plan changes with time alone: a failure or a shutdown lock expires."""
+    times = [t for t in (next_failure_expiry(work), next_lock_expiry(work)) if t is not None]
+    return min(times, default=None)
+
+
 def _document_order(work: Work) -> list[WorkPrimitive]:
     order = {p.id: i for i, p in enumerate(work.cluster.config.primitives())}
     return sorted(work.rscs.values(), key=lambda r: order.get(r.id, len(order)))
@@ -186,6 +237,16 @@ def _document_order(work: Work) -> list[WorkPrimitive]:
 
 def _is_scheduled(action: WorkAction) -> bool:
     return not action.optional and (action.runnable or action.pseudo)
+
+
+def _migration_makes_moot(before: WorkAction, flags: OrdFlags) -> bool:
+    """An ordering that only holds when ``before`` is not part of a live
+    migration, and it is (as Pacemaker leaves such inputs out of its graph)."""
+    if not before.migratable:
+        return False
+    if flags & Ord.IF_FIRST_UNMIGRATABLE:
+        return True
+    return flags == Ord.OPTIONAL and before.task == "stop"
 
 
 def top_rank(work: Work) -> dict[int, int]:
@@ -229,8 +290,8 @@ def _transition(work: Work, view: ClusterView,
     )
     edges = set()
     for a in chosen:
-        for before, _flags in a.befores:
-            if id(before) in index:
+        for before, flags in a.befores:
+            if id(before) in index and not _migration_makes_moot(before, flags):
                 edges.add((index[id(before)], index[id(a)]))
     transition = Transition(
         actions=actions,
@@ -238,6 +299,6 @@ def _transition(work: Work, view: ClusterView,
         summary=tuple(summary),
         notes=tuple(work.notes),
         view=view,
-        recheck_by=next_failure_expiry(work),
+        recheck_by=_next_recheck(work),
     )
     return transition, [position for position, _, _ in ranked]

@@ -9,6 +9,7 @@ The same words as ``crm_simulate``, so the two can be compared line by line.
 from __future__ import annotations
 
 from vigil.model.transition import SummaryLine
+from vigil.scheduler.migration import migrating_start
 from vigil.scheduler.variants.primitive import find_actions
 from vigil.scheduler.working import Role, Work, WorkAction, WorkPrimitive
 
@@ -21,7 +22,12 @@ def summarize_by_top(work: Work) -> tuple[list[SummaryLine], list[list[SummaryLi
         if action.rsc is None and action.task == "stonith" and not action.optional:
             op = action.meta.get("stonith_action", "reboot")
             if action.reason:
-                fence_lines.append(SummaryLine("Fence", f"({op}) {action.node}", f"'{action.reason}'"))
+                target = f"({op}) {action.node}"
+                node = work.nodes.get(action.node or "")
+                conn = node.remote_rsc if node is not None else None
+                if conn is not None and conn.container is not None:
+                    target += f" (resource: {conn.container.id})"
+                fence_lines.append(SummaryLine("Fence", target, f"'{action.reason}'"))
     by_top: list[list[SummaryLine]] = []
     for top in work.top:
         lines: list[SummaryLine] = []
@@ -105,6 +111,8 @@ def _resource_lines(work: Work, rsc: WorkPrimitive) -> list[SummaryLine]:
     if role == next_role:
         if nxt is None:
             return []
+        if current is not None and migrating_start(rsc, nxt) is not None:
+            return [_item(rsc, "Migrate", current, nxt, start)]
         if rsc.reload_node is not None:
             return [_item(rsc, "Reload", current, nxt, start or _reload(rsc))]
         if start is None or start.optional:

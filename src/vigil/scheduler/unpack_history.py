@@ -14,10 +14,32 @@ from vigil.model.nvsets import resolve_nvsets
 from vigil.model.results import ExecStatus, OcfRc
 from vigil.model.rule_eval import RuleContext
 from vigil.model.scores import INFINITY
-from vigil.model.status import OpRecord, ResourceHistory
+from vigil.model.status import NodeState, OpRecord, ResourceHistory
 from vigil.scheduler.digests import compare_digests
 from vigil.scheduler.failcounts import effective_failcount, raw_failcount
 from vigil.scheduler.location import ban, ban_everywhere, ban_target, resource_node_score
+from vigil.scheduler.remote_history import (
+    drops_remote_connection,
+    fence_for_active,
+    keeps_connection_failure,
+    map_orphan_fillers,
+    reset_remote,
+)
+from vigil.scheduler.remote_nodes import (
+    determine_remote_online,
+    finish_remote_nodes,
+    note_remote_fenced,
+    orphan_connection,
+    ready_for_history,
+    unpack_remote_attributes,
+)
+from vigil.scheduler.shutdown_lock import unpack_shutdown_lock
+from vigil.scheduler.unpack_migration import (
+    migrate_from_failed,
+    migrate_to_failed,
+    migrate_to_pending,
+    migrate_to_succeeded,
+)
 from vigil.scheduler.unpack_nodes import fence_node
 from vigil.scheduler.unpack_resources import find_op, is_promotable_instance, new_clone_instance, target_role
 from vigil.scheduler.variants.primitive import PRIMITIVE
@@ -48,18 +70,50 @@ _ON_FAIL_WORDS = {
 
 
 def unpack_history(work: Work) -> None:
+    """Read every node's history, in passes: a remote node's history waits
+    until its connection (and a guest's container) is known to run, which
+    only the other nodes' histories can tell; what is left is read at the
+    end when fencing is enabled (resources on a lost node matter then)."""
     status = work.cluster.status
     by_id = {n.id: n for n in work.nodes.values()}
-    fencing_or_lock = work.options.stonith_enabled or work.options.shutdown_lock
+    states: list[tuple[WorkNode, NodeState]] = []
     for state in status.nodes:
         node = by_id.get(state.id) or work.nodes.get(state.uname)
-        if node is None:
-            continue
-        if not node.online and not fencing_or_lock:
-            # Without fencing, a down node's history says nothing reliable.
-            continue
-        for history in state.resources:
-            _unpack_resource_history(work, node, history)
+        if node is not None:
+            states.append((node, state))
+    # Status entries of nodes not known yet: remote nodes whose connection
+    # is only in the history (an orphaned connection makes its node).
+    unknown = [state for state in status.nodes
+               if by_id.get(state.id) is None and work.nodes.get(state.uname) is None]
+    progress = True
+    while progress:
+        progress = False
+        for node, state in states:
+            if not node.unpacked and ready_for_history(work, node):
+                _unpack_node_history(work, node, state)
+                progress = progress or work.have_remote_nodes
+        for state in list(unknown):
+            found = work.nodes.get(state.id) or work.nodes.get(state.uname)
+            if found is not None:
+                unknown.remove(state)
+                note_remote_fenced(found, state)
+                states.append((found, state))
+                progress = True
+    if work.options.stonith_enabled:
+        for node, state in states:
+            if not node.unpacked:
+                _unpack_node_history(work, node, state)
+    finish_remote_nodes(work)
+
+
+def _unpack_node_history(work: Work, node: WorkNode, state: NodeState) -> None:
+    if node.type == "remote":
+        determine_remote_online(work, node)
+        unpack_remote_attributes(work, node, state)
+    node.unpacked = True
+    for history in state.resources:
+        _unpack_resource_history(work, node, history)
+    map_orphan_fillers(work, state)
 
 
 def op_on_fail(work: Work, rsc: WorkPrimitive, task: str, interval_ms: int) -> tuple[OnFail, Role]:
@@ -72,6 +126,13 @@ def op_on_fail(work: Work, rsc: WorkPrimitive, task: str, interval_ms: int) -> t
         value = resolve_nvsets(work.cluster.config.op_defaults, ctx).get("on-fail")
     if value is not None and task == "stop" and value.lower() not in ("block", "fence", "ignore", "stop"):
         value = None
+    if value is None and drops_remote_connection(rsc, task, interval_ms):
+        # Losing an established connection leaves the node's resources in an
+        # unknown state: the remote node is fenced (an unmanaged connection
+        # is only stopped).
+        if not rsc.managed:
+            return OnFail.STOP, Role.STOPPED
+        return OnFail.RESET_REMOTE, Role.STOPPED if rsc.remote_reconnect_s else Role.STARTED
     fail_role = Role.STARTED
     result: OnFail | None = _ON_FAIL_WORDS.get(value.lower()) if value else None
     if result == OnFail.RESTART_CONTAINER and rsc.container is None:
@@ -138,6 +199,7 @@ def _find_or_make_resource(work: Work, node: WorkNode, history: ResourceHistory)
         orphan.allowed[name] = -INFINITY
     work.rscs[orphan.id] = orphan
     work.top.append(orphan)
+    orphan_connection(work, orphan)
     return orphan
 
 
@@ -216,12 +278,13 @@ def _unpack_resource_history(work: Work, node: WorkNode, history: ResourceHistor
         return
     if rsc.id != history.id and rsc.history_id != history.id:
         rsc.history_id = history.id  # an anonymous instance, by its recorded name
+    unpack_shutdown_lock(work, node, rsc, history)
     if len(history.ops) == 1 and _is_plain_probe_miss(rsc, history.ops[0]):
         _record_probe_miss(node, rsc)
         return
     saved_role = rsc.role
     rsc.role = Role.UNKNOWN
-    replay = _Replay(work, node, rsc)
+    replay = _Replay(work, node, rsc, history.id)
     ops = sort_ops(history.ops)
     for op in ops:
         replay.apply(op)
@@ -334,10 +397,12 @@ def _record_active_recurring(rsc: WorkPrimitive, node: WorkNode, ops: list[OpRec
 class _Replay:
     """Replays one node's history of one resource, operation by operation."""
 
-    def __init__(self, work: Work, node: WorkNode, rsc: WorkPrimitive) -> None:
+    def __init__(self, work: Work, node: WorkNode, rsc: WorkPrimitive, history_id: str) -> None:
         self.work = work
         self.node = node
         self.rsc = rsc
+        # The id the history is recorded under (a migration's other end is found by it).
+        self.history_id = history_id
         self.on_fail = OnFail.IGNORE
         self.last_failure: OpRecord | None = None
 
@@ -350,7 +415,7 @@ class _Replay:
         expired = op.op_status != ExecStatus.NOT_INSTALLED and self._expired(op)
         old_rc = op.rc
         maskable = _mask_probe_failure(op)
-        rc, status = self._remap(op, target_rc, maskable)
+        rc, status = self._remap(op, target_rc, maskable, expired)
         if expired and maskable and old_rc != target_rc:
             if rsc.role <= Role.STOPPED:
                 rsc.role = Role.UNKNOWN
@@ -374,6 +439,8 @@ class _Replay:
                 _set_active(rsc)
             elif op.operation == "promote":
                 rsc.role = Role.PROMOTED
+            elif op.operation == "migrate_to":
+                migrate_to_pending(self.work, node, rsc, op, _required_stop)
             return
         if status == ExecStatus.DONE:
             self._update_state(op, rc, maskable)
@@ -409,6 +476,7 @@ class _Replay:
             rsc.failure_timeout_s > 0
             and op.last_rc_change is not None
             and work.now >= op.last_rc_change + rsc.failure_timeout_s
+            and not keeps_connection_failure(work, rsc, op)
         )
         clear = False
         if expired:
@@ -430,9 +498,10 @@ class _Replay:
             return False
         return expired
 
-    def _remap(self, op: OpRecord, target_rc: int, masked: bool) -> tuple[int, int]:
+    def _remap(self, op: OpRecord, target_rc: int, masked: bool, expired: bool) -> tuple[int, int]:
         """(rc, op-status) as Pacemaker reads them; ``masked`` is a probe
-        failure that only means "not installed here"."""
+        failure that only means "not installed here"; an ``expired`` failure
+        no longer blocks anything."""
         rsc = self.rsc
         rc, status = op.rc, op.op_status
         if op.operation == "monitor":
@@ -468,12 +537,14 @@ class _Replay:
             status = ExecStatus.ERROR_FATAL
         elif rc == OcfRc.ERR_UNIMPLEMENTED:
             if op.interval_ms == 0:
-                self._check_recoverable(op)
+                if not expired:
+                    self._check_recoverable(op)
                 status = ExecStatus.ERROR_HARD
             else:
                 status = ExecStatus.NOT_SUPPORTED
         elif rc in (OcfRc.ERR_INSTALLED, OcfRc.ERR_ARGS, OcfRc.ERR_PERM):
-            self._check_recoverable(op)
+            if not expired:
+                self._check_recoverable(op)
             status = ExecStatus.ERROR_HARD
         elif status == ExecStatus.DONE:
             status = ExecStatus.ERROR
@@ -515,8 +586,7 @@ class _Replay:
                 clear = True
             rsc.role = Role.UNPROMOTED
         elif task == "migrate_to":
-            if rsc.role < Role.STARTED:
-                rsc.role = Role.STARTED
+            migrate_to_succeeded(self.work, self.node, rsc, self.history_id, op, _add_running)
         elif rsc.role < Role.STARTED:
             _set_active(rsc)
         if clear and self.on_fail in (OnFail.BLOCK, OnFail.IGNORE, OnFail.DEMOTE, OnFail.RECOVER,
@@ -533,6 +603,10 @@ class _Replay:
         task = op.operation
         if task == "stop":
             ban(rsc, node.name)
+        elif task == "migrate_to":
+            migrate_to_failed(self.work, node, rsc, self.history_id, op, _add_running)
+        elif task == "migrate_from":
+            migrate_from_failed(self.work, node, rsc, self.history_id, op, _add_running)
         elif task == "promote":
             rsc.role = Role.PROMOTED
         elif task == "demote":
@@ -582,8 +656,8 @@ def _process_state(work: Work, node: WorkNode, rsc: WorkPrimitive, on_fail: OnFa
     active = rsc.role > Role.STOPPED
     if rsc.role != Role.UNKNOWN:
         rsc.known_on.add(node.name)
-    if active and not node.online and not node.maintenance and rsc.managed and work.options.stonith_enabled:
-        fence_node(work, node, f"{rsc.id} is thought to be active there")
+    if active and not node.online and not node.maintenance and rsc.managed:
+        fence_for_active(work, node, rsc)
     saved_on_fail = on_fail
     if node.unclean:
         on_fail = OnFail.IGNORE
@@ -602,6 +676,10 @@ def _process_state(work: Work, node: WorkNode, rsc: WorkPrimitive, on_fail: OnFa
             rsc.stop_needed = True
     else:
         _inactive_here(rsc, node)
+    if rsc.role == Role.STOPPED and rsc.running_on and rsc.partial_migration_target is not None \
+            and rsc.partial_migration_source == node.name:
+        # Stopped on the source after its migrate_to: still active on the target.
+        rsc.role = Role.STARTED
 
 
 def _inactive_here(rsc: WorkPrimitive, node: WorkNode) -> None:
@@ -637,6 +715,10 @@ def _react_to_failure(work: Work, node: WorkNode, rsc: WorkPrimitive, on_fail: O
         rsc.stop_needed = True
         stop = _existing_or_new_stop(work, rsc, node.name)
         stop.optional = False
+    elif on_fail == OnFail.RESET_REMOTE:
+        reset_remote(work, rsc)
+        if active:
+            _existing_or_new_stop(work, rsc, node.name).optional = False
     elif on_fail == OnFail.RESTART_CONTAINER:
         rsc.failed = True
         rsc.stop_needed = True
@@ -646,11 +728,21 @@ def _react_to_failure(work: Work, node: WorkNode, rsc: WorkPrimitive, on_fail: O
             _existing_or_new_stop(work, rsc, node.name).optional = False
 
 
+def _required_stop(work: Work, rsc: WorkPrimitive, node: str) -> WorkAction:
+    stop = _existing_or_new_stop(work, rsc, node)
+    stop.optional = False
+    return stop
+
+
 def _existing_or_new_stop(work: Work, rsc: WorkPrimitive, node: str) -> WorkAction:
     for action in rsc.actions:
         if action.task == "stop" and action.node == node:
             return action
     return work.new_action(rsc, "stop", node)
+
+
+def _is_clone(rsc: WorkResource) -> bool:
+    return rsc.variant.is_anonymous_clone(rsc) or rsc.variant.is_unique_clone(rsc)
 
 
 def _add_running(work: Work, rsc: WorkPrimitive, node: WorkNode, failed: bool) -> None:
@@ -679,3 +771,9 @@ def _add_running(work: Work, rsc: WorkPrimitive, node: WorkNode, failed: bool) -
         elif rsc.multiple_active == "block":
             rsc.managed = False
             rsc.blocked = True
+            group = rsc.parent
+            if group is not None and not _is_clone(group) and group.meta.get("multiple-active") == "block":
+                # A group that blocks when multiply active blocks whole.
+                for member in group.primitives():
+                    member.managed = False
+                    member.blocked = True

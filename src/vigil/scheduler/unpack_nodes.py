@@ -15,6 +15,8 @@ from vigil.model.node_attributes import configured_attributes
 from vigil.model.scores import INFINITY, ScoreError, add, parse_score
 from vigil.model.status import NodeState
 from vigil.scheduler.fencing import fence_op
+from vigil.scheduler.remote_nodes import add_remote_nodes, note_remote_fenced
+from vigil.scheduler.utilization import unpack_node_capacity
 from vigil.scheduler.working import Work, WorkNode
 
 
@@ -24,6 +26,24 @@ def fence_node(work: Work, node: WorkNode, reason: str) -> None:
     The fencing action is created now (optional until fencing is scheduled),
     so that fencing is listed in the order the reasons were found.
     """
+    conn = node.remote_rsc
+    if conn is not None and conn.container is not None:
+        # A guest is "fenced" by recovering its container; the guest is not
+        # unclean, so that it may run resources again once that is done.
+        container = conn.container
+        if not container.failed and container.managed:
+            node.remote_requires_reset = True
+            container.failed = True
+            container.stop_needed = True
+        return
+    if conn is not None:
+        if conn.managed:
+            node.remote_requires_reset = True
+        node.unclean = True
+        if node.fence_reason is None:
+            node.fence_reason = reason
+        fence_op(work, node, reason, optional=True)
+        return
     if node.unclean:
         return
     node.unclean = True
@@ -38,12 +58,19 @@ def unpack_nodes(work: Work) -> None:
     for node in config.nodes:
         wnode = _new_node(work, node)
         work.nodes[wnode.name] = wnode
+    add_remote_nodes(work)
     by_id = {n.id: n for n in work.nodes.values()}
     for state in status.nodes:
         found = by_id.get(state.id) or work.nodes.get(state.uname)
-        if found is None or state.is_remote or found.type == "remote":
+        if found is None:
+            continue
+        if state.is_remote or found.type == "remote":
+            # Its state follows its connection, known only with the history.
+            note_remote_fenced(found, state)
             continue
         _unpack_node_state(work, found, state)
+    for wnode in work.nodes.values():
+        unpack_node_capacity(work, wnode)
     _apply_health(work)
 
 
@@ -127,6 +154,25 @@ def _online_without_fencing(work: Work, node: WorkNode, state: NodeState) -> boo
     return False
 
 
+def _since(value: str | None, now: int) -> int:
+    """Since when (epoch seconds) a membership field has held: its time
+    stamp (Pacemaker 2.1.7+), ``now`` for a plain true, 0 for false."""
+    if value is None:
+        return 0
+    if value.isdigit():
+        return int(value)
+    return now if is_true(value) or value.lower() == "online" else 0
+
+
+def _pending_too_long(work: Work, state: NodeState) -> bool:
+    """A member whose controller has not come up within node-pending-timeout."""
+    timeout_s = work.options.node_pending_timeout_ms // 1000
+    member_since = _since(state.in_ccm, work.now)
+    if timeout_s <= 0 or member_since <= 0 or _since(state.crmd, work.now) > 0:
+        return False
+    return work.now >= member_since + timeout_s
+
+
 def _online_with_fencing(work: Work, node: WorkNode, state: NodeState) -> bool:
     terminate = node.attrs.get("terminate")
     do_terminate = is_true(terminate) or bool(
@@ -144,7 +190,9 @@ def _online_with_fencing(work: Work, node: WorkNode, state: NodeState) -> bool:
     elif join in ("nack", "banned"):
         fence_node(work, node, "peer failed Pacemaker membership criteria")
     elif not do_terminate and expected == "down":
-        if in_cluster or crmd_online:
+        if _pending_too_long(work, state):
+            fence_node(work, node, "peer pending timed out on joining the process group")
+        elif in_cluster or crmd_online:
             node.standby = True
             node.pending = True
     elif do_terminate and join == "down" and not in_cluster and not crmd_online:
@@ -154,7 +202,7 @@ def _online_with_fencing(work: Work, node: WorkNode, state: NodeState) -> bool:
     elif not crmd_online:
         fence_node(work, node, "peer process is no longer available")
     elif do_terminate:
-        fence_node(work, node, "termination was requested")
+        fence_node(work, node, "fencing was requested")  # current Pacemaker's words
     elif join == "member":
         pass
     elif join in ("pending", "down", ""):

@@ -14,6 +14,9 @@ from vigil.model.nvsets import resolve_nvsets
 from vigil.model.resources import GLOBALLY_UNIQUE, promotion_limits, unique_by_default
 from vigil.model.rule_eval import RuleContext
 from vigil.model.scores import INFINITY, lenient_score
+from vigil.scheduler.remote_nodes import guest_connections, is_connection_primitive, link_connections
+from vigil.scheduler.unfencing import unfencing_enabled
+from vigil.scheduler.utilization import unpack_resource_utilization
 from vigil.scheduler.variants.clone import CLONE
 from vigil.scheduler.variants.group import GROUP
 from vigil.scheduler.variants.primitive import PRIMITIVE
@@ -22,7 +25,10 @@ from vigil.scheduler.working import Role, Work, WorkClone, WorkGroup, WorkPrimit
 
 def unpack_resources(work: Work) -> None:
     config = work.cluster.config
+    work.enable_unfencing = unfencing_enabled(config)
     top: list[WorkResource] = []
+    if work.options.have_watchdog:
+        work.have_stonith_resource = True  # watchdog self-fencing counts as a fencing device
     for rsc in config.resources:
         if isinstance(rsc, Primitive):
             top.append(_add_primitive(work, rsc, None))
@@ -30,9 +36,12 @@ def unpack_resources(work: Work) -> None:
             top.append(_unpack_group(work, rsc, None, None))
         else:
             top.append(_unpack_clone(work, rsc))
+    for connection in guest_connections(config):
+        top.append(_add_primitive(work, connection, None))
     # Placement goes by priority (highest first); ties keep document order.
     work.top = sorted(top, key=lambda r: -r.priority)
     _link_containers(work)
+    link_connections(work)
 
 
 def _link_containers(work: Work) -> None:
@@ -146,6 +155,13 @@ def _unpack_primitive(work: Work, prim: Primitive, parent: WorkGroup | WorkClone
                          variant=PRIMITIVE)
     opts = work.options
     wrsc.is_fence_device = prim.cls == "stonith"
+    wrsc.is_remote_connection = parent is None and is_connection_primitive(prim)
+    if is_connection_primitive(prim) and "container" not in meta:
+        # A remote node's connection moves by migration unless told
+        # otherwise, so that the node's resources need not stop when it
+        # moves. A guest node's follows its container, so it migrates only
+        # when remote-allow-migrate says so (as Pacemaker does).
+        meta.setdefault("allow-migrate", "true")
     wrsc.managed = is_true(meta.get("is-managed"), True)
     if opts.maintenance_mode or is_true(meta.get("maintenance")):
         wrsc.managed = False
@@ -163,7 +179,9 @@ def _unpack_primitive(work: Work, prim: Primitive, parent: WorkGroup | WorkClone
             wrsc.failure_timeout_s = 0
     wrsc.priority = _score(meta.get("priority"), 0)
     wrsc.multiple_active = meta.get("multiple-active", "stop_start")
+    wrsc.allow_migrate = is_true(meta.get("allow-migrate"), False)
     _unpack_requires(work, wrsc)
+    unpack_resource_utilization(work, wrsc)
     wrsc.next_role = target_role(meta, is_promotable_instance(wrsc))
     if opts.symmetric_cluster:
         wrsc.allowed = dict.fromkeys(work.nodes, 0)
@@ -171,12 +189,15 @@ def _unpack_primitive(work: Work, prim: Primitive, parent: WorkGroup | WorkClone
 
 
 def _unpack_requires(work: Work, wrsc: WorkPrimitive) -> None:
-    """What a start needs first: fencing of lost nodes, quorum, or nothing."""
+    """What a start needs first: fencing of lost nodes (and unfencing of its
+    node), quorum, or nothing."""
     value = (wrsc.meta.get("requires") or "").lower()
     opts = work.options
     if value not in ("nothing", "quorum", "fencing", "unfencing"):
-        if wrsc.is_fence_device:
+        if wrsc.is_fence_device or wrsc.is_remote_connection:
             value = "quorum"
+        elif work.enable_unfencing:
+            value = "unfencing"
         elif opts.stonith_enabled:
             value = "fencing"
         elif opts.no_quorum_policy == "ignore":
@@ -185,6 +206,9 @@ def _unpack_requires(work: Work, wrsc: WorkPrimitive) -> None:
             value = "quorum"
     if wrsc.is_fence_device and value in ("fencing", "unfencing"):
         value = "quorum"
+    if value == "unfencing" and not opts.stonith_enabled:
+        value = "quorum"
+    wrsc.needs_unfencing = value == "unfencing"
     wrsc.needs_fencing = value in ("fencing", "unfencing")
     wrsc.needs_quorum = value != "nothing"
 
@@ -225,4 +249,7 @@ def find_op(wrsc: WorkPrimitive, name: str, interval_ms: int) -> Op | None:
     for op in wrsc.ops:
         if op.name == name and op.interval_ms == interval_ms:
             return op
+    if name in ("migrate_to", "migrate_from"):
+        # A "migrate" op configures both steps of a migration (as in Pacemaker).
+        return find_op(wrsc, "migrate", 0)
     return None

@@ -39,12 +39,14 @@ class OnFail(IntEnum):
     IGNORE = 0
     DEMOTE = 1
     RECOVER = 2
-    RESTART_CONTAINER = 3
-    MIGRATE = 4
-    BLOCK = 5
-    STOP = 6
-    STANDBY = 7
-    FENCE = 8
+    # A remote node's connection failed while up: fence the remote node.
+    RESET_REMOTE = 3
+    RESTART_CONTAINER = 4
+    MIGRATE = 5
+    BLOCK = 6
+    STOP = 7
+    STANDBY = 8
+    FENCE = 9
 
 
 class Ord:
@@ -71,6 +73,14 @@ class Ord:
     GRAPH_ONLY = 1 << 12
     # Counts towards a minimum of runnable "first" actions (clone-min).
     ONE_OR_MORE = 1 << 13
+    # Live migration (see migration): "first" cannot run unless "then" can
+    # still be part of the migration, and is required when "then" is.
+    UNMIGRATABLE_THEN_BLOCKS = 1 << 14
+    # Shapes the graph only when "first" is not part of a migration.
+    IF_FIRST_UNMIGRATABLE = 1 << 15
+    # When "first" (a migrate_from) cannot run, "then" (the start it stands
+    # for) is no longer part of a migration and becomes a real start.
+    FIRST_ELSE_THEN = 1 << 16
 
 
 # (fail-count, newest last-failure time) of one resource on one node.
@@ -108,12 +118,27 @@ class WorkNode:
     expected_up: bool = False
     is_dc: bool = False
     has_state: bool = False
+    # A remote node with a status entry: seen in this cluster's lifetime.
+    remote_seen: bool = False
     attrs: dict[str, str] = field(default_factory=dict)
     # Its fail-counts per resource, indexed on first use (see failcounts).
     failures: NodeFailures | None = None
     fence_reason: str | None = None
     num_resources: int = 0
     health_score: int = 0
+    # Capacity left, by kind (its <utilization>, less what is placed on it).
+    capacity: dict[str, int] = field(default_factory=dict)
+    # A Pacemaker Remote or guest node: its connection resource (see remote_nodes).
+    remote_rsc: WorkPrimitive | None = None
+    # Its connection was lost in a way that needs the node reset (fenced, or
+    # for a guest, its container recovered).
+    remote_requires_reset: bool = False
+    # It was fenced since its connection was lost (``node_fenced``).
+    remote_was_fenced: bool = False
+    # Its history has been read (remote nodes wait for their connection).
+    unpacked: bool = False
+    # Probes may run there (``resource-discovery-enabled`` on a remote node).
+    probes_allowed: bool = True
 
     def is_available(self) -> bool:
         """Can this node run resources at all (ignoring scores)?"""
@@ -153,6 +178,11 @@ class WorkAction:
     reason: str | None = None
     needs: str = "nothing"  # nothing | quorum | fencing
     implied_by_stonith: bool = False
+    # Part of a live migration still possible (Pacemaker's "migratable"
+    # flag): cleared as orderings rule the migration out.
+    migratable: bool = False
+    # A stop that ends a dangling migration (it implies nothing after it).
+    migration_abort: bool = False
     print_always: bool = False
     name: str | None = None  # for rsc-less actions (stonith, pseudo)
     # Runnable only when enough of the actions before it are (clone-min).
@@ -223,6 +253,8 @@ class WorkPrimitive:
     failure_timeout_s: int = 0
     priority: int = 0
     needs_fencing: bool = False
+    # requires=unfencing (the default once any resource uses unfencing).
+    needs_unfencing: bool = False
     needs_quorum: bool = True
     is_fence_device: bool = False
     multiple_active: str = "stop_start"
@@ -230,6 +262,19 @@ class WorkPrimitive:
     parent: WorkGroup | WorkClone | None = None
     # Where a start is in progress (from a pending operation in the history).
     pending_node: str | None = None
+    # What it uses of a node's capacity (its <utilization>).
+    utilization: dict[str, int] = field(default_factory=dict)
+    # The node a shutdown lock keeps it on, and since when (see shutdown_lock).
+    lock_node: str | None = None
+    lock_time: int = 0
+    # allow-migrate: moved by migrate_to/migrate_from instead of stop/start.
+    allow_migrate: bool = False
+    # A migration the history shows begun (migrate_to done, migrate_from
+    # not yet): its source and target, which may continue it.
+    partial_migration_source: str | None = None
+    partial_migration_target: str | None = None
+    # Sources of completed migrations that were never stopped there.
+    dangling_migrations: list[str] = field(default_factory=list)
     # Old-style container: this resource runs inside ``container``, which is
     # restarted when it fails ("fillers" are the resources inside).
     container: WorkPrimitive | None = None
@@ -265,6 +310,11 @@ class WorkPrimitive:
     promotion_priority: int = 0
     # Location constraints for the Promoted role, as (node, score).
     promoted_locations: list[tuple[str, int]] = field(default_factory=list)
+    # An ocf:pacemaker:remote connection: a remote or guest node of its name
+    # is up while it runs (see remote_nodes).
+    is_remote_connection: bool = False
+    # A connection's reconnect_interval (seconds; 0: none).
+    remote_reconnect_s: int = 0
     variant: Variant = field(kw_only=True, repr=False)
 
 
@@ -433,7 +483,13 @@ class Work:
     top: list[WorkResource] = field(default_factory=list)
     actions: list[WorkAction] = field(default_factory=list)
     fence_ops: dict[str, WorkAction] = field(default_factory=dict)
+    # Each node's unfencing ("on") action, once something needs it (see unfencing).
+    unfence_ops: dict[str, WorkAction] = field(default_factory=dict)
+    # Some resource's meta attributes mention unfencing (see unfencing).
+    enable_unfencing: bool = False
     have_stonith_resource: bool = False
+    # Some remote or guest node has a connection resource.
+    have_remote_nodes: bool = False
     # The CIB has its secrets masked (as in saved or shared CIBs): a change
     # only in secret parameters is not a definition change.
     sanitized: bool = False
@@ -444,6 +500,11 @@ class Work:
     # is revoked or in standby: none of their instances may be promoted
     # (see tickets).
     promotion_without_ticket: set[str] = field(default_factory=set)
+    # resource-discovery from location constraints (see discovery): per
+    # resource id, the nodes where it is "never" or "exclusive" ...
+    discovery: dict[str, dict[str, str]] = field(default_factory=dict)
+    # ... and the resources some constraint gives exclusive discovery.
+    exclusive_discovery: set[str] = field(default_factory=set)
 
     def resource(self, rsc_id: str) -> WorkResource | None:
         """A resource by the id a constraint uses (a clone's child template

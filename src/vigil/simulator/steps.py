@@ -26,7 +26,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 from vigil.controller.actions import AgentActions, TransitionRun
-from vigil.controller.escalation import record_fenced
+from vigil.controller.escalation import UNFENCED_ATTRIBUTE, record_fenced
 from vigil.controller.graph import Handler, Handlers, run_graph
 from vigil.controller.recording import Recorder
 from vigil.controller.requests import ConfiguredPrimitives
@@ -104,6 +104,10 @@ class _Sandbox:
         async def fence(action: Action) -> bool:
             assert action.node is not None
             fence_action = dict(action.meta).get("stonith_action", "reboot")
+            if fence_action == "on":
+                # Unfencing resets nothing: the node is only marked unfenced.
+                await self.store.set_node_attribute(action.node, UNFENCED_ATTRIBUTE, str(int(self.now)))
+                return True
             await record_fenced(self.store, action.node, fence_action, at=self.now)
             self.fenced.add(action.node)
             return True

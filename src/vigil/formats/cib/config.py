@@ -27,6 +27,7 @@ from vigil.model.config import (
     OrderKind,
     Resource,
     RscTicket,
+    Tag,
     iter_primitives,
 )
 from vigil.model.order_cycles import describe_cycle, order_cycles
@@ -39,13 +40,8 @@ _IGNORED_SECTIONS = frozenset({"acls"})  # never affect scheduling
 
 def load_configuration(reader: Reader, configuration: Element) -> Config:
     sections: dict[str, Element] = {}
-    tags: dict[str, tuple[str, ...]] = {}
     for child in children(configuration):
-        if child.tag == "tags":
-            tags.update(_load_tags(reader, child))
-            reader.unsupported(child, "is ignored (tickets naming a tag use its members;"
-                                      " other constraints naming a tag are skipped)")
-        elif child.tag in _IGNORED_SECTIONS:
+        if child.tag in _IGNORED_SECTIONS:
             reader.unsupported(child, "is ignored (it does not affect scheduling)")
         elif child.tag in sections:
             reader.problem(child, f"<{child.tag}> appears twice: merge the two sections into one")
@@ -63,23 +59,35 @@ def load_configuration(reader: Reader, configuration: Element) -> Config:
         fencing_levels=_load_fencing(reader, sections.pop("fencing-topology", None)),
         alerts=load_alerts(reader, sections.pop("alerts", None)),
         templates=templates,
+        tags=_load_tags(reader, sections.pop("tags", None)),
     )
     constraints = sections.pop("constraints", None)
     for unknown in sections.values():
         reader.unsupported(unknown)
     if constraints is not None:
-        config = _load_constraints(reader, constraints, config, tags)
+        config = _load_constraints(reader, constraints, config)
     return config
 
 
-def _load_tags(reader: Reader, section: Element) -> dict[str, tuple[str, ...]]:
-    """Each ``<tag>``'s ids (``obj_ref``), by tag id."""
-    tags: dict[str, tuple[str, ...]] = {}
-    for tag in children(section):
-        ident = tag.get("id", "")
-        reader.unmodelled_ids[ident] = "tag"
-        tags[ident] = tuple(ref.get("id", "") for ref in children(tag) if ref.tag == "obj_ref")
-    return tags
+def _load_tags(reader: Reader, section: Element | None) -> tuple[Tag, ...]:
+    """Each ``<tag>`` with the ids its ``<obj_ref>`` elements name, in order."""
+    if section is None:
+        return ()
+    tags: list[Tag] = []
+    for element in children(section):
+        if element.tag != "tag":
+            reader.unsupported(element)
+            continue
+        refs: list[str] = []
+        for ref in children(element):
+            if ref.tag != "obj_ref":
+                reader.unsupported(ref)
+            elif ref.get("id") is None:
+                reader.problem(ref, "<obj_ref> needs an 'id' attribute naming a resource")
+            else:
+                refs.append(str(ref.get("id")))
+        tags.append(Tag(id=reader.ident(element), refs=tuple(refs)))
+    return tuple(tags)
 
 
 def _load_section_sets(reader: Reader, section: Element | None, tag: str) -> tuple[NvSet, ...]:
@@ -168,12 +176,13 @@ def _load_fencing(reader: Reader, section: Element | None) -> tuple[FencingLevel
 class _Constraints:
     """Reads constraints against the set of resource ids that exist."""
 
-    def __init__(self, reader: Reader, resources: tuple[Resource, ...],
-                 expansions: dict[str, tuple[str, ...]]) -> None:
+    def __init__(self, reader: Reader, config: Config) -> None:
         self.reader = reader
-        self.resource_ids = _resource_ids(resources)
+        self.config = config
+        self.resource_ids = _resource_ids(config.resources)
+        self.reference_ids = {tag.id for tag in config.tags} | {t.id for t in config.templates}
         # What a tag or template id stands for in a ticket: its members.
-        self.expansions = expansions
+        self.expansions = {ident: config.constrained(ident) for ident in self.reference_ids}
         self.locations: list[Location] = []
         self.colocations: list[Colocation] = []
         self.orders: list[Order] = []
@@ -186,6 +195,8 @@ class _Constraints:
             return False
         if ident in self.resource_ids:
             return True
+        if ident in self.reference_ids:
+            return self._names_resources(element, attribute, ident)
         kind = self.reader.unmodelled_ids.get(ident)
         if kind is not None:
             self.reader.warn(
@@ -199,6 +210,22 @@ class _Constraints:
             f"{attribute} {ident!r} does not name any resource: fix the name or remove the constraint",
         )
         return False
+
+    def _names_resources(self, element: Element, attribute: str, ident: str) -> bool:
+        """A tag or template stands for each of its resources; the constraint
+        is skipped (as Pacemaker skips it) when one of them is not a resource,
+        and means nothing when there are none."""
+        members = self.config.constrained(ident)
+        unknown = [member for member in members if member not in self.resource_ids]
+        if unknown:
+            verb = "is not a resource" if len(unknown) == 1 else "are not resources"
+            self.reader.warn(
+                element,
+                f"{attribute} {ident!r} stands for {', '.join(map(repr, unknown))}, which {verb}:"
+                " the constraint is skipped",
+            )
+            return False
+        return bool(members)
 
     def has_resource_sets(self, element: Element) -> bool:
         sets = [child for child in children(element) if child.tag == "resource_set"]
@@ -260,6 +287,11 @@ class _Constraints:
             self.reader.warn(element, "colocation without a score: it has score 0 and no effect")
         influence = _influence(self.reader, element)
         if not (rsc_exists and with_rsc_exists) or score is None:
+            return
+        if rsc in self.reference_ids and with_rsc in self.reference_ids:
+            # Which member would go with which is undefined; Pacemaker skips it too.
+            self.reader.warn(element, "colocates a tag or template with another one, which means nothing:"
+                                      " the constraint is skipped")
             return
         self.colocations.append(
             Colocation(
@@ -352,18 +384,8 @@ def _resource_ids(resources: tuple[Resource, ...]) -> set[str]:
     return ids
 
 
-def _template_users(config: Config) -> dict[str, tuple[str, ...]]:
-    """Each template id -> the primitives expanded from it, in document order."""
-    users: dict[str, list[str]] = {template.id: [] for template in config.templates}
-    for primitive in config.primitives():
-        if primitive.template is not None:
-            users.setdefault(primitive.template, []).append(primitive.id)
-    return {ident: tuple(found) for ident, found in users.items()}
-
-
-def _load_constraints(reader: Reader, section: Element, config: Config,
-                      tags: dict[str, tuple[str, ...]]) -> Config:
-    reading = _Constraints(reader, config.resources, {**_template_users(config), **tags})
+def _load_constraints(reader: Reader, section: Element, config: Config) -> Config:
+    reading = _Constraints(reader, config)
     handlers = {
         "rsc_location": reading.location,
         "rsc_colocation": reading.colocation,

@@ -202,6 +202,12 @@ class _Writer:
             topology = etree.SubElement(element, "fencing-topology")
             for level in config.fencing_levels:
                 self.fencing_level(topology, level)
+        if config.tags:
+            tags = etree.SubElement(element, "tags")
+            for tag in config.tags:
+                tag_element = etree.SubElement(tags, "tag", id=tag.id)
+                for ref in tag.refs:
+                    etree.SubElement(tag_element, "obj_ref", id=ref)
         write_alerts(element, config.alerts, self.nvset)
         return element
 

@@ -129,6 +129,7 @@ class _Writer(WriterBase):
             ("nodes", [self.node(node) for node in config.nodes]),
             ("resources", [self.resource(resource) for resource in config.resources]),
             ("constraints", self.constraints()),
+            ("tags", {tag.id: list(tag.refs) for tag in config.tags} if config.tags else None),
             ("fencing-topology", [self.fencing_level(level) for level in config.fencing_levels]),
             ("alerts", [self.alert(alert, index) for index, alert in enumerate(config.alerts)]),
         ]

@@ -92,6 +92,7 @@ class _Translator:
             "nodes": self.nodes,
             "resources": self.resources,
             "constraints": self.constraints,
+            "tags": self.tags,
             "fencing-topology": self.fencing_topology,
             "alerts": AlertTranslator(self.builder).section,
         }
@@ -396,6 +397,23 @@ class _Translator:
         text = self.builder.copy(element, mapping, key, what)
         if text is not None and parse_bool(text) is None:
             self.builder.fail(element, mapping.node, f"invalid {key} {text!r} in {what}: use true or false")
+
+    # -- tags --------------------------------------------------------------------------
+
+    def tags(self, configuration: Element, node: Node) -> None:
+        """``tags: {TAG: [RESOURCE, ...]}``: names a constraint may use for several resources."""
+        section = self.builder.element(configuration, "tags", node)
+        mapping = self.source.mapping(node, "tags")
+        for entry in mapping or ():
+            what = f"tag {entry.key!r}"
+            element = self.builder.element(section, "tag", entry.key_node)
+            self.builder.attribute(element, "id", entry.key, entry.key_node)
+            items = self.source.sequence(entry.value, f"the resources of {what}")
+            for item in items or ():
+                text = self.source.text(item, f"a resource of {what}")
+                if text is not None:
+                    ref = self.builder.element(element, "obj_ref", item)
+                    self.builder.attribute(ref, "id", text, item)
 
     # -- fencing ---------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ SECTIONS = (
     "nodes",
     "resources",
     "constraints",
+    "tags",
     "fencing-topology",
     "alerts",
 )

@@ -136,6 +136,14 @@ class Variant(Protocol):
     def with_this_colocations(self, rsc: WorkResource) -> list[WorkColocation]:
         """The colocations whose dependents' preferences fold into ``rsc``'s."""
 
+    def colocated_resources(self, rsc: WorkResource, orig: WorkResource, found: list[WorkResource]) -> None:
+        """Add ``rsc`` and what must run with it to ``found`` (see utilization)."""
+
+    def add_utilization(self, rsc: WorkResource, orig: WorkResource, found: list[WorkResource],
+                        total: dict[str, int]) -> None:
+        """Add to ``total`` what ``rsc`` will use where it is placed, if it is
+        not placed yet and not already counted in ``found``."""
+
     # --- actions and orderings ------------------------------------------------
 
     def create_actions(self, work: Work, rsc: WorkResource) -> None:

@@ -32,6 +32,7 @@ from vigil.scheduler.instances import (
     update_interleaved,
 )
 from vigil.scheduler.location import ban_everywhere, base_weight, merge_score
+from vigil.scheduler.utilization import colocated_with
 from vigil.scheduler.variants.notify import (
     COMPLETION,
     create_clone_notify_points,
@@ -340,17 +341,21 @@ def create_clone_actions(work: Work, clone: WorkClone) -> None:
     unless an instance starts or stops."""
     for instance in clone.instances:
         instance.variant.create_actions(work, instance)
-    active = starting = stopping = False
+    active = starting = stopping = restarting = False
     for prim in clone.primitives():
         if prim.running_on:
             active = True
+        prim_starting = prim_stopping = False
         for action in prim.actions:
             if action.optional or not (action.pseudo or action.runnable):
                 continue
             if action.task == "stop":
-                stopping = True
+                prim_stopping = True
             elif action.task == "start" and action.runnable:
-                starting = True
+                prim_starting = True
+        starting |= prim_starting
+        stopping |= prim_stopping
+        restarting |= prim_starting and prim_stopping
     created: dict[str, WorkAction] = {}
     for task, optional, runnable in (
         ("start", not starting, True),
@@ -363,6 +368,9 @@ def create_clone_actions(work: Work, clone: WorkClone) -> None:
         action.optional = optional
         action.runnable = runnable
         created[task] = action
+    # Its stop does not rule out the migration of what must stop before it
+    # unless an instance restarts.
+    created["stop"].migratable = not restarting
     if clone.promotable:
         created.update(create_promotable_pseudo_actions(work, clone))
         reset_instance_priorities(clone)
@@ -592,6 +600,29 @@ class CloneVariant:
 
     def with_this_colocations(self, rsc: WorkResource) -> list[WorkColocation]:
         return rsc.with_this
+
+    def colocated_resources(self, rsc: WorkResource, orig: WorkResource, found: list[WorkResource]) -> None:
+        colocated_with(rsc, orig, found)
+
+    def add_utilization(self, rsc: WorkResource, orig: WorkResource, found: list[WorkResource],
+                        total: dict[str, int]) -> None:
+        # One instance's worth: the instance already counted, else the first.
+        assert isinstance(rsc, WorkClone)
+        if not rsc.provisional:
+            return
+        existing = False
+        for instance in rsc.instances:
+            if any(r is instance for r in found):
+                existing = True
+                continue
+            for member in instance.children():
+                if any(r is member for r in found):
+                    instance.variant.add_utilization(instance, orig, found, total)
+                    existing = True
+                    break
+        if not existing and rsc.instances:
+            first = rsc.instances[0]
+            first.variant.add_utilization(first, orig, found, total)
 
     # --- actions and orderings
 

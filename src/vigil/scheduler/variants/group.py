@@ -19,6 +19,8 @@ from vigil.scheduler.colocation import (
     insert_sorted,
 )
 from vigil.scheduler.location import gets_group_score, merge_score
+from vigil.scheduler.remote_nodes import guest_target
+from vigil.scheduler.utilization import colocated_with
 from vigil.scheduler.working import (
     Ord,
     OrderTuple,
@@ -37,6 +39,11 @@ from vigil.scheduler.working import (
 if TYPE_CHECKING:
     from vigil.scheduler.instances import InstanceActions
     from vigil.scheduler.variants import ProbeTargets, Propagation
+
+
+# The ids of the colocations vigil adds itself.
+GROUP_COLOCATION = "group:internal_colocation"
+CONTAINER_COLOCATION = "resource-with-container"
 
 
 def _expand_colocations(group: WorkGroup) -> None:
@@ -60,6 +67,21 @@ def _expand_colocations(group: WorkGroup) -> None:
     for coloc in group.with_this:
         _insert_with_this(last, coloc)
     group.with_this = []
+    if group.colocated:
+        # A configured colocation of any member moves the whole group: the
+        # first member is placed with what the others are colocated with,
+        # and the last one weighs what is colocated with the others.
+        for member in group.members[1:]:
+            for coloc in [c for c in member.this_with if _is_configured(c)]:
+                _insert_this_with(first, coloc)
+        for member in group.members[:-1]:
+            for coloc in [c for c in member.with_this if _is_configured(c)]:
+                _insert_with_this(last, coloc)
+
+
+def _is_configured(coloc: WorkColocation) -> bool:
+    """A colocation from the configuration (not one vigil adds itself)."""
+    return coloc.id not in (GROUP_COLOCATION, CONTAINER_COLOCATION)
 
 
 def _insert_this_with(member: WorkPrimitive, coloc: WorkColocation) -> None:
@@ -183,6 +205,10 @@ def group_ordering_specs(group: WorkGroup) -> list[OrderTuple]:
         else:
             specs.append((previous, "start", member, "start", Ord.IMPLIES_THEN | Ord.RUNNABLE_LEFT))
             specs.append((member, "stop", previous, "stop", Ord.OPTIONAL | Ord.RESTART))
+            if member.running_on and not previous.running_on:
+                # An earlier member that is not running starts only once
+                # this one could stop (it restarts after it).
+                specs.append((member, "stop", previous, "start", Ord.IMPLIES_FIRST | Ord.RUNNABLE_LEFT))
             if promotable:
                 specs.append((previous, "promote", member, "promote", Ord.IMPLIES_THEN | Ord.RUNNABLE_LEFT))
                 specs.append((member, "demote", previous, "demote", Ord.OPTIONAL))
@@ -199,14 +225,14 @@ def add_group_colocations(work: Work) -> None:
     """Each member of a colocated group goes where the previous one goes,
     and a resource inside a container goes where the container goes."""
     for rsc in work.rscs.values():
-        if rsc.container is not None and rsc.managed:
-            add_colocation(WorkColocation(id="resource-with-container", dependent=rsc, primary=rsc.container,
+        if rsc.container is not None and rsc.managed and guest_target(rsc) is None:
+            add_colocation(WorkColocation(id=CONTAINER_COLOCATION, dependent=rsc, primary=rsc.container,
                                   score=INFINITY, influence=rsc.critical))
     for group in work.groups.values():
         if not group.colocated:
             continue
         for previous, member in zip(group.members, group.members[1:], strict=False):
-            add_colocation(WorkColocation(id="group:internal_colocation", dependent=member, primary=previous,
+            add_colocation(WorkColocation(id=GROUP_COLOCATION, dependent=member, primary=previous,
                                   score=INFINITY, influence=member.critical))
 
 
@@ -342,6 +368,26 @@ class GroupVariant:
         assert isinstance(rsc, WorkGroup)
         _expand_colocations(rsc)
         return rsc.members[-1].with_this if rsc.members else []
+
+    def colocated_resources(self, rsc: WorkResource, orig: WorkResource, found: list[WorkResource]) -> None:
+        # Colocated (or cloned) members all run together: each one's count.
+        assert isinstance(rsc, WorkGroup)
+        if rsc.colocated or rsc.parent is not None:
+            found.append(rsc)
+            for member in rsc.members:
+                member.variant.colocated_resources(member, orig, found)
+        elif rsc.members:
+            colocated_with(rsc, orig, found)
+
+    def add_utilization(self, rsc: WorkResource, orig: WorkResource, found: list[WorkResource],
+                        total: dict[str, int]) -> None:
+        assert isinstance(rsc, WorkGroup)
+        if not rsc.provisional:
+            return
+        members = rsc.members if rsc.colocated or rsc.parent is not None else rsc.members[:1]
+        for member in members:
+            if member.provisional and not any(m is member for m in found):
+                member.variant.add_utilization(member, orig, found, total)
 
     # --- actions and orderings
 

@@ -24,7 +24,22 @@ from vigil.scheduler.colocation import (
     has_influence,
     own_node_scores,
 )
+from vigil.scheduler.migration import (
+    abort_dangling_migrations,
+    create_migration_actions,
+    plan_migration,
+    skip_stop_for_partial,
+)
 from vigil.scheduler.nodes import sorted_nodes
+from vigil.scheduler.remote_nodes import connection_assigned, guest_target, is_guest
+from vigil.scheduler.unfencing import order_vs_unfencing
+from vigil.scheduler.utilization import (
+    add_primitive_utilization,
+    ban_insufficient_capacity,
+    colocated_with,
+    consume,
+    release,
+)
 from vigil.scheduler.working import (
     Ord,
     OrderTuple,
@@ -81,7 +96,8 @@ def resource_action(work: Work, rsc: WorkPrimitive, task: str, node: str | None,
 
 
 def needs_for(rsc: WorkPrimitive, task: str) -> str:
-    if task not in ("start", "promote"):
+    # A migration needs what the start it stands for needs.
+    if task not in ("start", "promote", "migrate_to", "migrate_from"):
         return "nothing"
     if rsc.needs_fencing:
         return "fencing"
@@ -103,7 +119,7 @@ def update_runnable(work: Work, action: WorkAction) -> None:
     if node is None:
         action.runnable = False
         return
-    if not node.online:
+    if not node.online and (not is_guest(node) or node.remote_requires_reset):
         action.runnable = False
         return
     if node.pending:
@@ -138,7 +154,10 @@ def stop_resource(work: Work, rsc: WorkPrimitive, optional: bool) -> None:
         if rsc.stop_unexpected and rsc.restarting and rsc.next_role > Role.STOPPED \
                 and rsc.assigned == node:
             continue
-        stop = resource_action(work, rsc, "stop", node, optional)
+        partial = skip_stop_for_partial(rsc, node)
+        if partial:
+            continue  # the migration to this node continues
+        stop = resource_action(work, rsc, "stop", node, optional and partial is None)
         if rsc.assigned is None:
             stop.set_reason("node availability", overwrite=True)
         elif rsc.restarting and rsc.stop_unexpected:
@@ -151,6 +170,7 @@ def start_resource(work: Work, rsc: WorkPrimitive, node: str | None, optional: b
     if node is None:
         return
     start = resource_action(work, rsc, "start", node, True)
+    order_vs_unfencing(work, rsc, node, start, Ord.OPTIONAL | Ord.IMPLIES_THEN)
     if start.runnable and not optional:
         start.optional = False
 
@@ -262,13 +282,19 @@ def create_primitive_actions(work: Work, rsc: WorkPrimitive) -> None:
     need_stop = False
     need_promote = False
     is_moving = False
+    abort_dangling_migrations(work, rsc, _make_action)
     if current is not None and rsc.assigned is not None and current != rsc.assigned \
             and rsc.next_role >= Role.STARTED:
         is_moving = True
         need_stop = True
     clean_active = [n for n in rsc.running_on if not work.nodes[n].unclean]
     active_count = len(rsc.running_on) if rsc.needs_fencing else len(clean_active)
-    if active_count > 1:
+    migrate, partial = plan_migration(work, rsc, current, is_moving, len(rsc.running_on))
+    if partial:
+        # A migration found half done: continued, or given up (stopped everywhere).
+        need_stop = True
+        rsc.stop_unexpected = False
+    elif active_count > 1:
         if rsc.multiple_active == "stop_start":
             need_stop = True
         elif rsc.multiple_active == "stop_unexpected":
@@ -297,6 +323,12 @@ def create_primitive_actions(work: Work, rsc: WorkPrimitive) -> None:
     _schedule_restart(work, rsc, current, need_stop, need_promote)
     _schedule_role_transition(work, rsc)
     create_recurring_actions(work, rsc)
+    if migrate and current is not None:
+        create_migration_actions(work, rsc, current, _make_action)
+
+
+def _make_action(work: Work, rsc: WorkPrimitive, task: str, node: str | None, optional: bool) -> WorkAction:
+    return resource_action(work, rsc, task, node, optional)
 
 
 def create_recurring_actions(work: Work, rsc: WorkPrimitive) -> None:
@@ -430,6 +462,9 @@ def _add_dependent_scores(work: Work, rsc: WorkPrimitive, coloc: WorkColocation)
 
 def _assign_best_node(work: Work, rsc: WorkPrimitive, prefer: str | None = None,
                       stop_if_fail: bool = True) -> None:
+    most_free = ban_insufficient_capacity(work, rsc)
+    if prefer is None:
+        prefer = most_free
     nodes = sorted_nodes(work, rsc.allowed, work.current_node(rsc))
     if not nodes:
         _finalize(work, rsc, None, force=False, stop_if_fail=stop_if_fail)
@@ -463,6 +498,8 @@ def _finalize(work: Work, rsc: WorkPrimitive, chosen: str | None, force: bool,
     rsc.assigned = chosen
     if chosen is not None:
         rsc.assigned_score = _score_when_placed(work, rsc, chosen, force)
+    if rsc.is_remote_connection:
+        connection_assigned(work, rsc)
     if chosen is None and not stop_if_fail:
         return
     if chosen is None:
@@ -474,6 +511,7 @@ def _finalize(work: Work, rsc: WorkPrimitive, chosen: str | None, force: bool,
                 action.runnable = False
         return
     work.nodes[chosen].num_resources += 1
+    consume(work.nodes[chosen], rsc)
 
 
 def _score_when_placed(work: Work, rsc: WorkPrimitive, node: str, force: bool) -> int:
@@ -496,6 +534,7 @@ def place_nowhere(work: Work, rsc: WorkPrimitive) -> None:
 def unassign_primitive(work: Work, rsc: WorkPrimitive) -> None:
     if rsc.assigned is not None:
         work.nodes[rsc.assigned].num_resources -= 1
+        release(work.nodes[rsc.assigned], rsc)
         rsc.assigned = None
     rsc.provisional = True
 
@@ -506,6 +545,11 @@ def current_node(work: Work, rsc: WorkPrimitive) -> str | None:
     its fencing otherwise)."""
     if not rsc.running_on:
         return None
+    if rsc.partial_migration_source is not None:
+        # Half migrated: it is where the migration started.
+        if rsc.partial_migration_source in rsc.running_on:
+            return rsc.partial_migration_source
+        return rsc.running_on[0]
     if not rsc.needs_fencing:
         for name in rsc.running_on:
             node = work.nodes[name]
@@ -531,7 +575,7 @@ def primitive_orderings(rsc: WorkPrimitive) -> list[OrderTuple]:
         # first), start before promote.
         specs.append((rsc, "demote", rsc, "stop", Ord.PROMOTED_IMPLIES_FIRST))
         specs.append((rsc, "start", rsc, "promote", Ord.RUNNABLE_LEFT))
-    if rsc.container is not None:
+    if rsc.container is not None and guest_target(rsc) is None:
         specs.append((rsc.container, "start", rsc, "start", Ord.IMPLIES_THEN | Ord.RUNNABLE_LEFT))
         specs.append((rsc, "stop", rsc.container, "stop", Ord.IMPLIES_FIRST))
     return specs
@@ -594,6 +638,14 @@ class PrimitiveVariant:
 
     def with_this_colocations(self, rsc: WorkResource) -> list[WorkColocation]:
         return rsc.with_this
+
+    def colocated_resources(self, rsc: WorkResource, orig: WorkResource, found: list[WorkResource]) -> None:
+        colocated_with(rsc, orig, found)
+
+    def add_utilization(self, rsc: WorkResource, orig: WorkResource, found: list[WorkResource],
+                        total: dict[str, int]) -> None:
+        assert isinstance(rsc, WorkPrimitive)
+        add_primitive_utilization(rsc, total)
 
     # --- actions and orderings
 

@@ -1,0 +1,160 @@
+"""Remote and guest nodes where Pacemaker's corpus shows only the summary.
+
+The corpus pins what ``crm_simulate`` prints as the transition summary; these
+pin what it does not: which probes run on a remote node (none of a fence
+device, of a connection, of a resource inside a container, nor where
+discovery is ``never``), that an orphaned connection still makes its node
+(which then shuts down), and that a connection may migrate unless told
+otherwise.  Each behaviour was checked against ``crm_simulate``.
+"""
+
+from __future__ import annotations
+
+from vigil.formats.cib.load import load_cib
+from vigil.model.transition import Transition
+from vigil.scheduler import run_stages, schedule
+
+NOW = 1700000000
+
+
+def _cib(resources: str, constraints: str = "", status: str = "", remote_state: bool = True,
+         stonith: bool = True) -> bytes:
+    remote = ('<node_state id="remote1" uname="remote1" remote_node="true"/>' if remote_state else "")
+    return f"""<cib crm_feature_set="3.16.1" validate-with="pacemaker-3.9" epoch="1" num_updates="0"
+     admin_epoch="0" have-quorum="1" dc-uuid="1" execution-date="{NOW}">
+  <configuration>
+    <crm_config><cluster_property_set id="opts">
+      <nvpair id="opt-stonith" name="stonith-enabled" value="{'true' if stonith else 'false'}"/>
+    </cluster_property_set></crm_config>
+    <nodes><node id="1" uname="node1"/><node id="2" uname="node2"/></nodes>
+    <resources>{resources}</resources>
+    <constraints>{constraints}</constraints>
+  </configuration>
+  <status>
+    <node_state id="1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member">
+      <lrm id="1"><lrm_resources>{status}</lrm_resources></lrm>
+    </node_state>
+    <node_state id="2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member"/>
+    {remote}
+  </status>
+</cib>""".encode()
+
+
+def _op(rsc: str, task: str, rc: int, call: int, node: str = "node1", cls: str = "ocf",
+        provider: str = "pacemaker", agent: str = "remote") -> str:
+    return (f'<lrm_resource id="{rsc}" class="{cls}" provider="{provider}" type="{agent}">'
+            f'<lrm_rsc_op id="{rsc}_last_0" operation_key="{rsc}_{task}_0" operation="{task}" '
+            f'transition-key="{call}:1:0:x" transition-magic="0:{rc};{call}:1:0:x" call-id="{call}" '
+            f'rc-code="{rc}" op-status="0" interval="0" last-rc-change="{NOW - 100}" on_node="{node}"/>'
+            f'</lrm_resource>')
+
+
+REMOTE = '<primitive id="remote1" class="ocf" provider="pacemaker" type="remote"/>'
+FENCER = '<primitive id="fencer" class="stonith" type="fence_dummy"/>'
+
+
+def _probes(transition: Transition, node: str) -> set[str]:
+    return {a.resource or "" for a in transition.actions
+            if a.task == "monitor" and a.interval_ms == 0 and a.node == node}
+
+
+def _plan(cib: bytes) -> Transition:
+    cluster, _ = load_cib(cib)
+    return schedule(cluster, NOW)
+
+
+def test_a_remote_node_probes_neither_fence_devices_nor_connections() -> None:
+    app = '<primitive id="app" class="ocf" provider="heartbeat" type="Dummy"/>'
+    transition = _plan(_cib(FENCER + REMOTE + app, status=_op("remote1", "start", 0, 1)))
+    assert _probes(transition, "remote1") == {"app"}
+    assert {"fencer", "remote1", "app"} <= _probes(transition, "node2")
+
+
+def test_discovery_never_skips_the_probe_there_only() -> None:
+    app = '<primitive id="app" class="ocf" provider="heartbeat" type="Dummy"/>'
+    never = ('<rsc_location id="app-not-remote" rsc="app" node="remote1" score="0" '
+             'resource-discovery="never"/>')
+    transition = _plan(_cib(REMOTE + app, never, status=_op("remote1", "start", 0, 1)))
+    assert "app" not in _probes(transition, "remote1")
+    assert "app" in _probes(transition, "node2")
+
+
+def test_a_resource_inside_a_container_is_never_probed() -> None:
+    vm = '<primitive id="vm" class="ocf" provider="heartbeat" type="Dummy"/>'
+    inside = ('<primitive id="inside" class="ocf" provider="heartbeat" type="Dummy">'
+              '<meta_attributes id="inside-meta"><nvpair id="inside-c" name="container" value="vm"/>'
+              '</meta_attributes></primitive>')
+    transition = _plan(_cib(vm + inside, remote_state=False))
+    assert "inside" not in _probes(transition, "node1") | _probes(transition, "node2")
+    assert "vm" in _probes(transition, "node2")
+
+
+def test_an_orphaned_connection_makes_its_node_which_shuts_down() -> None:
+    app = '<primitive id="app" class="ocf" provider="heartbeat" type="Dummy"/>'
+    # Without fencing (with it and no fence device, nothing may start or stop).
+    cluster, _ = load_cib(_cib(app, status=_op("remote1", "start", 0, 1), stonith=False))
+    work = run_stages(cluster, NOW).work
+    node = work.nodes["remote1"]
+    assert node.type == "remote" and node.shutdown
+    assert node.remote_rsc is work.rscs["remote1"] and work.rscs["remote1"].orphan
+    summary = [(line.verb, line.subject) for line in run_stages(cluster, NOW).transition.summary]
+    assert ("Stop", "remote1") in summary
+
+
+def test_a_connection_may_migrate_unless_told_otherwise() -> None:
+    pinned = ('<primitive id="remote2" class="ocf" provider="pacemaker" type="remote">'
+              '<meta_attributes id="remote2-meta">'
+              '<nvpair id="remote2-am" name="allow-migrate" value="false"/>'
+              '</meta_attributes></primitive>')
+    cluster, _ = load_cib(_cib(REMOTE + pinned, remote_state=False))
+    work = run_stages(cluster, NOW).work
+    assert work.rscs["remote1"].meta["allow-migrate"] == "true"
+    assert work.rscs["remote2"].meta["allow-migrate"] == "false"
+
+
+def test_a_guest_connection_migrates_only_when_its_container_says_so() -> None:
+    """A guest node's connection gets no allow-migrate default (it follows
+    its container); ``remote-allow-migrate`` on the container sets it. Were
+    it defaulted, a guest moving with an unmigratable container would show
+    "due to unmigrateable" (whitebox-move shows a plain Move)."""
+    guests = ('<primitive id="vm1" class="ocf" provider="heartbeat" type="VirtualDomain">'
+              '<meta_attributes id="vm1-meta">'
+              '<nvpair id="vm1-rn" name="remote-node" value="guest1"/>'
+              '</meta_attributes></primitive>'
+              '<primitive id="vm2" class="ocf" provider="heartbeat" type="VirtualDomain">'
+              '<meta_attributes id="vm2-meta">'
+              '<nvpair id="vm2-rn" name="remote-node" value="guest2"/>'
+              '<nvpair id="vm2-ram" name="remote-allow-migrate" value="true"/>'
+              '</meta_attributes></primitive>')
+    cluster, _ = load_cib(_cib(guests, remote_state=False))
+    work = run_stages(cluster, NOW).work
+    assert not work.rscs["guest1"].allow_migrate
+    assert work.rscs["guest2"].allow_migrate
+
+
+def _half_migrated(rsc: str, source: str, target: str) -> str:
+    """A migrate_to from ``source`` to ``target`` that succeeded, with no
+    migrate_from on the target yet."""
+    return (f'<lrm_resource id="{rsc}" class="ocf" provider="pacemaker" type="remote">'
+            f'<lrm_rsc_op id="{rsc}_last_0" operation_key="{rsc}_migrate_to_0" operation="migrate_to" '
+            f'transition-key="2:1:0:x" transition-magic="0:0;2:1:0:x" call-id="2" rc-code="0" '
+            f'op-status="0" interval="0" last-rc-change="{NOW - 100}" migrate_source="{source}" '
+            f'migrate_target="{target}" on_node="{source}"/></lrm_resource>')
+
+
+def test_a_half_migrated_connection_prefers_its_migration_target() -> None:
+    """Connections are placed preferring their partial migration's target,
+    so the migration goes on where the nodes are otherwise equal (else the
+    tie would keep it on the source). Checked with crm_simulate (the record
+    has no digest, hence the definition change)."""
+    cib = _cib(FENCER + REMOTE, status=_half_migrated("remote1", "node1", "node2"))
+    probed = _op("remote1", "monitor", 7, 1, node="node2")  # not running there before
+    cib = cib.replace(b'expected="member"/>',
+                      f'expected="member"><lrm id="2"><lrm_resources>{probed}</lrm_resources></lrm>'
+                      f'</node_state>'.encode())
+    assert [line.render() for line in _plan(cib).summary] == [
+        "* Start fencer ( node1 )",
+        "* Migrate remote1 ( node1 -> node2 ) due to resource definition change",
+    ]
+    cluster, _ = load_cib(cib)
+    assert run_stages(cluster, NOW).work.rscs["remote1"].assigned == "node2"
