@@ -90,3 +90,35 @@ def test_an_abort_from_outside_lets_what_runs_finish_and_starts_nothing_new() ->
         assert [a.index for a in result.not_started] == [1, 2, 3, 4, 5]
 
     asyncio.run(scenario())
+
+
+def test_an_aborted_transition_still_tells_the_peers_of_a_promote_it_made() -> None:
+    """Pacemaker's post-notifications run at priority INFINITY: a redis replica learns its new
+    primary although the promote's own attribute write aborted the transition."""
+    post = (("notify_type", "post"), ("notify_operation", "promote"))
+    actions = (
+        Action(0, "promote", "redis:0", "node1"),
+        Action(1, "promoted", "redis-clone", None, pseudo=True),
+        Action(2, "notify", "redis-clone", None, pseudo=True, meta=post),
+        Action(3, "notify", "redis:1", "node2", meta=post),
+        Action(4, "notified", "redis-clone", None, pseudo=True, meta=post),
+        Action(5, "monitor", "redis:1", "node2", interval_ms=3000),
+        Action(6, "start", "other", "node2"),
+    )
+    transition = Transition(actions=actions, order=((0, 1), (1, 2), (2, 3), (3, 4), (4, 5), (0, 6)))
+
+    async def scenario() -> None:
+        table = Table()
+        table.hold = frozenset({0})
+        abort = asyncio.Event()
+        running = asyncio.create_task(run_graph(transition, table.handlers(), limit=1, abort=abort))
+        for _ in range(10):
+            await asyncio.sleep(0)
+        abort.set()
+        table.release.set()
+        result = await running
+        assert result.aborted
+        assert [a.index for a in result.completed] == [0, 1, 2, 3, 4]
+        assert [a.index for a in result.not_started] == [5, 6]
+
+    asyncio.run(scenario())

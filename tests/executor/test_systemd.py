@@ -210,7 +210,9 @@ def test_a_start_longer_than_its_timeout_times_out_and_a_monitor_waits_while_it_
     assert act(executor, "stop", "systemd:slow").rc == OcfRc.SUCCESS
     # Started behind vigil's back: the monitor polls while the unit is activating, then answers.
     systemd.call(MANAGER, "StartUnit", "ss", ("slow.service", "replace"))
-    assert systemd.active_state("slow.service") == "activating"
+    # The start job is queued: the unit may show its last state ('failed') for a moment.
+    wait_until("slow.service activating", lambda: systemd.active_state("slow.service") == "activating",
+               timeout=2.5)
     monitor = act(executor, "monitor", "systemd:slow")
     assert (monitor.rc, monitor.status) == (OcfRc.SUCCESS, ExecStatus.DONE)
     assert systemd.active_state("slow.service") == "active"

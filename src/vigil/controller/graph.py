@@ -79,18 +79,35 @@ class GraphResult:
         return not self.aborted and not self.failed and not self.not_started
 
 
+def surviving_abort(transition: Transition) -> frozenset[int]:
+    """The actions that still run, once ready, in a transition that was aborted.
+
+    As in Pacemaker, whose post-notifications (and the pseudo-actions leading to them) have
+    priority INFINITY: an instance that was promoted, started or stopped before the abort has its
+    peers told so, or a replicated service (redis, galera) never learns its new primary, since
+    the agent's own write during a promote (``crm_attribute``) is a change that aborts.  So: the
+    post-notifications and their pseudo-actions, and the pseudo-action that each waits for
+    (the clone's running, stopped, promoted or demoted)."""
+    post = {action.index for action in transition.actions if dict(action.meta).get("notify_type") == "post"}
+    pseudo = {action.index for action in transition.actions if action.pseudo}
+    feeding = {before for before, after in transition.order if after in post and before in pseudo}
+    return frozenset(post | feeding)
+
+
 async def run_graph(
     transition: Transition, handlers: Handlers, *, limit: int, abort: asyncio.Event | None = None
 ) -> GraphResult:
     """Run every action of ``transition`` in order, at most ``limit`` at a time.
 
     ``abort``, when set from outside (a command, a monitor's failure), stops
-    new actions from starting; the ones running are waited for.
+    new actions from starting, but for the post-notifications of what was done
+    (:func:`surviving_abort`); the ones running are waited for.
     """
     actions = transition.actions
     graph = OrderGraph.of(transition)
     ready = graph.ready()
     by_index = {action.index: action for action in actions}
+    survivors = surviving_abort(transition)
     result = GraphResult()
     running: dict[asyncio.Future[bool], Action] = {}
     abort_event = abort if abort is not None else asyncio.Event()
@@ -108,8 +125,11 @@ async def run_graph(
             if abort_event.is_set() and not result.aborted:
                 result.aborted = True
                 result.abort_reason = result.abort_reason or "a change arrived while it ran"
-            while ready and not stopping:
+            while ready:
                 action = by_index[ready[0]]
+                if stopping and action.index not in survivors:
+                    ready.pop(0)  # it stays not started
+                    continue
                 if action.pseudo:
                     ready.pop(0)
                     started.add(action.index)
