@@ -281,7 +281,7 @@ def _build_memo(run: StagesRun, record: _Record, sanitized: bool) -> _Memo:
     config = cluster.config
     transition = run.transition
     if (work.options.shutdown_lock or work.options.placement_strategy != "default"
-            or work.fence_ops or transition.notes or _has_date_rules(config)):
+            or work.have_remote_nodes or work.fence_ops or transition.notes or _has_date_rules(config)):
         raise _Fallback("not incremental")
     if any(n.unclean or n.standby_onfail or n.fence_reason for n in work.nodes.values()):
         raise _Fallback("not incremental")

@@ -48,7 +48,7 @@ from vigil.scheduler.unpack_history import unpack_history
 from vigil.scheduler.unpack_nodes import unpack_nodes
 from vigil.scheduler.unpack_resources import is_promotable_instance, unpack_resources
 from vigil.scheduler.variants.group import add_group_colocations
-from vigil.scheduler.working import Role, Work, WorkAction, WorkPrimitive
+from vigil.scheduler.working import Role, Work, WorkAction, WorkPrimitive, WorkResource
 
 
 def schedule(cluster: Cluster, now: int, *, sanitized: bool = False) -> Transition:
@@ -126,8 +126,18 @@ def run_stages(cluster: Cluster, now: int, *, sanitized: bool = False,
 
 def assign_all(work: Work) -> None:
     """Place every top-level resource, in placement order (see its variant)."""
-    for rsc in list(work.top):
+    for rsc in placement_order(work):
         rsc.variant.assign(work, rsc, None)
+
+
+def placement_order(work: Work) -> list[WorkResource]:
+    """The top-level resources in the order they are placed: remote
+    connections first (a remote node's availability depends on where its
+    connection goes), then the rest, each group in ``work.top`` order."""
+    if not work.have_remote_nodes:
+        return list(work.top)
+    connections = [r for r in work.top if isinstance(r, WorkPrimitive) and r.is_remote_connection]
+    return connections + [r for r in work.top if r not in connections]
 
 
 def create_actions(work: Work) -> None:

@@ -14,10 +14,16 @@ from vigil.model.nvsets import resolve_nvsets
 from vigil.model.results import ExecStatus, OcfRc
 from vigil.model.rule_eval import RuleContext
 from vigil.model.scores import INFINITY
-from vigil.model.status import OpRecord, ResourceHistory
+from vigil.model.status import NodeState, OpRecord, ResourceHistory
 from vigil.scheduler.digests import compare_digests
 from vigil.scheduler.failcounts import effective_failcount, raw_failcount
 from vigil.scheduler.location import ban, ban_everywhere, ban_target, resource_node_score
+from vigil.scheduler.remote_nodes import (
+    determine_remote_online,
+    finish_remote_nodes,
+    ready_for_history,
+    unpack_remote_attributes,
+)
 from vigil.scheduler.unpack_nodes import fence_node
 from vigil.scheduler.unpack_resources import find_op, is_promotable_instance, new_clone_instance, target_role
 from vigil.scheduler.variants.primitive import PRIMITIVE
@@ -48,18 +54,38 @@ _ON_FAIL_WORDS = {
 
 
 def unpack_history(work: Work) -> None:
+    """Read every node's history, in passes: a remote node's history waits
+    until its connection (and a guest's container) is known to run, which
+    only the other nodes' histories can tell; what is left is read at the
+    end when fencing is enabled (resources on a lost node matter then)."""
     status = work.cluster.status
     by_id = {n.id: n for n in work.nodes.values()}
-    fencing_or_lock = work.options.stonith_enabled or work.options.shutdown_lock
+    states: list[tuple[WorkNode, NodeState]] = []
     for state in status.nodes:
         node = by_id.get(state.id) or work.nodes.get(state.uname)
-        if node is None:
-            continue
-        if not node.online and not fencing_or_lock:
-            # Without fencing, a down node's history says nothing reliable.
-            continue
-        for history in state.resources:
-            _unpack_resource_history(work, node, history)
+        if node is not None:
+            states.append((node, state))
+    progress = True
+    while progress:
+        progress = False
+        for node, state in states:
+            if not node.unpacked and ready_for_history(work, node):
+                _unpack_node_history(work, node, state)
+                progress = progress or work.have_remote_nodes
+    if work.options.stonith_enabled:
+        for node, state in states:
+            if not node.unpacked:
+                _unpack_node_history(work, node, state)
+    finish_remote_nodes(work)
+
+
+def _unpack_node_history(work: Work, node: WorkNode, state: NodeState) -> None:
+    if node.type == "remote":
+        determine_remote_online(work, node)
+        unpack_remote_attributes(work, node, state)
+    node.unpacked = True
+    for history in state.resources:
+        _unpack_resource_history(work, node, history)
 
 
 def op_on_fail(work: Work, rsc: WorkPrimitive, task: str, interval_ms: int) -> tuple[OnFail, Role]:
@@ -580,8 +606,8 @@ def _process_state(work: Work, node: WorkNode, rsc: WorkPrimitive, on_fail: OnFa
     active = rsc.role > Role.STOPPED
     if rsc.role != Role.UNKNOWN:
         rsc.known_on.add(node.name)
-    if active and not node.online and not node.maintenance and rsc.managed and work.options.stonith_enabled:
-        fence_node(work, node, f"{rsc.id} is thought to be active there")
+    if active and not node.online and not node.maintenance and rsc.managed:
+        _fence_for_active(work, node, rsc)
     saved_on_fail = on_fail
     if node.unclean:
         on_fail = OnFail.IGNORE
@@ -600,6 +626,27 @@ def _process_state(work: Work, node: WorkNode, rsc: WorkPrimitive, on_fail: OnFa
             rsc.stop_needed = True
     else:
         _inactive_here(rsc, node)
+
+
+def _fence_for_active(work: Work, node: WorkNode, rsc: WorkPrimitive) -> None:
+    """``rsc`` is active on a node that is down: the node must be fenced
+    (a guest always, by recovering its container, and ``rsc`` counts as
+    failed; a remote node whose connection has not failed only if the
+    connection cannot be re-established elsewhere)."""
+    conn = node.remote_rsc
+    if conn is not None and conn.container is not None:
+        rsc.failed = True
+        rsc.stop_needed = True
+        fence_node(work, node, f"{rsc.id} is thought to be active there")
+        return
+    if not work.options.stonith_enabled:
+        return
+    if conn is not None and not conn.failed:
+        node.unseen = True
+        fence_node(work, node, f"{rsc.id} is active there (fencing will be revoked if remote "
+                               "connection can be re-established elsewhere)")
+        return
+    fence_node(work, node, f"{rsc.id} is thought to be active there")
 
 
 def _inactive_here(rsc: WorkPrimitive, node: WorkNode) -> None:

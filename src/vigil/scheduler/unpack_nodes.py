@@ -15,6 +15,7 @@ from vigil.model.node_attributes import configured_attributes
 from vigil.model.scores import INFINITY, ScoreError, add, parse_score
 from vigil.model.status import NodeState
 from vigil.scheduler.fencing import fence_op
+from vigil.scheduler.remote_nodes import add_remote_nodes, note_remote_fenced
 from vigil.scheduler.working import Work, WorkNode
 
 
@@ -24,6 +25,24 @@ def fence_node(work: Work, node: WorkNode, reason: str) -> None:
     The fencing action is created now (optional until fencing is scheduled),
     so that fencing is listed in the order the reasons were found.
     """
+    conn = node.remote_rsc
+    if conn is not None and conn.container is not None:
+        # A guest is "fenced" by recovering its container; the guest is not
+        # unclean, so that it may run resources again once that is done.
+        container = conn.container
+        if not container.failed and container.managed:
+            node.remote_requires_reset = True
+            container.failed = True
+            container.stop_needed = True
+        return
+    if conn is not None:
+        if conn.managed:
+            node.remote_requires_reset = True
+        node.unclean = True
+        if node.fence_reason is None:
+            node.fence_reason = reason
+        fence_op(work, node, reason, optional=True)
+        return
     if node.unclean:
         return
     node.unclean = True
@@ -38,10 +57,15 @@ def unpack_nodes(work: Work) -> None:
     for node in config.nodes:
         wnode = _new_node(work, node)
         work.nodes[wnode.name] = wnode
+    add_remote_nodes(work)
     by_id = {n.id: n for n in work.nodes.values()}
     for state in status.nodes:
         found = by_id.get(state.id) or work.nodes.get(state.uname)
-        if found is None or state.is_remote or found.type == "remote":
+        if found is None:
+            continue
+        if state.is_remote or found.type == "remote":
+            # Its state follows its connection, known only with the history.
+            note_remote_fenced(found, state)
             continue
         _unpack_node_state(work, found, state)
     _apply_health(work)

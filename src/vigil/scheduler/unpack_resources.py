@@ -14,6 +14,7 @@ from vigil.model.nvsets import resolve_nvsets
 from vigil.model.resources import GLOBALLY_UNIQUE, promotion_limits, unique_by_default
 from vigil.model.rule_eval import RuleContext
 from vigil.model.scores import INFINITY, lenient_score
+from vigil.scheduler.remote_nodes import guest_connections, is_connection_primitive, link_connections
 from vigil.scheduler.variants.clone import CLONE
 from vigil.scheduler.variants.group import GROUP
 from vigil.scheduler.variants.primitive import PRIMITIVE
@@ -30,9 +31,12 @@ def unpack_resources(work: Work) -> None:
             top.append(_unpack_group(work, rsc, None, None))
         else:
             top.append(_unpack_clone(work, rsc))
+    for connection in guest_connections(config):
+        top.append(_add_primitive(work, connection, None))
     # Placement goes by priority (highest first); ties keep document order.
     work.top = sorted(top, key=lambda r: -r.priority)
     _link_containers(work)
+    link_connections(work)
 
 
 def _link_containers(work: Work) -> None:
@@ -146,6 +150,7 @@ def _unpack_primitive(work: Work, prim: Primitive, parent: WorkGroup | WorkClone
                          variant=PRIMITIVE)
     opts = work.options
     wrsc.is_fence_device = prim.cls == "stonith"
+    wrsc.is_remote_connection = parent is None and is_connection_primitive(prim)
     wrsc.managed = is_true(meta.get("is-managed"), True)
     if opts.maintenance_mode or is_true(meta.get("maintenance")):
         wrsc.managed = False
@@ -175,7 +180,7 @@ def _unpack_requires(work: Work, wrsc: WorkPrimitive) -> None:
     value = (wrsc.meta.get("requires") or "").lower()
     opts = work.options
     if value not in ("nothing", "quorum", "fencing", "unfencing"):
-        if wrsc.is_fence_device:
+        if wrsc.is_fence_device or wrsc.is_remote_connection:
             value = "quorum"
         elif opts.stonith_enabled:
             value = "fencing"

@@ -114,6 +114,17 @@ class WorkNode:
     fence_reason: str | None = None
     num_resources: int = 0
     health_score: int = 0
+    # A Pacemaker Remote or guest node: its connection resource (see remote_nodes).
+    remote_rsc: WorkPrimitive | None = None
+    # Its connection was lost in a way that needs the node reset (fenced, or
+    # for a guest, its container recovered).
+    remote_requires_reset: bool = False
+    # It was fenced since its connection was lost (``node_fenced``).
+    remote_was_fenced: bool = False
+    # Its history has been read (remote nodes wait for their connection).
+    unpacked: bool = False
+    # Probes may run there (``resource-discovery-enabled`` on a remote node).
+    probes_allowed: bool = True
 
     def is_available(self) -> bool:
         """Can this node run resources at all (ignoring scores)?"""
@@ -262,6 +273,11 @@ class WorkPrimitive:
     promotion_priority: int = 0
     # Location constraints for the Promoted role, as (node, score).
     promoted_locations: list[tuple[str, int]] = field(default_factory=list)
+    # An ocf:pacemaker:remote connection: a remote or guest node of its name
+    # is up while it runs (see remote_nodes).
+    is_remote_connection: bool = False
+    # A connection's reconnect_interval (seconds; 0: none).
+    remote_reconnect_s: int = 0
     variant: Variant = field(kw_only=True, repr=False)
 
 
@@ -431,6 +447,8 @@ class Work:
     actions: list[WorkAction] = field(default_factory=list)
     fence_ops: dict[str, WorkAction] = field(default_factory=dict)
     have_stonith_resource: bool = False
+    # Some remote or guest node has a connection resource.
+    have_remote_nodes: bool = False
     # The CIB has its secrets masked (as in saved or shared CIBs): a change
     # only in secret parameters is not a definition change.
     sanitized: bool = False

@@ -25,6 +25,7 @@ from vigil.scheduler.colocation import (
     own_node_scores,
 )
 from vigil.scheduler.nodes import sorted_nodes
+from vigil.scheduler.remote_nodes import connection_assigned
 from vigil.scheduler.working import (
     Ord,
     OrderTuple,
@@ -461,6 +462,8 @@ def _finalize(work: Work, rsc: WorkPrimitive, chosen: str | None, force: bool,
             chosen = None
     rsc.provisional = False
     rsc.assigned = chosen
+    if rsc.is_remote_connection:
+        connection_assigned(work, rsc)
     if chosen is None and not stop_if_fail:
         return
     if chosen is None:
