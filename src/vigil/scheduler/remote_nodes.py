@@ -19,12 +19,13 @@ the online state (stage 3), and what placing a connection means (stage 6).
 
 from __future__ import annotations
 
-from vigil.model.config import Config, Group, NvSet, Op, Primitive
-from vigil.model.node_attributes import configured_attributes
-from vigil.model.config import Node
-from vigil.model.status import NodeState
+import contextlib
+
 from vigil.model.booleans import is_true
+from vigil.model.config import Bundle, Config, Group, Node, NvSet, Op, Primitive
 from vigil.model.isodate import parse_interval_ms
+from vigil.model.node_attributes import configured_attributes
+from vigil.model.status import NodeState
 from vigil.scheduler.working import Role, Work, WorkNode, WorkPrimitive
 
 REMOTE_AGENT = ("ocf", "pacemaker", "remote")
@@ -66,11 +67,9 @@ def guest_connection(prim: Primitive, taken: set[str]) -> Primitive | None:
         params.append(("port", meta["remote-port"]))
     ops = [Op(id=f"{name}-monitor-interval-30s", name="monitor", interval_ms=30_000, timeout_ms=30_000)]
     timeout = meta.get("remote-connect-timeout", "60s")
-    try:
+    with contextlib.suppress(ValueError):
         ops.append(Op(id=f"{name}-start-interval-0", name="start", interval_ms=0,
                       timeout_ms=parse_interval_ms(timeout)))
-    except ValueError:
-        pass
     return Primitive(
         id=name, cls="ocf", provider="pacemaker", type="remote",
         params=(NvSet(f"{name}-instance_attributes", tuple(params)),) if params else (),
@@ -101,8 +100,12 @@ def guest_connections(config: Config) -> list[Primitive]:
 
 def remote_node_names(config: Config) -> list[str]:
     """Every remote and guest node the resources name, in document order."""
-    names = [rsc.id for rsc in config.resources
-             if isinstance(rsc, Primitive) and is_connection_primitive(rsc)]
+    names: list[str] = []
+    for rsc in config.resources:
+        if isinstance(rsc, Primitive) and is_connection_primitive(rsc):
+            names.append(rsc.id)
+        elif isinstance(rsc, Bundle):
+            names.extend(replica.remote.id for replica in rsc.replica_resources if replica.remote is not None)
     names.extend(conn.id for conn in guest_connections(config))
     return names
 

@@ -29,6 +29,7 @@ from vigil.model.cluster import Cluster
 from vigil.model.options import unpack_options
 from vigil.model.rule_eval import RuleContext
 from vigil.model.transition import Action, ClusterView, NodeView, ResourceView, SummaryLine, Transition
+from vigil.scheduler.bundles import add_bundle_colocations, bundle_orderings
 from vigil.scheduler.colocation import unpack_colocations
 from vigil.scheduler.config_changes import cancel_reloads_of_restarted, handle_config_changes
 from vigil.scheduler.context import attach_stop_context
@@ -39,7 +40,12 @@ from vigil.scheduler.location import (
     apply_node_health,
     apply_stickiness,
 )
-from vigil.scheduler.ordering import apply_order_specs, config_orderings, internal_orderings, propagate
+from vigil.scheduler.ordering import (
+    apply_order_specs,
+    config_orderings,
+    internal_orderings,
+    propagate,
+)
 from vigil.scheduler.probes import schedule_probes
 from vigil.scheduler.recheck import next_failure_expiry
 from vigil.scheduler.summary import summarize_by_top
@@ -103,13 +109,14 @@ def run_stages(cluster: Cluster, now: int, *, sanitized: bool = False,
     apply_node_health(work)                              # 4
     unpack_colocations(work)
     add_group_colocations(work)
+    add_bundle_colocations(work)
     apply_tickets(work)
     apply_locations(work)
     apply_stickiness(work)
     apply_failure_thresholds(work)
     handle_config_changes(work)                          # 5
     tracer.assign_all(work)                              # 6
-    specs = config_orderings(work) + internal_orderings(work)  # 7
+    specs = config_orderings(work) + internal_orderings(work) + bundle_orderings(work)  # 7
     specs += schedule_probes(work)
     create_actions(work)                                 # 8
     schedule_fencing(work)                               # 9
@@ -136,7 +143,7 @@ def placement_order(work: Work) -> list[WorkResource]:
     connection goes), then the rest, each group in ``work.top`` order."""
     if not work.have_remote_nodes:
         return list(work.top)
-    connections = [r for r in work.top if isinstance(r, WorkPrimitive) and r.is_remote_connection]
+    connections = [r for r in work.top if any(p is r and p.is_remote_connection for p in r.primitives())]
     return connections + [r for r in work.top if r not in connections]
 
 

@@ -242,6 +242,8 @@ class WorkPrimitive:
     # restarted when it fails ("fillers" are the resources inside).
     container: WorkPrimitive | None = None
     fillers: list[WorkPrimitive] = field(default_factory=list)
+    # The bundle this is an implicit resource of (container, IP, connection).
+    bundle_id: str | None = None
     this_with: list[WorkColocation] = field(default_factory=list)
     with_this: list[WorkColocation] = field(default_factory=list)
     actions: list[WorkAction] = field(default_factory=list)
@@ -420,6 +422,37 @@ class WorkClone:
         return list(self.instances)
 
 
+@dataclass(eq=False)
+class WorkReplica:
+    """One replica of a bundle: its container, optional IP and connection, and the
+    inner clone's instance that runs on its guest node (named after the connection)."""
+
+    index: int
+    container: WorkPrimitive
+    ip: WorkPrimitive | None = None
+    remote: WorkPrimitive | None = None
+    inner: WorkPrimitive | None = None
+
+    @property
+    def guest(self) -> str | None:
+        return self.remote.id if self.remote is not None else None
+
+    def primitives(self) -> list[WorkPrimitive]:
+        """In the order Pacemaker lists them: IP, container, connection, inner instance."""
+        return [p for p in (self.ip, self.container, self.remote, self.inner) if p is not None]
+
+
+@dataclass(eq=False)
+class WorkBundle:
+    """A bundle's implicit resources, replica by replica (they are placed as
+    ordinary resources; see :mod:`vigil.scheduler.bundles`), and the inner clone."""
+
+    id: str
+    replicas_per_host: int
+    replicas: list[WorkReplica] = field(default_factory=list)
+    child: WorkClone | None = None
+
+
 WorkResource = WorkPrimitive | WorkGroup | WorkClone
 
 # An ordering between two resources' actions: (first, its task, then, its task, flags).
@@ -459,6 +492,8 @@ class Work:
     # is revoked or in standby: none of their instances may be promoted
     # (see tickets).
     promotion_without_ticket: set[str] = field(default_factory=set)
+    # Bundles, by id (their implicit resources are in rscs and top).
+    bundles: dict[str, WorkBundle] = field(default_factory=dict)
 
     def resource(self, rsc_id: str) -> WorkResource | None:
         """A resource by the id a constraint uses (a clone's child template
