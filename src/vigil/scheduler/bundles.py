@@ -8,7 +8,6 @@ Pacemaker's bundle adds around them:
 
 - a bundle's guest nodes run nothing but their own replica's inner instance;
 - each IP goes with its container and starts before it (stops after it);
-- with one replica per host, containers keep apart;
 - the history of the inner resource on guest node N is instance N's.
 """
 
@@ -55,7 +54,8 @@ def restrict_guest_nodes(work: Work) -> None:
                 prim.allowed = dict.fromkeys(work.nodes, -INFINITY)
     children = [b.child for b in work.bundles.values()]
     others: list[WorkResource] = [*work.rscs.values(), *work.groups.values(),
-                                  *(c for c in work.clones.values() if all(c is not b for b in children))]
+                                  *(c for c in work.clones.values() if all(c is not b for b in children)),
+                                  *(b.containers for b in work.bundles.values())]
     for rsc in others:
         if id(rsc) in inner_ids:
             continue
@@ -75,20 +75,12 @@ def replica_on_guest(work: Work, node: WorkNode, base: str) -> WorkReplica | Non
 
 
 def add_bundle_colocations(work: Work) -> None:
-    """Stage 4: each IP goes where its container goes; with one replica per
-    host, each container keeps away from the replicas before it."""
+    """Stage 4: each IP goes where its container goes."""
     for bundle in work.bundles.values():
         for replica in bundle.replicas:
             if replica.ip is not None:
                 add_colocation(WorkColocation(id="#ip-with-container", dependent=replica.ip,
                                               primary=replica.container, score=INFINITY))
-        if bundle.replicas_per_host != 1:
-            continue
-        containers = [replica.container for replica in bundle.replicas]
-        for position, later in enumerate(containers):
-            for earlier in containers[:position]:
-                add_colocation(WorkColocation(id="#replicas-apart", dependent=later, primary=earlier,
-                                              score=-INFINITY, influence=False))
 
 
 def bundle_orderings(work: Work) -> list[OrderSpec]:

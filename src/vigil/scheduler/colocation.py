@@ -15,7 +15,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from vigil.model.scores import INFINITY, add
+from vigil.scheduler.bundle_constraints import bundle_colocation_side, bundle_names_side
 from vigil.scheduler.working import (
+    BUNDLE_HOST,
     Role,
     Work,
     WorkColocation,
@@ -66,16 +68,25 @@ def unpack_colocations(work: Work) -> None:
     for constraint in work.cluster.config.colocations:
         if constraint.score == 0:
             continue
-        dependent = work.resource(constraint.rsc)
-        primary = work.resource(constraint.with_rsc)
-        if dependent is None or primary is None:
-            continue
-        add_colocation(WorkColocation(
-            id=constraint.id, dependent=dependent, primary=primary, score=constraint.score,
-            dependent_role=role_of(constraint.rsc_role), primary_role=role_of(constraint.with_rsc_role),
-            node_attribute=constraint.node_attribute or "#uname",
-            influence=constraint.influence and dependent.critical,
-        ))
+        dependent_role, primary_role = role_of(constraint.rsc_role), role_of(constraint.with_rsc_role)
+        attribute = constraint.node_attribute or "#uname"
+        dependents = bundle_colocation_side(work, constraint.rsc, dependent_role, dependent=True)
+        primaries = bundle_colocation_side(work, constraint.with_rsc, primary_role, dependent=False)
+        if dependents is None:
+            found = work.resource(constraint.rsc)
+            dependents = [found] if found is not None else []
+        if primaries is None:
+            found = work.resource(constraint.with_rsc)
+            primaries = [found] if found is not None else []
+        if bundle_names_side(work, constraint.rsc, constraint.with_rsc) and attribute == "#uname":
+            attribute = BUNDLE_HOST
+        for dependent in dependents:
+            for primary in primaries:
+                add_colocation(WorkColocation(
+                    id=constraint.id, dependent=dependent, primary=primary, score=constraint.score,
+                    dependent_role=dependent_role, primary_role=primary_role, node_attribute=attribute,
+                    influence=constraint.influence and dependent.critical,
+                ))
 
 
 def has_influence(coloc: WorkColocation, primary: WorkResource | None = None) -> bool:
@@ -104,7 +115,9 @@ def colocation_affects(dependent: WorkPrimitive, primary: WorkPrimitive, coloc: 
 
 
 def node_attr(work: Work, node: str, attribute: str) -> str | None:
-    return work.nodes[node].attrs.get(attribute)
+    if attribute == "#uname":
+        return work.nodes[node].attrs.get(attribute)
+    return work.node_attribute(node, attribute)
 
 
 def any_node_available(work: Work, scores: dict[str, int]) -> bool:

@@ -34,7 +34,10 @@ Instance = WorkPrimitive | WorkGroup
 
 
 def instance_number(instance: Instance) -> int:
-    return int(instance.id.rsplit(":", 1)[1])
+    """``N`` of a clone instance ``X:N`` (or of a bundle's container ``B-docker-N``)."""
+    if ":" in instance.id:
+        return int(instance.id.rsplit(":", 1)[1])
+    return int(instance.id.rsplit("-", 1)[1])
 
 
 def did_fail(instance: Instance) -> bool:

@@ -13,6 +13,7 @@ import re
 from vigil.model.config import Location, Primitive
 from vigil.model.rule_eval import RuleContext, rule_passes, rule_score
 from vigil.model.scores import INFINITY, add
+from vigil.scheduler.bundle_constraints import bundle_location_targets
 from vigil.scheduler.failcounts import effective_failcount, failcount_name, node_failures, recorded_failures
 from vigil.scheduler.working import Role, Work, WorkGroup, WorkPrimitive, WorkResource
 
@@ -70,6 +71,9 @@ def _location_targets(work: Work, location: Location) -> list[WorkResource]:
         except re.error:
             return []
         return [r for r in _all_resources(work) if pattern.search(r.id)]
+    inside = bundle_location_targets(work, location.rsc)
+    if inside is not None:
+        return inside
     rsc = work.resource(location.rsc)
     return [rsc] if rsc is not None else []
 

@@ -16,6 +16,7 @@ from vigil.model.rule_eval import RuleContext
 from vigil.model.scores import INFINITY, lenient_score
 from vigil.scheduler.bundles import restrict_guest_nodes
 from vigil.scheduler.remote_nodes import guest_connections, is_connection_primitive, link_connections
+from vigil.scheduler.variants.bundle import CONTAINER_SET
 from vigil.scheduler.variants.clone import CLONE
 from vigil.scheduler.variants.group import GROUP
 from vigil.scheduler.variants.primitive import PRIMITIVE
@@ -132,24 +133,36 @@ def _unpack_clone(work: Work, clone: Clone) -> WorkClone:
 
 
 def _unpack_bundle(work: Work, bundle: Bundle) -> list[WorkResource]:
-    """A bundle's implicit resources, replica by replica, then its inner clone.
+    """A bundle's containers (as a clone-like set), each replica's IP and
+    connection, then its inner clone.
 
     The implicit resources inherit the bundle's meta attributes and, like
     clone instances, are a little sticky unless told otherwise.
     """
     ctx = RuleContext(now=work.now)
     inherited = resolve_nvsets(bundle.meta, ctx)
-    wbundle = WorkBundle(id=bundle.id, replicas_per_host=bundle.replicas_per_host)
-    tops: list[WorkResource] = []
+    containers = WorkClone(id=bundle.id, template_id=bundle.id, meta=dict(inherited), variant=CONTAINER_SET)
+    containers.unique = True
+    containers.clone_max = bundle.replicas
+    containers.clone_node_max = bundle.replicas_per_host
+    _unpack_collective_meta(work, containers)
+    containers.promotable = False
+    wbundle = WorkBundle(id=bundle.id, replicas_per_host=bundle.replicas_per_host, containers=containers)
+    tops: list[WorkResource] = [containers]
     for replica in bundle.replica_resources:
         made: dict[str, WorkPrimitive] = {}
         for prim in replica.primitives():
-            wrsc = _add_primitive(work, prim, None, inherited=inherited)
+            is_container = prim is replica.container
+            wrsc = _add_primitive(work, prim, containers if is_container else None, inherited=inherited)
             wrsc.bundle_id = bundle.id
             if "resource-stickiness" not in wrsc.meta and "resource_stickiness" not in wrsc.meta:
                 wrsc.stickiness = 1
             made[prim.id] = wrsc
-            tops.append(wrsc)
+            if is_container:
+                containers.instances.append(wrsc)
+            else:
+                tops.append(wrsc)
+        containers.total_instances = len(containers.instances)
         wbundle.replicas.append(WorkReplica(
             index=replica.index, container=made[replica.container.id],
             ip=made[replica.ip.id] if replica.ip is not None else None,

@@ -422,6 +422,10 @@ class WorkClone:
         return list(self.instances)
 
 
+# A colocation's node attribute comparing bundle guest nodes by the cluster node they live on.
+BUNDLE_HOST = "#bundle-host"
+
+
 @dataclass(eq=False)
 class WorkReplica:
     """One replica of a bundle: its container, optional IP and connection, and the
@@ -449,6 +453,8 @@ class WorkBundle:
 
     id: str
     replicas_per_host: int
+    # The containers, placed as a clone's instances (see variants/bundle.py).
+    containers: WorkClone
     replicas: list[WorkReplica] = field(default_factory=list)
     child: WorkClone | None = None
 
@@ -497,13 +503,36 @@ class Work:
 
     def resource(self, rsc_id: str) -> WorkResource | None:
         """A resource by the id a constraint uses (a clone's child template
-        id stands for the clone)."""
+        id stands for the clone, a bundle's id for its inner clone)."""
         found = self.rscs.get(rsc_id) or self.groups.get(rsc_id) or self.clones.get(rsc_id)
+        bundle = self.bundles.get(rsc_id)
+        if found is None and bundle is not None:
+            return bundle.child
         if found is None:
             for clone in self.clones.values():
                 if clone.template_id == rsc_id:
                     return clone
         return found
+
+    def node_attribute(self, node: str, attribute: str) -> str | None:
+        """A node attribute as a colocation compares it; ``BUNDLE_HOST`` is the
+        cluster node a bundle's guest node lives on (the node itself otherwise)."""
+        if attribute == BUNDLE_HOST:
+            return self.bundle_host(node)
+        if attribute == "#uname":
+            return node
+        return self.nodes[node].attrs.get(attribute)
+
+    def bundle_host(self, node: str) -> str | None:
+        """Where the container of a bundle's guest ``node`` is placed (or runs, before it
+        is placed); ``node`` itself for any other node."""
+        conn = self.nodes[node].remote_rsc if node in self.nodes else None
+        if conn is None or conn.bundle_id is None or conn.container is None:
+            return node
+        container = conn.container
+        if not container.provisional:
+            return container.assigned
+        return container.running_on[0] if container.running_on else None
 
     def new_action(self, rsc: WorkResource | None, task: str, node: str | None, interval_ms: int = 0,
                    optional: bool = True, name: str | None = None) -> WorkAction:

@@ -366,9 +366,7 @@ def _role_instance_matches(work: Work, instance: Instance, node: str, role: Role
 
 
 def _attr(work: Work, node: str, attribute: str) -> str | None:
-    if attribute == "#uname":
-        return node
-    return work.nodes[node].attrs.get(attribute)
+    return work.node_attribute(node, attribute)
 
 
 def _same(a: str | None, b: str | None) -> bool:
