@@ -84,13 +84,19 @@ def add_bundle_colocations(work: Work) -> None:
 
 
 def bundle_orderings(work: Work) -> list[OrderSpec]:
-    """Stage 7: each IP starts before its container and stops after it."""
+    """Stage 7: each IP starts before its container and stops after it; each
+    inner instance starts after its connection and stops before it."""
     specs: list[OrderSpec] = []
     for bundle in work.bundles.values():
         for replica in bundle.replicas:
             ip: WorkPrimitive | None = replica.ip
-            if ip is None:
-                continue
-            specs.append(OrderSpec(ip, "start", replica.container, "start", Ord.RUNNABLE_LEFT))
-            specs.append(OrderSpec(replica.container, "stop", ip, "stop", Ord.IMPLIES_FIRST))
+            if ip is not None:
+                specs.append(OrderSpec(ip, "start", replica.container, "start", Ord.RUNNABLE_LEFT))
+                specs.append(OrderSpec(replica.container, "stop", ip, "stop", Ord.IMPLIES_FIRST))
+            if replica.remote is not None and replica.inner is not None:
+                # The inner instance runs in the container, through the connection: it
+                # cannot start without either, and stops before the connection does.
+                specs.append(OrderSpec(replica.container, "start", replica.inner, "start", Ord.RUNNABLE_LEFT))
+                specs.append(OrderSpec(replica.remote, "start", replica.inner, "start", Ord.RUNNABLE_LEFT))
+                specs.append(OrderSpec(replica.inner, "stop", replica.remote, "stop", Ord.IMPLIES_FIRST))
     return specs
