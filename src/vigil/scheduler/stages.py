@@ -143,7 +143,9 @@ def placement_order(work: Work) -> list[WorkResource]:
     connection goes), then the rest, each group in ``work.top`` order."""
     if not work.have_remote_nodes:
         return list(work.top)
-    connections = [r for r in work.top if any(p is r and p.is_remote_connection for p in r.primitives())]
+    # A bundle's connections are the bundle's own: placed after its containers.
+    connections = [r for r in work.top
+                   if any(p is r and p.is_remote_connection and p.bundle_id is None for p in r.primitives())]
     return connections + [r for r in work.top if r not in connections]
 
 

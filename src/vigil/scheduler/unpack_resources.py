@@ -16,7 +16,7 @@ from vigil.model.rule_eval import RuleContext
 from vigil.model.scores import INFINITY, lenient_score
 from vigil.scheduler.bundles import restrict_guest_nodes
 from vigil.scheduler.remote_nodes import guest_connections, is_connection_primitive, link_connections
-from vigil.scheduler.variants.bundle import CONTAINER_SET
+from vigil.scheduler.variants.bundle import CONTAINER_SET, INNER_CLONE
 from vigil.scheduler.variants.clone import CLONE
 from vigil.scheduler.variants.group import GROUP
 from vigil.scheduler.variants.primitive import PRIMITIVE
@@ -169,6 +169,7 @@ def _unpack_bundle(work: Work, bundle: Bundle) -> list[WorkResource]:
             remote=made[replica.remote.id] if replica.remote is not None else None))
     if bundle.child_clone is not None:
         wbundle.child = _unpack_clone(work, bundle.child_clone)
+        wbundle.child.variant = INNER_CLONE
         for wreplica, instance in zip(wbundle.replicas, wbundle.child.instances, strict=False):
             wreplica.inner = instance.primitives()[0]  # the inner resource is a primitive
         tops.append(wbundle.child)

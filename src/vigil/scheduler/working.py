@@ -523,6 +523,14 @@ class Work:
             return node
         return self.nodes[node].attrs.get(attribute)
 
+    def guest_container_placed(self, node: str) -> bool:
+        """Whether ``node`` can run what is placed on it as far as its container goes:
+        a guest node only while its container is placed (any other node: always)."""
+        conn = self.nodes[node].remote_rsc
+        if conn is None or conn.container is None:
+            return True
+        return conn.container.assigned is not None
+
     def bundle_host(self, node: str) -> str | None:
         """Where the container of a bundle's guest ``node`` is placed (or runs, before it
         is placed); ``node`` itself for any other node."""

@@ -13,8 +13,8 @@ The IPs, connections and inner clone stay ordinary resources beside it
 
 from __future__ import annotations
 
-from vigil.scheduler.variants.clone import CloneVariant
-from vigil.scheduler.working import WorkResource
+from vigil.scheduler.variants.clone import CloneVariant, assign_clone
+from vigil.scheduler.working import Work, WorkClone, WorkResource
 
 
 class ContainerSetVariant(CloneVariant):
@@ -33,4 +33,25 @@ class ContainerSetVariant(CloneVariant):
         return ()  # a constraint naming the bundle is mapped in bundle_constraints
 
 
+class InnerCloneVariant(CloneVariant):
+    """A bundle's inner clone: placing it places its bundle's containers, IPs and
+    connections first (as Pacemaker places a bundle as one), whoever asks."""
+
+    def assign(self, work: Work, rsc: WorkResource, prefer: str | None,
+               stop_if_fail: bool = True) -> str | None:
+        assert isinstance(rsc, WorkClone)
+        if not rsc.provisional or rsc.allocating:
+            return None
+        bundle = next((b for b in work.bundles.values() if b.child is rsc), None)
+        if bundle is not None:
+            bundle.containers.variant.assign(work, bundle.containers, None)
+            for replica in bundle.replicas:
+                for prim in (replica.ip, replica.remote):
+                    if prim is not None:
+                        prim.variant.assign(work, prim, None)
+        assign_clone(work, rsc)
+        return None
+
+
 CONTAINER_SET = ContainerSetVariant()
+INNER_CLONE = InnerCloneVariant()

@@ -246,7 +246,7 @@ def _promotion_node(work: Work, clone: WorkClone, rsc: WorkResource) -> str | No
     if not rsc.managed:
         if rsc.variant.state(rsc, True) != Role.PROMOTED:
             return None
-    elif rsc.priority < 0 or not work.nodes[node].is_available():
+    elif rsc.priority < 0 or not work.nodes[node].is_available() or not work.guest_container_placed(node):
         return None
     if node not in clone.allowed:
         return None
