@@ -25,6 +25,7 @@ from vigil.scheduler.colocation import add_colocated_node_scores, has_influence
 from vigil.scheduler.instances import Instance, instance_number
 from vigil.scheduler.nodes import sorted_nodes
 from vigil.scheduler.working import (
+    BUNDLE_HOST,
     Ord,
     OrderTuple,
     Role,
@@ -309,6 +310,14 @@ def update_dependent_with_promotable(work: Work, clone: WorkClone, dependent: Wo
         affected.append(node)
     if coloc.score >= INFINITY and (coloc.dependent_role != Role.PROMOTED
                                     or coloc.primary_role != Role.PROMOTED):
+        if attribute == BUNDLE_HOST:
+            # With a bundle's instance: where its container is (the clone's own
+            # scores are for guest nodes, not for the hosts).
+            hosts = {work.bundle_host(node) for node in affected}
+            for name in list(dependent.allowed):
+                if work.bundle_host(name) not in hosts:
+                    dependent.allowed[name] = -INFINITY
+            return
         for name in list(dependent.allowed):
             if name not in affected:
                 dependent.allowed[name] = -INFINITY
