@@ -88,6 +88,14 @@ def _score_applies(work: Work, clone: WorkClone, prim: WorkPrimitive, node: str)
     return applies and prim.allowed.get(node, -INFINITY) >= 0
 
 
+def _attribute_node(work: Work, prim: WorkPrimitive, node: str) -> str:
+    """Where ``prim``'s node attributes on ``node`` are kept: on a bundle's guest
+    node, the host's when the bundle says container-attribute-target=host."""
+    if prim.meta.get("container-attribute-target") != "host":
+        return node
+    return work.bundle_host(node) or node
+
+
 def promotion_score(work: Work, clone: WorkClone, rsc: WorkResource, node: str) -> tuple[int, bool]:
     """(``rsc``'s promotion score on ``node``, whether none was set): a
     cloned group's is the sum of its members'."""
@@ -102,7 +110,7 @@ def promotion_score(work: Work, clone: WorkClone, rsc: WorkResource, node: str) 
     prim = members[0]
     if not _score_applies(work, clone, prim, node):
         return 0, True
-    attrs = work.nodes[node].attrs
+    attrs = work.nodes[_attribute_node(work, prim, node)].attrs
     value = attrs.get(promotion_attribute(prim.history_id or prim.id))
     if value is None and not clone.unique and _base_id(prim.id) != prim.id:
         value = attrs.get(promotion_attribute(_base_id(prim.id)))
