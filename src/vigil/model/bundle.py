@@ -53,11 +53,16 @@ def replica_addresses(bundle: Bundle) -> list[str | None]:
     start = bundle.network.ip_range_start if bundle.network is not None else None
     if start is None:
         return [None] * bundle.replicas
-    addresses: list[str | None] = [start]
+    addresses: list[str | None] = [start if _is_ipv4(start) else None]
     for _ in range(bundle.replicas - 1):
         last = addresses[-1]
         addresses.append(_next_ip(last) if last is not None else None)
     return addresses
+
+
+def _is_ipv4(text: str) -> bool:
+    parts = text.split(".")
+    return len(parts) == 4 and all(p.isdigit() and int(p) <= 255 for p in parts)
 
 
 def _next_ip(last: str) -> str | None:

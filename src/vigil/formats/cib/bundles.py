@@ -13,7 +13,7 @@ from dataclasses import replace
 from vigil.formats.cib.reader import Element, Reader, children
 from vigil.formats.cib.rules import load_nvsets
 from vigil.model.booleans import parse_bool
-from vigil.model.bundle import expand_bundle
+from vigil.model.bundle import expand_bundle, replica_addresses
 from vigil.model.config import (
     CONTAINER_KINDS,
     Bundle,
@@ -73,6 +73,11 @@ def load_bundle(reader: Reader, element: Element, child: Primitive | None,
     if child is not None and not bundle.manages_child and child_element is not None:
         reader.problem(child_element, f"bundle {ident!r} cannot control {child.id!r} inside it without "
                        "an ip-range-start or a control-port in its <network>")
+        return None
+    start = bundle.network.ip_range_start if bundle.network is not None else None
+    if start is not None and None in replica_addresses(bundle):
+        reader.problem(element, f"bundle {ident!r}: ip-range-start {start!r} is not an IPv4 address with "
+                       f"room for {bundle.replicas} replicas")
         return None
     if (bundle.network is not None and bundle.network.control_port and not bundle.network.ip_range_start
             and bundle.replicas_per_host > 1):
