@@ -46,7 +46,7 @@ from vigil.model.rules import DateExpression
 from vigil.model.status import NodeState, ResourceHistory
 from vigil.model.transition import Action, ClusterView, NodeView, ResourceView, SummaryLine, Transition
 from vigil.scheduler.recheck import failure_expiries
-from vigil.scheduler.stages import StagesRun, Tracer, run_stages, top_rank
+from vigil.scheduler.stages import StagesRun, Tracer, assign_all, run_stages, top_rank
 from vigil.scheduler.working import Work, WorkNode
 
 __all__ = ["INTERNAL_ERROR", "IncrementalScheduler"]
@@ -83,6 +83,10 @@ class _Record(Tracer):
         self.signature: tuple[tuple[Any, ...], ...] = ()
 
     def assign_all(self, work: Work) -> None:
+        if work.have_remote_nodes:
+            # Connections are placed first: such a run is never replayed (see _build_memo).
+            assign_all(work)
+            return
         nodes = list(work.nodes.values())
         self.signature = _node_signature(nodes)
         for top in list(work.top):
