@@ -52,6 +52,14 @@ def restrict_guest_nodes(work: Work) -> None:
             for prim in orphan.primitives():
                 inner_ids.add(id(prim))
                 prim.allowed = dict.fromkeys(work.nodes, -INFINITY)
+    for bundle in work.bundles.values():
+        for replica in bundle.replicas:
+            if replica.remote is None:
+                continue
+            # A connection runs on a cluster node (nested under a remote node's host).
+            for name, node in work.nodes.items():
+                if node.type == "remote":
+                    replica.remote.allowed[name] = -INFINITY
     children = [b.child for b in work.bundles.values()]
     others: list[WorkResource] = [*work.rscs.values(), *work.groups.values(),
                                   *(c for c in work.clones.values() if all(c is not b for b in children)),
@@ -61,6 +69,22 @@ def restrict_guest_nodes(work: Work) -> None:
             continue
         for guest in guests:
             rsc.allowed[guest] = -INFINITY
+
+
+def nest_connections(work: Work, containers: WorkResource) -> None:
+    """Once a bundle's containers are placed: a connection whose container is on a
+    remote node must run where that node's own connection runs (Pacemaker Remote
+    takes one connection at a time)."""
+    bundle = next((b for b in work.bundles.values() if b.containers is containers), None)
+    if bundle is None:
+        return
+    for replica in bundle.replicas:
+        host = replica.container.assigned
+        node = work.nodes.get(host) if host is not None else None
+        if replica.remote is None or node is None or node.type != "remote" or node.remote_rsc is None:
+            continue
+        add_colocation(WorkColocation(id="#replica-remote-with-host-remote", dependent=replica.remote,
+                                      primary=node.remote_rsc, score=INFINITY))
 
 
 def replica_on_guest(work: Work, node: WorkNode, base: str) -> WorkReplica | None:

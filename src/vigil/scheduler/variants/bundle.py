@@ -13,6 +13,7 @@ The IPs, connections and inner clone stay ordinary resources beside it
 
 from __future__ import annotations
 
+from vigil.scheduler.bundles import nest_connections
 from vigil.scheduler.variants.clone import CloneVariant, assign_clone
 from vigil.scheduler.working import Work, WorkClone, WorkResource
 
@@ -31,6 +32,15 @@ class ContainerSetVariant(CloneVariant):
 
     def constraint_ids(self, rsc: WorkResource) -> tuple[str, ...]:
         return ()  # a constraint naming the bundle is mapped in bundle_constraints
+
+    def assign(self, work: Work, rsc: WorkResource, prefer: str | None,
+               stop_if_fail: bool = True) -> str | None:
+        assert isinstance(rsc, WorkClone)
+        if not rsc.provisional or rsc.allocating:
+            return None
+        assign_clone(work, rsc)
+        nest_connections(work, rsc)
+        return None
 
 
 class InnerCloneVariant(CloneVariant):
