@@ -15,15 +15,17 @@ from __future__ import annotations
 from vigil.scheduler.working import Role, Work, WorkResource
 
 
-def bundle_location_targets(work: Work, rsc_id: str | None) -> list[WorkResource] | None:
-    """The containers and IPs a location constraint on bundle ``rsc_id`` places
-    (None: ``rsc_id`` is not a bundle)."""
+def bundle_location_targets(work: Work, rsc_id: str | None, by_role: bool) -> list[WorkResource] | None:
+    """The containers and IPs a location constraint on bundle ``rsc_id`` places,
+    and, for one by role, its inner clone (None: ``rsc_id`` is not a bundle)."""
     bundle = work.bundles.get(rsc_id or "")
     if bundle is None:
         return None
     # The container set hands its scores down to each container.
     found: list[WorkResource] = [bundle.containers]
     found.extend(replica.ip for replica in bundle.replicas if replica.ip is not None)
+    if by_role and bundle.child is not None:
+        found.append(bundle.child)
     return found
 
 

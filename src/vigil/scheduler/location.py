@@ -71,7 +71,9 @@ def _location_targets(work: Work, location: Location) -> list[WorkResource]:
         except re.error:
             return []
         return [r for r in _all_resources(work) if pattern.search(r.id)]
-    inside = bundle_location_targets(work, location.rsc)
+    roles = [location.role, *(rule.role for rule in location.rules)]
+    by_role = any((role or "").lower() in ("promoted", "master", "unpromoted", "slave") for role in roles)
+    inside = bundle_location_targets(work, location.rsc, by_role)
     if inside is not None:
         return inside
     rsc = work.resource(location.rsc)
