@@ -267,7 +267,8 @@ def test_locations(full: tuple[Cluster, list[str]]) -> None:
 
 
 def test_colocations_including_legacy_names(full: tuple[Cluster, list[str]]) -> None:
-    modern, legacy = full[0].config.colocations
+    modern, legacy, with_bundle = full[0].config.colocations
+    assert (with_bundle.rsc, with_bundle.with_rsc, with_bundle.score) == ("web", "httpd-bundle", 100)
     assert (modern.rsc, modern.with_rsc, modern.score) == ("web", "db", INFINITY)
     assert (modern.rsc_role, modern.with_rsc_role) == ("Started", "Promoted")
     assert (modern.node_attribute, modern.influence) == ("site", False)
@@ -379,18 +380,13 @@ def test_tickets(full: tuple[Cluster, list[str]]) -> None:
 def test_unsupported_elements_are_warned_once_per_kind(full: tuple[Cluster, list[str]]) -> None:
     cluster, warnings = full
     expected = [
-        "unsupported element <bundle> at /cib/configuration/resources/bundle[@id='httpd-bundle'] is ignored"
-        " (constraints naming it are skipped)",
         "unsupported element <resource_set> at /cib/configuration/constraints/rsc_order[@id='ord-set']"
         "/resource_set[@id='ord-set-1'] is ignored and its constraint is skipped",
     ]
     assert warnings[: len(expected)] == expected
     assert list(cluster.config.unsupported) == expected
-    assert warnings[len(expected) :] == [
-        "full.xml:145 /cib/configuration/constraints/rsc_colocation[@id='col-bundle']: with-rsc"
-        " 'httpd-bundle' is (in) a <bundle>, which vigil does not model: the constraint is skipped"
-    ]
-    assert {c.id for c in cluster.config.colocations} == {"col", "col-legacy"}
+    assert warnings[len(expected) :] == []
+    assert {c.id for c in cluster.config.colocations} == {"col", "col-legacy", "col-bundle"}
     assert "ord-set" not in {o.id for o in cluster.config.orders}
     assert [(tag.id, tag.refs) for tag in cluster.config.tags] == [("tag1", ("db",))]
 

@@ -28,6 +28,7 @@ from vigil.model.config import (
     Alert,
     AlertRecipient,
     AlertSelect,
+    Bundle,
     Clone,
     Colocation,
     Config,
@@ -1453,3 +1454,16 @@ def test_the_warnings_are_kept_with_the_configuration_for_vigil_status() -> None
                 timeout: soon
         """), name="test.yaml")
     assert config.warnings == tuple(warnings) and "timeout: invalid interval 'soon'" in warnings[0]
+
+
+def test_bundles_have_no_yaml_form_and_say_so() -> None:
+    problem = only_problem(
+        """
+        resources:
+          - bundle: web
+            docker: {image: httpd}
+        """
+    )
+    assert "bundles have no YAML form yet" in problem.message and "CIB XML" in problem.message
+    bundle = Bundle(id="web-bundle", kind="docker", image="httpd")
+    assert "bundle 'web-bundle'" in refusal(Config(resources=(bundle,)))

@@ -22,7 +22,8 @@ from dataclasses import replace
 from vigil.errors import Problem
 from vigil.executor.executor import Executor
 from vigil.executor.request import AgentSpec
-from vigil.model.config import Alert, AlertRecipient, Config, Group, NvSet, Primitive, Resource
+from vigil.model.bundle import expand_bundle
+from vigil.model.config import Alert, AlertRecipient, Bundle, Config, Group, NvSet, Primitive, Resource
 
 MASK = "****"
 _SECRET_NAME = re.compile(r"passw|secret|token|credential|api[-_]?key|private[-_]?key|community",
@@ -82,6 +83,8 @@ def mask_config(config: Config, private: Mapping[str, frozenset[str]]) -> Config
             return primitive(rsc)
         if isinstance(rsc, Group):
             return group(rsc)
+        if isinstance(rsc, Bundle):
+            return expand_bundle(replace(rsc, child=primitive(rsc.child) if rsc.child is not None else None))
         child = rsc.child
         return replace(rsc, child=primitive(child) if isinstance(child, Primitive) else group(child))
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from vigil.executor.environment import clone_meta
 from vigil.executor.request import ActionRequest, AgentSpec
 from vigil.model.booleans import is_true
-from vigil.model.config import Clone, Config, Group, Node, Op, Primitive
+from vigil.model.config import Bundle, Clone, Config, Group, Node, Op, Primitive
 from vigil.model.digests import definition_params, digest, operation_timeout_ms
 from vigil.model.node_attributes import configured_attributes
 from vigil.model.nvsets import resolve_nvsets
@@ -61,6 +61,13 @@ class ConfiguredPrimitives:
             elif isinstance(top, Group):
                 for member in top.members:
                     self._by_id[member.id] = Placement(member)
+            elif isinstance(top, Bundle):
+                for replica in top.replica_resources:
+                    for implicit in replica.primitives():
+                        self._by_id[implicit.id] = Placement(implicit)
+                if top.child is not None and top.child_clone is not None:
+                    unique = is_globally_unique(config, top.child_clone, now)
+                    self._by_id[top.child.id] = Placement(top.child, top.child_clone, unique)
             else:
                 child = top.child
                 members = child.members if isinstance(child, Group) else (child,)

@@ -16,6 +16,8 @@ ResourceClass = Literal["ocf", "lsb", "systemd", "service", "stonith", "upstart"
 OrderKind = Literal["Mandatory", "Optional", "Serialize"]
 LossPolicy = Literal["stop", "demote", "fence", "freeze"]
 LOSS_POLICIES: tuple[LossPolicy, ...] = ("stop", "demote", "fence", "freeze")
+ContainerKind = Literal["docker", "podman", "rkt"]
+CONTAINER_KINDS: tuple[ContainerKind, ...] = ("docker", "podman", "rkt")
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,102 @@ class Clone:
     promotable: bool = False
 
 
-Resource = Primitive | Group | Clone
+@dataclass(frozen=True)
+class BundleReplica:
+    """The implicit resources of one replica."""
+
+    index: int
+    container: Primitive
+    ip: Primitive | None = None
+    remote: Primitive | None = None
+
+    @property
+    def guest_node(self) -> str | None:
+        """The guest node the inner instance runs on (the connection's name)."""
+        return self.remote.id if self.remote is not None else None
+
+    def primitives(self) -> list[Primitive]:
+        """In Pacemaker's order: IP, container, connection."""
+        return [p for p in (self.ip, self.container, self.remote) if p is not None]
+
+
+
+
+@dataclass(frozen=True)
+class PortMapping:
+    """A ``<port-mapping>``: ``port`` (to ``internal_port``) or a ``range``."""
+
+    id: str
+    port: str | None = None
+    internal_port: str | None = None
+    range: str | None = None
+
+
+@dataclass(frozen=True)
+class StorageMapping:
+    """A ``<storage-mapping>``: ``source_dir`` (or per-replica subdirectories of
+    ``source_dir_root``) mounted at ``target_dir``."""
+
+    id: str
+    target_dir: str
+    source_dir: str | None = None
+    source_dir_root: str | None = None
+    options: str | None = None
+
+
+@dataclass(frozen=True)
+class BundleNetwork:
+    """A bundle's ``<network>``."""
+
+    ip_range_start: str | None = None
+    control_port: str | None = None
+    host_interface: str | None = None
+    host_netmask: str | None = None
+    add_host: bool = True
+    port_mappings: tuple[PortMapping, ...] = ()
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A ``<bundle>``: ``replicas`` containers of ``image``, at most
+    ``replicas_per_host`` on a node, each running an instance of ``child``
+    (when there is one) on its own guest node."""
+
+    id: str
+    kind: ContainerKind
+    image: str
+    replicas: int = 1
+    replicas_per_host: int = 1
+    promoted_max: int = 0
+    network_mode: str | None = None  # the container's own --net
+    options: str | None = None
+    run_command: str | None = None
+    network: BundleNetwork | None = None
+    storage: tuple[StorageMapping, ...] = ()
+    child: Primitive | None = None
+    meta: tuple[NvSet, ...] = ()
+    # Derived from the above by vigil.model.bundle.expand_bundle (the readers call it):
+    # each replica's implicit resources and the inner primitive's clone.
+    replica_resources: tuple[BundleReplica, ...] = field(default=(), compare=False)
+    child_clone: Clone | None = field(default=None, compare=False)
+    @property
+    def promotable(self) -> bool:
+        return self.promoted_max > 0
+
+    @property
+    def manages_child(self) -> bool:
+        """An inner resource needs a way to reach the container: an IP range or a control port."""
+        return self.network is not None and bool(self.network.ip_range_start or self.network.control_port)
+
+    def primitives(self) -> list[Primitive]:
+        """The implicit primitives, replica by replica, then the inner primitive."""
+        found = [p for replica in self.replica_resources for p in replica.primitives()]
+        if self.child is not None:
+            found.append(self.child)
+        return found
+
+
+Resource = Primitive | Group | Clone | Bundle
 
 
 @dataclass(frozen=True)
@@ -320,4 +417,6 @@ def iter_primitives(rsc: Resource) -> list[Primitive]:
         return [rsc]
     if isinstance(rsc, Group):
         return list(rsc.members)
+    if isinstance(rsc, Bundle):
+        return rsc.primitives()
     return iter_primitives(rsc.child)

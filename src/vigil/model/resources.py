@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from vigil.model.booleans import is_true
-from vigil.model.config import Clone, Config, Group, Primitive, Resource, iter_primitives
+from vigil.model.config import Bundle, Clone, Config, Group, Primitive, Resource, iter_primitives
 from vigil.model.nvsets import resolve_nvsets
 from vigil.model.rule_eval import RuleContext
 from vigil.model.scores import lenient_score
@@ -37,7 +37,7 @@ class Found:
     """A configured resource and the groups or clones that contain it, outermost first."""
 
     resource: Resource
-    ancestors: tuple[Group | Clone, ...] = ()
+    ancestors: tuple[Group | Clone | Bundle, ...] = ()
 
     @property
     def clone(self) -> Clone | None:
@@ -51,13 +51,20 @@ class Found:
         return iter_primitives(self.resource)
 
 
-def _walk(rsc: Resource, ancestors: tuple[Group | Clone, ...]) -> list[Found]:
+def _walk(rsc: Resource, ancestors: tuple[Group | Clone | Bundle, ...]) -> list[Found]:
     found = [Found(rsc, ancestors)]
     if isinstance(rsc, Group):
         for member in rsc.members:
             found.extend(_walk(member, (*ancestors, rsc)))
     elif isinstance(rsc, Clone):
         found.extend(_walk(rsc.child, (*ancestors, rsc)))
+    elif isinstance(rsc, Bundle):
+        # The implicit resources belong to the bundle; the inner primitive to
+        # the implicit clone inside it.
+        for replica in rsc.replica_resources:
+            found.extend(Found(prim, (*ancestors, rsc)) for prim in replica.primitives())
+        if rsc.child_clone is not None:
+            found.extend(_walk(rsc.child_clone, (*ancestors, rsc)))
     return found
 
 

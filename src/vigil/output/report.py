@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 
 from vigil.model.booleans import is_true
 from vigil.model.cluster import Cluster
-from vigil.model.config import Clone, Config, Group, NvSet, Primitive, Resource, iter_primitives
+from vigil.model.config import Bundle, Clone, Config, Group, NvSet, Primitive, Resource, iter_primitives
 from vigil.model.failcounts import FAILURE_PREFIXES
 from vigil.model.node_attributes import configured_attributes
 from vigil.model.nvsets import plain_value, resolve_nvsets
@@ -56,7 +56,7 @@ class ResourceReport:
     """A primitive (or clone instance), or a group or clone with its members."""
 
     id: str
-    kind: str  # primitive, group, clone
+    kind: str  # primitive, group, clone, bundle
     agent: str | None = None
     # Started, Stopped, Promoted, Unpromoted (primitives only)
     role: str | None = None
@@ -68,7 +68,7 @@ class ResourceReport:
     disabled: bool = False
     maintenance: bool = False
     unique: bool = False
-    # A clone's child (primitive or group) id.
+    # A clone's child (primitive or group) id; a bundle's image.
     child: str | None = None
     members: tuple[ResourceReport, ...] = ()
 
@@ -326,6 +326,41 @@ def _primitive(view: ResourceView, prim: Primitive | None) -> ResourceReport:
     )
 
 
+def _bundle(bundle: Bundle, views: dict[str, ResourceView], shown: set[str]) -> ResourceReport:
+    """A bundle as crm_mon shows it: a line per replica, named after its guest node (with its IP),
+    with the inner resource's state on the container's node (the container's without one)."""
+    child_id = bundle.child.id if bundle.child is not None else None
+    child_views = [v for v in views.values() if instance_base(v.id) == child_id]
+    shown.update(v.id for v in child_views)
+    replicas: list[ResourceReport] = []
+    for replica in bundle.replica_resources:
+        shown.update(p.id for p in replica.primitives())
+        container = views.get(replica.container.id)
+        if container is None:
+            continue
+        guest = replica.guest_node
+        if guest is None or bundle.child is None:
+            replicas.append(_primitive(container, replica.container))
+            continue
+        inside = next((v for v in child_views if guest in v.nodes), None)
+        address = dict(replica.ip.params[0].values).get("ip") if replica.ip is not None else None
+        base = _primitive(inside or container, bundle.child)
+        replicas.append(replace(
+            base, id=guest + (f" ({address})" if address else ""), agent=bundle.child.agent,
+            role=inside.role if inside is not None else "Stopped",
+            nodes=container.nodes if inside is not None else (), failed=inside is not None and inside.failed))
+    disabled, managed, maintenance = _own_flags(bundle.meta)
+    nodes: list[str] = []
+    for member in replicas:
+        nodes.extend(n for n in member.nodes if n not in nodes)
+    return ResourceReport(
+        id=bundle.id, kind="bundle", nodes=tuple(nodes), failed=any(m.failed for m in replicas),
+        managed=managed and all(m.managed for m in replicas), blocked=any(m.blocked for m in replicas),
+        disabled=disabled, maintenance=maintenance, unique=bundle.replicas_per_host > 1,
+        child=bundle.image, members=tuple(replicas),
+    )
+
+
 def _container(rsc: Group | Clone, members: list[ResourceReport], unique: bool = False) -> ResourceReport:
     disabled, managed, maintenance = _own_flags(rsc.meta)
     nodes: list[str] = []
@@ -357,6 +392,8 @@ def resource_tree(config: Config, view: ClusterView, now: int) -> list[ResourceR
     def build(rsc: Resource) -> ResourceReport | None:
         if isinstance(rsc, Primitive):
             return primitive(rsc)
+        if isinstance(rsc, Bundle):
+            return _bundle(rsc, views, shown)
         if isinstance(rsc, Group):
             members = [m for m in (primitive(member) for member in rsc.members) if m is not None]
             return _container(rsc, members)

@@ -193,6 +193,12 @@ def _resource_lines(rsc: ResourceReport, report: StatusReport, indent: str) -> l
         for member in rsc.members:
             lines += _resource_lines(member, report, inner)
         return lines
+    if rsc.kind == "bundle":
+        header = "Container bundle set" if len(rsc.members) > 1 else "Container bundle"
+        lines = [f"{indent}* {header}: {rsc.id} [{rsc.child}]{_container_flags(rsc)}:"]
+        for member in rsc.members:
+            lines += _resource_lines(member, report, inner)
+        return lines
     promotable = any(member.role in ("Promoted", "Unpromoted") for member in rsc.primitives())
     flags = _container_flags(rsc, "promotable" if promotable else "", "unique" if rsc.unique else "")
     lines = [f"{indent}* Clone Set: {rsc.id} [{rsc.child}]{flags}:"]

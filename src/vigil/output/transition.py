@@ -16,11 +16,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from vigil.model.booleans import is_true
 from vigil.model.cluster import Cluster
-from vigil.model.config import Clone, Config, Group, Primitive, Resource
+from vigil.model.config import Bundle, Clone, Config, Group, Primitive, Resource
 from vigil.model.resources import GLOBALLY_UNIQUE, IS_MANAGED, TARGET_ROLE, Found, effective_meta
 from vigil.model.transition import (
     Action,
@@ -256,10 +257,40 @@ class _StatusWriter:
             self.lines.append(f"{indent}* Resource Group: {rsc.id}{_parent_flags(self._meta(rsc))}:")
             for member in rsc.members:
                 self._resource(member, indent + "  ")
+        elif isinstance(rsc, Bundle):
+            self._bundle(rsc, indent)
         else:
             self._clone(rsc, indent)
 
-    def _meta(self, rsc: Group | Clone) -> dict[str, str]:
+    def _bundle(self, bundle: Bundle, indent: str) -> None:
+        """Pacemaker's layout: one line per replica, named after its guest node
+        (with its IP), showing the inner resource's state on the container's node."""
+        header = "Container bundle set" if bundle.replicas > 1 else "Container bundle"
+        flags = _parent_flags(self._meta(bundle))
+        self.lines.append(f"{indent}* {header}: {bundle.id} [{bundle.image}]{flags}:")
+        child_views = [v for v in (self.views.get(i) for i in self.order) if v is not None
+                       and bundle.child is not None and v.id.split(":", 1)[0] == bundle.child.id]
+        for view in child_views:
+            self.shown.add(view.id)
+        for replica in bundle.replica_resources:
+            container = self.views.get(replica.container.id)
+            for prim in replica.primitives():
+                self.shown.add(prim.id)
+            if container is None:
+                continue
+            guest = replica.guest_node
+            if guest is None or bundle.child is None:
+                self._primitive_view(container, container.id, indent + "  ")
+                continue
+            name = guest + (f" ({replica.ip.params[0].values[0][1]})" if replica.ip is not None else "")
+            inside = next((v for v in child_views if guest in v.nodes), None)
+            shown = replace(inside or container, agent=bundle.child.agent, nodes=container.nodes,
+                            role=inside.role if inside is not None else "Stopped")
+            if inside is None:
+                shown = replace(shown, failed=False, nodes=())
+            self.lines.append(f"{indent}  * {_primitive_line(shown, name, self.unclean)}")
+
+    def _meta(self, rsc: Group | Clone | Bundle) -> dict[str, str]:
         """A group's or clone's own meta attributes in effect (its header's flags are its own)."""
         return effective_meta(self.config, Found(rsc), self.now)
 

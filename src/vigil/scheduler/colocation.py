@@ -16,7 +16,9 @@ from collections.abc import Callable
 
 from vigil.model.config import Colocation
 from vigil.model.scores import INFINITY, add
+from vigil.scheduler.bundle_constraints import bundle_colocation_side, bundle_names_side
 from vigil.scheduler.working import (
+    BUNDLE_HOST,
     Role,
     Work,
     WorkColocation,
@@ -76,16 +78,28 @@ def unpack_colocations(work: Work) -> None:
 
 
 def _add_configured(work: Work, constraint: Colocation, dependent_id: str, primary_id: str) -> None:
-    dependent = work.resource(dependent_id)
-    primary = work.resource(primary_id)
-    if dependent is None or primary is None:
-        return
-    add_colocation(WorkColocation(
-        id=constraint.id, dependent=dependent, primary=primary, score=constraint.score,
-        dependent_role=role_of(constraint.rsc_role), primary_role=role_of(constraint.with_rsc_role),
-        node_attribute=constraint.node_attribute or "#uname",
-        influence=constraint.influence and dependent.critical,
-    ))
+    """One configured pair; a side naming a bundle stands for what is inside it
+    (its containers, or its inner clone by role), and then guest nodes count as
+    their hosts."""
+    dependent_role, primary_role = role_of(constraint.rsc_role), role_of(constraint.with_rsc_role)
+    attribute = constraint.node_attribute or "#uname"
+    dependents = bundle_colocation_side(work, dependent_id, dependent_role, dependent=True)
+    primaries = bundle_colocation_side(work, primary_id, primary_role, dependent=False)
+    if dependents is None:
+        found = work.resource(dependent_id)
+        dependents = [found] if found is not None else []
+    if primaries is None:
+        found = work.resource(primary_id)
+        primaries = [found] if found is not None else []
+    if bundle_names_side(work, dependent_id, primary_id) and attribute == "#uname":
+        attribute = BUNDLE_HOST
+    for dependent in dependents:
+        for primary in primaries:
+            add_colocation(WorkColocation(
+                id=constraint.id, dependent=dependent, primary=primary, score=constraint.score,
+                dependent_role=dependent_role, primary_role=primary_role, node_attribute=attribute,
+                influence=constraint.influence and dependent.critical,
+            ))
 
 
 def has_influence(coloc: WorkColocation, primary: WorkResource | None = None) -> bool:
@@ -114,7 +128,9 @@ def colocation_affects(dependent: WorkPrimitive, primary: WorkPrimitive, coloc: 
 
 
 def node_attr(work: Work, node: str, attribute: str) -> str | None:
-    return work.nodes[node].attrs.get(attribute)
+    if attribute == "#uname":
+        return work.nodes[node].attrs.get(attribute)
+    return work.node_attribute(node, attribute)
 
 
 def any_node_available(work: Work, scores: dict[str, int]) -> bool:

@@ -39,8 +39,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vigil.model.cluster import Cluster
-from vigil.model.config import Clone, Config, Group, Primitive
+from vigil.model.config import Bundle, Clone, Config, Group, Primitive
 from vigil.model.failcounts import failure_attribute
+from vigil.model.resources import all_resources
 from vigil.model.rules import DateExpression
 from vigil.model.status import NodeState, ResourceHistory
 from vigil.model.transition import Action, ClusterView, NodeView, ResourceView, SummaryLine, Transition
@@ -263,6 +264,9 @@ def _config_tops(config: Config) -> dict[str, str]:
     tops: dict[str, str] = {}
     for rsc in config.resources:
         tops[rsc.id] = rsc.id
+        if isinstance(rsc, Bundle):
+            tops.update((found.resource.id, rsc.id) for found in all_resources(Config(resources=(rsc,))))
+            continue
         child: Primitive | Group = rsc.child if isinstance(rsc, Clone) else rsc
         tops[child.id] = rsc.id
         if isinstance(child, Group):

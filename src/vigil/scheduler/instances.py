@@ -34,7 +34,10 @@ Instance = WorkPrimitive | WorkGroup
 
 
 def instance_number(instance: Instance) -> int:
-    return int(instance.id.rsplit(":", 1)[1])
+    """``N`` of a clone instance ``X:N`` (or of a bundle's container ``B-docker-N``)."""
+    if ":" in instance.id:
+        return int(instance.id.rsplit(":", 1)[1])
+    return int(instance.id.rsplit("-", 1)[1])
 
 
 def did_fail(instance: Instance) -> bool:
@@ -56,16 +59,25 @@ def compatible_instance(work: Work, local: WorkResource, clone: WorkClone, curre
     if node is not None:
         return on.get(node)
     for candidate in sorted_nodes(work, local.allowed, None):
-        found = on.get(candidate)
+        found = on.get(work.bundle_host(candidate) or candidate)
         if found is not None:
             return found
     return None
 
 
 def _location(work: Work, rsc: WorkResource, current: bool) -> str | None:
+    """Where ``rsc`` is (or runs); for an instance inside a bundle, the cluster
+    node its container is on, so that bundles interleave replica by host."""
+    node = rsc.variant.location(rsc) if not current else (work.current_node(rsc) if rsc.running_on else None)
+    if node is None or node not in work.nodes:
+        return node
+    conn = work.nodes[node].remote_rsc
+    if conn is None or conn.bundle_id is None or conn.container is None:
+        return node
+    container = conn.container
     if current:
-        return work.current_node(rsc) if rsc.running_on else None
-    return rsc.variant.location(rsc)
+        return container.running_on[0] if container.running_on else None
+    return container.assigned
 
 
 def instances_by_node(work: Work, clone: WorkClone, current: bool) -> dict[str, Instance]:

@@ -13,6 +13,7 @@ import re
 from vigil.model.config import Location, Primitive
 from vigil.model.rule_eval import RuleContext, rule_passes, rule_score
 from vigil.model.scores import INFINITY, add
+from vigil.scheduler.bundle_constraints import bundle_location_targets
 from vigil.scheduler.discovery import record_discovery
 from vigil.scheduler.failcounts import effective_failcount, failcount_name, node_failures, recorded_failures
 from vigil.scheduler.working import Role, Work, WorkGroup, WorkPrimitive, WorkResource
@@ -71,8 +72,18 @@ def _location_targets(work: Work, location: Location) -> list[WorkResource]:
         except re.error:
             return []
         return [r for r in _all_resources(work) if pattern.search(r.id)]
-    found = [work.resource(ident) for ident in work.cluster.config.constrained(location.rsc)]
-    return [rsc for rsc in found if rsc is not None]
+    roles = [location.role, *(rule.role for rule in location.rules)]
+    by_role = any((role or "").lower() in ("promoted", "master", "unpromoted", "slave") for role in roles)
+    targets: list[WorkResource] = []
+    for ident in work.cluster.config.constrained(location.rsc or ""):
+        inside = bundle_location_targets(work, ident, by_role)
+        if inside is not None:
+            targets.extend(inside)
+            continue
+        rsc = work.resource(ident)
+        if rsc is not None:
+            targets.append(rsc)
+    return targets
 
 
 def _all_resources(work: Work) -> list[WorkResource]:

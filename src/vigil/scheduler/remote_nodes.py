@@ -20,7 +20,7 @@ the online state (stage 3), and what placing a connection means (stage 6).
 from __future__ import annotations
 
 from vigil.model.booleans import is_true
-from vigil.model.config import Config, Group, Node, NvSet, Op, Primitive
+from vigil.model.config import Bundle, Config, Group, Node, NvSet, Op, Primitive
 from vigil.model.isodate import parse_interval_ms
 from vigil.model.node_attributes import configured_attributes
 from vigil.model.scores import INFINITY
@@ -103,8 +103,12 @@ def guest_connections(config: Config) -> list[Primitive]:
 
 def remote_node_names(config: Config) -> list[str]:
     """Every remote and guest node the resources name, in document order."""
-    names = [rsc.id for rsc in config.resources
-             if isinstance(rsc, Primitive) and is_connection_primitive(rsc)]
+    names: list[str] = []
+    for rsc in config.resources:
+        if isinstance(rsc, Primitive) and is_connection_primitive(rsc):
+            names.append(rsc.id)
+        elif isinstance(rsc, Bundle):
+            names.extend(replica.remote.id for replica in rsc.replica_resources if replica.remote is not None)
     names.extend(conn.id for conn in guest_connections(config))
     return names
 

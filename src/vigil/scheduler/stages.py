@@ -31,6 +31,7 @@ from vigil.model.cluster import Cluster
 from vigil.model.options import unpack_options
 from vigil.model.rule_eval import RuleContext
 from vigil.model.transition import Action, ClusterView, NodeView, ResourceView, SummaryLine, Transition
+from vigil.scheduler.bundles import add_bundle_colocations, bundle_orderings
 from vigil.scheduler.colocation import unpack_colocations
 from vigil.scheduler.config_changes import cancel_reloads_of_restarted, handle_config_changes
 from vigil.scheduler.context import attach_stop_context
@@ -119,6 +120,7 @@ def run_stages(cluster: Cluster, now: int, *, sanitized: bool = False,
     apply_shutdown_locks(work)
     unpack_colocations(work)
     add_group_colocations(work)
+    add_bundle_colocations(work)
     apply_tickets(work)
     apply_locations(work)
     avoid_remote_nodes(work)
@@ -129,7 +131,8 @@ def run_stages(cluster: Cluster, now: int, *, sanitized: bool = False,
     handle_config_changes(work)                          # 5
     sort_for_placement(work)                             # 6
     tracer.assign_all(work)
-    specs = with_migration_equivalents(config_orderings(work) + internal_orderings(work))  # 7
+    specs = with_migration_equivalents(
+        config_orderings(work) + internal_orderings(work) + bundle_orderings(work))  # 7
     specs += schedule_probes(work)
     specs += clear_orphan_failcounts(work)
     create_actions(work)                                 # 8
@@ -170,7 +173,9 @@ def placement_order(work: Work) -> list[WorkResource]:
     connection goes), then the rest, each group in ``work.top`` order."""
     if not work.have_remote_nodes:
         return list(work.top)
-    connection_ids = {rsc.id for rsc in work.rscs.values() if rsc.is_remote_connection}
+    # A bundle's connections are the bundle's own: placed after its containers.
+    connection_ids = {rsc.id for rsc in work.rscs.values()
+                      if rsc.is_remote_connection and rsc.bundle_id is None}
     connections = [r for r in work.top if r.id in connection_ids]
     return connections + [r for r in work.top if r.id not in connection_ids]
 

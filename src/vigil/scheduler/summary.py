@@ -29,12 +29,32 @@ def summarize_by_top(work: Work) -> tuple[list[SummaryLine], list[list[SummaryLi
                     target += f" (resource: {conn.container.id})"
                 fence_lines.append(SummaryLine("Fence", target, f"'{action.reason}'"))
     by_top: list[list[SummaryLine]] = []
+    bundled = bundle_summary_order(work)
     for top in work.top:
         lines: list[SummaryLine] = []
-        for rsc in top.primitives():
+        for rsc in bundled.get(id(top), top.primitives()):
             lines.extend(_resource_lines(work, rsc))
         by_top.append(lines)
     return fence_lines, by_top
+
+
+def bundle_summary_order(work: Work) -> dict[int, list[WorkPrimitive]]:
+    """Pacemaker lists a bundle replica by replica (IP, container, connection,
+    inner instance), then the inner clone's other instances, all where its
+    containers are; its other top-level pieces list nothing of their own."""
+    order: dict[int, list[WorkPrimitive]] = {}
+    for bundle in work.bundles.values():
+        listed: list[WorkPrimitive] = []
+        for replica in bundle.replicas:
+            listed.extend(replica.primitives())
+            order[id(replica.ip)] = []
+            order[id(replica.remote)] = []
+        if bundle.child is not None:
+            listed.extend(p for p in bundle.child.primitives() if all(p is not q for q in listed))
+            order[id(bundle.child)] = []
+        order[id(bundle.containers)] = listed
+    order.pop(id(None), None)
+    return order
 
 
 def _first(actions: list[WorkAction]) -> WorkAction | None:

@@ -24,7 +24,7 @@ becomes required: "due to required stonith").
 
 from __future__ import annotations
 
-from vigil.model.config import Clone, Config, Group, NvSet, Primitive, Resource
+from vigil.model.config import Bundle, Clone, Config, Group, NvSet, Primitive, Resource
 from vigil.scheduler.working import Ord, OrdFlags, Work, WorkAction, WorkNode, WorkPrimitive, order
 
 UNFENCED_ATTRIBUTE = "#node-unfenced"
@@ -47,6 +47,8 @@ def _resource_mentions_unfencing(rsc: Resource) -> bool:
         return any(_resource_mentions_unfencing(member) for member in rsc.members)
     if isinstance(rsc, Clone):
         return _resource_mentions_unfencing(rsc.child)
+    if isinstance(rsc, Bundle):
+        return rsc.child is not None and _resource_mentions_unfencing(rsc.child)
     assert isinstance(rsc, Primitive)
     return False
 

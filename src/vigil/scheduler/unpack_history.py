@@ -15,6 +15,7 @@ from vigil.model.results import ExecStatus, OcfRc
 from vigil.model.rule_eval import RuleContext
 from vigil.model.scores import INFINITY
 from vigil.model.status import NodeState, OpRecord, ResourceHistory
+from vigil.scheduler.bundles import replica_on_guest
 from vigil.scheduler.digests import compare_digests
 from vigil.scheduler.failcounts import effective_failcount, raw_failcount
 from vigil.scheduler.location import ban, ban_everywhere, ban_target, resource_node_score
@@ -172,6 +173,9 @@ def _orphan_primitive(history: ResourceHistory) -> Primitive:
 
 
 def _find_or_make_resource(work: Work, node: WorkNode, history: ResourceHistory) -> WorkPrimitive | None:
+    replica = replica_on_guest(work, node, history.id.split(":", 1)[0])
+    if replica is not None and replica.inner is not None:
+        return replica.inner  # a bundle's inner resource on its guest node is that replica's
     rsc = work.rscs.get(history.id)
     clone: WorkClone | None = None
     if rsc is None:

@@ -8,19 +8,30 @@ migration-threshold, failure-timeout, requires, ...) are read once here.
 from __future__ import annotations
 
 from vigil.model.booleans import is_true
-from vigil.model.config import Clone, Group, Op, Primitive
+from vigil.model.config import Bundle, Clone, Group, Op, Primitive
 from vigil.model.isodate import parse_interval_ms
 from vigil.model.nvsets import resolve_nvsets
 from vigil.model.resources import GLOBALLY_UNIQUE, promotion_limits, unique_by_default
 from vigil.model.rule_eval import RuleContext
 from vigil.model.scores import INFINITY, lenient_score
+from vigil.scheduler.bundles import restrict_guest_nodes
 from vigil.scheduler.remote_nodes import guest_connections, is_connection_primitive, link_connections
 from vigil.scheduler.unfencing import unfencing_enabled
 from vigil.scheduler.utilization import unpack_resource_utilization
+from vigil.scheduler.variants.bundle import CONTAINER_SET, INNER_CLONE
 from vigil.scheduler.variants.clone import CLONE
 from vigil.scheduler.variants.group import GROUP
 from vigil.scheduler.variants.primitive import PRIMITIVE
-from vigil.scheduler.working import Role, Work, WorkClone, WorkGroup, WorkPrimitive, WorkResource
+from vigil.scheduler.working import (
+    Role,
+    Work,
+    WorkBundle,
+    WorkClone,
+    WorkGroup,
+    WorkPrimitive,
+    WorkReplica,
+    WorkResource,
+)
 
 
 def unpack_resources(work: Work) -> None:
@@ -34,6 +45,8 @@ def unpack_resources(work: Work) -> None:
             top.append(_add_primitive(work, rsc, None))
         elif isinstance(rsc, Group):
             top.append(_unpack_group(work, rsc, None, None))
+        elif isinstance(rsc, Bundle):
+            top.extend(_unpack_bundle(work, rsc))
         else:
             top.append(_unpack_clone(work, rsc))
     for connection in guest_connections(config):
@@ -42,6 +55,7 @@ def unpack_resources(work: Work) -> None:
     work.top = sorted(top, key=lambda r: -r.priority)
     _link_containers(work)
     link_connections(work)
+    restrict_guest_nodes(work)
 
 
 def _link_containers(work: Work) -> None:
@@ -53,8 +67,8 @@ def _link_containers(work: Work) -> None:
 
 
 def _add_primitive(work: Work, prim: Primitive, parent: WorkGroup | WorkClone | None,
-                   instance: int | None = None) -> WorkPrimitive:
-    wrsc = _unpack_primitive(work, prim, parent, instance)
+                   instance: int | None = None, inherited: dict[str, str] | None = None) -> WorkPrimitive:
+    wrsc = _unpack_primitive(work, prim, parent, instance, inherited)
     work.rscs[wrsc.id] = wrsc
     if prim.cls == "stonith":
         work.have_stonith_resource = True
@@ -123,9 +137,64 @@ def _unpack_clone(work: Work, clone: Clone) -> WorkClone:
     return wclone
 
 
+def _unpack_bundle(work: Work, bundle: Bundle) -> list[WorkResource]:
+    """A bundle's containers (as a clone-like set), each replica's IP and
+    connection, then its inner clone.
+
+    The implicit resources inherit the bundle's meta attributes and, like
+    clone instances, are a little sticky unless told otherwise.
+    """
+    ctx = RuleContext(now=work.now)
+    inherited = resolve_nvsets(bundle.meta, ctx)
+    containers = WorkClone(id=bundle.id, template_id=bundle.id, meta=dict(inherited), variant=CONTAINER_SET)
+    containers.unique = True
+    containers.clone_max = bundle.replicas
+    containers.clone_node_max = bundle.replicas_per_host
+    _unpack_collective_meta(work, containers)
+    containers.promotable = False
+    wbundle = WorkBundle(id=bundle.id, replicas_per_host=bundle.replicas_per_host, containers=containers)
+    tops: list[WorkResource] = [containers]
+    for replica in bundle.replica_resources:
+        made: dict[str, WorkPrimitive] = {}
+        for prim in replica.primitives():
+            is_container = prim is replica.container
+            wrsc = _add_primitive(work, prim, containers if is_container else None, inherited=inherited)
+            wrsc.bundle_id = bundle.id
+            if "resource-stickiness" not in wrsc.meta and "resource_stickiness" not in wrsc.meta:
+                wrsc.stickiness = 1
+            made[prim.id] = wrsc
+            if is_container:
+                containers.instances.append(wrsc)
+            else:
+                tops.append(wrsc)
+        containers.total_instances = len(containers.instances)
+        wbundle.replicas.append(WorkReplica(
+            index=replica.index, container=made[replica.container.id],
+            ip=made[replica.ip.id] if replica.ip is not None else None,
+            remote=made[replica.remote.id] if replica.remote is not None else None))
+    if bundle.child_clone is not None:
+        wbundle.child = _unpack_clone(work, bundle.child_clone)
+        wbundle.child.variant = INNER_CLONE
+        for wreplica, instance in zip(wbundle.replicas, wbundle.child.instances, strict=False):
+            wreplica.inner = instance.primitives()[0]  # the inner resource is a primitive
+        tops.append(wbundle.child)
+    work.bundles[bundle.id] = wbundle
+    return tops
+
+
+def _configured_clone(work: Work, clone_id: str) -> Clone:
+    """The clone ``clone_id``: configured, or the inner clone of a bundle."""
+    for rsc in work.cluster.config.resources:
+        if isinstance(rsc, Clone) and rsc.id == clone_id:
+            return rsc
+        if isinstance(rsc, Bundle) and rsc.child_clone is not None and rsc.child_clone.id == clone_id:
+            return rsc.child_clone
+    raise KeyError(clone_id)
+
+
 def new_clone_instance(work: Work, wclone: WorkClone) -> WorkPrimitive | WorkGroup:
     """Add the clone's next numbered instance (an orphan past clone-max)."""
-    clone = next(c for c in work.cluster.config.resources if isinstance(c, Clone) and c.id == wclone.id)
+    clone = _configured_clone(work, wclone.id)
     number = wclone.total_instances
     wclone.total_instances += 1
     instance: WorkPrimitive | WorkGroup
@@ -141,13 +210,14 @@ def new_clone_instance(work: Work, wclone: WorkClone) -> WorkPrimitive | WorkGro
 
 
 def _unpack_primitive(work: Work, prim: Primitive, parent: WorkGroup | WorkClone | None,
-                      instance: int | None = None) -> WorkPrimitive:
+                      instance: int | None = None, inherited: dict[str, str] | None = None) -> WorkPrimitive:
     ctx = RuleContext(now=work.now, rsc_class=prim.cls, rsc_provider=prim.provider, rsc_type=prim.type)
     meta = resolve_nvsets(prim.meta, ctx)
     if parent is not None:
-        # Members inherit what their group sets and they do not.
-        for name, value in parent.meta.items():
-            meta.setdefault(name, value)
+        inherited = parent.meta
+    # Members inherit what their group (or bundle) sets and they do not.
+    for name, value in (inherited or {}).items():
+        meta.setdefault(name, value)
     resolve_nvsets(work.cluster.config.rsc_defaults, ctx, into=meta)
     params = resolve_nvsets(prim.params, ctx)
     rsc_id = prim.id if instance is None else f"{prim.id}:{instance}"

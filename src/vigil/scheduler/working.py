@@ -279,6 +279,8 @@ class WorkPrimitive:
     # restarted when it fails ("fillers" are the resources inside).
     container: WorkPrimitive | None = None
     fillers: list[WorkPrimitive] = field(default_factory=list)
+    # The bundle this is an implicit resource of (container, IP, connection).
+    bundle_id: str | None = None
     this_with: list[WorkColocation] = field(default_factory=list)
     with_this: list[WorkColocation] = field(default_factory=list)
     actions: list[WorkAction] = field(default_factory=list)
@@ -457,6 +459,43 @@ class WorkClone:
         return list(self.instances)
 
 
+# A colocation's node attribute comparing bundle guest nodes by the cluster node they live on.
+BUNDLE_HOST = "#bundle-host"
+
+
+@dataclass(eq=False)
+class WorkReplica:
+    """One replica of a bundle: its container, optional IP and connection, and the
+    inner clone's instance that runs on its guest node (named after the connection)."""
+
+    index: int
+    container: WorkPrimitive
+    ip: WorkPrimitive | None = None
+    remote: WorkPrimitive | None = None
+    inner: WorkPrimitive | None = None
+
+    @property
+    def guest(self) -> str | None:
+        return self.remote.id if self.remote is not None else None
+
+    def primitives(self) -> list[WorkPrimitive]:
+        """In the order Pacemaker lists them: IP, container, connection, inner instance."""
+        return [p for p in (self.ip, self.container, self.remote, self.inner) if p is not None]
+
+
+@dataclass(eq=False)
+class WorkBundle:
+    """A bundle's implicit resources, replica by replica (they are placed as
+    ordinary resources; see :mod:`vigil.scheduler.bundles`), and the inner clone."""
+
+    id: str
+    replicas_per_host: int
+    # The containers, placed as a clone's instances (see variants/bundle.py).
+    containers: WorkClone
+    replicas: list[WorkReplica] = field(default_factory=list)
+    child: WorkClone | None = None
+
+
 WorkResource = WorkPrimitive | WorkGroup | WorkClone
 
 # An ordering between two resources' actions: (first, its task, then, its task, flags).
@@ -505,16 +544,49 @@ class Work:
     discovery: dict[str, dict[str, str]] = field(default_factory=dict)
     # ... and the resources some constraint gives exclusive discovery.
     exclusive_discovery: set[str] = field(default_factory=set)
+    # Bundles, by id (their implicit resources are in rscs and top).
+    bundles: dict[str, WorkBundle] = field(default_factory=dict)
 
     def resource(self, rsc_id: str) -> WorkResource | None:
         """A resource by the id a constraint uses (a clone's child template
-        id stands for the clone)."""
+        id stands for the clone, a bundle's id for its inner clone)."""
         found = self.rscs.get(rsc_id) or self.groups.get(rsc_id) or self.clones.get(rsc_id)
+        bundle = self.bundles.get(rsc_id)
+        if found is None and bundle is not None:
+            return bundle.child
         if found is None:
             for clone in self.clones.values():
                 if clone.template_id == rsc_id:
                     return clone
         return found
+
+    def node_attribute(self, node: str, attribute: str) -> str | None:
+        """A node attribute as a colocation compares it; ``BUNDLE_HOST`` is the
+        cluster node a bundle's guest node lives on (the node itself otherwise)."""
+        if attribute == BUNDLE_HOST:
+            return self.bundle_host(node)
+        if attribute == "#uname":
+            return node
+        return self.nodes[node].attrs.get(attribute)
+
+    def guest_container_placed(self, node: str) -> bool:
+        """Whether ``node`` can run what is placed on it as far as its container goes:
+        a guest node only while its container is placed (any other node: always)."""
+        conn = self.nodes[node].remote_rsc
+        if conn is None or conn.container is None:
+            return True
+        return conn.container.assigned is not None
+
+    def bundle_host(self, node: str) -> str | None:
+        """Where the container of a bundle's guest ``node`` is placed (or runs, before it
+        is placed); ``node`` itself for any other node."""
+        conn = self.nodes[node].remote_rsc if node in self.nodes else None
+        if conn is None or conn.bundle_id is None or conn.container is None:
+            return node
+        container = conn.container
+        if not container.provisional:
+            return container.assigned
+        return container.running_on[0] if container.running_on else None
 
     def new_action(self, rsc: WorkResource | None, task: str, node: str | None, interval_ms: int = 0,
                    optional: bool = True, name: str | None = None) -> WorkAction:

@@ -26,6 +26,7 @@ from vigil.formats.cib.resources import has_promotable_meta
 from vigil.model.booleans import parse_bool
 from vigil.model.cluster import Cluster
 from vigil.model.config import (
+    Bundle,
     Clone,
     Colocation,
     Config,
@@ -308,6 +309,8 @@ class _Writer:
             self.primitive(parent, resource)
         elif isinstance(resource, Group):
             self.group(parent, resource)
+        elif isinstance(resource, Bundle):
+            self.bundle(parent, resource)
         else:
             self.clone(parent, resource)
 
@@ -378,6 +381,39 @@ class _Writer:
         for nvset in clone.meta:
             self.nvset(element, "meta_attributes", nvset)
         self.resource(element, clone.child)
+
+    def bundle(self, parent: Element, bundle: Bundle) -> None:
+        element = etree.SubElement(parent, "bundle", id=bundle.id)
+        for nvset in bundle.meta:
+            self.nvset(element, "meta_attributes", nvset)
+        _write_attributes(etree.SubElement(element, bundle.kind), {
+            "image": bundle.image, "replicas": str(bundle.replicas),
+            "replicas-per-host": str(bundle.replicas_per_host),
+            "promoted-max": str(bundle.promoted_max) if bundle.promoted_max else None,
+            "network": bundle.network_mode, "options": bundle.options, "run-command": bundle.run_command,
+        })
+        if bundle.network is not None:
+            network = bundle.network
+            net = etree.SubElement(element, "network")
+            _write_attributes(net, {
+                "ip-range-start": network.ip_range_start, "control-port": network.control_port,
+                "host-interface": network.host_interface, "host-netmask": network.host_netmask,
+                "add-host": None if network.add_host else "false",
+            })
+            for mapping in network.port_mappings:
+                _write_attributes(etree.SubElement(net, "port-mapping"), {
+                    "id": mapping.id, "port": mapping.port, "internal-port": mapping.internal_port,
+                    "range": mapping.range,
+                })
+        if bundle.storage:
+            storage = etree.SubElement(element, "storage")
+            for mount in bundle.storage:
+                _write_attributes(etree.SubElement(storage, "storage-mapping"), {
+                    "id": mount.id, "source-dir": mount.source_dir, "source-dir-root": mount.source_dir_root,
+                    "target-dir": mount.target_dir, "options": mount.options,
+                })
+        if bundle.child is not None:
+            self.primitive(element, bundle.child)
 
     # -- constraints -------------------------------------------------------------
 

@@ -1,15 +1,15 @@
 """Reading ``<resources>``: primitives, groups, clones and their operations.
 
 Templates are expanded into the primitives that use them (the scheduler never
-needs to look at a template; they are kept for export only).  Bundles are
-reported as unsupported and their ids remembered so that constraints naming
-them are skipped rather than rejected.
+needs to look at a template; they are kept for export only).  Bundles are read
+by :mod:`vigil.formats.cib.bundles`.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
+from vigil.formats.cib.bundles import load_bundle
 from vigil.formats.cib.reader import (
     Element,
     Reader,
@@ -19,7 +19,7 @@ from vigil.formats.cib.reader import (
 )
 from vigil.formats.cib.rules import load_nvset, load_nvsets
 from vigil.model.booleans import parse_bool
-from vigil.model.config import Clone, Group, NvSet, Op, Primitive, Resource
+from vigil.model.config import Bundle, Clone, Group, NvSet, Op, Primitive, Resource
 from vigil.model.isodate import parse_interval_ms
 from vigil.model.option_values import meta_problem
 
@@ -65,18 +65,19 @@ def load_resource(reader: Reader, element: Element, templates: Templates) -> Res
     if element.tag in ("clone", "master"):
         return _load_clone(reader, element, templates)
     if element.tag == "bundle":
-        _remember_unmodelled(reader, element)
-        reader.unsupported(element, "is ignored (constraints naming it are skipped)")
-        return None
+        return _load_bundle(reader, element, templates)
     reader.unsupported(element)
     return None
 
 
-def _remember_unmodelled(reader: Reader, element: Element) -> None:
-    for inner in element.iter():
-        ident = inner.get("id") if isinstance(inner.tag, str) else None
-        if ident is not None:
-            reader.unmodelled_ids[ident] = str(element.tag)
+def _load_bundle(reader: Reader, element: Element, templates: Templates) -> Bundle | None:
+    inner = [child for child in children(element) if child.tag == "primitive"]
+    if len(inner) > 1:
+        reader.problem(inner[1], "a bundle holds at most one <primitive>")
+    child = load_primitive(reader, inner[0], element.get("id"), templates) if inner else None
+    if inner and child is None:
+        return None
+    return load_bundle(reader, element, child, inner[0] if inner else None)
 
 
 def load_primitive(

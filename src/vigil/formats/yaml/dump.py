@@ -48,6 +48,7 @@ from vigil.model.config import (
     Alert,
     AlertRecipient,
     AlertSelect,
+    Bundle,
     Clone,
     Config,
     FencingLevel,
@@ -55,6 +56,7 @@ from vigil.model.config import (
     NvSet,
     Op,
     Primitive,
+    Resource,
     RscTicket,
 )
 from vigil.model.config import Node as ClusterNode
@@ -233,7 +235,10 @@ class _Writer(WriterBase):
 
     # -- resources -----------------------------------------------------------------
 
-    def resource(self, resource: Primitive | Group | Clone) -> Yaml:
+    def resource(self, resource: Resource) -> Yaml:
+        if isinstance(resource, Bundle):
+            self.refuse(f"bundle {resource.id!r}", "it is a bundle")
+            return {}
         if isinstance(resource, Primitive):
             return self.primitive(resource)
         if isinstance(resource, Group):

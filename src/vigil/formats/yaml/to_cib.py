@@ -172,6 +172,9 @@ class _Translator:
             self.builder.positions.reported.add(parent)
         elif "group" in mapping:
             self.group(parent, mapping)
+        elif "bundle" in mapping:
+            self.source.problem(node, "bundles have no YAML form yet: write the configuration as "
+                                "Pacemaker CIB XML (a <bundle> in <resources>)")
         elif "clone" in mapping:
             self.clone(parent, mapping)
         else:

@@ -51,6 +51,7 @@ from vigil.scheduler.variants.promotable import (
     update_promotable_dependent_priority,
 )
 from vigil.scheduler.working import (
+    BUNDLE_HOST,
     Ord,
     OrderTuple,
     OrdFlags,
@@ -524,6 +525,9 @@ def constrain_clone_dependent(work: Work, dependent: WorkPrimitive, clone: WorkC
             where = instance.variant.location(instance)
             if where is not None and not is_blocked(instance):
                 placed.add(where)
+        if coloc.node_attribute == BUNDLE_HOST:
+            # A bundle's instances are on guest nodes: the dependent goes to their hosts.
+            placed = {host for host in (work.bundle_host(node) for node in placed) if host is not None}
         for node in dependent.allowed:
             if node not in placed:
                 dependent.allowed[node] = -INFINITY

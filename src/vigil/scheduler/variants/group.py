@@ -221,13 +221,19 @@ def group_ordering_specs(group: WorkGroup) -> list[OrderTuple]:
     return specs
 
 
+BUNDLE_CONNECTION_WITH_CONTAINER = 10_000
+
+
 def add_group_colocations(work: Work) -> None:
     """Each member of a colocated group goes where the previous one goes,
     and a resource inside a container goes where the container goes."""
     for rsc in work.rscs.values():
         if rsc.container is not None and rsc.managed and guest_target(rsc) is None:
+            # A bundle's connection may nest on a remote node: it prefers its
+            # container's node strongly, but can stay put while the container cannot run.
+            score = BUNDLE_CONNECTION_WITH_CONTAINER if rsc.bundle_id is not None else INFINITY
             add_colocation(WorkColocation(id=CONTAINER_COLOCATION, dependent=rsc, primary=rsc.container,
-                                  score=INFINITY, influence=rsc.critical))
+                                  score=score, influence=rsc.critical))
     for group in work.groups.values():
         if not group.colocated:
             continue

@@ -25,6 +25,7 @@ from vigil.scheduler.colocation import add_colocated_node_scores, has_influence
 from vigil.scheduler.instances import Instance, instance_number
 from vigil.scheduler.nodes import sorted_nodes
 from vigil.scheduler.working import (
+    BUNDLE_HOST,
     Ord,
     OrderTuple,
     Role,
@@ -87,6 +88,14 @@ def _score_applies(work: Work, clone: WorkClone, prim: WorkPrimitive, node: str)
     return applies and prim.allowed.get(node, -INFINITY) >= 0
 
 
+def _attribute_node(work: Work, prim: WorkPrimitive, node: str) -> str:
+    """Where ``prim``'s node attributes on ``node`` are kept: on a bundle's guest
+    node, the host's when the bundle says container-attribute-target=host."""
+    if prim.meta.get("container-attribute-target") != "host":
+        return node
+    return work.bundle_host(node) or node
+
+
 def promotion_score(work: Work, clone: WorkClone, rsc: WorkResource, node: str) -> tuple[int, bool]:
     """(``rsc``'s promotion score on ``node``, whether none was set): a
     cloned group's is the sum of its members'."""
@@ -101,7 +110,7 @@ def promotion_score(work: Work, clone: WorkClone, rsc: WorkResource, node: str) 
     prim = members[0]
     if not _score_applies(work, clone, prim, node):
         return 0, True
-    attrs = work.nodes[node].attrs
+    attrs = work.nodes[_attribute_node(work, prim, node)].attrs
     value = attrs.get(promotion_attribute(prim.history_id or prim.id))
     if value is None and not clone.unique and _base_id(prim.id) != prim.id:
         value = attrs.get(promotion_attribute(_base_id(prim.id)))
@@ -246,7 +255,7 @@ def _promotion_node(work: Work, clone: WorkClone, rsc: WorkResource) -> str | No
     if not rsc.managed:
         if rsc.variant.state(rsc, True) != Role.PROMOTED:
             return None
-    elif rsc.priority < 0 or not work.nodes[node].is_available():
+    elif rsc.priority < 0 or not work.nodes[node].is_available() or not work.guest_container_placed(node):
         return None
     if node not in clone.allowed:
         return None
@@ -311,6 +320,14 @@ def update_dependent_with_promotable(work: Work, clone: WorkClone, dependent: Wo
         affected[node] = _score_when_placed(instance, node)
     if coloc.score >= INFINITY and (coloc.dependent_role != Role.PROMOTED
                                     or coloc.primary_role != Role.PROMOTED):
+        if attribute == BUNDLE_HOST:
+            # With a bundle's instance: where its container is (the clone's own
+            # scores are for guest nodes, not for the hosts).
+            hosts = {work.bundle_host(node) for node in affected}
+            for name in list(dependent.allowed):
+                if work.bundle_host(name) not in hosts:
+                    dependent.allowed[name] = -INFINITY
+            return
         for name in list(dependent.allowed):
             if name not in affected:
                 dependent.allowed[name] = -INFINITY
@@ -376,9 +393,7 @@ def _role_instance_matches(work: Work, instance: Instance, node: str, role: Role
 
 
 def _attr(work: Work, node: str, attribute: str) -> str | None:
-    if attribute == "#uname":
-        return node
-    return work.nodes[node].attrs.get(attribute)
+    return work.node_attribute(node, attribute)
 
 
 def _same(a: str | None, b: str | None) -> bool:

@@ -1,0 +1,67 @@
+"""A bundle's containers, placed as a clone's instances are.
+
+Pacemaker places a bundle's containers with its clone-instance logic:
+instances that run stay where they run, at most ``replicas-per-host`` to
+a node, the others spread over the nodes with the fewest.  vigil does the
+same by gathering the containers into a clone-like set (the bundle's id
+names it, as it names the bundle's own pseudo-actions) whose instances are
+the containers.  Unlike a clone's, they are named resources with a history
+of their own (``B-docker-0``, not ``B:0``): the set is a unique clone.
+The IPs, connections and inner clone stay ordinary resources beside it
+(see :mod:`vigil.scheduler.bundles`).
+"""
+
+from __future__ import annotations
+
+from vigil.scheduler.bundles import nest_connections
+from vigil.scheduler.variants.clone import CloneVariant, assign_clone
+from vigil.scheduler.working import Work, WorkClone, WorkResource
+
+
+class ContainerSetVariant(CloneVariant):
+    """The containers of one bundle: see the module docstring."""
+
+    def is_anonymous_clone(self, rsc: WorkResource) -> bool:
+        return False  # each container has its own name and history
+
+    def is_unique_clone(self, rsc: WorkResource) -> bool:
+        return True
+
+    def is_promotable(self, rsc: WorkResource) -> bool:
+        return False  # promotion is the inner clone's
+
+    def constraint_ids(self, rsc: WorkResource) -> tuple[str, ...]:
+        return ()  # a constraint naming the bundle is mapped in bundle_constraints
+
+    def assign(self, work: Work, rsc: WorkResource, prefer: str | None,
+               stop_if_fail: bool = True) -> str | None:
+        assert isinstance(rsc, WorkClone)
+        if not rsc.provisional or rsc.allocating:
+            return None
+        assign_clone(work, rsc)
+        nest_connections(work, rsc)
+        return None
+
+
+class InnerCloneVariant(CloneVariant):
+    """A bundle's inner clone: placing it places its bundle's containers, IPs and
+    connections first (as Pacemaker places a bundle as one), whoever asks."""
+
+    def assign(self, work: Work, rsc: WorkResource, prefer: str | None,
+               stop_if_fail: bool = True) -> str | None:
+        assert isinstance(rsc, WorkClone)
+        if not rsc.provisional or rsc.allocating:
+            return None
+        bundle = next((b for b in work.bundles.values() if b.child is rsc), None)
+        if bundle is not None:
+            bundle.containers.variant.assign(work, bundle.containers, None)
+            for replica in bundle.replicas:
+                for prim in (replica.ip, replica.remote):
+                    if prim is not None:
+                        prim.variant.assign(work, prim, None)
+        assign_clone(work, rsc)
+        return None
+
+
+CONTAINER_SET = ContainerSetVariant()
+INNER_CLONE = InnerCloneVariant()
