@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 CAMPAIGN_WAIT_S = 1.0
 # How often the node looks at its own lease (seconds).
 LEASE_CHECK_S = 0.1
+# How soon a node that gave up a stale leader key campaigns again (seconds).
+CAMPAIGN_RETRY_S = 0.1
 # How long a controller that handed its role over waits before campaigning again (seconds).
 HAND_OVER_S = 3.0
 # How long a node that is not the controller waits, on a graceful stop, for the controller to
@@ -80,6 +82,9 @@ class ClusterNode:
         # A controller that handed its role over (its own node must be fenced) does not
         # campaign again before this time.monotonic().
         self._hand_over_until = 0.0
+        # Terms this node was deposed from: never led again (a new term numbers its transitions and
+        # work orders afresh, and one reused would collide with what the deposed controller wrote).
+        self._deposed_terms: set[int] = set()
 
     def _new_agent(self) -> NodeAgent:
         return NodeAgent(self.store, self.executor, self.node, self.incarnation, events=self.events,
@@ -239,6 +244,13 @@ class ClusterNode:
                           error)
                 await self._sleep(CAMPAIGN_WAIT_S)
                 continue
+            if term is not None and term.revision in self._deposed_terms:
+                log.warning("node %s still holds the leader key of term %d, which it was deposed from:"
+                            " it gives it up and campaigns for a new term", self.node, term.revision)
+                with contextlib.suppress(StoreError):
+                    await self.store.resign(term)
+                await self._sleep(CAMPAIGN_RETRY_S)
+                continue
             if term is not None:
                 if self._stop.is_set():
                     with contextlib.suppress(StoreError):
@@ -277,6 +289,9 @@ class ClusterNode:
         if controller.deposed.is_set():
             log.warning("node %s is no longer the controller (term %d); its agent runs on", self.node,
                         term.revision)
+            self._deposed_terms.add(term.revision)
+            with contextlib.suppress(StoreError):
+                await self.store.resign(term)  # its key may outlive it on a lease renewed in time
             return False
         with contextlib.suppress(StoreError):
             await self.store.resign(term)
