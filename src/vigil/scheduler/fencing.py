@@ -21,12 +21,21 @@ from vigil.scheduler.working import (
 
 
 def fence_op(work: Work, node: WorkNode, reason: str, optional: bool) -> WorkAction:
-    action = work.fence_ops.get(node.name)
+    return fencing_action(work, node, work.fence_ops, f"stonith-{node.name}", work.options.stonith_action,
+                          reason, optional)
+
+
+def fencing_action(work: Work, node: WorkNode, table: dict[str, WorkAction], name: str, stonith_action: str,
+                   reason: str | None, optional: bool) -> WorkAction:
+    """The one fencing action of ``node`` kept in ``table`` (its fencing, or its unfencing):
+    created optional, made required (with its first reason) when it must run and the node can
+    be fenced."""
+    action = table.get(node.name)
     if action is None:
-        action = work.new_action(None, "stonith", node.name, name=f"stonith-{node.name}")
+        action = work.new_action(None, "stonith", node.name, name=name)
         action.optional = True
-        action.meta["stonith_action"] = work.options.stonith_action
-        work.fence_ops[node.name] = action
+        action.meta["stonith_action"] = stonith_action
+        table[node.name] = action
     if not optional and work.can_fence(node):
         action.optional = False
         action.set_reason(reason)

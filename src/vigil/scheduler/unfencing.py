@@ -25,6 +25,7 @@ becomes required: "due to required stonith").
 from __future__ import annotations
 
 from vigil.model.config import Bundle, Clone, Config, Group, NvSet, Primitive, Resource
+from vigil.scheduler.fencing import fencing_action
 from vigil.scheduler.working import Ord, OrdFlags, Work, WorkAction, WorkNode, WorkPrimitive, order
 
 UNFENCED_ATTRIBUTE = "#node-unfenced"
@@ -66,20 +67,9 @@ def is_unfenced(node: WorkNode) -> bool:
 
 
 def unfence_op(work: Work, node: WorkNode, reason: str | None, optional: bool) -> WorkAction:
-    """The one unfencing action of ``node``: created optional, made required
-    (with its first reason) when it must run and the node can be fenced."""
-    action = work.unfence_ops.get(node.name)
-    if action is None:
-        action = work.new_action(None, "stonith", node.name, name=f"stonith-{node.name}-{UNFENCE}")
-        action.optional = True
-        action.meta["stonith_action"] = UNFENCE
-        work.unfence_ops[node.name] = action
-    if not optional and work.can_fence(node):
-        action.optional = False
-        action.set_reason(reason)
-    elif reason and action.reason is None:
-        action.reason = reason
-    return action
+    """The one unfencing action of ``node`` (see :func:`~vigil.scheduler.fencing.fencing_action`)."""
+    return fencing_action(work, node, work.unfence_ops, f"stonith-{node.name}-{UNFENCE}", UNFENCE, reason,
+                          optional)
 
 
 def _needs_unfencing_first(work: Work, rsc: WorkPrimitive) -> bool:
