@@ -145,6 +145,10 @@ class ClusterNode:
                 term = await self._campaign(agent, watchdog)
                 if term is None:
                     break
+                if watchdog.done():  # the membership was lost while it campaigned: never lead on it
+                    with contextlib.suppress(StoreError):
+                        await self.store.resign(term)
+                    break
                 stopped_here = await self._lead(term)
             lost = watchdog.done() or self.agent.lost.is_set()
             if not lost and not stopped_here and not self._leave_running and not agent.done():
