@@ -199,12 +199,8 @@ def migrate_to_failed(work: Work, node: WorkNode, rsc: WorkPrimitive, rsc_id: st
         return
     rsc.role = Role.STARTED
     migrate_from = _find_op(work, rsc_id, "migrate_from", target, other=source, target_rc=OcfRc.SUCCESS)
-    if not _unknown_on(work, rsc_id, target) \
-            and not _newer_state_after(work, rsc_id, target, op, migrate_from):
-        target_node = _online(work, target)
-        if target_node is not None:
-            add_running(work, rsc, target_node, False)
-    elif not _non_monitor_after(work, rsc_id, source, op):
+    if not _active_at_other_end(work, rsc, rsc_id, target, op, migrate_from, add_running, False) \
+            and not _non_monitor_after(work, rsc_id, source, op):
         rsc.dangling_migrations.append(node.name)
 
 
@@ -217,11 +213,20 @@ def migrate_from_failed(work: Work, node: WorkNode, rsc: WorkPrimitive, rsc_id: 
         return
     rsc.role = Role.STARTED
     migrate_to = _find_op(work, rsc_id, "migrate_to", source, other=target, target_rc=OcfRc.SUCCESS)
-    if not _unknown_on(work, rsc_id, source) \
-            and not _newer_state_after(work, rsc_id, source, migrate_to, op):
-        source_node = _online(work, source)
-        if source_node is not None:
-            add_running(work, rsc, source_node, True)
+    _active_at_other_end(work, rsc, rsc_id, source, migrate_to, op, add_running, True)
+
+
+def _active_at_other_end(work: Work, rsc: WorkPrimitive, rsc_id: str, other: str, migrate_to: OpRecord | None,
+                         migrate_from: OpRecord | None, add_running: AddRunning, flag: bool) -> bool:
+    """After a failed migration step: whether ``rsc`` may still be active at the migration's other
+    end (known there, nothing newer recorded there than the migration); if so it is added as
+    running there when that node is online.  ``flag`` is passed on to ``add_running``."""
+    if _unknown_on(work, rsc_id, other) or _newer_state_after(work, rsc_id, other, migrate_to, migrate_from):
+        return False
+    other_node = _online(work, other)
+    if other_node is not None:
+        add_running(work, rsc, other_node, flag)
+    return True
 
 
 def migrate_to_pending(work: Work, node: WorkNode, rsc: WorkPrimitive, op: OpRecord,
