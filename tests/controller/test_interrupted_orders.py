@@ -25,7 +25,7 @@ from vigil.controller.node_agent import NodeAgent
 from vigil.controller.remote import decode_result, encode_action
 from vigil.model.transition import Action
 from vigil.store import StoreError, WorkOrder
-from vigil.store.etcd import _LoopThread
+from vigil.store.etcd.loop_thread import LoopThread
 from vigil.store.memory import MemoryStore
 from vigil.testing import FakeClock, ScriptedExecutor
 
@@ -69,7 +69,7 @@ def test_an_order_abandoned_by_a_self_fencing_is_completed_as_not_done_when_the_
 
 def test_a_call_abandoned_by_its_caller_is_cancelled_on_the_private_loop() -> None:
     async def scenario() -> None:
-        thread = _LoopThread("test-loop")
+        thread = LoopThread("test-loop")
         started, ended = asyncio.Event(), []
         caller_loop = asyncio.get_running_loop()
 

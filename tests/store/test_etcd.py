@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-import vigil.store.etcd as etcd_module
+import vigil.store.etcd.store as etcd_module
 from tests.store.conftest import etcd_url, run
 from tests.store.etcd_server import EtcdServer, free_port
 from tests.store.test_incremental import Touched, check_sharing, random_write

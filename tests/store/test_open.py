@@ -51,7 +51,7 @@ def test_bad_urls_are_refused_clearly(url: str, message: str) -> None:
 
 
 def test_etcd_urls_without_the_client_installed_name_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    import vigil.store.etcd as etcd
+    import vigil.store.etcd.channel as etcd
 
     monkeypatch.setattr(etcd, "rpc", None)
     with pytest.raises(StoreError, match=r"pip install 'vigil\[etcd\]'"):

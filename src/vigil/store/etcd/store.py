@@ -1,98 +1,16 @@
-"""The etcd store (``etcd://HOST:PORT[,HOST:PORT...][/CLUSTER]``): one cluster on many machines.
-
-etcd is a real consensus store; vigil only maps its contract onto it
-(docs/store.md has the reasoning, ../shared/reference/etcd.md the measured
-facts about clients and servers this design follows).
-
-Client
-    aetcd's generated gRPC stubs (``pip install vigil[etcd]``), called
-    directly: vigil needs paged ranges at a fixed revision, its own watch
-    loop and raw transactions, which aetcd's convenience layer does not
-    offer.  The channel carries the keepalive options measured in etcd.md
-    (a silent cut is noticed in about 7 s instead of never) and pick_first
-    over every endpoint given (``ipv4:a:p,b:p``), so one dead member costs
-    one retry.  All of the store's work runs on a private thread with its
-    own event loop: a gRPC channel belongs to one loop, and the store's
-    callers come from several (each ``asyncio.run`` of the CLI, worker
-    threads), so every public method hands its work to that thread.
-
-Key layout (under ``/vigil/CLUSTER/``)
-    ``d/head``                     put by every write: its mod revision is the
-                                   last commit of this cluster's data
-    ``d/config/meta``              {sha, chunks, size}: its mod revision is the
-                                   config revision (what put_config compares)
-    ``d/config/blob/SHA/NNNN``     the CIB XML, zlib-compressed, in chunks
-    ``d/s/NODE/n``                 membership fields (JSON)
-    ``d/s/NODE/a/NAME``            one transient attribute
-    ``d/s/NODE/h/RSC``             ``<lrm_resource>`` fields (JSON); ``h`` sorts
-                                   before ``o``, so a paged read meets a
-                                   history before its records
-    ``d/s/NODE/o/RSC/OPID``        one operation record (JSON)
-    ``d/fence/ID``                 one fence history entry; its create revision is the
-                                   commit that recorded it
-    ``d/log/ID``                   one operation log entry; its create revision
-                                   is the commit that recorded it
-    ``c/members/NODE``             a node's membership key, on its lease
-    ``c/leader``                   the leader key, on the leader's lease
-    ``r/TERM/NUMBER``              one transition report (JSON), both numbers zero-padded
-                                   to 20 digits so key order is (term, number) order; outside
-                                   ``d/``: not data, so the data watch (and every waiter it
-                                   wakes) never sees it, and ``d/head`` does not move
-    Names are percent-encoded, so a ``/`` in a name cannot escape its level.
-
-Revisions
-    The store revision is etcd's revision (every write is one transaction,
-    so one revision).  A snapshot is exact as of one revision: the cache
-    (below) is brought up to at least ``d/head``'s mod revision as read
-    linearizably at the start, and no data of this cluster changes between
-    that commit and any later revision without moving ``d/head``.
-
-The watch-fed cache
-    The first read loads every ``d/`` key in pages of :data:`PAGE_KEYS` at
-    one fixed revision (so a 55 MB status never travels as one message),
-    then a watch from that revision + 1 applies each event to per-node
-    tables (:mod:`vigil.store.state`).  A snapshot rebuilds only what the
-    events touched, sharing every other object with the previous snapshot.
-    The watch resumes from the last applied revision + 1 after a cut; when
-    etcd says that revision was compacted, the cache is read again whole
-    (and still shares the objects that did not change).
-
-Large configurations
-    The configuration is compressed; when it is larger than
-    :data:`INLINE_MAX` it is written in chunks first (each its own
-    transaction, under a name derived from its content, so invisible until
-    referenced) and then published by ONE transaction that compares the
-    config revision (and the guard), points ``d/config/meta`` at the chunks
-    and deletes the previous ones.  So the compare-and-set still decides
-    alone, and no request comes near etcd's 1.5 MiB limit.
-
-History
-    etcd keeps every old revision until compacted, and monitor churn writes
-    all the time, so the 2 GiB quota fills unless history is bounded.  The
-    store compacts every :data:`COMPACT_INTERVAL_S` seconds to
-    ``current - COMPACT_KEEP`` revisions (``?compact=0`` in the URL turns it
-    off, for a server run with ``--auto-compaction-mode revision
-    --auto-compaction-retention N``).  The operation log is pruned to
-    :data:`~vigil.store.base.LOG_RETENTION` entries by the writes themselves.
-"""
+"""The etcd store: :class:`~vigil.store.base.Store`'s contract on etcd (the package docstring says how)."""
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import hashlib
-import ipaddress
 import json
-import socket
-import threading
-import time
 import uuid
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, TypeVar
-from urllib.parse import quote, unquote
 
 from vigil.model.activity import TransitionReport
 from vigil.model.config import Config
@@ -148,33 +66,37 @@ from vigil.store.coord import (
     check_ttl,
     holder_description,
 )
+from vigil.store.etcd.channel import (
+    CALL_TIMEOUT_S,
+    CHANNEL_OPTIONS,
+    READ_TRY_S,
+    Compacted,
+    MemberSilent,
+    channel_target,
+    grpc,
+    grpc_error,
+    is_compacted,
+    member_count,
+    parse_url,
+    require_client,
+    rotated_target,
+    rpc,
+)
+from vigil.store.etcd.keys import key_part, name_of, prefix_end
+from vigil.store.etcd.lease import EtcdLease
+from vigil.store.etcd.loop_thread import LoopGone, LoopThread
 from vigil.store.notify import LocalNotifier
 from vigil.store.state import NodeData, adopt, build_cluster, failure_updates
 
-try:  # the optional extra: ``pip install vigil[etcd]``
-    import grpc
-    from aetcd import rpc
-except ImportError:  # pragma: no cover - depends on the installation
-    grpc = None
-    rpc = None
-
 T = TypeVar("T")
 
-DEFAULT_CLUSTER = "default"
 # Keys per page of the first read; a page of history records stays well under gRPC's 4 MB.
 PAGE_KEYS = 5000
 # A compressed configuration up to this size is written inline, in the publishing transaction.
 INLINE_MAX = 1024 * 1024
 CHUNK_BYTES = 512 * 1024
-CALL_TIMEOUT_S = 10.0
-# A read waits this long on one member before another member is asked (docs/reliability.md F6):
-# a frozen member (SIGSTOP, a stalled disk) keeps its TCP connection open, and gRPC would wait on
-# it until its keepalive gives up, up to 7 s, more than a node's 3 s lease.
-READ_TRY_S = 2.0
 # How long a channel left for another member stays open for the calls still running on it.
 RETIRED_CHANNEL_S = CALL_TIMEOUT_S
-# How soon a lease refresh that failed is tried again (seconds).
-KEEPALIVE_RETRY_S = 0.1
 COMPACT_INTERVAL_S = 300.0
 COMPACT_KEEP = 10_000
 # Log entries pruned per write at most (etcd allows 128 operations per transaction), and, for a
@@ -182,195 +104,6 @@ COMPACT_KEEP = 10_000
 PRUNE_PER_WRITE = 32
 PRUNE_EVERY = 16
 PRUNE_WITHOUT_CACHE = 64
-# The measured settings that turn a silent cut into an error in ~7 s (etcd.md), and room for big pages.
-CHANNEL_OPTIONS: tuple[tuple[str, int], ...] = (
-    ("grpc.keepalive_time_ms", 5000),
-    ("grpc.keepalive_timeout_ms", 2000),
-    ("grpc.http2.ping_timeout_ms", 2000),
-    ("grpc.keepalive_permit_without_calls", 1),
-    ("grpc.http2.max_pings_without_data", 0),
-    ("grpc.max_receive_message_length", 256 * 1024 * 1024),
-    ("grpc.max_send_message_length", 16 * 1024 * 1024),
-)
-
-
-def _require_client() -> None:
-    if rpc is None:
-        raise StoreError(
-            "the etcd store needs the etcd client, which is not installed: pip install 'vigil[etcd]' "
-            "(aetcd, grpcio, protobuf)"
-        )
-
-
-# -- URL and endpoints ---------------------------------------------------------------------
-
-
-def parse_url(url: str) -> tuple[list[tuple[str, int]], str, dict[str, str]]:
-    """``etcd://h:p[,h:p...][/CLUSTER][?compact=0]`` -> (endpoints, cluster name, options)."""
-    rest = url.split("://", 1)[1] if "://" in url else ""
-    rest, _, query = rest.partition("?")
-    hosts, _, path = rest.partition("/")
-    cluster = unquote(path.strip("/")) or DEFAULT_CLUSTER
-    if "/" in cluster or not cluster:
-        raise StoreError(f"invalid store URL {url!r}: the cluster name (after the hosts) is one word")
-    endpoints: list[tuple[str, int]] = []
-    for item in hosts.split(","):
-        host, sep, port = item.strip().rpartition(":")
-        if not sep or not host or not port.isdigit():
-            raise StoreError(
-                f"invalid store URL {url!r}: write etcd://HOST:PORT[,HOST:PORT...][/CLUSTER]"
-            )
-        endpoints.append((host.strip("[]"), int(port)))
-    options: dict[str, str] = {}
-    for pair in filter(None, query.split("&")):
-        name, _, value = pair.partition("=")
-        if name not in ("compact",):
-            raise StoreError(f"invalid store URL {url!r}: unknown option {name!r} (known: compact)")
-        options[name] = value
-    return endpoints, cluster, options
-
-
-def member_count(target: str) -> int:
-    """How many members a gRPC target names."""
-    return len(target.removeprefix("ipv4:").split(",")) if target.startswith("ipv4:") else 1
-
-
-def rotated_target(target: str, shift: int) -> str:
-    """``target`` with its addresses rotated by ``shift`` (pick_first tries another member first)."""
-    if not target.startswith("ipv4:"):
-        return target
-    addresses = target.removeprefix("ipv4:").split(",")
-    shift %= len(addresses)
-    return "ipv4:" + ",".join(addresses[shift:] + addresses[:shift])
-
-
-def channel_target(endpoints: Sequence[tuple[str, int]]) -> str:
-    """A gRPC target: one ``host:port``, or ``ipv4:a:p,b:p`` (pick_first over all) for several."""
-    if len(endpoints) == 1:
-        host, port = endpoints[0]
-        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    addresses: list[str] = []
-    for host, port in endpoints:
-        try:
-            ipaddress.IPv4Address(host)
-            addresses.append(f"{host}:{port}")
-        except ValueError:
-            try:
-                infos = socket.getaddrinfo(host, port, socket.AF_INET, socket.SOCK_STREAM)
-            except OSError as error:
-                raise StoreError(f"cannot resolve the etcd endpoint {host}: {error}") from None
-            addresses.extend(f"{info[4][0]}:{port}" for info in infos[:1])
-    return "ipv4:" + ",".join(addresses)
-
-
-def _q(name: str) -> bytes:
-    return quote(name, safe="").encode()
-
-
-def _uq(part: bytes) -> str:
-    text = part.decode()
-    return unquote(text) if "%" in text else text  # most names need no decoding: spare the call
-
-
-def prefix_end(prefix: bytes) -> bytes:
-    """The end of the key range of everything starting with ``prefix``."""
-    return prefix[:-1] + bytes([prefix[-1] + 1])
-
-
-# -- the private loop --------------------------------------------------------------------------
-
-
-class _LoopThread:
-    """An event loop on its own daemon thread, and a way to run coroutines on it from anywhere."""
-
-    def __init__(self, name: str) -> None:
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._main, name=name, daemon=True)
-        self._thread.start()
-
-    def _main(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        try:
-            self.loop.run_forever()
-        finally:
-            # End what is still pending, so no caller waits for ever on a stopped loop.
-            pending = asyncio.all_tasks(self.loop)
-            for task in pending:
-                task.cancel()
-            if pending:
-                self.loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-            self.loop.close()
-
-    def submit(self, coro: Awaitable[T]) -> concurrent.futures.Future[T]:
-        async def wrap() -> T:
-            return await coro
-
-        return asyncio.run_coroutine_threadsafe(wrap(), self.loop)
-
-    async def call(self, coro: Awaitable[T]) -> T:
-        """Run ``coro`` on the private loop and await it from the caller's loop (cancellation passes)."""
-        if self.loop.is_closed():
-            if asyncio.iscoroutine(coro):
-                coro.close()
-            raise _LoopGone()
-        waiter = asyncio.wrap_future(self.submit(coro))
-        while True:
-            # A call submitted as the loop stops may never run: look now and then.
-            try:
-                done, _ = await asyncio.wait({waiter}, timeout=0.5)
-            except asyncio.CancelledError:
-                # The caller gave up (a campaign's timeout, a stopping task): so does the work on
-                # the private loop, instead of running on unseen (and failing unheard).
-                if not self.loop.is_closed():
-                    waiter.cancel()
-                raise
-            if done:
-                return waiter.result()
-            if self.loop.is_closed() or not self._thread.is_alive():
-                raise _LoopGone()  # (not cancelled: that would reach into the closed loop)
-
-    def stop(self) -> None:
-        if self.loop.is_running():
-            self.loop.call_soon_threadsafe(self.loop.stop)
-        if threading.current_thread() is not self._thread:
-            self._thread.join(timeout=5)
-
-
-class _LoopGone(Exception):
-    """The store's private loop has stopped (the store was closed)."""
-
-
-class _MemberSilent(StoreError):
-    """The etcd member the channel used did not answer: the channel now asks another one."""
-
-
-def _error(error: BaseException, target: str, doing: str) -> StoreError:
-    """A gRPC failure as a message for people."""
-    if grpc is not None and isinstance(error, grpc.aio.AioRpcError):
-        details = error.details() or ""
-        if "request is too large" in details:
-            return StoreError(
-                f"etcd at {target} refused a request as too large while it was {doing} ({details}); "
-                "raise the server's --max-request-bytes or store less"
-            )
-        code = error.code()
-        if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
-            return StoreError(f"cannot reach etcd at {target} while {doing}: {code.name}: {details}")
-        return StoreError(f"etcd at {target} failed while {doing}: {code.name}: {details}")
-    return StoreError(f"etcd at {target}: {doing} failed: {error}")
-
-
-def _compacted(error: BaseException) -> bool:
-    return (
-        grpc is not None
-        and isinstance(error, grpc.aio.AioRpcError)
-        and error.code() == grpc.StatusCode.OUT_OF_RANGE
-        and "compacted" in (error.details() or "")
-    )
-
-
-class _Compacted(Exception):
-    """The watch's start revision was compacted away: read everything again."""
 
 
 # -- the cache -----------------------------------------------------------------------------------
@@ -398,11 +131,11 @@ class EtcdStore(Store):
 
     def __init__(self, url: str) -> None:
         super().__init__(url)
-        _require_client()
+        require_client()
         self.endpoints, self.cluster, options = parse_url(url)
         self.target = channel_target(self.endpoints)
         self.compact = options.get("compact", "1") not in ("0", "no", "false")
-        root = b"/vigil/" + _q(self.cluster) + b"/"
+        root = b"/vigil/" + key_part(self.cluster) + b"/"
         self._data = root + b"d/"
         self._head = self._data + b"head"
         self._meta_key = self._data + b"config/meta"
@@ -416,7 +149,7 @@ class EtcdStore(Store):
         # Transition reports: outside d/, so writing one wakes no watcher (see the key layout).
         self._reports = root + b"r/"
         self._closed = False
-        self._thread = _LoopThread(f"vigil-etcd-{self.cluster}")
+        self._thread = LoopThread(f"vigil-etcd-{self.cluster}")
         self._notifier = LocalNotifier(Change(0, 0))
         # Owned by the private loop from here on.
         self._channel: Any = None
@@ -469,15 +202,15 @@ class EtcdStore(Store):
                 if not deadline.expired():
                     raise
                 self._switch_member(generation)
-                raise _MemberSilent(
+                raise MemberSilent(
                     f"etcd at {self.target} did not answer within {limit:.1f} s while {doing}"
                 ) from None
             except Exception as error:
                 if grpc is not None and isinstance(error, grpc.aio.AioRpcError):
                     if error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
                         self._switch_member(generation)
-                        raise _MemberSilent(str(_error(error, self.target, doing))) from None
-                    raise _error(error, self.target, doing) from None
+                        raise MemberSilent(str(grpc_error(error, self.target, doing))) from None
+                    raise grpc_error(error, self.target, doing) from None
                 raise
 
         async def guarded() -> T:
@@ -487,13 +220,13 @@ class EtcdStore(Store):
             # pick_first may be connected to another member than the first it names, so a single
             # move can land on the silent member again.
             for _ in range(member_count(self.target)):
-                with contextlib.suppress(_MemberSilent):
+                with contextlib.suppress(MemberSilent):
                     return await attempt(READ_TRY_S)
             return await attempt(None)
 
         try:
             return await self._thread.call(guarded())
-        except _LoopGone:
+        except LoopGone:
             raise StoreError(f"the store {self.url} is closed") from None
         except asyncio.CancelledError:
             task = asyncio.current_task()
@@ -622,7 +355,7 @@ class EtcdStore(Store):
         return self._cache.config_revision if self._cache is not None else self._config[0]
 
     def _node_prefix(self, node: str) -> bytes:
-        return self._status + _q(node) + b"/"
+        return self._status + key_part(node) + b"/"
 
     # -- the cache -------------------------------------------------------------------------------
 
@@ -652,7 +385,7 @@ class EtcdStore(Store):
                         break
                     key = bytes(page.kvs[-1].key) + b"\0"
             except Exception as error:
-                if _compacted(error):
+                if is_compacted(error):
                     continue  # compacted while reading: read again at a newer revision
                 raise
             cache.revision = revision
@@ -671,7 +404,7 @@ class EtcdStore(Store):
                 await self._follow(cache)
             except asyncio.CancelledError:
                 raise
-            except _Compacted:
+            except Compacted:
                 try:
                     self._cache = await self._load(cache)
                 except Exception:
@@ -697,7 +430,7 @@ class EtcdStore(Store):
         try:
             async for response in call:
                 if response.compact_revision:
-                    raise _Compacted()
+                    raise Compacted()
                 if response.canceled:
                     raise StoreError(f"etcd cancelled the watch: {response.cancel_reason}")
                 if not response.events:
@@ -773,7 +506,7 @@ class EtcdStore(Store):
 
     def _apply_status(self, cache: _Cache, key: bytes, value: bytes | None) -> None:
         parts = key[len(self._status):].split(b"/")
-        node = _uq(parts[0])
+        node = name_of(parts[0])
         kind = parts[1] if len(parts) > 1 else b""
         where = f"{self.url} node {node}"
         data = cache.nodes.get(node)
@@ -785,14 +518,14 @@ class EtcdStore(Store):
             data.state = None if value is None else decode_node(value.decode(), where)
             data.changed()
         elif kind == b"a":
-            name = _uq(parts[2])
+            name = name_of(parts[2])
             if value is None:
                 data.attributes.pop(name, None)
             else:
                 data.attributes[name] = value.decode()
             data.changed()
         elif kind == b"h":
-            rsc = _uq(parts[2])
+            rsc = name_of(parts[2])
             if value is None:
                 data.remove_history(rsc)
             else:
@@ -810,7 +543,7 @@ class EtcdStore(Store):
                     history.resource = ref
                     data.history_changed(rsc)
         elif kind == b"o":
-            rsc, op_id = _uq(parts[2]), _uq(parts[3])
+            rsc, op_id = name_of(parts[2]), name_of(parts[3])
             history = data.histories.get(rsc)
             if value is None:
                 if history is not None and history.ops.pop(op_id, None) is not None:
@@ -881,7 +614,7 @@ class EtcdStore(Store):
             try:
                 await self._kv.Compact(rpc.CompactionRequest(revision=target), timeout=CALL_TIMEOUT_S)
             except Exception as error:
-                if _compacted(error):
+                if is_compacted(error):
                     return 0
                 raise
             return target
@@ -992,7 +725,7 @@ class EtcdStore(Store):
     async def set_node_attribute(
         self, node: str, name: str, value: str | None, *, guard: Guard | None = None
     ) -> int:
-        key = self._node_prefix(node) + b"a/" + _q(name)
+        key = self._node_prefix(node) + b"a/" + key_part(name)
 
         async def work() -> int:
             found = await self._range(key)
@@ -1011,7 +744,7 @@ class EtcdStore(Store):
         values: dict[str, str] = {}
         revisions: dict[str, int] = {}
         for kv in found.kvs:
-            name = _uq(bytes(kv.key)[len(prefix):])
+            name = name_of(bytes(kv.key)[len(prefix):])
             values[name] = bytes(kv.value).decode()
             revisions[name] = int(kv.mod_revision)
         return values, revisions, int(found.header.revision)
@@ -1030,7 +763,7 @@ class EtcdStore(Store):
         guard: Guard | None = None,
     ) -> int:
         prefix = self._node_prefix(node)
-        ops_prefix = prefix + b"o/" + _q(resource.id) + b"/"
+        ops_prefix = prefix + b"o/" + key_part(resource.id) + b"/"
         resource_text = encode_resource(resource).encode()
         # One put per record id (etcd refuses a key twice in a transaction); a later one wins, as in a dict.
         records = list({r.id: r for r in (record, *also)}.values())
@@ -1040,7 +773,7 @@ class EtcdStore(Store):
         ).encode()
         log_key = self._log + uuid.uuid4().hex.encode()
 
-        record_key = ops_prefix + _q(record.id)
+        record_key = ops_prefix + key_part(record.id)
 
         async def work() -> int:
             while True:
@@ -1052,13 +785,13 @@ class EtcdStore(Store):
                     return int(found.header.revision)  # a retry of a committed write: nothing twice
                 record_revision = int(found.kvs[0].mod_revision) if found.kvs else 0
                 current, revisions, _ = await self._attributes(node)
-                ops = [self._put(prefix + b"h/" + _q(resource.id), resource_text)]
-                ops += [self._put(ops_prefix + _q(r.id), encode_record(r).encode()) for r in records]
+                ops = [self._put(prefix + b"h/" + key_part(resource.id), resource_text)]
+                ops += [self._put(ops_prefix + key_part(r.id), encode_record(r).encode()) for r in records]
                 self._fault("record_operation:recorded")
                 updates = failure_updates(current, resource.id, record, failcount_delta, failed_at)
                 # The fail-count is read-modify-write: it must not have moved since it was read.
                 compare = [
-                    self._compare(prefix + b"a/" + _q(name), "MOD", revisions.get(name, 0))
+                    self._compare(prefix + b"a/" + key_part(name), "MOD", revisions.get(name, 0))
                     for name in updates
                 ]
                 # And the record must not have been written meanwhile (the same retry, twice at once).
@@ -1066,7 +799,7 @@ class EtcdStore(Store):
                 merged: dict[str, str | None] = {**updates, **(attributes or {})}
                 self._fault("record_operation:failcount")
                 for name, value in merged.items():
-                    key = prefix + b"a/" + _q(name)
+                    key = prefix + b"a/" + key_part(name)
                     if value is None:
                         if name in current:
                             ops.append(self._delete(key))
@@ -1136,7 +869,7 @@ class EtcdStore(Store):
             if not doomed:
                 await self._check_guard(guard)
                 return revision
-            return (await self._write([self._delete(prefix + _q(name)) for name in doomed], guard))[1]
+            return (await self._write([self._delete(prefix + key_part(name)) for name in doomed], guard))[1]
 
         return await self._run("clearing a fail-count", work)
 
@@ -1144,11 +877,11 @@ class EtcdStore(Store):
         self, node: str, rsc: str, op_ids: Iterable[str], *, guard: Guard | None = None
     ) -> int:
         doomed = set(op_ids)
-        prefix = self._node_prefix(node) + b"o/" + _q(rsc) + b"/"
+        prefix = self._node_prefix(node) + b"o/" + key_part(rsc) + b"/"
 
         async def work() -> int:
             found = await self._range(prefix, prefix_end(prefix), keys_only=True)
-            present = [bytes(kv.key) for kv in found.kvs if _uq(bytes(kv.key)[len(prefix):]) in doomed]
+            present = [bytes(kv.key) for kv in found.kvs if name_of(bytes(kv.key)[len(prefix):]) in doomed]
             if not present:
                 await self._check_guard(guard)
                 return int(found.header.revision)
@@ -1157,8 +890,8 @@ class EtcdStore(Store):
         return await self._run("forgetting operations", work)
 
     async def forget_resource(self, node: str, rsc: str, *, guard: Guard | None = None) -> int:
-        key = self._node_prefix(node) + b"h/" + _q(rsc)
-        ops_prefix = self._node_prefix(node) + b"o/" + _q(rsc) + b"/"
+        key = self._node_prefix(node) + b"h/" + key_part(rsc)
+        ops_prefix = self._node_prefix(node) + b"o/" + key_part(rsc) + b"/"
 
         async def work() -> int:
             found = await self._range(key, count_only=True)
@@ -1177,13 +910,13 @@ class EtcdStore(Store):
 
         async def work() -> int:
             current, _, _ = await self._attributes(node)
-            ops = [self._delete(prefix + b"a/" + _q(name)) for name in current if matches(name)]
+            ops = [self._delete(prefix + b"a/" + key_part(name)) for name in current if matches(name)]
             self._fault("cleanup_resource:failcount")
             histories = await self._range(prefix + b"h/", prefix_end(prefix + b"h/"), keys_only=True)
             for kv in histories.kvs:
-                history = _uq(bytes(kv.key)[len(prefix) + 2:])
+                history = name_of(bytes(kv.key)[len(prefix) + 2:])
                 if belongs_to(history, rsc):
-                    ops_prefix = prefix + b"o/" + _q(history) + b"/"
+                    ops_prefix = prefix + b"o/" + key_part(history) + b"/"
                     ops += [self._delete(ops_prefix, prefix_end(ops_prefix)), self._delete(bytes(kv.key))]
             if not ops:
                 await self._check_guard(guard)
@@ -1283,7 +1016,7 @@ class EtcdStore(Store):
     # -- work orders ----------------------------------------------------------------------------
 
     def _order_key(self, node: str, order_id: str) -> bytes:
-        return self._orders + _q(node) + b"/" + _q(order_id)
+        return self._orders + key_part(node) + b"/" + key_part(order_id)
 
     async def _read_order(self, key: bytes) -> tuple[WorkOrder | None, int, int]:
         """The order at ``key``, its mod revision (0: absent) and the revision read at."""
@@ -1325,7 +1058,7 @@ class EtcdStore(Store):
         return await self._run("writing a work order", work)
 
     async def work_orders(self, node: str) -> list[WorkOrder]:
-        prefix = self._orders + _q(node) + b"/"
+        prefix = self._orders + key_part(node) + b"/"
 
         async def work() -> list[WorkOrder]:
             found = await self._range(prefix, prefix_end(prefix))
@@ -1585,7 +1318,7 @@ class EtcdStore(Store):
             if self._channel is not None:
                 await self._channel.close()
 
-        with contextlib.suppress(TimeoutError, RuntimeError, _LoopGone):
+        with contextlib.suppress(TimeoutError, RuntimeError, LoopGone):
             await asyncio.wait_for(self._thread.call(shutdown()), 5)
         self._thread.stop()
         self._notifier.close()
@@ -1602,143 +1335,3 @@ def _decode_blob(data: bytes, sha: str, where: str) -> Config:
         return decode_config(zlib.decompress(data), where)
     except zlib.error:
         raise StoreError(f"{where}: the stored configuration does not decompress: damaged") from None
-
-
-# -- leases ----------------------------------------------------------------------------------------------
-
-
-class EtcdLease(Lease):
-    """An etcd lease refreshed from its own thread, loop and connection.
-
-    A blocked caller loop (or a busy store loop building a large snapshot)
-    cannot delay a refresh: measured in etcd.md, a refresh task on the
-    caller's loop lost a 2 s lease to a 3 s ``time.sleep``.
-    """
-
-    def __init__(self, target: str, ttl: int) -> None:
-        self.id = 0
-        self.ttl = ttl
-        self.target = target
-        self._thread = _LoopThread("vigil-etcd-lease")
-        self._valid_until = 0.0
-        self._lock = threading.Lock()
-        self._suspended = threading.Event()
-        self._ended = False
-        self._channel: Any = None
-        self._shift = 0
-        self._stub: Any = None
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        async def grant() -> None:
-            # Each member in turn for READ_TRY_S, then the first again for as long as a call may
-            # take: a frozen member must not hold a joining node for 7 s (F6).  A grant that
-            # timed out may still have made a lease; unused, it expires by itself.
-            members = member_count(self.target)
-            tries = [(shift, READ_TRY_S) for shift in range(members)] if members > 1 else []
-            tries.append((0, CALL_TIMEOUT_S))
-            response = None
-            for number, (shift, limit) in enumerate(tries):
-                await self._open(shift)
-                sent = time.monotonic()
-                try:
-                    response = await self._stub.LeaseGrant(rpc.LeaseGrantRequest(TTL=self.ttl), timeout=limit)
-                    break
-                except grpc.aio.AioRpcError as error:
-                    if number == len(tries) - 1:
-                        raise _error(error, self.target, "granting a lease") from None
-            assert response is not None
-            if response.error:
-                raise StoreError(f"etcd at {self.target} refused a lease: {response.error}")
-            self.id = int(response.ID)
-            self.ttl = int(response.TTL)
-            with self._lock:
-                self._valid_until = sent + self.ttl
-            self._task = asyncio.get_running_loop().create_task(self._keepalive())
-
-        await self._thread.call(grant())
-
-    async def _keepalive(self) -> None:
-        # A refresh every sixth of the TTL (0.5 s of 3 s): the first one after an etcd leader
-        # election comes soon, well inside the node's self-fencing margin.
-        period = max(self.ttl / 6, 0.2)
-        wait = period
-        missed = 0
-        while not self._ended:
-            await asyncio.sleep(wait)
-            if self._suspended.is_set():
-                return
-            sent = time.monotonic()
-            reply = None
-            try:
-                stream = self._stub.LeaseKeepAlive(
-                    iter([rpc.LeaseKeepAliveRequest(ID=self.id)]), timeout=max(period, 0.5)
-                )
-                reply = await anext(aiter(stream))
-            except Exception:
-                # A missed refresh (valid_until says how long the lease surely lasts): asked again
-                # soon, so the first member that answers after an etcd election renews it at once;
-                # after two in a row, through another member: a frozen one keeps its connection
-                # open, and gRPC would send every refresh to it until its keepalive gives up (7 s).
-                missed += 1
-                if missed % 2 == 0:
-                    await self._open(self._shift + 1)
-                wait = KEEPALIVE_RETRY_S
-                continue
-            missed = 0
-            wait = period
-            if reply is None or reply.TTL <= 0:
-                with self._lock:
-                    self._valid_until = 0.0  # expired at the server: gone for good
-                return
-            with self._lock:
-                if not self._ended:
-                    self._valid_until = sent + int(reply.TTL)
-
-    async def _open(self, shift: int) -> None:
-        """A new channel whose first address is member ``shift``'s (on the lease's own loop)."""
-        old = self._channel
-        self._shift = shift
-        self._channel = grpc.aio.insecure_channel(rotated_target(self.target, shift),
-                                                  options=list(CHANNEL_OPTIONS))
-        self._stub = rpc.LeaseStub(self._channel)
-        if old is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(old.close(), 0.2)
-
-    @property
-    def valid_until(self) -> float:
-        with self._lock:
-            return self._valid_until
-
-    def suspend_keepalive(self) -> None:
-        self._suspended.set()
-
-    async def revoke(self) -> None:
-        if self._ended:
-            return
-        self._ended = True
-        with self._lock:
-            self._valid_until = 0.0
-
-        async def end() -> None:
-            if self._task is not None:
-                self._task.cancel()
-            try:
-                if self.id:
-                    await self._stub.LeaseRevoke(rpc.LeaseRevokeRequest(ID=self.id), timeout=CALL_TIMEOUT_S)
-            except Exception:
-                pass  # it expires by itself within its TTL
-            await self._channel.close()
-
-        try:
-            await asyncio.wait_for(self._thread.call(end()), CALL_TIMEOUT_S)
-        finally:
-            self.close()
-
-    def close(self) -> None:
-        self._ended = True
-        self._thread.stop()
-
-
-__all__ = ["EtcdLease", "EtcdStore", "parse_url"]
