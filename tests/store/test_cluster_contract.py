@@ -18,7 +18,7 @@ import pytest
 
 from tests.store.conftest import Backend, run
 from vigil.model.config import Config, Node
-from vigil.model.status import NodeState, OpRecord
+from vigil.model.status import NodeState, OpRecord, Ticket
 from vigil.store import Guard, GuardLost, NodeNameTaken, ResourceRef, RevisionConflict, Store
 
 RSC = ResourceRef(id="rsc1", cls="ocf", provider="pacemaker", type="Dummy")
@@ -43,7 +43,31 @@ def writes(guard: Guard, config_revision: int) -> list[tuple[str, Callable[[Stor
         ("forget_operations", lambda s: s.forget_operations("node1", "rsc1", ["rsc1_last_0"], guard=guard)),
         ("forget_resource", lambda s: s.forget_resource("node1", "rsc1", guard=guard)),
         ("remove_node", lambda s: s.remove_node("node1", guard=guard)),
+        ("set_ticket", lambda s: s.set_ticket(Ticket("ticketA", granted=True), guard=guard)),
+        ("remove_ticket", lambda s: s.remove_ticket("ticketA", guard=guard)),
     ]
+
+
+def test_a_ticket_granted_through_one_store_object_reaches_another(backend: Backend) -> None:
+    """Another process (a node's daemon) sees a grant and a revoke in its next snapshot, and its
+    change feed wakes for them (etcd: through its data watch)."""
+
+    async def main() -> None:
+        async with backend.open() as store:
+            other = second(backend, store)
+            seen = (await other.snapshot()).revision
+            granted = await store.set_ticket(Ticket("ticketA", granted=True, last_granted=1_700_000_000))
+            change = await other.wait_for_change(seen, timeout=5)
+            assert change is not None and change.revision >= granted
+            snapshot = await other.snapshot()
+            assert snapshot.cluster.status.tickets == (Ticket("ticketA", True, last_granted=1_700_000_000),)
+            await store.remove_ticket("ticketA")
+            await other.wait_for_change(snapshot.revision, timeout=5)
+            assert (await other.snapshot()).cluster.status.tickets == ()
+            if other is not store:
+                await other.close()
+
+    run(main())
 
 
 def test_a_deposed_writer_changes_nothing_and_learns_it_lost_its_guard(backend: Backend) -> None:

@@ -20,7 +20,7 @@ from vigil.formats.cib.load import load_cib
 from vigil.model.config import Config, Node, Primitive
 from vigil.model.failcounts import failcount_attribute, last_failure_attribute
 from vigil.model.scores import INFINITY
-from vigil.model.status import NodeState, OpRecord, ResourceHistory
+from vigil.model.status import NodeState, OpRecord, ResourceHistory, Ticket
 from vigil.store import (
     Change,
     FenceEntry,
@@ -336,6 +336,35 @@ def test_forget_resource_and_remove_node(backend: Backend) -> None:
             rev = await store.remove_node("node1")
             assert await store.remove_node("node1") == rev
             assert (await store.snapshot()).cluster.status.nodes == ()
+
+    run(main())
+
+
+def test_tickets_are_the_clusters_state_set_and_removed_one_commit_each(backend: Backend) -> None:
+    """A ticket's state is cluster-wide status: in every snapshot, by id, unchanged by node writes,
+    kept across a reopening where the backend is persistent."""
+
+    async def main() -> None:
+        granted = Ticket("ticketB", granted=True, last_granted=1_700_000_000)
+        async with backend.open() as store:
+            r0 = await store.revision()
+            assert await store.set_ticket(granted) == r0 + 1
+            assert await store.set_ticket(granted) == r0 + 1  # the same state: no commit
+            assert await store.set_ticket(Ticket("ticketA", standby=True)) == r0 + 2
+            await store.record_operation("node1", DUMMY, op(1), failcount_delta=1)
+            tickets = (await store.snapshot()).cluster.status.tickets
+            assert tickets == (Ticket("ticketA", standby=True), granted)
+            revoked = dataclasses.replace(granted, granted=False)
+            assert await store.set_ticket(revoked) == r0 + 4
+            assert await store.remove_ticket("ticketA") == r0 + 5
+            assert await store.remove_ticket("ticketA") == r0 + 5
+            assert (await store.snapshot()).cluster.status.tickets == (revoked,)
+            rev = await store.remove_node("node1")
+            assert (await store.snapshot()).cluster.status.tickets == (revoked,)
+        if backend.persistent:
+            async with backend.open() as store:
+                snapshot = await store.snapshot()
+                assert snapshot.revision == rev and snapshot.cluster.status.tickets == (revoked,)
 
     run(main())
 

@@ -298,6 +298,7 @@ def test_a_version_1_store_is_migrated_in_place_and_keeps_everything(tmp_path: P
     conn.execute("DROP TABLE fence_history")
     conn.execute("DROP TABLE work_orders")
     conn.execute("DROP TABLE transition_reports")
+    conn.execute("DROP TABLE tickets")
     conn.execute("UPDATE schema_version SET version = 1")
     conn.commit()
     reference = sqlite3.connect(other)

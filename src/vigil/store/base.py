@@ -57,7 +57,7 @@ from vigil.model.activity import TransitionReport
 from vigil.model.cluster import Cluster
 from vigil.model.config import Config
 from vigil.model.resources import belongs_to
-from vigil.model.status import NodeState, OpRecord
+from vigil.model.status import NodeState, OpRecord, Ticket
 
 if TYPE_CHECKING:
     from vigil.store.coord import Guard, Lease
@@ -518,6 +518,22 @@ class Store(ABC):
         :meth:`forget_resource`) together: a crash never leaves the history
         forgotten with the fail-count kept, or the reverse.  Returns the new
         revision, or the current one when there was nothing to clean.
+        """
+
+    @abstractmethod
+    async def set_ticket(self, ticket: Ticket, *, guard: Guard | None = None) -> int:
+        """Set the state of ``ticket.id`` at this site: granted, standby, when last granted.
+
+        A ticket is the cluster's, not a node's (``crm_ticket``, booth): the
+        snapshot carries every stored one in ``status.tickets``, by id.
+        Returns the new revision, or the current one when nothing changed.
+        """
+
+    @abstractmethod
+    async def remove_ticket(self, ticket_id: str, *, guard: Guard | None = None) -> int:
+        """Forget ``ticket_id``'s state (as if never granted here).
+
+        Returns the new revision, or the current one when it had no state.
         """
 
     @abstractmethod

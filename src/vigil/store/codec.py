@@ -17,7 +17,7 @@ from vigil.formats.cib.load import load_cib
 from vigil.model.activity import TransitionReport
 from vigil.model.cluster import Cluster
 from vigil.model.config import Config
-from vigil.model.status import NodeState, OpRecord, Status
+from vigil.model.status import NodeState, OpRecord, Status, Ticket
 from vigil.store.base import FenceEntry, ResourceRef, StoreError, WorkOrder
 
 # NodeState fields kept by set_node_state (the rest have their own methods).
@@ -79,6 +79,21 @@ def decode_node(text: str, where: str) -> NodeState:
         return NodeState(**fields)
     except (TypeError, ValueError):
         raise StoreError(f"{where}: the stored node state is damaged") from None
+
+
+def encode_ticket(ticket: Ticket) -> str:
+    """A ticket's state as JSON (its id is the key's)."""
+    return json.dumps({"granted": ticket.granted, "standby": ticket.standby,
+                       "last_granted": ticket.last_granted}, sort_keys=True)
+
+
+def decode_ticket(ticket_id: str, text: str, where: str) -> Ticket:
+    fields = _object(text, where)
+    granted, standby, last_granted = fields.get("granted"), fields.get("standby"), fields.get("last_granted")
+    if not (isinstance(granted, bool) and isinstance(standby, bool)
+            and (last_granted is None or type(last_granted) is int)):
+        raise StoreError(f"{where}: the stored state of ticket {ticket_id!r} is damaged")
+    return Ticket(id=ticket_id, granted=granted, standby=standby, last_granted=last_granted)
 
 
 def encode_record(record: OpRecord) -> str:

@@ -22,7 +22,7 @@ from vigil.model.cluster import Cluster
 from vigil.model.config import Config
 from vigil.model.failcounts import failure_attribute_matcher
 from vigil.model.resources import belongs_to
-from vigil.model.status import NodeState, OpRecord
+from vigil.model.status import NodeState, OpRecord, Ticket
 from vigil.store.base import (
     FENCE_RETENTION,
     LOG_RETENTION,
@@ -66,6 +66,7 @@ class MemoryStore(LocalCoordination, Store):
         self._config = Config()
         self._config_revision = 0
         self._nodes: dict[str, NodeData] = {}
+        self._tickets: dict[str, Ticket] = {}
         self._snapshot: Snapshot | None = None
         self._closed = False
         self._log: deque[LogEntry] = deque(maxlen=LOG_RETENTION)
@@ -147,6 +148,7 @@ class MemoryStore(LocalCoordination, Store):
                                       history.container)
                     data.histories[history.id] = History(ref, {op.id: op for op in history.ops})
             store._nodes[state.uname] = data
+        store._tickets = {ticket.id: ticket for ticket in cluster.status.tickets}
         return store
 
     # -- reading ---------------------------------------------------------------------
@@ -166,7 +168,7 @@ class MemoryStore(LocalCoordination, Store):
             self._check_open()
             if self._snapshot is None:
                 self._snapshot = Snapshot(
-                    cluster=build_cluster(self._config, self._nodes),
+                    cluster=build_cluster(self._config, self._nodes, self._tickets),
                     revision=self._revision,
                     config_revision=self._config_revision,
                 )
@@ -340,6 +342,27 @@ class MemoryStore(LocalCoordination, Store):
             self._check_open()
             self._check_guard(guard)
             if self._nodes.pop(node, None) is None:
+                return self._revision
+            revision = self._commit()
+        self._publish()
+        return revision
+
+    async def set_ticket(self, ticket: Ticket, *, guard: Guard | None = None) -> int:
+        with self._lock:
+            self._check_open()
+            self._check_guard(guard)
+            if self._tickets.get(ticket.id) == ticket:
+                return self._revision
+            self._tickets[ticket.id] = ticket
+            revision = self._commit()
+        self._publish()
+        return revision
+
+    async def remove_ticket(self, ticket_id: str, *, guard: Guard | None = None) -> int:
+        with self._lock:
+            self._check_open()
+            self._check_guard(guard)
+            if self._tickets.pop(ticket_id, None) is None:
                 return self._revision
             revision = self._commit()
         self._publish()

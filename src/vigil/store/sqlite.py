@@ -73,7 +73,7 @@ from vigil.model.activity import TransitionReport
 from vigil.model.config import Config
 from vigil.model.failcounts import failure_attribute_matcher
 from vigil.model.resources import belongs_to
-from vigil.model.status import NodeState, OpRecord
+from vigil.model.status import NodeState, OpRecord, Ticket
 from vigil.store.base import (
     FENCE_RETENTION,
     LOG_RETENTION,
@@ -103,6 +103,7 @@ from vigil.store.codec import (
     decode_node,
     decode_record,
     decode_resource,
+    decode_ticket,
     decode_transition_report,
     decode_work_order,
     encode_config,
@@ -110,6 +111,7 @@ from vigil.store.codec import (
     encode_node,
     encode_record,
     encode_resource,
+    encode_ticket,
     encode_transition_report,
     encode_work_order,
 )
@@ -117,7 +119,7 @@ from vigil.store.coord import LEADER_KEY, Guard, LocalCoordination
 from vigil.store.notify import LocalNotifier
 from vigil.store.state import History, NodeData, adopt, build_cluster, failure_updates
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 # ``PRAGMA application_id``: "VIGL", so `file` and tools can tell the file apart.
 APPLICATION_ID = 0x5649474C
 # The file name used when the URL names a directory (the state directory).
@@ -224,6 +226,12 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         # number); no revision, as they are not the cluster's state.
         "CREATE TABLE transition_reports (term INTEGER NOT NULL, number INTEGER NOT NULL, "
         "report TEXT NOT NULL, PRIMARY KEY (term, number)) WITHOUT ROWID",
+    ),
+    6: (
+        # Tickets (Store.set_ticket): one row per ticket with a state at this site; a handful at
+        # most, so every snapshot reads them whole.
+        "CREATE TABLE tickets (id TEXT PRIMARY KEY, state TEXT NOT NULL, revision INTEGER NOT NULL) "
+        "WITHOUT ROWID",
     ),
 }
 
@@ -536,7 +544,8 @@ class SQLiteStore(LocalCoordination, Store):
                 return cached
             config = self._read_config(change.config_revision)
             nodes = self._read_status(change.revision)
-            snapshot = Snapshot(build_cluster(config, nodes), change.revision, change.config_revision)
+            cluster = build_cluster(config, nodes, self._read_tickets())
+            snapshot = Snapshot(cluster, change.revision, change.config_revision)
             self._snapshot = snapshot
             return snapshot
         except BaseException:
@@ -544,6 +553,10 @@ class SQLiteStore(LocalCoordination, Store):
             raise
         finally:
             conn.execute("COMMIT")
+
+    def _read_tickets(self) -> dict[str, Ticket]:
+        return {ident: decode_ticket(ident, text, f"{self.path}: ticket {ident!r}")
+                for ident, text in self._conn.execute("SELECT id, state FROM tickets")}
 
     def _read_status(self, revision: int) -> dict[str, NodeData]:
         """The status as of ``revision`` (inside the read transaction): the cache brought up to date."""
@@ -966,6 +979,30 @@ class SQLiteStore(LocalCoordination, Store):
             for table in ("nodes", "node_attributes", "resources"):
                 removed += conn.execute(f"DELETE FROM {table} WHERE node = ?", (node,)).rowcount
             return removed > 0
+
+        return await self._run(lambda: self._write(work, guard=guard))
+
+    # -- tickets -------------------------------------------------------------------------------
+
+    async def set_ticket(self, ticket: Ticket, *, guard: Guard | None = None) -> int:
+        text = encode_ticket(ticket)
+
+        def work(conn: sqlite3.Connection, revision: int) -> bool:
+            row = conn.execute("SELECT state FROM tickets WHERE id = ?", (ticket.id,)).fetchone()
+            if row is not None and row[0] == text:
+                return False
+            conn.execute(
+                "INSERT INTO tickets (id, state, revision) VALUES (?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET state = excluded.state, revision = excluded.revision",
+                (ticket.id, text, revision),
+            )
+            return True
+
+        return await self._run(lambda: self._write(work, guard=guard))
+
+    async def remove_ticket(self, ticket_id: str, *, guard: Guard | None = None) -> int:
+        def work(conn: sqlite3.Connection, revision: int) -> bool:
+            return conn.execute("DELETE FROM tickets WHERE id = ?", (ticket_id,)).rowcount > 0
 
         return await self._run(lambda: self._write(work, guard=guard))
 

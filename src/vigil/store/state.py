@@ -27,7 +27,7 @@ from vigil.model.cluster import Cluster
 from vigil.model.config import Config
 from vigil.model.failcounts import failcount_attribute, last_failure_attribute
 from vigil.model.scores import ScoreError, add, format_score, parse_score
-from vigil.model.status import NodeState, OpRecord, ResourceHistory, Status
+from vigil.model.status import NodeState, OpRecord, ResourceHistory, Status, Ticket
 from vigil.store.base import ResourceRef
 
 
@@ -226,7 +226,7 @@ def node_ids(config: Config) -> dict[str, str]:
     return {node.uname: node.id for node in config.nodes}
 
 
-def build_cluster(config: Config, nodes: Mapping[str, NodeData]) -> Cluster:
+def build_cluster(config: Config, nodes: Mapping[str, NodeData], tickets: Mapping[str, Ticket]) -> Cluster:
     """An immutable Cluster; every collection in key (code-point) order.
 
     Reuses every object still current in ``nodes`` (see the module's
@@ -240,7 +240,8 @@ def build_cluster(config: Config, nodes: Mapping[str, NodeData]) -> Cluster:
         if data.is_empty():
             continue
         states.append(data.build(uname, ids.get(uname, uname)))
-    return Cluster(config=config, status=Status(nodes=tuple(states)))
+    in_order = tuple(tickets[ident] for ident in sorted(tickets))
+    return Cluster(config=config, status=Status(nodes=tuple(states), tickets=in_order))
 
 
 def adopt(previous: Mapping[str, NodeData], nodes: Mapping[str, NodeData]) -> None:

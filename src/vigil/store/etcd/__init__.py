@@ -28,6 +28,7 @@ Key layout (under ``/vigil/CLUSTER/``)
                                    before ``o``, so a paged read meets a
                                    history before its records
     ``d/s/NODE/o/RSC/OPID``        one operation record (JSON)
+    ``d/t/TICKET``                 a ticket's state at this site (JSON)
     ``d/fence/ID``                 one fence history entry; its create revision is the
                                    commit that recorded it
     ``d/log/ID``                   one operation log entry; its create revision

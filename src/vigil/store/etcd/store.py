@@ -16,7 +16,7 @@ from vigil.model.activity import TransitionReport
 from vigil.model.config import Config
 from vigil.model.failcounts import failure_attribute_matcher
 from vigil.model.resources import belongs_to
-from vigil.model.status import NodeState, OpRecord
+from vigil.model.status import NodeState, OpRecord, Ticket
 from vigil.store.base import (
     FENCE_RETENTION,
     LOG_RETENTION,
@@ -46,6 +46,7 @@ from vigil.store.codec import (
     decode_node,
     decode_record,
     decode_resource,
+    decode_ticket,
     decode_transition_report,
     decode_work_order,
     encode_config,
@@ -53,6 +54,7 @@ from vigil.store.codec import (
     encode_node,
     encode_record,
     encode_resource,
+    encode_ticket,
     encode_transition_report,
     encode_work_order,
 )
@@ -122,6 +124,7 @@ class _Cache:
     # log key -> (create revision, the stored bytes), in commit order; decoded when first asked for
     log: dict[bytes, tuple[int, bytes]] = field(default_factory=dict)
     decoded: dict[bytes, LogEntry] = field(default_factory=dict)
+    tickets: dict[str, Ticket] = field(default_factory=dict)
 
 
 class EtcdStore(Store):
@@ -145,6 +148,7 @@ class EtcdStore(Store):
         self._fences = self._data + b"fence/"
         # Work orders: under d/ so the data watch wakes their readers; the cache skips them.
         self._orders = self._data + b"w/"
+        self._tickets = self._data + b"t/"
         self._coord = root + b"c/"
         # Transition reports: outside d/, so writing one wakes no watcher (see the key layout).
         self._reports = root + b"r/"
@@ -491,6 +495,9 @@ class EtcdStore(Store):
             cache.decoded.pop(key, None)
         elif key.startswith(self._status):
             self._apply_status(cache, key, value)
+        elif key.startswith(self._tickets):
+            ident = name_of(key[len(self._tickets):])
+            cache.tickets[ident] = decode_ticket(ident, value.decode(), f"{self.url} ticket {ident!r}")
 
     def _apply_delete(self, cache: _Cache, kv: Any) -> None:
         key = bytes(kv.key)
@@ -503,6 +510,8 @@ class EtcdStore(Store):
             cache.decoded.pop(key, None)
         elif key.startswith(self._status):
             self._apply_status(cache, key, None)
+        elif key.startswith(self._tickets):
+            cache.tickets.pop(name_of(key[len(self._tickets):]), None)
 
     def _apply_status(self, cache: _Cache, key: bytes, value: bytes | None) -> None:
         parts = key[len(self._status):].split(b"/")
@@ -656,7 +665,8 @@ class EtcdStore(Store):
                     cache = self._current()
                 revision = max(revision, cache.revision)
                 # No await from here on: the cache cannot move under the build.
-                snapshot = Snapshot(build_cluster(config, cache.nodes), revision, config_revision)
+                cluster = build_cluster(config, cache.nodes, cache.tickets)
+                snapshot = Snapshot(cluster, revision, config_revision)
             self._snapshot, self._snapshot_head = snapshot, cache.revision
             return snapshot
 
@@ -1130,6 +1140,33 @@ class EtcdStore(Store):
             return (await self._write([self._delete(prefix, prefix_end(prefix))], guard))[1]
 
         return await self._run("removing a node", work)
+
+    # -- tickets ---------------------------------------------------------------------------------------
+
+    async def set_ticket(self, ticket: Ticket, *, guard: Guard | None = None) -> int:
+        text = encode_ticket(ticket).encode()
+        key = self._tickets + key_part(ticket.id)
+
+        async def work() -> int:
+            found = await self._range(key)
+            if found.kvs and bytes(found.kvs[0].value) == text:
+                await self._check_guard(guard)
+                return int(found.header.revision)
+            return (await self._write([self._put(key, text)], guard))[1]
+
+        return await self._run("writing a ticket", work)
+
+    async def remove_ticket(self, ticket_id: str, *, guard: Guard | None = None) -> int:
+        key = self._tickets + key_part(ticket_id)
+
+        async def work() -> int:
+            found = await self._range(key, count_only=True)
+            if not found.count:
+                await self._check_guard(guard)
+                return int(found.header.revision)
+            return (await self._write([self._delete(key)], guard))[1]
+
+        return await self._run("removing a ticket", work)
 
     # -- the operation log ---------------------------------------------------------------------------
 
