@@ -3,12 +3,16 @@
 The corpus pins what ``crm_simulate`` prints as the transition summary; these
 pin what it does not: which probes run on a remote node (none of a fence
 device, of a connection, of a resource inside a container, nor where
-discovery is ``never``), that an orphaned connection still makes its node
+discovery is ``never``, nor a bundle's inner instance anywhere but on its own
+guest node), that an orphaned connection still makes its node
 (which then shuts down), and that a connection may migrate unless told
 otherwise.  Each behaviour was checked against ``crm_simulate``.
 """
 
 from __future__ import annotations
+
+import re
+from pathlib import Path
 
 from vigil.formats.cib.load import load_cib
 from vigil.model.transition import Transition
@@ -158,3 +162,26 @@ def test_a_half_migrated_connection_prefers_its_migration_target() -> None:
     ]
     cluster, _ = load_cib(cib)
     assert run_stages(cluster, NOW).work.rscs["remote1"].assigned == "node2"
+
+
+# A bundle whose container runs on remote node remote1, its guest node app-bundle-0
+# connected from node1, everything running as configured (see the case's directory).
+BUNDLE_ON_REMOTE = (Path(__file__).resolve().parent / "cases"
+                    / "bundle-on-remote-node-running-as-configured-nothing-to-do" / "cib.xml")
+
+
+def _all_probes(transition: Transition) -> set[tuple[str, str]]:
+    return {(a.resource or "", a.node or "") for a in transition.actions
+            if a.task == "monitor" and a.interval_ms == 0}
+
+
+def test_a_bundles_inner_instance_is_probed_on_its_own_guest_only() -> None:
+    """Nothing is probed where the inner resource never ran (node1, node2,
+    remote1): it can only be inside its replica's container.  Without its
+    history on the guest, it is probed there.  Both checked with crm_simulate."""
+    cib = BUNDLE_ON_REMOTE.read_bytes()
+    assert _all_probes(_plan(cib)) == set()
+    without_inner = re.sub(rb'(<node_state[^>]*id="app-bundle-0".*?<lrm_resources>).*?(</lrm_resources>)',
+                           rb"\1\2", cib, flags=re.S)
+    assert without_inner != cib
+    assert _all_probes(_plan(without_inner)) == {("app:0", "app-bundle-0")}

@@ -119,8 +119,11 @@ def bundle_orderings(work: Work) -> list[OrderSpec]:
                 specs.append(OrderSpec(replica.container, "stop", ip, "stop", Ord.IMPLIES_FIRST))
             if replica.remote is not None and replica.inner is not None:
                 # The inner instance runs in the container, through the connection: it
-                # cannot start without either, and stops before the connection does.
-                specs.append(OrderSpec(replica.container, "start", replica.inner, "start", Ord.RUNNABLE_LEFT))
+                # cannot start without either, starts again when the container does (as
+                # Pacemaker orders a guest's starts after its container's), and stops
+                # before the connection does.
+                specs.append(OrderSpec(replica.container, "start", replica.inner, "start",
+                                       Ord.RUNNABLE_LEFT | Ord.IMPLIES_THEN))
                 specs.append(OrderSpec(replica.remote, "start", replica.inner, "start", Ord.RUNNABLE_LEFT))
                 specs.append(OrderSpec(replica.inner, "stop", replica.remote, "stop", Ord.IMPLIES_FIRST))
     return specs

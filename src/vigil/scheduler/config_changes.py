@@ -10,12 +10,12 @@ a changed recurring monitor is simply rescheduled.
 from __future__ import annotations
 
 from vigil.model.status import OpRecord, ResourceHistory
-from vigil.scheduler.digests import compare_digests
+from vigil.scheduler.digests import compare_digests, needs_bundle_address
 from vigil.scheduler.unfencing import trigger_unfencing
-from vigil.scheduler.unpack_history import active_range, sort_ops
+from vigil.scheduler.unpack_history import active_range, schedule_clear_failcount, sort_ops
 from vigil.scheduler.unpack_resources import find_op
 from vigil.scheduler.variants.primitive import needs_for, resource_action
-from vigil.scheduler.working import Work, WorkPrimitive
+from vigil.scheduler.working import DeferredParamCheck, Work, WorkPrimitive
 
 
 def handle_config_changes(work: Work) -> None:
@@ -49,11 +49,26 @@ def handle_config_changes(work: Work) -> None:
                 stop = resource_action(work, rsc, "stop", node.name, optional=False)
                 stop.optional = False
                 rsc.start_pending = True
-            if rsc.bundle_id is not None:
-                # A bundle's implicit resources have generated parameters that vigil
-                # does not reproduce byte for byte: their digests are not compared.
+            ops = sort_ops(history.ops)
+            if needs_bundle_address(rsc):
+                # Its digests name its container's node: compared once that is placed.
+                work.deferred_param_checks.append(DeferredParamCheck(rsc, node.name, ops, last_failure=False))
                 continue
-            _check_history(work, rsc, node.name, sort_ops(history.ops))
+            _check_history(work, rsc, node.name, ops)
+
+
+def run_deferred_param_checks(work: Work) -> None:
+    """Once resources are placed (before their actions are made): the checks put
+    off until a bundle connection's address is known.  An active history may
+    restart the connection; a changed last failure clears its fail-count."""
+    for check in work.deferred_param_checks:
+        if not check.last_failure:
+            _check_history(work, check.rsc, check.node, check.ops)
+            continue
+        verdict, _ = compare_digests(work, check.rsc, check.node, check.ops[0])
+        if verdict not in ("unknown", "match"):
+            schedule_clear_failcount(work, check.rsc, work.nodes[check.node])
+    work.deferred_param_checks.clear()
 
 
 def _instances_by_history(work: Work) -> dict[tuple[str, str], WorkPrimitive]:

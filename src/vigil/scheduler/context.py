@@ -167,6 +167,14 @@ class _Context:
             found = self._root_cause(member, node)
             if found is not None:
                 return found
+        # What runs in a container (a guest's or a bundle's connection) goes with it, wherever
+        # the container itself runs.
+        container = rsc.container
+        container_stop = _scheduled(container, "stop", None) if container is not None else None
+        if container is not None and container_stop is not None and container_stop.node is not None:
+            found = self._root_cause(container, container_stop.node)
+            if found is not None:
+                return found
         for coloc in _mandatory_colocations(rsc):
             for primary in coloc.primary.primitives():
                 primary_stop = _scheduled(primary, "stop", node)

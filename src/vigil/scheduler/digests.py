@@ -34,6 +34,27 @@ def op_timeout_ms(work: Work, rsc: WorkPrimitive, op: Op | None, task: str, inte
     return operation_timeout_ms(work.cluster.config, rsc.prim, op, task, interval_ms, work.now)
 
 
+# A bundle connection configured with this address reaches its container through
+# the node the container runs on (Pacemaker's REMOTE_CONTAINER_HACK).
+BUNDLE_HOST_ADDRESS = "#uname"
+
+
+def needs_bundle_address(rsc: WorkPrimitive) -> bool:
+    """Whether ``rsc`` is a bundle connection whose address is its container's node:
+    its recorded digests hold that node, known only once the container is placed."""
+    return (rsc.bundle_id is not None and rsc.is_remote_connection
+            and rsc.params.get("addr", "").lower() == BUNDLE_HOST_ADDRESS.lower())
+
+
+def bundle_connection_address(work: Work, rsc: WorkPrimitive) -> str | None:
+    """The node standing for ``#uname`` in a bundle connection's address: where its
+    container is placed, else where it runs now (None: neither, or not such a connection)."""
+    container = rsc.container
+    if not needs_bundle_address(rsc) or container is None:
+        return None
+    return container.assigned or work.current_node(container)
+
+
 @dataclass(frozen=True)
 class Digests:
     all: str  # every parameter
@@ -60,7 +81,12 @@ def expected_digests(work: Work, rsc: WorkPrimitive, node: str, task: str, inter
     """
     base = dict(resource_params(work, rsc, node))
     op_params = dict(op.params) if op is not None else {}
-    params = definition_params(base, op, interval_ms, op_timeout_ms(work, rsc, op, task, interval_ms))
+    defined = base
+    address = bundle_connection_address(work, rsc)
+    if address is not None:
+        # Every digest but the old secure one was taken with the real address.
+        defined = {**base, "addr": address}
+    params = definition_params(defined, op, interval_ms, op_timeout_ms(work, rsc, op, task, interval_ms))
     restart_params = params
     if record.op_force_restart is not None:
         wanted = set(record.op_force_restart.split())

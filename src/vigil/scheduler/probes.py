@@ -28,10 +28,15 @@ def schedule_probes(work: Work) -> list[OrderSpec]:
     if not nodes:
         return specs
     candidates = _candidates(work)
+    # A bundle's inner instance can only be inside its own replica's container.
+    own_guest = {id(replica.inner): replica.guest for bundle in work.bundles.values()
+                 for replica in bundle.replicas if replica.inner is not None}
     for node in nodes:
         for top in work.top:
             for rsc, start_of in candidates(top, node.name):
                 if rsc.orphan or node.name in rsc.known_on or not may_probe(work, rsc, node.name):
+                    continue
+                if own_guest.get(id(rsc), node.name) != node.name:
                     continue
                 if not remote_probe(work, rsc, top, start_of, node, specs):
                     continue

@@ -272,7 +272,8 @@ def connection_assigned(work: Work, conn: WorkPrimitive) -> None:
 
 def avoid_remote_nodes(work: Work) -> None:
     """Stage 4: connections and fence devices never run on a remote or
-    guest node, nor does a guest's container (no nesting); a resource whose
+    guest node, nor does a guest's container (no nesting, except for a
+    bundle's container, which Pacemaker lets run there); a resource whose
     ``container`` is a connection, or a container holding a guest node,
     runs on that node rather than beside its container."""
     if not work.have_remote_nodes:
@@ -280,7 +281,8 @@ def avoid_remote_nodes(work: Work) -> None:
     remote = [node.name for node in work.nodes.values() if node.type == "remote"]
     for rsc in work.rscs.values():
         avoid = rsc.is_remote_connection or rsc.is_fence_device
-        if rsc.is_remote_connection and rsc.container is not None:
+        if rsc.is_remote_connection and rsc.container is not None and rsc.bundle_id is None:
+            # A guest's container may not nest on a remote node; a bundle's may.
             _ban_nodes(rsc.container, remote)
         if avoid:
             _ban_nodes(rsc, remote)

@@ -33,7 +33,11 @@ from vigil.model.rule_eval import RuleContext
 from vigil.model.transition import Action, ClusterView, NodeView, ResourceView, SummaryLine, Transition
 from vigil.scheduler.bundles import add_bundle_colocations, bundle_orderings
 from vigil.scheduler.colocation import unpack_colocations
-from vigil.scheduler.config_changes import cancel_reloads_of_restarted, handle_config_changes
+from vigil.scheduler.config_changes import (
+    cancel_reloads_of_restarted,
+    handle_config_changes,
+    run_deferred_param_checks,
+)
 from vigil.scheduler.context import attach_stop_context
 from vigil.scheduler.discovery import apply_exclusive_discovery
 from vigil.scheduler.fencing import schedule_fencing
@@ -131,6 +135,7 @@ def run_stages(cluster: Cluster, now: int, *, sanitized: bool = False,
     handle_config_changes(work)                          # 5
     sort_for_placement(work)                             # 6
     tracer.assign_all(work)
+    run_deferred_param_checks(work)
     specs = with_migration_equivalents(
         config_orderings(work) + internal_orderings(work) + bundle_orderings(work))  # 7
     specs += schedule_probes(work)

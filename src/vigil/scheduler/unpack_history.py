@@ -16,7 +16,7 @@ from vigil.model.rule_eval import RuleContext
 from vigil.model.scores import INFINITY
 from vigil.model.status import NodeState, OpRecord, ResourceHistory
 from vigil.scheduler.bundles import replica_on_guest
-from vigil.scheduler.digests import compare_digests
+from vigil.scheduler.digests import compare_digests, needs_bundle_address
 from vigil.scheduler.failcounts import effective_failcount, raw_failcount
 from vigil.scheduler.location import ban, ban_everywhere, ban_target, resource_node_score
 from vigil.scheduler.remote_history import (
@@ -45,6 +45,7 @@ from vigil.scheduler.unpack_nodes import fence_node
 from vigil.scheduler.unpack_resources import find_op, is_promotable_instance, new_clone_instance, target_role
 from vigil.scheduler.variants.primitive import PRIMITIVE
 from vigil.scheduler.working import (
+    DeferredParamCheck,
     OnFail,
     Role,
     Work,
@@ -491,11 +492,14 @@ class _Replay:
                 else:
                     expired = False
         if not expired and op.id.endswith("_last_failure_0") and op.operation in ("start", "monitor"):
-            verdict, _ = compare_digests(work, rsc, node.name, op)
-            if verdict not in ("unknown", "match"):
-                clear = True
+            if needs_bundle_address(rsc):
+                # Its digest names its container's node: compared once that is placed.
+                work.deferred_param_checks.append(DeferredParamCheck(rsc, node.name, [op], last_failure=True))
+            else:
+                verdict, _ = compare_digests(work, rsc, node.name, op)
+                clear = clear or verdict not in ("unknown", "match")
         if clear:
-            _schedule_clear_failcount(work, rsc, node)
+            schedule_clear_failcount(work, rsc, node)
         if expired and op.interval_ms == 0 and op.operation == "monitor" and op.rc in (
             OcfRc.SUCCESS, OcfRc.NOT_RUNNING, OcfRc.RUNNING_PROMOTED, OcfRc.DEGRADED, OcfRc.DEGRADED_PROMOTED,
         ):
@@ -647,7 +651,7 @@ def _mask_probe_failure(op: OpRecord) -> bool:
     return op.rc in (OcfRc.ERR_INSTALLED, OcfRc.ERR_ARGS) or op.op_status == ExecStatus.NOT_INSTALLED
 
 
-def _schedule_clear_failcount(work: Work, rsc: WorkPrimitive, node: WorkNode) -> None:
+def schedule_clear_failcount(work: Work, rsc: WorkPrimitive, node: WorkNode) -> None:
     if node.name in rsc.failcount_cleared_on:
         return
     rsc.failcount_cleared_on.add(node.name)

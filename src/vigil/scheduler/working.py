@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from vigil.model.cluster import Cluster
 from vigil.model.config import Op, Primitive
 from vigil.model.options import Options
+from vigil.model.status import OpRecord
 
 if TYPE_CHECKING:
     from vigil.scheduler.variants import Variant
@@ -507,6 +508,19 @@ OrderTuple = tuple[WorkResource, str, WorkResource, str, OrdFlags]
 Updates = Generator[WorkAction, None, tuple[bool, bool]]
 
 
+@dataclass(frozen=True)
+class DeferredParamCheck:
+    """A check of recorded parameters against the configuration, put off until
+    resources are placed: ``ops`` is the active history of ``rsc`` on ``node``
+    (a restart may follow), or its one last failure (``last_failure``: only its
+    fail-count may be cleared)."""
+
+    rsc: WorkPrimitive
+    node: str
+    ops: list[OpRecord]
+    last_failure: bool
+
+
 @dataclass(eq=False)
 class Work:
     cluster: Cluster
@@ -546,6 +560,9 @@ class Work:
     exclusive_discovery: set[str] = field(default_factory=set)
     # Bundles, by id (their implicit resources are in rscs and top).
     bundles: dict[str, WorkBundle] = field(default_factory=dict)
+    # Definition checks that wait until resources are placed: a bundle connection's
+    # address is its container's node (see config_changes).
+    deferred_param_checks: list[DeferredParamCheck] = field(default_factory=list)
 
     def resource(self, rsc_id: str) -> WorkResource | None:
         """A resource by the id a constraint uses (a clone's child template
