@@ -33,10 +33,16 @@ CHANGES = [
     ("POST", "/api/v1/nodes/n1/online", None),
     ("POST", "/api/v1/nodes/n1/maintenance", None),
     ("PUT", "/api/v1/config", None),
+    ("POST", "/api/v1/tickets/T1/grant", None),
+    ("POST", "/api/v1/tickets/T1/revoke", {"force": True}),
+    ("POST", "/api/v1/tickets/T1/standby", None),
+    ("POST", "/api/v1/tickets/T1/activate", None),
+    ("DELETE", "/api/v1/tickets/T1", None),
 ]
 READS = ["/healthz", "/metrics", "/api/v1/status", "/api/v1/status?format=text", "/api/v1/resources",
          "/api/v1/resources/g", "/api/v1/nodes", "/api/v1/nodes/n1", "/api/v1/failcounts",
-         "/api/v1/resources/web/history", "/api/v1/config", "/api/v1/simulate"]
+         "/api/v1/resources/web/history", "/api/v1/config", "/api/v1/simulate", "/api/v1/tickets",
+         "/api/v1/tickets/T1"]
 
 
 def error_of(response: httpx.Response) -> tuple[int, str, list[str]]:
@@ -50,10 +56,11 @@ def test_openapi_lists_every_route() -> None:
         paths = (await api.client.get("/openapi.json")).json()["paths"]
         for method, path, _ in CHANGES:
             assert method.lower() in paths[path.replace("/web/", "/{rsc}/").replace("/n1/", "/{node}/")
-                                            .replace("failcounts/web", "failcounts/{rsc}")], path
+                                            .replace("failcounts/web", "failcounts/{rsc}")
+                                            .replace("/T1", "/{ticket}")], path
         for path in READS:
             assert path.split("?")[0].replace("/web/", "/{rsc}/").replace("/g", "/{rsc}")\
-                .replace("nodes/n1", "nodes/{node}") in paths
+                .replace("nodes/n1", "nodes/{node}").replace("/T1", "/{ticket}") in paths
         restart = paths["/api/v1/resources/{rsc}/restart"]["post"]
         assert "401" in restart["responses"]
 

@@ -29,6 +29,7 @@ from vigil.api.origin import OriginGuard
 from vigil.api.page import web_routes
 from vigil.api.reads import read_routes
 from vigil.api.resources import resource_routes
+from vigil.api.tickets import ticket_routes
 
 API_PREFIX = "/api/v1"
 
@@ -70,5 +71,6 @@ def create_app(context: ApiContext, hosts: HostPolicy | None = None) -> FastAPI:
     app.include_router(config_routes(admin, context, auth, token_reader(context.token)), prefix=API_PREFIX)
     app.include_router(attribute_routes(admin, auth, DelayedWrites(admin)), prefix=API_PREFIX)
     app.include_router(agent_tool_routes(admin, auth), prefix=API_PREFIX)
+    app.include_router(ticket_routes(admin, auth), prefix=API_PREFIX)
     app.include_router(web_routes(app, admin, context, token_reader(context.token)))  # the page (docs/web.md)
     return app

@@ -37,6 +37,11 @@ class Switch(_Body):
     enabled: bool = True
 
 
+class Force(_Body):
+    force: bool = Field(default=False, description="Do it even where it fences nodes (a ticket's "
+                        "loss-policy=fence).")
+
+
 async def require_object_body(request: Request) -> None:
     """Refuse a JSON body that is not an object (``null``, a list, a number): optional bodies are
     declared ``Model | None``, so without this a ``null`` would be taken as no body and the command

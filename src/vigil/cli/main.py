@@ -68,7 +68,8 @@ def report(error: VigilError) -> NoReturn:
 
 LAZY_SUBCOMMANDS = {
     name: f"vigil.cli.{name}.{name}"
-    for name in ("agent", "run", "status", "resource", "node", "failcount", "history", "config", "demo")
+    for name in ("agent", "run", "status", "resource", "node", "ticket", "failcount", "history", "config",
+                 "demo")
 }
 
 

@@ -23,6 +23,7 @@ from vigil.model.resources import IS_MANAGED, MAINTENANCE, TARGET_ROLE, instance
 from vigil.model.results import rc_name, rc_word, status_label
 from vigil.model.rule_eval import RuleContext
 from vigil.model.scores import lenient_score
+from vigil.model.status import Ticket
 from vigil.model.transition import ClusterView, ResourceView, Transition
 from vigil.output.failcounts import FailCount, failcounts
 
@@ -178,9 +179,20 @@ class StatusReport:
     # The node that is the controller (crm_mon's DC): on a shared store the elected one (None while
     # none is), on one machine this node.
     controller: str | None = None
+    # The tickets (known_tickets), by id.
+    tickets: tuple[Ticket, ...] = ()
 
     def primitives(self) -> list[ResourceReport]:
         return [p for rsc in self.resources for p in rsc.primitives()]
+
+
+def known_tickets(cluster: Cluster) -> tuple[Ticket, ...]:
+    """Every ticket with a state here, and every ticket a constraint names (revoked until granted),
+    by id: what ``crm_mon --tickets`` and ``crm_ticket -l`` list."""
+    known = {ticket.id: ticket for ticket in cluster.status.tickets}
+    for constraint in cluster.config.rsc_tickets:
+        known.setdefault(constraint.ticket, Ticket(constraint.ticket))
+    return tuple(known[name] for name in sorted(known))
 
 
 def build_report(cluster: Cluster, transition: Transition, now: int, controller: ControllerInfo,
@@ -209,6 +221,7 @@ def build_report(cluster: Cluster, transition: Transition, now: int, controller:
         config_warnings=config.warnings,
         # This node, as on one machine; the caller that knows the store names the elected one.
         controller=controller.node,
+        tickets=known_tickets(cluster),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from vigil.model.status import Ticket
 from vigil.output.failcounts import FailCount
 from vigil.output.history import format_interval, format_time
 from vigil.output.report import (
@@ -42,6 +43,8 @@ def render_status(report: StatusReport) -> str:
         lines += ["", "Failed Resource Actions:", *(_failed_line(a) for a in report.failed_actions)]
     if report.fencing:
         lines += ["", "Fencing History:", *_fencing_lines(report.fencing)]
+    if report.tickets:
+        lines += ["", "Tickets:", *(_ticket_line(ticket) for ticket in report.tickets)]
     lines += ["", "Last Transition:", *_transition_lines(report.last_transition, report.now)]
     if report.pending:
         lines += ["", "Pending Actions (what the scheduler would do now):",
@@ -54,6 +57,12 @@ def render_status(report: StatusReport) -> str:
     if report.config_warnings:
         lines += ["", "Configuration Warnings:", *(f"  * {warning}" for warning in report.config_warnings)]
     return "\n".join(lines) + "\n"
+
+
+def _ticket_line(ticket: Ticket) -> str:
+    """crm_mon --tickets's line: ``* siteA:\tgranted [standby]``."""
+    state = "granted" if ticket.granted else "revoked"
+    return f"  * {ticket.id}:\t{state}{' [standby]' if ticket.standby else ''}"
 
 
 # How many fencing entries the status shows, newest first (crm_mon's order).
