@@ -1,0 +1,119 @@
+"""Live migration on many machines: Pacemaker's own ``ocf:pacemaker:Dummy`` (unmodified, with
+``allow-migrate=true``) moved by the operator runs migrate_to on its node and migrate_from on the
+target, then the stop of what is left on the source: never a stop and a start.
+
+Three `vigil run` nodes on a real 3-member etcd (loopback) and a fence_dummy device per node.
+Dummy keeps its state in a file under ``HA_VARRUN`` (each node has its own): a thread samples the
+three files every 20 ms, and the resource is never active on two nodes at once.  The store's
+operation log (`vigil history`) says which action ran where.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.cluster.observe import fence_devices_yaml
+from vigil.testing.cluster import INSTALL_HINT, LocalCluster, VigilNode, etcd_binary, wait_until
+
+DUMMY = Path("/usr/lib/ocf/resource.d/pacemaker/Dummy")
+FENCE_DUMMY = Path("/usr/sbin/fence_dummy")
+
+pytestmark = [
+    pytest.mark.skipif(etcd_binary() is None, reason=f"no etcd server binary: {INSTALL_HINT}"),
+    pytest.mark.skipif(not FENCE_DUMMY.exists(), reason="no fence_dummy (fence-agents)"),
+    pytest.mark.skipif(not DUMMY.exists(), reason="no ocf:pacemaker:Dummy (pacemaker-resource-agents)"),
+]
+
+
+def config(fence_dir: Path) -> str:
+    return f"""\
+options:
+  stonith-enabled: true
+  cluster-recheck-interval: 1min
+rsc_defaults:
+  resource-stickiness: 1
+nodes:
+  - name: node1
+  - name: node2
+  - name: node3
+resources:
+  - id: vm
+    agent: ocf:pacemaker:Dummy
+    meta: {{allow-migrate: true}}
+    ops:
+      - {{name: monitor, interval: 2s, timeout: 10s}}
+{fence_devices_yaml(fence_dir)}"""
+
+
+def active_on(nodes: list[VigilNode]) -> list[str]:
+    """The nodes whose Dummy state file says vm is active there."""
+    return [node.name for node in nodes if (node.rsc_tmp / "Dummy-vm.state").exists()]
+
+
+class ActiveWatch:
+    """The most nodes vm was seen active on at once, sampled every 20 ms."""
+
+    def __init__(self, nodes: list[VigilNode]) -> None:
+        self.nodes = nodes
+        self.most = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.most = max(self.most, len(active_on(self.nodes)))
+            time.sleep(0.02)
+
+    def __enter__(self) -> ActiveWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+
+def vigil(node: VigilNode, *args: str) -> str:
+    done = subprocess.run([sys.executable, "-m", "vigil", *args, "--state-dir", str(node.state_dir)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_a_move_is_a_live_migration_and_never_two_active(tmp_path: Path) -> None:
+    fence_dir = tmp_path / "fence"
+    fence_dir.mkdir()
+    with LocalCluster(config(fence_dir), workdir=tmp_path / "cluster", member_ttl=3) as cluster:
+        nodes = list(cluster.nodes)
+        with ActiveWatch(nodes) as watch:
+            wait_until("vm to run on one node", lambda: len(active_on(nodes)) == 1, timeout=60, interval=0.1)
+            source = active_on(nodes)[0]
+            target = next(node.name for node in nodes if node.name != source)
+            began = len(json.loads(vigil(nodes[0], "history", "vm", "--format", "json")))
+            out = vigil(nodes[0], "resource", "move", "vm", target)
+            assert target in out, out
+            wait_until(f"vm to run on {target} only", lambda: active_on(nodes) == [target],
+                       timeout=60, interval=0.05)
+
+            def moved() -> list[tuple[str, str, int]]:
+                entries = json.loads(vigil(nodes[0], "history", "vm", "--format", "json"))[began:]
+                return [(e["task"], e["node"], e["rc"]) for e in entries if e["interval_ms"] == 0]
+
+            wait_until("the source's stop to be recorded", lambda: ("stop", source, 0) in moved(),
+                       timeout=30)
+        steps = moved()
+        # The migrate_to is recorded as pending (193) first: a controller taking over mid-migration
+        # knows it may be in flight.
+        assert steps[:4] == [("migrate_to", source, 193), ("migrate_to", source, 0),
+                             ("migrate_from", target, 0), ("stop", source, 0)], steps
+        assert not [step for step in steps if step[0] == "start"], f"a start after a live migration: {steps}"
+        assert watch.most == 1, f"vm was active on {watch.most} nodes at once"
+        for node in nodes:
+            assert "Traceback" not in node.log(), node.name
