@@ -7,6 +7,9 @@ from collections.abc import Iterable, Sequence
 from vigil.model.config import NvSet
 from vigil.model.rule_eval import RuleContext, rule_passes
 
+# A value that means the name is not set at all.
+UNSET = "#default"
+
 
 def resolve_nvsets(sets: Iterable[NvSet], ctx: RuleContext, into: dict[str, str] | None = None,
                    overwrite: bool = False) -> dict[str, str]:
@@ -23,6 +26,12 @@ def resolve_nvsets(sets: Iterable[NvSet], ctx: RuleContext, into: dict[str, str]
         if nvset.rule is not None and not rule_passes(nvset.rule, ctx):
             continue
         for name, value in nvset.values:
+            if value.lower() == UNSET:
+                # Pacemaker's (deprecated) way of saying "no value": it
+                # clears what an earlier set gave, and a later set may give one.
+                result.pop(name, None)
+                seen.discard(name)
+                continue
             if name in seen:
                 continue
             if overwrite or name not in result:

@@ -8,6 +8,7 @@ active on two nodes at once.
 
 from __future__ import annotations
 
+from vigil.scheduler.variants.notify import node_name_key
 from vigil.scheduler.working import (
     Ord,
     Work,
@@ -50,7 +51,8 @@ def _any_managed(work: Work) -> bool:
 
 def schedule_fencing(work: Work) -> None:
     have_managed = _any_managed(work)
-    for node in work.nodes.values():
+    # Pacemaker keeps its nodes sorted by name and fences in that order.
+    for node in sorted(work.nodes.values(), key=lambda n: node_name_key(n.name)):
         conn = node.remote_rsc
         if conn is not None and conn.container is not None:
             if node.remote_requires_reset and have_managed and _can_fence_guest(work, conn.container):

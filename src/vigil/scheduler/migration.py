@@ -101,7 +101,10 @@ def create_migration_actions(work: Work, rsc: WorkPrimitive, current: str, make:
         for probe in find_actions_of(rsc, "monitor"):
             order(probe, migrate_from, Ord.OPTIONAL)
     blocks: OrdFlags = Ord.OPTIONAL | Ord.UNMIGRATABLE_THEN_BLOCKS
-    order(migrate_from, stop, blocks)
+    # Before every stop, as Pacemaker orders by task: a stop that ends a
+    # dangling migration is no part of this one, so it rules it out.
+    for each_stop in find_actions_of(rsc, "stop"):
+        order(migrate_from, each_stop, blocks)
     order(migrate_from, start, blocks | Ord.FIRST_ELSE_THEN)
     for action in (migrate_to, migrate_from):
         if action is not None:

@@ -10,7 +10,7 @@ flags are propagated to a fixed point; flags only ever move one way
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from vigil.model.config import Order
@@ -381,13 +381,16 @@ class _Propagator:
 
     def run(self) -> None:
         created = len(self.work.actions)
+        # As Pacemaker: every unrunnable start or promote first blocks its
+        # colocated dependents, then every action is updated (newest first).
         for action in reversed(self.work.actions):
-            block_colocation_dependents(action, self.push)
-            self._call(action)
+            self._call(block_colocation_dependents(action))
+        for action in reversed(self.work.actions):
+            self._call(self._update_then(action))
         assert len(self.work.actions) == created, "an action was created while propagating"
 
-    def _call(self, action: WorkAction) -> None:
-        stack: list[Iterator[WorkAction]] = [self._update_then(action)]
+    def _call(self, updates: Iterator[WorkAction]) -> None:
+        stack: list[Iterator[WorkAction]] = [updates]
         while stack:
             try:
                 nested = next(stack[-1])
@@ -435,7 +438,7 @@ class _Propagator:
             then_changed = then.runnable != was_runnable
         if then_changed:
             if was_runnable and not then.runnable:
-                block_colocation_dependents(then, self.push)
+                yield from block_colocation_dependents(then)
                 yield from self._drain()
             yield then
             for after, _ in list(then.afters):
@@ -533,8 +536,9 @@ def _top(rsc: WorkResource) -> WorkResource:
     return rsc
 
 
-def block_colocation_dependents(action: WorkAction, push: Callable[[WorkAction], None]) -> None:
-    """A primary that cannot start keeps its mandatory dependents from starting."""
+def block_colocation_dependents(action: WorkAction) -> Iterator[WorkAction]:
+    """A primary that cannot start keeps its mandatory dependents from
+    starting.  Yields the actions to update (each at once, as a nested call)."""
     if action.runnable or action.task not in ("start", "promote") or action.rsc is None:
         return
     rsc = _top(action.rsc)
@@ -551,23 +555,25 @@ def block_colocation_dependents(action: WorkAction, push: Callable[[WorkAction],
         if action.task != "start" and coloc.primary_role != Role.PROMOTED:
             continue
         task = "promote" if coloc.dependent_role == Role.PROMOTED else "start"
-        _mark_blocked(coloc.dependent, task, action.rsc, push)
+        yield from _mark_blocked(coloc.dependent, task, action.rsc)
 
 
-def _mark_blocked(rsc: WorkResource, task: str, reason: WorkResource,
-                  push: Callable[[WorkAction], None]) -> None:
+def _mark_blocked(rsc: WorkResource, task: str, reason: WorkResource) -> Iterator[WorkAction]:
+    """Block ``rsc``'s ``task``, then its members' or instances'.  Each
+    blocked action is updated for its orderings before the next is looked
+    at, as Pacemaker does: that update may already have kept an instance
+    from running (an interleaved clone with no partner), and such an
+    instance blocks nothing more."""
     for action in list(reversed(rsc.actions)):
         if action.runnable and action.task == task:
             action.runnable = False
             action.set_reason(f"colocation with {reason.id}")
             if action.blocked_by is None:
                 action.blocked_by = _start_of(reason)
-            block_colocation_dependents(action, push)
-            push(action)
-            for after, _ in action.afters:
-                push(after)
+            yield from block_colocation_dependents(action)
+            yield action
     for child in rsc.children():
-        _mark_blocked(child, task, reason, push)
+        yield from _mark_blocked(child, task, reason)
 
 
 def _start_of(rsc: WorkResource) -> WorkAction | None:

@@ -98,6 +98,16 @@ def colocated_with(rsc: WorkResource, orig: WorkResource, found: list[WorkResour
             dependent.variant.colocated_resources(dependent, orig, found)
 
 
+def _scored_as(primary: WorkResource) -> WorkResource:
+    """Whose scores a colocation with ``primary`` adds: a group's are its
+    first member's (Pacemaker's group carries no stickiness of its own, and
+    its colocations chain from its first member)."""
+    members = primary.children()
+    if primary.variant.collective and not _is_clone(primary) and members:
+        return members[0]
+    return primary
+
+
 def _is_clone(rsc: WorkResource) -> bool:
     return rsc.variant.is_anonymous_clone(rsc) or rsc.variant.is_unique_clone(rsc)
 
@@ -203,7 +213,7 @@ def _fold_primaries(work: Work, rsc: WorkResource, scores: dict[str, int], facto
     if group is not None and not _is_clone(group) and group.children()[:1] == [rsc]:
         colocations += group.this_with  # a group's own, through its first member
     for coloc in colocations:
-        primary = coloc.primary
+        primary = _scored_as(coloc.primary)
         if any(r is primary for r in seen):
             continue
         weight = factor * coloc.score / INFINITY
