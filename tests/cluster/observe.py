@@ -16,6 +16,9 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from vigil.store import open_store
@@ -133,3 +136,35 @@ def running_on_instances(report: dict[str, object], resource: str) -> list[str]:
     for instance in {f"{resource}:{n}" for n in range(64)} | {resource}:
         found.extend(running_on(report, instance))
     return sorted(found)
+
+
+def vigil_cli(node: VigilNode, *args: str) -> str:
+    """A `vigil` command against ``node``'s daemon; its output (the command must succeed)."""
+    done = subprocess.run([sys.executable, "-m", "vigil", *args, "--state-dir", str(node.state_dir)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+class MostAtOnce:
+    """The highest ``count()`` seen, sampled every 20 ms while in use: how many nodes a resource
+    was active on at once, how many instances were promoted at once."""
+
+    def __init__(self, count: Callable[[], int]) -> None:
+        self.count = count
+        self.most = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.most = max(self.most, self.count())
+            time.sleep(0.02)
+
+    def __enter__(self) -> MostAtOnce:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)

@@ -11,15 +11,11 @@ operation log (`vigil history`) says which action ran where.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.cluster.observe import fence_devices_yaml
+from tests.cluster.observe import MostAtOnce, fence_devices_yaml, vigil_cli
 from vigil.testing.cluster import INSTALL_HINT, LocalCluster, VigilNode, etcd_binary, wait_until
 
 DUMMY = Path("/usr/lib/ocf/resource.d/pacemaker/Dummy")
@@ -57,53 +53,23 @@ def active_on(nodes: list[VigilNode]) -> list[str]:
     return [node.name for node in nodes if (node.rsc_tmp / "Dummy-vm.state").exists()]
 
 
-class ActiveWatch:
-    """The most nodes vm was seen active on at once, sampled every 20 ms."""
-
-    def __init__(self, nodes: list[VigilNode]) -> None:
-        self.nodes = nodes
-        self.most = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.most = max(self.most, len(active_on(self.nodes)))
-            time.sleep(0.02)
-
-    def __enter__(self) -> ActiveWatch:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(5)
-
-
-def vigil(node: VigilNode, *args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "vigil", *args, "--state-dir", str(node.state_dir)],
-                          capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
 def test_a_move_is_a_live_migration_and_never_two_active(tmp_path: Path) -> None:
     fence_dir = tmp_path / "fence"
     fence_dir.mkdir()
     with LocalCluster(config(fence_dir), workdir=tmp_path / "cluster", member_ttl=3) as cluster:
         nodes = list(cluster.nodes)
-        with ActiveWatch(nodes) as watch:
+        with MostAtOnce(lambda: len(active_on(nodes))) as watch:
             wait_until("vm to run on one node", lambda: len(active_on(nodes)) == 1, timeout=60, interval=0.1)
             source = active_on(nodes)[0]
             target = next(node.name for node in nodes if node.name != source)
-            began = len(json.loads(vigil(nodes[0], "history", "vm", "--format", "json")))
-            out = vigil(nodes[0], "resource", "move", "vm", target)
+            began = len(json.loads(vigil_cli(nodes[0], "history", "vm", "--format", "json")))
+            out = vigil_cli(nodes[0], "resource", "move", "vm", target)
             assert target in out, out
             wait_until(f"vm to run on {target} only", lambda: active_on(nodes) == [target],
                        timeout=60, interval=0.05)
 
             def moved() -> list[tuple[str, str, int]]:
-                entries = json.loads(vigil(nodes[0], "history", "vm", "--format", "json"))[began:]
+                entries = json.loads(vigil_cli(nodes[0], "history", "vm", "--format", "json"))[began:]
                 return [(e["task"], e["node"], e["rc"]) for e in entries if e["interval_ms"] == 0]
 
             wait_until("the source's stop to be recorded", lambda: ("stop", source, 0) in moved(),

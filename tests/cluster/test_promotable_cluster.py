@@ -11,15 +11,11 @@ files of the live nodes every 20 ms: never two promoted at once.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.cluster.observe import fence_devices_yaml, fenced_at_ns
+from tests.cluster.observe import MostAtOnce, fence_devices_yaml, fenced_at_ns, vigil_cli
 from vigil.testing.cluster import INSTALL_HINT, LocalCluster, VigilNode, etcd_binary, wait_until
 
 TTL = 3
@@ -77,36 +73,6 @@ def promoted_since_ns(node: VigilNode) -> int:
     return role_file(node).stat().st_mtime_ns
 
 
-class PromotedWatch:
-    """The most nodes seen promoted at once, sampled every 20 ms among ``live`` nodes."""
-
-    def __init__(self, live: list[VigilNode]) -> None:
-        self.live = live
-        self.most = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.most = max(self.most, len(promoted_nodes(list(self.live))))
-            time.sleep(0.02)
-
-    def __enter__(self) -> PromotedWatch:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(5)
-
-
-def vigil(node: VigilNode, *args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "vigil", *args, "--state-dir", str(node.state_dir)],
-                          capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
 def settled(cluster: LocalCluster) -> str:
     """The one promoted node, once every live node runs an instance and one is promoted."""
     live = [node for node in cluster.nodes if node.running()]
@@ -124,25 +90,26 @@ def test_one_promoted_instance_moved_by_the_operator_and_after_a_node_loss(tmp_p
     fence_dir.mkdir()
     with LocalCluster(config(fence_dir), workdir=tmp_path / "cluster", member_ttl=TTL) as cluster:
         nodes = list(cluster.nodes)
-        with PromotedWatch(nodes) as watch:
+        live = list(nodes)
+        with MostAtOnce(lambda: len(promoted_nodes(live))) as watch:
             first = settled(cluster)
-            text = vigil(nodes[0], "status")
+            text = vigil_cli(nodes[0], "status")
             assert "Clone Set: S-clone [S] (promotable):" in text and f"Promoted: [ {first} ]" in text, text
 
             # The operator moves the promoted role: demoted there, promoted on the target, the
             # instances stay where they run.
             target = next(node.name for node in nodes if node.name != first)
-            out = vigil(nodes[0], "resource", "move", "S-clone", target, "--promoted")
+            out = vigil_cli(nodes[0], "resource", "move", "S-clone", target, "--promoted")
             assert f"the promoted role of S-clone is moving to {target}" in out
             wait_until(f"S promoted on {target}", lambda: promoted_nodes(nodes) == [target],
                        timeout=60, interval=0.1)
             assert role_on(cluster.node(first)) == "Unpromoted"
-            vigil(nodes[0], "resource", "clear", "S-clone")
+            vigil_cli(nodes[0], "resource", "clear", "S-clone")
 
             # The node holding the promoted instance is lost: fenced, then promotion moves.
             victim = cluster.node(target)
             survivors = [node for node in nodes if node is not victim]
-            watch.live = survivors  # the victim's state file stays behind, as on a dead disk
+            live[:] = survivors  # the victim's state file stays behind, as on a dead disk
             victim.kill()
             wait_until("S promoted on a survivor", lambda: len(promoted_nodes(survivors)) == 1,
                        timeout=TTL + 30, interval=0.05)
