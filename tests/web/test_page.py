@@ -173,3 +173,30 @@ def test_the_page_says_when_it_lost_the_daemon_and_comes_back_by_itself(
     assert page.evaluate("window.notReloaded") is True
     # The restarted daemon probes what runs (web shows Stopped a moment), and finds web still running.
     expect(resource_row(page, "web").locator(".state")).to_have_text("Started", timeout=SEEN_S)
+
+
+def test_a_granted_ticket_appears_and_goes_without_a_reload(page: Any, web_daemon: WebDaemon) -> None:
+    """No ticket, no Tickets table; a grant (through the API) shows it granted, a revoke revoked, and
+    removing its state takes the table away again."""
+    heading = page.locator("#tickets-h")
+    expect(heading).to_be_hidden()
+    auth = {"Authorization": f"Bearer {web_daemon.token}"}
+
+    def ticket(action: str) -> None:
+        method = "DELETE" if action == "cleanup" else "POST"
+        path = "/api/v1/tickets/siteB" + ("" if action == "cleanup" else f"/{action}")
+        answer = httpx.request(method, f"{web_daemon.api_url()}{path}", headers=auth, timeout=10)
+        assert answer.status_code == 200, answer.text
+
+    try:
+        ticket("grant")
+        row = page.locator("#tickets-body tr", has_text="siteB")
+        expect(row).to_contain_text("granted", timeout=SEEN_S)
+        expect(heading).to_be_visible()
+        ticket("revoke")
+        expect(row).to_contain_text("revoked", timeout=SEEN_S)
+    finally:
+        ticket("revoke")
+        ticket("cleanup")
+    expect(heading).to_be_hidden(timeout=SEEN_S)
+    expect(page.locator("#tickets-body tr")).to_have_count(0)

@@ -161,6 +161,18 @@ function renderNodes(status) {
   fill($("fencing-body"), history.length ?
     h("div", { class: "scroll" }, table(["When", "What", "Outcome", "How"], history)) :
     empty("No fencing recorded."));
+  renderTickets(status.tickets || []);
+}
+
+// A multi-site cluster's tickets (crm_mon --tickets): shown only where there are any.
+function renderTickets(tickets) {
+  $("tickets-h").hidden = tickets.length === 0;
+  const rows = tickets.map((ticket) => h("tr", {},
+    h("td", { text: ticket.id }),
+    h("td", {}, stateWord(ticket.granted ? (ticket.standby ? "granted, standby" : "granted") : "revoked",
+      ticket.granted && !ticket.standby ? "ok" : "warn")),
+    h("td", { text: time(ticket.last_granted) })));
+  fill($("tickets-body"), rows.length ? table(["Ticket", "State", "Last granted"], rows) : null);
 }
 
 // -- resources --------------------------------------------------------------------------------
