@@ -31,7 +31,8 @@ from pathlib import Path
 import pytest
 
 from vigil.store import StoreError, open_store
-from vigil.testing.cluster import INSTALL_HINT, LocalCluster, ProxyHub, etcd_binary, wait_until
+from vigil.testing.cluster import INSTALL_HINT, LocalCluster, etcd_binary, wait_until
+from vigil.testing.link_proxy import ProxyHub
 
 NODES = ("node1", "node2", "node3")
 
