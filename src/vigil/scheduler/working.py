@@ -604,6 +604,13 @@ class Work:
         return rsc.variant.current_node(self, rsc)
 
     def can_fence(self, node: WorkNode | None) -> bool:
+        """Whether ``node`` can be fenced.  A guest is fenced by stopping its
+        container: possible while every host the container is on is up or
+        can itself be fenced."""
+        container = node.remote_rsc.container if node is not None and node.remote_rsc is not None else None
+        if container is not None:
+            hosts = (self.nodes.get(name) for name in container.running_on)
+            return all(host is None or host.online or self.can_fence(host) for host in hosts)
         if not self.options.stonith_enabled or not self.have_stonith_resource:
             return False
         if self.have_quorum or self.options.no_quorum_policy == "ignore":

@@ -127,7 +127,9 @@ def update_runnable(work: Work, action: WorkAction) -> None:
         return
     if action.needs == "nothing":
         action.set_reason(None, overwrite=True)
-        action.runnable = True
+        # Even an action that needs nothing cannot complete on a guest whose
+        # host is lost and cannot be fenced.
+        action.runnable = not is_guest(node) or work.can_fence(node)
         return
     policy = "ignore" if work.have_quorum else work.options.no_quorum_policy
     if policy == "demote":
