@@ -98,6 +98,15 @@ def replica_on_guest(work: Work, node: WorkNode, base: str) -> WorkReplica | Non
     return None
 
 
+def replica_guest(work: Work, instance: WorkResource) -> str | None:
+    """The guest node of the replica whose inner instance is ``instance``, if any."""
+    for bundle in work.bundles.values():
+        for replica in bundle.replicas:
+            if replica.inner is instance:
+                return replica.guest
+    return None
+
+
 def add_bundle_colocations(work: Work) -> None:
     """Stage 4: each IP goes where its container goes."""
     for bundle in work.bundles.values():

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from vigil.model.config import Order
 from vigil.model.scores import INFINITY
+from vigil.scheduler.bundle_blocking import bundle_dependents, can_reach, owning_bundle
 from vigil.scheduler.instances import InstanceActions
 from vigil.scheduler.migration import migration_equivalents
 from vigil.scheduler.variants.primitive import update_runnable
@@ -382,7 +383,7 @@ class _Propagator:
     def run(self) -> None:
         created = len(self.work.actions)
         for action in reversed(self.work.actions):
-            block_colocation_dependents(action, self.push)
+            block_colocation_dependents(self.work, action, self.push)
             self._call(action)
         assert len(self.work.actions) == created, "an action was created while propagating"
 
@@ -435,7 +436,7 @@ class _Propagator:
             then_changed = then.runnable != was_runnable
         if then_changed:
             if was_runnable and not then.runnable:
-                block_colocation_dependents(then, self.push)
+                block_colocation_dependents(self.work, then, self.push)
                 yield from self._drain()
             yield then
             for after, _ in list(then.afters):
@@ -533,9 +534,17 @@ def _top(rsc: WorkResource) -> WorkResource:
     return rsc
 
 
-def block_colocation_dependents(action: WorkAction, push: Callable[[WorkAction], None]) -> None:
+def block_colocation_dependents(work: Work, action: WorkAction, push: Callable[[WorkAction], None]) -> None:
     """A primary that cannot start keeps its mandatory dependents from starting."""
     if action.runnable or action.task not in ("start", "promote") or action.rsc is None:
+        return
+    bundle = owning_bundle(work, action.rsc)
+    if bundle is not None:
+        # A bundle is one primary (see bundle_blocking).
+        if not can_reach(bundle, action.task):
+            for dependent in bundle_dependents(work, bundle, action.task):
+                for target in dependent.targets:
+                    _mark_blocked(work, target, dependent.task, action.rsc, push)
         return
     rsc = _top(action.rsc)
     with_this = rsc.variant.with_this_colocations(rsc)
@@ -551,10 +560,10 @@ def block_colocation_dependents(action: WorkAction, push: Callable[[WorkAction],
         if action.task != "start" and coloc.primary_role != Role.PROMOTED:
             continue
         task = "promote" if coloc.dependent_role == Role.PROMOTED else "start"
-        _mark_blocked(coloc.dependent, task, action.rsc, push)
+        _mark_blocked(work, coloc.dependent, task, action.rsc, push)
 
 
-def _mark_blocked(rsc: WorkResource, task: str, reason: WorkResource,
+def _mark_blocked(work: Work, rsc: WorkResource, task: str, reason: WorkResource,
                   push: Callable[[WorkAction], None]) -> None:
     for action in list(reversed(rsc.actions)):
         if action.runnable and action.task == task:
@@ -562,12 +571,12 @@ def _mark_blocked(rsc: WorkResource, task: str, reason: WorkResource,
             action.set_reason(f"colocation with {reason.id}")
             if action.blocked_by is None:
                 action.blocked_by = _start_of(reason)
-            block_colocation_dependents(action, push)
+            block_colocation_dependents(work, action, push)
             push(action)
             for after, _ in action.afters:
                 push(after)
     for child in rsc.children():
-        _mark_blocked(child, task, reason, push)
+        _mark_blocked(work, child, task, reason, push)
 
 
 def _start_of(rsc: WorkResource) -> WorkAction | None:

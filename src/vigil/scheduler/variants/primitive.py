@@ -494,7 +494,10 @@ def _finalize(work: Work, rsc: WorkPrimitive, chosen: str | None, force: bool,
               stop_if_fail: bool = True) -> None:
     if not force and chosen is not None:
         weight = rsc.allowed.get(chosen, -INFINITY)
-        if weight < 0 or not work.nodes[chosen].is_available():
+        # A guest node is taken as coming up: its connection's own
+        # orderings decide whether what is placed there can start.
+        node = work.nodes[chosen]
+        if weight < 0 or not (node.is_available() or is_guest(node)):
             chosen = None
     rsc.provisional = False
     rsc.assigned = chosen
