@@ -67,6 +67,16 @@ def bundle_blocked_whole(bundle: WorkBundle) -> list[WorkResource]:
     return found
 
 
+def dependent_targets(work: Work, dependent: WorkResource) -> list[WorkResource]:
+    """What blocking a colocation's dependent marks: a bundle's container
+    (a colocation naming the bundle places its containers) stands for its
+    whole bundle."""
+    bundle = owning_bundle(work, dependent)
+    if bundle is not None and any(replica.container is dependent for replica in bundle.replicas):
+        return bundle_blocked_whole(bundle)
+    return [dependent]
+
+
 def can_reach(bundle: WorkBundle, task: str) -> bool:
     """Whether some part of the bundle can still perform ``task``."""
     for part in bundle_parts(bundle):

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 from vigil.model.config import Order
 from vigil.model.scores import INFINITY
-from vigil.scheduler.bundle_blocking import bundle_dependents, can_reach, owning_bundle
+from vigil.scheduler.bundle_blocking import bundle_dependents, can_reach, dependent_targets, owning_bundle
+from vigil.scheduler.bundle_constraints import ordered_resource
 from vigil.scheduler.instances import InstanceActions
 from vigil.scheduler.migration import migration_equivalents
 from vigil.scheduler.variants.primitive import update_runnable
@@ -88,12 +89,12 @@ def config_orderings(work: Work) -> list[OrderSpec]:
 
 def _config_ordering(work: Work, constraint: Order, first_id: str, then_id: str) -> list[OrderSpec]:
     specs: list[OrderSpec] = []
-    first = work.resource(first_id)
-    then = work.resource(then_id)
-    if first is None or then is None:
-        return specs
     first_task = constraint.first_action
     then_task = constraint.effective_then_action
+    first = ordered_resource(work, first_id, first_task)
+    then = ordered_resource(work, then_id, then_task)
+    if first is None or then is None:
+        return specs
     symmetric = constraint.is_symmetrical and constraint.kind != "Serialize"
     symmetry = "symmetric" if symmetric else "asymmetric"
     flags = flags_for_kind(constraint.kind, first_task, symmetry)
@@ -106,8 +107,10 @@ def _config_ordering(work: Work, constraint: Order, first_id: str, then_id: str)
     if symmetric:
         inv_first = _INVERSE.get(first_task)
         inv_then = _INVERSE.get(then_task)
-        if inv_first and inv_then:
-            specs.append(OrderSpec(then, inv_then, first, inv_first,
+        inv_first_rsc = ordered_resource(work, first_id, inv_first) if inv_first else None
+        inv_then_rsc = ordered_resource(work, then_id, inv_then) if inv_then else None
+        if inv_first and inv_then and inv_first_rsc is not None and inv_then_rsc is not None:
+            specs.append(OrderSpec(inv_then_rsc, inv_then, inv_first_rsc, inv_first,
                                    flags_for_kind(constraint.kind, inv_first, "inverse")))
     return specs
 
@@ -383,9 +386,16 @@ class _Propagator:
     def run(self) -> None:
         created = len(self.work.actions)
         for action in reversed(self.work.actions):
-            block_colocation_dependents(self.work, action, self.push)
+            block_colocation_dependents(self.work, action, self.push, self._settle)
             self._call(action)
         assert len(self.work.actions) == created, "an action was created while propagating"
+
+    def _settle(self, action: WorkAction) -> None:
+        """Update ``action`` against its orderings now, leaving what was
+        already waiting to be revisited for later."""
+        waiting, self.pending = self.pending, []
+        self._call(action)
+        self.pending = waiting + self.pending
 
     def _call(self, action: WorkAction) -> None:
         stack: list[Iterator[WorkAction]] = [self._update_then(action)]
@@ -436,7 +446,7 @@ class _Propagator:
             then_changed = then.runnable != was_runnable
         if then_changed:
             if was_runnable and not then.runnable:
-                block_colocation_dependents(self.work, then, self.push)
+                block_colocation_dependents(self.work, then, self.push, self._settle)
                 yield from self._drain()
             yield then
             for after, _ in list(then.afters):
@@ -534,8 +544,13 @@ def _top(rsc: WorkResource) -> WorkResource:
     return rsc
 
 
-def block_colocation_dependents(work: Work, action: WorkAction, push: Callable[[WorkAction], None]) -> None:
-    """A primary that cannot start keeps its mandatory dependents from starting."""
+def block_colocation_dependents(work: Work, action: WorkAction, push: Callable[[WorkAction], None],
+                                settle: Callable[[WorkAction], None] | None = None) -> None:
+    """A primary that cannot start keeps its mandatory dependents from starting.
+
+    ``settle`` updates a blocked action against its orderings at once, before
+    what is inside it is blocked in turn (as Pacemaker does): the reason an
+    inner action reports can come from that update."""
     if action.runnable or action.task not in ("start", "promote") or action.rsc is None:
         return
     bundle = owning_bundle(work, action.rsc)
@@ -544,7 +559,7 @@ def block_colocation_dependents(work: Work, action: WorkAction, push: Callable[[
         if not can_reach(bundle, action.task):
             for dependent in bundle_dependents(work, bundle, action.task):
                 for target in dependent.targets:
-                    _mark_blocked(work, target, dependent.task, action.rsc, push)
+                    _mark_blocked(work, target, dependent.task, action.rsc, push, settle)
         return
     rsc = _top(action.rsc)
     with_this = rsc.variant.with_this_colocations(rsc)
@@ -560,23 +575,27 @@ def block_colocation_dependents(work: Work, action: WorkAction, push: Callable[[
         if action.task != "start" and coloc.primary_role != Role.PROMOTED:
             continue
         task = "promote" if coloc.dependent_role == Role.PROMOTED else "start"
-        _mark_blocked(work, coloc.dependent, task, action.rsc, push)
+        for target in dependent_targets(work, coloc.dependent):
+            _mark_blocked(work, target, task, action.rsc, push, settle)
 
 
 def _mark_blocked(work: Work, rsc: WorkResource, task: str, reason: WorkResource,
-                  push: Callable[[WorkAction], None]) -> None:
+                  push: Callable[[WorkAction], None], settle: Callable[[WorkAction], None] | None) -> None:
     for action in list(reversed(rsc.actions)):
         if action.runnable and action.task == task:
             action.runnable = False
             action.set_reason(f"colocation with {reason.id}")
             if action.blocked_by is None:
                 action.blocked_by = _start_of(reason)
-            block_colocation_dependents(work, action, push)
-            push(action)
+            block_colocation_dependents(work, action, push, settle)
+            if settle is not None:
+                settle(action)
+            else:
+                push(action)
             for after, _ in action.afters:
                 push(after)
     for child in rsc.children():
-        _mark_blocked(work, child, task, reason, push)
+        _mark_blocked(work, child, task, reason, push, settle)
 
 
 def _start_of(rsc: WorkResource) -> WorkAction | None:

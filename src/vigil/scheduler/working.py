@@ -436,6 +436,9 @@ class WorkClone:
     # Pacemaker's blocked flag: never set on a clone here (its instances'
     # primitives carry it), present so that every resource answers.
     blocked: bool = False
+    # For a bundle's container set: the bundle, whose own pseudo-actions the
+    # set's are (see variants/bundle.py).
+    bundle: WorkBundle | None = field(default=None, repr=False)
     variant: Variant = field(kw_only=True, repr=False)
 
     parent = None
@@ -494,6 +497,9 @@ class WorkBundle:
     containers: WorkClone
     replicas: list[WorkReplica] = field(default_factory=list)
     child: WorkClone | None = None
+    # notify=true on the bundle itself: orderings after its actions wait for
+    # notifications it never has, so they stay on the actions themselves.
+    notify: bool = False
 
 
 WorkResource = WorkPrimitive | WorkGroup | WorkClone

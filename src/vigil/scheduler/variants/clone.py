@@ -691,7 +691,7 @@ class CloneVariant:
             f_changed |= fc
             t_changed |= tc
             if tc:
-                for after, _ in list(child_action.afters):
+                for after, _ in list(reversed(child_action.afters)):
                     yield after
         return f_changed, t_changed
 
