@@ -5,7 +5,8 @@ are (see :mod:`vigil.scheduler.bundles`).  As in Pacemaker, a location
 constraint on a bundle places its containers (and their IPs); a
 colocation by role (Promoted, Unpromoted) is its inner clone's, and one
 without a role places its containers when the bundle is the dependent and
-follows its inner clone when it is the primary.  Guest nodes are compared
+follows its inner clone when it is the primary.  An ordering orders the
+bundle's own pseudo-actions (kept by its container set).  Guest nodes are compared
 by the cluster node they live on (``BUNDLE_HOST``), so that a resource on a
 cluster node can be colocated with an instance inside a container.
 """
@@ -48,3 +49,20 @@ def bundle_colocation_side(work: Work, rsc_id: str, role: Role, *,
 def bundle_names_side(work: Work, *rsc_ids: str) -> bool:
     """Whether a constraint names a bundle (its guest nodes then count as their hosts)."""
     return any(rsc_id in work.bundles for rsc_id in rsc_ids)
+
+
+# The tasks of a bundle's own pseudo-actions (kept by its container set).
+_BUNDLE_OWN_TASKS = frozenset({"start", "running", "stop", "stopped"})
+
+
+def ordered_resource(work: Work, rsc_id: str, task: str) -> WorkResource | None:
+    """What an ordering naming ``rsc_id`` for ``task`` orders.  For a bundle:
+    its own pseudo-actions (its container set's), whose start and stop stand
+    for its containers' and whose promotion (when its inner clone is
+    promotable) for the inner instances'."""
+    bundle = work.bundles.get(rsc_id)
+    if bundle is None:
+        return work.resource(rsc_id)
+    if task in _BUNDLE_OWN_TASKS or bundle.child is None or bundle.child.promotable:
+        return bundle.containers
+    return bundle.child

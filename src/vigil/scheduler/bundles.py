@@ -19,6 +19,7 @@ from vigil.scheduler.ordering import OrderSpec
 from vigil.scheduler.working import (
     Ord,
     Work,
+    WorkBundle,
     WorkColocation,
     WorkNode,
     WorkPrimitive,
@@ -98,6 +99,15 @@ def replica_on_guest(work: Work, node: WorkNode, base: str) -> WorkReplica | Non
     return None
 
 
+def replica_guest(work: Work, instance: WorkResource) -> str | None:
+    """The guest node of the replica whose inner instance is ``instance``, if any."""
+    for bundle in work.bundles.values():
+        for replica in bundle.replicas:
+            if replica.inner is instance:
+                return replica.guest
+    return None
+
+
 def add_bundle_colocations(work: Work) -> None:
     """Stage 4: each IP goes where its container goes."""
     for bundle in work.bundles.values():
@@ -112,6 +122,7 @@ def bundle_orderings(work: Work) -> list[OrderSpec]:
     inner instance starts after its connection and stops before it."""
     specs: list[OrderSpec] = []
     for bundle in work.bundles.values():
+        specs.extend(_bundle_with_inner_clone(bundle))
         for replica in bundle.replicas:
             ip: WorkPrimitive | None = replica.ip
             if ip is not None:
@@ -126,4 +137,21 @@ def bundle_orderings(work: Work) -> list[OrderSpec]:
                                        Ord.RUNNABLE_LEFT | Ord.IMPLIES_THEN))
                 specs.append(OrderSpec(replica.remote, "start", replica.inner, "start", Ord.RUNNABLE_LEFT))
                 specs.append(OrderSpec(replica.inner, "stop", replica.remote, "stop", Ord.IMPLIES_FIRST))
+    return specs
+
+
+def _bundle_with_inner_clone(bundle: WorkBundle) -> list[OrderSpec]:
+    """The bundle's own pseudo-actions frame its inner clone's (in the graph
+    only: the bundle's flags are read from its parts)."""
+    child = bundle.child
+    if child is None:
+        return []
+    own = bundle.containers
+    pairs = [("start", "start"), ("stop", "stop")]
+    completions = [("running", "running"), ("stopped", "stopped")]
+    if child.promotable:
+        pairs += [("promote", "promote"), ("demote", "demote")]
+        completions += [("promoted", "promoted"), ("demoted", "demoted")]
+    specs = [OrderSpec(own, task, child, task, Ord.GRAPH_ONLY) for task, _ in pairs]
+    specs += [OrderSpec(child, task, own, task, Ord.GRAPH_ONLY) for task, _ in completions]
     return specs

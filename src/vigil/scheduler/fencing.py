@@ -55,7 +55,7 @@ def schedule_fencing(work: Work) -> None:
     for node in sorted(work.nodes.values(), key=lambda n: node_name_key(n.name)):
         conn = node.remote_rsc
         if conn is not None and conn.container is not None:
-            if node.remote_requires_reset and have_managed and _can_fence_guest(work, conn.container):
+            if node.remote_requires_reset and have_managed and work.can_fence(node):
                 _fence_guest(work, node, conn, conn.container)
             continue
         if not (have_managed and node.unclean and work.can_fence(node)):
@@ -63,16 +63,6 @@ def schedule_fencing(work: Work) -> None:
         reason = node.fence_reason or "node is unclean"
         stonith = fence_op(work, node, reason, optional=False)
         _order_vs_fencing(work, stonith, node)
-
-
-def _can_fence_guest(work: Work, container: WorkPrimitive) -> bool:
-    """A guest is "fenced" by stopping its container: possible when every
-    node the container is on is up or can itself be fenced."""
-    for name in container.running_on:
-        host = work.nodes.get(name)
-        if host is not None and not host.online and not work.can_fence(host):
-            return False
-    return True
 
 
 def _fence_guest(work: Work, node: WorkNode, conn: WorkPrimitive, container: WorkPrimitive) -> None:

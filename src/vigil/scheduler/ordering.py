@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from vigil.model.config import Order
-from vigil.model.scores import INFINITY
+from vigil.scheduler.bundle_constraints import ordered_resource
+from vigil.scheduler.colocation_blocking import block_colocation_dependents
 from vigil.scheduler.instances import InstanceActions
 from vigil.scheduler.migration import migration_equivalents
 from vigil.scheduler.variants.primitive import update_runnable
@@ -26,7 +27,6 @@ from vigil.scheduler.working import (
     Work,
     WorkAction,
     WorkResource,
-    find_first_action,
     order,
 )
 
@@ -87,12 +87,12 @@ def config_orderings(work: Work) -> list[OrderSpec]:
 
 def _config_ordering(work: Work, constraint: Order, first_id: str, then_id: str) -> list[OrderSpec]:
     specs: list[OrderSpec] = []
-    first = work.resource(first_id)
-    then = work.resource(then_id)
-    if first is None or then is None:
-        return specs
     first_task = constraint.first_action
     then_task = constraint.effective_then_action
+    first = ordered_resource(work, first_id, first_task)
+    then = ordered_resource(work, then_id, then_task)
+    if first is None or then is None:
+        return specs
     symmetric = constraint.is_symmetrical and constraint.kind != "Serialize"
     symmetry = "symmetric" if symmetric else "asymmetric"
     flags = flags_for_kind(constraint.kind, first_task, symmetry)
@@ -105,8 +105,10 @@ def _config_ordering(work: Work, constraint: Order, first_id: str, then_id: str)
     if symmetric:
         inv_first = _INVERSE.get(first_task)
         inv_then = _INVERSE.get(then_task)
-        if inv_first and inv_then:
-            specs.append(OrderSpec(then, inv_then, first, inv_first,
+        inv_first_rsc = ordered_resource(work, first_id, inv_first) if inv_first else None
+        inv_then_rsc = ordered_resource(work, then_id, inv_then) if inv_then else None
+        if inv_first and inv_then and inv_first_rsc is not None and inv_then_rsc is not None:
+            specs.append(OrderSpec(inv_then_rsc, inv_then, inv_first_rsc, inv_first,
                                    flags_for_kind(constraint.kind, inv_first, "inverse")))
     return specs
 
@@ -384,7 +386,7 @@ class _Propagator:
         # As Pacemaker: every unrunnable start or promote first blocks its
         # colocated dependents, then every action is updated (newest first).
         for action in reversed(self.work.actions):
-            self._call(block_colocation_dependents(action))
+            self._call(block_colocation_dependents(self.work, action))
         for action in reversed(self.work.actions):
             self._call(self._update_then(action))
         assert len(self.work.actions) == created, "an action was created while propagating"
@@ -438,7 +440,7 @@ class _Propagator:
             then_changed = then.runnable != was_runnable
         if then_changed:
             if was_runnable and not then.runnable:
-                yield from block_colocation_dependents(then)
+                yield from block_colocation_dependents(self.work, then)
                 yield from self._drain()
             yield then
             for after, _ in list(then.afters):
@@ -528,56 +530,6 @@ def _is_inside(child: WorkResource | None, parent: WorkResource | None) -> bool:
             return True
         current = current.parent
     return False
-
-
-def _top(rsc: WorkResource) -> WorkResource:
-    while rsc.parent is not None:
-        rsc = rsc.parent
-    return rsc
-
-
-def block_colocation_dependents(action: WorkAction) -> Iterator[WorkAction]:
-    """A primary that cannot start keeps its mandatory dependents from
-    starting.  Yields the actions to update (each at once, as a nested call)."""
-    if action.runnable or action.task not in ("start", "promote") or action.rsc is None:
-        return
-    rsc = _top(action.rsc)
-    with_this = rsc.variant.with_this_colocations(rsc)
-    if not with_this:
-        return
-    for child in rsc.children():
-        child_action = find_first_action(child, action.task, None)
-        if child_action is None or child_action.runnable:
-            return  # part of it can still get there
-    for coloc in list(with_this):
-        if coloc.score < INFINITY:
-            continue
-        if action.task != "start" and coloc.primary_role != Role.PROMOTED:
-            continue
-        task = "promote" if coloc.dependent_role == Role.PROMOTED else "start"
-        yield from _mark_blocked(coloc.dependent, task, action.rsc)
-
-
-def _mark_blocked(rsc: WorkResource, task: str, reason: WorkResource) -> Iterator[WorkAction]:
-    """Block ``rsc``'s ``task``, then its members' or instances'.  Each
-    blocked action is updated for its orderings before the next is looked
-    at, as Pacemaker does: that update may already have kept an instance
-    from running (an interleaved clone with no partner), and such an
-    instance blocks nothing more."""
-    for action in list(reversed(rsc.actions)):
-        if action.runnable and action.task == task:
-            action.runnable = False
-            action.set_reason(f"colocation with {reason.id}")
-            if action.blocked_by is None:
-                action.blocked_by = _start_of(reason)
-            yield from block_colocation_dependents(action)
-            yield action
-    for child in rsc.children():
-        yield from _mark_blocked(child, task, reason)
-
-
-def _start_of(rsc: WorkResource) -> WorkAction | None:
-    return find_first_action(rsc, "start", None)
 
 
 def propagate(work: Work) -> None:

@@ -152,7 +152,9 @@ def _unpack_bundle(work: Work, bundle: Bundle) -> list[WorkResource]:
     containers.clone_node_max = bundle.replicas_per_host
     _unpack_collective_meta(work, containers)
     containers.promotable = False
-    wbundle = WorkBundle(id=bundle.id, replicas_per_host=bundle.replicas_per_host, containers=containers)
+    wbundle = WorkBundle(id=bundle.id, replicas_per_host=bundle.replicas_per_host, containers=containers,
+                         notify=is_true(inherited.get("notify"), False))
+    containers.bundle = wbundle
     tops: list[WorkResource] = [containers]
     for replica in bundle.replica_resources:
         made: dict[str, WorkPrimitive] = {}

@@ -437,6 +437,9 @@ class WorkClone:
     # Pacemaker's blocked flag: never set on a clone here (its instances'
     # primitives carry it), present so that every resource answers.
     blocked: bool = False
+    # For a bundle's container set: the bundle, whose own pseudo-actions the
+    # set's are (see variants/bundle.py).
+    bundle: WorkBundle | None = field(default=None, repr=False)
     variant: Variant = field(kw_only=True, repr=False)
 
     parent = None
@@ -495,6 +498,9 @@ class WorkBundle:
     containers: WorkClone
     replicas: list[WorkReplica] = field(default_factory=list)
     child: WorkClone | None = None
+    # notify=true on the bundle itself: orderings after its actions wait for
+    # notifications it never has, so they stay on the actions themselves.
+    notify: bool = False
 
 
 WorkResource = WorkPrimitive | WorkGroup | WorkClone
@@ -621,6 +627,13 @@ class Work:
         return rsc.variant.current_node(self, rsc)
 
     def can_fence(self, node: WorkNode | None) -> bool:
+        """Whether ``node`` can be fenced.  A guest is fenced by stopping its
+        container: possible while every host the container is on is up or
+        can itself be fenced."""
+        container = node.remote_rsc.container if node is not None and node.remote_rsc is not None else None
+        if container is not None:
+            hosts = (self.nodes.get(name) for name in container.running_on)
+            return all(host is None or host.online or self.can_fence(host) for host in hosts)
         if not self.options.stonith_enabled or not self.have_stonith_resource:
             return False
         if self.have_quorum or self.options.no_quorum_policy == "ignore":

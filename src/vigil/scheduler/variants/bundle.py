@@ -14,8 +14,12 @@ The IPs, connections and inner clone stay ordinary resources beside it
 from __future__ import annotations
 
 from vigil.scheduler.bundles import nest_connections
-from vigil.scheduler.variants.clone import CloneVariant, assign_clone
-from vigil.scheduler.working import Work, WorkClone, WorkResource
+from vigil.scheduler.instances import InstanceActions
+from vigil.scheduler.variants.clone import CloneVariant, assign_clone, clone_ordering_flags
+from vigil.scheduler.working import Work, WorkAction, WorkClone, WorkResource
+
+# A promotable bundle's own promotion pseudo-actions (kept by its container set).
+PROMOTION_TASKS = ("promote", "promoted", "demote", "demoted")
 
 
 class ContainerSetVariant(CloneVariant):
@@ -42,6 +46,25 @@ class ContainerSetVariant(CloneVariant):
         nest_connections(work, rsc)
         return None
 
+    def ordering_flags(self, rsc: WorkResource, action: WorkAction, node: str | None,
+                       instances: InstanceActions) -> tuple[bool, bool]:
+        # The bundle's start and stop stand for its containers'; its
+        # promotion for its inner clone's instances'.
+        assert isinstance(rsc, WorkClone)
+        child = rsc.bundle.child if rsc.bundle is not None else None
+        if action.task in PROMOTION_TASKS and child is not None:
+            return clone_ordering_flags(child, action, node, instances)
+        return clone_ordering_flags(rsc, action, node, instances)
+
+    def ordering_point(self, rsc: WorkResource, task: str) -> WorkAction | None:
+        # A bundle with notify=true has no notifications of its own to wait
+        # for: orderings stay on the action itself (as Pacemaker finds no
+        # such point and keeps the action).
+        assert isinstance(rsc, WorkClone)
+        if rsc.bundle is not None and rsc.bundle.notify:
+            return None
+        return super().ordering_point(rsc, task)
+
 
 class InnerCloneVariant(CloneVariant):
     """A bundle's inner clone: placing it places its bundle's containers, IPs and
@@ -61,6 +84,17 @@ class InnerCloneVariant(CloneVariant):
                         prim.variant.assign(work, prim, None)
         assign_clone(work, rsc)
         return None
+
+    def create_actions(self, work: Work, rsc: WorkResource) -> None:
+        # Then the bundle's own promotion pseudo-actions, after the clone's.
+        assert isinstance(rsc, WorkClone)
+        super().create_actions(work, rsc)
+        bundle = next((b for b in work.bundles.values() if b.child is rsc), None)
+        if bundle is None or not rsc.promotable:
+            return
+        for task in PROMOTION_TASKS:
+            action = work.new_action(bundle.containers, task, None)
+            action.pseudo = True
 
 
 CONTAINER_SET = ContainerSetVariant()

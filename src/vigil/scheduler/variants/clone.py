@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from vigil.model.scores import INFINITY, add
+from vigil.scheduler.bundles import replica_guest
 from vigil.scheduler.colocation import (
     add_colocated_node_scores,
     has_influence,
@@ -186,10 +187,13 @@ def _set_score(instance: WorkResource, node: str, score: int) -> None:
 
 
 def _restrict_to_runnable(work: Work, clone: WorkClone, instance: Instance, limit: int) -> None:
-    """Forbid nodes where this instance cannot go (down, banned, or full)."""
+    """Forbid nodes where this instance cannot go (down, banned, or full).
+    A bundle's inner instance may still go to its own guest node while that
+    node is down: the connection's orderings then decide if it can start."""
     orphan = any(p.orphan for p in instance.primitives())
+    guest = replica_guest(work, instance)
     for node in list(instance.allowed):
-        if orphan or not work.nodes[node].is_available():
+        if orphan or not (work.nodes[node].is_available() or node == guest):
             _set_score(instance, node, -INFINITY)
             continue
         top = clone.allowed.get(node)
@@ -687,7 +691,7 @@ class CloneVariant:
             f_changed |= fc
             t_changed |= tc
             if tc:
-                for after, _ in list(child_action.afters):
+                for after, _ in list(reversed(child_action.afters)):
                     yield after
         return f_changed, t_changed
 

@@ -127,7 +127,9 @@ def update_runnable(work: Work, action: WorkAction) -> None:
         return
     if action.needs == "nothing":
         action.set_reason(None, overwrite=True)
-        action.runnable = True
+        # Even an action that needs nothing cannot complete on a guest whose
+        # host is lost and cannot be fenced.
+        action.runnable = not is_guest(node) or work.can_fence(node)
         return
     policy = "ignore" if work.have_quorum else work.options.no_quorum_policy
     if policy == "demote":
@@ -492,7 +494,10 @@ def _finalize(work: Work, rsc: WorkPrimitive, chosen: str | None, force: bool,
               stop_if_fail: bool = True) -> None:
     if not force and chosen is not None:
         weight = rsc.allowed.get(chosen, -INFINITY)
-        if weight < 0 or not work.nodes[chosen].is_available():
+        # A guest node is taken as coming up: its connection's own
+        # orderings decide whether what is placed there can start.
+        node = work.nodes[chosen]
+        if weight < 0 or not (node.is_available() or is_guest(node)):
             chosen = None
     rsc.provisional = False
     rsc.assigned = chosen
