@@ -62,7 +62,7 @@ def test_a_ticket_granted_and_revoked_through_a_node_that_is_not_the_controller(
 
         vigil_cli(other, "ticket", "grant", "siteA")
         wait_until("db to start", lambda: len(active_on(nodes)) == 1, timeout=30, interval=0.1)
-        assert "siteA:\tgranted" in vigil_cli(nodes[0], "status")
+        assert "siteA: granted" in vigil_cli(nodes[0], "status")
         vigil_cli(other, "ticket", "revoke", "siteA")
         wait_until("db to stop", lambda: active_on(nodes) == [], timeout=30, interval=0.1)
         assert "siteA\trevoked" in vigil_cli(cluster.node(controller), "ticket")

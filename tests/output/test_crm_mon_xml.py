@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -176,6 +177,28 @@ def test_the_text_shows_node_attributes_as_crm_mon_dash_a_does(case: str, tmp_pa
     ours = section(render_status(report_of(cluster)))
     assert ours == section(crm_mon(cluster, tmp_path, "-A"))
     assert ours  # the cases have attributes to show
+
+
+@needs_crm_mon
+def test_the_text_shows_tickets_as_crm_mon_dash_dash_tickets_does(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Granted with its last grant, in standby, and named only by a constraint (revoked); crm_mon
+    lists them in its hash table's order, vigil by id.  Both in local time, here UTC."""
+    cluster = load(DATA / "clones-tickets.xml")
+
+    def section(text: str) -> list[str]:
+        return sorted(text.split("\nTickets:\n", 1)[1].split("\n\n", 1)[0].strip("\n").splitlines())
+
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    try:
+        ours = section(render_status(report_of(cluster)))
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert ours == section(crm_mon(cluster, tmp_path, "--tickets"))
+    assert ours == ['  * t1: granted last-granted="Tue Nov 14 22:13:20 2023"', "  * t2: revoked [standby]",
+                    "  * t3: revoked"]
 
 
 def test_values_are_escaped_as_pacemaker_escapes_them() -> None:

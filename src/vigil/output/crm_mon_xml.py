@@ -437,11 +437,14 @@ class _Document:
         return Element.of("fence_history", children=events) if events else None
 
     def tickets(self) -> Element | None:
-        """The tickets by id (crm_mon lists them in its hash table's order, which means nothing)."""
+        """Every ticket with a state or named by a constraint, by id (crm_mon lists them in its
+        hash table's order, which means nothing)."""
         tickets = [Element.of("ticket", ("id", ticket.id),
                               ("status", "granted" if ticket.granted else "revoked"),
-                              ("standby", _bool(ticket.standby)))
-                   for ticket in sorted(self.cluster.status.tickets, key=lambda ticket: ticket.id)]
+                              ("standby", _bool(ticket.standby)),
+                              ("last-granted", None if ticket.last_granted is None
+                               else self.times.ctime(ticket.last_granted)))
+                   for ticket in self.report.tickets]
         return Element.of("tickets", children=tickets) if tickets else None
 
     def bans(self) -> Element | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 from vigil.model.status import Ticket
 from vigil.output.failcounts import FailCount
@@ -60,9 +61,13 @@ def render_status(report: StatusReport) -> str:
 
 
 def _ticket_line(ticket: Ticket) -> str:
-    """crm_mon --tickets's line: ``* siteA:\tgranted [standby]``."""
-    state = "granted" if ticket.granted else "revoked"
-    return f"  * {ticket.id}:\t{state}{' [standby]' if ticket.standby else ''}"
+    """crm_mon --tickets's line: ``* siteA: granted [standby] last-granted="Tue Nov 14 22:13:20 2023"``."""
+    line = f"  * {ticket.id}: {'granted' if ticket.granted else 'revoked'}"
+    if ticket.standby:
+        line += " [standby]"
+    if ticket.last_granted is not None:
+        line += f' last-granted="{time.ctime(ticket.last_granted)}"'
+    return line
 
 
 # How many fencing entries the status shows, newest first (crm_mon's order).
