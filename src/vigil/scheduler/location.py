@@ -14,6 +14,7 @@ from vigil.model.config import Location, Primitive
 from vigil.model.rule_eval import RuleContext, rule_passes, rule_score
 from vigil.model.scores import INFINITY, add
 from vigil.scheduler.bundle_constraints import bundle_location_targets
+from vigil.scheduler.constraint_sets import plain_locations
 from vigil.scheduler.discovery import record_discovery
 from vigil.scheduler.failcounts import effective_failcount, failcount_name, node_failures, recorded_failures
 from vigil.scheduler.working import Role, Work, WorkGroup, WorkPrimitive, WorkResource
@@ -60,17 +61,21 @@ def ban_target(rsc: WorkPrimitive) -> WorkResource:
 
 
 def apply_locations(work: Work) -> None:
-    for location in work.cluster.config.locations:
+    for location in plain_locations(work.cluster.config):
         for rsc in _location_targets(work, location):
             _apply_location(work, rsc, location)
 
 
 def _location_targets(work: Work, location: Location) -> list[WorkResource]:
     if location.rsc_pattern:
+        # A leading "!" inverts the pattern: the top-level resources it does not match.
+        inverted = location.rsc_pattern.startswith("!")
         try:
-            pattern = re.compile(location.rsc_pattern)
+            pattern = re.compile(location.rsc_pattern[1:] if inverted else location.rsc_pattern)
         except re.error:
             return []
+        if inverted:
+            return [r for r in work.top if not pattern.search(r.id)]
         return [r for r in _all_resources(work) if pattern.search(r.id)]
     roles = [location.role, *(rule.role for rule in location.rules)]
     by_role = any((role or "").lower() in ("promoted", "master", "unpromoted", "slave") for role in roles)

@@ -39,6 +39,7 @@ from vigil.model.config import (
     Order,
     Primitive,
     Resource,
+    ResourceSet,
     RscTicket,
 )
 from vigil.model.options import RENAMED_OPTIONS  # 3.x -> the 2.x names 2.1.5 understands
@@ -430,7 +431,7 @@ class _Writer:
     def location(self, parent: Element, location: Location) -> None:
         element = etree.SubElement(parent, "rsc_location", id=location.id)
         attributes = {
-            "rsc": location.rsc if location.rsc_pattern is None else None,
+            "rsc": location.rsc if location.rsc_pattern is None and not location.sets else None,
             "rsc-pattern": location.rsc_pattern,
             "node": location.node,
             "score": None if location.score is None else format_score(location.score),
@@ -440,6 +441,7 @@ class _Writer:
             else location.resource_discovery,
         }
         _write_attributes(element, attributes)
+        _resource_sets(element, location.sets)
         for rule in location.rules:
             self.rule(element, rule)
 
@@ -491,6 +493,12 @@ def _op_expression(parent: Element, expression: OpExpression) -> None:
 
 
 def _colocation(parent: Element, colocation: Colocation) -> None:
+    if colocation.sets:
+        element = etree.SubElement(parent, "rsc_colocation", id=colocation.id,
+                                   score=format_score(colocation.score))
+        _write_attributes(element, {"influence": None if colocation.influence else "false"})
+        _resource_sets(element, colocation.sets)
+        return
     element = etree.SubElement(
         parent,
         "rsc_colocation",
@@ -511,6 +519,13 @@ def _colocation(parent: Element, colocation: Colocation) -> None:
 
 
 def _order(parent: Element, order: Order) -> None:
+    if order.sets:
+        element = etree.SubElement(parent, "rsc_order", id=order.id, kind=order.kind)
+        _write_attributes(element, {
+            "symmetrical": None if order.symmetrical is None else str(order.symmetrical).lower(),
+        })
+        _resource_sets(element, order.sets)
+        return
     element = etree.SubElement(
         parent,
         "rsc_order",
@@ -523,6 +538,27 @@ def _order(parent: Element, order: Order) -> None:
         "require-all": None if order.require_all else "false",
     }
     _write_attributes(element, optional)
+
+
+def _resource_sets(parent: Element, sets: tuple[ResourceSet, ...]) -> None:
+    """Each set with the attributes written in the source, and its references as written."""
+    for resource_set in sets:
+        element = etree.SubElement(parent, "resource_set", id=resource_set.id)
+        _write_attributes(element, {
+            "sequential": _optional_bool(resource_set.sequential),
+            "require-all": _optional_bool(resource_set.require_all),
+            "ordering": resource_set.ordering,
+            "action": resource_set.action,
+            "role": resource_set.role,
+            "score": None if resource_set.score is None else format_score(resource_set.score),
+            "kind": resource_set.kind,
+        })
+        for rsc in resource_set.resources:
+            etree.SubElement(element, "resource_ref", id=rsc)
+
+
+def _optional_bool(value: bool | None) -> str | None:
+    return None if value is None else str(value).lower()
 
 
 def _rsc_ticket(parent: Element, constraint: RscTicket) -> None:
