@@ -186,7 +186,8 @@ def apply_order_specs(work: Work, specs: list[OrderSpec]) -> None:
     for spec in specs:
         firsts = [spec.first_action] if spec.first_action else _actions_for(spec.first, spec.first_task)
         if not firsts:
-            if spec.first is spec.then or spec.first_task in ("migrate_to", "migrate_from"):
+            if (spec.first is spec.then and spec.then_action is None) \
+                    or spec.first_task in ("migrate_to", "migrate_from"):
                 continue
             if spec.first_task == "stop" and (not spec.first.running_on or _stopped_primitive(spec.first)):
                 continue
@@ -463,6 +464,11 @@ class _Propagator:
                 yield first
         if then.required_runnable_before:
             then_changed = then.runnable != was_runnable
+            if not then.runnable and then.blocked_by is None:
+                # A one-or-more point is blocked by the firsts that cannot run (for the stop context).
+                then.blocked_by = next((first for first, flags in then.befores if flags & Ord.ONE_OR_MORE
+                                        and not flags_for_ordering(first, then.node, self.instances)[1]),
+                                       None)
         if then_changed:
             if was_runnable and not then.runnable:
                 block_colocation_dependents(then, self.push)
