@@ -10,7 +10,7 @@ import pytest
 from vigil.errors import InputError, Problem
 from vigil.formats.cib.dump import dump_cib
 from vigil.formats.cib.load import load_cib
-from vigil.formats.yaml.dump import dump_yaml_config
+from vigil.formats.yaml.dump import NotExpressibleInYaml, dump_yaml_config
 from vigil.formats.yaml.load import load_yaml_config
 from vigil.model.config import Colocation, Config, Location, Order, ResourceSet
 from vigil.scheduler.constraint_sets import SetOrdering, plain_colocations, plain_locations, set_orderings
@@ -216,3 +216,22 @@ def test_an_order_of_sets_chains_sequential_sets_and_goes_through_a_one_or_more_
     assert SetOrdering(None, "start", "E", "start", "Mandatory", "symmetric", point) in steps
     # Going down, E stops before each of C and D: any one is enough only to go up.
     assert SetOrdering("E", "stop", "C", "stop", "Mandatory", "inverse") in steps
+
+
+SHARED = (
+    '<rsc_order id="o"><resource_set id="shared"><resource_ref id="A"/><resource_ref id="B"/></resource_set>'
+    '<resource_set id="last"><resource_ref id="C"/></resource_set></rsc_order>'
+    '<rsc_colocation id="c" score="INFINITY"><resource_set id-ref="shared"/></rsc_colocation>'
+)
+
+
+def test_a_set_shared_through_id_ref_is_read_in_both_and_written_once_then_referred_to() -> None:
+    cluster, warnings = load_cib(cib(SHARED))
+    assert warnings == []
+    assert cluster.config.colocations[0].sets == cluster.config.orders[0].sets[:1]
+    dumped = dump_cib(cluster)
+    assert dumped.count(b'<resource_set id="shared"') == 1 and b'id-ref="shared"' in dumped
+    again, _ = load_cib(dumped)
+    assert again.config == cluster.config
+    with pytest.raises(NotExpressibleInYaml, match="shared through id-ref"):
+        dump_yaml_config(cluster.config)

@@ -483,7 +483,7 @@ def _cut(cluster: Cluster, memo: _Memo, wanted: set[str]) -> Cluster:
         config,
         resources=tuple(r for r in config.resources if r.id in wanted),
         locations=tuple(c for c in config.locations if c.rsc_pattern is not None
-                        or any(keep(ref) for ref in c.references())),
+                        or any(keep(rsc) for ref in c.references() for rsc in config.constrained(ref))),
         colocations=tuple(c for c in config.colocations if keep(c.references()[0])),
         orders=tuple(c for c in config.orders if keep(c.references()[0])),
     )
