@@ -235,3 +235,12 @@ def test_a_set_shared_through_id_ref_is_read_in_both_and_written_once_then_refer
     assert again.config == cluster.config
     with pytest.raises(NotExpressibleInYaml, match="shared through id-ref"):
         dump_yaml_config(cluster.config)
+
+
+def test_a_location_of_sets_on_a_node_may_take_its_score_from_every_set() -> None:
+    config, _ = config_of('<rsc_location id="l" node="n1"><resource_set id="s" score="-INFINITY">'
+                          '<resource_ref id="A"/></resource_set></rsc_location>')
+    assert [(loc.rsc, loc.node, loc.score) for loc in plain_locations(config)] == [("A", "n1", -1_000_000)]
+    problems = problems_of('<rsc_location id="l" node="n1"><resource_set id="s"><resource_ref id="A"/>'
+                           "</resource_set></rsc_location>")
+    assert ["a location with 'node' needs a 'score'" in problem.message for problem in problems] == [True]

@@ -170,7 +170,10 @@ def _orderings_in_set(order: Order, resource_set: ResourceSet, members: tuple[st
 
 def _orderings_between(kind: OrderKind, set1: ResourceSet, members1: tuple[str, ...], set2: ResourceSet,
                        members2: tuple[str, ...], symmetry: Symmetry) -> list[SetOrdering]:
-    """``set2`` after ``set1`` (for the inverse, ``set1`` is the later set undone first)."""
+    """``set2`` after ``set1`` (for the inverse, ``set1`` is the later set undone first).
+
+    The flags follow ``set1``'s action, as in Pacemaker since 2.1.10 (2.1.5
+    took ``set2``'s: a start set followed by a stop set differs)."""
     action1 = set1.action or "start"
     action2 = set2.action or "start"
     if symmetry == "inverse":

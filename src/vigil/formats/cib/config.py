@@ -264,7 +264,8 @@ class _Constraints:
                 self.reader.unsupported(child)
         node = element.get("node")
         score = self.reader.score(element)
-        if node is not None and element.get("score") is None:
+        if node is not None and element.get("score") is None \
+                and not (sets and all(resource_set.score is not None for resource_set in sets)):
             self.reader.problem(element, "a location with 'node' needs a 'score' (e.g. score=\"INFINITY\")")
         if node is None and not any(child.tag == "rule" for child in children(element)):
             self.reader.problem(element, "a location needs 'node' and 'score' attributes or a <rule>")

@@ -356,7 +356,7 @@ class _Translator:
         items = None if rules is None else self.source.sequence(rules, f"the rules of {what}")
         if rules is not None and items is None:
             self.builder.positions.reported.add(element)  # said already
-        elif "node" in mapping and "score" not in mapping:
+        elif "node" in mapping and "score" not in mapping and "sets" not in mapping:  # sets: their scores
             self.builder.fail(
                 element, mapping.node, f"{what} has 'node' but no 'score': add one, e.g. INFINITY"
             )
