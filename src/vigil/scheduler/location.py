@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from vigil.model.config import Location, Primitive
+from vigil.model.nvsets import resolve_nvsets
 from vigil.model.rule_eval import RuleContext, rule_passes, rule_score
 from vigil.model.scores import INFINITY, add
 from vigil.scheduler.bundle_constraints import bundle_location_targets
@@ -133,7 +134,7 @@ def _apply_location(work: Work, rsc: WorkResource, location: Location) -> None:
                               rsc_class=prim.cls if prim else None,
                               rsc_provider=prim.provider if prim else None,
                               rsc_type=prim.type if prim else None,
-                              params=rsc.params, meta=rsc.meta)
+                              params=_params_on(work, rsc, node.attrs), meta=rsc.meta)
             if not rule_passes(rule, ctx):
                 continue
             score = rule_score(rule, ctx)
@@ -144,6 +145,18 @@ def _apply_location(work: Work, rsc: WorkResource, location: Location) -> None:
             scored.append((name, score))
         _apply_for_role(work, rsc, _role_filter(rule.role or location.role), scored,
                         location.resource_discovery)
+
+
+def _params_on(work: Work, rsc: WorkResource, node_attrs: dict[str, str]) -> dict[str, str]:
+    """The parameters a rule's ``value-source="param"`` reads on a node: a
+    primitive's parameter sets may have rules of their own, on that node's
+    attributes (as Pacemaker evaluates them per node)."""
+    if not isinstance(rsc, WorkPrimitive) or not any(nvset.rule for nvset in rsc.prim.params):
+        return rsc.params
+    prim = rsc.prim
+    ctx = RuleContext(now=work.now, node_attrs=node_attrs, rsc_class=prim.cls, rsc_provider=prim.provider,
+                      rsc_type=prim.type)
+    return resolve_nvsets(prim.params, ctx)
 
 
 def _apply_for_role(work: Work, rsc: WorkResource, role: Role, scored: list[tuple[str, int]],
