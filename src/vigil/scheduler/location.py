@@ -151,9 +151,10 @@ def _params_on(work: Work, rsc: WorkResource, node_attrs: dict[str, str]) -> dic
     """The parameters a rule's ``value-source="param"`` reads on a node: a
     primitive's parameter sets may have rules of their own, on that node's
     attributes (as Pacemaker evaluates them per node)."""
-    if not isinstance(rsc, WorkPrimitive) or not any(nvset.rule for nvset in rsc.prim.params):
+    own = rsc.primitives() if not rsc.variant.collective else []
+    if not own or not any(nvset.rule for nvset in own[0].prim.params):
         return rsc.params
-    prim = rsc.prim
+    prim = own[0].prim
     ctx = RuleContext(now=work.now, node_attrs=node_attrs, rsc_class=prim.cls, rsc_provider=prim.provider,
                       rsc_type=prim.type)
     return resolve_nvsets(prim.params, ctx)
