@@ -115,9 +115,10 @@ def test_yaml_sets_get_crmsh_ids_by_default() -> None:
 
 @pytest.mark.parametrize(("constraint", "message"), [
     ('<rsc_order id="o" first="A" then="B"><resource_set id="s"><resource_ref id="A"/></resource_set>'
-     "</rsc_order>", "has either 'first' or 'then' or <resource_set> elements, not both: remove 'first'"),
+     "</rsc_order>",
+     "<rsc_order> names its resources by first/then or by <resource_set> elements, not both: remove 'first'"),
     ('<rsc_location id="l" rsc="A" node="n1" score="1"><resource_set id="s"><resource_ref id="A"/>'
-     "</resource_set></rsc_location>", "has either 'rsc' or 'rsc-pattern' or <resource_set>"),
+     "</resource_set></rsc_location>", "names its resources by rsc/rsc-pattern or by <resource_set>"),
     ('<rsc_colocation id="c" score="1"><resource_set id="s"><resource_ref id="ghost"/></resource_set>'
      "</rsc_colocation>", "id 'ghost' does not name any resource"),
     ('<rsc_colocation id="c" score="1"><resource_set id="s"/></rsc_colocation>',

@@ -238,8 +238,8 @@ class _Constraints:
             return ()
         written = [name for name in instead if element.get(name) is not None]
         if written:
-            self.reader.problem(element, f"a {element.tag} has either {' or '.join(map(repr, instead))}"
-                                         f" or <resource_set> elements, not both: remove {written[0]!r}"
+            self.reader.problem(element, f"a <{element.tag}> names its resources by {'/'.join(instead)}"
+                                         f" or by <resource_set> elements, not both: remove {written[0]!r}"
                                          " or the sets")
             return None
         return load_resource_sets(self.reader, element, use, self.names_resource, self.expansions)
