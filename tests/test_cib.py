@@ -25,7 +25,19 @@ from vigil.formats.cib.dump import dump_cib
 from vigil.formats.cib.load import _load_root, _parse_xml, load_cib
 from vigil.formats.cib.reader import Reader
 from vigil.model.cluster import Cluster
-from vigil.model.config import Clone, Config, Group, Node, NvSet, Op, Primitive, RscTicket, TicketSet
+from vigil.model.config import (
+    Clone,
+    Config,
+    Group,
+    Node,
+    NvSet,
+    Op,
+    Order,
+    Primitive,
+    ResourceSet,
+    RscTicket,
+    TicketSet,
+)
 from vigil.model.results import ExecStatus, OcfRc
 from vigil.model.rules import DateExpression, Expression, OpExpression, ResourceExpression, Rule
 from vigil.model.scores import INFINITY
@@ -282,7 +294,7 @@ def test_colocations_including_legacy_names(full: tuple[Cluster, list[str]]) -> 
 
 
 def test_orders_with_kind_from_legacy_score(full: tuple[Cluster, list[str]]) -> None:
-    explicit, score0, default = full[0].config.orders
+    explicit, score0, default, _of_sets = full[0].config.orders
     assert (explicit.first_action, explicit.then_action, explicit.kind) == ("promote", "start", "Serialize")
     assert (explicit.symmetrical, explicit.require_all) == (False, False)
     assert score0.kind == "Optional"
@@ -379,15 +391,12 @@ def test_tickets(full: tuple[Cluster, list[str]]) -> None:
 
 def test_unsupported_elements_are_warned_once_per_kind(full: tuple[Cluster, list[str]]) -> None:
     cluster, warnings = full
-    expected = [
-        "unsupported element <resource_set> at /cib/configuration/constraints/rsc_order[@id='ord-set']"
-        "/resource_set[@id='ord-set-1'] is ignored and its constraint is skipped",
-    ]
-    assert warnings[: len(expected)] == expected
-    assert list(cluster.config.unsupported) == expected
-    assert warnings[len(expected) :] == []
+    assert warnings == []
+    assert list(cluster.config.unsupported) == []
     assert {c.id for c in cluster.config.colocations} == {"col", "col-legacy", "col-bundle"}
-    assert "ord-set" not in {o.id for o in cluster.config.orders}
+    assert cluster.config.orders[-1] == Order(id="ord-set", first="", then="", sets=(
+        ResourceSet(id="ord-set-1", resources=("db",)),
+    ))
     assert [(tag.id, tag.refs) for tag in cluster.config.tags] == [("tag1", ("db",))]
 
 
@@ -798,8 +807,8 @@ def test_dump_writes_shared_objects_once_and_refers_to_them() -> None:
     assert xpath(root, "//primitive[@id='db2']/instance_attributes/@id-ref") == ["db-params"]
     assert xpath(root, "//primitive[@id='ip1']/@template") == ["tmpl"]
     assert xpath(root, "//primitive[@id='ip1']/@class") == []
-    # An <obj_ref>'s id names the tagged resource, as in Pacemaker's CIBs.
-    ids = xpath(root, "/cib/configuration//*[not(self::obj_ref)]/@id")
+    # An <obj_ref>'s or <resource_ref>'s id names a resource, as in Pacemaker's CIBs.
+    ids = xpath(root, "/cib/configuration//*[not(self::obj_ref or self::resource_ref)]/@id")
     assert len(ids) == len(set(ids))
     assert xpath(root, "//tag[@id='tag1']/obj_ref/@id") == ["db"]
 

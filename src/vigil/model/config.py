@@ -194,7 +194,41 @@ Resource = Primitive | Group | Clone | Bundle
 
 
 @dataclass(frozen=True)
+class ResourceSet:
+    """A ``<resource_set>`` of a location, colocation or order constraint.
+
+    ``resources`` are the references as written: a tag or template stands
+    for its members (see :meth:`Config.set_members`).  The other fields are
+    None when not written, because Pacemaker's default depends on where the
+    set is: ``sequential`` is true inside a set, but between two order sets
+    only a set written ``sequential="true"`` is taken as a chain.
+    ``require_all``, ``action`` and ``kind`` apply to order sets,
+    ``ordering`` (deprecated: ``listed`` colocates each resource with the
+    next instead of the previous) to colocation sets, ``score`` to location
+    and colocation sets, ``role`` to both.
+    """
+
+    id: str
+    resources: tuple[str, ...]
+    sequential: bool | None = None
+    require_all: bool | None = None
+    ordering: str | None = None
+    action: str | None = None
+    role: str | None = None
+    score: int | None = None
+    kind: OrderKind | None = None
+
+    @property
+    def is_sequential(self) -> bool:
+        return self.sequential is not False
+
+
+@dataclass(frozen=True)
 class Location:
+    """``rsc`` (or every resource of ``sets``) prefers or avoids ``node``,
+    or the nodes ``rules`` select.  A constraint has ``rsc``,
+    ``rsc_pattern`` or ``sets``."""
+
     id: str
     rsc: str
     node: str | None = None
@@ -203,11 +237,20 @@ class Location:
     role: str | None = None
     resource_discovery: str = "always"
     rsc_pattern: str | None = None
+    sets: tuple[ResourceSet, ...] = ()
+
+    def references(self) -> tuple[str, ...]:
+        """Every resource, tag or template the constraint names (none for a pattern)."""
+        if self.sets:
+            return tuple(ref for resource_set in self.sets for ref in resource_set.resources)
+        return () if self.rsc_pattern is not None else (self.rsc,)
 
 
 @dataclass(frozen=True)
 class Colocation:
-    """``rsc`` is placed relative to ``with_rsc`` (the dependent follows)."""
+    """``rsc`` is placed relative to ``with_rsc`` (the dependent follows);
+    or, with ``sets`` (``rsc`` and ``with_rsc`` empty), the resources of
+    each set relative to each other and each set relative to the next."""
 
     id: str
     rsc: str
@@ -217,11 +260,20 @@ class Colocation:
     with_rsc_role: str | None = None
     node_attribute: str = "#uname"
     influence: bool = True
+    sets: tuple[ResourceSet, ...] = ()
+
+    def references(self) -> tuple[str, ...]:
+        """Every resource, tag or template the constraint names."""
+        if self.sets:
+            return tuple(ref for resource_set in self.sets for ref in resource_set.resources)
+        return (self.rsc, self.with_rsc)
 
 
 @dataclass(frozen=True)
 class Order:
-    """``first`` ``first_action`` happens before ``then`` ``then_action``."""
+    """``first`` ``first_action`` happens before ``then`` ``then_action``;
+    or, with ``sets`` (``first`` and ``then`` empty), within each set and
+    from each set to the next."""
 
     id: str
     first: str
@@ -231,6 +283,13 @@ class Order:
     kind: OrderKind = "Mandatory"
     symmetrical: bool | None = None  # None: the default for the kind
     require_all: bool = True
+    sets: tuple[ResourceSet, ...] = ()
+
+    def references(self) -> tuple[str, ...]:
+        """Every resource, tag or template the constraint names."""
+        if self.sets:
+            return tuple(ref for resource_set in self.sets for ref in resource_set.resources)
+        return (self.first, self.then)
 
     @property
     def effective_then_action(self) -> str:
@@ -403,6 +462,10 @@ class Config:
         if any(template.id == ident for template in self.templates):
             return tuple(p.id for p in self.primitives() if p.template == ident)
         return (ident,)
+
+    def set_members(self, resource_set: ResourceSet) -> tuple[str, ...]:
+        """The resources of a set, each tag or template replaced by what it stands for."""
+        return tuple(rsc for ref in resource_set.resources for rsc in self.constrained(ref))
 
     def primitives(self) -> list[Primitive]:
         """Every primitive, groups and clones flattened, in document order."""

@@ -49,6 +49,7 @@ from vigil.model.scores import INFINITY
 from vigil.model.status import OpRecord, ResourceHistory
 from vigil.output.failcounts import FailCount
 from vigil.output.report import FailedAction, NodeReport, ResourceReport, StatusReport, natural_key
+from vigil.scheduler import plain_locations
 
 # The api-version Pacemaker 2.1.5's crm_mon writes (its newest api-result schema).
 API_VERSION = "2.25"
@@ -449,7 +450,9 @@ class _Document:
 
     def bans(self) -> Element | None:
         """Negative location scores, newest constraint first (crm_mon lists them so)."""
-        bans = [ban for location in reversed(self.config.locations) for ban in self.location_bans(location)]
+        # A location of resource sets stands for one per resource (with its set's score).
+        locations = list(plain_locations(self.config))
+        bans = [ban for location in reversed(locations) for ban in self.location_bans(location)]
         return Element.of("bans", children=bans) if bans else None
 
     def location_bans(self, location: Location) -> list[Element]:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from vigil.model.config import Colocation
 from vigil.model.scores import INFINITY, add
 from vigil.scheduler.bundle_constraints import bundle_colocation_side, bundle_names_side
+from vigil.scheduler.constraint_sets import plain_colocations
 from vigil.scheduler.working import (
     BUNDLE_HOST,
     Role,
@@ -67,9 +68,10 @@ def add_colocation(coloc: WorkColocation) -> None:
 
 def unpack_colocations(work: Work) -> None:
     """Each colocation, one per pair of resources when it names a tag (each
-    resource tagged is colocated, as a set that is not sequential)."""
+    resource tagged is colocated, as a set that is not sequential); those
+    of resource sets as the pairs they stand for."""
     config = work.cluster.config
-    for constraint in config.colocations:
+    for constraint in plain_colocations(config):
         if constraint.score == 0:
             continue
         for dependent_id in config.constrained(constraint.rsc):

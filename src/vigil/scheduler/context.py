@@ -420,7 +420,11 @@ def _origin(action: WorkAction) -> WorkAction | None:
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         last = current
-        current = current.required_by or current.blocked_by
+        if current.blocked_by is not None and current.blocked_by.rsc is None:
+            # A resource-less point (one-or-more) blocked it: what blocked the point is the cause.
+            current = current.blocked_by
+        else:
+            current = current.required_by or current.blocked_by
     return last if last is not action else None
 
 

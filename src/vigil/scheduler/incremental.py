@@ -321,10 +321,11 @@ def _build_memo(run: StagesRun, record: _Record, sanitized: bool) -> _Memo:
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)
 
-    for coloc in config.colocations:
-        union(coloc.rsc, coloc.with_rsc)
-    for order in config.orders:
-        union(order.first, order.then)
+    tied = [constraint.references() for constraint in config.colocations]
+    tied += [constraint.references() for constraint in config.orders]
+    for references in tied:
+        for other in references[1:]:
+            union(references[0], other)
     for rsc in work.rscs.values():
         if rsc.container is not None:
             union(rsc.id, rsc.container.id)
@@ -481,9 +482,10 @@ def _cut(cluster: Cluster, memo: _Memo, wanted: set[str]) -> Cluster:
     cut_config = dataclasses.replace(
         config,
         resources=tuple(r for r in config.resources if r.id in wanted),
-        locations=tuple(c for c in config.locations if c.rsc_pattern is not None or keep(c.rsc)),
-        colocations=tuple(c for c in config.colocations if keep(c.rsc)),
-        orders=tuple(c for c in config.orders if keep(c.first)),
+        locations=tuple(c for c in config.locations if c.rsc_pattern is not None
+                        or any(keep(rsc) for ref in c.references() for rsc in config.constrained(ref))),
+        colocations=tuple(c for c in config.colocations if keep(c.references()[0])),
+        orders=tuple(c for c in config.orders if keep(c.references()[0])),
     )
     positions = {memo.top_index[w] for w in wanted}
     nodes = tuple(

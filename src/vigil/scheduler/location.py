@@ -11,9 +11,11 @@ from __future__ import annotations
 import re
 
 from vigil.model.config import Location, Primitive
+from vigil.model.nvsets import resolve_nvsets
 from vigil.model.rule_eval import RuleContext, rule_passes, rule_score
 from vigil.model.scores import INFINITY, add
 from vigil.scheduler.bundle_constraints import bundle_location_targets
+from vigil.scheduler.constraint_sets import plain_locations
 from vigil.scheduler.discovery import record_discovery
 from vigil.scheduler.failcounts import effective_failcount, failcount_name, node_failures, recorded_failures
 from vigil.scheduler.working import Role, Work, WorkGroup, WorkPrimitive, WorkResource
@@ -60,17 +62,21 @@ def ban_target(rsc: WorkPrimitive) -> WorkResource:
 
 
 def apply_locations(work: Work) -> None:
-    for location in work.cluster.config.locations:
+    for location in plain_locations(work.cluster.config):
         for rsc in _location_targets(work, location):
             _apply_location(work, rsc, location)
 
 
 def _location_targets(work: Work, location: Location) -> list[WorkResource]:
     if location.rsc_pattern:
+        # A leading "!" inverts the pattern: the top-level resources it does not match.
+        inverted = location.rsc_pattern.startswith("!")
         try:
-            pattern = re.compile(location.rsc_pattern)
+            pattern = re.compile(location.rsc_pattern[1:] if inverted else location.rsc_pattern)
         except re.error:
             return []
+        if inverted:
+            return [r for r in work.top if not pattern.search(r.id)]
         return [r for r in _all_resources(work) if pattern.search(r.id)]
     roles = [location.role, *(rule.role for rule in location.rules)]
     by_role = any((role or "").lower() in ("promoted", "master", "unpromoted", "slave") for role in roles)
@@ -128,7 +134,7 @@ def _apply_location(work: Work, rsc: WorkResource, location: Location) -> None:
                               rsc_class=prim.cls if prim else None,
                               rsc_provider=prim.provider if prim else None,
                               rsc_type=prim.type if prim else None,
-                              params=rsc.params, meta=rsc.meta)
+                              params=_params_on(work, rsc, node.attrs), meta=rsc.meta)
             if not rule_passes(rule, ctx):
                 continue
             score = rule_score(rule, ctx)
@@ -139,6 +145,19 @@ def _apply_location(work: Work, rsc: WorkResource, location: Location) -> None:
             scored.append((name, score))
         _apply_for_role(work, rsc, _role_filter(rule.role or location.role), scored,
                         location.resource_discovery)
+
+
+def _params_on(work: Work, rsc: WorkResource, node_attrs: dict[str, str]) -> dict[str, str]:
+    """The parameters a rule's ``value-source="param"`` reads on a node: a
+    primitive's parameter sets may have rules of their own, on that node's
+    attributes (as Pacemaker evaluates them per node)."""
+    own = rsc.primitives() if not rsc.variant.collective else []
+    if not own or not any(nvset.rule for nvset in own[0].prim.params):
+        return rsc.params
+    prim = own[0].prim
+    ctx = RuleContext(now=work.now, node_attrs=node_attrs, rsc_class=prim.cls, rsc_provider=prim.provider,
+                      rsc_type=prim.type)
+    return resolve_nvsets(prim.params, ctx)
 
 
 def _apply_for_role(work: Work, rsc: WorkResource, role: Role, scored: list[tuple[str, int]],

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from vigil.model.config import Order
 from vigil.scheduler.bundle_constraints import ordered_resource
 from vigil.scheduler.colocation_blocking import block_colocation_dependents
+from vigil.scheduler.constraint_sets import SetOrdering, set_orderings
 from vigil.scheduler.instances import InstanceActions
 from vigil.scheduler.migration import migration_equivalents
 from vigil.scheduler.variants.primitive import update_runnable
@@ -78,7 +79,12 @@ def config_orderings(work: Work) -> list[OrderSpec]:
     resource tagged is ordered, as a set that is not sequential)."""
     specs: list[OrderSpec] = []
     config = work.cluster.config
+    points: dict[str, WorkAction] = {}
     for constraint in config.orders:
+        if constraint.sets:
+            for step in set_orderings(config, constraint):
+                specs.extend(_set_ordering(work, step, points))
+            continue
         for first_id in config.constrained(constraint.first):
             for then_id in config.constrained(constraint.then):
                 specs.extend(_config_ordering(work, constraint, first_id, then_id))
@@ -111,6 +117,30 @@ def _config_ordering(work: Work, constraint: Order, first_id: str, then_id: str)
             specs.append(OrderSpec(inv_then_rsc, inv_then, inv_first_rsc, inv_first,
                                    flags_for_kind(constraint.kind, inv_first, "inverse")))
     return specs
+
+
+def _set_ordering(work: Work, step: SetOrdering, points: dict[str, WorkAction]) -> list[OrderSpec]:
+    """One ordering of an order of sets; its one-or-more point, a pseudo-action
+    runnable once any one of its "firsts" is, is made once (``points``)."""
+    first = work.resource(step.first) if step.first is not None else None
+    then = work.resource(step.then) if step.then is not None else None
+    flags = flags_for_kind(step.kind, step.first_task, step.symmetry)
+    if step.point is None:
+        return [OrderSpec(first, step.first_task, then, step.then_task, flags)] \
+            if first is not None and then is not None else []
+    point = points.get(step.point)
+    if point is None:
+        point = points[step.point] = work.new_action(None, step.point, None, name=step.point)
+        point.pseudo = True
+        point.runnable = True
+        point.required_runnable_before = 1
+    if first is not None:
+        return [OrderSpec(first, step.first_task, first, step.first_task, Ord.ONE_OR_MORE | Ord.GRAPH_ONLY,
+                          then_action=point)]
+    if then is not None:
+        return [OrderSpec(then, step.then_task, then, step.then_task, flags | Ord.RUNNABLE_LEFT,
+                          first_action=point)]
+    return []
 
 
 def _clone_min_orderings(work: Work, order_id: str, first: WorkResource, first_task: str, then: WorkResource,
@@ -158,7 +188,8 @@ def apply_order_specs(work: Work, specs: list[OrderSpec]) -> None:
     for spec in specs:
         firsts = [spec.first_action] if spec.first_action else _actions_for(spec.first, spec.first_task)
         if not firsts:
-            if spec.first is spec.then or spec.first_task in ("migrate_to", "migrate_from"):
+            if (spec.first is spec.then and spec.then_action is None) \
+                    or spec.first_task in ("migrate_to", "migrate_from"):
                 continue
             if spec.first_task == "stop" and (not spec.first.running_on or _stopped_primitive(spec.first)):
                 continue
@@ -438,6 +469,11 @@ class _Propagator:
                 yield first
         if then.required_runnable_before:
             then_changed = then.runnable != was_runnable
+            if not then.runnable and then.blocked_by is None:
+                # A one-or-more point is blocked by the firsts that cannot run (for the stop context).
+                then.blocked_by = next((first for first, flags in then.befores if flags & Ord.ONE_OR_MORE
+                                        and not flags_for_ordering(first, then.node, self.instances)[1]),
+                                       None)
         if then_changed:
             if was_runnable and not then.runnable:
                 yield from block_colocation_dependents(self.work, then)

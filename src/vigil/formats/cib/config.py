@@ -13,6 +13,7 @@ from vigil.formats.cib.alerts import load_alerts
 from vigil.formats.cib.reader import Element, Reader, children, normalize_role
 from vigil.formats.cib.resources import load_resources
 from vigil.formats.cib.rules import load_nvsets, load_rule
+from vigil.formats.cib.sets import SetUse, has_resource_sets, load_resource_sets
 from vigil.formats.cib.tickets import load_rsc_ticket
 from vigil.model.booleans import parse_bool
 from vigil.model.config import (
@@ -26,6 +27,7 @@ from vigil.model.config import (
     Order,
     OrderKind,
     Resource,
+    ResourceSet,
     RscTicket,
     Tag,
     iter_primitives,
@@ -227,18 +229,28 @@ class _Constraints:
             return False
         return bool(members)
 
-    def has_resource_sets(self, element: Element) -> bool:
-        sets = [child for child in children(element) if child.tag == "resource_set"]
-        for child in sets:
-            self.reader.unsupported(child, "is ignored and its constraint is skipped")
-        return bool(sets)
+    def resource_sets(self, element: Element, use: SetUse,
+                      instead: tuple[str, ...]) -> tuple[ResourceSet, ...] | None:
+        """The constraint's ``<resource_set>`` elements (() when none); None
+        when they cannot be used, or when it also names its resources by one
+        of the attributes ``instead``."""
+        if not has_resource_sets(element):
+            return ()
+        written = [name for name in instead if element.get(name) is not None]
+        if written:
+            self.reader.problem(element, f"a <{element.tag}> names its resources by {'/'.join(instead)}"
+                                         f" or by <resource_set> elements, not both: remove {written[0]!r}"
+                                         " or the sets")
+            return None
+        return load_resource_sets(self.reader, element, use, self.names_resource, self.expansions)
 
     def location(self, element: Element) -> None:
-        if self.has_resource_sets(element):
+        sets = self.resource_sets(element, "location", ("rsc", "rsc-pattern"))
+        if sets is None:
             return
         pattern = element.get("rsc-pattern")
         rsc = element.get("rsc")
-        if pattern is None and not self.names_resource(element, "rsc", rsc):
+        if not sets and pattern is None and not self.names_resource(element, "rsc", rsc):
             return
         if pattern is not None and not is_pattern(self.reader, element, "rsc-pattern", pattern):
             return
@@ -248,11 +260,12 @@ class _Constraints:
                 rule = load_rule(self.reader, child)
                 if rule is not None:
                     rules.append(rule)
-            else:
+            elif child.tag != "resource_set":
                 self.reader.unsupported(child)
         node = element.get("node")
         score = self.reader.score(element)
-        if node is not None and element.get("score") is None:
+        if node is not None and element.get("score") is None \
+                and not (sets and all(resource_set.score is not None for resource_set in sets)):
             self.reader.problem(element, "a location with 'node' needs a 'score' (e.g. score=\"INFINITY\")")
         if node is None and not any(child.tag == "rule" for child in children(element)):
             self.reader.problem(element, "a location needs 'node' and 'score' attributes or a <rule>")
@@ -271,11 +284,16 @@ class _Constraints:
                 role=normalize_role(element.get("role")),
                 resource_discovery=discovery,
                 rsc_pattern=pattern,
+                sets=sets,
             )
         )
 
     def colocation(self, element: Element) -> None:
-        if self.has_resource_sets(element):
+        sets = self.resource_sets(element, "colocation", ("rsc", "with-rsc"))
+        if sets is None:
+            return
+        if sets:
+            self._colocation_of_sets(element, sets)
             return
         rsc = element.get("rsc", element.get("from"))
         with_rsc = element.get("with-rsc", element.get("to"))
@@ -306,8 +324,27 @@ class _Constraints:
             )
         )
 
+    def _colocation_of_sets(self, element: Element, sets: tuple[ResourceSet, ...]) -> None:
+        score = self.reader.score(element)
+        if element.get("score") is None:
+            self.reader.warn(element, "colocation without a score: it has score 0, and only sets with"
+                                      " their own score have an effect")
+        for name in ("rsc-role", "with-rsc-role", "node-attribute"):
+            if element.get(name) is not None:
+                self.reader.warn(element, f"{name!r} has no effect on a colocation of resource sets"
+                                          " (Pacemaker ignores it too): use each set's role")
+        influence = _influence(self.reader, element)
+        if element.get("score") is not None and score is None:
+            return
+        self.colocations.append(Colocation(id=self.reader.ident(element), rsc="", with_rsc="",
+                                           score=score or 0, influence=influence, sets=sets))
+
     def order(self, element: Element) -> None:
-        if self.has_resource_sets(element):
+        sets = self.resource_sets(element, "order", ("first", "then"))
+        if sets is None:
+            return
+        if sets:
+            self._order_of_sets(element, sets)
             return
         first = element.get("first")
         then = element.get("then")
@@ -330,6 +367,16 @@ class _Constraints:
                 require_all=require_all,
             )
         )
+
+    def _order_of_sets(self, element: Element, sets: tuple[ResourceSet, ...]) -> None:
+        for name in ("first-action", "then-action", "require-all"):
+            if element.get(name) is not None:
+                self.reader.warn(element, f"{name!r} has no effect on an order of resource sets: use each"
+                                          f" set's {'require-all' if name == 'require-all' else 'action'}")
+        kind = self._order_kind(element)
+        symmetrical = self.reader.optional_boolean(element, "symmetrical")
+        self.orders.append(Order(id=self.reader.ident(element), first="", then="", kind=kind,
+                                 symmetrical=symmetrical, sets=sets))
 
     def rsc_ticket(self, element: Element) -> None:
         constraint = load_rsc_ticket(self.reader, element, self.names_resource, self.expansions)

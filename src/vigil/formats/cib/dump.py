@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import fields, is_dataclass, replace
 
 from lxml import etree
@@ -39,6 +39,7 @@ from vigil.model.config import (
     Order,
     Primitive,
     Resource,
+    ResourceSet,
     RscTicket,
 )
 from vigil.model.options import RENAMED_OPTIONS  # 3.x -> the 2.x names 2.1.5 understands
@@ -421,16 +422,16 @@ class _Writer:
         for location in self.config.locations:
             self.location(parent, location)
         for colocation in self.config.colocations:
-            _colocation(parent, colocation)
+            _colocation(parent, colocation, self.is_reference)
         for order in self.config.orders:
-            _order(parent, order)
+            _order(parent, order, self.is_reference)
         for constraint in self.config.rsc_tickets:
             _rsc_ticket(parent, constraint)
 
     def location(self, parent: Element, location: Location) -> None:
         element = etree.SubElement(parent, "rsc_location", id=location.id)
         attributes = {
-            "rsc": location.rsc if location.rsc_pattern is None else None,
+            "rsc": location.rsc if location.rsc_pattern is None and not location.sets else None,
             "rsc-pattern": location.rsc_pattern,
             "node": location.node,
             "score": None if location.score is None else format_score(location.score),
@@ -440,8 +441,13 @@ class _Writer:
             else location.resource_discovery,
         }
         _write_attributes(element, attributes)
+        _resource_sets(element, location.sets, self.is_reference)
         for rule in location.rules:
             self.rule(element, rule)
+
+
+# Whether an object was already written (then write an id-ref): _Writer.is_reference.
+IsReference = Callable[[str, str, object], bool]
 
 
 def _without_template(primitive: Primitive, template: Primitive | None) -> Primitive:
@@ -490,7 +496,13 @@ def _op_expression(parent: Element, expression: OpExpression) -> None:
         element.set("interval", format_ms(expression.interval_ms))
 
 
-def _colocation(parent: Element, colocation: Colocation) -> None:
+def _colocation(parent: Element, colocation: Colocation, is_reference: IsReference) -> None:
+    if colocation.sets:
+        element = etree.SubElement(parent, "rsc_colocation", id=colocation.id,
+                                   score=format_score(colocation.score))
+        _write_attributes(element, {"influence": None if colocation.influence else "false"})
+        _resource_sets(element, colocation.sets, is_reference)
+        return
     element = etree.SubElement(
         parent,
         "rsc_colocation",
@@ -510,7 +522,14 @@ def _colocation(parent: Element, colocation: Colocation) -> None:
     _write_attributes(element, optional)
 
 
-def _order(parent: Element, order: Order) -> None:
+def _order(parent: Element, order: Order, is_reference: IsReference) -> None:
+    if order.sets:
+        element = etree.SubElement(parent, "rsc_order", id=order.id, kind=order.kind)
+        _write_attributes(element, {
+            "symmetrical": None if order.symmetrical is None else str(order.symmetrical).lower(),
+        })
+        _resource_sets(element, order.sets, is_reference)
+        return
     element = etree.SubElement(
         parent,
         "rsc_order",
@@ -523,6 +542,31 @@ def _order(parent: Element, order: Order) -> None:
         "require-all": None if order.require_all else "false",
     }
     _write_attributes(element, optional)
+
+
+def _resource_sets(parent: Element, sets: tuple[ResourceSet, ...], is_reference: IsReference) -> None:
+    """Each set with the attributes written in the source, and its references
+    as written; a set shared through id-ref is written once, then referred to."""
+    for resource_set in sets:
+        if is_reference("resource_set", resource_set.id, resource_set):
+            etree.SubElement(parent, "resource_set", {"id-ref": resource_set.id})
+            continue
+        element = etree.SubElement(parent, "resource_set", id=resource_set.id)
+        _write_attributes(element, {
+            "sequential": _optional_bool(resource_set.sequential),
+            "require-all": _optional_bool(resource_set.require_all),
+            "ordering": resource_set.ordering,
+            "action": resource_set.action,
+            "role": resource_set.role,
+            "score": None if resource_set.score is None else format_score(resource_set.score),
+            "kind": resource_set.kind,
+        })
+        for rsc in resource_set.resources:
+            etree.SubElement(element, "resource_ref", id=rsc)
+
+
+def _optional_bool(value: bool | None) -> str | None:
+    return None if value is None else str(value).lower()
 
 
 def _rsc_ticket(parent: Element, constraint: RscTicket) -> None:

@@ -23,6 +23,7 @@ from yaml.nodes import Node, ScalarNode
 
 from vigil.errors import InputError, Problem
 from vigil.formats.cib.resources import has_promotable_meta
+from vigil.formats.yaml.constraint_sets import resource_sets_yaml
 from vigil.formats.yaml.dump_base import USE_XML, Flow, FlowList, WriterBase, Yaml, op_fields
 from vigil.formats.yaml.load import load_yaml_config
 from vigil.formats.yaml.source import NULL_TAG
@@ -336,7 +337,10 @@ class _Writer(WriterBase):
         for location in self.config.locations:
             self.register(location.id, f"location {location.id!r}")
             item: dict[str, Yaml] = {"location": location.id}
-            if location.rsc or location.rsc_pattern is None:
+            if location.sets:
+                item["sets"] = resource_sets_yaml(self, location.sets, location.id,
+                                                  f"location {location.id!r}")
+            elif location.rsc or location.rsc_pattern is None:
                 item["resource"] = location.rsc
             _put_optional(
                 item,
@@ -358,12 +362,13 @@ class _Writer(WriterBase):
             items.append(item)
         for colocation in self.config.colocations:
             self.register(colocation.id, f"colocation {colocation.id!r}")
-            item = {
-                "colocation": colocation.id,
-                "resource": colocation.rsc,
-                "with": colocation.with_rsc,
-                "score": format_score(colocation.score),
-            }
+            item = {"colocation": colocation.id}
+            if colocation.sets:
+                item["sets"] = resource_sets_yaml(self, colocation.sets, colocation.id,
+                                                  f"colocation {colocation.id!r}")
+            else:
+                item.update({"resource": colocation.rsc, "with": colocation.with_rsc})
+            item["score"] = format_score(colocation.score)
             _put_optional(
                 item,
                 {
@@ -378,7 +383,11 @@ class _Writer(WriterBase):
             items.append(item)
         for order in self.config.orders:
             self.register(order.id, f"order {order.id!r}")
-            item = {"order": order.id, "first": order.first, "then": order.then}
+            item = {"order": order.id}
+            if order.sets:
+                item["sets"] = resource_sets_yaml(self, order.sets, order.id, f"order {order.id!r}")
+            else:
+                item.update({"first": order.first, "then": order.then})
             _put_optional(
                 item,
                 {

@@ -20,6 +20,7 @@ from yaml.nodes import MappingNode, Node
 from vigil.formats.cib.reader import Element
 from vigil.formats.yaml.alerts import AlertTranslator
 from vigil.formats.yaml.build import Builder, Positions
+from vigil.formats.yaml.constraint_sets import translate_resource_sets
 from vigil.formats.yaml.source import Mapping, Source, describe
 from vigil.formats.yaml.tickets import translate_ticket_constraint
 from vigil.formats.yaml.vocabulary import (
@@ -344,13 +345,18 @@ class _Translator:
         ident = self.builder.named_id(element, mapping, "location", "a location")
         what = f"location {ident!r}"
         self.source.check_keys(mapping, LOCATION_KEYS, what)
-        if "resource" not in mapping and "resource-pattern" not in mapping:
-            self.builder.fail(element, mapping.node, f"{what} needs 'resource' (or 'resource-pattern')")
+        named = [key for key in ("resource", "resource-pattern", "sets") if key in mapping]
+        if not named:
+            self.builder.fail(element, mapping.node,
+                              f"{what} needs 'resource' (or 'resource-pattern' or 'sets')")
+        elif len(named) > 1:
+            self.builder.fail(element, mapping.node,
+                              f"{what} has {' and '.join(map(repr, named))}: keep one of them")
         rules = mapping.get("rules")
         items = None if rules is None else self.source.sequence(rules, f"the rules of {what}")
         if rules is not None and items is None:
             self.builder.positions.reported.add(element)  # said already
-        elif "node" in mapping and "score" not in mapping:
+        elif "node" in mapping and "score" not in mapping and "sets" not in mapping:  # sets: their scores
             self.builder.fail(
                 element, mapping.node, f"{what} has 'node' but no 'score': add one, e.g. INFINITY"
             )
@@ -360,6 +366,7 @@ class _Translator:
         self.builder.copy(element, mapping, "resource-pattern", what, name="rsc-pattern")
         for key in ("node", "score", "role", "resource-discovery"):
             self.builder.copy(element, mapping, key, what)
+        translate_resource_sets(self.builder, element, mapping, ident, what)
         for index, rule in enumerate(items or ()):
             self.builder.rule(element, rule, rule_id(ident, index), f"rule {index + 1} of {what}")
 
@@ -370,9 +377,13 @@ class _Translator:
         self.source.check_keys(mapping, COLOCATION_KEYS, what)
         self.builder.require(element, mapping, "score", what, "INFINITY keeps them together, -INFINITY apart")
         for key, name in (("resource", "rsc"), ("with", "with-rsc")):
-            if key not in mapping:
-                self.builder.fail(element, mapping.node, f"{what} needs {key!r}: the id of a resource")
+            if key not in mapping and "sets" not in mapping:
+                self.builder.fail(element, mapping.node, f"{what} needs {key!r}: the id of a resource"
+                                                         " (or 'sets')")
+            elif key in mapping and "sets" in mapping:
+                self.builder.fail(element, mapping.node, f"{what} has {key!r} and 'sets': keep one of them")
             self.builder.copy(element, mapping, key, what, name=name)
+        translate_resource_sets(self.builder, element, mapping, ident, what)
         self.builder.copy(element, mapping, "resource-role", what, name="rsc-role")
         self.builder.copy(element, mapping, "with-role", what, name="with-rsc-role")
         self.builder.copy(element, mapping, "node-attribute", what)
@@ -384,7 +395,11 @@ class _Translator:
         what = f"order {ident!r}"
         self.source.check_keys(mapping, ORDER_KEYS, what)
         for key in ("first", "then"):
-            self.builder.require(element, mapping, key, what, "the id of a resource")
+            if "sets" not in mapping:
+                self.builder.require(element, mapping, key, what, "the id of a resource (or 'sets')")
+            elif key in mapping:
+                self.builder.fail(element, mapping.node, f"{what} has {key!r} and 'sets': keep one of them")
+        translate_resource_sets(self.builder, element, mapping, ident, what)
         self.builder.copy(element, mapping, "first-action", what)
         self.builder.copy(element, mapping, "then-action", what)
         kind = self.builder.copy(element, mapping, "kind", what)

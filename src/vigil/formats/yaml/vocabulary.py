@@ -65,6 +65,7 @@ LOCATION_KEYS = (
     "role",
     "resource-discovery",
     "rules",
+    "sets",
 )
 COLOCATION_KEYS = (
     "colocation",
@@ -75,8 +76,13 @@ COLOCATION_KEYS = (
     "with-role",
     "node-attribute",
     "influence",
+    "sets",
 )
-ORDER_KEYS = ("order", "first", "then", "first-action", "then-action", "kind", "symmetrical", "require-all")
+ORDER_KEYS = ("order", "first", "then", "first-action", "then-action", "kind", "symmetrical", "require-all",
+              "sets")
+# The keys of a resource set of a location, colocation or order ("id" and "resources" first).
+CONSTRAINT_SET_KEYS = ("id", "resources", "sequential", "require-all", "ordering", "action", "role", "score",
+                       "kind")
 FENCING_KEYS = ("id", "index", "devices", "target", "target-pattern", "target-attribute", "target-value")
 TICKET_KEYS = ("ticket-constraint", "ticket", "resource", "resource-role", "loss-policy", "sets")
 TICKET_SET_KEYS = ("id", "role", "resources")
@@ -111,7 +117,7 @@ def indexed(base: str, index: int) -> str:
 
 
 def ticket_set_id(constraint_id: str, index: int) -> str:
-    """``CONSTRAINT-0``, ``CONSTRAINT-1`` ... for a ticket constraint's resource sets, as crmsh names them."""
+    """``CONSTRAINT-0``, ``CONSTRAINT-1`` ... for a constraint's resource sets, as crmsh names a ticket's."""
     return generated_id(f"{constraint_id}-{index}")
 
 

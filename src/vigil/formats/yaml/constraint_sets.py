@@ -1,0 +1,94 @@
+"""Resource sets of location, colocation and order constraints in YAML, both ways::
+
+    constraints:
+      - order: start-the-stack
+        sets:
+          - resources: [db, web]              # started one after the other
+          - {resources: [a, b], sequential: false, require-all: false}
+          - resources: [frontend]             # once db, web and a or b are up
+      - colocation: together
+        score: INFINITY
+        sets:
+          - {resources: [a, b], role: Started}
+      - location: prefer-n1
+        node: n1
+        score: 100
+        sets:
+          - resources: [a, b]
+
+Each set becomes a ``<resource_set>`` with ``id`` (by default
+``CONSTRAINT-INDEX``, as for a ticket constraint's sets) and the
+attributes given.  Only the shape is checked here; the values (booleans,
+roles, actions, that each resource exists) are checked by the CIB reader
+that runs on the result, so YAML and CIB mean the same things.
+"""
+
+from __future__ import annotations
+
+from vigil.formats.cib.reader import Element
+from vigil.formats.yaml.build import Builder
+from vigil.formats.yaml.dump_base import WriterBase, Yaml
+from vigil.formats.yaml.source import Mapping
+from vigil.formats.yaml.vocabulary import CONSTRAINT_SET_KEYS, ticket_set_id
+from vigil.model.config import ResourceSet
+from vigil.model.scores import format_score
+
+
+def translate_resource_sets(builder: Builder, element: Element, mapping: Mapping, ident: str,
+                            what: str) -> None:
+    """``mapping['sets']`` as ``<resource_set>`` elements of ``element``."""
+    source = builder.source
+    sets = mapping.get("sets")
+    if sets is None:
+        return
+    items = source.sequence(sets, f"the sets of {what}")
+    if items is None:
+        builder.positions.reported.add(element)
+        return
+    if not items:
+        builder.fail(element, mapping.node, f"the 'sets' of {what} is empty: list at least one set")
+    for index, node in enumerate(items):
+        set_what = f"set {index + 1} of {what}"
+        item = source.mapping(node, set_what)
+        if item is None:
+            builder.positions.reported.add(element)
+            continue
+        set_element = builder.element(element, "resource_set", item.node)
+        source.check_keys(item, CONSTRAINT_SET_KEYS, set_what)
+        builder.optional_id(set_element, item, ticket_set_id(ident, index), set_what)
+        for key in CONSTRAINT_SET_KEYS[2:]:
+            builder.copy(set_element, item, key, set_what)
+        entry = item.entries.get("resources")
+        if entry is None:
+            builder.fail(set_element, item.node, f"{set_what} needs 'resources': a list of resource ids")
+            continue
+        for ref in source.sequence(entry.value, f"the resources of {set_what}") or ():
+            text = source.text(ref, f"a resource of {set_what}")
+            if text is not None:
+                builder.attribute(builder.element(set_element, "resource_ref", ref), "id", text, ref)
+
+
+def resource_sets_yaml(writer: WriterBase, sets: tuple[ResourceSet, ...], ident: str,
+                       what: str) -> list[Yaml]:
+    """The sets as YAML items, each attribute only when the CIB had it."""
+    items: list[Yaml] = []
+    for index, resource_set in enumerate(sets):
+        item: dict[str, Yaml] = {}
+        writer.put_id(item, resource_set.id, ticket_set_id(ident, index), f"set {index + 1} of {what}")
+        item["resources"] = list(resource_set.resources)
+        optional: dict[str, str | None] = {
+            "sequential": _optional_bool(resource_set.sequential),
+            "require-all": _optional_bool(resource_set.require_all),
+            "ordering": resource_set.ordering,
+            "action": resource_set.action,
+            "role": resource_set.role,
+            "score": None if resource_set.score is None else format_score(resource_set.score),
+            "kind": resource_set.kind,
+        }
+        item.update((key, value) for key, value in optional.items() if value is not None)
+        items.append(item)
+    return items
+
+
+def _optional_bool(value: bool | None) -> str | None:
+    return None if value is None else str(value).lower()
