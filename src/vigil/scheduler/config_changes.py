@@ -14,7 +14,7 @@ from vigil.scheduler.digests import compare_digests, needs_bundle_address
 from vigil.scheduler.unfencing import trigger_unfencing
 from vigil.scheduler.unpack_history import active_range, schedule_clear_failcount, sort_ops
 from vigil.scheduler.unpack_resources import find_op
-from vigil.scheduler.variants.primitive import needs_for, resource_action
+from vigil.scheduler.variants.primitive_actions import needs_for, resource_action
 from vigil.scheduler.working import DeferredParamCheck, Work, WorkPrimitive
 
 

@@ -38,7 +38,7 @@ from vigil.scheduler.working import (
 )
 
 if TYPE_CHECKING:
-    from vigil.scheduler.variants.clone import MergeSort
+    from vigil.scheduler.variants.clone_placement import MergeSort
 
 
 # --- promotion scores -------------------------------------------------------
