@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-import time
 
 from vigil.model.status import Ticket
+from vigil.output.crm_mon_xml import Times
 from vigil.output.failcounts import FailCount
 from vigil.output.history import format_interval, format_time
 from vigil.output.report import (
@@ -66,7 +66,7 @@ def _ticket_line(ticket: Ticket) -> str:
     if ticket.standby:
         line += " [standby]"
     if ticket.last_granted is not None:
-        line += f' last-granted="{time.ctime(ticket.last_granted)}"'
+        line += f' last-granted="{Times(zone=None).ctime(ticket.last_granted)}"'
     return line
 
 
