@@ -16,7 +16,9 @@ from __future__ import annotations
 from vigil.scheduler.bundles import nest_connections
 from vigil.scheduler.instances import InstanceActions
 from vigil.scheduler.variants.clone import CloneVariant, assign_clone, clone_ordering_flags
-from vigil.scheduler.working import Work, WorkAction, WorkClone, WorkResource
+from vigil.scheduler.working import Work
+from vigil.scheduler.working_actions import WorkAction
+from vigil.scheduler.working_resources import WorkClone, WorkResource
 
 # A promotable bundle's own promotion pseudo-actions (kept by its container set).
 PROMOTION_TASKS = ("promote", "promoted", "demote", "demoted")

@@ -40,20 +40,10 @@ from vigil.scheduler.utilization import (
     consume,
     release,
 )
-from vigil.scheduler.working import (
-    Ord,
-    OrderTuple,
-    OrdFlags,
-    Role,
-    Updates,
-    Work,
-    WorkAction,
-    WorkColocation,
-    WorkNode,
-    WorkPrimitive,
-    WorkResource,
-    order,
-)
+from vigil.scheduler.working import Work
+from vigil.scheduler.working_actions import Ord, OrderTuple, OrdFlags, Updates, WorkAction, order
+from vigil.scheduler.working_nodes import WorkNode
+from vigil.scheduler.working_resources import Role, WorkColocation, WorkPrimitive, WorkResource
 
 if TYPE_CHECKING:
     from vigil.scheduler.instances import InstanceActions
