@@ -21,10 +21,24 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from vigil.store import open_store
-from vigil.testing.cluster import VigilNode
+from vigil.testing.cluster import INSTALL_HINT, VigilNode, etcd_binary
 
 NODES = ("node1", "node2", "node3")
+FENCE_DUMMY = Path("/usr/sbin/fence_dummy")
+PACEMAKER_AGENTS = Path("/usr/lib/ocf/resource.d/pacemaker")
+
+
+def needs_cluster_with(*agents: str) -> list[pytest.MarkDecorator]:
+    """Skip marks for a test of a fenced cluster running Pacemaker's own ``agents`` (Dummy,
+    Stateful...): without etcd, fence_dummy or one of them it cannot run here."""
+    marks = [pytest.mark.skipif(etcd_binary() is None, reason=f"no etcd server binary: {INSTALL_HINT}"),
+             pytest.mark.skipif(not FENCE_DUMMY.exists(), reason="no fence_dummy (fence-agents)")]
+    return marks + [pytest.mark.skipif(not (PACEMAKER_AGENTS / agent).exists(),
+                                       reason=f"no ocf:pacemaker:{agent} (pacemaker-resource-agents)")
+                    for agent in agents]
 
 
 def alive(pid: int) -> bool:

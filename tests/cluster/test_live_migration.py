@@ -13,19 +13,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
+from tests.cluster.observe import MostAtOnce, fence_devices_yaml, needs_cluster_with, vigil_cli
+from vigil.testing.cluster import LocalCluster, VigilNode, wait_until
 
-from tests.cluster.observe import MostAtOnce, fence_devices_yaml, vigil_cli
-from vigil.testing.cluster import INSTALL_HINT, LocalCluster, VigilNode, etcd_binary, wait_until
-
-DUMMY = Path("/usr/lib/ocf/resource.d/pacemaker/Dummy")
-FENCE_DUMMY = Path("/usr/sbin/fence_dummy")
-
-pytestmark = [
-    pytest.mark.skipif(etcd_binary() is None, reason=f"no etcd server binary: {INSTALL_HINT}"),
-    pytest.mark.skipif(not FENCE_DUMMY.exists(), reason="no fence_dummy (fence-agents)"),
-    pytest.mark.skipif(not DUMMY.exists(), reason="no ocf:pacemaker:Dummy (pacemaker-resource-agents)"),
-]
+pytestmark = needs_cluster_with("Dummy")
 
 
 def config(fence_dir: Path) -> str:

@@ -13,20 +13,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from tests.cluster.observe import MostAtOnce, fence_devices_yaml, fenced_at_ns, vigil_cli
-from vigil.testing.cluster import INSTALL_HINT, LocalCluster, VigilNode, etcd_binary, wait_until
+from tests.cluster.observe import MostAtOnce, fence_devices_yaml, fenced_at_ns, needs_cluster_with, vigil_cli
+from vigil.testing.cluster import LocalCluster, VigilNode, wait_until
 
 TTL = 3
-FENCE_DUMMY = Path("/usr/sbin/fence_dummy")
-STATEFUL = Path("/usr/lib/ocf/resource.d/pacemaker/Stateful")
 
-pytestmark = [
-    pytest.mark.skipif(etcd_binary() is None, reason=f"no etcd server binary: {INSTALL_HINT}"),
-    pytest.mark.skipif(not FENCE_DUMMY.exists(), reason="no fence_dummy (fence-agents)"),
-    pytest.mark.skipif(not STATEFUL.exists(), reason="no ocf:pacemaker:Stateful (pacemaker-resource-agents)"),
-]
+pytestmark = needs_cluster_with("Stateful")
 
 
 def config(fence_dir: Path) -> str:

@@ -15,7 +15,7 @@ from vigil.scheduler.failcounts import schedule_clear_failcount
 from vigil.scheduler.unfencing import trigger_unfencing
 from vigil.scheduler.unpack_history import active_range, sort_ops
 from vigil.scheduler.unpack_resources import find_op
-from vigil.scheduler.variants.primitive import needs_for, resource_action
+from vigil.scheduler.variants.primitive_actions import needs_for, resource_action
 from vigil.scheduler.working import DeferredParamCheck, Work
 from vigil.scheduler.working_resources import WorkPrimitive
 

@@ -19,7 +19,7 @@ from vigil.scheduler.colocation_blocking import block_colocation_dependents
 from vigil.scheduler.constraint_sets import SetOrdering, set_orderings
 from vigil.scheduler.instances import InstanceActions
 from vigil.scheduler.migration import migration_equivalents
-from vigil.scheduler.variants.primitive import update_runnable
+from vigil.scheduler.variants.primitive_actions import update_runnable
 from vigil.scheduler.working import Work
 from vigil.scheduler.working_actions import Ord, OrdFlags, Updates, WorkAction, order
 from vigil.scheduler.working_resources import Role, WorkResource

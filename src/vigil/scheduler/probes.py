@@ -16,7 +16,7 @@ from vigil.scheduler.ordering import OrderSpec
 from vigil.scheduler.remote_probes import probe_node_usable, remote_probe
 from vigil.scheduler.unfencing import order_vs_unfencing
 from vigil.scheduler.variants import ProbeTargets
-from vigil.scheduler.variants.primitive import resource_action
+from vigil.scheduler.variants.primitive_actions import resource_action
 from vigil.scheduler.working import Work
 from vigil.scheduler.working_actions import Ord
 from vigil.scheduler.working_resources import WorkPrimitive, WorkResource

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 from vigil.scheduler.bundles import nest_connections
 from vigil.scheduler.instances import InstanceActions
-from vigil.scheduler.variants.clone import CloneVariant, assign_clone, clone_ordering_flags
+from vigil.scheduler.variants.clone import CloneVariant
+from vigil.scheduler.variants.clone_actions import clone_ordering_flags
+from vigil.scheduler.variants.clone_placement import assign_clone
 from vigil.scheduler.working import Work
 from vigil.scheduler.working_actions import WorkAction
 from vigil.scheduler.working_resources import WorkClone, WorkResource

@@ -29,7 +29,7 @@ from vigil.scheduler.working_actions import Ord, OrderTuple, WorkAction
 from vigil.scheduler.working_resources import Role, WorkClone, WorkColocation, WorkPrimitive, WorkResource
 
 if TYPE_CHECKING:
-    from vigil.scheduler.variants.clone import MergeSort
+    from vigil.scheduler.variants.clone_placement import MergeSort
 
 
 # --- promotion scores -------------------------------------------------------
