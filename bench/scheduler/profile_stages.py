@@ -88,6 +88,8 @@ AREAS = [
     ("vigil.scheduler.unpack_", "unpack (scheduler.unpack_*)"),
     ("vigil.scheduler.failcounts", "fail counts (scheduler.failcounts)"),
     ("vigil.scheduler.digests", "unpack (scheduler.unpack_*)"),
+    ("vigil.scheduler.history_", "unpack (scheduler.unpack_*)"),
+    ("vigil.scheduler.on_fail", "unpack (scheduler.unpack_*)"),
     ("vigil.model.nvsets", "unpack (scheduler.unpack_*)"),
     ("vigil.model.rule_eval", "unpack (scheduler.unpack_*)"),
     ("vigil.model.options", "unpack (scheduler.unpack_*)"),

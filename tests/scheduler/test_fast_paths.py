@@ -23,7 +23,8 @@ from vigil.model.status import OpRecord, ResourceHistory
 from vigil.scheduler import schedule
 from vigil.scheduler.unpack_nodes import unpack_nodes
 from vigil.scheduler.unpack_resources import unpack_resources
-from vigil.scheduler.working import Role, Work, WorkPrimitive
+from vigil.scheduler.working import Work
+from vigil.scheduler.working_resources import Role, WorkPrimitive
 
 # The module (its name is shadowed in vigil.scheduler by the stage function).
 replay = importlib.import_module("vigil.scheduler.unpack_history")

@@ -19,7 +19,9 @@ from dataclasses import dataclass
 
 from vigil.model.scores import INFINITY
 from vigil.scheduler.colocation import role_of
-from vigil.scheduler.working import Role, Work, WorkBundle, WorkResource, find_first_action
+from vigil.scheduler.working import Work
+from vigil.scheduler.working_actions import find_first_action
+from vigil.scheduler.working_resources import Role, WorkBundle, WorkResource
 
 
 @dataclass(frozen=True)

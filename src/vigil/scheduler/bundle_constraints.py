@@ -13,7 +13,8 @@ cluster node can be colocated with an instance inside a container.
 
 from __future__ import annotations
 
-from vigil.scheduler.working import Role, Work, WorkResource
+from vigil.scheduler.working import Work
+from vigil.scheduler.working_resources import Role, WorkResource
 
 
 def bundle_location_targets(work: Work, rsc_id: str | None, by_role: bool) -> list[WorkResource] | None:

@@ -16,12 +16,12 @@ from __future__ import annotations
 from vigil.model.scores import INFINITY
 from vigil.scheduler.colocation import add_colocation
 from vigil.scheduler.ordering import OrderSpec
-from vigil.scheduler.working import (
-    Ord,
-    Work,
+from vigil.scheduler.working import Work
+from vigil.scheduler.working_actions import Ord
+from vigil.scheduler.working_nodes import WorkNode
+from vigil.scheduler.working_resources import (
     WorkBundle,
     WorkColocation,
-    WorkNode,
     WorkPrimitive,
     WorkReplica,
     WorkResource,

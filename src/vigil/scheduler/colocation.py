@@ -18,14 +18,8 @@ from vigil.model.config import Colocation
 from vigil.model.scores import INFINITY, add
 from vigil.scheduler.bundle_constraints import bundle_colocation_side, bundle_names_side
 from vigil.scheduler.constraint_sets import plain_colocations
-from vigil.scheduler.working import (
-    BUNDLE_HOST,
-    Role,
-    Work,
-    WorkColocation,
-    WorkPrimitive,
-    WorkResource,
-)
+from vigil.scheduler.working import BUNDLE_HOST, Work
+from vigil.scheduler.working_resources import Role, WorkColocation, WorkPrimitive, WorkResource
 
 # Marks a node that a non-negative-only merge found unusable.
 INFINITY_HACK = INFINITY * -2

@@ -16,7 +16,9 @@ from collections.abc import Iterator
 
 from vigil.model.scores import INFINITY
 from vigil.scheduler.bundle_blocking import bundle_dependents, can_reach, dependent_targets, owning_bundle
-from vigil.scheduler.working import Role, Work, WorkAction, WorkResource, find_first_action
+from vigil.scheduler.working import Work
+from vigil.scheduler.working_actions import WorkAction, find_first_action
+from vigil.scheduler.working_resources import Role, WorkResource
 
 
 def _top(rsc: WorkResource) -> WorkResource:

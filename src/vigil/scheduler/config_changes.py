@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from vigil.model.status import OpRecord, ResourceHistory
 from vigil.scheduler.digests import compare_digests, needs_bundle_address
+from vigil.scheduler.failcounts import schedule_clear_failcount
 from vigil.scheduler.unfencing import trigger_unfencing
-from vigil.scheduler.unpack_history import active_range, schedule_clear_failcount, sort_ops
+from vigil.scheduler.unpack_history import active_range, sort_ops
 from vigil.scheduler.unpack_resources import find_op
 from vigil.scheduler.variants.primitive_actions import needs_for, resource_action
-from vigil.scheduler.working import DeferredParamCheck, Work, WorkPrimitive
+from vigil.scheduler.working import DeferredParamCheck, Work
+from vigil.scheduler.working_resources import WorkPrimitive
 
 
 def handle_config_changes(work: Work) -> None:

@@ -33,14 +33,9 @@ from vigil.model.stop_context import (
 )
 from vigil.scheduler.failcounts import effective_failcount
 from vigil.scheduler.location import has_clear_failcount
-from vigil.scheduler.working import (
-    Role,
-    Work,
-    WorkAction,
-    WorkColocation,
-    WorkPrimitive,
-    WorkResource,
-)
+from vigil.scheduler.working import Work
+from vigil.scheduler.working_actions import WorkAction
+from vigil.scheduler.working_resources import Role, WorkColocation, WorkPrimitive, WorkResource
 
 # When several reasons apply, the first in this order wins.
 REASON_PRECEDENCE = ("failure", "shutdown", "standby", "admin", "orphan", "config", "dependency", "move")

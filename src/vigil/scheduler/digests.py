@@ -17,7 +17,8 @@ from vigil.model.nvsets import resolve_nvsets
 from vigil.model.rule_eval import RuleContext
 from vigil.model.status import OpRecord
 from vigil.scheduler.unpack_resources import find_op
-from vigil.scheduler.working import Work, WorkPrimitive
+from vigil.scheduler.working import Work
+from vigil.scheduler.working_resources import WorkPrimitive
 
 
 def resource_params(work: Work, rsc: WorkPrimitive, node: str) -> dict[str, str]:

@@ -12,7 +12,8 @@ node, ``exclusive`` wins over ``never``, which wins over ``always``.
 from __future__ import annotations
 
 from vigil.model.scores import INFINITY
-from vigil.scheduler.working import Work, WorkResource
+from vigil.scheduler.working import Work
+from vigil.scheduler.working_resources import WorkResource
 
 _RANK = {"always": 0, "never": 1, "exclusive": 2}
 

@@ -3,9 +3,10 @@
 Pacemaker keeps one ``fail-count-RSC#OP_INTERVAL`` (and ``last-failure-…``)
 transient attribute per failed operation; a resource's fail-count on a node
 is their sum, and it stops counting once ``failure-timeout`` has passed since
-the newest failure.
+the newest failure.  Clearing one is an action of the transition
+(``schedule_clear_failcount``).
 
-Each node's attributes are read once into a :class:`~vigil.scheduler.working.NodeFailures`
+Each node's attributes are read once into a :class:`~vigil.scheduler.working_nodes.NodeFailures`
 index, so that asking for one resource's fail-count is a dictionary lookup
 rather than a scan of the node's attributes.
 """
@@ -14,7 +15,9 @@ from __future__ import annotations
 
 from vigil.model.failcounts import failure_attribute, resource_cuts
 from vigil.model.scores import ScoreError, add, parse_score
-from vigil.scheduler.working import FailTotals, NodeFailures, WorkNode, WorkPrimitive
+from vigil.scheduler.working import Work
+from vigil.scheduler.working_nodes import FailTotals, NodeFailures, WorkNode
+from vigil.scheduler.working_resources import WorkPrimitive
 
 _NO_FAILURES = (0, 0)
 
@@ -105,3 +108,12 @@ def effective_failcount(node: WorkNode, rsc: WorkPrimitive, now: int, with_fille
         for filler in rsc.fillers:
             count = add(count, effective_failcount(node, filler, now))
     return count
+
+
+def schedule_clear_failcount(work: Work, rsc: WorkPrimitive, node: WorkNode) -> None:
+    """Clear ``rsc``'s fail-count on ``node`` in this transition (once; it runs only while the node is up)."""
+    if node.name in rsc.failcount_cleared_on:
+        return
+    rsc.failcount_cleared_on.add(node.name)
+    action = work.new_action(rsc, "clear_failcount", node.name, optional=False)
+    action.runnable = node.online

@@ -9,16 +9,10 @@ active on two nodes at once.
 from __future__ import annotations
 
 from vigil.scheduler.variants.notify import node_name_key
-from vigil.scheduler.working import (
-    Ord,
-    Work,
-    WorkAction,
-    WorkNode,
-    WorkPrimitive,
-    WorkResource,
-    find_first_action,
-    order,
-)
+from vigil.scheduler.working import Work
+from vigil.scheduler.working_actions import Ord, WorkAction, find_first_action, order
+from vigil.scheduler.working_nodes import WorkNode
+from vigil.scheduler.working_resources import WorkPrimitive, WorkResource
 
 
 def fence_op(work: Work, node: WorkNode, reason: str, optional: bool) -> WorkAction:

@@ -47,7 +47,8 @@ from vigil.model.status import NodeState, ResourceHistory
 from vigil.model.transition import Action, ClusterView, NodeView, ResourceView, SummaryLine, Transition
 from vigil.scheduler.recheck import failure_expiries
 from vigil.scheduler.stages import StagesRun, Tracer, assign_all, run_stages, top_rank
-from vigil.scheduler.working import Work, WorkNode
+from vigil.scheduler.working import Work
+from vigil.scheduler.working_nodes import WorkNode
 
 __all__ = ["INTERNAL_ERROR", "IncrementalScheduler"]
 

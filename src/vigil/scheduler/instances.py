@@ -12,20 +12,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from vigil.scheduler.nodes import sorted_nodes
-from vigil.scheduler.working import (
-    Ord,
-    OrdFlags,
-    Role,
-    Updates,
-    Work,
-    WorkAction,
-    WorkClone,
-    WorkGroup,
-    WorkPrimitive,
-    WorkResource,
-    find_first_action,
-    order,
-)
+from vigil.scheduler.working import Work
+from vigil.scheduler.working_actions import Ord, OrdFlags, Updates, WorkAction, find_first_action, order
+from vigil.scheduler.working_resources import Role, WorkClone, WorkGroup, WorkPrimitive, WorkResource
 
 if TYPE_CHECKING:
     from vigil.scheduler.variants import Propagation

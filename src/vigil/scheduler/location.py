@@ -18,7 +18,8 @@ from vigil.scheduler.bundle_constraints import bundle_location_targets
 from vigil.scheduler.constraint_sets import plain_locations
 from vigil.scheduler.discovery import record_discovery
 from vigil.scheduler.failcounts import effective_failcount, failcount_name, node_failures, recorded_failures
-from vigil.scheduler.working import Role, Work, WorkGroup, WorkPrimitive, WorkResource
+from vigil.scheduler.working import Work
+from vigil.scheduler.working_resources import Role, WorkGroup, WorkPrimitive, WorkResource
 
 
 def base_weight(work: Work, node_name: str) -> int:

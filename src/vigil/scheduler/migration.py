@@ -17,16 +17,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from vigil.model.booleans import is_true
-from vigil.scheduler.working import (
-    Ord,
-    OrdFlags,
-    Work,
-    WorkAction,
-    WorkPrimitive,
-    WorkResource,
-    find_first_action,
-    order,
-)
+from vigil.scheduler.working import Work
+from vigil.scheduler.working_actions import Ord, OrdFlags, WorkAction, find_first_action, order
+from vigil.scheduler.working_resources import WorkPrimitive, WorkResource
 
 # How a stop or start is found or made (primitive.resource_action), passed
 # in so that this module does not import the primitive variant.

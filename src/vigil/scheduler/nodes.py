@@ -13,7 +13,8 @@ import functools
 from collections.abc import Callable
 
 from vigil.model.scores import INFINITY
-from vigil.scheduler.working import Work, WorkNode
+from vigil.scheduler.working import Work
+from vigil.scheduler.working_nodes import WorkNode
 
 
 def sorted_nodes(work: Work, scores: dict[str, int], active: str | None) -> list[str]:

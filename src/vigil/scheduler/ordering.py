@@ -20,16 +20,9 @@ from vigil.scheduler.constraint_sets import SetOrdering, set_orderings
 from vigil.scheduler.instances import InstanceActions
 from vigil.scheduler.migration import migration_equivalents
 from vigil.scheduler.variants.primitive_actions import update_runnable
-from vigil.scheduler.working import (
-    Ord,
-    OrdFlags,
-    Role,
-    Updates,
-    Work,
-    WorkAction,
-    WorkResource,
-    order,
-)
+from vigil.scheduler.working import Work
+from vigil.scheduler.working_actions import Ord, OrdFlags, Updates, WorkAction, order
+from vigil.scheduler.working_resources import Role, WorkResource
 
 _INVERSE = {
     "start": "stop",

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from vigil.scheduler.failcounts import node_failures, recorded_failures
 from vigil.scheduler.ordering import OrderSpec
-from vigil.scheduler.working import Ord, Work
+from vigil.scheduler.working import Work
+from vigil.scheduler.working_actions import Ord
 
 
 def clear_orphan_failcounts(work: Work) -> list[OrderSpec]:

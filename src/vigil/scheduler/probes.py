@@ -17,7 +17,9 @@ from vigil.scheduler.remote_probes import probe_node_usable, remote_probe
 from vigil.scheduler.unfencing import order_vs_unfencing
 from vigil.scheduler.variants import ProbeTargets
 from vigil.scheduler.variants.primitive_actions import resource_action
-from vigil.scheduler.working import Ord, Work, WorkPrimitive, WorkResource
+from vigil.scheduler.working import Work
+from vigil.scheduler.working_actions import Ord
+from vigil.scheduler.working_resources import WorkPrimitive, WorkResource
 
 
 def schedule_probes(work: Work) -> list[OrderSpec]:

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from vigil.model.status import NodeState, OpRecord
 from vigil.scheduler.unpack_nodes import fence_node
-from vigil.scheduler.working import Role, Work, WorkNode, WorkPrimitive
+from vigil.scheduler.working import Work
+from vigil.scheduler.working_nodes import WorkNode
+from vigil.scheduler.working_resources import Role, WorkPrimitive
 
 
 def map_orphan_fillers(work: Work, state: NodeState) -> None:

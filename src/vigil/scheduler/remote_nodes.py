@@ -25,7 +25,9 @@ from vigil.model.isodate import parse_interval_ms
 from vigil.model.node_attributes import configured_attributes
 from vigil.model.scores import INFINITY
 from vigil.model.status import NodeState
-from vigil.scheduler.working import Role, Work, WorkNode, WorkPrimitive
+from vigil.scheduler.working import Work
+from vigil.scheduler.working_nodes import WorkNode
+from vigil.scheduler.working_resources import Role, WorkPrimitive
 
 REMOTE_AGENT = ("ocf", "pacemaker", "remote")
 

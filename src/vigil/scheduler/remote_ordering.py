@@ -13,7 +13,10 @@ from enum import Enum
 
 from vigil.scheduler.ordering import OrderSpec
 from vigil.scheduler.unpack_nodes import fence_node
-from vigil.scheduler.working import Ord, OrdFlags, Role, Work, WorkAction, WorkNode, WorkPrimitive
+from vigil.scheduler.working import Work
+from vigil.scheduler.working_actions import Ord, OrdFlags, WorkAction
+from vigil.scheduler.working_nodes import WorkNode
+from vigil.scheduler.working_resources import Role, WorkPrimitive
 
 
 class ConnectionState(Enum):

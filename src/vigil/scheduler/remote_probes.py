@@ -14,7 +14,10 @@ from __future__ import annotations
 from vigil.scheduler.ordering import OrderSpec
 from vigil.scheduler.remote_ordering import is_failed_remote_node
 from vigil.scheduler.unpack_nodes import fence_node
-from vigil.scheduler.working import Ord, Role, Work, WorkNode, WorkPrimitive, WorkResource
+from vigil.scheduler.working import Work
+from vigil.scheduler.working_actions import Ord
+from vigil.scheduler.working_nodes import WorkNode
+from vigil.scheduler.working_resources import Role, WorkPrimitive, WorkResource
 
 
 def probe_node_usable(work: Work, node: WorkNode) -> bool:

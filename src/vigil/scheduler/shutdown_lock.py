@@ -23,7 +23,9 @@ from __future__ import annotations
 from vigil.model.scores import INFINITY
 from vigil.model.status import ResourceHistory
 from vigil.scheduler.location import resource_node_score
-from vigil.scheduler.working import Work, WorkNode, WorkPrimitive, WorkResource
+from vigil.scheduler.working import Work
+from vigil.scheduler.working_nodes import WorkNode
+from vigil.scheduler.working_resources import WorkPrimitive, WorkResource
 
 
 def unpack_shutdown_lock(work: Work, node: WorkNode, rsc: WorkPrimitive, history: ResourceHistory) -> None:

@@ -68,7 +68,9 @@ from vigil.scheduler.unpack_nodes import unpack_nodes
 from vigil.scheduler.unpack_resources import is_promotable_instance, unpack_resources
 from vigil.scheduler.utilization import sort_for_placement
 from vigil.scheduler.variants.group import add_group_colocations
-from vigil.scheduler.working import Ord, OrdFlags, Role, Work, WorkAction, WorkPrimitive, WorkResource
+from vigil.scheduler.working import Work
+from vigil.scheduler.working_actions import Ord, OrdFlags, WorkAction
+from vigil.scheduler.working_resources import Role, WorkPrimitive, WorkResource
 
 
 def schedule(cluster: Cluster, now: int, *, sanitized: bool = False) -> Transition:

@@ -11,7 +11,9 @@ from __future__ import annotations
 from vigil.model.transition import SummaryLine
 from vigil.scheduler.migration import migrating_start
 from vigil.scheduler.variants.primitive_actions import find_actions
-from vigil.scheduler.working import Role, Work, WorkAction, WorkPrimitive
+from vigil.scheduler.working import Work
+from vigil.scheduler.working_actions import WorkAction
+from vigil.scheduler.working_resources import Role, WorkPrimitive
 
 
 def summarize_by_top(work: Work) -> tuple[list[SummaryLine], list[list[SummaryLine]]]:

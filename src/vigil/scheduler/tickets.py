@@ -28,7 +28,8 @@ from vigil.model.scores import INFINITY, add
 from vigil.model.status import Ticket
 from vigil.scheduler.colocation import role_of
 from vigil.scheduler.unpack_nodes import fence_node
-from vigil.scheduler.working import Role, Work, WorkPrimitive
+from vigil.scheduler.working import Work
+from vigil.scheduler.working_resources import Role, WorkPrimitive
 
 FENCE_REASON = "deadman ticket was lost"
 

@@ -26,7 +26,10 @@ from __future__ import annotations
 
 from vigil.model.config import Bundle, Clone, Config, Group, NvSet, Primitive, Resource
 from vigil.scheduler.fencing import fencing_action
-from vigil.scheduler.working import Ord, OrdFlags, Work, WorkAction, WorkNode, WorkPrimitive, order
+from vigil.scheduler.working import Work
+from vigil.scheduler.working_actions import Ord, OrdFlags, WorkAction, order
+from vigil.scheduler.working_nodes import WorkNode
+from vigil.scheduler.working_resources import WorkPrimitive
 
 UNFENCED_ATTRIBUTE = "#node-unfenced"
 UNFENCE = "on"

@@ -17,7 +17,10 @@ from collections.abc import Callable
 
 from vigil.model.results import ExecStatus, OcfRc
 from vigil.model.status import OpRecord, ResourceHistory
-from vigil.scheduler.working import Role, Work, WorkAction, WorkNode, WorkPrimitive
+from vigil.scheduler.working import Work
+from vigil.scheduler.working_actions import WorkAction
+from vigil.scheduler.working_nodes import WorkNode
+from vigil.scheduler.working_resources import Role, WorkPrimitive
 
 # Records the resource as active on a node (unpack_history's add-running),
 # with whether it failed there.

@@ -17,7 +17,8 @@ from vigil.model.status import NodeState
 from vigil.scheduler.fencing import fence_op
 from vigil.scheduler.remote_nodes import add_remote_nodes, note_remote_fenced
 from vigil.scheduler.utilization import unpack_node_capacity
-from vigil.scheduler.working import Work, WorkNode
+from vigil.scheduler.working import Work
+from vigil.scheduler.working_nodes import WorkNode
 
 
 def fence_node(work: Work, node: WorkNode, reason: str) -> None:

@@ -22,9 +22,9 @@ from vigil.scheduler.variants.bundle import CONTAINER_SET, INNER_CLONE
 from vigil.scheduler.variants.clone import CLONE
 from vigil.scheduler.variants.group import GROUP
 from vigil.scheduler.variants.primitive import PRIMITIVE
-from vigil.scheduler.working import (
+from vigil.scheduler.working import Work
+from vigil.scheduler.working_resources import (
     Role,
-    Work,
     WorkBundle,
     WorkClone,
     WorkGroup,

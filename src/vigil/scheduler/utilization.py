@@ -27,7 +27,9 @@ from vigil.model.nvsets import resolve_nvsets
 from vigil.model.rule_eval import RuleContext
 from vigil.model.scores import INFINITY, add
 from vigil.scheduler.nodes import compare_capacities, sorted_nodes
-from vigil.scheduler.working import Role, Work, WorkColocation, WorkNode, WorkPrimitive, WorkResource
+from vigil.scheduler.working import Work
+from vigil.scheduler.working_nodes import WorkNode
+from vigil.scheduler.working_resources import Role, WorkColocation, WorkPrimitive, WorkResource
 
 DEFAULT = "default"
 

@@ -11,7 +11,7 @@ is placed.  Members are on the working types themselves (``primitives()``,
 
 Adding a variant (promotable clones, bundles) means adding a module here with
 one class that implements :class:`Variant`, a working type for it in
-:mod:`vigil.scheduler.working`, and its unpacking; no stage changes.
+:mod:`vigil.scheduler.working_resources`, and its unpacking; no stage changes.
 """
 
 from __future__ import annotations
@@ -21,17 +21,9 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from vigil.scheduler.instances import InstanceActions
-    from vigil.scheduler.working import (
-        OrderTuple,
-        OrdFlags,
-        Role,
-        Updates,
-        Work,
-        WorkAction,
-        WorkColocation,
-        WorkPrimitive,
-        WorkResource,
-    )
+    from vigil.scheduler.working import Work
+    from vigil.scheduler.working_actions import OrderTuple, OrdFlags, Updates, WorkAction
+    from vigil.scheduler.working_resources import Role, WorkColocation, WorkPrimitive, WorkResource
 
 # For a node: the primitives to probe there, each with the resource whose
 # start the probe must precede.

@@ -18,7 +18,9 @@ from vigil.scheduler.instances import InstanceActions
 from vigil.scheduler.variants.clone import CloneVariant
 from vigil.scheduler.variants.clone_actions import clone_ordering_flags
 from vigil.scheduler.variants.clone_placement import assign_clone
-from vigil.scheduler.working import Work, WorkAction, WorkClone, WorkResource
+from vigil.scheduler.working import Work
+from vigil.scheduler.working_actions import WorkAction
+from vigil.scheduler.working_resources import WorkClone, WorkResource
 
 # A promotable bundle's own promotion pseudo-actions (kept by its container set).
 PROMOTION_TASKS = ("promote", "promoted", "demote", "demoted")

@@ -45,20 +45,9 @@ from vigil.scheduler.variants.promotable import (
     update_dependent_with_promotable,
     update_promotable_dependent_priority,
 )
-from vigil.scheduler.working import (
-    BUNDLE_HOST,
-    OrderTuple,
-    OrdFlags,
-    Role,
-    Updates,
-    Work,
-    WorkAction,
-    WorkClone,
-    WorkColocation,
-    WorkPrimitive,
-    WorkResource,
-    find_first_action,
-)
+from vigil.scheduler.working import BUNDLE_HOST, Work
+from vigil.scheduler.working_actions import OrderTuple, OrdFlags, Updates, WorkAction, find_first_action
+from vigil.scheduler.working_resources import Role, WorkClone, WorkColocation, WorkPrimitive, WorkResource
 
 if TYPE_CHECKING:
     from vigil.scheduler.variants import ProbeTargets, Propagation

@@ -23,7 +23,9 @@ from vigil.scheduler.variants.promotable import (
     promotable_ordering_specs,
     reset_instance_priorities,
 )
-from vigil.scheduler.working import Ord, OrderTuple, Work, WorkAction, WorkClone
+from vigil.scheduler.working import Work
+from vigil.scheduler.working_actions import Ord, OrderTuple, WorkAction
+from vigil.scheduler.working_resources import WorkClone
 
 
 def create_clone_actions(work: Work, clone: WorkClone) -> None:

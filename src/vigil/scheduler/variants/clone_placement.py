@@ -20,7 +20,8 @@ from vigil.scheduler.colocation import (
 from vigil.scheduler.instances import Instance, did_fail, instance_number
 from vigil.scheduler.location import ban_everywhere, base_weight
 from vigil.scheduler.variants.promotable import add_promotion_scores, set_instance_roles
-from vigil.scheduler.working import Work, WorkClone, WorkResource
+from vigil.scheduler.working import Work
+from vigil.scheduler.working_resources import WorkClone, WorkResource
 
 
 def _compare_instances(work: Work, clone: WorkClone) -> Callable[[Instance, Instance], int]:

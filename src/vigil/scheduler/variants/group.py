@@ -21,20 +21,9 @@ from vigil.scheduler.colocation import (
 from vigil.scheduler.location import gets_group_score, merge_score
 from vigil.scheduler.remote_nodes import guest_target
 from vigil.scheduler.utilization import colocated_with
-from vigil.scheduler.working import (
-    Ord,
-    OrderTuple,
-    OrdFlags,
-    Role,
-    Updates,
-    Work,
-    WorkAction,
-    WorkColocation,
-    WorkGroup,
-    WorkPrimitive,
-    WorkResource,
-    find_first_action,
-)
+from vigil.scheduler.working import Work
+from vigil.scheduler.working_actions import Ord, OrderTuple, OrdFlags, Updates, WorkAction, find_first_action
+from vigil.scheduler.working_resources import Role, WorkColocation, WorkGroup, WorkPrimitive, WorkResource
 
 if TYPE_CHECKING:
     from vigil.scheduler.instances import InstanceActions

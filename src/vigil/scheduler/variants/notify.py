@@ -20,16 +20,9 @@ from __future__ import annotations
 
 from functools import cmp_to_key
 
-from vigil.scheduler.working import (
-    NotifyPoints,
-    Ord,
-    Role,
-    Work,
-    WorkAction,
-    WorkClone,
-    WorkPrimitive,
-    order,
-)
+from vigil.scheduler.working import Work
+from vigil.scheduler.working_actions import NotifyPoints, Ord, WorkAction, order
+from vigil.scheduler.working_resources import Role, WorkClone, WorkPrimitive
 
 # The clone task each notification is about, and the completion point after it.
 COMPLETION = {"start": "running", "stop": "stopped", "promote": "promoted", "demote": "demoted"}

@@ -15,18 +15,9 @@ from vigil.scheduler.remote_nodes import guest_target
 from vigil.scheduler.utilization import add_primitive_utilization, colocated_with
 from vigil.scheduler.variants.primitive_actions import create_primitive_actions
 from vigil.scheduler.variants.primitive_placement import assign_primitive, current_node, unassign_primitive
-from vigil.scheduler.working import (
-    Ord,
-    OrderTuple,
-    OrdFlags,
-    Role,
-    Updates,
-    Work,
-    WorkAction,
-    WorkColocation,
-    WorkPrimitive,
-    WorkResource,
-)
+from vigil.scheduler.working import Work
+from vigil.scheduler.working_actions import Ord, OrderTuple, OrdFlags, Updates, WorkAction
+from vigil.scheduler.working_resources import Role, WorkColocation, WorkPrimitive, WorkResource
 
 if TYPE_CHECKING:
     from vigil.scheduler.instances import InstanceActions

@@ -23,16 +23,10 @@ from vigil.scheduler.migration import (
 )
 from vigil.scheduler.remote_nodes import is_guest
 from vigil.scheduler.unfencing import order_vs_unfencing
-from vigil.scheduler.working import (
-    Ord,
-    Role,
-    Work,
-    WorkAction,
-    WorkNode,
-    WorkPrimitive,
-    WorkResource,
-    order,
-)
+from vigil.scheduler.working import Work
+from vigil.scheduler.working_actions import Ord, WorkAction, order
+from vigil.scheduler.working_nodes import WorkNode
+from vigil.scheduler.working_resources import Role, WorkPrimitive, WorkResource
 
 
 def find_actions(rsc: WorkPrimitive, task: str, node: str | None, interval_ms: int = 0) -> list[WorkAction]:

@@ -19,7 +19,8 @@ from vigil.scheduler.colocation import (
 from vigil.scheduler.nodes import sorted_nodes
 from vigil.scheduler.remote_nodes import connection_assigned, is_guest
 from vigil.scheduler.utilization import ban_insufficient_capacity, consume, release
-from vigil.scheduler.working import Role, Work, WorkColocation, WorkPrimitive
+from vigil.scheduler.working import Work
+from vigil.scheduler.working_resources import Role, WorkColocation, WorkPrimitive
 
 
 def assign_primitive(work: Work, rsc: WorkPrimitive, prefer: str | None = None,

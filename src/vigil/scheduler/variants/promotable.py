@@ -24,18 +24,9 @@ from vigil.model.scores import INFINITY, add, lenient_score
 from vigil.scheduler.colocation import add_colocated_node_scores, has_influence
 from vigil.scheduler.instances import Instance, instance_number
 from vigil.scheduler.nodes import sorted_nodes
-from vigil.scheduler.working import (
-    BUNDLE_HOST,
-    Ord,
-    OrderTuple,
-    Role,
-    Work,
-    WorkAction,
-    WorkClone,
-    WorkColocation,
-    WorkPrimitive,
-    WorkResource,
-)
+from vigil.scheduler.working import BUNDLE_HOST, Work
+from vigil.scheduler.working_actions import Ord, OrderTuple, WorkAction
+from vigil.scheduler.working_resources import Role, WorkClone, WorkColocation, WorkPrimitive, WorkResource
 
 if TYPE_CHECKING:
     from vigil.scheduler.variants.clone_placement import MergeSort
