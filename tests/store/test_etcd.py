@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 import vigil.store.etcd.cache as etcd_cache_module
+import vigil.store.etcd.config as etcd_config_module
 import vigil.store.etcd.store as etcd_module
 from tests.store.conftest import etcd_url, run
 from tests.store.etcd_server import EtcdServer, free_port
@@ -140,8 +141,8 @@ def test_the_first_read_comes_in_pages_at_one_revision(
 def test_a_configuration_too_large_for_one_request_is_chunked_and_one_compare_decides(
     etcd_server: EtcdServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(etcd_module, "INLINE_MAX", 600)
-    monkeypatch.setattr(etcd_module, "CHUNK_BYTES", 500)
+    monkeypatch.setattr(etcd_config_module, "INLINE_MAX", 600)
+    monkeypatch.setattr(etcd_config_module, "CHUNK_BYTES", 500)
     config = load_cib(FULL)[0].config
 
     async def main() -> None:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import json
 import uuid
-import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -24,7 +22,6 @@ from vigil.store.base import (
     FenceEntry,
     LogEntry,
     ResourceRef,
-    RevisionConflict,
     Snapshot,
     Store,
     StoreError,
@@ -34,11 +31,9 @@ from vigil.store.base import (
     log_matches,
 )
 from vigil.store.codec import (
-    decode_config,
     decode_fence_entry,
     decode_node,
     decode_record,
-    encode_config,
     encode_fence_entry,
     encode_node,
     encode_record,
@@ -46,7 +41,7 @@ from vigil.store.codec import (
     encode_ticket,
 )
 from vigil.store.coord import Guard, Lease
-from vigil.store.etcd.cache import CachedData, DataCache
+from vigil.store.etcd.cache import DataCache
 from vigil.store.etcd.channel import (
     CALL_TIMEOUT_S,
     channel_target,
@@ -55,7 +50,8 @@ from vigil.store.etcd.channel import (
     require_client,
     rpc,
 )
-from vigil.store.etcd.client import EtcdClient, compare_op, delete_op, get_op, put_op
+from vigil.store.etcd.client import EtcdClient, compare_op, delete_op, put_op
+from vigil.store.etcd.config import EtcdConfig
 from vigil.store.etcd.coordination import EtcdCoordination
 from vigil.store.etcd.keys import KeyLayout, key_part, name_of, prefix_end
 from vigil.store.etcd.orders import EtcdWorkOrders
@@ -63,9 +59,6 @@ from vigil.store.etcd.reports import EtcdTransitionReports
 from vigil.store.notify import LocalNotifier
 from vigil.store.state import build_cluster, failure_updates
 
-# A compressed configuration up to this size is written inline, in the publishing transaction.
-INLINE_MAX = 1024 * 1024
-CHUNK_BYTES = 512 * 1024
 COMPACT_INTERVAL_S = 300.0
 COMPACT_KEEP = 10_000
 # Log entries pruned per write at most (etcd allows 128 operations per transaction), and, for a
@@ -93,10 +86,11 @@ class EtcdStore(Store):
         self._data_cache = DataCache(self._client, self._keys, url, self._notifier, self._forget_snapshot)
         self._coordination = EtcdCoordination(self._client, self._keys)
         self._orders = EtcdWorkOrders(self._client, self._keys, self._coordination, url, self._committed)
+        self._configuration = EtcdConfig(self._client, self._keys, self._coordination, url, self._notifier,
+                                         self._fault)
         self._reports = EtcdTransitionReports(self._client, self._keys, self._coordination, url)
         # Owned by the private loop from here on.
         self._compact_task: asyncio.Task[None] | None = None
-        self._config: tuple[int, Config] = (0, Config())
         self._snapshot: Snapshot | None = None
         self._snapshot_head = -1
         self._writes = 0
@@ -132,7 +126,7 @@ class EtcdStore(Store):
 
     def _known_config_revision(self) -> int:
         cache = self._data_cache.cache
-        return cache.config_revision if cache is not None else self._config[0]
+        return cache.config_revision if cache is not None else self._configuration.cached[0]
 
     def _committed(self, revision: int) -> None:
         """A data write committed at ``revision``: wake this process's waiters."""
@@ -151,24 +145,6 @@ class EtcdStore(Store):
         """The cache was read whole again: the next snapshot is built anew."""
         self._snapshot = None
 
-    async def _config_of(self, cache: CachedData) -> Config:
-        revision = cache.config_revision
-        if self._config[0] == revision:
-            return self._config[1]
-        meta = cache.meta
-        if meta is None:
-            config = Config()
-        else:
-            sha = str(meta["sha"])
-            base = self._keys.blob + sha.encode() + b"/"
-            try:
-                data = b"".join(cache.blobs[base + b"%04d" % i] for i in range(int(meta["chunks"])))
-            except KeyError:
-                raise StoreError(f"{self.url}: a chunk of the configuration is missing: damaged") from None
-            where = f"{self.url} (configuration revision {revision})"
-            config = await asyncio.to_thread(_decode_blob, data, sha, where)
-        self._config = (revision, config)
-        return config
 
     async def _compact_loop(self) -> None:
         """Bound etcd's history: compact to ``current - COMPACT_KEEP`` now and then."""
@@ -210,7 +186,7 @@ class EtcdStore(Store):
         async def work() -> tuple[Config, int]:
             cache, _ = await self._data_cache.sync()
             revision = cache.config_revision
-            return await self._config_of(cache), revision
+            return await self._configuration.of(cache), revision
 
         return await self._client.run("reading the configuration", work, read=True)
 
@@ -225,7 +201,7 @@ class EtcdStore(Store):
             else:
                 while True:
                     seen, config_revision = cache.revision, cache.config_revision
-                    config = await self._config_of(cache)  # may decode off the loop: events may land
+                    config = await self._configuration.of(cache)  # may decode off the loop: events may land
                     if self._data_cache.cache is cache and cache.revision == seen:
                         break
                     cache = self._data_cache.current()
@@ -238,51 +214,10 @@ class EtcdStore(Store):
 
         return await self._client.run("reading a snapshot", work, read=True)
 
-    # -- writing the configuration -----------------------------------------------------------------
+    # -- writing the configuration (EtcdConfig) ------------------------------------------------------
 
     async def put_config(self, config: Config, expected_revision: int, *, guard: Guard | None = None) -> int:
-        data = await asyncio.to_thread(_encode_blob, config)
-        sha = hashlib.sha256(data).hexdigest()[:32]
-        chunks = [data[i:i + CHUNK_BYTES] for i in range(0, len(data), CHUNK_BYTES)] or [b""]
-        base = self._keys.blob + sha.encode() + b"/"
-        meta = json.dumps({"sha": sha, "chunks": len(chunks), "size": len(data)}).encode()
-
-        async def work() -> int:
-            current = await self._client.range(self._keys.meta)
-            actual = int(current.kvs[0].mod_revision) if current.kvs else 0
-            if actual != expected_revision:
-                await self._coordination.check_guard(guard)
-                raise RevisionConflict(expected_revision, actual)
-            old_sha = str(json.loads(bytes(current.kvs[0].value))["sha"]) if current.kvs else None
-            puts = [put_op(base + b"%04d" % i, chunk) for i, chunk in enumerate(chunks)]
-            inline = len(data) <= INLINE_MAX
-            if not inline:
-                for put in puts:  # staged: invisible until the meta key points at them
-                    await self._client.txn([], [put])
-                puts = []
-            ops = [*puts, put_op(self._keys.meta, meta)]
-            if old_sha is not None and old_sha != sha:
-                old = self._keys.blob + old_sha.encode() + b"/"
-                ops.append(delete_op(old, prefix_end(old)))
-            self._fault("put_config")
-            response = await self._client.txn(
-                [compare_op(self._keys.meta, "MOD", expected_revision),
-                 *self._coordination.guard_compares(guard)],
-                [*ops, put_op(self._keys.head, b"")],
-                [get_op(self._keys.meta), *self._coordination.guard_failure(guard)],
-            )
-            revision = int(response.header.revision)
-            if not response.succeeded:
-                self._coordination.check_guard_response(guard, response, 1)
-                kvs = response.responses[0].response_range.kvs
-                if not inline and (not kvs or json.loads(bytes(kvs[0].value)).get("sha") != sha):
-                    await self._client.txn([], [delete_op(base, prefix_end(base))])
-                raise RevisionConflict(expected_revision, int(kvs[0].mod_revision) if kvs else 0)
-            self._config = (revision, config)
-            self._notifier.publish(Change(revision, revision))
-            return revision
-
-        return await self._client.run("writing the configuration", work)
+        return await self._configuration.put(config, expected_revision, guard=guard)
 
     # -- writing the status ------------------------------------------------------------------------
 
@@ -681,15 +616,3 @@ class EtcdStore(Store):
         await self._coordination.revoke_leases()
         await self._client.close()
         self._notifier.close()
-
-def _encode_blob(config: Config) -> bytes:
-    return zlib.compress(encode_config(config), 6)
-
-
-def _decode_blob(data: bytes, sha: str, where: str) -> Config:
-    if hashlib.sha256(data).hexdigest()[:32] != sha:
-        raise StoreError(f"{where}: the stored configuration does not match its checksum: damaged")
-    try:
-        return decode_config(zlib.decompress(data), where)
-    except zlib.error:
-        raise StoreError(f"{where}: the stored configuration does not decompress: damaged") from None
