@@ -145,6 +145,7 @@ class EtcdStore(Store):
         """The cache was read whole again: the next snapshot is built anew."""
         self._snapshot = None
 
+    # -- bounded history ---------------------------------------------------------------------------
 
     async def _compact_loop(self) -> None:
         """Bound etcd's history: compact to ``current - COMPACT_KEEP`` now and then."""
