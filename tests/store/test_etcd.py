@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+import vigil.store.etcd.cache as etcd_cache_module
+import vigil.store.etcd.config as etcd_config_module
 import vigil.store.etcd.store as etcd_module
 from tests.store.conftest import etcd_url, run
 from tests.store.etcd_server import EtcdServer, free_port
@@ -24,7 +26,7 @@ from vigil.formats.cib.load import load_cib
 from vigil.model.config import Config, Primitive
 from vigil.model.status import OpRecord
 from vigil.store import MemoryStore, ResourceRef, RevisionConflict, StoreError, open_store
-from vigil.store.etcd import EtcdStore
+from vigil.store.etcd import EtcdStore, prefix_end
 
 FULL = Path(__file__).resolve().parents[1] / "data" / "cib" / "full.xml"
 OTHER = FULL.with_name("group-restarts-after-its-first.xml")
@@ -39,10 +41,10 @@ def etcd(server: EtcdServer, url: str | None = None) -> EtcdStore:
 
 async def raw_keys(store: EtcdStore, prefix: bytes) -> list[bytes]:
     async def work() -> list[bytes]:
-        found = await store._range(prefix, etcd_module.prefix_end(prefix), keys_only=True)
+        found = await store._client.range(prefix, prefix_end(prefix), keys_only=True)
         return [bytes(kv.key) for kv in found.kvs]
 
-    return await store._run("listing keys", work)
+    return await store._client.run("listing keys", work)
 
 
 @pytest.mark.parametrize("seed", range(2))
@@ -94,19 +96,19 @@ def test_a_cache_cut_off_across_a_compaction_reads_everything_again(etcd_server:
             before = await a.snapshot()
 
             async def cut() -> None:  # as a broken connection would
-                assert a._watch_task is not None
-                a._watch_task.cancel()
+                assert a._data_cache._watch_task is not None
+                a._data_cache._watch_task.cancel()
 
-            await a._thread.call(cut())
+            await a._client._thread.call(cut())
             await b.record_operation("n1", ref, OpRecord("r1_last_0", "stop", 0, 0, 0, 3))
             await b.remove_node("n3")
             await b.set_node_attribute("n3", "x", "1")
             assert await b.compact_history(keep=0) > before.revision  # the cut-off revisions are gone
 
             async def resume() -> None:
-                a._watch_task = asyncio.get_running_loop().create_task(a._watch_loop())
+                a._data_cache.restart_watch()  # the task above was cancelled: a new one
 
-            await a._thread.call(resume())
+            await a._client._thread.call(resume())
             after = await a.snapshot()
             async with etcd(etcd_server, url) as fresh:
                 assert after.cluster == (await fresh.snapshot()).cluster
@@ -120,7 +122,7 @@ def test_a_cache_cut_off_across_a_compaction_reads_everything_again(etcd_server:
 def test_the_first_read_comes_in_pages_at_one_revision(
     etcd_server: EtcdServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(etcd_module, "PAGE_KEYS", 3)
+    monkeypatch.setattr(etcd_cache_module, "PAGE_KEYS", 3)
 
     async def main() -> None:
         url = etcd_url(etcd_server)
@@ -139,15 +141,15 @@ def test_the_first_read_comes_in_pages_at_one_revision(
 def test_a_configuration_too_large_for_one_request_is_chunked_and_one_compare_decides(
     etcd_server: EtcdServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(etcd_module, "INLINE_MAX", 600)
-    monkeypatch.setattr(etcd_module, "CHUNK_BYTES", 500)
+    monkeypatch.setattr(etcd_config_module, "INLINE_MAX", 600)
+    monkeypatch.setattr(etcd_config_module, "CHUNK_BYTES", 500)
     config = load_cib(FULL)[0].config
 
     async def main() -> None:
         url = etcd_url(etcd_server)
         async with etcd(etcd_server, url) as store:
             revision = await store.put_config(config, 0)
-            blobs = await raw_keys(store, store._blob)
+            blobs = await raw_keys(store, store._keys.blob)
             assert len(blobs) > 1  # several chunks
             async with etcd(etcd_server, url) as reader:
                 assert await reader.get_config() == (config, revision)
@@ -155,11 +157,11 @@ def test_a_configuration_too_large_for_one_request_is_chunked_and_one_compare_de
             smaller = load_cib(OTHER)[0].config
             with pytest.raises(RevisionConflict):
                 await store.put_config(smaller, 0)
-            assert await raw_keys(store, store._blob) == blobs
+            assert await raw_keys(store, store._keys.blob) == blobs
             second = await store.put_config(smaller, revision)
             assert await store.get_config() == (smaller, second)
             # The previous configuration's chunks went in the same transaction.
-            assert not set(blobs) & set(await raw_keys(store, store._blob))
+            assert not set(blobs) & set(await raw_keys(store, store._keys.blob))
 
     run(main())
 
@@ -178,14 +180,14 @@ def test_the_operation_log_is_pruned_by_the_writes(
             log = await store.operation_log(limit=100)
             assert 5 <= len(log) <= 6 and log[-1].record.call_id == 11
             assert [e.record.call_id for e in log] == sorted(e.record.call_id for e in log)
-            assert len(await raw_keys(store, store._log)) == len(log)
+            assert len(await raw_keys(store, store._keys.log)) == len(log)
         # A store object that never reads (a CLI, a loader) still prunes, now and then.
         monkeypatch.setattr(etcd_module, "PRUNE_EVERY", 4)
         async with etcd(etcd_server) as writer:
             for call in range(40):
                 await writer.record_operation("n1", ref, OpRecord("r1_last_0", "start", 0, 0, 0, call))
-            assert writer._cache is None
-            assert 5 <= len(await raw_keys(writer, writer._log)) <= 5 + 4
+            assert writer._data_cache.cache is None
+            assert 5 <= len(await raw_keys(writer, writer._keys.log)) <= 5 + 4
             assert [e.record.call_id for e in await writer.operation_log(limit=5)] == [35, 36, 37, 38, 39]
 
     run(main())
@@ -257,10 +259,10 @@ def test_the_store_compacts_etcd_history_by_itself(
             await asyncio.sleep(0.6)
 
             async def old_read() -> None:
-                await store._range(store._head, revision=first)
+                await store._client.range(store._keys.head, revision=first)
 
             with pytest.raises(StoreError, match="compacted"):
-                await store._run("reading an old revision", old_read)
+                await store._client.run("reading an old revision", old_read)
             assert dict((await store.snapshot()).cluster.status.nodes[0].attributes) == {"a": "19"}
 
     run(main())

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-import vigil.store.sqlite as sqlite_module
+import vigil.store.sqlite.store as sqlite_module
 from vigil.model.config import Config, Node
 from vigil.model.scores import INFINITY
 from vigil.model.status import NodeState, OpRecord, ResourceHistory

@@ -17,7 +17,7 @@ from tests.store.conftest import run
 from vigil.model.config import Config, Node
 from vigil.model.status import NodeState, OpRecord
 from vigil.store import Change, ResourceRef, RevisionConflict, SQLiteStore, StoreError, open_store
-from vigil.store.sqlite import SCHEMA_VERSION
+from vigil.store.sqlite.schema import SCHEMA_VERSION
 
 HERE = Path(__file__).resolve().parent
 RSC = ResourceRef(id="rsc1", cls="ocf", provider="pacemaker", type="Dummy")
@@ -273,7 +273,7 @@ def _schema(conn: sqlite3.Connection) -> list[tuple[str, str]]:
 
 def test_a_version_1_store_is_migrated_in_place_and_keeps_everything(tmp_path: Path) -> None:
     """A file written before the tombstones (schema 1) opens, keeps its data, and reads incrementally."""
-    from vigil.store.sqlite import _SCHEMA
+    from vigil.store.sqlite.schema import _SCHEMA
 
     path = tmp_path / "vigil.db"
     other = tmp_path / "other.db"

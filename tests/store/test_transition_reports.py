@@ -23,7 +23,7 @@ from vigil.model.activity import TransitionReport
 from vigil.model.status import NodeState
 from vigil.store import GuardLost, Store, StoreError, open_store, sqlite_url
 from vigil.store.base import REPORT_RETENTION
-from vigil.store.sqlite import SCHEMA_VERSION
+from vigil.store.sqlite.schema import SCHEMA_VERSION
 
 
 def report(number: int, outcome: str = "running", finished: float | None = None) -> TransitionReport:
