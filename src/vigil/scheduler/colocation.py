@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from vigil.model.config import Colocation
-from vigil.model.scores import INFINITY, add
+from vigil.model.scores import INFINITY, add, lenient_score
 from vigil.scheduler.bundle_constraints import bundle_colocation_side, bundle_names_side
 from vigil.scheduler.constraint_sets import plain_colocations
 from vigil.scheduler.working import BUNDLE_HOST, Work
@@ -23,6 +23,15 @@ from vigil.scheduler.working_resources import Role, WorkColocation, WorkPrimitiv
 
 # Marks a node that a non-negative-only merge found unusable.
 INFINITY_HACK = INFINITY * -2
+
+# The ids of the colocations vigil adds itself (see variants/group.py).
+GROUP_COLOCATION = "group:internal_colocation"
+CONTAINER_COLOCATION = "resource-with-container"
+
+
+def is_configured(coloc: WorkColocation) -> bool:
+    """A colocation from the configuration (not one vigil adds itself)."""
+    return coloc.id not in (GROUP_COLOCATION, CONTAINER_COLOCATION)
 
 
 def role_of(text: str | None) -> Role:
@@ -206,29 +215,30 @@ def _same(a: str | None, b: str | None) -> bool:
 
 def add_colocated_node_scores(work: Work, rsc: WorkResource, nodes: dict[str, int] | None, attribute: str,
                               factor: float, only_positive: bool, select_active: bool,
-                              ) -> dict[str, int] | None:
+                              coloc: WorkColocation | None = None) -> dict[str, int] | None:
     """Fold ``rsc``'s preferences (and its dependents', recursively) into ``nodes``.
 
-    Returns the new table, or ``nodes`` unchanged when a loop or a rollback
-    leaves nothing to add.
+    ``coloc`` is the colocation that brings ``rsc`` in (see
+    ``_add_matching``).  Returns the new table, or ``nodes`` unchanged when
+    a loop or a rollback leaves nothing to add.
     """
     if rsc.merging:
         return nodes
     rsc.merging = True
     try:
         work_scores = rsc.variant.colocation_node_scores(work, rsc, nodes, attribute, factor, only_positive,
-                                                         select_active)
+                                                         select_active, coloc)
         if work_scores is None:
             return nodes
         if any_node_available(work, work_scores):
-            for coloc in list(rsc.variant.with_this_colocations(rsc)):
-                if not has_influence(coloc):
+            for further in list(rsc.variant.with_this_colocations(rsc)):
+                if not has_influence(further):
                     continue
                 # Attenuated along the chain (each step multiplies).
-                other_factor = factor * coloc.score / INFINITY
+                other_factor = factor * further.score / INFINITY
                 result = add_colocated_node_scores(
-                    work, coloc.dependent, work_scores, coloc.node_attribute or "#uname", other_factor,
-                    only_positive, True,
+                    work, further.dependent, work_scores, further.node_attribute or "#uname", other_factor,
+                    only_positive, True, further,
                 )
                 if result is not None:
                     work_scores = result
@@ -244,22 +254,31 @@ def add_colocated_node_scores(work: Work, rsc: WorkResource, nodes: dict[str, in
 
 
 def own_node_scores(work: Work, rsc: WorkResource, nodes: dict[str, int] | None, attribute: str,
-                    factor: float, only_positive: bool) -> dict[str, int]:
+                    factor: float, only_positive: bool, coloc: WorkColocation | None = None,
+                    allowed: dict[str, int] | None = None) -> dict[str, int]:
     """A copy of ``nodes`` with ``rsc``'s own best scores added (by node
-    attribute value, times ``factor``); ``rsc``'s scores when ``nodes`` is None."""
+    attribute value, times ``factor``); ``rsc``'s scores when ``nodes`` is None.
+    ``allowed`` stands for ``rsc``'s scores when its variant says they are
+    not the whole story (a group member speaking for its group)."""
     if nodes is None:
         return dict(rsc.allowed)
     scores = dict(nodes)
-    _add_matching(work, scores, rsc, attribute, factor, only_positive)
+    _add_matching(work, scores, allowed if allowed is not None else rsc.allowed, attribute, factor,
+                  only_positive, coloc)
     return scores
 
 
-def _add_matching(work: Work, scores: dict[str, int], rsc: WorkResource, attribute: str,
-                  factor: float, only_positive: bool) -> None:
-    best = _best_scores_by_value(work, rsc, attribute)
+def _add_matching(work: Work, scores: dict[str, int], allowed: dict[str, int], attribute: str,
+                  factor: float, only_positive: bool, coloc: WorkColocation | None) -> None:
+    """Add ``rsc``'s best score for each node's attribute value, times
+    ``factor``.  Where an anti-colocated dependent avoids a node, the
+    primary is not drawn to it, unless that dependent can run on one node
+    only and the primary is not sticky enough to outweigh keeping the
+    dependent up (the primary then moves out of its way)."""
+    best = _best_scores_by_value(work, allowed, attribute)
     for name, weight in list(scores.items()):
         score = best.get(_attribute_key(node_attr(work, name, attribute)), -INFINITY)
-        if factor < 0 and score < 0:
+        if factor < 0 and score < 0 and not _avoidance_counts(coloc, score):
             continue
         if weight == INFINITY_HACK:
             continue
@@ -276,16 +295,40 @@ def _add_matching(work: Work, scores: dict[str, int], rsc: WorkResource, attribu
         scores[name] = new_score
 
 
+def _avoidance_counts(coloc: WorkColocation | None, score: int) -> bool:
+    """Whether an anti-colocated dependent's negative score for a node
+    pushes the primary towards it: only through a colocation with
+    influence, whose dependent has a single node it may run on, and whose
+    primary's stickiness is less than the dependent's aversion."""
+    if coloc is None:
+        return False
+    primary = coloc.primary
+    return (primary.variant.configured_stickiness(primary) < -score and has_influence(coloc)
+            and _allowed_on_one(coloc.dependent))
+
+
+def meta_stickiness(rsc: WorkResource) -> int:
+    """A group's or clone's resource-stickiness, from its meta attributes."""
+    value = rsc.meta.get("resource-stickiness", rsc.meta.get("resource_stickiness"))
+    return lenient_score(value) if value is not None else 0
+
+
+def _allowed_on_one(rsc: WorkResource) -> bool:
+    """Whether exactly one node has a non-negative score for ``rsc``."""
+    return sum(1 for weight in rsc.allowed.values() if weight >= 0) == 1
+
+
 def _attribute_key(value: str | None) -> str | None:
     """Node attribute values compare without case (see ``_same``)."""
     return value.lower() if value is not None else None
 
 
-def _best_scores_by_value(work: Work, rsc: WorkResource, attribute: str) -> dict[str | None, int]:
-    """For each value of ``attribute``, ``rsc``'s best score on an available
-    node that has it (computed once per colocation, not once per node)."""
+def _best_scores_by_value(work: Work, allowed: dict[str, int], attribute: str) -> dict[str | None, int]:
+    """For each value of ``attribute``, the best score in ``allowed`` on an
+    available node that has it (computed once per colocation, not once per
+    node)."""
     best: dict[str | None, int] = {}
-    for name, weight in rsc.allowed.items():
+    for name, weight in allowed.items():
         if weight <= -INFINITY or not work.nodes[name].is_available():
             continue
         key = _attribute_key(node_attr(work, name, attribute))

@@ -121,12 +121,40 @@ def _role_filter(text: str | None) -> Role:
 
 
 def _apply_location(work: Work, rsc: WorkResource, location: Location) -> None:
+    for role, scored in _location_scores(work, rsc, location):
+        _apply_for_role(work, rsc, role, scored, location.resource_discovery)
+
+
+def with_group_locations(work: Work, member: WorkPrimitive, group: WorkGroup) -> dict[str, int]:
+    """A copy of ``member``'s scores with its group's location constraints
+    counted in full, as they count for the first member.
+
+    A later member of a colocated group gets only 0 from them (it follows
+    the first member); but when it is itself the dependent of a configured
+    colocation, the primary must see the group's preferences through it.
+    """
+    scores = dict(member.allowed)
+    for location in plain_locations(work.cluster.config):
+        if group not in _location_targets(work, location):
+            continue
+        for role, scored in _location_scores(work, group, location):
+            if role != Role.UNKNOWN and member.next_role != role:
+                continue
+            for name, score in scored:
+                scores[name] = add(scores[name], score) if name in scores else score
+    return scores
+
+
+def _location_scores(work: Work, rsc: WorkResource,
+                     location: Location) -> list[tuple[Role, list[tuple[str, int]]]]:
+    """What a location constraint gives ``rsc``: the nodes it scores, with
+    the role the scores are limited to, once per rule."""
     if location.node is not None:
         if location.node not in work.nodes:
-            return
-        scored = [(location.node, location.score if location.score is not None else 0)]
-        _apply_for_role(work, rsc, _role_filter(location.role), scored, location.resource_discovery)
-        return
+            return []
+        return [(_role_filter(location.role),
+                 [(location.node, location.score if location.score is not None else 0)])]
+    found: list[tuple[Role, list[tuple[str, int]]]] = []
     prim = _template_primitive(rsc)
     for rule in location.rules:
         scored = []
@@ -144,8 +172,8 @@ def _apply_location(work: Work, rsc: WorkResource, location: Location) -> None:
                 # for a node that is down or leaving); "and" replaces it.
                 score = add(base_weight(work, name), score)
             scored.append((name, score))
-        _apply_for_role(work, rsc, _role_filter(rule.role or location.role), scored,
-                        location.resource_discovery)
+        found.append((_role_filter(rule.role or location.role), scored))
+    return found
 
 
 def _params_on(work: Work, rsc: WorkResource, node_attrs: dict[str, str]) -> dict[str, str]:

@@ -120,10 +120,15 @@ class Variant(Protocol):
 
     def colocation_node_scores(self, work: Work, rsc: WorkResource, nodes: dict[str, int] | None,
                                attribute: str, factor: float, only_positive: bool,
-                               select_active: bool) -> dict[str, int] | None:
+                               select_active: bool, coloc: WorkColocation | None = None,
+                               ) -> dict[str, int] | None:
         """``nodes`` with ``rsc``'s own preferences folded in (``rsc``'s
         scores when ``nodes`` is None), before its dependents' are; None when
         it has nothing to say (``nodes`` stands)."""
+
+    def configured_stickiness(self, rsc: WorkResource) -> int:
+        """``rsc``'s own resource-stickiness, as configured (what a primary
+        weighs against an anti-colocated dependent's aversion)."""
 
     def with_this_colocations(self, rsc: WorkResource) -> list[WorkColocation]:
         """The colocations whose dependents' preferences fold into ``rsc``'s."""

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from vigil.model.scores import INFINITY, add
-from vigil.scheduler.colocation import own_node_scores
+from vigil.scheduler.colocation import meta_stickiness, own_node_scores
 from vigil.scheduler.instances import (
     Instance,
     InstanceActions,
@@ -186,8 +186,12 @@ class CloneVariant:
 
     def colocation_node_scores(self, work: Work, rsc: WorkResource, nodes: dict[str, int] | None,
                                attribute: str, factor: float, only_positive: bool,
-                               select_active: bool) -> dict[str, int] | None:
-        return own_node_scores(work, rsc, nodes, attribute, factor, only_positive)
+                               select_active: bool, coloc: WorkColocation | None = None,
+                               ) -> dict[str, int] | None:
+        return own_node_scores(work, rsc, nodes, attribute, factor, only_positive, coloc)
+
+    def configured_stickiness(self, rsc: WorkResource) -> int:
+        return meta_stickiness(rsc)
 
     def with_this_colocations(self, rsc: WorkResource) -> list[WorkColocation]:
         return rsc.with_this

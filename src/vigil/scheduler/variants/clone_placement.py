@@ -94,14 +94,14 @@ def _colocated_score(work: Work, clone: WorkClone, instance: Instance, node: str
     scores: dict[str, int] = {node: base_weight(work, node)}
     for coloc in clone.this_with:
         result = add_colocated_node_scores(work, coloc.primary, scores, coloc.node_attribute or "#uname",
-                                           coloc.score / INFINITY, False, False)
+                                           coloc.score / INFINITY, False, False, coloc)
         if result is not None:
             scores = result
     for coloc in clone.with_this:
         if not has_influence(coloc, instance):
             continue
         result = add_colocated_node_scores(work, coloc.dependent, scores, coloc.node_attribute or "#uname",
-                                           coloc.score / INFINITY, True, False)
+                                           coloc.score / INFINITY, True, False, coloc)
         if result is not None:
             scores = result
     return scores.get(node, -INFINITY)
@@ -244,7 +244,7 @@ def assign_clone(work: Work, clone: WorkClone) -> None:
         if has_influence(coloc):
             result = add_colocated_node_scores(
                 work, coloc.dependent, clone.allowed, coloc.node_attribute or "#uname",
-                coloc.score / INFINITY, True, True,
+                coloc.score / INFINITY, True, True, coloc,
             )
             if result is not None:
                 clone.allowed = result

@@ -13,12 +13,16 @@ from typing import TYPE_CHECKING
 
 from vigil.model.scores import INFINITY, add
 from vigil.scheduler.colocation import (
+    CONTAINER_COLOCATION,
+    GROUP_COLOCATION,
     add_colocated_node_scores,
     add_colocation,
     apply_to_scores,
     insert_sorted,
+    is_configured,
+    meta_stickiness,
 )
-from vigil.scheduler.location import gets_group_score, merge_score
+from vigil.scheduler.location import gets_group_score, merge_score, with_group_locations
 from vigil.scheduler.remote_nodes import guest_target
 from vigil.scheduler.utilization import colocated_with
 from vigil.scheduler.working import Work
@@ -28,11 +32,6 @@ from vigil.scheduler.working_resources import Role, WorkColocation, WorkGroup, W
 if TYPE_CHECKING:
     from vigil.scheduler.instances import InstanceActions
     from vigil.scheduler.variants import ProbeTargets, Propagation
-
-
-# The ids of the colocations vigil adds itself.
-GROUP_COLOCATION = "group:internal_colocation"
-CONTAINER_COLOCATION = "resource-with-container"
 
 
 def _expand_colocations(group: WorkGroup) -> None:
@@ -61,16 +60,11 @@ def _expand_colocations(group: WorkGroup) -> None:
         # first member is placed with what the others are colocated with,
         # and the last one weighs what is colocated with the others.
         for member in group.members[1:]:
-            for coloc in [c for c in member.this_with if _is_configured(c)]:
+            for coloc in [c for c in member.this_with if is_configured(c)]:
                 _insert_this_with(first, coloc)
         for member in group.members[:-1]:
-            for coloc in [c for c in member.with_this if _is_configured(c)]:
+            for coloc in [c for c in member.with_this if is_configured(c)]:
                 _insert_with_this(last, coloc)
-
-
-def _is_configured(coloc: WorkColocation) -> bool:
-    """A colocation from the configuration (not one vigil adds itself)."""
-    return coloc.id not in (GROUP_COLOCATION, CONTAINER_COLOCATION)
 
 
 def _insert_this_with(member: WorkPrimitive, coloc: WorkColocation) -> None:
@@ -232,6 +226,21 @@ def add_group_colocations(work: Work) -> None:
 
 
 
+def scores_speaking_for_group(work: Work, member: WorkPrimitive,
+                              coloc: WorkColocation | None) -> dict[str, int] | None:
+    """The scores a later group member shows the primary of a configured
+    colocation it is the dependent of: its own, with its group's location
+    constraints counted in full (only the first member carries them, the
+    others follow it); None when its own scores say it all.  As Pacemaker
+    does, this holds for a group that is not colocated too, where the
+    member already has them (they then count twice)."""
+    group = member.parent
+    if coloc is None or member is not coloc.dependent or not is_configured(coloc) \
+            or not isinstance(group, WorkGroup) or not group.members or member is group.members[0]:
+        return None
+    return with_group_locations(work, member, group)
+
+
 def group_location(group: WorkGroup) -> str | None:
     """A group is somewhere only when all its placed members are there."""
     nodes = {m.assigned for m in group.members if m.assigned is not None}
@@ -280,7 +289,8 @@ def constrain_group_dependent(work: Work, dependent: WorkPrimitive, group: WorkG
 
 
 def group_colocation_scores(work: Work, group: WorkGroup, nodes: dict[str, int] | None, attribute: str,
-                            factor: float, only_positive: bool, select_active: bool) -> dict[str, int] | None:
+                            factor: float, only_positive: bool, select_active: bool,
+                            coloc: WorkColocation | None = None) -> dict[str, int] | None:
     """A group's preferences are its members': the last one's when asked for
     its own scores, else the first one's (whom the others follow)."""
     if not group.members:
@@ -288,7 +298,7 @@ def group_colocation_scores(work: Work, group: WorkGroup, nodes: dict[str, int] 
     _expand_colocations(group)
     member = group.members[-1] if nodes is None else group.members[0]
     base = add_colocated_node_scores(work, member, dict(nodes) if nodes is not None else None,
-                                     attribute, factor, only_positive, select_active)
+                                     attribute, factor, only_positive, select_active, coloc)
     return dict(base) if base is not None else (dict(nodes) if nodes is not None else {})
 
 
@@ -354,9 +364,14 @@ class GroupVariant:
 
     def colocation_node_scores(self, work: Work, rsc: WorkResource, nodes: dict[str, int] | None,
                                attribute: str, factor: float, only_positive: bool,
-                               select_active: bool) -> dict[str, int] | None:
+                               select_active: bool, coloc: WorkColocation | None = None,
+                               ) -> dict[str, int] | None:
         assert isinstance(rsc, WorkGroup)
-        return group_colocation_scores(work, rsc, nodes, attribute, factor, only_positive, select_active)
+        return group_colocation_scores(work, rsc, nodes, attribute, factor, only_positive, select_active,
+                                       coloc)
+
+    def configured_stickiness(self, rsc: WorkResource) -> int:
+        return meta_stickiness(rsc)
 
     def with_this_colocations(self, rsc: WorkResource) -> list[WorkColocation]:
         # Expanded onto the last member (see _expand_colocations).

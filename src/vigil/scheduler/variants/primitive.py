@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from vigil.scheduler.colocation import apply_to_scores, own_node_scores
 from vigil.scheduler.remote_nodes import guest_target
 from vigil.scheduler.utilization import add_primitive_utilization, colocated_with
+from vigil.scheduler.variants.group import scores_speaking_for_group
 from vigil.scheduler.variants.primitive_actions import create_primitive_actions
 from vigil.scheduler.variants.primitive_placement import assign_primitive, current_node, unassign_primitive
 from vigil.scheduler.working import Work
@@ -96,8 +97,15 @@ class PrimitiveVariant:
 
     def colocation_node_scores(self, work: Work, rsc: WorkResource, nodes: dict[str, int] | None,
                                attribute: str, factor: float, only_positive: bool,
-                               select_active: bool) -> dict[str, int] | None:
-        return own_node_scores(work, rsc, nodes, attribute, factor, only_positive)
+                               select_active: bool, coloc: WorkColocation | None = None,
+                               ) -> dict[str, int] | None:
+        assert isinstance(rsc, WorkPrimitive)
+        return own_node_scores(work, rsc, nodes, attribute, factor, only_positive, coloc,
+                               scores_speaking_for_group(work, rsc, coloc))
+
+    def configured_stickiness(self, rsc: WorkResource) -> int:
+        assert isinstance(rsc, WorkPrimitive)
+        return rsc.stickiness
 
     def with_this_colocations(self, rsc: WorkResource) -> list[WorkColocation]:
         return rsc.with_this

@@ -88,7 +88,7 @@ def _add_dependent_scores(work: Work, rsc: WorkPrimitive, coloc: WorkColocation)
         return
     result = add_colocated_node_scores(
         work, coloc.dependent, rsc.allowed, coloc.node_attribute or "#uname",
-        coloc.score / INFINITY, False, True,
+        coloc.score / INFINITY, False, True, coloc,
     )
     if result is not None:
         rsc.allowed = result

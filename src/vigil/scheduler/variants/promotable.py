@@ -206,7 +206,7 @@ def _sort_by_promotion(work: Work, clone: WorkClone, merge_sort: MergeSort,
             continue
         result = add_colocated_node_scores(work, coloc.dependent, clone.allowed,
                                            coloc.node_attribute or "#uname", coloc.score / INFINITY,
-                                           True, True)
+                                           True, True, coloc)
         if result is not None:
             clone.allowed = result
     if clone.id in work.promotion_without_ticket:
