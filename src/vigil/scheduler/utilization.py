@@ -48,13 +48,19 @@ def utilization_value(text: str | None) -> int:
         return 0
 
 
-def unpack_node_capacity(work: Work, node: WorkNode) -> None:
-    """The node's capacities (rules see its attributes), all still free."""
+def unpack_node_capacity(work: Work, node: WorkNode, transient: tuple[tuple[str, str], ...] = ()) -> None:
+    """The node's capacities (rules see its attributes), all still free:
+    the configured ones, and those of its status (``transient``, set with
+    attrd) for the names the configuration does not give, as Pacemaker
+    unpacks the status' sets without overwriting."""
     config = next((n for n in work.cluster.config.nodes if n.uname == node.name), None)
-    if config is None or not config.utilization:
-        return
-    values = resolve_nvsets(config.utilization, RuleContext(now=work.now, node_attrs=node.attrs))
-    node.capacity = {name: utilization_value(value) for name, value in values.items()}
+    values: dict[str, str] = {}
+    if config is not None and config.utilization:
+        values = dict(resolve_nvsets(config.utilization, RuleContext(now=work.now, node_attrs=node.attrs)))
+    for name, value in transient:
+        values.setdefault(name, value)
+    if values:
+        node.capacity = {name: utilization_value(value) for name, value in values.items()}
 
 
 def unpack_resource_utilization(work: Work, rsc: WorkPrimitive) -> None:
@@ -220,7 +226,12 @@ def _fold_primaries(work: Work, rsc: WorkResource, scores: dict[str, int], facto
             continue
         weight = factor * coloc.score / INFINITY
         for name in list(scores):
-            score = primary.allowed.get(name, -INFINITY)
+            # A primary's score counts only on nodes that can run resources
+            # (Pacemaker's best score of the primary there): on a standby
+            # node it is -INFINITY, whatever the primary's own score.
+            node = work.nodes.get(name)
+            usable = node is not None and node.is_available()
+            score = primary.allowed.get(name, -INFINITY) if usable else -INFINITY
             if weight < 0 and score < 0:
                 continue
             product = weight * score
