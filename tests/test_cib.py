@@ -895,6 +895,20 @@ def streamed_load(data: bytes, name: str) -> tuple[Cluster | None, list[Problem]
     return cluster, [], warnings
 
 
+def test_transient_utilization_is_read_apart_and_dumped_back() -> None:
+    """Capacities attrd writes to the status (``<utilization>`` in
+    ``<transient_attributes>``) are not node attributes; a dump keeps them."""
+    status = ('<node_state id="n1" uname="node1"><transient_attributes id="n1"><utilization id="u">'
+              '<nvpair id="u-cpu" name="cpu" value="2"/></utilization><instance_attributes id="i">'
+              '<nvpair id="i-a" name="a" value="1"/></instance_attributes></transient_attributes>'
+              '</node_state>')
+    cluster, _ = load_cib(cib(resources(DUMMY), status=status))
+    state = cluster.status.nodes[0]
+    assert (state.attributes, state.utilization) == ((("a", "1"),), (("cpu", "2"),))
+    again, _ = load_cib(dump_cib(cluster))
+    assert again.status.nodes == cluster.status.nodes
+
+
 def test_corpus_reads_the_same_streamed_and_carefully() -> None:
     """load_cib reads a CIB of the usual shape from the parser's events,
     without a tree for the status; the result (model, problems, warnings) is
@@ -919,6 +933,9 @@ def test_corpus_reads_the_same_streamed_and_carefully() -> None:
         '<node_state id="n1"><lrm><lrm_resources><lrm_resource id="r" shutdown-lock="soon"/>'
         '<lrm_resource id="s"><lrm_rsc_op id="o" operation="start" call-id="x"/></lrm_resource>'
         '</lrm_resources></lrm></node_state>',
+        '<node_state id="n1" uname="node1"><transient_attributes><utilization id="u">'
+        '<nvpair name="cpu" value="2"/></utilization><instance_attributes id="i">'
+        '<nvpair name="a" value="1"/></instance_attributes><other/></transient_attributes></node_state>',
         '<tickets><ticket_state id="t1" granted="true"><z/></ticket_state></tickets>',
         '<tickets><ticket_state id="t1" granted="true"/></tickets><tickets><other/></tickets>',
         '<tickets><ticket_state id="t1" granted="perhaps"/><ticket_state standby="1"/></tickets>',

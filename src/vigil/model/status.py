@@ -97,6 +97,10 @@ class NodeState:
     is_remote: bool = False
     attributes: tuple[tuple[str, str], ...] = ()
     resources: tuple[ResourceHistory, ...] = ()
+    # Transient capacities (``<utilization>`` in ``<transient_attributes>``,
+    # attrd's ``--utilization``): they add to the configured ones, which win
+    # where both name the same capacity.
+    utilization: tuple[tuple[str, str], ...] = ()
     # ``node_fenced`` (epoch seconds of the last fencing, 3.x) and
     # ``node_in_maintenance`` ("1"/"0", remote nodes), raw.
     node_fenced: str | None = None

@@ -61,17 +61,19 @@ def unpack_nodes(work: Work) -> None:
         work.nodes[wnode.name] = wnode
     add_remote_nodes(work)
     by_id = {n.id: n for n in work.nodes.values()}
+    transient_capacity: dict[str, tuple[tuple[str, str], ...]] = {}
     for state in status.nodes:
         found = by_id.get(state.id) or work.nodes.get(state.uname)
         if found is None:
             continue
+        transient_capacity[found.name] = state.utilization
         if state.is_remote or found.type == "remote":
             # Its state follows its connection, known only with the history.
             note_remote_fenced(found, state)
             continue
         _unpack_node_state(work, found, state)
     for wnode in work.nodes.values():
-        unpack_node_capacity(work, wnode)
+        unpack_node_capacity(work, wnode, transient_capacity.get(wnode.name, ()))
     _apply_health(work)
 
 

@@ -179,9 +179,18 @@ def _unpack_bundle(work: Work, bundle: Bundle) -> list[WorkResource]:
         wbundle.child.variant = INNER_CLONE
         for wreplica, instance in zip(wbundle.replicas, wbundle.child.instances, strict=False):
             wreplica.inner = instance.primitives()[0]  # the inner resource is a primitive
+            _move_utilization_to_container(wreplica.container, wreplica.inner)
         tops.append(wbundle.child)
     work.bundles[bundle.id] = wbundle
     return tops
+
+
+def _move_utilization_to_container(container: WorkPrimitive, inner: WorkPrimitive) -> None:
+    """The inner primitive's utilization is the container's (as Pacemaker
+    moves it): the inner resource runs on the replica's guest node, which has
+    no capacities, and its utilization is the only place a bundle can give
+    what its containers use of their hosts."""
+    container.utilization, inner.utilization = inner.utilization, container.utilization
 
 
 def _configured_clone(work: Work, clone_id: str) -> Clone:

@@ -15,8 +15,9 @@ they use of them (``<utilization>`` of a primitive).  Placement then:
 
 Each placement uses up the node's capacity; undoing it gives it back.
 Resources are placed in a different order too: by priority, then by their
-score on the node where they run, then by their best scores (see
-:func:`sort_for_placement`).
+score on the node where they run, then by their best scores, a bundle's
+pieces kept together (see :func:`sort_for_placement`).  A bundle's inner
+primitive's utilization is its containers' (see ``unpack_resources``).
 """
 
 from __future__ import annotations
@@ -48,13 +49,19 @@ def utilization_value(text: str | None) -> int:
         return 0
 
 
-def unpack_node_capacity(work: Work, node: WorkNode) -> None:
-    """The node's capacities (rules see its attributes), all still free."""
+def unpack_node_capacity(work: Work, node: WorkNode, transient: tuple[tuple[str, str], ...] = ()) -> None:
+    """The node's capacities (rules see its attributes), all still free:
+    the configured ones, and those of its status (``transient``, set with
+    attrd) for the names the configuration does not give, as Pacemaker
+    unpacks the status' sets without overwriting."""
     config = next((n for n in work.cluster.config.nodes if n.uname == node.name), None)
-    if config is None or not config.utilization:
-        return
-    values = resolve_nvsets(config.utilization, RuleContext(now=work.now, node_attrs=node.attrs))
-    node.capacity = {name: utilization_value(value) for name, value in values.items()}
+    values: dict[str, str] = {}
+    if config is not None and config.utilization:
+        values = dict(resolve_nvsets(config.utilization, RuleContext(now=work.now, node_attrs=node.attrs)))
+    for name, value in transient:
+        values.setdefault(name, value)
+    if values:
+        node.capacity = {name: utilization_value(value) for name, value in values.items()}
 
 
 def unpack_resource_utilization(work: Work, rsc: WorkPrimitive) -> None:
@@ -183,7 +190,23 @@ def sort_for_placement(work: Work) -> None:
         _fold_primaries(work, rsc, scores, 1.0, [rsc])
         return scores
 
-    scores = {id(rsc): own_scores(rsc) for rsc in work.top}
+    # A bundle is one resource to Pacemaker: its pieces (containers, IPs,
+    # connections, inner clone) stay together, in their order, weighed as
+    # the bundle (its containers, which carry its colocations).
+    unit_of = _bundle_units(work)
+    units: list[list[WorkResource]] = []
+    by_unit: dict[str, list[WorkResource]] = {}
+    for rsc in work.top:
+        unit = unit_of.get(rsc.id)
+        if unit is None:
+            units.append([rsc])
+        elif unit in by_unit:
+            by_unit[unit].append(rsc)
+        else:
+            by_unit[unit] = [rsc]
+            units.append(by_unit[unit])
+    heads = [_bundle_head(work, unit[0], unit_of) for unit in units]
+    scores = {id(rsc): own_scores(rsc) for rsc in heads}
 
     def compare(first: WorkResource, second: WorkResource) -> int:
         if first.priority != second.priority:
@@ -201,7 +224,31 @@ def sort_for_placement(work: Work) -> None:
                 return -1 if a > b else 1
         return 0
 
-    work.top = sorted(work.top, key=functools.cmp_to_key(compare))
+    def compare_units(first: int, second: int) -> int:
+        return compare(heads[first], heads[second])
+
+    order = sorted(range(len(units)), key=functools.cmp_to_key(compare_units))
+    work.top = [rsc for index in order for rsc in units[index]]
+
+
+def _bundle_units(work: Work) -> dict[str, str]:
+    """The bundle each of a bundle's top-level pieces belongs to, by id."""
+    unit_of: dict[str, str] = {}
+    for bundle in work.bundles.values():
+        pieces: list[WorkResource] = [bundle.containers]
+        for replica in bundle.replicas:
+            pieces += [p for p in (replica.ip, replica.remote) if p is not None]
+        if bundle.child is not None:
+            pieces.append(bundle.child)
+        for piece in pieces:
+            unit_of[piece.id] = bundle.id
+    return unit_of
+
+
+def _bundle_head(work: Work, first: WorkResource, unit_of: dict[str, str]) -> WorkResource:
+    """Who stands for ``first``'s unit in the sort: a bundle's containers."""
+    bundle = unit_of.get(first.id)
+    return first if bundle is None else work.bundles[bundle].containers
 
 
 def _fold_primaries(work: Work, rsc: WorkResource, scores: dict[str, int], factor: float,
@@ -220,7 +267,12 @@ def _fold_primaries(work: Work, rsc: WorkResource, scores: dict[str, int], facto
             continue
         weight = factor * coloc.score / INFINITY
         for name in list(scores):
-            score = primary.allowed.get(name, -INFINITY)
+            # A primary's score counts only on nodes that can run resources
+            # (Pacemaker's best score of the primary there): on a standby
+            # node it is -INFINITY, whatever the primary's own score.
+            node = work.nodes.get(name)
+            usable = node is not None and node.is_available()
+            score = primary.allowed.get(name, -INFINITY) if usable else -INFINITY
             if weight < 0 and score < 0:
                 continue
             product = weight * score

@@ -295,7 +295,7 @@ def fenced_state(state: NodeState | None, node: str, fenced_at: int) -> NodeStat
     """
     base = state if state is not None else NodeState(id=node, uname=node)
     return replace(base, in_ccm="false", crmd="offline", join="down", expected="down",
-                   node_fenced=str(fenced_at), attributes=(), resources=())
+                   node_fenced=str(fenced_at), attributes=(), utilization=(), resources=())
 
 
 def already_recorded(stored: OpRecord | None, record: OpRecord) -> bool:

@@ -48,13 +48,17 @@ def _node_state(parent: Element, state: NodeState, fresh_id: FreshId) -> None:
         },
     )
     _set_all(element, dict(state.extra_attributes))
-    if state.attributes:
+    if state.attributes or state.utilization:
         transient = etree.SubElement(element, "transient_attributes", id=state.id)
-        nvset = etree.SubElement(transient, "instance_attributes", id=fresh_id(f"status-{state.id}"))
-        for name, value in state.attributes:
-            etree.SubElement(
-                nvset, "nvpair", id=fresh_id(f"status-{state.id}-{name}"), name=name, value=value
-            )
+        for tag, pairs in (("instance_attributes", state.attributes), ("utilization", state.utilization)):
+            if not pairs:
+                continue
+            prefix = "status" if tag == "instance_attributes" else "status-utilization"
+            nvset = etree.SubElement(transient, tag, id=fresh_id(f"{prefix}-{state.id}"))
+            for name, value in pairs:
+                etree.SubElement(
+                    nvset, "nvpair", id=fresh_id(f"{prefix}-{state.id}-{name}"), name=name, value=value
+                )
     if state.resources:
         lrm = etree.SubElement(element, "lrm", id=state.id)
         resources = etree.SubElement(lrm, "lrm_resources")

@@ -87,20 +87,23 @@ def _load_node_state(reader: Reader, element: Element, unames: dict[str, str]) -
     ident = reader.ident(element)
     is_remote = reader.boolean(element, "remote_node", False)
     attributes: list[tuple[str, str]] = []
+    utilization: list[tuple[str, str]] = []
     resources: list[ResourceHistory] = []
     for child in children(element):
         if child.tag == "transient_attributes":
-            attributes.extend(_load_transient_attributes(reader, child))
+            _load_transient_attributes(reader, child, attributes, utilization)
         elif child.tag == "lrm":
             resources.extend(_load_lrm(reader, child))
         else:
             reader.unsupported(child)
     attrs = {str(name): str(value) for name, value in element.attrib.items()}
-    return _node_state(attrs, ident, is_remote, tuple(attributes), tuple(resources), unames)
+    return _node_state(attrs, ident, is_remote, tuple(attributes), tuple(resources), unames,
+                       tuple(utilization))
 
 
 def node_state_from(attrs: dict[str, str], attributes: tuple[tuple[str, str], ...],
-                    resources: tuple[ResourceHistory, ...], unames: dict[str, str]) -> NodeState | None:
+                    resources: tuple[ResourceHistory, ...], unames: dict[str, str],
+                    utilization: tuple[tuple[str, str], ...] = ()) -> NodeState | None:
     """The node state of a ``<node_state>`` with these attributes, or None
     when reading it would report something (no id, a bad remote_node): the
     careful reader does that."""
@@ -109,11 +112,12 @@ def node_state_from(attrs: dict[str, str], attributes: tuple[tuple[str, str], ..
     is_remote = False if remote is None else parse_bool(remote)
     if ident is None or is_remote is None:
         return None
-    return _node_state(attrs, ident, is_remote, attributes, resources, unames)
+    return _node_state(attrs, ident, is_remote, attributes, resources, unames, utilization)
 
 
 def _node_state(attrs: dict[str, str], ident: str, is_remote: bool, attributes: tuple[tuple[str, str], ...],
-                resources: tuple[ResourceHistory, ...], unames: dict[str, str]) -> NodeState:
+                resources: tuple[ResourceHistory, ...], unames: dict[str, str],
+                utilization: tuple[tuple[str, str], ...]) -> NodeState:
     get = attrs.get
     return NodeState(
         id=ident,
@@ -125,6 +129,7 @@ def _node_state(attrs: dict[str, str], ident: str, is_remote: bool, attributes: 
         is_remote=is_remote,
         attributes=attributes,
         resources=resources,
+        utilization=utilization,
         node_fenced=get("node_fenced"),
         node_in_maintenance=get("node_in_maintenance"),
         extra_attributes=tuple(
@@ -133,11 +138,16 @@ def _node_state(attrs: dict[str, str], ident: str, is_remote: bool, attributes: 
     )
 
 
-def _load_transient_attributes(reader: Reader, element: Element) -> list[tuple[str, str]]:
-    """All nvpairs of all instance_attributes sets, flattened in document order."""
-    pairs: list[tuple[str, str]] = []
+def _load_transient_attributes(reader: Reader, element: Element, attributes: list[tuple[str, str]],
+                               utilization: list[tuple[str, str]]) -> None:
+    """The nvpairs of all instance_attributes sets into ``attributes``, those
+    of utilization sets into ``utilization``, flattened in document order."""
     for nvset in children(element):
-        if nvset.tag != "instance_attributes":
+        if nvset.tag == "instance_attributes":
+            pairs = attributes
+        elif nvset.tag == "utilization":
+            pairs = utilization
+        else:
             reader.unsupported(nvset)
             continue
         for pair in children(nvset):
@@ -146,7 +156,6 @@ def _load_transient_attributes(reader: Reader, element: Element) -> list[tuple[s
                 reader.unsupported(pair)
             elif name is not None and value is not None:
                 pairs.append((name, value))
-    return pairs
 
 
 def _load_lrm(reader: Reader, lrm: Element) -> list[ResourceHistory]:

@@ -41,7 +41,8 @@ _CHUNK = 1 << 16
 
 
 # The element that holds the items of each part of a node state.
-_SETS = (("transient_attributes", "instance_attributes"), ("lrm", "lrm_resources"))
+_SETS = (("transient_attributes", "instance_attributes"), ("transient_attributes", "utilization"),
+         ("lrm", "lrm_resources"))
 
 
 class _Unusual(Exception):
@@ -114,6 +115,9 @@ class _StatusReader:
         self.node: dict[str, str] = {}
         self.part = ""
         self.attributes: list[tuple[str, str]] = []
+        self.utilization: list[tuple[str, str]] = []
+        # Where the nvpairs of the transient set being read go.
+        self.pairs = self.attributes
         self.resources: list[ResourceHistory] = []
         # The resource history being read.
         self.history: dict[str, str] = {}
@@ -134,6 +138,7 @@ class _StatusReader:
         if depth == 3:  # <status> children
             if tag == "node_state":
                 self.node, self.part, self.attributes, self.resources = attrib, "", [], []
+                self.utilization = []
             elif tag == "tickets":
                 self.part = tag
             else:
@@ -153,11 +158,12 @@ class _StatusReader:
         elif depth == 5:
             if (self.part, tag) not in _SETS:
                 raise _Unusual
+            self.pairs = self.utilization if tag == "utilization" else self.attributes
         elif depth == 6:
             if self.part == "transient_attributes" and tag == "nvpair":
                 name, value = attrib.get("name"), attrib.get("value")
                 if name is not None and value is not None:
-                    self.attributes.append((name, value))
+                    self.pairs.append((name, value))
             elif self.part == "lrm" and tag == "lrm_resource":
                 self.history, self.ops = attrib, []
             else:
@@ -182,7 +188,8 @@ class _StatusReader:
         elif depth == 4 and self.part == "ticket":
             self.part = "tickets"
         elif depth == 3 and tag == "node_state":
-            state = node_state_from(self.node, tuple(self.attributes), tuple(self.resources), self.unames)
+            state = node_state_from(self.node, tuple(self.attributes), tuple(self.resources), self.unames,
+                                    tuple(self.utilization))
             if state is None:
                 raise _Unusual
             self.states.append(state)
