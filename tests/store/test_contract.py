@@ -311,7 +311,8 @@ def test_node_state_keeps_membership_and_takes_ids_from_the_configuration(backen
             await store.put_config(CONFIG, 0)
             await store.set_node_attribute("node2", "site", "b")
             await store.set_node_attribute("stray", "site", "c")
-            state = NodeState(id="1", uname="node1", in_ccm="true", crmd="online", join="member")
+            state = NodeState(id="1", uname="node1", in_ccm="true", crmd="online", join="member",
+                              utilization=(("cpu", "2"),))
             rev = await store.set_node_state(state)
             assert await store.set_node_state(state) == rev
             status = (await store.snapshot()).cluster.status

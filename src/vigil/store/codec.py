@@ -67,15 +67,15 @@ def encode_node(state: NodeState) -> str:
     check_node_state(state)
     fields: dict[str, Any] = {name: getattr(state, name) for name in _NODE_FIELDS}
     fields["extra_attributes"] = [list(pair) for pair in state.extra_attributes]
+    fields["utilization"] = [list(pair) for pair in state.utilization]
     return json.dumps(fields, sort_keys=True)
 
 
 def decode_node(text: str, where: str) -> NodeState:
     fields = _object(text, where)
     try:
-        fields["extra_attributes"] = tuple(
-            (str(name), str(value)) for name, value in fields.get("extra_attributes", ())
-        )
+        for pairs in ("extra_attributes", "utilization"):
+            fields[pairs] = tuple((str(name), str(value)) for name, value in fields.get(pairs, ()))
         return NodeState(**fields)
     except (TypeError, ValueError):
         raise StoreError(f"{where}: the stored node state is damaged") from None
