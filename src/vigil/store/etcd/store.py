@@ -223,17 +223,21 @@ class EtcdStore(Store):
     # -- writing the status ------------------------------------------------------------------------
 
     async def set_node_state(self, state: NodeState, *, guard: Guard | None = None) -> int:
-        text = encode_node(state).encode()
         key = self._keys.node_prefix(state.uname) + b"n"
+        return await self._put_unless_there(key, encode_node(state).encode(), guard, "writing a node state")
+
+    async def _put_unless_there(self, key: bytes, value: bytes, guard: Guard | None, doing: str) -> int:
+        """Write ``value`` at ``key``, unless it is there already: then nothing is committed (the
+        guard is still checked) and the answer is the current revision."""
 
         async def work() -> int:
             found = await self._client.range(key)
-            if found.kvs and bytes(found.kvs[0].value) == text:
+            if found.kvs and bytes(found.kvs[0].value) == value:
                 await self._coordination.check_guard(guard)
                 return int(found.header.revision)
-            return (await self._write([put_op(key, text)], guard))[1]
+            return (await self._write([put_op(key, value)], guard))[1]
 
-        return await self._client.run("writing a node state", work)
+        return await self._client.run(doing, work)
 
     async def set_node_attribute(
         self, node: str, name: str, value: str | None, *, guard: Guard | None = None
@@ -521,17 +525,8 @@ class EtcdStore(Store):
         return await self._client.run("removing a node", work)
 
     async def set_ticket(self, ticket: Ticket, *, guard: Guard | None = None) -> int:
-        text = encode_ticket(ticket).encode()
         key = self._keys.tickets + key_part(ticket.id)
-
-        async def work() -> int:
-            found = await self._client.range(key)
-            if found.kvs and bytes(found.kvs[0].value) == text:
-                await self._coordination.check_guard(guard)
-                return int(found.header.revision)
-            return (await self._write([put_op(key, text)], guard))[1]
-
-        return await self._client.run("writing a ticket", work)
+        return await self._put_unless_there(key, encode_ticket(ticket).encode(), guard, "writing a ticket")
 
     async def remove_ticket(self, ticket_id: str, *, guard: Guard | None = None) -> int:
         key = self._keys.tickets + key_part(ticket_id)

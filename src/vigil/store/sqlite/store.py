@@ -194,16 +194,21 @@ class SQLiteStore(LocalCoordination, Store):
         return await self._run(write)
 
     async def set_node_state(self, state: NodeState, *, guard: Guard | None = None) -> int:
-        text = encode_node(state)
+        return await self._put_unless_there("nodes", "node", state.uname, encode_node(state), guard)
+
+    async def _put_unless_there(self, table: str, key_column: str, key: str, state: str,
+                                guard: Guard | None) -> int:
+        """Store ``state`` in the row of ``table`` (``nodes``, ``tickets``) whose ``key_column`` is
+        ``key``, unless it is there already: then nothing is committed."""
 
         def work(conn: sqlite3.Connection, revision: int) -> bool:
-            row = conn.execute("SELECT state FROM nodes WHERE node = ?", (state.uname,)).fetchone()
-            if row is not None and row[0] == text:
+            row = conn.execute(f"SELECT state FROM {table} WHERE {key_column} = ?", (key,)).fetchone()
+            if row is not None and row[0] == state:
                 return False
             conn.execute(
-                "INSERT INTO nodes (node, state, revision) VALUES (?, ?, ?) "
-                "ON CONFLICT (node) DO UPDATE SET state = excluded.state, revision = excluded.revision",
-                (state.uname, text, revision),
+                f"INSERT INTO {table} ({key_column}, state, revision) VALUES (?, ?, ?) ON CONFLICT "
+                f"({key_column}) DO UPDATE SET state = excluded.state, revision = excluded.revision",
+                (key, state, revision),
             )
             return True
 
@@ -488,20 +493,7 @@ class SQLiteStore(LocalCoordination, Store):
     # -- tickets -------------------------------------------------------------------------------
 
     async def set_ticket(self, ticket: Ticket, *, guard: Guard | None = None) -> int:
-        text = encode_ticket(ticket)
-
-        def work(conn: sqlite3.Connection, revision: int) -> bool:
-            row = conn.execute("SELECT state FROM tickets WHERE id = ?", (ticket.id,)).fetchone()
-            if row is not None and row[0] == text:
-                return False
-            conn.execute(
-                "INSERT INTO tickets (id, state, revision) VALUES (?, ?, ?) "
-                "ON CONFLICT (id) DO UPDATE SET state = excluded.state, revision = excluded.revision",
-                (ticket.id, text, revision),
-            )
-            return True
-
-        return await self._run(lambda: self._write(work, guard=guard))
+        return await self._put_unless_there("tickets", "id", ticket.id, encode_ticket(ticket), guard)
 
     async def remove_ticket(self, ticket_id: str, *, guard: Guard | None = None) -> int:
         def work(conn: sqlite3.Connection, revision: int) -> bool:
