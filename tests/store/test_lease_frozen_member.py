@@ -6,7 +6,10 @@ refresh went to it until gRPC's keepalive gave up (up to 7 s, longer than
 the 3 s lease): the node self-fenced although two members answered.  Here a
 real 3-member etcd (loopback), a lease of 3 s whose channel lists etcd1
 first, etcd1 frozen for 6 s: the lease must stay clear of the self-fencing
-threshold all along.  The store's own channel had the same fault: an
+threshold all along.  The frozen member is one of etcd's followers: freezing
+the raft leader stops every refresh until the others elect a new one (F1's
+trade-off, which the fault lab's kill-etcd and pause-etcd of the leader
+exercise), whatever the client does.  The store's own channel had the same fault: an
 operator's command given to a node whose store channel was on the frozen
 member failed with UNAVAILABLE after up to 7 s.  Its reads now move on after
 READ_TRY_S, and the data watch with them.
@@ -25,24 +28,33 @@ import pytest
 from vigil.controller.self_fencing import LeaseWatch
 from vigil.store import open_store
 from vigil.store.etcd import READ_TRY_S
-from vigil.testing.cluster import INSTALL_HINT, LocalCluster, etcd_binary
+from vigil.testing.cluster import INSTALL_HINT, EtcdMember, LocalCluster, etcd_binary, wait_until
 
 T = TypeVar("T")
 
 needs_etcd = pytest.mark.skipif(etcd_binary() is None, reason=f"no etcd server binary: {INSTALL_HINT}")
 
 
+def follower_first(cluster: LocalCluster) -> tuple[EtcdMember, list[str]]:
+    """A member to freeze that is not etcd's raft leader, and every member's endpoint, it first."""
+    wait_until("etcd to have a leader", lambda: cluster.leader() is not None, timeout=10)
+    leader = cluster.leader()
+    index = next(i for i, member in enumerate(cluster.members) if member is not leader)
+    ordered = cluster.members[index:] + cluster.members[:index]
+    return ordered[0], [member.endpoint for member in ordered]
+
+
 @needs_etcd
 def test_a_lease_is_refreshed_through_another_member_while_one_is_frozen(tmp_path: Path) -> None:
     with LocalCluster(None, start_nodes=False, workdir=tmp_path / "cluster") as cluster:
-        url = cluster.store_url()
+        first, endpoints = follower_first(cluster)
+        url = f"etcd://{','.join(endpoints)}/{cluster.cluster_name}"
 
         async def scenario() -> float:
             async with open_store(url) as store:
                 lease = await store.grant_lease(3)
                 watch = LeaseWatch(lease)
                 await asyncio.sleep(1)
-                first = cluster.members[0]
                 first.pause()
                 lowest = watch.remaining_s()
                 try:
@@ -62,10 +74,10 @@ def test_a_lease_is_refreshed_through_another_member_while_one_is_frozen(tmp_pat
 def test_store_calls_move_to_another_member_while_one_is_frozen(tmp_path: Path) -> None:
     """Reads answer, a write lands and the watch delivers it, a lease is granted: all within a bound."""
     with LocalCluster(None, start_nodes=False, workdir=tmp_path / "cluster") as cluster:
-        url = cluster.store_url()
-        # The other client lists etcd2 first: a write already in flight to a member that freezes
-        # still waits for gRPC's keepalive (docs/reliability.md, F6); reads and watches do not.
-        members = [member.endpoint for member in cluster.members]
+        frozen, members = follower_first(cluster)
+        url = f"etcd://{','.join(members)}/{cluster.cluster_name}"
+        # The other client lists another member first: a write already in flight to a member that
+        # freezes still waits for gRPC's keepalive (docs/reliability.md, F6); reads and watches do not.
         other_url = f"etcd://{','.join(members[1:] + members[:1])}/{cluster.cluster_name}"
         bound = READ_TRY_S + 2.0
 
@@ -80,7 +92,7 @@ def test_store_calls_move_to_another_member_while_one_is_frozen(tmp_path: Path) 
             async with open_store(url) as store, open_store(other_url) as other:
                 await store.set_node_attribute("n1", "before", "1")
                 revision = (await store.snapshot()).revision
-                cluster.members[0].pause()
+                frozen.pause()
                 try:
                     await timed("first read", store.members(), timings)
                     await timed("configuration", store.get_config(), timings)
@@ -98,7 +110,7 @@ def test_store_calls_move_to_another_member_while_one_is_frozen(tmp_path: Path) 
                     lease = await timed("lease", store.grant_lease(3), timings)
                     assert lease.valid_until > time.monotonic() + 1
                 finally:
-                    cluster.members[0].resume()
+                    frozen.resume()
             return timings
 
         timings = asyncio.run(scenario())
