@@ -9,48 +9,26 @@ gets nothing.  Checked against ``crm_simulate``.
 
 from __future__ import annotations
 
+from tests.scheduler.cib_text import NOW, last_op, lrm, two_node_cib
 from vigil.formats.cib.load import load_cib
 from vigil.model.transition import Transition
 from vigil.scheduler import schedule
 
-NOW = 1700000000
-
 
 def _cib(stonith: bool) -> bytes:
     def op(rsc: str, task: str, rc: int, call: int) -> str:
-        return (f'<lrm_resource id="{rsc}" class="ocf" provider="heartbeat" type="Dummy">'
-                f'<lrm_rsc_op id="{rsc}_last_0" operation_key="{rsc}_{task}_0" operation="{task}" '
-                f'transition-key="{call}:1:0:x" transition-magic="0:{rc};{call}:1:0:x" call-id="{call}" '
-                f'rc-code="{rc}" op-status="0" interval="0" last-rc-change="{NOW - 1000}" on_node="node1"/>'
-                f'</lrm_resource>')
+        return last_op(rsc, task, rc, call, age=1000)
 
-    return f"""<cib crm_feature_set="3.16.1" validate-with="pacemaker-3.9" epoch="1" num_updates="0"
-     admin_epoch="0" have-quorum="1" dc-uuid="1" execution-date="{NOW}">
-  <configuration>
-    <crm_config><cluster_property_set id="opts">
-      <nvpair id="opt-stonith" name="stonith-enabled" value="{'true' if stonith else 'false'}"/>
-    </cluster_property_set></crm_config>
-    <nodes><node id="1" uname="node1"/><node id="2" uname="node2"/></nodes>
-    <resources/>
-    <constraints/>
-  </configuration>
-  <status>
-    <node_state id="1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member">
-      <lrm id="1"><lrm_resources>
-        {op("gone", "monitor", 7, 1)}{op("active", "start", 0, 2)}
-      </lrm_resources></lrm>
+    node1 = lrm("1", op("gone", "monitor", 7, 1) + op("active", "start", 0, 2)) + """
       <transient_attributes id="1"><instance_attributes id="status-1">
         <nvpair id="s1" name="fail-count-gone#start_0" value="INFINITY"/>
         <nvpair id="s2" name="fail-count-active#monitor_10000" value="1"/>
-      </instance_attributes></transient_attributes>
-    </node_state>
-    <node_state id="2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member">
+      </instance_attributes></transient_attributes>"""
+    node2 = """
       <transient_attributes id="2"><instance_attributes id="status-2">
         <nvpair id="t1" name="fail-count-gone#start_0" value="INFINITY"/>
-      </instance_attributes></transient_attributes>
-    </node_state>
-  </status>
-</cib>""".encode()
+      </instance_attributes></transient_attributes>"""
+    return two_node_cib(node1=node1, node2=node2, stonith=stonith)
 
 
 def _plan(stonith: bool) -> Transition:

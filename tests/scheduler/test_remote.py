@@ -14,43 +14,22 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from tests.scheduler.cib_text import NOW, last_op, lrm, two_node_cib
 from vigil.formats.cib.load import load_cib
 from vigil.model.transition import Transition
 from vigil.scheduler import run_stages, schedule
 
-NOW = 1700000000
-
 
 def _cib(resources: str, constraints: str = "", status: str = "", remote_state: bool = True,
-         stonith: bool = True) -> bytes:
-    remote = ('<node_state id="remote1" uname="remote1" remote_node="true"/>' if remote_state else "")
-    return f"""<cib crm_feature_set="3.16.1" validate-with="pacemaker-3.9" epoch="1" num_updates="0"
-     admin_epoch="0" have-quorum="1" dc-uuid="1" execution-date="{NOW}">
-  <configuration>
-    <crm_config><cluster_property_set id="opts">
-      <nvpair id="opt-stonith" name="stonith-enabled" value="{'true' if stonith else 'false'}"/>
-    </cluster_property_set></crm_config>
-    <nodes><node id="1" uname="node1"/><node id="2" uname="node2"/></nodes>
-    <resources>{resources}</resources>
-    <constraints>{constraints}</constraints>
-  </configuration>
-  <status>
-    <node_state id="1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member">
-      <lrm id="1"><lrm_resources>{status}</lrm_resources></lrm>
-    </node_state>
-    <node_state id="2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member"/>
-    {remote}
-  </status>
-</cib>""".encode()
+         stonith: bool = True, node2: str = "") -> bytes:
+    remote = '<node_state id="remote1" uname="remote1" remote_node="true"/>' if remote_state else ""
+    return two_node_cib(resources=resources, constraints=constraints, node1=lrm("1", status), node2=node2,
+                        more_states=remote, stonith=stonith)
 
 
 def _op(rsc: str, task: str, rc: int, call: int, node: str = "node1", cls: str = "ocf",
         provider: str = "pacemaker", agent: str = "remote") -> str:
-    return (f'<lrm_resource id="{rsc}" class="{cls}" provider="{provider}" type="{agent}">'
-            f'<lrm_rsc_op id="{rsc}_last_0" operation_key="{rsc}_{task}_0" operation="{task}" '
-            f'transition-key="{call}:1:0:x" transition-magic="0:{rc};{call}:1:0:x" call-id="{call}" '
-            f'rc-code="{rc}" op-status="0" interval="0" last-rc-change="{NOW - 100}" on_node="{node}"/>'
-            f'</lrm_resource>')
+    return last_op(rsc, task, rc, call, node=node, cls=cls, provider=provider, agent=agent)
 
 
 REMOTE = '<primitive id="remote1" class="ocf" provider="pacemaker" type="remote"/>'
@@ -139,11 +118,8 @@ def test_a_guest_connection_migrates_only_when_its_container_says_so() -> None:
 def _half_migrated(rsc: str, source: str, target: str) -> str:
     """A migrate_to from ``source`` to ``target`` that succeeded, with no
     migrate_from on the target yet."""
-    return (f'<lrm_resource id="{rsc}" class="ocf" provider="pacemaker" type="remote">'
-            f'<lrm_rsc_op id="{rsc}_last_0" operation_key="{rsc}_migrate_to_0" operation="migrate_to" '
-            f'transition-key="2:1:0:x" transition-magic="0:0;2:1:0:x" call-id="2" rc-code="0" '
-            f'op-status="0" interval="0" last-rc-change="{NOW - 100}" migrate_source="{source}" '
-            f'migrate_target="{target}" on_node="{source}"/></lrm_resource>')
+    return last_op(rsc, "migrate_to", 0, 2, node=source, provider="pacemaker", agent="remote",
+                   extra=f'migrate_source="{source}" migrate_target="{target}" ')
 
 
 def test_a_half_migrated_connection_prefers_its_migration_target() -> None:
@@ -151,11 +127,8 @@ def test_a_half_migrated_connection_prefers_its_migration_target() -> None:
     so the migration goes on where the nodes are otherwise equal (else the
     tie would keep it on the source). Checked with crm_simulate (the record
     has no digest, hence the definition change)."""
-    cib = _cib(FENCER + REMOTE, status=_half_migrated("remote1", "node1", "node2"))
     probed = _op("remote1", "monitor", 7, 1, node="node2")  # not running there before
-    cib = cib.replace(b'expected="member"/>',
-                      f'expected="member"><lrm id="2"><lrm_resources>{probed}</lrm_resources></lrm>'
-                      f'</node_state>'.encode())
+    cib = _cib(FENCER + REMOTE, status=_half_migrated("remote1", "node1", "node2"), node2=lrm("2", probed))
     assert [line.render() for line in _plan(cib).summary] == [
         "* Start fencer ( node1 )",
         "* Migrate remote1 ( node1 -> node2 ) due to resource definition change",
