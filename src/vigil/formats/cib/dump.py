@@ -23,6 +23,7 @@ from vigil.formats.cib.alerts import write_alerts
 from vigil.formats.cib.dump_status import write_status
 from vigil.formats.cib.reader import Element
 from vigil.formats.cib.resources import has_promotable_meta
+from vigil.formats.cib.sets import written_set_attributes
 from vigil.model.booleans import parse_bool
 from vigil.model.cluster import Cluster
 from vigil.model.config import (
@@ -552,21 +553,10 @@ def _resource_sets(parent: Element, sets: tuple[ResourceSet, ...], is_reference:
             etree.SubElement(parent, "resource_set", {"id-ref": resource_set.id})
             continue
         element = etree.SubElement(parent, "resource_set", id=resource_set.id)
-        _write_attributes(element, {
-            "sequential": _optional_bool(resource_set.sequential),
-            "require-all": _optional_bool(resource_set.require_all),
-            "ordering": resource_set.ordering,
-            "action": resource_set.action,
-            "role": resource_set.role,
-            "score": None if resource_set.score is None else format_score(resource_set.score),
-            "kind": resource_set.kind,
-        })
+        _write_attributes(element, written_set_attributes(resource_set))
         for rsc in resource_set.resources:
             etree.SubElement(element, "resource_ref", id=rsc)
 
-
-def _optional_bool(value: bool | None) -> str | None:
-    return None if value is None else str(value).lower()
 
 
 def _rsc_ticket(parent: Element, constraint: RscTicket) -> None:

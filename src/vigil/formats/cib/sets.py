@@ -16,6 +16,7 @@ from typing import Literal
 
 from vigil.formats.cib.reader import Element, Reader, children, normalize_role
 from vigil.model.config import OrderKind, ResourceSet
+from vigil.model.scores import format_score
 
 SetUse = Literal["location", "colocation", "order"]
 # Whether an id names a resource (a problem or a warning when not).
@@ -129,3 +130,21 @@ def _kind(reader: Reader, element: Element) -> OrderKind | None:
     if element.get("score") is None:
         return None
     return "Optional" if reader.score(element) == 0 else "Mandatory"
+
+
+def written_set_attributes(resource_set: ResourceSet) -> dict[str, str | None]:
+    """The set's attributes as written (None: not written), by their CIB names, which YAML
+    shares: what an export writes back, in CIB XML or YAML."""
+    return {
+        "sequential": _written_bool(resource_set.sequential),
+        "require-all": _written_bool(resource_set.require_all),
+        "ordering": resource_set.ordering,
+        "action": resource_set.action,
+        "role": resource_set.role,
+        "score": None if resource_set.score is None else format_score(resource_set.score),
+        "kind": resource_set.kind,
+    }
+
+
+def _written_bool(value: bool | None) -> str | None:
+    return None if value is None else str(value).lower()

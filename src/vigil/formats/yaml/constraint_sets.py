@@ -26,12 +26,12 @@ that runs on the result, so YAML and CIB mean the same things.
 from __future__ import annotations
 
 from vigil.formats.cib.reader import Element
+from vigil.formats.cib.sets import written_set_attributes
 from vigil.formats.yaml.build import Builder
 from vigil.formats.yaml.dump_base import WriterBase, Yaml
 from vigil.formats.yaml.source import Mapping
 from vigil.formats.yaml.vocabulary import CONSTRAINT_SET_KEYS, ticket_set_id
 from vigil.model.config import ResourceSet
-from vigil.model.scores import format_score
 
 
 def translate_resource_sets(builder: Builder, element: Element, mapping: Mapping, ident: str,
@@ -76,19 +76,8 @@ def resource_sets_yaml(writer: WriterBase, sets: tuple[ResourceSet, ...], ident:
         item: dict[str, Yaml] = {}
         writer.put_id(item, resource_set.id, ticket_set_id(ident, index), f"set {index + 1} of {what}")
         item["resources"] = list(resource_set.resources)
-        optional: dict[str, str | None] = {
-            "sequential": _optional_bool(resource_set.sequential),
-            "require-all": _optional_bool(resource_set.require_all),
-            "ordering": resource_set.ordering,
-            "action": resource_set.action,
-            "role": resource_set.role,
-            "score": None if resource_set.score is None else format_score(resource_set.score),
-            "kind": resource_set.kind,
-        }
-        item.update((key, value) for key, value in optional.items() if value is not None)
+        written = written_set_attributes(resource_set)
+        item.update((key, value) for key, value in written.items() if value is not None)
         items.append(item)
     return items
 
-
-def _optional_bool(value: bool | None) -> str | None:
-    return None if value is None else str(value).lower()
