@@ -121,6 +121,15 @@ class NodeData:
         self._stale(rsc)
         return history
 
+    def cache_resource(self, rsc: str, resource: ResourceRef) -> None:
+        """In an unshared cache: ``rsc``'s history belongs to ``resource`` (created when missing)."""
+        history = self.histories.get(rsc)
+        if history is None:
+            self.edit_history(rsc, resource)
+        elif history.resource != resource:
+            history.resource = resource
+            self.history_changed(rsc)
+
     def history_changed(self, rsc: str) -> None:
         """``rsc``'s history was changed in place (by the owner of an unshared cache)."""
         self.histories[rsc].current = False

@@ -257,12 +257,7 @@ class DataCache:
                     if len(self._refs) > 100_000:
                         self._refs.clear()
                     self._refs[value] = ref
-                history = data.histories.get(rsc)
-                if history is None:
-                    data.edit_history(rsc, ref)
-                elif history.resource != ref:
-                    history.resource = ref
-                    data.history_changed(rsc)
+                data.cache_resource(rsc, ref)
         elif kind == b"o":
             rsc, op_id = name_of(parts[2]), name_of(parts[3])
             history = data.histories.get(rsc)

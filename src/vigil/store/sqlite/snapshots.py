@@ -173,13 +173,7 @@ class SnapshotReader:
             "SELECT node, rsc, resource FROM resources WHERE revision > ?", (since,)
         ):
             ref = decode_resource(resource, f"{where} node {node} resource {rsc}")
-            data = nodes.setdefault(node, NodeData())
-            history = data.histories.get(rsc)
-            if history is None:
-                data.edit_history(rsc, ref)
-            elif history.resource != ref:
-                history.resource = ref
-                data.history_changed(rsc)
+            nodes.setdefault(node, NodeData()).cache_resource(rsc, ref)
         for node, rsc, op_id, record in conn.execute(
             "SELECT node, rsc, op_id, record FROM operations WHERE revision > ?", (since,)
         ):
