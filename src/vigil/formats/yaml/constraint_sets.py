@@ -25,6 +25,8 @@ that runs on the result, so YAML and CIB mean the same things.
 
 from __future__ import annotations
 
+from yaml.nodes import Node
+
 from vigil.formats.cib.reader import Element
 from vigil.formats.cib.sets import written_set_attributes
 from vigil.formats.yaml.build import Builder
@@ -48,24 +50,33 @@ def translate_resource_sets(builder: Builder, element: Element, mapping: Mapping
     if not items:
         builder.fail(element, mapping.node, f"the 'sets' of {what} is empty: list at least one set")
     for index, node in enumerate(items):
-        set_what = f"set {index + 1} of {what}"
-        item = source.mapping(node, set_what)
-        if item is None:
-            builder.positions.reported.add(element)
-            continue
-        set_element = builder.element(element, "resource_set", item.node)
-        source.check_keys(item, CONSTRAINT_SET_KEYS, set_what)
-        builder.optional_id(set_element, item, ticket_set_id(ident, index), set_what)
-        for key in CONSTRAINT_SET_KEYS[2:]:
-            builder.copy(set_element, item, key, set_what)
-        entry = item.entries.get("resources")
-        if entry is None:
-            builder.fail(set_element, item.node, f"{set_what} needs 'resources': a list of resource ids")
-            continue
-        for ref in source.sequence(entry.value, f"the resources of {set_what}") or ():
-            text = source.text(ref, f"a resource of {set_what}")
-            if text is not None:
-                builder.attribute(builder.element(set_element, "resource_ref", ref), "id", text, ref)
+        translate_set(builder, element, node, ticket_set_id(ident, index), f"set {index + 1} of {what}",
+                      CONSTRAINT_SET_KEYS)
+
+
+def translate_set(builder: Builder, parent: Element, node: Node, base: str, what: str,
+                  keys: tuple[str, ...]) -> None:
+    """One set as a ``<resource_set>`` of ``parent`` (id ``base`` unless given): its ``resources``
+    as ``<resource_ref>``s, its other ``keys`` as attributes.  Ticket constraints' sets too."""
+    source = builder.source
+    mapping = source.mapping(node, what)
+    if mapping is None:
+        builder.positions.reported.add(parent)
+        return
+    element = builder.element(parent, "resource_set", mapping.node)
+    source.check_keys(mapping, keys, what)
+    builder.optional_id(element, mapping, base, what)
+    for key in keys:
+        if key not in ("id", "resources"):
+            builder.copy(element, mapping, key, what)
+    entry = mapping.entries.get("resources")
+    if entry is None:
+        builder.fail(element, mapping.node, f"{what} needs 'resources': a list of resource ids")
+        return
+    for ref in source.sequence(entry.value, f"the resources of {what}") or ():
+        text = source.text(ref, f"a resource of {what}")
+        if text is not None:
+            builder.attribute(builder.element(element, "resource_ref", ref), "id", text, ref)
 
 
 def resource_sets_yaml(writer: WriterBase, sets: tuple[ResourceSet, ...], ident: str,

@@ -14,10 +14,9 @@ CIB reader that runs on the result, so YAML and CIB mean the same things.
 
 from __future__ import annotations
 
-from yaml.nodes import Node
-
 from vigil.formats.cib.reader import Element
 from vigil.formats.yaml.build import Builder
+from vigil.formats.yaml.constraint_sets import translate_set
 from vigil.formats.yaml.source import Mapping
 from vigil.formats.yaml.vocabulary import TICKET_KEYS, TICKET_SET_KEYS, ticket_set_id
 
@@ -37,24 +36,5 @@ def translate_ticket_constraint(builder: Builder, section: Element, mapping: Map
         builder.fail(element, mapping.node, f"{what} needs either 'resource' or 'sets' (not both)")
         return
     for index, item in enumerate((source.sequence(sets, f"the sets of {what}") or ()) if sets else ()):
-        _ticket_set(builder, element, item, ticket_set_id(ident, index), f"set {index + 1} of {what}")
-
-
-def _ticket_set(builder: Builder, parent: Element, node: Node, base: str, what: str) -> None:
-    source = builder.source
-    mapping = source.mapping(node, what)
-    if mapping is None:
-        builder.positions.reported.add(parent)
-        return
-    element = builder.element(parent, "resource_set", mapping.node)
-    source.check_keys(mapping, TICKET_SET_KEYS, what)
-    builder.optional_id(element, mapping, base, what)
-    builder.copy(element, mapping, "role", what)
-    entry = mapping.entries.get("resources")
-    if entry is None:
-        builder.fail(element, mapping.node, f"{what} needs 'resources': a list of resource ids")
-        return
-    for item in source.sequence(entry.value, f"the resources of {what}") or ():
-        text = source.text(item, f"a resource of {what}")
-        if text is not None:
-            builder.attribute(builder.element(element, "resource_ref", item), "id", text, item)
+        translate_set(builder, element, item, ticket_set_id(ident, index), f"set {index + 1} of {what}",
+                      TICKET_SET_KEYS)
