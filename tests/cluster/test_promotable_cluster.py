@@ -85,8 +85,10 @@ def test_one_promoted_instance_moved_by_the_operator_and_after_a_node_loss(tmp_p
         live = list(nodes)
         with MostAtOnce(lambda: len(promoted_nodes(live))) as watch:
             first = settled(cluster)
-            text = vigil_cli(nodes[0], "status")
-            assert "Clone Set: S-clone [S] (promotable):" in text and f"Promoted: [ {first} ]" in text, text
+            # The state file changes when the agent promotes; the status once the result is recorded.
+            wait_until("vigil status to show the promoted instance",
+                       lambda: f"Promoted: [ {first} ]" in vigil_cli(nodes[0], "status"), timeout=30)
+            assert "Clone Set: S-clone [S] (promotable):" in vigil_cli(nodes[0], "status")
 
             # The operator moves the promoted role: demoted there, promoted on the target, the
             # instances stay where they run.

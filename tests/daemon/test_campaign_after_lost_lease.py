@@ -46,50 +46,65 @@ class CampaignHeldBack(MemoryStore):
         return term
 
 
-async def until(what: str, condition: Callable[[], bool], timeout: float = 10.0) -> None:
+async def until(what: str, condition: Callable[[], bool], timeout: float = 10.0,
+                interval: float = 0.02) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(interval)
 
 
 def test_a_campaign_won_on_an_expired_membership_is_given_up_and_the_node_joins_again() -> None:
-    async def scenario() -> None:
-        store = CampaignHeldBack()
-        config, _ = parse_config(CONFIG.encode(), "test.yaml")
-        await install(store, with_node(config, "node1"))
-        first_lease = await store.grant_lease(2)
-        incarnation = await store.join("node1", first_lease)
-        node = ClusterNode(store, ScriptedExecutor(), "node1", first_lease, incarnation,
-                           fencer=lambda: Fencer(FenceAgents(Spawner())))
-        led_on: list[tuple[int, Lease]] = []
-        lead = node._lead
+    asyncio.run(scenario(release_when="expired"))
 
-        async def recording_lead(term: Guard) -> bool:
-            led_on.append((term.revision, node.lease))
-            return await lead(term)
 
-        node._lead = recording_lead  # type: ignore[method-assign]
-        running = asyncio.create_task(node.run())
-        try:
-            await asyncio.wait_for(store.won.wait(), 10)
-            first_lease.suspend_keepalive()  # the node stays put while its membership runs out
+def test_a_campaign_won_after_the_node_self_fenced_is_given_up() -> None:
+    """The same race a moment earlier (the fault lab's CI run, seed 72069967, step 2): the campaign
+    is handed over after the node self-fenced, before its lease expired.  A node that stopped its
+    resources by itself must not lead on the membership it is about to lose."""
+    asyncio.run(scenario(release_when="self-fenced"))
+
+
+async def scenario(release_when: str) -> None:
+    """Hold node1's first won campaign until ``release_when`` (its lease "expired", or it
+    "self-fenced"), then hand it over: node1 must lead only under a later term and lease."""
+    store = CampaignHeldBack()
+    config, _ = parse_config(CONFIG.encode(), "test.yaml")
+    await install(store, with_node(config, "node1"))
+    first_lease = await store.grant_lease(2)
+    incarnation = await store.join("node1", first_lease)
+    node = ClusterNode(store, ScriptedExecutor(), "node1", first_lease, incarnation,
+                       fencer=lambda: Fencer(FenceAgents(Spawner())))
+    led_on: list[tuple[int, Lease]] = []
+    lead = node._lead
+
+    async def recording_lead(term: Guard) -> bool:
+        led_on.append((term.revision, node.lease))
+        return await lead(term)
+
+    node._lead = recording_lead  # type: ignore[method-assign]
+    running = asyncio.create_task(node.run())
+    try:
+        await asyncio.wait_for(store.won.wait(), 10)
+        first_lease.suspend_keepalive()  # the node stays put while its membership runs out
+        if release_when == "expired":
             await until("the first lease to expire", lambda: not first_lease.alive)
             await asyncio.sleep(5 * LEASE_CHECK_S)  # the lease watch has seen it
-            store.release.set()
-            await until("node1 to lead again", lambda: node.term is not None)
-            held = store.held
-            assert held is not None
-            assert all(revision != held.revision for revision, _ in led_on), led_on
-            assert all(lease is not first_lease for _, lease in led_on), "led on the expired lease"
-            assert node.lease is not first_lease and node.lease.alive
-            leader = await store.leader()
-            assert leader is not None and node.term is not None
-            assert leader.revision == node.term.revision != held.revision
-        finally:
-            store.release.set()
-            await node.stop(leave_running=True)
-            await asyncio.wait_for(running, 10)
-            await store.close()
-
-    asyncio.run(scenario())
+        else:
+            await until("node1 to self-fence", lambda: node._self_stopped, timeout=10, interval=0.005)
+            assert first_lease.alive
+        store.release.set()
+        await until("node1 to lead again", lambda: node.term is not None)
+        held = store.held
+        assert held is not None
+        assert all(revision != held.revision for revision, _ in led_on), led_on
+        assert all(lease is not first_lease for _, lease in led_on), "led on the expired lease"
+        assert node.lease is not first_lease and node.lease.alive
+        leader = await store.leader()
+        assert leader is not None and node.term is not None
+        assert leader.revision == node.term.revision != held.revision
+    finally:
+        store.release.set()
+        await node.stop(leave_running=True)
+        await asyncio.wait_for(running, 10)
+        await store.close()

@@ -145,10 +145,6 @@ class ClusterNode:
                 term = await self._campaign(agent, watchdog)
                 if term is None:
                     break
-                if watchdog.done():  # the membership was lost while it campaigned: never lead on it
-                    with contextlib.suppress(StoreError):
-                        await self.store.resign(term)
-                    break
                 stopped_here = await self._lead(term)
             lost = watchdog.done() or self.agent.lost.is_set()
             if not lost and not stopped_here and not self._leave_running and not agent.done():
@@ -238,8 +234,8 @@ class ClusterNode:
         if self._hand_over_until > time.monotonic():
             await self._sleep(self._hand_over_until - time.monotonic())
         while not self._stop.is_set() and not agent.done() and not watchdog.done():
-            if self._self_stopped or not LeaseWatch(self.lease).may_start():
-                await self._sleep(CAMPAIGN_WAIT_S)  # a node that may be lost does not lead
+            if not self._may_lead():
+                await self._sleep(CAMPAIGN_WAIT_S)
                 continue
             try:
                 term = await self.store.campaign(self.node, self.lease, timeout=CAMPAIGN_WAIT_S)
@@ -255,13 +251,26 @@ class ClusterNode:
                     await self.store.resign(term)
                 await self._sleep(CAMPAIGN_RETRY_S)
                 continue
-            if term is not None:
-                if self._stop.is_set():
-                    with contextlib.suppress(StoreError):
-                        await self.store.resign(term)
+            if term is None:
+                continue
+            if self._stop.is_set() or watchdog.done() or not self._may_lead():
+                # A campaign already in flight won after this node was asked to stop, self-fenced
+                # or lost its membership (F14): it never leads on that.
+                with contextlib.suppress(StoreError):
+                    await self.store.resign(term)
+                if self._stop.is_set() or watchdog.done():
                     return None
-                return term
+                log.warning("node %s won the controller role after it self-fenced (or with its lease at "
+                            "risk): it gives it up", self.node)
+                await self._sleep(CAMPAIGN_WAIT_S)
+                continue
+            return term
         return None
+
+    def _may_lead(self) -> bool:
+        """A node that self-fenced, or whose lease may be lost, does not lead: checked before a
+        campaign and again when it wins, since the store may answer after either happened."""
+        return not self._self_stopped and LeaseWatch(self.lease).may_start()
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
